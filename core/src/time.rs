@@ -1,0 +1,112 @@
+//! Time as the core sees it: an opaque, monotonic [`Instant`] handed in by
+//! the driver. The core never reads a clock.
+
+use core::ops::{Add, Sub};
+use core::time::Duration;
+
+/// A point in time, measured from an epoch the driver chooses (usually the
+/// moment it started). Only differences between instants mean anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Instant(Duration);
+
+impl Instant {
+    /// The driver's epoch.
+    pub const ZERO: Instant = Instant(Duration::ZERO);
+
+    /// The instant `since_epoch` after the driver's epoch.
+    pub const fn from_duration(since_epoch: Duration) -> Self {
+        Instant(since_epoch)
+    }
+
+    /// The instant `ms` milliseconds after the driver's epoch.
+    pub const fn from_millis(ms: u64) -> Self {
+        Instant(Duration::from_millis(ms))
+    }
+
+    /// Time elapsed since the driver's epoch.
+    pub const fn since_epoch(self) -> Duration {
+        self.0
+    }
+
+    /// `self - earlier`, or zero when `earlier` is later.
+    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// `self + d`, or `None` on overflow.
+    pub fn checked_add(self, d: Duration) -> Option<Instant> {
+        self.0.checked_add(d).map(Instant)
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+    /// Saturates instead of overflowing: a deadline that far away never fires.
+    fn add(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_add(d))
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+    fn sub(self, earlier: Instant) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+/// Turns `std::time::Instant`s into core [`Instant`]s relative to a fixed
+/// epoch taken when the clock is made.
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, Copy)]
+pub struct StdClock {
+    epoch: std::time::Instant,
+}
+
+#[cfg(feature = "std")]
+impl StdClock {
+    /// A clock whose epoch is now.
+    pub fn new() -> Self {
+        StdClock {
+            epoch: std::time::Instant::now(),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Instant {
+        self.convert(std::time::Instant::now())
+    }
+
+    /// A std instant as a core instant (instants before the epoch become the epoch).
+    pub fn convert(&self, t: std::time::Instant) -> Instant {
+        Instant(t.saturating_duration_since(self.epoch))
+    }
+
+    /// A core instant back as a std instant, for arming a runtime timer.
+    pub fn to_std(&self, t: Instant) -> std::time::Instant {
+        self.epoch + t.0
+    }
+}
+
+#[cfg(feature = "std")]
+impl Default for StdClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates() {
+        let a = Instant::from_millis(10);
+        let b = Instant::from_millis(25);
+        assert_eq!(b - a, Duration::from_millis(15));
+        assert_eq!(a - b, Duration::ZERO);
+        let far = Instant::from_duration(Duration::MAX);
+        assert_eq!(far + Duration::from_secs(1), far);
+        assert_eq!(far.checked_add(Duration::from_secs(1)), None);
+        assert!(a < b);
+    }
+}
