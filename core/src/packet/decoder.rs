@@ -34,7 +34,10 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder enforcing `limits`.
     pub fn new(limits: Limits) -> Self {
-        Decoder { limits, pending: None }
+        Decoder {
+            limits,
+            pending: None,
+        }
     }
 
     /// Decodes a text message. `Ok(None)`: a binary packet now waits for

@@ -18,7 +18,9 @@ impl RawJson {
     }
 
     /// Serializes `value` compactly.
-    pub fn from_serialize<T: serde::Serialize + ?Sized>(value: &T) -> Result<RawJson, serde_json::Error> {
+    pub fn from_serialize<T: serde::Serialize + ?Sized>(
+        value: &T,
+    ) -> Result<RawJson, serde_json::Error> {
         let _ = value;
         todo!()
     }

@@ -153,7 +153,13 @@ impl Decoder {
 
 /// Appends one frame to `out`. `mask` must be `Some` for a client and
 /// `None` for a server.
-pub fn encode_frame(out: &mut BytesMut, fin: bool, opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>) {
+pub fn encode_frame(
+    out: &mut BytesMut,
+    fin: bool,
+    opcode: OpCode,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) {
     let _ = (out, fin, opcode, payload, mask);
     todo!()
 }

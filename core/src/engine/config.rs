@@ -1,0 +1,128 @@
+//! Engine.IO server options, with the reference server's defaults.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+/// Options of an [`EngineServer`](super::server::EngineServer). `Default` gives
+/// the Node server's defaults.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Request path the server answers, with trailing slash (`/socket.io/`).
+    pub path: String,
+    /// Time between server pings (25 s).
+    pub ping_interval: Duration,
+    /// Time the client has to answer a ping (20 s).
+    pub ping_timeout: Duration,
+    /// Time a client has to finish an upgrade once it started it (10 s).
+    pub upgrade_timeout: Duration,
+    /// Most bytes in one polling body or WebSocket message (1e6); the
+    /// handshake announces it as `maxPayload`.
+    pub max_http_buffer_size: usize,
+    /// Whether the polling transport is served.
+    pub polling: bool,
+    /// Whether the WebSocket transport is served.
+    pub websocket: bool,
+    /// Whether polling sessions may upgrade to WebSocket.
+    pub allow_upgrades: bool,
+    /// CORS for polling requests; `None` adds no CORS headers.
+    pub cors: Option<Cors>,
+    /// The `io` cookie set on the handshake response, if any.
+    pub cookie: Option<Cookie>,
+    /// Most packets queued for one session that the client has not taken
+    /// yet; past it the session is closed ("transport error"), so a client
+    /// that stops reading cannot make the server buffer without limit.
+    pub max_buffered_packets: usize,
+    /// Most records in one polling POST body.
+    pub max_payload_packets: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            path: String::from("/socket.io/"),
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_http_buffer_size: 1_000_000,
+            polling: true,
+            websocket: true,
+            allow_upgrades: true,
+            cors: None,
+            cookie: None,
+            max_buffered_packets: 10_000,
+            max_payload_packets: 10_000,
+        }
+    }
+}
+
+/// Which origins CORS allows.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum AllowedOrigins {
+    /// `*` (or the request's origin when credentials are allowed).
+    Any,
+    /// Exactly these origins (e.g. `http://localhost:3000`).
+    List(Vec<String>),
+    /// Origins for which the function answers true. It must be a pure check:
+    /// it runs inside the state machine.
+    Predicate(Arc<dyn Fn(&str) -> bool + Send + Sync>),
+}
+
+/// CORS options, as the `cors` package the Node server uses takes them.
+#[derive(Clone)]
+pub struct Cors {
+    /// Allowed origins.
+    pub origins: AllowedOrigins,
+    /// Send `Access-Control-Allow-Credentials: true`.
+    pub credentials: bool,
+    /// Methods listed in preflight answers (`GET,HEAD,PUT,PATCH,POST,DELETE` by default).
+    pub methods: Vec<String>,
+    /// Headers allowed in preflight answers; empty mirrors the request's
+    /// `Access-Control-Request-Headers`.
+    pub allowed_headers: Vec<String>,
+    /// `Access-Control-Max-Age` in seconds, if any.
+    pub max_age: Option<u32>,
+}
+
+impl Cors {
+    /// CORS for `origins` with the `cors` package's defaults otherwise.
+    pub fn new(origins: AllowedOrigins) -> Self {
+        Cors {
+            origins,
+            credentials: false,
+            methods: ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]
+                .iter()
+                .map(|m| String::from(*m))
+                .collect(),
+            allowed_headers: Vec::new(),
+            max_age: None,
+        }
+    }
+}
+
+/// The `io` cookie holding the session id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    /// Cookie name (`io`).
+    pub name: String,
+    /// `Path` attribute (`/`).
+    pub path: String,
+    /// `HttpOnly` attribute (true).
+    pub http_only: bool,
+    /// `SameSite` attribute (`Lax`).
+    pub same_site: String,
+}
+
+impl Default for Cookie {
+    fn default() -> Self {
+        Cookie {
+            name: String::from("io"),
+            path: String::from("/"),
+            http_only: true,
+            same_site: String::from("Lax"),
+        }
+    }
+}
