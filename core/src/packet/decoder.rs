@@ -40,6 +40,9 @@ impl Default for Limits {
     }
 }
 
+/// Attachment slots reserved up front.
+const PREALLOCATED_ATTACHMENTS: usize = 16;
+
 /// Decoder for one Engine.IO connection.
 ///
 /// After an error the server closes the connection, so nothing more needs
@@ -87,8 +90,11 @@ impl Decoder {
         if expected == 0 {
             return Ok(Some(packet));
         }
+        // The limit may be configured huge; past a few, slots are
+        // allocated as attachments arrive.
+        let capacity = expected.min(PREALLOCATED_ATTACHMENTS);
         let packet = Packet {
-            attachments: Vec::with_capacity(expected),
+            attachments: Vec::with_capacity(capacity),
             ..packet
         };
         self.pending = Some(Pending {
@@ -366,6 +372,23 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(packet.attachments, vec![Bytes::from_static(b"abc")]);
+    }
+
+    #[test]
+    fn a_huge_announced_count_reserves_nothing_up_front() {
+        let limits = Limits {
+            max_attachments: usize::MAX,
+            max_attachment_bytes: usize::MAX,
+        };
+        let mut decoder = Decoder::new(limits);
+        let announced = alloc::format!("5{}-[\"a\"]", usize::MAX);
+        assert_eq!(decoder.decode_text(text(&announced)), Ok(None));
+        assert_eq!(decoder.decode_binary(Bytes::from_static(b"x")), Ok(None));
+        let too_many = alloc::format!("5{}0-[\"a\"]", usize::MAX);
+        assert_eq!(
+            Decoder::new(limits).decode_text(text(&too_many)),
+            Err(PacketError::TooManyAttachments)
+        );
     }
 
     #[test]
