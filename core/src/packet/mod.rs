@@ -75,7 +75,10 @@ pub struct Packet {
     pub nsp: ByteString,
     /// Ack id, for events that want an ack and for acks.
     pub id: Option<u64>,
-    /// The JSON data exactly as sent (compact), if any.
+    /// The JSON data exactly as sent (compact), if any. Decoded packets
+    /// may lack it whatever their type: the reference parser only checks a
+    /// payload's shape when there is one, so `2` is an EVENT with no data.
+    /// Placeholders of binary packets stay in this text.
     pub data: Option<RawJson>,
     /// Binary attachments, for [`PacketType::BinaryEvent`] and
     /// [`PacketType::BinaryAck`]; their count is written in the header.
