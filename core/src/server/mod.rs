@@ -502,12 +502,10 @@ impl<P: Parser> Server<P> {
         reply.push_str("{\"sid\":\"");
         reply.push_str(&sid);
         reply.push_str("\"}");
+        let reply = RawJson::from_trusted(ByteString::from(reply));
         self.send_packet(
             pending.session,
-            PacketType::Connect,
-            pending.nsp.clone(),
-            None,
-            reply,
+            &Packet::connect(pending.nsp.clone(), Some(reply)),
         );
         self.events.push_back(Event::Connected {
             socket,
@@ -534,7 +532,7 @@ impl<P: Parser> Server<P> {
         if let Some(client) = self.clients.get_mut(&pending.session) {
             client.remove_pending(request);
         }
-        self.send_connect_error(pending.session, pending.nsp, message, data.as_ref());
+        self.send_connect_error(pending.session, pending.nsp, message, data);
         Ok(())
     }
 
@@ -566,15 +564,8 @@ impl<P: Parser> Server<P> {
             None => None,
         };
         let packet = Packet {
-            kind: if attachments.is_empty() {
-                PacketType::Event
-            } else {
-                PacketType::BinaryEvent
-            },
-            nsp,
             id,
-            data: Some(data),
-            attachments,
+            ..Packet::event(nsp, data, attachments)
         };
         let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
         broadcast::send(&mut self.engine, session, &messages, false);
@@ -599,17 +590,7 @@ impl<P: Parser> Server<P> {
             .sockets
             .get(&socket)
             .ok_or(ServerError::UnknownSocket)?;
-        let packet = Packet {
-            kind: if attachments.is_empty() {
-                PacketType::Ack
-            } else {
-                PacketType::BinaryAck
-            },
-            nsp: state.nsp.clone(),
-            id: Some(id),
-            data: Some(args),
-            attachments,
-        };
+        let packet = Packet::ack(state.nsp.clone(), id, args, attachments);
         let session = state.session;
         let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
         broadcast::send(&mut self.engine, session, &messages, false);
@@ -681,15 +662,8 @@ impl<P: Parser> Server<P> {
             return (sent, None);
         };
         let packet = Packet {
-            kind: if attachments.is_empty() {
-                PacketType::Event
-            } else {
-                PacketType::BinaryEvent
-            },
-            nsp,
             id,
-            data: Some(data),
-            attachments,
+            ..Packet::event(nsp, data, attachments)
         };
         let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
         for &socket in &recipients {
@@ -996,13 +970,9 @@ impl<P: Parser> Server<P> {
         if state.acks.remove(&id).is_none() {
             return;
         }
-        let data = match packet.data {
-            Some(data) => data,
-            None => match RawJson::parse(ByteString::from_static("[]")) {
-                Ok(empty) => empty,
-                Err(_) => return,
-            },
-        };
+        let data = packet
+            .data
+            .unwrap_or_else(|| RawJson::from_trusted(ByteString::from_static("[]")));
         self.events.push_back(Event::Ack {
             socket,
             id,
@@ -1051,29 +1021,8 @@ impl<P: Parser> Server<P> {
     }
 
     /// Encodes and queues one packet for a session (not a broadcast).
-    fn send_packet(
-        &mut self,
-        session: SessionId,
-        kind: PacketType,
-        nsp: ByteString,
-        id: Option<u64>,
-        json: String,
-    ) {
-        let data = match json.is_empty() {
-            true => None,
-            false => match RawJson::parse(ByteString::from(json)) {
-                Ok(data) => Some(data),
-                Err(_) => return,
-            },
-        };
-        let packet = Packet {
-            kind,
-            nsp,
-            id,
-            data,
-            attachments: Vec::new(),
-        };
-        let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
+    fn send_packet(&mut self, session: SessionId, packet: &Packet) {
+        let messages = broadcast::encode(&self.parser, packet, &mut self.encode_scratch);
         broadcast::send(&mut self.engine, session, &messages, false);
     }
 
@@ -1082,25 +1031,15 @@ impl<P: Parser> Server<P> {
         session: SessionId,
         nsp: ByteString,
         message: &str,
-        data: Option<&RawJson>,
+        data: Option<RawJson>,
     ) {
-        let mut body = String::from("{\"message\":");
-        match serde_json::to_string(message) {
-            Ok(quoted) => body.push_str(&quoted),
-            Err(_) => body.push_str("\"\""),
-        }
-        if let Some(data) = data {
-            body.push_str(",\"data\":");
-            body.push_str(data.as_str());
-        }
-        body.push('}');
-        self.send_packet(session, PacketType::ConnectError, nsp, None, body);
+        self.send_packet(session, &Packet::connect_error(nsp, message, data));
     }
 
     fn send_disconnect_packet(&mut self, socket: SocketId) {
         if let Some(state) = self.sockets.get(&socket) {
             let (session, nsp) = (state.session, state.nsp.clone());
-            self.send_packet(session, PacketType::Disconnect, nsp, None, String::new());
+            self.send_packet(session, &Packet::disconnect(nsp));
         }
     }
 
