@@ -6,6 +6,8 @@
 //! trailing separator) and any bad record fail the whole payload. Text data
 //! that itself holds 0x1e cannot travel in a payload: the protocol assumes
 //! it never does, and [`encode_payload`] writes it as is, like the reference.
+//! A text record that is not UTF-8 is [`DecodeError::InvalidUtf8`]; Node
+//! would decode it lossily (U+FFFD) instead, but packets here hold `str`.
 
 use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use super::{Decoder, Limits, Packet, PacketError};
+use super::{encode_text, Decoder, Limits, Packet, PacketError};
 use crate::engine;
 
 /// Turns packets into Engine.IO messages and back.
@@ -41,9 +41,17 @@ impl Parser for JsonParser {
         Decoder::new(limits)
     }
 
+    /// The text as one `Message`, then one `Binary` per attachment, in order.
     fn encode(&self, packet: &Packet, out: &mut Vec<engine::Packet>) {
-        let _ = (packet, out);
-        todo!()
+        out.reserve(1 + packet.attachments.len());
+        out.push(engine::Packet::Message(encode_text(packet)));
+        out.extend(
+            packet
+                .attachments
+                .iter()
+                .cloned()
+                .map(engine::Packet::Binary),
+        );
     }
 }
 

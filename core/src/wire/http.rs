@@ -4,8 +4,10 @@
 
 use alloc::borrow::Cow;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
+use core::fmt;
 
 /// Bounds on what one request may hold. Going over one is the peer's fault
 /// and answered with [`HttpError::status`].
@@ -13,7 +15,8 @@ use bytes::{Bytes, BytesMut};
 pub struct Limits {
     /// Most header lines in one head (431 past it).
     pub max_headers: usize,
-    /// Most bytes in one head, request line included (431 past it).
+    /// Most bytes in one head, request line included (431 past it). The
+    /// trailer section of a chunked body is held to the same bound.
     pub max_head_bytes: usize,
     /// Most bytes in one body after de-chunking (413 past it).
     pub max_body_bytes: usize,
@@ -49,6 +52,34 @@ pub enum Method {
     Other(String),
 }
 
+impl Method {
+    /// The method token as it appears on the request line.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Options => "OPTIONS",
+            Method::Head => "HEAD",
+            Method::Delete => "DELETE",
+            Method::Other(token) => token,
+        }
+    }
+
+    /// Methods are case-sensitive: `get` is not `GET`.
+    fn from_token(token: &str) -> Method {
+        match token {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "OPTIONS" => Method::Options,
+            "HEAD" => Method::Head,
+            "DELETE" => Method::Delete,
+            other => Method::Other(String::from(other)),
+        }
+    }
+}
+
 /// One header line; `name` is lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -77,32 +108,105 @@ pub struct Request {
 impl Request {
     /// The target's path, without the query.
     pub fn path(&self) -> &str {
-        todo!()
+        match self.target.split_once('?') {
+            Some((path, _)) => path,
+            None => &self.target,
+        }
     }
 
     /// The raw query string after `?`, if any.
     pub fn query(&self) -> Option<&str> {
-        todo!()
+        self.target.split_once('?').map(|(_, query)| query)
     }
 
     /// The first value of query parameter `name`, percent-decoded
-    /// (`+` as space); `None` when absent.
+    /// (`+` as space); `None` when absent. A parameter without `=` has the
+    /// empty value. Invalid escapes are kept literally; decoded bytes that
+    /// are not UTF-8 become U+FFFD.
     pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
-        let _ = name;
-        todo!()
+        self.query()?
+            .split('&')
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+            .find(|(key, _)| percent_decode(key) == name)
+            .map(|(_, value)| percent_decode(value))
     }
 
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let _ = name;
-        todo!()
+        self.headers
+            .iter()
+            .find(|header| header.name.eq_ignore_ascii_case(name))
+            .map(|header| header.value.as_str())
     }
 
     /// Whether the comma-separated header `name` holds `token` (case-insensitive),
-    /// as in `Connection: keep-alive, Upgrade`.
+    /// as in `Connection: keep-alive, Upgrade`. Every header line called
+    /// `name` is searched.
     pub fn header_has_token(&self, name: &str, token: &str) -> bool {
-        let _ = (name, token);
-        todo!()
+        headers_have_token(&self.headers, name, token)
+    }
+}
+
+fn headers_have_token(headers: &[Header], name: &str, token: &str) -> bool {
+    headers
+        .iter()
+        .filter(|header| header.name.eq_ignore_ascii_case(name))
+        .flat_map(|header| header.value.split(','))
+        .any(|item| trim_http_whitespace(item).eq_ignore_ascii_case(token))
+}
+
+fn trim_http_whitespace(text: &str) -> &str {
+    text.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// `application/x-www-form-urlencoded` decoding of one key or value.
+fn percent_decode(text: &str) -> Cow<'_, str> {
+    if !text.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while let Some(&byte) = bytes.get(index) {
+        let escaped = match byte {
+            b'%' => escaped_byte(bytes.get(index + 1..index + 3)),
+            _ => None,
+        };
+        match (byte, escaped) {
+            (_, Some(value)) => {
+                decoded.push(value);
+                index += 3;
+            }
+            (b'+', None) => {
+                decoded.push(b' ');
+                index += 1;
+            }
+            (other, None) => {
+                decoded.push(other);
+                index += 1;
+            }
+        }
+    }
+    match String::from_utf8(decoded) {
+        Ok(text) => Cow::Owned(text),
+        Err(err) => Cow::Owned(String::from_utf8_lossy(err.as_bytes()).into_owned()),
+    }
+}
+
+/// The byte of the two hex digits after a `%`, if they are hex digits.
+fn escaped_byte(digits: Option<&[u8]>) -> Option<u8> {
+    match digits? {
+        [high, low] => Some(hex_value(*high)? << 4 | hex_value(*low)?),
+        _ => None,
+    }
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
     }
 }
 
@@ -129,9 +233,37 @@ pub enum HttpError {
 impl HttpError {
     /// The status to answer with before closing the connection.
     pub fn status(&self) -> u16 {
-        todo!()
+        match self {
+            HttpError::Malformed(_)
+            | HttpError::BadTransferEncoding
+            | HttpError::BadContentLength => 400,
+            HttpError::HeadTooLarge | HttpError::TooManyHeaders => 431,
+            HttpError::BodyTooLarge => 413,
+            HttpError::UnsupportedVersion => 505,
+        }
     }
 }
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::Malformed(what) => write!(f, "malformed request: {what}"),
+            HttpError::HeadTooLarge => f.write_str("request head too large"),
+            HttpError::TooManyHeaders => f.write_str("too many request headers"),
+            HttpError::BodyTooLarge => f.write_str("request body too large"),
+            HttpError::BadTransferEncoding => f.write_str("bad transfer encoding"),
+            HttpError::BadContentLength => f.write_str("bad content-length"),
+            HttpError::UnsupportedVersion => f.write_str("unsupported HTTP version"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for HttpError {}
+
+/// Longest chunk-size line (size, extensions, CRLF) accepted; extensions
+/// are ignored, so there is no reason to buffer more of them.
+const MAX_CHUNK_LINE: usize = 4096;
 
 /// Incremental request parser for one connection. Feed it bytes as they
 /// arrive; take requests out as they complete. Pipelined requests come out
@@ -140,6 +272,50 @@ impl HttpError {
 pub struct RequestParser {
     limits: Limits,
     buf: BytesMut,
+    state: State,
+    /// How far the buffer was searched for the blank line ending the head,
+    /// so bytes fed one at a time are not searched again and again.
+    head_scanned: usize,
+    /// The current head asked for `100 Continue` and nobody took it yet.
+    continue_pending: bool,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for a complete head.
+    Head,
+    /// Head parsed; waiting for the body.
+    Body(PendingRequest),
+    /// The peer broke the protocol; the same error forever.
+    Failed(HttpError),
+}
+
+#[derive(Debug)]
+struct PendingRequest {
+    head: ParsedHead,
+    body: BodyState,
+}
+
+#[derive(Debug)]
+struct ParsedHead {
+    method: Method,
+    target: String,
+    headers: Vec<Header>,
+    keep_alive: bool,
+}
+
+#[derive(Debug)]
+enum BodyState {
+    /// Exactly this many bytes follow the head.
+    Length(usize),
+    /// `Transfer-Encoding: chunked`, de-chunked as it arrives.
+    Chunked(ChunkedBody),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    Http10,
+    Http11,
 }
 
 impl RequestParser {
@@ -148,26 +324,62 @@ impl RequestParser {
         RequestParser {
             limits,
             buf: BytesMut::new(),
+            state: State::Head,
+            head_scanned: 0,
+            continue_pending: false,
         }
     }
 
-    /// Append bytes read from the connection.
+    /// Append bytes read from the connection. Limits are checked by
+    /// [`RequestParser::poll_request`], so call it after every feed: the
+    /// buffer then never holds more than one request's bounds plus one read.
     pub fn feed(&mut self, data: &[u8]) {
-        let _ = data;
-        todo!()
+        if matches!(self.state, State::Failed(_)) {
+            return;
+        }
+        self.buf.extend_from_slice(data);
     }
 
     /// The next complete request, `Ok(None)` when more bytes are needed.
     /// After an error the connection must be answered with
-    /// [`HttpError::status`] and closed; the parser is not usable further.
+    /// [`HttpError::status`] and closed; the parser is not usable further
+    /// and returns the same error on every later call.
     pub fn poll_request(&mut self) -> Result<Option<Request>, HttpError> {
-        let _ = &self.limits;
-        todo!()
+        if let State::Failed(err) = &self.state {
+            return Err(err.clone());
+        }
+        match self.advance() {
+            Ok(Some(request)) => {
+                self.release_idle_buffer();
+                Ok(Some(request))
+            }
+            Ok(None) => Ok(None),
+            Err(err) => {
+                self.state = State::Failed(err.clone());
+                self.continue_pending = false;
+                self.buf = BytesMut::new();
+                Err(err)
+            }
+        }
+    }
+
+    /// Whether the driver should write `HTTP/1.1 100 Continue\r\n\r\n` now.
+    ///
+    /// True exactly once per request whose head carried
+    /// `Expect: 100-continue` (HTTP/1.1, with a body to come) when the head
+    /// has been parsed but the body is not complete yet. Call it after
+    /// [`RequestParser::poll_request`] returned `Ok(None)`. Requests that
+    /// arrive whole never ask: their body is already here.
+    pub fn take_expect_continue(&mut self) -> bool {
+        core::mem::take(&mut self.continue_pending)
     }
 
     /// Bytes received but not yet part of a returned request. After a
     /// WebSocket upgrade they are the first bytes of the WebSocket stream.
+    /// Take them between requests (right after `poll_request` returned
+    /// one): taken in the middle of a body, they are lost to that body.
     pub fn take_buffered(&mut self) -> BytesMut {
+        self.head_scanned = 0;
         core::mem::take(&mut self.buf)
     }
 
@@ -175,10 +387,449 @@ impl RequestParser {
     pub fn buffered_len(&self) -> usize {
         self.buf.len()
     }
+
+    fn advance(&mut self) -> Result<Option<Request>, HttpError> {
+        if matches!(self.state, State::Head) {
+            match self.parse_head()? {
+                Some(pending) => self.state = State::Body(pending),
+                None => return Ok(None),
+            }
+        }
+        let State::Body(pending) = &mut self.state else {
+            return Ok(None);
+        };
+        let Some(body) = pending.body.poll(&mut self.buf, &self.limits)? else {
+            return Ok(None);
+        };
+        let State::Body(pending) = core::mem::replace(&mut self.state, State::Head) else {
+            return Ok(None);
+        };
+        self.continue_pending = false;
+        Ok(Some(pending.head.into_request(body)))
+    }
+
+    /// Parses the head once its blank line is buffered and consumes it.
+    fn parse_head(&mut self) -> Result<Option<PendingRequest>, HttpError> {
+        self.skip_leading_blank_lines();
+        let Some(head_end) = self.find_head_end() else {
+            if self.buf.len() > self.limits.max_head_bytes {
+                return Err(HttpError::HeadTooLarge);
+            }
+            return Ok(None);
+        };
+        let head_bytes = self.buf.get(..head_end).unwrap_or_default();
+        let (head, version, consumed) = parse_head_bytes(head_bytes, &self.limits)?;
+        let body = body_state(&head.headers, version, &self.limits)?;
+        self.continue_pending = version == Version::Http11
+            && body.expects_bytes()
+            && headers_have_token(&head.headers, "expect", "100-continue");
+        self.buf.advance(consumed.min(self.buf.len()));
+        self.head_scanned = 0;
+        Ok(Some(PendingRequest { head, body }))
+    }
+
+    /// A server ignores empty lines before a request line (RFC 9112 §2.2),
+    /// such as a stray CRLF after a body.
+    fn skip_leading_blank_lines(&mut self) {
+        loop {
+            let skip = match self.buf.first() {
+                Some(b'\n') => 1,
+                Some(b'\r') if self.buf.get(1) == Some(&b'\n') => 2,
+                _ => return,
+            };
+            self.buf.advance(skip);
+            self.head_scanned = 0;
+        }
+    }
+
+    /// The end of the blank line closing the head, searched only within
+    /// the first `max_head_bytes`.
+    fn find_head_end(&mut self) -> Option<usize> {
+        let window_len = self.buf.len().min(self.limits.max_head_bytes);
+        let window = self.buf.get(..window_len).unwrap_or_default();
+        let found = find_blank_line(window, self.head_scanned);
+        if found.is_none() {
+            // A terminator may start in the last two bytes and end later.
+            self.head_scanned = window_len.saturating_sub(2);
+        }
+        found
+    }
+
+    /// Gives back the allocation once nothing is buffered. `capacity()`
+    /// only shows the slack after the data, not what was consumed in front
+    /// of it, so a buffer that once held a large body would otherwise stay
+    /// allocated for the life of an idle connection.
+    fn release_idle_buffer(&mut self) {
+        if self.buf.is_empty() {
+            self.buf = BytesMut::new();
+            self.head_scanned = 0;
+        }
+    }
+}
+
+/// The index just past the first empty line (`\n\n` or `\n\r\n`) at or
+/// after a `\n` at `from`.
+fn find_blank_line(bytes: &[u8], from: usize) -> Option<usize> {
+    let tail = bytes.get(from..)?;
+    tail.iter()
+        .enumerate()
+        .filter(|(_, &byte)| byte == b'\n')
+        .find_map(|(offset, _)| {
+            let newline = from + offset;
+            match (bytes.get(newline + 1), bytes.get(newline + 2)) {
+                (Some(b'\n'), _) => Some(newline + 2),
+                (Some(b'\r'), Some(b'\n')) => Some(newline + 3),
+                _ => None,
+            }
+        })
+}
+
+/// Runs httparse over a complete head: the head, its version and how many
+/// bytes it took.
+fn parse_head_bytes(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(ParsedHead, Version, usize), HttpError> {
+    let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut parsed = httparse::Request::new(&mut slots);
+    let consumed = match parsed.parse(bytes) {
+        Ok(httparse::Status::Complete(consumed)) => consumed,
+        // The blank line is there, so httparse saw something it skipped.
+        Ok(httparse::Status::Partial) => return Err(HttpError::Malformed("incomplete head")),
+        Err(err) => return Err(httparse_error(err)),
+    };
+    let version = match parsed.version {
+        Some(0) => Version::Http10,
+        Some(1) => Version::Http11,
+        _ => return Err(HttpError::UnsupportedVersion),
+    };
+    let (Some(method), Some(target)) = (parsed.method, parsed.path) else {
+        return Err(HttpError::Malformed("incomplete request line"));
+    };
+    let headers = parsed
+        .headers
+        .iter()
+        .map(convert_header)
+        .collect::<Result<Vec<_>, _>>()?;
+    let keep_alive = match version {
+        Version::Http11 => !headers_have_token(&headers, "connection", "close"),
+        Version::Http10 => headers_have_token(&headers, "connection", "keep-alive"),
+    };
+    let head = ParsedHead {
+        method: Method::from_token(method),
+        target: String::from(target),
+        headers,
+        keep_alive,
+    };
+    Ok((head, version, consumed))
+}
+
+fn httparse_error(err: httparse::Error) -> HttpError {
+    match err {
+        httparse::Error::TooManyHeaders => HttpError::TooManyHeaders,
+        httparse::Error::Version => HttpError::UnsupportedVersion,
+        httparse::Error::HeaderName => HttpError::Malformed("invalid header name"),
+        httparse::Error::HeaderValue => HttpError::Malformed("invalid header value"),
+        httparse::Error::NewLine => HttpError::Malformed("invalid line ending"),
+        httparse::Error::Token | httparse::Error::Status => {
+            HttpError::Malformed("invalid request line")
+        }
+    }
+}
+
+fn convert_header(header: &httparse::Header<'_>) -> Result<Header, HttpError> {
+    let value = core::str::from_utf8(header.value)
+        .map_err(|_| HttpError::Malformed("header value is not UTF-8"))?;
+    Ok(Header {
+        name: header.name.to_ascii_lowercase(),
+        value: String::from(trim_http_whitespace(value)),
+    })
+}
+
+/// How the body is framed (RFC 9112 §6.3), rejecting every ambiguity a
+/// proxy in front of us might resolve differently.
+fn body_state(
+    headers: &[Header],
+    version: Version,
+    limits: &Limits,
+) -> Result<BodyState, HttpError> {
+    let content_length = content_length(headers)?;
+    let chunked = transfer_encoding_is_chunked(headers)?;
+    match (content_length, chunked) {
+        (Some(_), Some(_)) => Err(HttpError::Malformed(
+            "both Content-Length and Transfer-Encoding",
+        )),
+        (None, Some(_)) if version == Version::Http10 => Err(HttpError::BadTransferEncoding),
+        (None, Some(())) => Ok(BodyState::Chunked(ChunkedBody::new())),
+        (Some(length), None) => match usize::try_from(length) {
+            Ok(length) if length <= limits.max_body_bytes => Ok(BodyState::Length(length)),
+            _ => Err(HttpError::BodyTooLarge),
+        },
+        (None, None) => Ok(BodyState::Length(0)),
+    }
+}
+
+/// The Content-Length, if any; repeated lines must agree.
+fn content_length(headers: &[Header]) -> Result<Option<u64>, HttpError> {
+    let mut agreed = None;
+    for header in headers
+        .iter()
+        .filter(|header| header.name == "content-length")
+    {
+        let length = parse_content_length(&header.value)?;
+        if agreed.is_some_and(|earlier| earlier != length) {
+            return Err(HttpError::BadContentLength);
+        }
+        agreed = Some(length);
+    }
+    Ok(agreed)
+}
+
+/// Digits only; a number too big for u64 saturates (it is over any limit).
+fn parse_content_length(value: &str) -> Result<u64, HttpError> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(HttpError::BadContentLength);
+    }
+    Ok(value.bytes().fold(0u64, |length, digit| {
+        length
+            .checked_mul(10)
+            .and_then(|length| length.checked_add(u64::from(digit - b'0')))
+            .unwrap_or(u64::MAX)
+    }))
+}
+
+/// `Some(())` when the request is chunked, `None` without the header; any
+/// coding list other than exactly `chunked` is refused.
+fn transfer_encoding_is_chunked(headers: &[Header]) -> Result<Option<()>, HttpError> {
+    let mut codings = headers
+        .iter()
+        .filter(|header| header.name == "transfer-encoding")
+        .flat_map(|header| header.value.split(','))
+        .map(trim_http_whitespace);
+    match (codings.next(), codings.next()) {
+        (None, _) => Ok(None),
+        (Some(coding), None) if coding.eq_ignore_ascii_case("chunked") => Ok(Some(())),
+        _ => Err(HttpError::BadTransferEncoding),
+    }
+}
+
+impl BodyState {
+    fn expects_bytes(&self) -> bool {
+        !matches!(self, BodyState::Length(0))
+    }
+
+    /// The whole body once it is buffered.
+    fn poll(&mut self, buf: &mut BytesMut, limits: &Limits) -> Result<Option<Bytes>, HttpError> {
+        match self {
+            BodyState::Length(length) if buf.len() >= *length => {
+                Ok(Some(buf.split_to(*length).freeze()))
+            }
+            BodyState::Length(_) => Ok(None),
+            BodyState::Chunked(chunked) => chunked.poll(buf, limits),
+        }
+    }
+}
+
+impl ParsedHead {
+    fn into_request(self, body: Bytes) -> Request {
+        Request {
+            method: self.method,
+            target: self.target,
+            headers: self.headers,
+            body,
+            keep_alive: self.keep_alive,
+        }
+    }
+}
+
+/// Incremental decoder of a chunked body (RFC 9112 §7.1).
+#[derive(Debug)]
+struct ChunkedBody {
+    phase: ChunkPhase,
+    body: BytesMut,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ChunkPhase {
+    /// Waiting for `<hex size>[;extensions]\r\n`.
+    SizeLine,
+    /// This many bytes of chunk data still to come.
+    Data(usize),
+    /// Waiting for the CRLF after a chunk's data.
+    DataEnd,
+    /// After the last chunk: trailer lines up to an empty one; `seen`
+    /// bytes of them so far.
+    Trailers { seen: usize },
+}
+
+/// Why a CRLF line could not be taken.
+enum LineFault {
+    TooLong,
+    BareNewline,
+}
+
+impl ChunkedBody {
+    fn new() -> Self {
+        ChunkedBody {
+            phase: ChunkPhase::SizeLine,
+            body: BytesMut::new(),
+        }
+    }
+
+    fn poll(&mut self, buf: &mut BytesMut, limits: &Limits) -> Result<Option<Bytes>, HttpError> {
+        loop {
+            let progressed = match self.phase {
+                ChunkPhase::SizeLine => self.read_size_line(buf, limits)?,
+                ChunkPhase::Data(remaining) => self.read_data(buf, remaining),
+                ChunkPhase::DataEnd => {
+                    let ended = read_data_end(buf)?;
+                    if ended {
+                        self.phase = ChunkPhase::SizeLine;
+                    }
+                    ended
+                }
+                ChunkPhase::Trailers { seen } => match self.read_trailer_line(buf, seen, limits)? {
+                    TrailerStep::Done => return Ok(Some(core::mem::take(&mut self.body).freeze())),
+                    TrailerStep::More => true,
+                    TrailerStep::Wait => false,
+                },
+            };
+            if !progressed {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn read_size_line(&mut self, buf: &mut BytesMut, limits: &Limits) -> Result<bool, HttpError> {
+        let line = match take_crlf_line(buf, MAX_CHUNK_LINE) {
+            Ok(Some(line)) => line,
+            Ok(None) => return Ok(false),
+            Err(_) => return Err(HttpError::BadTransferEncoding),
+        };
+        let size = parse_chunk_size(&line)?;
+        if size == 0 {
+            self.phase = ChunkPhase::Trailers { seen: 0 };
+            return Ok(true);
+        }
+        let allowed = limits.max_body_bytes.saturating_sub(self.body.len());
+        match usize::try_from(size) {
+            Ok(size) if size <= allowed => self.phase = ChunkPhase::Data(size),
+            _ => return Err(HttpError::BodyTooLarge),
+        }
+        Ok(true)
+    }
+
+    fn read_data(&mut self, buf: &mut BytesMut, remaining: usize) -> bool {
+        let taken = remaining.min(buf.len());
+        if taken == 0 {
+            return false;
+        }
+        self.body.extend_from_slice(&buf.split_to(taken));
+        let left = remaining - taken;
+        self.phase = if left == 0 {
+            ChunkPhase::DataEnd
+        } else {
+            ChunkPhase::Data(left)
+        };
+        true
+    }
+
+    fn read_trailer_line(
+        &mut self,
+        buf: &mut BytesMut,
+        seen: usize,
+        limits: &Limits,
+    ) -> Result<TrailerStep, HttpError> {
+        let allowed = limits.max_head_bytes.saturating_sub(seen);
+        let line = match take_crlf_line(buf, allowed) {
+            Ok(Some(line)) => line,
+            Ok(None) => return Ok(TrailerStep::Wait),
+            Err(LineFault::TooLong) => return Err(HttpError::HeadTooLarge),
+            Err(LineFault::BareNewline) => return Err(HttpError::BadTransferEncoding),
+        };
+        if line.is_empty() {
+            return Ok(TrailerStep::Done);
+        }
+        if has_control_bytes(&line) {
+            return Err(HttpError::BadTransferEncoding);
+        }
+        // Trailer fields are skipped: nothing here is allowed to change
+        // how the request is handled.
+        self.phase = ChunkPhase::Trailers {
+            seen: seen.saturating_add(line.len() + 2),
+        };
+        Ok(TrailerStep::More)
+    }
+}
+
+enum TrailerStep {
+    Done,
+    More,
+    Wait,
+}
+
+/// Consumes the CRLF after chunk data; `Ok(false)` while it is not here.
+fn read_data_end(buf: &mut BytesMut) -> Result<bool, HttpError> {
+    match (buf.first(), buf.get(1)) {
+        (Some(b'\r'), Some(b'\n')) => {
+            buf.advance(2);
+            Ok(true)
+        }
+        (None, _) | (Some(b'\r'), None) => Ok(false),
+        _ => Err(HttpError::BadTransferEncoding),
+    }
+}
+
+/// Takes one CRLF-terminated line of at most `max_len` bytes (CRLF
+/// included) off the front of `buf`, returning it without its CRLF.
+fn take_crlf_line(buf: &mut BytesMut, max_len: usize) -> Result<Option<BytesMut>, LineFault> {
+    let window = buf.get(..buf.len().min(max_len)).unwrap_or_default();
+    let Some(newline) = window.iter().position(|&byte| byte == b'\n') else {
+        return if buf.len() >= max_len {
+            Err(LineFault::TooLong)
+        } else {
+            Ok(None)
+        };
+    };
+    if newline == 0 || window.get(newline - 1) != Some(&b'\r') {
+        return Err(LineFault::BareNewline);
+    }
+    let mut line = buf.split_to(newline + 1);
+    line.truncate(newline - 1);
+    Ok(Some(line))
+}
+
+/// A bare CR or other control byte inside a chunk line is a classic
+/// smuggling vector: parsers disagree on where the line ends.
+fn has_control_bytes(line: &[u8]) -> bool {
+    line.iter()
+        .any(|&byte| byte.is_ascii_control() && byte != b'\t')
+}
+
+/// `1*HEXDIG [BWS ";" extensions]`; extensions are ignored.
+fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {
+    let digits = line
+        .iter()
+        .take_while(|byte| byte.is_ascii_hexdigit())
+        .count();
+    let (hex, rest) = line.split_at(digits);
+    let extensions_start = rest.iter().find(|&&byte| byte != b' ' && byte != b'\t');
+    let well_formed = !hex.is_empty()
+        && (rest.is_empty() || extensions_start == Some(&b';'))
+        && !has_control_bytes(rest);
+    if !well_formed {
+        return Err(HttpError::BadTransferEncoding);
+    }
+    hex.iter().try_fold(0u64, |size, &digit| {
+        let value = u64::from(hex_value(digit).unwrap_or(0));
+        size.checked_mul(16)
+            .and_then(|size| size.checked_add(value))
+            .ok_or(HttpError::BadTransferEncoding)
+    })
 }
 
 /// A response to write. `Content-Length` is added by [`Response::encode`]
-/// (except for 101, 204 and 304).
+/// (except for 1xx, 204 and 304, and when already set).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// Status code.
@@ -218,20 +869,63 @@ impl Response {
 
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let _ = name;
-        todo!()
+        self.headers
+            .iter()
+            .find(|(header_name, _)| header_name.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 
     /// The standard reason phrase of `status`.
     pub fn reason(status: u16) -> &'static str {
-        let _ = status;
-        todo!()
+        match status {
+            100 => "Continue",
+            101 => "Switching Protocols",
+            200 => "OK",
+            201 => "Created",
+            204 => "No Content",
+            301 => "Moved Permanently",
+            302 => "Found",
+            304 => "Not Modified",
+            400 => "Bad Request",
+            403 => "Forbidden",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            408 => "Request Timeout",
+            413 => "Content Too Large",
+            414 => "URI Too Long",
+            431 => "Request Header Fields Too Large",
+            500 => "Internal Server Error",
+            501 => "Not Implemented",
+            503 => "Service Unavailable",
+            505 => "HTTP Version Not Supported",
+            _ => "Unknown",
+        }
     }
 
     /// Writes status line, headers, Content-Length and body to `out`.
+    /// CR, LF and NUL in header names and values are written as spaces, so
+    /// a value echoed from a request can never split the response.
     pub fn encode(&self, out: &mut BytesMut) {
-        let _ = out;
-        todo!()
+        let reason = Response::reason(self.status);
+        out.reserve(self.encoded_len_hint(reason));
+        out.extend_from_slice(b"HTTP/1.1 ");
+        push_decimal(out, u64::from(self.status));
+        out.extend_from_slice(b" ");
+        out.extend_from_slice(reason.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for (name, value) in &self.headers {
+            push_field_text(out, name);
+            out.extend_from_slice(b": ");
+            push_field_text(out, value);
+            out.extend_from_slice(b"\r\n");
+        }
+        if self.needs_content_length() {
+            out.extend_from_slice(b"Content-Length: ");
+            push_decimal(out, self.body.len() as u64);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
     }
 
     /// [`Response::encode`] into fresh bytes.
@@ -239,5 +933,198 @@ impl Response {
         let mut out = BytesMut::new();
         self.encode(&mut out);
         out.freeze()
+    }
+
+    /// 1xx, 204 and 304 have no body by definition (RFC 9110 §8.6).
+    fn needs_content_length(&self) -> bool {
+        let bodiless =
+            (100..200).contains(&self.status) || self.status == 204 || self.status == 304;
+        !bodiless && self.header("content-length").is_none()
+    }
+
+    fn encoded_len_hint(&self, reason: &str) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 4)
+            .sum();
+        // Status line, Content-Length line and final CRLF fit in 64 bytes
+        // beyond the reason phrase.
+        64 + reason.len() + headers + self.body.len()
+    }
+}
+
+fn push_field_text(out: &mut BytesMut, text: &str) {
+    let unsafe_byte = |byte: &u8| matches!(byte, b'\r' | b'\n' | 0);
+    if !text.as_bytes().iter().any(unsafe_byte) {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    for byte in text.as_bytes() {
+        out.extend_from_slice(if unsafe_byte(byte) {
+            b" "
+        } else {
+            core::slice::from_ref(byte)
+        });
+    }
+}
+
+/// Decimal digits of `value` without going through `core::fmt`.
+fn push_decimal(out: &mut BytesMut, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_line_search_finds_both_line_endings() {
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\r\n\r\nrest", 0), Some(18));
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\n\nrest", 0), Some(16));
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\r\nA: b\r\n", 0), None);
+        assert_eq!(find_blank_line(b"GET / HTTP/1.1\r\n\r", 0), None);
+        assert_eq!(find_blank_line(b"ab", 5), None);
+    }
+
+    #[test]
+    fn blank_line_search_resumes_two_bytes_back() {
+        let mut parser = RequestParser::new(Limits::default());
+        parser.feed(b"GET / HTTP/1.1\r\n");
+        assert_eq!(parser.poll_request(), Ok(None));
+        assert_eq!(parser.head_scanned, 14);
+        parser.feed(b"\r");
+        assert_eq!(parser.poll_request(), Ok(None));
+        parser.feed(b"\n");
+        let request = parser.poll_request().unwrap().unwrap();
+        assert_eq!(request.target, "/");
+    }
+
+    #[test]
+    fn chunk_sizes() {
+        assert_eq!(parse_chunk_size(b"0"), Ok(0));
+        assert_eq!(parse_chunk_size(b"1aF"), Ok(0x1af));
+        assert_eq!(parse_chunk_size(b"5;name=value"), Ok(5));
+        assert_eq!(parse_chunk_size(b"5 ; name"), Ok(5));
+        assert_eq!(parse_chunk_size(b"ffffffffffffffff"), Ok(u64::MAX));
+        assert_eq!(
+            parse_chunk_size(b"10000000000000000"),
+            Err(HttpError::BadTransferEncoding)
+        );
+        assert_eq!(parse_chunk_size(b""), Err(HttpError::BadTransferEncoding));
+        assert_eq!(parse_chunk_size(b";x"), Err(HttpError::BadTransferEncoding));
+        assert_eq!(parse_chunk_size(b"5 "), Err(HttpError::BadTransferEncoding));
+        assert_eq!(parse_chunk_size(b"5x"), Err(HttpError::BadTransferEncoding));
+        assert_eq!(parse_chunk_size(b"-5"), Err(HttpError::BadTransferEncoding));
+        assert_eq!(
+            parse_chunk_size(b"5;a\rb"),
+            Err(HttpError::BadTransferEncoding)
+        );
+    }
+
+    #[test]
+    fn crlf_lines() {
+        let mut buf = BytesMut::from(&b"abc\r\nrest"[..]);
+        assert_eq!(
+            take_crlf_line(&mut buf, 16).ok().flatten().as_deref(),
+            Some(&b"abc"[..])
+        );
+        assert_eq!(&buf[..], b"rest");
+        assert!(matches!(take_crlf_line(&mut buf, 16), Ok(None)));
+        assert!(matches!(
+            take_crlf_line(&mut buf, 4),
+            Err(LineFault::TooLong)
+        ));
+        let mut bare = BytesMut::from(&b"abc\nx"[..]);
+        assert!(matches!(
+            take_crlf_line(&mut bare, 16),
+            Err(LineFault::BareNewline)
+        ));
+        let mut exact = BytesMut::from(&b"ab\r\n"[..]);
+        assert!(matches!(take_crlf_line(&mut exact, 4), Ok(Some(_))));
+    }
+
+    #[test]
+    fn content_length_values() {
+        assert_eq!(parse_content_length("0"), Ok(0));
+        assert_eq!(parse_content_length("0012"), Ok(12));
+        assert_eq!(
+            parse_content_length("99999999999999999999999"),
+            Ok(u64::MAX)
+        );
+        assert_eq!(parse_content_length(""), Err(HttpError::BadContentLength));
+        assert_eq!(parse_content_length("+1"), Err(HttpError::BadContentLength));
+        assert_eq!(
+            parse_content_length("1 2"),
+            Err(HttpError::BadContentLength)
+        );
+        assert_eq!(
+            parse_content_length("5,5"),
+            Err(HttpError::BadContentLength)
+        );
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert!(matches!(percent_decode("plain"), Cow::Borrowed("plain")));
+        assert_eq!(percent_decode("a+b%20c"), "a b c");
+        assert_eq!(percent_decode("%41%3d%3D"), "A==");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%C3%A9"), "é");
+        assert_eq!(percent_decode("%FF"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn decimal_digits() {
+        for value in [0u64, 7, 10, 404, 65535, u64::MAX] {
+            let mut out = BytesMut::new();
+            push_decimal(&mut out, value);
+            assert_eq!(&out[..], alloc::format!("{value}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn header_values_cannot_split_a_response() {
+        let response = Response::new(200).with_header("X-Echo", "a\r\nSet-Cookie: x\0");
+        let bytes = response.to_bytes();
+        assert_eq!(
+            &bytes[..],
+            &b"HTTP/1.1 200 OK\r\nX-Echo: a  Set-Cookie: x \r\nContent-Length: 0\r\n\r\n"[..]
+        );
+    }
+
+    #[test]
+    fn failed_parser_drops_its_buffer_and_ignores_feeds() {
+        let mut parser = RequestParser::new(Limits::default());
+        parser.feed(b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n");
+        let err = parser.poll_request().unwrap_err();
+        assert_eq!(parser.buffered_len(), 0);
+        parser.feed(b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(parser.buffered_len(), 0);
+        assert_eq!(parser.poll_request(), Err(err));
+    }
+
+    #[test]
+    fn idle_buffer_is_released() {
+        let mut parser = RequestParser::new(Limits::default());
+        parser.feed(b"POST / HTTP/1.1\r\nContent-Length: 40000\r\n\r\n");
+        parser.feed(&[b'x'; 20_000]);
+        assert_eq!(parser.poll_request(), Ok(None));
+        parser.feed(&[b'x'; 20_000]);
+        assert!(parser.buf.capacity() > 0);
+        let taken = parser.poll_request().unwrap().unwrap();
+        assert_eq!(taken.body.len(), 40_000);
+        assert_eq!(parser.buf.capacity(), 0);
     }
 }
