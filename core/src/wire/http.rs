@@ -376,6 +376,8 @@ impl RequestParser {
 
     /// Bytes received but not yet part of a returned request. After a
     /// WebSocket upgrade they are the first bytes of the WebSocket stream.
+    /// Take them between requests (right after `poll_request` returned
+    /// one): taken in the middle of a body, they are lost to that body.
     pub fn take_buffered(&mut self) -> BytesMut {
         self.head_scanned = 0;
         core::mem::take(&mut self.buf)
