@@ -471,6 +471,10 @@ fn dynamic_namespace_offered_to_the_application() {
         vec![format!("0/random,{{\"sid\":\"{sid}\"}}")]
     );
     assert!(h.server.has_namespace("/random"));
+    assert!(matches!(
+        h.take_events().as_slice(),
+        [Event::Connected { socket: s, .. }] if *s == socket
+    ));
 
     // The predicate said no: the driver rejects as the reference does.
     client.send(&mut h, "0/other,");
@@ -836,6 +840,9 @@ fn rooms_join_leave_and_broadcast_with_except() {
     let ra = a.raw(&mut h);
     let rc = c.raw(&mut h);
     assert_eq!(ra, rc, "identical bytes for every recipient");
+    // One encoding: both transmits are the very same buffer.
+    assert_eq!(ra.len(), 1);
+    assert_eq!(ra[0].as_ptr(), rc[0].as_ptr());
     assert_eq!(a.decode(&ra), vec![Recv::Text("42[\"headline\",1]".into())]);
     assert!(b.recv(&mut h).is_empty());
 
@@ -1394,25 +1401,29 @@ fn run_ops(ops: Vec<Op>) {
                     ..Default::default()
                 };
                 let data = json("[\"b\",{\"k\":[1,2]}]");
-                let recipients: Vec<SocketId> = if ack {
-                    h.server
-                        .broadcast_with_ack(
-                            h.now,
-                            NSPS[nsp],
-                            &opts,
-                            data,
-                            vec![],
-                            Duration::from_millis(1_500),
-                        )
-                        .into_iter()
-                        .map(|(s, _)| s)
-                        .collect()
+                let members = h.server.namespace_sockets(NSPS[nsp]);
+                let count = if ack {
+                    let sent = h.server.broadcast_with_ack(
+                        h.now,
+                        NSPS[nsp],
+                        &opts,
+                        data,
+                        vec![],
+                        Duration::from_millis(1_500),
+                    );
+                    // One id for every recipient, each now waiting for it.
+                    for (socket, id) in &sent {
+                        assert_eq!(*id, sent[0].1);
+                        assert!(h.server.pending_ack_count(*socket) > 0);
+                    }
+                    sent.len()
                 } else {
-                    let n = h.server.broadcast(h.now, NSPS[nsp], &opts, data, vec![]);
-                    let members = h.server.namespace_sockets(NSPS[nsp]);
-                    assert!(n <= members.len());
-                    Vec::new()
+                    h.server.broadcast(h.now, NSPS[nsp], &opts, data, vec![])
                 };
+                assert!(count <= members.len());
+                if opts.rooms.is_empty() && opts.except.is_empty() {
+                    assert_eq!(count, members.len());
+                }
                 h.drain();
                 let mut seen: Vec<Vec<Bytes>> = Vec::new();
                 for c in m.clients.iter().flatten() {
@@ -1420,9 +1431,7 @@ fn run_ops(ops: Vec<Op>) {
                         seen.push(raw);
                     }
                 }
-                if ack {
-                    assert_eq!(seen.len(), recipients.len());
-                }
+                assert_eq!(seen.len(), count);
                 for raw in &seen {
                     assert_eq!(raw, &seen[0], "every recipient gets the same bytes");
                 }
