@@ -1480,3 +1480,31 @@ proptest! {
         run_ops(ops);
     }
 }
+
+#[test]
+fn websocket_protocol_violation_is_a_transport_error() {
+    let mut h = Harness::new(config());
+    let (client, socket) = h.connected("/");
+    // A client frame without a mask.
+    let mut out = BytesMut::new();
+    encode_frame(&mut out, true, OpCode::Text, b"42[\"x\"]", None);
+    h.server.handle_ws_data(h.now, client.conn, &out);
+    h.drain();
+    assert_eq!(
+        disconnects(&h.take_events()),
+        vec![(socket, DisconnectReason::TransportError)]
+    );
+    assert_eq!(h.server.engine().session_count(), 0);
+}
+
+#[test]
+fn second_connect_to_a_joined_namespace_closes_the_session() {
+    let mut h = Harness::new(config());
+    let (client, main) = h.connected("/");
+    client.send(&mut h, "0");
+    assert_eq!(
+        disconnects(&h.take_events()),
+        vec![(main, DisconnectReason::ForcedServerClose)]
+    );
+    assert_eq!(h.server.engine().session_count(), 0);
+}

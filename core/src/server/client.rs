@@ -118,3 +118,69 @@ impl<D: PacketDecoder> Client<D> {
         self.connect_deadline
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::{Decoder, Limits};
+    use alloc::vec;
+
+    fn packet(kind: PacketType, nsp: &str) -> Packet {
+        Packet {
+            kind,
+            nsp: ByteString::from(nsp),
+            id: None,
+            data: None,
+            attachments: vec![],
+        }
+    }
+
+    #[test]
+    fn routes_as_the_reference_client_does() {
+        let mut client = Client::new(Decoder::new(Limits::default()), Instant::from_millis(5));
+        assert_eq!(
+            client.route(&packet(PacketType::Connect, "/")),
+            Route::Connect
+        );
+        assert_eq!(
+            client.route(&packet(PacketType::Event, "/")),
+            Route::Invalid
+        );
+        client.add_pending(ByteString::from("/"), ConnectRequestId(0));
+        assert_eq!(
+            client.route(&packet(PacketType::Connect, "/")),
+            Route::Invalid
+        );
+        client.remove_pending(ConnectRequestId(0));
+        client.add_socket(ByteString::from("/"), SocketId(3));
+        assert_eq!(client.connect_deadline(), None);
+        for kind in [
+            PacketType::Event,
+            PacketType::Ack,
+            PacketType::Disconnect,
+            PacketType::BinaryEvent,
+            PacketType::BinaryAck,
+        ] {
+            assert_eq!(client.route(&packet(kind, "/")), Route::Socket(SocketId(3)));
+        }
+        assert_eq!(
+            client.route(&packet(PacketType::Connect, "/")),
+            Route::Invalid
+        );
+        assert_eq!(
+            client.route(&packet(PacketType::ConnectError, "/")),
+            Route::Invalid
+        );
+        assert_eq!(
+            client.route(&packet(PacketType::Event, "/a")),
+            Route::Invalid
+        );
+        client.remove_socket(SocketId(3));
+        assert_eq!(
+            client.route(&packet(PacketType::Connect, "/")),
+            Route::Connect
+        );
+        // Leaving does not re-arm the connect deadline.
+        assert_eq!(client.connect_deadline(), None);
+    }
+}
