@@ -130,6 +130,9 @@ pub struct HandshakeInfo {
     pub transport: Transport,
     /// When the session opened.
     pub issued: Instant,
+    /// The address of the client that made the handshake request, when the
+    /// driver gave it ([`EngineServer::handle_request_from`]).
+    pub peer: Option<core::net::SocketAddr>,
 }
 
 /// A message prepared once and sent to any number of sessions: the whole
@@ -428,6 +431,8 @@ pub struct EngineServer {
     open_count: usize,
     /// The latest `now` handed in (for inputs that carry none).
     now: Instant,
+    /// The peer of the request being handled, for a handshake it opens.
+    request_peer: Option<core::net::SocketAddr>,
 }
 
 impl EngineServer {
@@ -443,6 +448,7 @@ impl EngineServer {
             conns: HashMap::new(),
             outputs: VecDeque::new(),
             timers: TimerHeap::default(),
+            request_peer: None,
             dirty: Vec::new(),
             open_count: 0,
             now: Instant::ZERO,
@@ -461,6 +467,20 @@ impl EngineServer {
         let path = req.path();
         let configured = self.config.path.as_str();
         path == configured || (configured.len() > 1 && path == configured.trim_end_matches('/'))
+    }
+
+    /// [`EngineServer::handle_request`] for a request from `peer`, which a
+    /// session it opens keeps in [`HandshakeInfo::peer`].
+    pub fn handle_request_from(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        req: Request,
+        peer: Option<core::net::SocketAddr>,
+    ) {
+        self.request_peer = peer;
+        self.handle_request(now, conn, req);
+        self.request_peer = None;
     }
 
     /// Input: a request for this endpoint. The path is not checked again
@@ -839,6 +859,7 @@ impl EngineServer {
             headers: req.headers.clone(),
             transport,
             issued: now,
+            peer: self.request_peer,
         };
         self.sessions.insert(id, Session::new(info, None));
         self.by_sid.insert(sid.clone(), id);

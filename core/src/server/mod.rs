@@ -368,8 +368,20 @@ impl<P: Parser> Server<P> {
 
     /// Input: a request for this endpoint.
     pub fn handle_request(&mut self, now: Instant, conn: ConnId, req: Request) {
+        self.handle_request_from(now, conn, req, None);
+    }
+
+    /// Input: a request for this endpoint from `peer` (kept in the
+    /// handshake of a session it opens).
+    pub fn handle_request_from(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        req: Request,
+        peer: Option<core::net::SocketAddr>,
+    ) {
         self.advance(now);
-        self.engine.handle_request(now, conn, req);
+        self.engine.handle_request_from(now, conn, req, peer);
     }
 
     /// Answers `req` with 403 (the application's allow-request check refused).
