@@ -977,7 +977,8 @@ impl EngineServer {
         }
     }
 
-    /// `5` came: the session moves to the WebSocket and takes its queue along.
+    /// `5` came: the session moves to the WebSocket and takes its queue
+    /// along (after the event, as the reference flushes after "upgrade").
     fn complete_upgrade(&mut self, id: u64) {
         let Some(session) = self.sessions.get_mut(&id) else {
             return;
@@ -986,23 +987,23 @@ impl EngineServer {
             return;
         };
         session.timers.set(TimerKind::Upgrade, None);
-        let mut link = upgrade.link;
-        for queued in session.queue.drain(..) {
-            transmit(&mut self.outputs, &mut link, queued.to_ws_frame());
-        }
-        session.queue = VecDeque::new();
-        session.ws = Some(link);
+        session.ws = Some(upgrade.link);
         session.transport = Transport::WebSocket;
-        let held_get = session.held_get.take();
-        if let Some(get) = held_get {
+        if let Some(get) = session.held_get.take() {
             self.conns.remove(&get.conn);
             self.answer_poll(get, Bytes::from_static(b"6"));
         }
-        // The flushed packets are already behind the event in no way that
-        // matters: both go out in this order.
         self.push_event(EngineEvent::Upgraded {
             session: SessionId(id),
         });
+        if let Some(session) = self.sessions.get_mut(&id) {
+            let queue = core::mem::take(&mut session.queue);
+            if let Some(link) = session.ws.as_mut() {
+                for queued in queue {
+                    transmit(&mut self.outputs, link, queued.to_ws_frame());
+                }
+            }
+        }
         self.check_backpressure(id);
     }
 
