@@ -150,7 +150,8 @@ struct FrameHeader {
     mask: Option<[u8; 4]>,
     /// Bytes of header, extended length and mask key.
     header_len: usize,
-    payload_len: usize,
+    /// Header and payload.
+    frame_len: usize,
 }
 
 /// A text or binary message whose final fragment has not arrived yet.
@@ -224,8 +225,7 @@ impl Decoder {
             let Some(header) = self.parse_header()? else {
                 return Ok(None);
             };
-            let frame_len = header.header_len + header.payload_len;
-            if self.buf.len() < frame_len {
+            if self.buf.len() < header.frame_len {
                 // No reserving ahead for the announced length: memory grows
                 // only with bytes that actually arrive.
                 return Ok(None);
@@ -239,7 +239,7 @@ impl Decoder {
 
     /// Splits the frame off the buffer and unmasks its payload in place.
     fn take_payload(&mut self, header: &FrameHeader) -> BytesMut {
-        let mut frame = self.buf.split_to(header.header_len + header.payload_len);
+        let mut frame = self.buf.split_to(header.frame_len);
         frame.advance(header.header_len);
         if let Some(key) = header.mask {
             apply_mask(&mut frame, key);
@@ -289,7 +289,10 @@ impl Decoder {
             opcode,
             mask,
             header_len,
-            payload_len,
+            // Overflows only with a limit near usize::MAX.
+            frame_len: header_len
+                .checked_add(payload_len)
+                .ok_or(WsError::MessageTooLarge)?,
         }))
     }
 
@@ -691,6 +694,21 @@ mod tests {
         decoder.feed(&[0; 100]);
         assert_eq!(decoder.buf.capacity(), 0);
         assert_eq!(decoder.poll_message(), Err(WsError::MessageTooLarge));
+    }
+
+    #[test]
+    fn huge_length_with_unbounded_limit_just_waits() {
+        let mut decoder = Decoder::new(
+            Role::Client,
+            Limits {
+                max_message_bytes: usize::MAX,
+            },
+        );
+        decoder.feed(&[
+            0x82, 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2,
+        ]);
+        assert_eq!(decoder.poll_message(), Ok(None));
+        assert_eq!(decoder.buf.len(), 12);
     }
 
     #[test]
