@@ -7,10 +7,15 @@ pub mod packet;
 pub mod payload;
 pub mod server;
 
+mod cors;
+mod session;
+mod sid;
+mod timer;
+
 pub use config::{AllowedOrigins, Config, Cookie, Cors};
 pub use handshake::Handshake;
 pub use packet::{DecodeError, Packet, PacketType};
 pub use server::{
-    CloseReason, ConnId, EngineError, EngineEvent, EngineServer, HandshakeInfo, Io, OutMessage,
-    Output, SessionId, Transport,
+    CloseReason, ConnId, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo, Io,
+    OutMessage, Output, SessionId, Transport,
 };

@@ -24,16 +24,51 @@
 //! Every request gets exactly one response: a held polling GET is answered
 //! when data is queued, when the session pauses for an upgrade (noop), or
 //! when it closes.
+//!
+//! # Behaviour of the reference server (engine.io 6.6) that this follows
+//!
+//! - Checks run in the reference's order: transport, then the sid (unknown:
+//!   code 1; a polling request for a session on WebSocket: code 3), then for
+//!   handshakes the method (code 2) and `EIO=4` (code 5). Refused upgrade
+//!   requests get a plain-text 400 and a closed connection, as `ws` writes.
+//! - Without [`Config::cors`] an `OPTIONS` request is not a preflight; it is
+//!   refused like any other request (code 2 without a sid).
+//! - The next ping comes one `pingInterval` after the last pong; a `2` from
+//!   the client is a transport error (only the server pings in v4).
+//! - A POST over `max_http_buffer_size` gets 413 and is dropped, the session
+//!   stays; records before a bad one are handled, then the session closes
+//!   with "parse error", and the POST still gets `ok`.
+//! - Once the client probed (`2probe`), polling is paused: held and new GETs
+//!   get `6` at once (the reference answers within 100 ms), and packets wait
+//!   for the WebSocket. A second WebSocket for a session that is upgrading
+//!   or upgraded is accepted and closed at once.
+//! - A closed polling session whose client holds no GET keeps its packets and
+//!   `1` for the next GET, for at most 30 s (the reference's close timeout).
+//! - Unlike the reference, a `1` over WebSocket closes the session (the
+//!   reference ignores it and waits for the close frame).
 
+use alloc::collections::VecDeque;
+use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
+use core::time::Duration;
+use hashbrown::HashMap;
 
-use super::config::Config;
-use super::packet::Packet;
+use super::config::{Config, Cookie};
+use super::cors::{self, Headers};
+use super::handshake::Handshake;
+use super::packet::{Packet, PacketType};
+use super::payload::SEPARATOR;
+use super::session::{packet_frame, take_poll_body, HeldGet, Queued, Session, Upgrade, WsLink};
+use super::sid::SidGenerator;
+use super::timer::{SessionTimers, TimerEntry, TimerHeap, TimerKind};
 use crate::time::Instant;
-use crate::wire::http::{Header, Request, Response};
+use crate::wire::http::{Header, Method, Request, Response};
+use crate::wire::ws::frame::{close_payload, server_frame, Message, OpCode};
+use crate::wire::ws::handshake as ws_handshake;
 
 /// A driver-chosen id for one HTTP request, or for the connection a
 /// WebSocket request became.
@@ -132,19 +167,46 @@ pub struct OutMessage {
     text_at: Option<usize>,
     /// Where the data starts in `ws_frame`.
     data_at: usize,
+    /// The text data as a view into `ws_frame` (empty for binary), checked
+    /// as UTF-8 once here rather than once per polling recipient.
+    text: ByteString,
 }
 
 impl OutMessage {
     /// A text message (Engine.IO type `4`) holding `text`.
     pub fn text(text: &str) -> OutMessage {
-        let _ = text;
-        todo!()
+        let payload_len = text.len().saturating_add(1);
+        let mut frame = BytesMut::with_capacity(MAX_FRAME_HEADER + payload_len);
+        put_server_frame_header(&mut frame, OpCode::Text, payload_len);
+        let text_at = frame.len();
+        frame.put_u8(PacketType::Message.digit());
+        frame.extend_from_slice(text.as_bytes());
+        let ws_frame = frame.freeze();
+        let data_at = text_at + 1;
+        // The bytes came from a `&str`, so the check cannot fail; the
+        // fallback copies rather than panics all the same.
+        let view = ByteString::try_from(ws_frame.slice(data_at..))
+            .unwrap_or_else(|_| ByteString::from(text));
+        OutMessage {
+            ws_frame,
+            text_at: Some(text_at),
+            data_at,
+            text: view,
+        }
     }
 
     /// A binary message holding `data`.
     pub fn binary(data: &[u8]) -> OutMessage {
-        let _ = data;
-        todo!()
+        let mut frame = BytesMut::with_capacity(MAX_FRAME_HEADER + data.len());
+        put_server_frame_header(&mut frame, OpCode::Binary, data.len());
+        let data_at = frame.len();
+        frame.extend_from_slice(data);
+        OutMessage {
+            ws_frame: frame.freeze(),
+            text_at: None,
+            data_at,
+            text: ByteString::new(),
+        }
     }
 
     /// The WebSocket frame to transmit as is.
@@ -154,8 +216,36 @@ impl OutMessage {
 
     /// The message as an Engine.IO packet (for polling and for tests).
     pub fn to_packet(&self) -> Packet {
-        let _ = (self.text_at, self.data_at);
-        todo!()
+        match self.text_at {
+            Some(_) => Packet::Message(self.text.clone()),
+            None => Packet::Binary(self.ws_frame.slice(self.data_at..)),
+        }
+    }
+
+    /// The text form `4...` sliced out of the frame, for a text message.
+    pub(crate) fn text_form(&self) -> Option<Bytes> {
+        self.text_at.map(|at| self.ws_frame.slice(at..))
+    }
+}
+
+/// The longest header of an unmasked frame: two bytes and a 64-bit length.
+const MAX_FRAME_HEADER: usize = 10;
+
+/// Writes the header of one unfragmented, unmasked frame carrying
+/// `payload_len` bytes (RFC 6455 section 5.2), so that an [`OutMessage`]'s
+/// type digit and data can follow it in the same buffer. It writes exactly
+/// what `wire::ws::frame::encode_frame` writes (a test checks it).
+fn put_server_frame_header(out: &mut BytesMut, opcode: OpCode, payload_len: usize) {
+    const FIN: u8 = 0x80;
+    out.put_u8(FIN | opcode as u8);
+    if payload_len < 126 {
+        out.put_u8(payload_len as u8);
+    } else if let Ok(len) = u16::try_from(payload_len) {
+        out.put_u8(126);
+        out.put_u16(len);
+    } else {
+        out.put_u8(127);
+        out.put_u64(payload_len as u64);
     }
 }
 
@@ -243,17 +333,142 @@ pub enum EngineError {
     UnknownSession,
 }
 
+impl core::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EngineError::UnknownSession => f.write_str("unknown or closed Engine.IO session"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for EngineError {}
+
+/// What the server holds right now, for metrics and for checking that
+/// closed sessions leave nothing behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Footprint {
+    /// Sessions in the table, including closed polling sessions still
+    /// waiting (briefly) for a GET to take their close packet.
+    pub sessions: usize,
+    /// Held GETs and WebSockets the server tracks.
+    pub connections: usize,
+    /// Entries in the timer heap, stale ones included (stale entries are
+    /// dropped as [`EngineServer::poll_output`] reaches them).
+    pub timer_entries: usize,
+    /// Outputs not yet taken by [`EngineServer::poll_output`].
+    pub pending_outputs: usize,
+}
+
+/// How long a polling session closed by the server waits for the GET that
+/// takes its close packet (the reference's polling `closeTimeout`).
+const LINGER: Duration = Duration::from_millis(30_000);
+
+/// `Content-Type` of polling payloads.
+const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
+
+/// A refused request, with the reference's code and message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    UnknownTransport = 0,
+    UnknownSid = 1,
+    BadHandshakeMethod = 2,
+    BadRequest = 3,
+    Forbidden = 4,
+    UnsupportedProtocol = 5,
+}
+
+impl Refusal {
+    fn message(self) -> &'static str {
+        match self {
+            Refusal::UnknownTransport => "Transport unknown",
+            Refusal::UnknownSid => "Session ID unknown",
+            Refusal::BadHandshakeMethod => "Bad handshake method",
+            Refusal::BadRequest => "Bad request",
+            Refusal::Forbidden => "Forbidden",
+            Refusal::UnsupportedProtocol => "Unsupported protocol version",
+        }
+    }
+
+    /// The JSON body of a refused polling request.
+    fn json(self) -> &'static str {
+        match self {
+            Refusal::UnknownTransport => r#"{"code":0,"message":"Transport unknown"}"#,
+            Refusal::UnknownSid => r#"{"code":1,"message":"Session ID unknown"}"#,
+            Refusal::BadHandshakeMethod => r#"{"code":2,"message":"Bad handshake method"}"#,
+            Refusal::BadRequest => r#"{"code":3,"message":"Bad request"}"#,
+            Refusal::Forbidden => r#"{"code":4,"message":"Forbidden"}"#,
+            Refusal::UnsupportedProtocol => {
+                r#"{"code":5,"message":"Unsupported protocol version"}"#
+            }
+        }
+    }
+}
+
+/// What a closing session writes on its transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Farewell {
+    /// The server closes: queued packets, then `1` (polling) or a `1`
+    /// text frame and a close frame (WebSocket).
+    Forced,
+    /// The session failed: a held GET gets `1`, a WebSocket a close frame.
+    Failed,
+    /// The client sent `1`: a held GET gets `6`, a WebSocket a close frame.
+    ClientClose,
+    /// A WebSocket protocol error: a close frame with this code.
+    WsError(u16),
+    /// The client's close frame, echoed with its code if it had one.
+    WsEcho(Option<u16>),
+    /// The transport's connection is gone: nothing to write on it.
+    TransportGone,
+}
+
+/// What the server knows a connection to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConnRole {
+    /// A polling GET held for this session.
+    HeldGet(u64),
+    /// A WebSocket of this session (active or upgrading).
+    WebSocket(u64),
+}
+
 /// The Engine.IO server.
 pub struct EngineServer {
     config: Config,
+    sid_generator: SidGenerator,
+    next_session: u64,
+    sessions: HashMap<u64, Session>,
+    by_sid: HashMap<ByteString, u64>,
+    conns: HashMap<ConnId, ConnRole>,
+    outputs: VecDeque<Output>,
+    timers: TimerHeap,
+    /// Sessions with packets for their held GET, answered at the next
+    /// `poll_output` or input so that back-to-back sends share a response.
+    dirty: Vec<u64>,
+    /// Sessions not closed yet.
+    open_count: usize,
+    /// The latest `now` handed in (for inputs that carry none).
+    now: Instant,
 }
 
 impl EngineServer {
     /// A server with `config`. `seed` feeds the generator of session ids: give
     /// it 32 bytes from a cryptographic source, or ids become guessable.
     pub fn new(config: Config, seed: [u8; 32]) -> Self {
-        let _ = seed;
-        EngineServer { config }
+        EngineServer {
+            config,
+            sid_generator: SidGenerator::new(seed),
+            next_session: 0,
+            sessions: HashMap::new(),
+            by_sid: HashMap::new(),
+            conns: HashMap::new(),
+            outputs: VecDeque::new(),
+            timers: TimerHeap::default(),
+            dirty: Vec::new(),
+            open_count: 0,
+            now: Instant::ZERO,
+        }
     }
 
     /// The options in force.
@@ -261,58 +476,190 @@ impl EngineServer {
         &self.config
     }
 
-    /// Whether `req` is for this endpoint (its path is [`Config::path`]).
+    /// Whether `req` is for this endpoint: its path is [`Config::path`],
+    /// with or without the trailing slash. (The reference matches any URL
+    /// starting with the path; sio wants the exact path.)
     pub fn matches(&self, req: &Request) -> bool {
-        let _ = req;
-        todo!()
+        let path = req.path();
+        let configured = self.config.path.as_str();
+        path == configured || (configured.len() > 1 && path == configured.trim_end_matches('/'))
     }
 
-    /// Input: a request for this endpoint.
+    /// Input: a request for this endpoint. The path is not checked again
+    /// (see [`EngineServer::matches`]).
+    ///
+    /// `OPTIONS` gets a CORS preflight answer when [`Config::cors`] is set;
+    /// without it, as in the reference, it is refused like any other
+    /// handshake that is not a GET.
     pub fn handle_request(&mut self, now: Instant, conn: ConnId, req: Request) {
-        let _ = (now, conn, req);
-        todo!()
+        self.now = now;
+        self.flush_dirty();
+        if req.method == Method::Options {
+            if let Some(cors) = &self.config.cors {
+                let response = cors::preflight(cors, &req);
+                self.respond(conn, response);
+                return;
+            }
+        }
+        let upgrade = self.config.websocket && ws_handshake::is_upgrade_request(&req);
+        match self.verify(&req, upgrade) {
+            Err(refusal) => self.refuse(conn, &req, upgrade, refusal),
+            Ok((Transport::WebSocket, None)) => self.open_websocket(now, conn, &req),
+            Ok((Transport::Polling, None)) if upgrade => {
+                self.refuse(conn, &req, upgrade, Refusal::BadRequest)
+            }
+            Ok((Transport::Polling, None)) => self.open_polling(now, conn, &req),
+            Ok((transport, Some(id))) if upgrade => {
+                self.start_upgrade(now, conn, &req, transport, id)
+            }
+            Ok((_, Some(id))) => match req.method {
+                Method::Get => self.on_poll(conn, &req, id),
+                Method::Post => self.on_post(now, conn, &req, id),
+                // The reference's polling transport answers other methods 500.
+                _ => {
+                    let headers = self.polling_headers(&req);
+                    self.respond(conn, build_response(500, None, Bytes::new(), headers));
+                }
+            },
+        }
     }
 
     /// Answers `req` with 403 `{"code":4,"message":"Forbidden"}`, as the
-    /// reference does when the application's allow-request check refuses.
+    /// reference does when the application's allow-request check refuses
+    /// (a WebSocket upgrade request gets the reference's plain 400 instead).
     pub fn forbid(&mut self, conn: ConnId, req: &Request) {
-        let _ = (conn, req);
-        todo!()
+        let upgrade = self.config.websocket && ws_handshake::is_upgrade_request(req);
+        self.refuse(conn, req, upgrade, Refusal::Forbidden);
     }
 
     /// Input: bytes read from the WebSocket connection `conn`.
     pub fn handle_ws_data(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
-        let _ = (now, conn, data);
-        todo!()
+        self.now = now;
+        self.flush_dirty();
+        let Some(ConnRole::WebSocket(id)) = self.conns.get(&conn).copied() else {
+            return;
+        };
+        match self.sessions.get_mut(&id).and_then(|s| s.link_mut(conn)) {
+            Some((link, _)) => link.decoder.feed(data),
+            None => return,
+        }
+        loop {
+            let Some((link, upgrading)) = self.sessions.get_mut(&id).and_then(|s| s.link_mut(conn))
+            else {
+                return;
+            };
+            match link.decoder.poll_message() {
+                Ok(None) => return,
+                Ok(Some(message)) => {
+                    if !self.on_ws_message(now, id, conn, upgrading, message) {
+                        return;
+                    }
+                }
+                Err(error) => {
+                    let code = error.close_code();
+                    if upgrading {
+                        self.abort_upgrade(id, Some(close_frame(Some(code))));
+                    } else {
+                        self.close_session(
+                            now,
+                            id,
+                            CloseReason::TransportError,
+                            Farewell::WsError(code),
+                        );
+                    }
+                    return;
+                }
+            }
+        }
     }
 
     /// Input: every byte transmitted on `conn` so far has been written.
     pub fn handle_flushed(&mut self, now: Instant, conn: ConnId) {
-        let _ = (now, conn);
-        todo!()
+        self.now = now;
+        self.flush_dirty();
+        if let Some(ConnRole::WebSocket(id)) = self.conns.get(&conn).copied() {
+            if let Some((link, _)) = self.sessions.get_mut(&id).and_then(|s| s.link_mut(conn)) {
+                link.unflushed = 0;
+            }
+        }
     }
 
     /// Input: the connection or request `conn` is gone.
     pub fn handle_conn_closed(&mut self, now: Instant, conn: ConnId) {
-        let _ = (now, conn);
-        todo!()
+        self.now = now;
+        self.flush_dirty();
+        match self.conns.remove(&conn) {
+            Some(ConnRole::HeldGet(id)) => {
+                if let Some(session) = self.sessions.get_mut(&id) {
+                    if session.held_get.as_ref().is_some_and(|g| g.conn == conn) {
+                        session.held_get = None;
+                    }
+                }
+                // The reference: "poll connection closed prematurely".
+                self.close_session(
+                    now,
+                    id,
+                    CloseReason::TransportError,
+                    Farewell::TransportGone,
+                );
+            }
+            Some(ConnRole::WebSocket(id)) => {
+                let Some(session) = self.sessions.get_mut(&id) else {
+                    return;
+                };
+                if session.ws.as_ref().is_some_and(|l| l.conn == conn) {
+                    self.close_session(
+                        now,
+                        id,
+                        CloseReason::TransportClose,
+                        Farewell::TransportGone,
+                    );
+                } else {
+                    self.abort_upgrade(id, None);
+                }
+            }
+            None => {}
+        }
     }
 
     /// Input: the deadline returned by [`Output::Timeout`] has come.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
+        self.now = now;
+        self.flush_dirty();
+        while let Some(entry) = self.timers.peek() {
+            if entry.at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(session) = self.sessions.get_mut(&entry.session) else {
+                continue;
+            };
+            if session.timers.get(entry.kind) != Some(entry.at) {
+                continue;
+            }
+            session.timers.set(entry.kind, None);
+            self.fire(now, entry.session, entry.kind);
+        }
     }
 
     /// The next thing to do.
     pub fn poll_output(&mut self) -> Output {
-        todo!()
+        self.flush_dirty();
+        if let Some(output) = self.outputs.pop_front() {
+            return output;
+        }
+        // A burst (a broadcast to many sessions) must not pin its memory.
+        if self.outputs.capacity() > 1024 {
+            self.outputs.shrink_to(64);
+        }
+        Output::Timeout(self.next_deadline())
     }
 
     /// Queues `msg` for `session`.
     pub fn send(&mut self, session: SessionId, msg: &OutMessage) -> Result<(), EngineError> {
-        let _ = (session, msg);
-        todo!()
+        let id = self.open_session(session)?;
+        self.enqueue(id, Queued::Message(msg.clone()));
+        Ok(())
     }
 
     /// Queues `msg` only if the transport can take it now (a polling GET
@@ -322,36 +669,839 @@ impl EngineServer {
         session: SessionId,
         msg: &OutMessage,
     ) -> Result<bool, EngineError> {
-        let _ = (session, msg);
-        todo!()
+        let id = self.open_session(session)?;
+        let writable = self.sessions.get(&id).is_some_and(|s| match s.transport {
+            Transport::WebSocket => s.ws.as_ref().is_some_and(|l| l.unflushed == 0),
+            Transport::Polling => s.held_get.is_some() && !s.polling_paused(),
+        });
+        if writable {
+            self.enqueue(id, Queued::Message(msg.clone()));
+        }
+        Ok(writable)
     }
 
     /// Closes `session` from the server side: queued packets are flushed,
     /// then a close packet, then [`EngineEvent::Closed`] with `reason`.
+    ///
+    /// A polling session without a held GET keeps its packets and the close
+    /// packet for the client's next GET (for at most 30 s, the reference's
+    /// close timeout); it counts as closed at once.
     pub fn close(
         &mut self,
         now: Instant,
         session: SessionId,
         reason: CloseReason,
     ) -> Result<(), EngineError> {
-        let _ = (now, session, reason);
-        todo!()
+        self.now = now;
+        let id = self.open_session(session)?;
+        self.close_session(now, id, reason, Farewell::Forced);
+        Ok(())
     }
 
     /// The handshake of `session`.
     pub fn handshake(&self, session: SessionId) -> Option<&HandshakeInfo> {
-        let _ = session;
-        todo!()
+        self.sessions
+            .get(&session.0)
+            .filter(|s| !s.lingering)
+            .map(|s| &s.info)
     }
 
     /// The transport `session` uses now.
     pub fn transport(&self, session: SessionId) -> Option<Transport> {
-        let _ = session;
-        todo!()
+        self.sessions
+            .get(&session.0)
+            .filter(|s| !s.lingering)
+            .map(|s| s.transport)
     }
 
     /// How many sessions are open.
     pub fn session_count(&self) -> usize {
-        todo!()
+        self.open_count
     }
+
+    /// What the server holds right now.
+    pub fn footprint(&self) -> Footprint {
+        Footprint {
+            sessions: self.sessions.len(),
+            connections: self.conns.len(),
+            timer_entries: self.timers.len(),
+            pending_outputs: self.outputs.len(),
+        }
+    }
+}
+
+/// Routing and refusals.
+impl EngineServer {
+    /// The reference's checks, in its order: transport, origin header, then
+    /// the sid, or for a handshake the method and protocol version. Gives
+    /// the transport asked for and the session, if the request names one.
+    fn verify(&self, req: &Request, upgrade: bool) -> Result<(Transport, Option<u64>), Refusal> {
+        let transport = match req.query_param("transport").as_deref() {
+            Some("polling") if self.config.polling => Transport::Polling,
+            Some("websocket") if self.config.websocket => Transport::WebSocket,
+            _ => return Err(Refusal::UnknownTransport),
+        };
+        if req.header("origin").is_some_and(has_invalid_header_char) {
+            return Err(Refusal::BadRequest);
+        }
+        let sid = req.query_param("sid").filter(|sid| !sid.is_empty());
+        if let Some(sid) = sid {
+            let id = *self.by_sid.get(sid.as_ref()).ok_or(Refusal::UnknownSid)?;
+            let session = self.sessions.get(&id).ok_or(Refusal::UnknownSid)?;
+            if !upgrade && session.transport != transport {
+                return Err(Refusal::BadRequest);
+            }
+            return Ok((transport, Some(id)));
+        }
+        if req.method != Method::Get {
+            return Err(Refusal::BadHandshakeMethod);
+        }
+        if transport == Transport::WebSocket && !upgrade {
+            return Err(Refusal::BadRequest);
+        }
+        if req.query_param("EIO").as_deref() != Some("4") {
+            return Err(Refusal::UnsupportedProtocol);
+        }
+        Ok((transport, None))
+    }
+
+    /// Answers a refused request the reference's way: a JSON body for HTTP
+    /// requests, a plain 400 and a closed connection for upgrade requests.
+    fn refuse(&mut self, conn: ConnId, req: &Request, upgrade: bool, refusal: Refusal) {
+        if upgrade {
+            let response = Response::new(400)
+                .with_header("Connection", "close")
+                .with_body("text/html", refusal.message().as_bytes());
+            self.respond(conn, response);
+            self.push_io(Io::Close { conn });
+            return;
+        }
+        let status = if refusal == Refusal::Forbidden {
+            403
+        } else {
+            400
+        };
+        let mut headers = Headers::new();
+        if let Some(cors) = &self.config.cors {
+            cors::add_actual(cors, req, &mut headers);
+        }
+        let body = Bytes::from_static(refusal.json().as_bytes());
+        let response = build_response(status, Some("application/json"), body, headers);
+        self.respond(conn, response);
+    }
+
+    /// An upgrade request whose WebSocket headers are wrong: the plain 400
+    /// the reference's `ws` writes, then the connection is closed.
+    fn refuse_bad_websocket(&mut self, conn: ConnId) {
+        let response = Response::new(400)
+            .with_header("Connection", "close")
+            .with_body("text/html", &b"Bad Request"[..]);
+        self.respond(conn, response);
+        self.push_io(Io::Close { conn });
+    }
+
+    /// Headers of every polling answer to `req`.
+    fn polling_headers(&self, req: &Request) -> Headers {
+        let mut headers = Headers::new();
+        // The reference keeps old Internet Explorer from flagging the
+        // payload as cross-site scripting.
+        if req
+            .header("user-agent")
+            .is_some_and(|ua| ua.contains(";MSIE") || ua.contains("Trident/"))
+        {
+            headers.push(("X-XSS-Protection".into(), String::from("0")));
+        }
+        headers.push(("cache-control".into(), String::from("no-store")));
+        if let Some(cors) = &self.config.cors {
+            cors::add_actual(cors, req, &mut headers);
+        }
+        headers
+    }
+
+    fn respond(&mut self, conn: ConnId, response: Response) {
+        self.push_io(Io::Respond { conn, response });
+    }
+
+    fn push_io(&mut self, io: Io) {
+        self.outputs.push_back(Output::Io(io));
+    }
+
+    fn push_event(&mut self, event: EngineEvent) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    /// The session behind a handle the caller holds, if still open.
+    fn open_session(&self, session: SessionId) -> Result<u64, EngineError> {
+        match self.sessions.get(&session.0) {
+            Some(s) if !s.lingering => Ok(session.0),
+            _ => Err(EngineError::UnknownSession),
+        }
+    }
+}
+
+/// Handshakes and the upgrade.
+impl EngineServer {
+    fn new_session(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        transport: Transport,
+    ) -> (u64, ByteString) {
+        let sid = loop {
+            let sid = self.sid_generator.next_sid();
+            if !self.by_sid.contains_key(&sid) {
+                break sid;
+            }
+        };
+        let id = self.next_session;
+        self.next_session += 1;
+        let info = HandshakeInfo {
+            sid: sid.clone(),
+            url: req.target.clone(),
+            headers: req.headers.clone(),
+            transport,
+            issued: now,
+        };
+        self.sessions.insert(id, Session::new(info, None));
+        self.by_sid.insert(sid.clone(), id);
+        self.open_count += 1;
+        // The first ping comes one interval after the open, never at once.
+        self.arm(id, TimerKind::Ping, now + self.config.ping_interval);
+        (id, sid)
+    }
+
+    /// The open packet for `sid`.
+    fn open_packet(&self, sid: &str, transport: Transport) -> Packet {
+        let upgrades = if transport == Transport::Polling
+            && self.config.allow_upgrades
+            && self.config.websocket
+        {
+            vec![String::from("websocket")]
+        } else {
+            Vec::new()
+        };
+        let handshake = Handshake {
+            sid: String::from(sid),
+            upgrades,
+            ping_interval: millis(self.config.ping_interval),
+            ping_timeout: millis(self.config.ping_timeout),
+            max_payload: u64::try_from(self.config.max_http_buffer_size).unwrap_or(u64::MAX),
+        };
+        Packet::Open(ByteString::from(handshake.to_json()))
+    }
+
+    fn open_polling(&mut self, now: Instant, conn: ConnId, req: &Request) {
+        let (id, sid) = self.new_session(now, req, Transport::Polling);
+        let mut headers = self.polling_headers(req);
+        if let Some(cookie) = &self.config.cookie {
+            headers.push(("Set-Cookie".into(), cookie_line(cookie, &sid)));
+        }
+        let body = self.open_packet(&sid, Transport::Polling).to_text();
+        self.respond(conn, build_response(200, Some(TEXT_PLAIN), body, headers));
+        self.push_event(EngineEvent::Opened {
+            session: SessionId(id),
+        });
+    }
+
+    fn open_websocket(&mut self, now: Instant, conn: ConnId, req: &Request) {
+        let response = match ws_handshake::accept(req) {
+            Ok(response) => response,
+            Err(_) => return self.refuse_bad_websocket(conn),
+        };
+        self.push_io(Io::Upgrade { conn, response });
+        let (id, sid) = self.new_session(now, req, Transport::WebSocket);
+        let open = packet_frame(&self.open_packet(&sid, Transport::WebSocket));
+        let mut link = WsLink::new(conn, self.config.max_http_buffer_size);
+        transmit(&mut self.outputs, &mut link, open);
+        if let Some(session) = self.sessions.get_mut(&id) {
+            session.ws = Some(link);
+        }
+        self.conns.insert(conn, ConnRole::WebSocket(id));
+        self.push_event(EngineEvent::Opened {
+            session: SessionId(id),
+        });
+    }
+
+    /// A WebSocket for an existing session: the upgrade from polling.
+    fn start_upgrade(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        req: &Request,
+        transport: Transport,
+        id: u64,
+    ) {
+        if transport != Transport::WebSocket || !self.config.allow_upgrades {
+            return self.refuse(conn, req, true, Refusal::BadRequest);
+        }
+        let Some(session) = self.sessions.get(&id) else {
+            return self.refuse(conn, req, true, Refusal::UnknownSid);
+        };
+        if session.lingering {
+            return self.refuse(conn, req, true, Refusal::UnknownSid);
+        }
+        let busy = session.upgrade.is_some() || session.transport == Transport::WebSocket;
+        let response = match ws_handshake::accept(req) {
+            Ok(response) => response,
+            Err(_) => return self.refuse_bad_websocket(conn),
+        };
+        self.push_io(Io::Upgrade { conn, response });
+        if busy {
+            // As the reference: accepted, then closed at once; the session's
+            // own transport carries on.
+            self.push_io(Io::Transmit {
+                conn,
+                data: close_frame(None),
+            });
+            self.push_io(Io::Close { conn });
+            return;
+        }
+        let link = WsLink::new(conn, self.config.max_http_buffer_size);
+        if let Some(session) = self.sessions.get_mut(&id) {
+            session.upgrade = Some(Upgrade {
+                link,
+                probed: false,
+            });
+        }
+        self.conns.insert(conn, ConnRole::WebSocket(id));
+        self.arm(id, TimerKind::Upgrade, now + self.config.upgrade_timeout);
+    }
+
+    /// A packet on the upgrading WebSocket; false when the upgrade ended.
+    fn on_upgrade_packet(&mut self, id: u64, packet: Packet) -> bool {
+        match packet {
+            Packet::Ping(data) if data == "probe" => {
+                let pong = packet_frame(&Packet::Pong(ByteString::from_static("probe")));
+                let Some(session) = self.sessions.get_mut(&id) else {
+                    return false;
+                };
+                let Some(upgrade) = session.upgrade.as_mut() else {
+                    return false;
+                };
+                upgrade.probed = true;
+                transmit(&mut self.outputs, &mut upgrade.link, pong);
+                // Polling is paused from now on: release the held GET.
+                if let Some(get) = session.held_get.take() {
+                    self.conns.remove(&get.conn);
+                    self.answer_poll(get, Bytes::from_static(b"6"));
+                }
+                self.check_backpressure(id);
+                true
+            }
+            Packet::Upgrade => {
+                self.complete_upgrade(id);
+                true
+            }
+            _ => {
+                self.abort_upgrade(id, Some(close_frame(None)));
+                false
+            }
+        }
+    }
+
+    /// `5` came: the session moves to the WebSocket and takes its queue
+    /// along (after the event, as the reference flushes after "upgrade").
+    fn complete_upgrade(&mut self, id: u64) {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        let Some(upgrade) = session.upgrade.take() else {
+            return;
+        };
+        session.timers.set(TimerKind::Upgrade, None);
+        session.ws = Some(upgrade.link);
+        session.transport = Transport::WebSocket;
+        if let Some(get) = session.held_get.take() {
+            self.conns.remove(&get.conn);
+            self.answer_poll(get, Bytes::from_static(b"6"));
+        }
+        self.push_event(EngineEvent::Upgraded {
+            session: SessionId(id),
+        });
+        if let Some(session) = self.sessions.get_mut(&id) {
+            let queue = core::mem::take(&mut session.queue);
+            if let Some(link) = session.ws.as_mut() {
+                for queued in queue {
+                    transmit(&mut self.outputs, link, queued.to_ws_frame());
+                }
+            }
+        }
+        self.check_backpressure(id);
+    }
+
+    /// Ends an upgrade that did not complete: its WebSocket is closed (with
+    /// `farewell` written first, unless the connection is gone) and the
+    /// session goes on polling.
+    fn abort_upgrade(&mut self, id: u64, farewell: Option<Bytes>) {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        let Some(upgrade) = session.upgrade.take() else {
+            return;
+        };
+        session.timers.set(TimerKind::Upgrade, None);
+        let conn = upgrade.link.conn;
+        self.conns.remove(&conn);
+        if let Some(frame) = farewell {
+            self.push_io(Io::Transmit { conn, data: frame });
+            self.push_io(Io::Close { conn });
+        }
+        self.mark_dirty(id);
+    }
+}
+
+/// Polling.
+impl EngineServer {
+    fn on_poll(&mut self, conn: ConnId, req: &Request, id: u64) {
+        let headers = self.polling_headers(req);
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        if session.lingering {
+            // The last GET of a session the server closed: its packets and `1`.
+            let body = take_poll_body(&mut session.queue);
+            self.answer_poll(HeldGet { conn, headers }, body);
+            self.forget(id);
+            return;
+        }
+        if session.held_get.is_some() {
+            // Overlapping GETs: the held one gets `1`, this one a bare 400.
+            self.close_session(self.now, id, CloseReason::TransportError, Farewell::Failed);
+            self.respond(conn, build_response(400, None, Bytes::new(), headers));
+            return;
+        }
+        if session.polling_paused() {
+            self.answer_poll(HeldGet { conn, headers }, Bytes::from_static(b"6"));
+            return;
+        }
+        session.held_get = Some(HeldGet { conn, headers });
+        let has_data = !session.queue.is_empty();
+        self.conns.insert(conn, ConnRole::HeldGet(id));
+        if has_data {
+            self.flush_poll(id);
+        }
+    }
+
+    fn on_post(&mut self, now: Instant, conn: ConnId, req: &Request, id: u64) {
+        let headers = self.polling_headers(req);
+        if self.sessions.get(&id).is_some_and(|s| s.lingering) {
+            return self.answer_ok(conn, headers);
+        }
+        if req.header("content-type") == Some("application/octet-stream") {
+            // v4 payloads are text; the reference fails the transport.
+            self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
+            self.respond(conn, build_response(400, None, Bytes::new(), headers));
+            return;
+        }
+        if req.body.len() > self.config.max_http_buffer_size {
+            // As the reference: 413, the payload dropped, the session kept.
+            self.respond(conn, build_response(413, None, Bytes::new(), headers));
+            return;
+        }
+        self.process_payload(now, id, req.body.clone());
+        self.answer_ok(conn, headers);
+    }
+
+    /// Handles the records of a POST body in order, up to a close or the
+    /// first record that does not parse (records before it count).
+    fn process_payload(&mut self, now: Instant, id: u64, body: Bytes) {
+        let records = body.iter().filter(|&&b| b == SEPARATOR).count() + 1;
+        if records > self.config.max_payload_packets {
+            self.close_session(now, id, CloseReason::ParseError, Farewell::Failed);
+            return;
+        }
+        for record in body.split(|&b| b == SEPARATOR) {
+            if !self.sessions.contains_key(&id) {
+                return;
+            }
+            match Packet::decode_record(body.slice_ref(record)) {
+                Err(_) => {
+                    self.close_session(now, id, CloseReason::ParseError, Farewell::Failed);
+                    return;
+                }
+                Ok(packet) => self.on_packet(now, id, packet),
+            }
+        }
+    }
+
+    fn answer_ok(&mut self, conn: ConnId, headers: Headers) {
+        let body = Bytes::from_static(b"ok");
+        self.respond(conn, build_response(200, Some("text/html"), body, headers));
+    }
+
+    /// Answers a polling GET with `body`.
+    fn answer_poll(&mut self, get: HeldGet, body: Bytes) {
+        let response = build_response(200, Some(TEXT_PLAIN), body, get.headers);
+        self.respond(get.conn, response);
+    }
+
+    /// Lists `id` for a flush to its held GET, if there is something to flush.
+    fn mark_dirty(&mut self, id: u64) {
+        if let Some(session) = self.sessions.get_mut(&id) {
+            let ready = session.transport == Transport::Polling
+                && session.held_get.is_some()
+                && !session.polling_paused()
+                && !session.queue.is_empty();
+            if ready && !session.dirty {
+                session.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    fn flush_dirty(&mut self) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let mut dirty = core::mem::take(&mut self.dirty);
+        for id in dirty.drain(..) {
+            if let Some(session) = self.sessions.get_mut(&id) {
+                session.dirty = false;
+            }
+            self.flush_poll(id);
+        }
+        // Keep the allocation, and anything listed meanwhile.
+        dirty.append(&mut self.dirty);
+        self.dirty = dirty;
+    }
+
+    /// Answers the held GET of `id` with everything queued.
+    fn flush_poll(&mut self, id: u64) {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        if session.transport != Transport::Polling
+            || session.polling_paused()
+            || session.queue.is_empty()
+        {
+            return;
+        }
+        let Some(get) = session.held_get.take() else {
+            return;
+        };
+        let body = take_poll_body(&mut session.queue);
+        self.conns.remove(&get.conn);
+        self.answer_poll(get, body);
+    }
+}
+
+/// Packets, sending, heartbeat, closing.
+impl EngineServer {
+    /// A packet from the client on the session's own transport.
+    fn on_packet(&mut self, now: Instant, id: u64, packet: Packet) {
+        match packet {
+            Packet::Message(_) | Packet::Binary(_) => self.push_event(EngineEvent::Message {
+                session: SessionId(id),
+                packet,
+            }),
+            Packet::Pong(_) => {
+                // As the reference: the pong deadline is cancelled and the
+                // next ping comes one interval after this pong.
+                if let Some(session) = self.sessions.get_mut(&id) {
+                    session.timers.set(TimerKind::PongDeadline, None);
+                }
+                self.arm(id, TimerKind::Ping, now + self.config.ping_interval);
+            }
+            // In v4 only the server pings ("invalid heartbeat direction").
+            Packet::Ping(_) => {
+                self.close_session(now, id, CloseReason::TransportError, Farewell::Failed)
+            }
+            Packet::Close => {
+                self.close_session(now, id, CloseReason::TransportClose, Farewell::ClientClose)
+            }
+            Packet::Open(_) | Packet::Upgrade | Packet::Noop => {}
+        }
+    }
+
+    /// A WebSocket message or control frame; false when reading must stop.
+    fn on_ws_message(
+        &mut self,
+        now: Instant,
+        id: u64,
+        conn: ConnId,
+        upgrading: bool,
+        message: Message,
+    ) -> bool {
+        let packet = match message {
+            Message::Text(text) => match Packet::decode_text(text) {
+                Ok(packet) => packet,
+                Err(_) => {
+                    if upgrading {
+                        self.abort_upgrade(id, Some(close_frame(None)));
+                    } else {
+                        self.close_session(now, id, CloseReason::ParseError, Farewell::Failed);
+                    }
+                    return false;
+                }
+            },
+            Message::Binary(data) => Packet::Binary(data),
+            Message::Ping(data) => {
+                if let Some((link, _)) = self.sessions.get_mut(&id).and_then(|s| s.link_mut(conn)) {
+                    transmit(&mut self.outputs, link, server_frame(OpCode::Pong, &data));
+                }
+                self.check_backpressure(id);
+                return self.sessions.contains_key(&id);
+            }
+            Message::Pong(_) => return true,
+            Message::Close(frame) => {
+                let code = frame.map(|f| f.code);
+                if upgrading {
+                    self.abort_upgrade(id, Some(close_frame(code)));
+                } else {
+                    self.close_session(
+                        now,
+                        id,
+                        CloseReason::TransportClose,
+                        Farewell::WsEcho(code),
+                    );
+                }
+                return false;
+            }
+        };
+        if upgrading {
+            self.on_upgrade_packet(id, packet)
+        } else {
+            self.on_packet(now, id, packet);
+            self.sessions.contains_key(&id)
+        }
+    }
+
+    /// Sends `queued` on the session's transport now, or queues it for a GET.
+    fn enqueue(&mut self, id: u64, queued: Queued) {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        match (session.transport, session.ws.as_mut()) {
+            (Transport::WebSocket, Some(link)) => {
+                transmit(&mut self.outputs, link, queued.to_ws_frame());
+            }
+            _ => {
+                session.queue.push_back(queued);
+                self.mark_dirty(id);
+            }
+        }
+        self.check_backpressure(id);
+    }
+
+    /// Closes a session whose client takes more than
+    /// [`Config::max_buffered_packets`] without reading them.
+    fn check_backpressure(&mut self, id: u64) {
+        let limit = self.config.max_buffered_packets;
+        let Some(session) = self.sessions.get(&id) else {
+            return;
+        };
+        let backlog = match session.transport {
+            Transport::WebSocket => session.ws.as_ref().map_or(0, |l| l.unflushed),
+            // A held GET is about to take the queue.
+            Transport::Polling if session.held_get.is_some() && !session.polling_paused() => 0,
+            Transport::Polling => session.queue.len(),
+        };
+        let upgrade_backlog = session.upgrade.as_ref().map_or(0, |u| u.link.unflushed);
+        if backlog > limit || upgrade_backlog > limit {
+            self.close_session(self.now, id, CloseReason::TransportError, Farewell::Failed);
+        }
+    }
+
+    fn fire(&mut self, now: Instant, id: u64, kind: TimerKind) {
+        match kind {
+            TimerKind::Ping => {
+                self.enqueue(id, Queued::Control(Packet::Ping(ByteString::new())));
+                if self.sessions.contains_key(&id) {
+                    self.arm(id, TimerKind::PongDeadline, now + self.config.ping_timeout);
+                }
+            }
+            TimerKind::PongDeadline => {
+                self.close_session(now, id, CloseReason::PingTimeout, Farewell::Failed)
+            }
+            TimerKind::Upgrade => self.abort_upgrade(id, Some(close_frame(None))),
+            TimerKind::Linger => self.forget(id),
+        }
+    }
+
+    /// Closes session `id`: its transports get what `farewell` says, the
+    /// layer above gets [`EngineEvent::Closed`], and nothing of it stays
+    /// (but the packets of a polling session closed by the server, which
+    /// wait for the client's next GET).
+    fn close_session(&mut self, now: Instant, id: u64, reason: CloseReason, farewell: Farewell) {
+        let Some(mut session) = self.sessions.remove(&id) else {
+            return;
+        };
+        if session.lingering {
+            self.sessions.insert(id, session);
+            return;
+        }
+        self.open_count = self.open_count.saturating_sub(1);
+        session.timers = SessionTimers::default();
+        if let Some(upgrade) = session.upgrade.take() {
+            let conn = upgrade.link.conn;
+            self.conns.remove(&conn);
+            self.push_io(Io::Transmit {
+                conn,
+                data: close_frame(None),
+            });
+            self.push_io(Io::Close { conn });
+        }
+        if session.transport == Transport::Polling {
+            let close = Queued::Control(Packet::Close);
+            match (session.held_get.take(), farewell) {
+                (Some(get), Farewell::Forced) => {
+                    session.queue.push_back(close);
+                    let body = take_poll_body(&mut session.queue);
+                    self.conns.remove(&get.conn);
+                    self.answer_poll(get, body);
+                }
+                (Some(get), _) => {
+                    let body = match farewell {
+                        Farewell::ClientClose => Bytes::from_static(b"6"),
+                        _ => Bytes::from_static(b"1"),
+                    };
+                    self.conns.remove(&get.conn);
+                    self.answer_poll(get, body);
+                }
+                (None, Farewell::Forced) => {
+                    // Keep the packets and `1` for the next GET.
+                    session.queue.push_back(close);
+                    session.lingering = true;
+                    self.sessions.insert(id, session);
+                    self.arm(id, TimerKind::Linger, now + LINGER);
+                    self.push_event(EngineEvent::Closed {
+                        session: SessionId(id),
+                        reason,
+                    });
+                    return;
+                }
+                (None, _) => {}
+            }
+        }
+        if let Some(link) = session.ws.take() {
+            let conn = link.conn;
+            self.conns.remove(&conn);
+            let last_frames = match farewell {
+                Farewell::Forced => Some((Some(packet_frame(&Packet::Close)), close_frame(None))),
+                Farewell::Failed | Farewell::ClientClose => Some((None, close_frame(None))),
+                Farewell::WsError(code) => Some((None, close_frame(Some(code)))),
+                Farewell::WsEcho(code) => Some((None, close_frame(code))),
+                Farewell::TransportGone => None,
+            };
+            if let Some((packet, frame)) = last_frames {
+                if let Some(data) = packet {
+                    self.push_io(Io::Transmit { conn, data });
+                }
+                self.push_io(Io::Transmit { conn, data: frame });
+                self.push_io(Io::Close { conn });
+            }
+        }
+        self.by_sid.remove(&session.info.sid);
+        self.push_event(EngineEvent::Closed {
+            session: SessionId(id),
+            reason,
+        });
+    }
+
+    /// Drops a lingering session for good.
+    fn forget(&mut self, id: u64) {
+        if let Some(session) = self.sessions.remove(&id) {
+            self.by_sid.remove(&session.info.sid);
+            if let Some(get) = session.held_get {
+                self.conns.remove(&get.conn);
+            }
+        }
+    }
+}
+
+/// Timers.
+impl EngineServer {
+    fn arm(&mut self, id: u64, kind: TimerKind, at: Instant) {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        session.timers.set(kind, Some(at));
+        self.timers.push(TimerEntry {
+            at,
+            session: id,
+            kind,
+        });
+        if self.timers.needs_purge(self.sessions.len()) {
+            let sessions = &self.sessions;
+            self.timers.retain(|entry| is_live(sessions, entry));
+        }
+    }
+
+    /// The earliest live deadline; stale entries on top are dropped.
+    fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(entry) = self.timers.peek() {
+            if is_live(&self.sessions, &entry) {
+                return Some(entry.at);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+}
+
+fn is_live(sessions: &HashMap<u64, Session>, entry: &TimerEntry) -> bool {
+    sessions
+        .get(&entry.session)
+        .is_some_and(|s| s.timers.get(entry.kind) == Some(entry.at))
+}
+
+/// Writes `data` on a WebSocket, counting it until the driver reports it flushed.
+fn transmit(outputs: &mut VecDeque<Output>, link: &mut WsLink, data: Bytes) {
+    link.unflushed = link.unflushed.saturating_add(1);
+    outputs.push_back(Output::Io(Io::Transmit {
+        conn: link.conn,
+        data,
+    }));
+}
+
+/// A close frame, with a status code or (as the reference's `ws` writes
+/// when closing without one) an empty body.
+fn close_frame(code: Option<u16>) -> Bytes {
+    match code {
+        Some(code) => server_frame(OpCode::Close, &close_payload(code, "")),
+        None => server_frame(OpCode::Close, &[]),
+    }
+}
+
+fn build_response(
+    status: u16,
+    content_type: Option<&'static str>,
+    body: Bytes,
+    headers: Headers,
+) -> Response {
+    let mut response = match content_type {
+        Some(content_type) => Response::new(status).with_body(content_type, body),
+        None => Response::new(status),
+    };
+    response.headers.extend(headers);
+    response
+}
+
+/// The `Set-Cookie` value, attributes in the order the `cookie` package writes them.
+fn cookie_line(cookie: &Cookie, sid: &str) -> String {
+    let mut line = format!("{}={}", cookie.name, sid);
+    if !cookie.path.is_empty() {
+        line.push_str("; Path=");
+        line.push_str(&cookie.path);
+    }
+    if cookie.http_only {
+        line.push_str("; HttpOnly");
+    }
+    if !cookie.same_site.is_empty() {
+        line.push_str("; SameSite=");
+        line.push_str(&cookie.same_site);
+    }
+    line
+}
+
+/// Whether a header value holds a byte the reference refuses (controls
+/// other than tab, and DEL).
+fn has_invalid_header_char(value: &str) -> bool {
+    value
+        .bytes()
+        .any(|b| !(b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80))
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -1,0 +1,164 @@
+//! The per-session state: transport, the packets waiting for a polling
+//! GET, the held GET, the WebSocket (active or upgrading) and timers.
+
+use alloc::collections::VecDeque;
+use bytes::{Bytes, BytesMut};
+
+use super::cors::Headers;
+use super::packet::Packet;
+use super::payload::{encode_payload, encoded_payload_len};
+use super::server::{ConnId, HandshakeInfo, OutMessage, Transport};
+use super::timer::SessionTimers;
+use crate::wire::ws::frame::{server_frame, Decoder, Limits, OpCode, Role};
+
+/// A packet waiting for the transport.
+#[derive(Debug, Clone)]
+pub(crate) enum Queued {
+    /// An application message, with its ready-made WebSocket frame.
+    Message(OutMessage),
+    /// A packet of the protocol itself (ping, close, noop).
+    Control(Packet),
+}
+
+impl Queued {
+    /// Its polling form.
+    pub(crate) fn to_packet(&self) -> Packet {
+        match self {
+            Queued::Message(msg) => msg.to_packet(),
+            Queued::Control(packet) => packet.clone(),
+        }
+    }
+
+    /// Its WebSocket frame.
+    pub(crate) fn to_ws_frame(&self) -> Bytes {
+        match self {
+            Queued::Message(msg) => msg.ws_frame().clone(),
+            Queued::Control(packet) => packet_frame(packet),
+        }
+    }
+}
+
+/// A WebSocket server frame holding `packet`.
+pub(crate) fn packet_frame(packet: &Packet) -> Bytes {
+    match packet {
+        Packet::Binary(data) => server_frame(OpCode::Binary, data),
+        other => server_frame(OpCode::Text, &other.to_text()),
+    }
+}
+
+/// The body of a polling response holding every queued packet, which are
+/// taken out of `queue`. A lone text message is sliced out of its
+/// WebSocket frame without a copy.
+pub(crate) fn take_poll_body(queue: &mut VecDeque<Queued>) -> Bytes {
+    if queue.len() == 1 {
+        if let Some(Queued::Message(msg)) = queue.front() {
+            if let Some(text) = msg.text_form() {
+                queue.clear();
+                return text;
+            }
+        }
+    }
+    let packets: alloc::vec::Vec<Packet> = queue.drain(..).map(|q| q.to_packet()).collect();
+    let mut body = BytesMut::with_capacity(encoded_payload_len(&packets));
+    encode_payload(&packets, &mut body);
+    body.freeze()
+}
+
+/// One WebSocket connection of a session.
+#[derive(Debug)]
+pub(crate) struct WsLink {
+    /// The driver's id for it.
+    pub(crate) conn: ConnId,
+    /// Its frame decoder.
+    pub(crate) decoder: Decoder,
+    /// Packets transmitted since the driver last reported it flushed.
+    pub(crate) unflushed: usize,
+}
+
+impl WsLink {
+    /// A link on `conn` taking messages of at most `max_message_bytes`.
+    pub(crate) fn new(conn: ConnId, max_message_bytes: usize) -> Self {
+        WsLink {
+            conn,
+            decoder: Decoder::new(Role::Server, Limits { max_message_bytes }),
+            unflushed: 0,
+        }
+    }
+}
+
+/// A polling GET waiting for data.
+#[derive(Debug)]
+pub(crate) struct HeldGet {
+    /// The request.
+    pub(crate) conn: ConnId,
+    /// Headers its answer carries (cache control, CORS), computed from the
+    /// request while it was at hand.
+    pub(crate) headers: Headers,
+}
+
+/// A WebSocket on which a polling session is upgrading.
+#[derive(Debug)]
+pub(crate) struct Upgrade {
+    /// The new connection.
+    pub(crate) link: WsLink,
+    /// Whether `2probe` came: polling is paused from then on.
+    pub(crate) probed: bool,
+}
+
+/// One session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    /// What the handshake carried.
+    pub(crate) info: HandshakeInfo,
+    /// The transport packets travel on now.
+    pub(crate) transport: Transport,
+    /// Closed by the server, waiting for a GET to take the close packet.
+    pub(crate) lingering: bool,
+    /// Packets waiting for a polling GET (or for the upgrade to finish).
+    pub(crate) queue: VecDeque<Queued>,
+    /// The polling GET waiting for data.
+    pub(crate) held_get: Option<HeldGet>,
+    /// Listed for a flush to the held GET.
+    pub(crate) dirty: bool,
+    /// The WebSocket when `transport` is WebSocket.
+    pub(crate) ws: Option<WsLink>,
+    /// An upgrade in progress.
+    pub(crate) upgrade: Option<Upgrade>,
+    /// Deadlines.
+    pub(crate) timers: SessionTimers,
+}
+
+impl Session {
+    /// A new open session.
+    pub(crate) fn new(info: HandshakeInfo, ws: Option<WsLink>) -> Self {
+        Session {
+            transport: info.transport,
+            info,
+            lingering: false,
+            queue: VecDeque::new(),
+            held_get: None,
+            dirty: false,
+            ws,
+            upgrade: None,
+            timers: SessionTimers::default(),
+        }
+    }
+
+    /// Whether polling is paused because the client probed a WebSocket.
+    pub(crate) fn polling_paused(&self) -> bool {
+        self.upgrade.as_ref().is_some_and(|u| u.probed)
+    }
+
+    /// The link on `conn`, active or upgrading, and whether it is the
+    /// upgrading one.
+    pub(crate) fn link_mut(&mut self, conn: ConnId) -> Option<(&mut WsLink, bool)> {
+        if let Some(link) = self.ws.as_mut().filter(|l| l.conn == conn) {
+            return Some((link, false));
+        }
+        self.upgrade
+            .as_mut()
+            .map(|u| &mut u.link)
+            .filter(|l| l.conn == conn)
+            .map(|link| (link, true))
+    }
+}
