@@ -26,6 +26,7 @@
 //!   handshake and the RFC 6455 frame codec.
 //! - [`engine`]: Engine.IO v4 packets, polling payloads and the handshake.
 //! - [`packet`]: Socket.IO v5 packets, binary attachments, the [`packet::Parser`] trait.
+//! - [`server`]: the Socket.IO server: namespaces, sockets, acks, rooms, broadcasts.
 //!
 //! ## Blame
 //!
@@ -52,6 +53,7 @@ extern crate std;
 
 pub mod engine;
 pub mod packet;
+pub mod server;
 pub mod time;
 pub mod wire;
 

@@ -1,0 +1,186 @@
+//! Per-session state: everything one Engine.IO session needs that no other
+//! session touches (its packet decoder, the namespaces it joined or asked
+//! to join, its connect deadline). Kept apart from the shared namespace and
+//! room index so sessions can later run as separate state machines.
+
+use alloc::vec::Vec;
+use bytestring::ByteString;
+
+use super::socket::SocketId;
+use super::ConnectRequestId;
+use crate::engine;
+use crate::packet::{Packet, PacketDecoder, PacketError, PacketType};
+use crate::time::Instant;
+
+/// Where a decoded packet goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// A CONNECT to a namespace the session is not in nor asking for.
+    Connect,
+    /// A packet for the session's socket in its namespace.
+    Socket(SocketId),
+    /// A packet that makes no sense in this state (a CONNECT for a joined or
+    /// pending namespace, anything else for a namespace not joined, a
+    /// CONNECT_ERROR from a client): the reference server closes the session.
+    Invalid,
+}
+
+/// One Engine.IO session as Socket.IO sees it.
+#[derive(Debug)]
+pub(crate) struct Client<D> {
+    decoder: D,
+    /// Joined namespaces, with the socket in each.
+    sockets: Vec<(ByteString, SocketId)>,
+    /// CONNECTs waiting for the application's verdict.
+    pending: Vec<(ByteString, ConnectRequestId)>,
+    /// When the session is closed unless it has joined a namespace; `None`
+    /// once it has (leaving every namespace later does not re-arm it).
+    connect_deadline: Option<Instant>,
+}
+
+impl<D: PacketDecoder> Client<D> {
+    pub(crate) fn new(decoder: D, connect_deadline: Instant) -> Self {
+        Client {
+            decoder,
+            sockets: Vec::new(),
+            pending: Vec::new(),
+            connect_deadline: Some(connect_deadline),
+        }
+    }
+
+    /// Feeds one Engine.IO message to the decoder; `Ok(None)` while a binary
+    /// packet waits for attachments or for messages that carry no packet.
+    pub(crate) fn decode(
+        &mut self,
+        message: engine::Packet,
+    ) -> Result<Option<Packet>, PacketError> {
+        match message {
+            engine::Packet::Message(text) => self.decoder.decode_text(text),
+            engine::Packet::Binary(data) => self.decoder.decode_binary(data),
+            _ => Ok(None),
+        }
+    }
+
+    /// Decides where `packet` goes, as the reference server's client does.
+    pub(crate) fn route(&self, packet: &Packet) -> Route {
+        let joined = self.socket_in(&packet.nsp);
+        match (packet.kind, joined) {
+            (PacketType::Connect, None) if !self.is_pending(&packet.nsp) => Route::Connect,
+            (PacketType::Connect | PacketType::ConnectError, _) => Route::Invalid,
+            (_, Some(socket)) => Route::Socket(socket),
+            (_, None) => Route::Invalid,
+        }
+    }
+
+    pub(crate) fn socket_in(&self, nsp: &str) -> Option<SocketId> {
+        self.sockets
+            .iter()
+            .find(|(name, _)| name == nsp)
+            .map(|(_, socket)| *socket)
+    }
+
+    fn is_pending(&self, nsp: &str) -> bool {
+        self.pending.iter().any(|(name, _)| name == nsp)
+    }
+
+    /// Namespaces joined or asked for: what a session may hold at most.
+    pub(crate) fn namespace_count(&self) -> usize {
+        self.sockets.len() + self.pending.len()
+    }
+
+    pub(crate) fn add_pending(&mut self, nsp: ByteString, request: ConnectRequestId) {
+        self.pending.push((nsp, request));
+    }
+
+    pub(crate) fn remove_pending(&mut self, request: ConnectRequestId) {
+        self.pending.retain(|(_, r)| *r != request);
+    }
+
+    /// The socket joined its namespace: the session is connected for good.
+    pub(crate) fn add_socket(&mut self, nsp: ByteString, socket: SocketId) {
+        self.sockets.push((nsp, socket));
+        self.connect_deadline = None;
+    }
+
+    pub(crate) fn remove_socket(&mut self, socket: SocketId) {
+        self.sockets.retain(|(_, s)| *s != socket);
+    }
+
+    pub(crate) fn sockets(&self) -> impl Iterator<Item = SocketId> + '_ {
+        self.sockets.iter().map(|(_, socket)| *socket)
+    }
+
+    pub(crate) fn pending(&self) -> impl Iterator<Item = ConnectRequestId> + '_ {
+        self.pending.iter().map(|(_, request)| *request)
+    }
+
+    pub(crate) fn connect_deadline(&self) -> Option<Instant> {
+        self.connect_deadline
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::{Decoder, Limits};
+    use alloc::vec;
+
+    fn packet(kind: PacketType, nsp: &str) -> Packet {
+        Packet {
+            kind,
+            nsp: ByteString::from(nsp),
+            id: None,
+            data: None,
+            attachments: vec![],
+        }
+    }
+
+    #[test]
+    fn routes_as_the_reference_client_does() {
+        let mut client = Client::new(Decoder::new(Limits::default()), Instant::from_millis(5));
+        assert_eq!(
+            client.route(&packet(PacketType::Connect, "/")),
+            Route::Connect
+        );
+        assert_eq!(
+            client.route(&packet(PacketType::Event, "/")),
+            Route::Invalid
+        );
+        client.add_pending(ByteString::from("/"), ConnectRequestId(0));
+        assert_eq!(
+            client.route(&packet(PacketType::Connect, "/")),
+            Route::Invalid
+        );
+        client.remove_pending(ConnectRequestId(0));
+        client.add_socket(ByteString::from("/"), SocketId(3));
+        assert_eq!(client.connect_deadline(), None);
+        for kind in [
+            PacketType::Event,
+            PacketType::Ack,
+            PacketType::Disconnect,
+            PacketType::BinaryEvent,
+            PacketType::BinaryAck,
+        ] {
+            assert_eq!(client.route(&packet(kind, "/")), Route::Socket(SocketId(3)));
+        }
+        assert_eq!(
+            client.route(&packet(PacketType::Connect, "/")),
+            Route::Invalid
+        );
+        assert_eq!(
+            client.route(&packet(PacketType::ConnectError, "/")),
+            Route::Invalid
+        );
+        assert_eq!(
+            client.route(&packet(PacketType::Event, "/a")),
+            Route::Invalid
+        );
+        client.remove_socket(SocketId(3));
+        assert_eq!(
+            client.route(&packet(PacketType::Connect, "/")),
+            Route::Connect
+        );
+        // Leaving does not re-arm the connect deadline.
+        assert_eq!(client.connect_deadline(), None);
+    }
+}
