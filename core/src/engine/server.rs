@@ -24,6 +24,28 @@
 //! Every request gets exactly one response: a held polling GET is answered
 //! when data is queued, when the session pauses for an upgrade (noop), or
 //! when it closes.
+//!
+//! # Behaviour of the reference server (engine.io 6.6) that this follows
+//!
+//! - Checks run in the reference's order: transport, then the sid (unknown:
+//!   code 1; a polling request for a session on WebSocket: code 3), then for
+//!   handshakes the method (code 2) and `EIO=4` (code 5). Refused upgrade
+//!   requests get a plain-text 400 and a closed connection, as `ws` writes.
+//! - Without [`Config::cors`] an `OPTIONS` request is not a preflight; it is
+//!   refused like any other request (code 2 without a sid).
+//! - The next ping comes one `pingInterval` after the last pong; a `2` from
+//!   the client is a transport error (only the server pings in v4).
+//! - A POST over `max_http_buffer_size` gets 413 and is dropped, the session
+//!   stays; records before a bad one are handled, then the session closes
+//!   with "parse error", and the POST still gets `ok`.
+//! - Once the client probed (`2probe`), polling is paused: held and new GETs
+//!   get `6` at once (the reference answers within 100 ms), and packets wait
+//!   for the WebSocket. A second WebSocket for a session that is upgrading
+//!   or upgraded is accepted and closed at once.
+//! - A closed polling session whose client holds no GET keeps its packets and
+//!   `1` for the next GET, for at most 30 s (the reference's close timeout).
+//! - Unlike the reference, a `1` over WebSocket closes the session (the
+//!   reference ignores it and waits for the close frame).
 
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -998,7 +1020,8 @@ impl EngineServer {
         }
     }
 
-    /// `5` came: the session moves to the WebSocket and takes its queue along.
+    /// `5` came: the session moves to the WebSocket and takes its queue
+    /// along (after the event, as the reference flushes after "upgrade").
     fn complete_upgrade(&mut self, id: u64) {
         let Some(session) = self.sessions.get_mut(&id) else {
             return;
@@ -1007,23 +1030,23 @@ impl EngineServer {
             return;
         };
         session.timers.set(TimerKind::Upgrade, None);
-        let mut link = upgrade.link;
-        for queued in session.queue.drain(..) {
-            transmit(&mut self.outputs, &mut link, queued.to_ws_frame());
-        }
-        session.queue = VecDeque::new();
-        session.ws = Some(link);
+        session.ws = Some(upgrade.link);
         session.transport = Transport::WebSocket;
-        let held_get = session.held_get.take();
-        if let Some(get) = held_get {
+        if let Some(get) = session.held_get.take() {
             self.conns.remove(&get.conn);
             self.answer_poll(get, Bytes::from_static(b"6"));
         }
-        // The flushed packets are already behind the event in no way that
-        // matters: both go out in this order.
         self.push_event(EngineEvent::Upgraded {
             session: SessionId(id),
         });
+        if let Some(session) = self.sessions.get_mut(&id) {
+            let queue = core::mem::take(&mut session.queue);
+            if let Some(link) = session.ws.as_mut() {
+                for queued in queue {
+                    transmit(&mut self.outputs, link, queued.to_ws_frame());
+                }
+            }
+        }
         self.check_backpressure(id);
     }
 

@@ -670,6 +670,7 @@ impl<P: Parser> Server<P> {
         let mut recipients = core::mem::take(&mut self.recipients_scratch);
         namespace.recipients(opts, &mut recipients);
         let id = ack_deadline.map(|_| namespace.take_ack_id());
+        sent.reserve(recipients.len());
         let Some(nsp) = self.namespaces.get_key_value(nsp).map(|(k, _)| k.clone()) else {
             return (sent, None);
         };
