@@ -51,6 +51,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "driver")]
+pub mod driver;
 pub mod engine;
 pub mod packet;
 pub mod server;

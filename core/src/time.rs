@@ -82,8 +82,15 @@ impl StdClock {
     }
 
     /// A core instant back as a std instant, for arming a runtime timer.
+    /// An instant too far away for std (a deadline meant as "never") becomes
+    /// one a year from the epoch's far side: the caller wakes, finds nothing
+    /// due, and waits again.
     pub fn to_std(&self, t: Instant) -> std::time::Instant {
-        self.epoch + t.0
+        const FAR: core::time::Duration = core::time::Duration::from_secs(365 * 24 * 3600);
+        self.epoch
+            .checked_add(t.0)
+            .or_else(|| std::time::Instant::now().checked_add(FAR))
+            .unwrap_or(self.epoch)
     }
 }
 
@@ -108,5 +115,16 @@ mod tests {
         assert_eq!(far + Duration::from_secs(1), far);
         assert_eq!(far.checked_add(Duration::from_secs(1)), None);
         assert!(a < b);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn std_conversion_never_overflows() {
+        let clock = StdClock::new();
+        let t = clock.now();
+        assert!(clock.to_std(t) >= clock.to_std(Instant::ZERO));
+        // "Never" must not panic and must lie in the future.
+        let never = clock.to_std(Instant::from_duration(Duration::MAX));
+        assert!(never > std::time::Instant::now());
     }
 }

@@ -743,6 +743,16 @@ impl<P: Parser> Server<P> {
     }
 
     /// The members of `room` in namespace `nsp`, in handle order (empty when
+    /// The sockets of `nsp` that a broadcast with `opts` would reach (rooms,
+    /// except rooms, except sockets; `volatile` plays no part here).
+    pub fn matching_sockets(&self, nsp: &str, opts: &BroadcastOptions) -> Vec<SocketId> {
+        let mut out = Vec::new();
+        if let Some(namespace) = self.namespaces.get(nsp) {
+            namespace.recipients(opts, &mut out);
+        }
+        out
+    }
+
     /// either does not exist).
     pub fn room_members(&self, nsp: &str, room: &str) -> Vec<SocketId> {
         self.namespaces

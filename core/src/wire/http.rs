@@ -124,11 +124,7 @@ impl Request {
     /// empty value. Invalid escapes are kept literally; decoded bytes that
     /// are not UTF-8 become U+FFFD.
     pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.query()?
-            .split('&')
-            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-            .find(|(key, _)| percent_decode(key) == name)
-            .map(|(_, value)| percent_decode(value))
+        query_param(self.query()?, name)
     }
 
     /// The first header called `name` (case-insensitive).
@@ -157,6 +153,16 @@ fn headers_have_token(headers: &[Header], name: &str, token: &str) -> bool {
 
 fn trim_http_whitespace(text: &str) -> &str {
     text.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// The first value of parameter `name` in a query string (`a=1&b=2`),
+/// percent-decoded (`+` as space); `None` when absent.
+pub fn query_param<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
+    query
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(key, _)| percent_decode(key) == name)
+        .map(|(_, value)| percent_decode(value))
 }
 
 /// `application/x-www-form-urlencoded` decoding of one key or value.

@@ -1,0 +1,318 @@
+//! Moving bytes between a connection and the core: HTTP/1.1 requests with
+//! keep-alive and pipelining (one at a time, in order), held polling
+//! requests (watching for the client to go away), and WebSocket.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_channel::Receiver;
+use bytes::BytesMut;
+use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::shared::Shared;
+use crate::engine::{ConnId, Io};
+use crate::wire::http::{Request, RequestParser, Response};
+
+/// Bytes read from a socket at once.
+const READ_CHUNK: usize = 4096;
+
+/// How an HTTP request handed in by another HTTP stack was answered.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum HttpExchange {
+    /// Send this response; the exchange is over.
+    Response(Response),
+    /// Send this `101` response, then give the upgraded connection to
+    /// [`WebSocketUpgrade::serve`].
+    Upgrade(Response, WebSocketUpgrade),
+    /// The server dropped the request without an answer (it is shutting down).
+    Dropped,
+}
+
+/// A request the core turned into a WebSocket, waiting for its stream.
+pub struct WebSocketUpgrade {
+    shared: Arc<Shared>,
+    conn: ConnId,
+    outputs: Receiver<Io>,
+    /// Dropped unserved, it still tells the core the connection is gone.
+    _guard: ConnGuard,
+}
+
+impl WebSocketUpgrade {
+    /// Runs the WebSocket over `stream` (whose first bytes may already be
+    /// in `initial`) until it closes.
+    pub async fn serve<S>(self, stream: S, initial: &[u8])
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        websocket(&self.shared, self.conn, &self.outputs, stream, initial).await;
+    }
+}
+
+impl std::fmt::Debug for WebSocketUpgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketUpgrade")
+            .field("conn", &self.conn)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ConnGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ConnGuard").field(&self.conn).finish()
+    }
+}
+
+/// Tells the core a connection is gone when the task serving it ends, even
+/// by cancellation (a tower future dropped when its client disconnects).
+struct ConnGuard {
+    shared: Arc<Shared>,
+    conn: ConnId,
+}
+
+impl ConnGuard {
+    fn new(shared: Arc<Shared>, conn: ConnId) -> Self {
+        ConnGuard { shared, conn }
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.shared.close_conn(self.conn);
+    }
+}
+
+/// One request from another HTTP stack: hands it to the core and waits for
+/// its answer (a held poll may wait long).
+pub(crate) async fn exchange(
+    shared: Arc<Shared>,
+    request: Request,
+    peer: Option<SocketAddr>,
+) -> HttpExchange {
+    let (conn, outputs) = shared.open_conn();
+    let guard = ConnGuard::new(shared.clone(), conn);
+    shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
+    match outputs.recv().await {
+        Ok(Io::Respond { response, .. }) => HttpExchange::Response(response),
+        Ok(Io::Upgrade { response, .. }) => HttpExchange::Upgrade(
+            response,
+            WebSocketUpgrade {
+                shared,
+                conn,
+                outputs,
+                _guard: guard,
+            },
+        ),
+        _ => HttpExchange::Dropped,
+    }
+}
+
+/// Serves one connection accepted by a runtime's listener.
+pub(crate) async fn serve<S>(shared: Arc<Shared>, mut stream: S, peer: Option<SocketAddr>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut parser = RequestParser::new(shared.http_limits);
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let request = match next_request(&mut stream, &mut parser, &mut buf).await {
+            Ok(Some(request)) => request,
+            Ok(None) => return,
+            Err(response) => {
+                let _ = write_response(&mut stream, &response, false).await;
+                return;
+            }
+        };
+        let keep_alive = request.keep_alive;
+        if !shared.read(|server| server.matches(&request)) {
+            let response = Response::new(404).with_body("text/plain; charset=utf-8", "Not Found");
+            if write_response(&mut stream, &response, keep_alive)
+                .await
+                .is_err()
+                || !keep_alive
+            {
+                return;
+            }
+            continue;
+        }
+        let (conn, outputs) = shared.open_conn();
+        let guard = ConnGuard::new(shared.clone(), conn);
+        shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
+        let answer = futures_lite::future::or(
+            async { outputs.recv().await.ok() },
+            watch_for_close(&mut stream, &mut parser, &mut buf),
+        )
+        .await;
+        match answer {
+            Some(Io::Respond { response, .. }) => {
+                drop(guard);
+                if write_response(&mut stream, &response, keep_alive)
+                    .await
+                    .is_err()
+                    || !keep_alive
+                {
+                    return;
+                }
+            }
+            Some(Io::Upgrade { response, .. }) => {
+                if write_response(&mut stream, &response, true).await.is_err() {
+                    return;
+                }
+                let initial = parser.take_buffered();
+                websocket(&shared, conn, &outputs, stream, &initial).await;
+                drop(guard);
+                return;
+            }
+            // The client went away (or the server dropped the request).
+            _ => return,
+        }
+    }
+}
+
+/// Reads until the parser has a whole request. `Ok(None)`: the peer closed;
+/// `Err`: the error response to send before closing.
+async fn next_request<S>(
+    stream: &mut S,
+    parser: &mut RequestParser,
+    buf: &mut [u8],
+) -> Result<Option<Request>, Response>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        match parser.poll_request() {
+            Ok(Some(request)) => return Ok(Some(request)),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(%error, "malformed HTTP request");
+                return Err(Response::new(error.status())
+                    .with_body("text/plain; charset=utf-8", error.to_string()));
+            }
+        }
+        if parser.take_expect_continue()
+            && stream
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .is_err()
+        {
+            return Ok(None);
+        }
+        match stream.read(buf).await {
+            Ok(0) | Err(_) => return Ok(None),
+            Ok(n) => parser.feed(&buf[..n]),
+        }
+    }
+}
+
+/// While a request is held, reads what the client sends (pipelined bytes
+/// are kept for later) and returns `None` when it closes the connection.
+async fn watch_for_close<S>(
+    stream: &mut S,
+    parser: &mut RequestParser,
+    buf: &mut [u8],
+) -> Option<Io>
+where
+    S: AsyncRead + Unpin,
+{
+    loop {
+        match stream.read(buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => {
+                parser.feed(&buf[..n]);
+                // A client pipelining without bound while its poll is held
+                // gets no more buffer than one request may use.
+                if parser.buffered_len() > buf.len() + 64 * 1024 + 1_000_000 {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+async fn write_response<S>(
+    stream: &mut S,
+    response: &Response,
+    keep_alive: bool,
+) -> std::io::Result<()>
+where
+    S: AsyncWrite + Unpin,
+{
+    let mut out = BytesMut::with_capacity(256 + response.body.len());
+    if keep_alive || response.status == 101 {
+        response.encode(&mut out);
+    } else {
+        response
+            .clone()
+            .with_header("Connection", "close")
+            .encode(&mut out);
+    }
+    stream.write_all(&out).await?;
+    stream.flush().await
+}
+
+/// Runs a WebSocket: what the client sends goes to the core, what the core
+/// transmits goes out, and the core hears when everything sent is written.
+async fn websocket<S>(
+    shared: &Arc<Shared>,
+    conn: ConnId,
+    outputs: &Receiver<Io>,
+    stream: S,
+    initial: &[u8],
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    if !initial.is_empty() {
+        shared.process(|server, now| server.handle_ws_data(now, conn, initial));
+    }
+    let (mut reader, mut writer) = futures_lite::io::split(stream);
+    let read_side = async {
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => shared.process(|server, now| server.handle_ws_data(now, conn, &buf[..n])),
+            }
+        }
+    };
+    let write_side = async {
+        while let Ok(io) = outputs.recv().await {
+            match io {
+                Io::Transmit { data, .. } => {
+                    if writer.write_all(&data).await.is_err() {
+                        return;
+                    }
+                    // Write whatever else is queued before telling the core.
+                    while let Ok(next) = outputs.try_recv() {
+                        match next {
+                            Io::Transmit { data, .. } => {
+                                if writer.write_all(&data).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Io::Close { .. } => {
+                                let _ = writer.flush().await;
+                                let _ = writer.close().await;
+                                return;
+                            }
+                            _ => {}
+                        }
+                    }
+                    if writer.flush().await.is_err() {
+                        return;
+                    }
+                    shared.process(|server, now| server.handle_flushed(now, conn));
+                }
+                Io::Close { .. } => {
+                    let _ = writer.flush().await;
+                    let _ = writer.close().await;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    };
+    futures_lite::future::or(read_side, write_side).await;
+}

@@ -1,0 +1,100 @@
+//! What a socket's connection started with, owned, for middleware and
+//! handlers: Node's `socket.handshake`.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use serde::de::DeserializeOwned;
+
+use crate::engine::{HandshakeInfo, Transport};
+use crate::packet::RawJson;
+use crate::time::StdClock;
+use crate::wire::http::Header;
+
+/// The handshake of a socket.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    url: String,
+    headers: Vec<Header>,
+    peer: Option<SocketAddr>,
+    issued: SystemTime,
+    transport: Transport,
+    auth: Option<RawJson>,
+}
+
+impl Handshake {
+    pub(crate) fn new(info: &HandshakeInfo, auth: Option<RawJson>, clock: &StdClock) -> Self {
+        // The session's age tells when it was opened in wall-clock time.
+        let age = clock.now().saturating_duration_since(info.issued);
+        Handshake {
+            url: info.url.clone(),
+            headers: info.headers.clone(),
+            peer: info.peer,
+            issued: SystemTime::now()
+                .checked_sub(age)
+                .unwrap_or_else(SystemTime::now),
+            transport: info.transport,
+            auth,
+        }
+    }
+
+    /// The request target of the Engine.IO handshake (path and query).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Query parameter `name` of the handshake request, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        let query = self.url.split_once('?')?.1;
+        crate::wire::http::query_param(query, name).map(|v| v.into_owned())
+    }
+
+    /// Header `name` of the handshake request (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+
+    /// Every header of the handshake request, names lower-cased.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    /// The client's address, when the transport knows it.
+    pub fn address(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// When the Engine.IO session opened.
+    pub fn issued(&self) -> SystemTime {
+        self.issued
+    }
+
+    /// Milliseconds since the Unix epoch at [`Handshake::issued`] (Node's `handshake.issued`).
+    pub fn issued_millis(&self) -> u128 {
+        self.issued
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_millis()
+    }
+
+    /// The transport the session opened with.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The raw CONNECT payload (`handshake.auth` on the client), if any.
+    pub fn auth_raw(&self) -> Option<&RawJson> {
+        self.auth.as_ref()
+    }
+
+    /// The CONNECT payload decoded as `T`; `None` when absent or of another shape.
+    pub fn auth<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_str(self.auth.as_ref()?.as_str()).ok()
+    }
+}

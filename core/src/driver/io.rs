@@ -1,0 +1,210 @@
+//! [`SocketIo`]: the server handle an application holds.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use core::future::Future;
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use serde::Serialize;
+
+use super::ack::AckError;
+use super::namespace::{ConnectContext, ConnectError, Namespace};
+use super::operators::BroadcastOperator;
+use super::runtime::Runtime;
+use super::shared::Shared;
+use super::socket::Socket;
+use super::EmitError;
+use crate::server::{Config, Server};
+use crate::wire::http;
+
+/// A Socket.IO server: namespaces, handlers, and the operations Node's
+/// `io` object offers. Cloning shares it. The runtime crates build it
+/// (`sio_tokio::SocketIo::new(config)` and the like) and serve it.
+#[derive(Clone)]
+pub struct SocketIo {
+    pub(crate) shared: Arc<Shared>,
+    main: Namespace,
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo").finish_non_exhaustive()
+    }
+}
+
+impl SocketIo {
+    /// A server on `runtime`. Session and socket ids come from a seed drawn
+    /// from the operating system's random source.
+    pub fn with_runtime<R: Runtime>(runtime: R, config: Config) -> SocketIo {
+        let mut seed = [0u8; 32];
+        if getrandom::fill(&mut seed).is_err() {
+            // No OS randomness (exotic targets): ids stay unique, not secret.
+            tracing::warn!("no OS random source; session ids are predictable");
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            seed[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
+        }
+        let http_limits = http::Limits {
+            max_body_bytes: config.engine.max_http_buffer_size,
+            ..http::Limits::default()
+        };
+        let server = Server::new(config, seed);
+        let shared = Shared::new(Arc::new(runtime), server, http_limits);
+        // The main namespace always exists, as in Node.
+        let main = Namespace::main(&shared);
+        SocketIo { shared, main }
+    }
+
+    /// The namespace `name` (created on first use). Names start with `/`.
+    pub fn of(&self, name: &str) -> Result<Namespace, EmitError> {
+        Namespace::get_or_create(&self.shared, name)
+    }
+
+    /// A dynamic parent namespace: any namespace a client asks for and
+    /// `predicate` admits is created on demand and gets this parent's
+    /// middleware and connection handlers (Node's `io.of(regex or function)`).
+    pub fn of_dynamic<P>(&self, predicate: P) -> Namespace
+    where
+        P: Fn(&str) -> bool + Send + Sync + 'static,
+    {
+        Namespace::dynamic(&self.shared, Arc::new(predicate))
+    }
+
+    fn main(&self) -> &Namespace {
+        &self.main
+    }
+
+    /// [`Namespace::on_connection`] of `/`.
+    pub fn on_connection<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.main().on_connection(handler)
+    }
+
+    /// [`Namespace::use_middleware`] of `/`.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(ConnectContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.main().use_middleware(middleware)
+    }
+
+    /// To the sockets of `/` in `room`.
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        self.main().to(room)
+    }
+
+    /// Same as [`SocketIo::to`].
+    pub fn within(&self, room: &str) -> BroadcastOperator {
+        self.main().within(room)
+    }
+
+    /// To every socket of `/` but those in `room`.
+    pub fn except(&self, room: &str) -> BroadcastOperator {
+        self.main().except(room)
+    }
+
+    /// Volatile emits to `/`.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.main().volatile()
+    }
+
+    /// Only this server's sockets of `/`.
+    pub fn local(&self) -> BroadcastOperator {
+        self.main().local()
+    }
+
+    /// Ack deadline for emits to `/`.
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.main().timeout(timeout)
+    }
+
+    /// Sends `event` to every socket of `/`.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        self.main().emit(event, args)
+    }
+
+    /// Sends `event` to every socket of `/` and collects their acknowledgements.
+    pub fn emit_with_ack<T: Serialize + ?Sized, R: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<Vec<R>, AckError>> + Send + 'static {
+        self.main().emit_with_ack(event, args)
+    }
+
+    /// Every socket of `/`.
+    pub fn fetch_sockets(&self) -> Vec<Socket> {
+        self.main().fetch_sockets()
+    }
+
+    /// Makes every socket of `/` join `room`.
+    pub fn sockets_join(&self, room: &str) {
+        self.main().sockets_join(room)
+    }
+
+    /// Makes every socket of `/` leave `room`.
+    pub fn sockets_leave(&self, room: &str) {
+        self.main().sockets_leave(room)
+    }
+
+    /// Disconnects every socket of `/`.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.main().disconnect_sockets(close)
+    }
+
+    /// How many sockets are connected, over every namespace.
+    pub fn socket_count(&self) -> usize {
+        self.shared.read(|server| server.socket_count())
+    }
+
+    /// Disconnects everyone with "server shutting down" and stops taking
+    /// new sessions; returns once every connection has been told.
+    pub async fn shutdown(&self) {
+        self.shared.begin_shutdown();
+        self.shared.process(|server, now| server.shutdown(now));
+        // Let connection tasks write the close packets they were handed.
+        for _ in 0..100 {
+            if self.shared.open_conn_count() == 0 {
+                return;
+            }
+            self.shared
+                .runtime
+                .sleep_until(std::time::Instant::now() + Duration::from_millis(10))
+                .await;
+        }
+    }
+
+    /// Serves one accepted connection (HTTP/1.1 with keep-alive, and the
+    /// WebSocket it may become) until it closes. Runtime crates call this
+    /// for every connection their listener accepts.
+    pub async fn serve_connection<S>(&self, stream: S, peer: Option<SocketAddr>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        super::conn::serve(self.shared.clone(), stream, peer).await
+    }
+
+    /// Whether `request` is for this server's endpoint (its path).
+    pub fn matches(&self, request: &http::Request) -> bool {
+        self.shared.read(|server| server.matches(request))
+    }
+
+    /// Handles one HTTP request that arrived through another HTTP stack
+    /// (a tower service, say); see [`super::conn::HttpExchange`].
+    pub async fn handle_http(
+        &self,
+        request: http::Request,
+        peer: Option<SocketAddr>,
+    ) -> super::conn::HttpExchange {
+        super::conn::exchange(self.shared.clone(), request, peer).await
+    }
+}

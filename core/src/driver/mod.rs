@@ -1,0 +1,87 @@
+//! The runtime-agnostic async layer (feature `driver`): everything the
+//! runtime crates share, written once.
+//!
+//! - [`SocketIo`], [`Namespace`], [`Socket`], [`BroadcastOperator`]: the
+//!   user API, with the names Socket.IO users know.
+//! - Handlers are async closures; typed arguments come through serde, with
+//!   `bytes::Bytes` anywhere for binary.
+//! - One task per connection moves bytes (`serve_connection`), one task
+//!   per server drives the core's timers; a socket's handlers run as tasks
+//!   only while they have work.
+//! - A runtime gives only [`Runtime`]: spawn and sleep. Sockets arrive as
+//!   futures-io streams.
+//!
+//! The core [`Server`](crate::server::Server) sits behind one lock that is
+//! held only to feed one input and route its outputs.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+mod ack;
+mod conn;
+mod extensions;
+mod handshake;
+mod io;
+mod namespace;
+mod operators;
+mod runtime;
+mod shared;
+mod socket;
+
+pub use ack::{AckError, AckSender};
+pub use conn::{HttpExchange, WebSocketUpgrade};
+pub use extensions::Extensions;
+pub use handshake::Handshake;
+pub use io::SocketIo;
+pub use namespace::{ConnectContext, ConnectError, Namespace};
+pub use operators::BroadcastOperator;
+pub use runtime::{BoxFuture, Runtime};
+pub use socket::{Payload, Socket, SocketEmitter};
+
+pub use crate::server::{Config, DisconnectReason};
+
+use crate::packet::ArgsError;
+use crate::server::ServerError;
+
+/// Why an emit (or join, leave, disconnect) could not be done.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The arguments do not serialize.
+    Args(ArgsError),
+    /// The socket has disconnected.
+    Disconnected,
+    /// The socket already waits for as many acks as the server allows.
+    TooManyPendingAcks,
+    /// A namespace name must start with `/`.
+    InvalidNamespace,
+}
+
+impl std::fmt::Display for EmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EmitError::Args(e) => write!(f, "arguments do not serialize: {e}"),
+            EmitError::Disconnected => f.write_str("socket has been disconnected"),
+            EmitError::TooManyPendingAcks => f.write_str("too many pending acks"),
+            EmitError::InvalidNamespace => f.write_str("namespace names start with '/'"),
+        }
+    }
+}
+
+impl std::error::Error for EmitError {}
+
+impl From<ArgsError> for EmitError {
+    fn from(e: ArgsError) -> Self {
+        EmitError::Args(e)
+    }
+}
+
+impl From<ServerError> for EmitError {
+    fn from(e: ServerError) -> Self {
+        match e {
+            ServerError::TooManyPendingAcks => EmitError::TooManyPendingAcks,
+            ServerError::InvalidNamespace => EmitError::InvalidNamespace,
+            _ => EmitError::Disconnected,
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! Namespaces as the application sees them: connection handlers,
+//! middleware (whose outcome becomes the core's connect verdict), and
+//! dynamic namespaces created by a predicate.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytestring::ByteString;
+use core::future::Future;
+use serde::Serialize;
+
+use super::ack::AckError;
+use super::extensions::Extensions;
+use super::handshake::Handshake;
+use super::operators::BroadcastOperator;
+use super::runtime::BoxFuture;
+use super::shared::{lock, Shared};
+use super::socket::Socket;
+use super::EmitError;
+use crate::packet::RawJson;
+use crate::server::{BroadcastOptions, ConnectRequestId};
+
+pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
+type Middleware = Arc<dyn Fn(ConnectContext) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
+type Predicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A refusal from middleware: the client's `connect_error` gets `message`
+/// and `data`.
+#[derive(Debug, Clone)]
+pub struct ConnectError {
+    message: String,
+    data: Option<RawJson>,
+}
+
+impl ConnectError {
+    /// A refusal with `message` (the client's `err.message`).
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds `data` (the client's `err.data`); it is left out if it does not serialize.
+    pub fn with_data<T: Serialize + ?Sized>(mut self, data: &T) -> Self {
+        self.data = RawJson::from_serialize(data).ok();
+        self
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// What middleware sees of a connection asking to join a namespace.
+#[derive(Debug, Clone)]
+pub struct ConnectContext {
+    nsp: Arc<str>,
+    handshake: Arc<Handshake>,
+    extensions: Extensions,
+}
+
+impl ConnectContext {
+    /// The namespace asked for.
+    pub fn ns(&self) -> &str {
+        &self.nsp
+    }
+
+    /// The handshake: auth payload, query, headers, address, time.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// Data to hand to the socket once accepted (Node's `socket.data`).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+}
+
+/// The handlers of one namespace (or of every child of a dynamic one).
+#[derive(Default)]
+pub(crate) struct NsHandlers {
+    connection: RwLock<Vec<ConnectionHandler>>,
+    middleware: RwLock<Vec<Middleware>>,
+    /// For a dynamic parent: the names of the namespaces it created.
+    children: Mutex<Vec<Arc<str>>>,
+}
+
+#[derive(Default)]
+struct RegistryInner {
+    by_name: HashMap<Arc<str>, Arc<NsHandlers>>,
+    dynamic: Vec<(Predicate, Arc<NsHandlers>)>,
+}
+
+/// Every namespace's handlers.
+#[derive(Default)]
+pub(crate) struct Registry {
+    inner: RwLock<RegistryInner>,
+}
+
+impl Registry {
+    fn handlers(&self, nsp: &str) -> Option<Arc<NsHandlers>> {
+        self.inner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_name
+            .get(nsp)
+            .cloned()
+    }
+
+    fn get_or_insert(&self, nsp: &str) -> Arc<NsHandlers> {
+        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        inner.by_name.entry(Arc::from(nsp)).or_default().clone()
+    }
+
+    pub(crate) fn connection_handlers(&self, nsp: &str) -> Vec<ConnectionHandler> {
+        self.handlers(nsp)
+            .map(|h| {
+                h.connection
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+            })
+            .unwrap_or_default()
+    }
+
+    fn matching_parent(&self, nsp: &str) -> Option<Arc<NsHandlers>> {
+        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        inner
+            .dynamic
+            .iter()
+            .find(|(predicate, _)| predicate(nsp))
+            .map(|(_, handlers)| handlers.clone())
+    }
+}
+
+/// Runs the middleware of `nsp` for a connect request, then gives the core
+/// its verdict. Called while routing (state lock held): it only spawns.
+pub(crate) fn start_connect(
+    shared: &Arc<Shared>,
+    request: ConnectRequestId,
+    nsp: ByteString,
+    handshake: Handshake,
+    dynamic: bool,
+) {
+    let shared = shared.clone();
+    let task_shared = shared.clone();
+    shared.spawn(async move {
+        let shared = task_shared;
+        let nsp: Arc<str> = Arc::from(&*nsp);
+        // A dynamic namespace's predicate is user code: it runs here, off the lock.
+        let handlers = if dynamic {
+            shared.registry.matching_parent(&nsp)
+        } else {
+            shared.registry.handlers(&nsp)
+        };
+        let Some(handlers) = handlers else {
+            shared.process(|server, now| {
+                let _ = server.reject(now, request, "Invalid namespace", None);
+            });
+            return;
+        };
+        let context = ConnectContext {
+            nsp: nsp.clone(),
+            handshake: Arc::new(handshake),
+            extensions: Extensions::default(),
+        };
+        let middleware = handlers.middleware.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for step in middleware {
+            if let Err(refusal) = step(context.clone()).await {
+                tracing::debug!(nsp = %nsp, reason = %refusal.message, "connection refused by middleware");
+                shared.process(|server, now| {
+                    let _ = server.reject(now, request, &refusal.message, refusal.data);
+                });
+                return;
+            }
+        }
+        let registry_shared = shared.clone();
+        shared.process(|server, now| {
+            let Ok(id) = server.accept(now, request) else {
+                // The client left while middleware ran.
+                return;
+            };
+            let sid = server.socket_sid(id).unwrap_or_default().to_owned();
+            let handshake = Arc::try_unwrap(context.handshake).unwrap_or_else(|shared| (*shared).clone());
+            let socket = Socket::new(
+                registry_shared.clone(),
+                id,
+                sid,
+                nsp.clone(),
+                handshake,
+                context.extensions,
+            );
+            if dynamic {
+                let mut inner = registry_shared.registry.inner.write().unwrap_or_else(|p| p.into_inner());
+                inner.by_name.entry(nsp.clone()).or_insert_with(|| handlers.clone());
+                lock(&handlers.children).push(nsp.clone());
+            }
+            // Known before its Connected event is routed, in this same drain.
+            registry_shared.insert_socket(socket);
+        });
+    });
+}
+
+/// A namespace, or a dynamic parent standing for every namespace its
+/// predicate admits.
+#[derive(Clone)]
+pub struct Namespace {
+    shared: Arc<Shared>,
+    name: Arc<str>,
+    handlers: Arc<NsHandlers>,
+    dynamic: bool,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.name)
+            .field("dynamic", &self.dynamic)
+            .finish()
+    }
+}
+
+impl Namespace {
+    pub(crate) fn get_or_create(shared: &Arc<Shared>, name: &str) -> Result<Namespace, EmitError> {
+        shared.process(|server, _| server.add_namespace(name))?;
+        Ok(Namespace {
+            shared: shared.clone(),
+            name: Arc::from(name),
+            handlers: shared.registry.get_or_insert(name),
+            dynamic: false,
+        })
+    }
+
+    /// `/`, which the core creates with the server.
+    pub(crate) fn main(shared: &Arc<Shared>) -> Namespace {
+        Namespace {
+            shared: shared.clone(),
+            name: Arc::from("/"),
+            handlers: shared.registry.get_or_insert("/"),
+            dynamic: false,
+        }
+    }
+
+    pub(crate) fn dynamic(shared: &Arc<Shared>, predicate: Predicate) -> Namespace {
+        let handlers = Arc::new(NsHandlers::default());
+        shared
+            .registry
+            .inner
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .dynamic
+            .push((predicate, handlers.clone()));
+        shared.process(|server, _| server.set_dynamic_namespaces(true));
+        Namespace {
+            shared: shared.clone(),
+            name: Arc::from("(dynamic)"),
+            handlers,
+            dynamic: true,
+        }
+    }
+
+    /// The name (for a dynamic parent, `(dynamic)`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Calls `handler` with every socket that joins (after the middleware accepted it).
+    pub fn on_connection<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.handlers
+            .connection
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::new(move |socket| Box::pin(handler(socket))));
+    }
+
+    /// Adds a middleware step: every connect request runs the steps in
+    /// order; the first `Err` refuses it with a `connect_error`.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(ConnectContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.handlers
+            .middleware
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::new(move |context| Box::pin(middleware(context))));
+    }
+
+    fn operator(&self) -> BroadcastOperator {
+        let namespaces = if self.dynamic {
+            lock(&self.handlers.children).clone()
+        } else {
+            vec![self.name.clone()]
+        };
+        BroadcastOperator::new(self.shared.clone(), namespaces, BroadcastOptions::default())
+    }
+
+    /// To the sockets in `room`.
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        self.operator().to(room)
+    }
+
+    /// Same as [`Namespace::to`] (Node's `in`).
+    pub fn within(&self, room: &str) -> BroadcastOperator {
+        self.operator().to(room)
+    }
+
+    /// To every socket but those in `room`.
+    pub fn except(&self, room: &str) -> BroadcastOperator {
+        self.operator().except(room)
+    }
+
+    /// Emits that may be dropped for busy transports.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.operator().volatile()
+    }
+
+    /// Only this server's sockets.
+    pub fn local(&self) -> BroadcastOperator {
+        self.operator().local()
+    }
+
+    /// The deadline for `emit_with_ack`.
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.operator().timeout(timeout)
+    }
+
+    /// Sends `event` to every socket of the namespace.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        self.operator().emit(event, args)
+    }
+
+    /// Sends `event` to every socket and collects their acknowledgements.
+    pub fn emit_with_ack<T: Serialize + ?Sized, R: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<Vec<R>, AckError>> + Send + 'static {
+        self.operator().emit_with_ack(event, args)
+    }
+
+    /// Every socket of the namespace.
+    pub fn fetch_sockets(&self) -> Vec<Socket> {
+        self.operator().fetch_sockets()
+    }
+
+    /// Makes every socket join `room`.
+    pub fn sockets_join(&self, room: &str) {
+        self.operator().sockets_join(room)
+    }
+
+    /// Makes every socket leave `room`.
+    pub fn sockets_leave(&self, room: &str) {
+        self.operator().sockets_leave(room)
+    }
+
+    /// Disconnects every socket; with `close`, closes their connections too.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.operator().disconnect_sockets(close)
+    }
+}

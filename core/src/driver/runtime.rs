@@ -1,0 +1,22 @@
+//! The little a runtime must give the driver: spawn a task and sleep until
+//! an instant. Sockets come in as futures-io streams, so each runtime crate
+//! only adapts its own listener and stream types.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use core::future::Future;
+use core::pin::Pin;
+use std::time::Instant as StdInstant;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// An executor and a timer source.
+pub trait Runtime: Send + Sync + 'static {
+    /// Runs `future` to completion in the background.
+    fn spawn(&self, future: BoxFuture<()>);
+
+    /// A future that completes at `deadline` (at once if it has passed).
+    fn sleep_until(&self, deadline: StdInstant) -> BoxFuture<()>;
+}

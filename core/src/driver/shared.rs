@@ -1,0 +1,295 @@
+//! The state every handle shares: the core [`Server`] behind one lock, the
+//! drain loop that routes its outputs, the connection registry and the
+//! pending acks.
+//!
+//! Locking rule: the state lock is held while an input is handled and its
+//! outputs are routed, so bytes and events leave in the order the core
+//! produced them. Routing never runs user code and never takes the state
+//! lock again: it only sends on channels, updates maps and spawns tasks.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_channel::Sender;
+use event_listener::Event as Notify;
+
+use super::ack::AckReply;
+use super::handshake::Handshake;
+use super::namespace::Registry;
+use super::runtime::Runtime;
+use super::socket::{Job, Socket};
+use crate::engine::{ConnId, Io};
+use crate::server::{Event, Output, Server, SocketId};
+use crate::time::{Instant, StdClock};
+
+/// Locks `m`, recovering the data if a panicking thread poisoned it (every
+/// critical section leaves the maps consistent before it can panic).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct State {
+    server: Server,
+    deadline: Option<Instant>,
+}
+
+/// Shared by every handle of one server.
+pub(crate) struct Shared {
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) clock: StdClock,
+    state: Mutex<State>,
+    /// Raised whenever the core's next deadline changes.
+    deadline_changed: Notify,
+    /// Where each connection's outputs go.
+    conns: Mutex<HashMap<ConnId, Sender<Io>>>,
+    next_conn: AtomicU64,
+    /// Sockets known to the application, by core id.
+    sockets: Mutex<HashMap<SocketId, Socket>>,
+    /// Senders waiting for acks, per socket then ack id.
+    acks: Mutex<HashMap<SocketId, HashMap<u64, Sender<AckReply>>>>,
+    pub(crate) registry: Registry,
+    pub(crate) http_limits: crate::wire::http::Limits,
+    shutting_down: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        runtime: Arc<dyn Runtime>,
+        server: Server,
+        http_limits: crate::wire::http::Limits,
+    ) -> Arc<Self> {
+        let shared = Arc::new(Shared {
+            runtime,
+            clock: StdClock::new(),
+            state: Mutex::new(State {
+                server,
+                deadline: None,
+            }),
+            deadline_changed: Notify::new(),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            sockets: Mutex::new(HashMap::new()),
+            acks: Mutex::new(HashMap::new()),
+            registry: Registry::default(),
+            http_limits,
+            shutting_down: AtomicBool::new(false),
+        });
+        let timers = Arc::downgrade(&shared);
+        shared.runtime.spawn(Box::pin(timer_loop(timers)));
+        shared
+    }
+
+    /// Feeds one input (or command) to the core and routes everything it
+    /// produced. `f` gets the server and the current time.
+    pub(crate) fn process<R>(self: &Arc<Self>, f: impl FnOnce(&mut Server, Instant) -> R) -> R {
+        let mut state = lock(&self.state);
+        let now = self.clock.now();
+        let result = f(&mut state.server, now);
+        self.drain(&mut state);
+        result
+    }
+
+    /// Reads the server under the lock: no input, nothing to route.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Server) -> R) -> R {
+        let state = lock(&self.state);
+        f(&state.server)
+    }
+
+    fn drain(self: &Arc<Self>, state: &mut State) {
+        loop {
+            match state.server.poll_output() {
+                Output::Io(io) => self.route_io(io),
+                Output::Event(event) => self.route_event(&state.server, event),
+                Output::Timeout(deadline) => {
+                    if state.deadline != deadline {
+                        state.deadline = deadline;
+                        self.deadline_changed.notify(usize::MAX);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn route_io(&self, io: Io) {
+        let conn = match &io {
+            Io::Transmit { conn, .. }
+            | Io::Respond { conn, .. }
+            | Io::Upgrade { conn, .. }
+            | Io::Close { conn } => *conn,
+        };
+        if let Some(tx) = lock(&self.conns).get(&conn) {
+            // Unbounded: the core bounds what it queues per session.
+            let _ = tx.try_send(io);
+        }
+    }
+
+    fn route_event(self: &Arc<Self>, server: &Server, event: Event) {
+        match event {
+            Event::ConnectRequest {
+                request,
+                session,
+                nsp,
+                auth,
+                dynamic,
+            } => {
+                let handshake = server
+                    .engine()
+                    .handshake(session)
+                    .map(|info| Handshake::new(info, auth.clone(), &self.clock));
+                match handshake {
+                    Some(handshake) => {
+                        super::namespace::start_connect(self, request, nsp, handshake, dynamic)
+                    }
+                    // The session closed under the request; the core drops it.
+                    None => {}
+                }
+            }
+            Event::Connected { socket, .. } => {
+                if let Some(s) = lock(&self.sockets).get(&socket) {
+                    tracing::debug!(socket = s.id(), nsp = s.ns(), "socket connected");
+                    s.push_job(Job::Connect);
+                }
+            }
+            Event::Event {
+                socket,
+                data,
+                attachments,
+                ack,
+            } => {
+                if let Some(s) = lock(&self.sockets).get(&socket) {
+                    s.push_job(Job::Event {
+                        data,
+                        attachments,
+                        ack,
+                    });
+                }
+            }
+            Event::Ack {
+                socket,
+                id,
+                data,
+                attachments,
+            } => self.settle_ack(socket, id, AckReply::Data { data, attachments }),
+            Event::AckTimeout { socket, id } => self.settle_ack(socket, id, AckReply::Timeout),
+            Event::Disconnect {
+                socket,
+                reason,
+                rooms,
+                ..
+            } => {
+                // Dropping the senders tells every waiter the socket is gone.
+                lock(&self.acks).remove(&socket);
+                if let Some(s) = lock(&self.sockets).remove(&socket) {
+                    tracing::debug!(
+                        socket = s.id(),
+                        nsp = s.ns(),
+                        reason = reason.as_str(),
+                        "socket disconnected"
+                    );
+                    s.mark_disconnected();
+                    s.push_job(Job::Disconnect(
+                        reason,
+                        rooms.iter().map(|r| r.to_string()).collect(),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn settle_ack(&self, socket: SocketId, id: u64, reply: AckReply) {
+        let mut acks = lock(&self.acks);
+        if let Some(waiting) = acks.get_mut(&socket) {
+            if let Some(tx) = waiting.remove(&id) {
+                let _ = tx.try_send(reply);
+            }
+            if waiting.is_empty() {
+                acks.remove(&socket);
+            }
+        }
+    }
+
+    /// Registers a waiter for ack `id` of `socket`. Call it inside the
+    /// [`Shared::process`] closure that emitted, before outputs are routed.
+    pub(crate) fn expect_ack(&self, socket: SocketId, id: u64, tx: Sender<AckReply>) {
+        lock(&self.acks).entry(socket).or_default().insert(id, tx);
+    }
+
+    /// Makes `socket` known before its `Connected` event is routed.
+    pub(crate) fn insert_socket(&self, socket: Socket) {
+        lock(&self.sockets).insert(socket.core_id(), socket);
+    }
+
+    /// The application's handle of a core socket, if it is still connected.
+    pub(crate) fn socket(&self, id: SocketId) -> Option<Socket> {
+        lock(&self.sockets).get(&id).cloned()
+    }
+
+    /// A fresh connection id with the channel its outputs arrive on.
+    pub(crate) fn open_conn(&self) -> (ConnId, async_channel::Receiver<Io>) {
+        let id = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = async_channel::unbounded();
+        lock(&self.conns).insert(id, tx);
+        (id, rx)
+    }
+
+    /// Forgets `conn` and tells the core it is gone.
+    pub(crate) fn close_conn(self: &Arc<Self>, conn: ConnId) {
+        lock(&self.conns).remove(&conn);
+        self.process(|server, now| server.handle_conn_closed(now, conn));
+    }
+
+    /// How many connections are registered.
+    pub(crate) fn open_conn_count(&self) -> usize {
+        lock(&self.conns).len()
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        self.deadline_changed.notify(usize::MAX);
+    }
+
+    /// Spawns a future on the runtime.
+    pub(crate) fn spawn(&self, future: impl core::future::Future<Output = ()> + Send + 'static) {
+        self.runtime.spawn(Box::pin(future));
+    }
+}
+
+/// Sleeps until the core's next deadline (or until it changes) and calls
+/// `handle_timeout`. One task for the whole server: no timer per socket.
+async fn timer_loop(shared: std::sync::Weak<Shared>) {
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        if s.is_shutting_down() && lock(&s.sockets).is_empty() && lock(&s.conns).is_empty() {
+            return;
+        }
+        // Listen first, then read the deadline: a change in between still wakes us.
+        let changed = s.deadline_changed.listen();
+        let deadline = lock(&s.state).deadline;
+        let runtime = s.runtime.clone();
+        let clock = s.clock;
+        drop(s);
+        match deadline {
+            None => changed.await,
+            Some(at) => {
+                let sleep = runtime.sleep_until(clock.to_std(at));
+                futures_lite::future::or(sleep, changed).await;
+            }
+        }
+        let Some(s) = shared.upgrade() else { return };
+        let due = lock(&s.state)
+            .deadline
+            .is_some_and(|at| at <= s.clock.now());
+        if due {
+            s.process(|server, now| server.handle_timeout(now));
+        }
+    }
+}

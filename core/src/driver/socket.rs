@@ -1,0 +1,529 @@
+//! [`Socket`]: one client in one namespace, as the application sees it.
+//!
+//! Handlers run the way Node runs them: each event's handler is started in
+//! arrival order and runs synchronously until its first await before the
+//! next one starts (so the connection handler's `on(...)` registrations are
+//! in place before the first event is looked up); what remains after an
+//! await runs as its own task, so a slow handler delays nobody.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use core::future::Future;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::ack::{await_ack, AckError, AckSender};
+use super::extensions::Extensions;
+use super::handshake::Handshake;
+use super::operators::BroadcastOperator;
+use super::runtime::BoxFuture;
+use super::shared::{lock, Shared};
+use super::EmitError;
+use crate::packet::{decode_args, encode_args, ArgsError, RawJson};
+use crate::server::{BroadcastOptions, DisconnectReason, ServerError, SocketId};
+
+/// The arguments of one event as received: the JSON array (event name
+/// first) and the binary attachments its placeholders point at.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    data: RawJson,
+    attachments: Vec<Bytes>,
+}
+
+impl Payload {
+    /// The event name.
+    pub fn event(&self) -> Option<String> {
+        self.data.event_name().map(|n| n.into_owned())
+    }
+
+    /// The arguments (after the event name) decoded as `T`: a tuple takes
+    /// them one by one, any other type takes the first.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ArgsError> {
+        decode_args(&self.data, true, &self.attachments)
+    }
+
+    /// The whole array, exactly as the client sent it.
+    pub fn raw(&self) -> &RawJson {
+        &self.data
+    }
+
+    /// The binary attachments in placeholder order.
+    pub fn attachments(&self) -> &[Bytes] {
+        &self.attachments
+    }
+}
+
+type EventHandler = Arc<dyn Fn(Socket, Payload, AckSender) -> Option<BoxFuture<()>> + Send + Sync>;
+type AnyHandler = Arc<dyn Fn(Socket, Payload) -> BoxFuture<()> + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+
+#[derive(Default)]
+struct Handlers {
+    events: HashMap<String, EventHandler>,
+    any: Vec<AnyHandler>,
+    disconnect: Vec<DisconnectHandler>,
+}
+
+/// Work for the socket's handlers, in arrival order.
+pub(crate) enum Job {
+    Connect,
+    Event {
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        ack: Option<u64>,
+    },
+    Disconnect(DisconnectReason, Vec<String>),
+}
+
+#[derive(Default)]
+struct Jobs {
+    queue: VecDeque<Job>,
+    running: bool,
+}
+
+struct Inner {
+    id: SocketId,
+    sid: String,
+    nsp: Arc<str>,
+    shared: Arc<Shared>,
+    handshake: Handshake,
+    extensions: Extensions,
+    handlers: Mutex<Handlers>,
+    jobs: Mutex<Jobs>,
+    connected: AtomicBool,
+    /// The rooms it was in when it disconnected.
+    rooms_at_disconnect: Mutex<Vec<String>>,
+}
+
+/// One client connected to one namespace. Cloning shares it.
+#[derive(Clone)]
+pub struct Socket {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.inner.sid)
+            .field("nsp", &self.inner.nsp)
+            .finish()
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        id: SocketId,
+        sid: String,
+        nsp: Arc<str>,
+        handshake: Handshake,
+        extensions: Extensions,
+    ) -> Self {
+        Socket {
+            inner: Arc::new(Inner {
+                id,
+                sid,
+                nsp,
+                shared,
+                handshake,
+                extensions,
+                handlers: Mutex::new(Handlers::default()),
+                jobs: Mutex::new(Jobs::default()),
+                connected: AtomicBool::new(true),
+                rooms_at_disconnect: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The socket id the client sees (`socket.id`).
+    pub fn id(&self) -> &str {
+        &self.inner.sid
+    }
+
+    pub(crate) fn core_id(&self) -> SocketId {
+        self.inner.id
+    }
+
+    /// The namespace's name.
+    pub fn ns(&self) -> &str {
+        &self.inner.nsp
+    }
+
+    /// What the connection started with: auth payload, query, headers, address, time.
+    pub fn handshake(&self) -> &Handshake {
+        &self.inner.handshake
+    }
+
+    /// Per-socket data, shared with the middleware that accepted it.
+    pub fn extensions(&self) -> &Extensions {
+        &self.inner.extensions
+    }
+
+    /// Whether the socket is still connected.
+    pub fn connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Acquire)
+    }
+
+    /// Calls `handler` for every `event` from the client, with the
+    /// arguments decoded as `T` (a tuple for several, `Bytes` anywhere for
+    /// binary) and an [`AckSender`]. Events whose arguments do not decode as
+    /// `T` are logged and dropped. A later registration for the same event
+    /// replaces the earlier one.
+    pub fn on<T, F, Fut>(&self, event: &str, handler: F)
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(Socket, T, AckSender) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let name = event.to_owned();
+        let erased: EventHandler = Arc::new(
+            move |socket: Socket, payload: Payload, ack: AckSender| match payload.decode::<T>() {
+                Ok(args) => Some(Box::pin(handler(socket, args, ack)) as BoxFuture<()>),
+                Err(error) => {
+                    tracing::warn!(socket = socket.id(), event = %name, %error, "event arguments do not decode; dropped");
+                    None
+                }
+            },
+        );
+        lock(&self.inner.handlers)
+            .events
+            .insert(event.to_owned(), erased);
+    }
+
+    /// Calls `handler` for every event from the client, before its own
+    /// handler (Node's `onAny`).
+    pub fn on_any<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, Payload) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.inner.handlers)
+            .any
+            .push(Arc::new(move |s, p| Box::pin(handler(s, p))));
+    }
+
+    /// Calls `handler` once when the socket disconnects, with the reason.
+    /// [`Socket::rooms`] still answers with the rooms it was in (Node's
+    /// "disconnecting" stage), though it has left them.
+    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.inner.handlers)
+            .disconnect
+            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Sends `event` with `args` (a tuple for several arguments, `()` for none).
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        let (data, attachments) = encode_args(Some(event), args)?;
+        let id = self.inner.id;
+        self.inner
+            .shared
+            .process(|server, now| server.emit(now, id, data, attachments, None))
+            .map(|_| ())
+            .map_err(EmitError::from)
+    }
+
+    /// Sends `event` and waits for the client's acknowledgement, decoded as
+    /// `R`, without a deadline (see [`Socket::timeout`]).
+    pub fn emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        self.emitter().emit_with_ack(event, args)
+    }
+
+    /// Emits with an acknowledgement deadline: `socket.timeout(d).emit_with_ack(...)`.
+    pub fn timeout(&self, timeout: Duration) -> SocketEmitter {
+        SocketEmitter {
+            timeout: Some(timeout),
+            ..self.emitter()
+        }
+    }
+
+    /// Emits that may be dropped when the transport cannot take them now.
+    pub fn volatile(&self) -> SocketEmitter {
+        SocketEmitter {
+            volatile: true,
+            ..self.emitter()
+        }
+    }
+
+    fn emitter(&self) -> SocketEmitter {
+        SocketEmitter {
+            socket: self.clone(),
+            timeout: None,
+            volatile: false,
+        }
+    }
+
+    /// To every socket in `room` but this one.
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Same as [`Socket::to`].
+    pub fn within(&self, room: &str) -> BroadcastOperator {
+        self.to(room)
+    }
+
+    /// To every socket of the namespace but this one and those in `room`.
+    pub fn except(&self, room: &str) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// To every socket of the namespace but this one.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(
+            self.inner.shared.clone(),
+            vec![self.inner.nsp.clone()],
+            BroadcastOptions {
+                except_sockets: vec![self.inner.id],
+                ..BroadcastOptions::default()
+            },
+        )
+    }
+
+    /// Joins `room`.
+    pub fn join(&self, room: &str) -> Result<(), EmitError> {
+        let id = self.inner.id;
+        self.inner
+            .shared
+            .process(|server, _| server.join(id, room))
+            .map_err(EmitError::from)
+    }
+
+    /// Leaves `room`.
+    pub fn leave(&self, room: &str) -> Result<(), EmitError> {
+        let id = self.inner.id;
+        self.inner
+            .shared
+            .process(|server, _| server.leave(id, room))
+            .map_err(EmitError::from)
+    }
+
+    /// The rooms the socket is in (its own id among them); once it has
+    /// disconnected, the rooms it was in then.
+    pub fn rooms(&self) -> Vec<String> {
+        if !self.connected() {
+            return lock(&self.inner.rooms_at_disconnect).clone();
+        }
+        let id = self.inner.id;
+        self.inner.shared.read(|server| {
+            server
+                .rooms(id)
+                .map(|rooms| rooms.map(str::to_owned).collect())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Leaves the namespace ("server namespace disconnect"); the connection stays.
+    pub fn disconnect(&self) -> Result<(), EmitError> {
+        let id = self.inner.id;
+        self.inner
+            .shared
+            .process(|server, now| server.disconnect(now, id))
+            .map_err(EmitError::from)
+    }
+
+    /// Disconnects every socket of this client's connection and closes it
+    /// (Node's `disconnect(true)`).
+    pub fn disconnect_connection(&self) -> Result<(), EmitError> {
+        let id = self.inner.id;
+        self.inner
+            .shared
+            .process(|server, now| server.disconnect_session(now, id))
+            .map_err(EmitError::from)
+    }
+
+    pub(crate) fn send_ack<T: Serialize + ?Sized>(
+        &self,
+        ack_id: u64,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        let (data, attachments) = encode_args(None, args)?;
+        let id = self.inner.id;
+        self.inner
+            .shared
+            .process(|server, now| server.ack(now, id, ack_id, data, attachments))
+            .map_err(EmitError::from)
+    }
+
+    pub(crate) fn mark_disconnected(&self) {
+        self.inner.connected.store(false, Ordering::Release);
+    }
+
+    /// Queues work for the handlers; starts the job runner when idle. Called
+    /// with the state lock held, so it only queues and spawns.
+    pub(crate) fn push_job(&self, job: Job) {
+        let start = {
+            let mut jobs = lock(&self.inner.jobs);
+            jobs.queue.push_back(job);
+            !std::mem::replace(&mut jobs.running, true)
+        };
+        if start {
+            let socket = self.clone();
+            self.inner.shared.spawn(socket.run_jobs());
+        }
+    }
+
+    async fn run_jobs(self) {
+        loop {
+            let job = {
+                let mut jobs = lock(&self.inner.jobs);
+                match jobs.queue.pop_front() {
+                    Some(job) => job,
+                    None => {
+                        jobs.running = false;
+                        // Idle sockets keep no queue memory.
+                        jobs.queue = VecDeque::new();
+                        return;
+                    }
+                }
+            };
+            for mut future in self.futures_for(job) {
+                // The synchronous part runs now, in order; the rest on its own.
+                if futures_lite::future::poll_once(&mut future).await.is_none() {
+                    self.inner.shared.spawn(future);
+                }
+            }
+        }
+    }
+
+    fn futures_for(&self, job: Job) -> Vec<BoxFuture<()>> {
+        match job {
+            Job::Connect => self
+                .inner
+                .shared
+                .registry
+                .connection_handlers(&self.inner.nsp)
+                .into_iter()
+                .map(|handler| handler(self.clone()))
+                .collect(),
+            Job::Event {
+                data,
+                attachments,
+                ack,
+            } => {
+                let payload = Payload { data, attachments };
+                let (any, handler) = {
+                    let handlers = lock(&self.inner.handlers);
+                    let handler = payload
+                        .data
+                        .event_name()
+                        .and_then(|name| handlers.events.get(name.as_ref()).cloned());
+                    (handlers.any.clone(), handler)
+                };
+                let mut futures: Vec<BoxFuture<()>> = any
+                    .iter()
+                    .map(|h| h(self.clone(), payload.clone()))
+                    .collect();
+                if let Some(handler) = handler {
+                    futures.extend(handler(
+                        self.clone(),
+                        payload,
+                        AckSender::new(self.clone(), ack),
+                    ));
+                }
+                futures
+            }
+            Job::Disconnect(reason, rooms) => {
+                *lock(&self.inner.rooms_at_disconnect) = rooms;
+                // Handlers are dropped with the socket's last job: nothing can call them again.
+                let handlers = std::mem::take(&mut *lock(&self.inner.handlers));
+                handlers
+                    .disconnect
+                    .iter()
+                    .map(|h| h(self.clone(), reason))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Emits to one socket with options: `socket.timeout(d)`, `socket.volatile()`.
+#[derive(Debug, Clone)]
+pub struct SocketEmitter {
+    socket: Socket,
+    timeout: Option<Duration>,
+    volatile: bool,
+}
+
+impl SocketEmitter {
+    /// Sets the acknowledgement deadline.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Drops the emit when the transport cannot take it now.
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Sends `event` with `args`.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        if !self.volatile {
+            return self.socket.emit(event, args);
+        }
+        // A volatile emit to one socket is a volatile broadcast to its own room.
+        let (data, attachments) = encode_args(Some(event), args)?;
+        let inner = &self.socket.inner;
+        let opts = BroadcastOptions {
+            rooms: vec![inner.sid.as_str().into()],
+            volatile: true,
+            ..BroadcastOptions::default()
+        };
+        let nsp = inner.nsp.clone();
+        inner
+            .shared
+            .process(|server, now| server.broadcast(now, &nsp, &opts, data, attachments));
+        Ok(())
+    }
+
+    /// Sends `event` and waits for the acknowledgement, decoded as `R`.
+    pub fn emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
+        let started = self.start_ack(event, args);
+        async move { await_ack(started?).await }
+    }
+
+    fn start_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<async_channel::Receiver<super::ack::AckReply>, AckError> {
+        let (data, attachments) = encode_args(Some(event), args).map_err(EmitError::from)?;
+        let inner = &self.socket.inner;
+        let (tx, rx) = async_channel::bounded(1);
+        // "No deadline" is a deadline that never comes.
+        let timeout = self.timeout.unwrap_or(Duration::MAX);
+        let shared = inner.shared.clone();
+        let id = inner.id;
+        inner
+            .shared
+            .process(|server, now| {
+                let ack = server.emit(now, id, data, attachments, Some(timeout))?;
+                if let Some(ack) = ack {
+                    shared.expect_ack(id, ack, tx);
+                }
+                Ok::<_, ServerError>(())
+            })
+            .map_err(EmitError::from)?;
+        Ok(rx)
+    }
+}
