@@ -1,23 +1,18 @@
-//! A tiny server for trying sio with any Socket.IO client: echoes `echo`
-//! through the ack and relays `chat` to everyone else.
+//! A tiny server for trying sio with any Socket.IO client: `echo` comes
+//! back through the ack exactly as sent (binary included), `chat` is
+//! relayed to everyone else.
 use sio_tokio::Config;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let io = sio_tokio::new(Config::default());
     io.on_connection(|socket| async move {
-        socket.on(
-            "echo",
-            |_socket, value: serde_json::Value, ack| async move {
-                let _ = ack.send(&value);
-            },
-        );
-        socket.on(
-            "chat",
-            |socket, value: serde_json::Value, _ack| async move {
-                let _ = socket.broadcast().emit("chat", &value);
-            },
-        );
+        socket.on_payload("echo", |_socket, payload, ack| async move {
+            let _ = ack.send_raw(payload.args(), payload.attachments().to_vec());
+        });
+        socket.on("chat", |socket, text: String, _ack| async move {
+            let _ = socket.broadcast().emit("chat", &text);
+        });
     });
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;

@@ -92,4 +92,11 @@ impl AckSender {
         let Some(id) = self.id else { return Ok(()) };
         self.socket.send_ack(id, args)
     }
+
+    /// Sends the acknowledgement with `args` (a JSON array, e.g.
+    /// [`Payload::args`](super::Payload::args)) and its attachments, unchanged.
+    pub fn send_raw(self, args: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
+        let Some(id) = self.id else { return Ok(()) };
+        self.socket.send_ack_raw(id, args, attachments)
+    }
 }

@@ -49,6 +49,22 @@ impl Payload {
         decode_args(&self.data, true, &self.attachments)
     }
 
+    /// The arguments without the event name, as a JSON array of their
+    /// exact text (for re-emitting them unchanged).
+    pub fn args(&self) -> RawJson {
+        let elements = self.data.array_elements().unwrap_or_default();
+        let mut text = String::from("[");
+        for (i, element) in elements.iter().skip(1).enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(element);
+        }
+        text.push(']');
+        // Joined elements of a valid array are a valid array.
+        RawJson::parse(text.into()).unwrap_or_else(|_| self.data.clone())
+    }
+
     /// The whole array, exactly as the client sent it.
     pub fn raw(&self) -> &RawJson {
         &self.data
@@ -197,6 +213,22 @@ impl Socket {
             .insert(event.to_owned(), erased);
     }
 
+    /// Like [`Socket::on`], with the arguments undecoded: exactly as sent,
+    /// for relaying or echoing them unchanged.
+    pub fn on_payload<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(Socket, Payload, AckSender) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let erased: EventHandler =
+            Arc::new(move |socket: Socket, payload: Payload, ack: AckSender| {
+                Some(Box::pin(handler(socket, payload, ack)) as BoxFuture<()>)
+            });
+        lock(&self.inner.handlers)
+            .events
+            .insert(event.to_owned(), erased);
+    }
+
     /// Calls `handler` for every event from the client, before its own
     /// handler (Node's `onAny`).
     pub fn on_any<F, Fut>(&self, handler: F)
@@ -225,6 +257,17 @@ impl Socket {
     /// Sends `event` with `args` (a tuple for several arguments, `()` for none).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let (data, attachments) = encode_args(Some(event), args)?;
+        let id = self.inner.id;
+        self.inner
+            .shared
+            .process(|server, now| server.emit(now, id, data, attachments, None))
+            .map(|_| ())
+            .map_err(EmitError::from)
+    }
+
+    /// Sends a packet whose data is `data` (the whole array, event name
+    /// first) with `attachments` for its placeholders, unchanged.
+    pub fn emit_raw(&self, data: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
         let id = self.inner.id;
         self.inner
             .shared
@@ -352,6 +395,15 @@ impl Socket {
         args: &T,
     ) -> Result<(), EmitError> {
         let (data, attachments) = encode_args(None, args)?;
+        self.send_ack_raw(ack_id, data, attachments)
+    }
+
+    pub(crate) fn send_ack_raw(
+        &self,
+        ack_id: u64,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+    ) -> Result<(), EmitError> {
         let id = self.inner.id;
         self.inner
             .shared
