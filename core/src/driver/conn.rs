@@ -278,40 +278,28 @@ async fn websocket<S>(
         }
     };
     let write_side = async {
-        while let Ok(io) = outputs.recv().await {
-            match io {
-                Io::Transmit { data, .. } => {
-                    if writer.write_all(&data).await.is_err() {
-                        return;
+        while let Ok(first) = outputs.recv().await {
+            // Write everything queued, then flush and tell the core once.
+            let mut next = Some(first);
+            while let Some(io) = next {
+                let keep_going = match io {
+                    Io::Transmit { data, .. } => writer.write_all(&data).await.is_ok(),
+                    Io::Close { .. } => {
+                        let _ = writer.flush().await;
+                        let _ = writer.close().await;
+                        false
                     }
-                    // Write whatever else is queued before telling the core.
-                    while let Ok(next) = outputs.try_recv() {
-                        match next {
-                            Io::Transmit { data, .. } => {
-                                if writer.write_all(&data).await.is_err() {
-                                    return;
-                                }
-                            }
-                            Io::Close { .. } => {
-                                let _ = writer.flush().await;
-                                let _ = writer.close().await;
-                                return;
-                            }
-                            _ => {}
-                        }
-                    }
-                    if writer.flush().await.is_err() {
-                        return;
-                    }
-                    shared.process(|server, now| server.handle_flushed(now, conn));
-                }
-                Io::Close { .. } => {
-                    let _ = writer.flush().await;
-                    let _ = writer.close().await;
+                    Io::Respond { .. } | Io::Upgrade { .. } => true,
+                };
+                if !keep_going {
                     return;
                 }
-                _ => {}
+                next = outputs.try_recv().ok();
             }
+            if writer.flush().await.is_err() {
+                return;
+            }
+            shared.process(|server, now| server.handle_flushed(now, conn));
         }
     };
     futures_lite::future::or(read_side, write_side).await;

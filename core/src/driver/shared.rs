@@ -141,12 +141,9 @@ impl Shared {
                     .engine()
                     .handshake(session)
                     .map(|info| Handshake::new(info, auth.clone(), &self.clock));
-                match handshake {
-                    Some(handshake) => {
-                        super::namespace::start_connect(self, request, nsp, handshake, dynamic)
-                    }
-                    // The session closed under the request; the core drops it.
-                    None => {}
+                // No handshake: the session closed under the request; the core drops it.
+                if let Some(handshake) = handshake {
+                    super::namespace::start_connect(self, request, nsp, handshake, dynamic);
                 }
             }
             Event::Connected { socket, .. } => {
