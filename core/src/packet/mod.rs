@@ -3,11 +3,13 @@
 //! Engine.IO binary messages after the text, in order, and stand in the
 //! JSON as `{"_placeholder":true,"num":N}`.
 
+mod args;
 mod decoder;
 mod encode;
 mod json;
 mod parser;
 
+pub use args::{decode_args, encode_args, ArgsError};
 pub use decoder::{Decoder, Limits};
 pub use encode::{encode, encode_text};
 pub use json::RawJson;
