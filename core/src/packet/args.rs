@@ -1,55 +1,13 @@
 //! Typed arguments: any `serde` value, binary (`serialize_bytes`, which is
 //! what `bytes::Bytes` and `serde_bytes` use) at any depth, to a packet's
-//! JSON data plus attachments, and back.
-//!
-//! Socket.IO's `emit(event, ...args)` sends `["event", ...args]` and an ack
-//! sends `[...args]`; every binary value in them travels as an attachment
-//! and stands in the JSON as `{"_placeholder":true,"num":N}`, `N` counting
-//! from 0 in depth-first order.
-//!
-//! # Encoding ([`encode_args`])
-//!
-//! A value that serializes as a tuple (`(a, b)`, but also a fixed-size array
-//! `[T; N]`, which serde serializes the same way) is spread: each element is
-//! one argument. `()` is no argument at all. Anything else (a struct, a
-//! string, a `Vec`, a map, a tuple struct, a number, an `Option`) is one
-//! argument. The text is what `serde_json::to_string` writes for the same
-//! value, byte for byte, except that binary values become placeholders
-//! (serde_json would write arrays of numbers): struct fields in declaration
-//! order, map entries in iteration order, externally tagged enums,
-//! non-finite floats as `null`, map keys that are strings, chars, bools or
-//! numbers (written as strings) and nothing else. A
-//! `serde_json::value::RawValue` is copied in verbatim, as serde_json does;
-//! it must not hold placeholders of its own.
-//!
-//! # Decoding ([`decode_args`])
-//!
-//! The arguments are the array's elements (after the event name when asked
-//! to skip it). A target that deserializes as a tuple (`(A, B)`, `[T; N]`)
-//! takes them in order: extra arguments are ignored (as a JavaScript
-//! handler ignores them) and missing ones read as JSON `null`, so trailing
-//! `Option`s become `None`. `()` takes any number of arguments and ignores
-//! them. Any other target reads the first argument, or `null` when there is
-//! none (so `Option<T>` gives `None`).
-//!
-//! A placeholder is, as in the reference parser, an object whose
-//! `_placeholder` is `true` (last duplicate key wins, as in `JSON.parse`);
-//! any placeholder whose `num` is not the index of an attachment, wherever
-//! it is in the data, fails the whole decode with
-//! [`ArgsError::BadPlaceholder`]. A target asking for bytes (`Bytes`,
-//! `serde_bytes`) gets the attachment's bytes; one asking for a sequence
-//! (`Vec<u8>`) or for anything (`deserialize_any`: `serde_json::Value`,
-//! untagged enums, flattened fields) gets them as a sequence of `u8`, so a
-//! `Value` holds an array of numbers, as serde_json would have written the
-//! bytes. Any other target gets a type error.
+//! JSON data plus attachments ([`encode_args`]), and back ([`decode_args`]).
 //!
 //! Arguments whose text cannot hold a placeholder (no `_placeholder` and no
 //! `\u` escape, which could spell the key) are deserialized by serde_json
 //! straight from their text; the others are first parsed into a small tree
-//! that borrows the text's unescaped strings and keeps object keys in
-//! order, and read from that tree with serde_json's own rules for
-//! `serde_json::Value` (numbers, enums, numeric map keys). One difference:
-//! a `RawValue` target can only read an argument of the first kind.
+//! ([`Node`]) that borrows the text's unescaped strings and keeps object
+//! keys in order and duplicated, and read from it with serde_json's rules
+//! for a `&Value` (numbers, enums, numeric map keys), placeholders aside.
 
 use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
@@ -121,11 +79,29 @@ fn json_error(error: serde_json::Error) -> ArgsError {
 }
 
 /// The data of an EVENT (`Some(event)`: `["event", ...args]`) or of an ACK
-/// (`None`: `[...args]`), and its attachments in placeholder order. See the
-/// [module documentation](self) for how `args` is spread.
+/// (`None`: `[...args]`), and its attachments in placeholder order, for
+/// [`super::Packet::event`] or [`super::Packet::ack`] (which pick the
+/// binary packet types when there are attachments).
 ///
-/// The result goes to [`super::Packet::event`] or [`super::Packet::ack`],
-/// which pick the binary packet types when there are attachments.
+/// As socket.io's `emit(event, ...args)`: a value that serializes as a
+/// tuple (`(a, b)`, but also a fixed-size array `[T; N]`, which serde
+/// serializes the same way) is spread, each element one argument; `()` is
+/// no argument at all; anything else (a struct, a string, a `Vec`, a map, a
+/// tuple struct, a number, an `Option`) is one argument.
+///
+/// Every value serialized with `serialize_bytes` (`bytes::Bytes`,
+/// `serde_bytes`) becomes `{"_placeholder":true,"num":N}`, `N` counting from
+/// 0 in depth-first order, and its bytes (copied: serde hands over a
+/// slice) the attachment `N`. Everything else is written exactly as
+/// `serde_json::to_string` writes it: compact, struct fields in declaration
+/// order, map entries in iteration order, externally tagged enums,
+/// non-finite floats as `null`, map keys that are strings, chars, bools or
+/// numbers (the latter two as strings) and nothing else. A
+/// `serde_json::value::RawValue` is copied in verbatim, as serde_json does;
+/// it must hold no placeholders of its own.
+///
+/// Errors are [`ArgsError::Serialize`]: a failing `Serialize` impl, or a
+/// map key JSON cannot hold (with serde_json's message).
 pub fn encode_args<T: Serialize + ?Sized>(
     event: Option<&str>,
     args: &T,
@@ -147,9 +123,30 @@ pub fn encode_args<T: Serialize + ?Sized>(
     Ok((data, out.attachments))
 }
 
-/// Reads the arguments of `data` (after its first element, the event name,
-/// when `skip_event`) into `T`, taking binary values from `attachments`.
-/// See the [module documentation](self) for which arguments `T` reads.
+/// Reads the arguments of `data` (its elements, after the first, the event
+/// name, when `skip_event`) into `T`, binary values from `attachments`.
+///
+/// As a socket.io handler `(...args)`: a `T` that deserializes as a tuple
+/// (`(A, B)`, `[T; N]`) takes the arguments in order; extra arguments are
+/// ignored (as a JavaScript handler ignores them) and missing ones read as
+/// JSON `null`, so trailing `Option`s become `None`. `()` takes any number
+/// of arguments and ignores them. Any other `T` reads the first argument,
+/// or `null` when there is none (so `Option<T>` gives `None`).
+///
+/// A placeholder is, as in the reference parser, an object whose
+/// `_placeholder` is `true` (the last duplicate key wins, as in
+/// `JSON.parse`); one whose `num` is not the index of an attachment,
+/// anywhere in `data`, even in an argument `T` ignores, fails the whole
+/// decode with [`ArgsError::BadPlaceholder`]. Where a placeholder stands,
+/// a target asking for bytes (`Bytes`, `serde_bytes`) gets the attachment's
+/// bytes; one asking for a sequence (`Vec<u8>`) or for anything
+/// (`serde_json::Value`, untagged enums, flattened fields) gets them as a
+/// sequence of `u8`, so a `Value` holds an array of numbers, as serde_json
+/// writes bytes; `Option` gets `Some`; anything else a type error.
+///
+/// Otherwise values are read as serde_json reads them. One exception: a
+/// `RawValue` target cannot read an argument holding `_placeholder` or a
+/// `\u` escape.
 pub fn decode_args<T: DeserializeOwned>(
     data: &RawJson,
     skip_event: bool,
