@@ -51,6 +51,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod decimal;
 #[cfg(feature = "driver")]
 pub mod driver;
 pub mod engine;

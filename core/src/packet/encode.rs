@@ -74,18 +74,8 @@ fn write_text(packet: &Packet, out: &mut impl Sink) {
     }
 }
 
-fn write_decimal(mut value: u64, out: &mut impl Sink) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    for &digit in &digits[start..] {
+fn write_decimal(value: u64, out: &mut impl Sink) {
+    for &digit in crate::decimal::Decimal::new(value).as_bytes() {
         out.push_byte(digit);
     }
 }

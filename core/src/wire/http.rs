@@ -976,18 +976,8 @@ fn push_field_text(out: &mut BytesMut, text: &str) {
 }
 
 /// Decimal digits of `value` without going through `core::fmt`.
-fn push_decimal(out: &mut BytesMut, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[start..]);
+fn push_decimal(out: &mut BytesMut, value: u64) {
+    out.extend_from_slice(crate::decimal::Decimal::new(value).as_bytes());
 }
 
 #[cfg(test)]
