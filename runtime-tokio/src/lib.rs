@@ -27,6 +27,9 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 pub use sio_core::driver::*;
 
+mod tower;
+pub use crate::tower::{layer, NotFound, SioBody, SocketIoLayer, SocketIoService};
+
 /// tokio as a [`Runtime`]: tasks on the current tokio runtime, tokio timers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tokio;

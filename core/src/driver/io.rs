@@ -193,6 +193,23 @@ impl SocketIo {
         super::conn::serve(self.shared.clone(), stream, peer).await
     }
 
+    /// Most bytes one HTTP request body may hold (`max_http_buffer_size`).
+    pub fn config_max_body(&self) -> usize {
+        self.shared.http_limits.max_body_bytes
+    }
+
+    /// The endpoint's path (`/socket.io/` unless configured otherwise).
+    pub fn path(&self) -> String {
+        self.shared
+            .read(|server| server.engine().config().path.clone())
+    }
+
+    /// Whether a request for `path` (without query) is for this server.
+    pub fn matches_path(&self, path: &str) -> bool {
+        self.shared
+            .read(|server| server.engine().matches_path(path))
+    }
+
     /// Whether `request` is for this server's endpoint (its path).
     pub fn matches(&self, request: &http::Request) -> bool {
         self.shared.read(|server| server.matches(request))

@@ -486,7 +486,12 @@ impl EngineServer {
     /// with or without the trailing slash. (The reference matches any URL
     /// starting with the path; sio wants the exact path.)
     pub fn matches(&self, req: &Request) -> bool {
-        let path = req.path();
+        self.matches_path(req.path())
+    }
+
+    /// Whether `path` (without query) is this endpoint's: [`Config::path`],
+    /// with or without its trailing slash.
+    pub fn matches_path(&self, path: &str) -> bool {
         let configured = self.config.path.as_str();
         path == configured || (configured.len() > 1 && path == configured.trim_end_matches('/'))
     }

@@ -1,0 +1,270 @@
+//! A tower [`Layer`] that mounts a Socket.IO endpoint into any tower-based
+//! HTTP application (axum, hyper, tonic's router...): requests for the
+//! endpoint's path go to sio, everything else to the inner service, on
+//! the same port. Node's `new Server(httpServer)`, in Rust.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use axum::{routing::get, Router};
+//! let io = sio_tokio::new(sio_tokio::Config::default());
+//! io.on_connection(|socket| async move {
+//!     let _ = socket.emit("hello", &"world");
+//! });
+//! let app = Router::new()
+//!     .route("/", get(|| async { "hello from axum" }))
+//!     .layer(sio_tokio::layer(io));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! WebSocket upgrades need an HTTP/1.1 server with upgrades enabled
+//! (`axum::serve` and hyper-util's auto builder with `serve_connection_with_upgrades` do).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Limited};
+use hyper_util::rt::TokioIo;
+use sio_core::wire::http as wire;
+use tokio_util::compat::TokioAsyncReadCompatExt;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::{HttpExchange, SocketIo};
+
+/// Builds the [`SocketIoLayer`] for `io`.
+pub fn layer(io: SocketIo) -> SocketIoLayer {
+    SocketIoLayer { io }
+}
+
+/// Wraps a service so that the Socket.IO endpoint is served in front of it.
+#[derive(Debug, Clone)]
+pub struct SocketIoLayer {
+    io: SocketIo,
+}
+
+impl<S> Layer<S> for SocketIoLayer {
+    type Service = SocketIoService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SocketIoService {
+            io: self.io.clone(),
+            inner,
+        }
+    }
+}
+
+/// The Socket.IO endpoint in front of `S`.
+#[derive(Debug, Clone)]
+pub struct SocketIoService<S> {
+    io: SocketIo,
+    inner: S,
+}
+
+impl<S> SocketIoService<S> {
+    /// The endpoint alone, answering 404 to every other path.
+    pub fn standalone(io: SocketIo) -> SocketIoService<NotFound> {
+        SocketIoService {
+            io,
+            inner: NotFound,
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for SocketIoService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: std::error::Error + Send + Sync + 'static,
+{
+    type Response = http::Response<SioBody<ResBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        if self.io.matches_path(request.uri().path()) {
+            let io = self.io.clone();
+            Box::pin(async move { Ok(serve_request(io, request).await) })
+        } else {
+            let inner = self.inner.call(request);
+            Box::pin(async move { inner.await.map(|response| response.map(SioBody::Inner)) })
+        }
+    }
+}
+
+async fn serve_request<ReqBody, ResBody>(
+    io: SocketIo,
+    mut request: http::Request<ReqBody>,
+) -> http::Response<SioBody<ResBody>>
+where
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: std::error::Error + Send + Sync + 'static,
+{
+    let wants_upgrade = request.headers().contains_key(http::header::UPGRADE);
+    let on_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut request));
+    let peer = request.extensions().get::<SocketAddr>().copied();
+    let limit = io.config_max_body();
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            // Limited reports an oversized body as its own error type.
+            let status = if error.is::<http_body_util::LengthLimitError>() {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return plain(status);
+        }
+    };
+    let core_request = wire::Request {
+        method: method(&parts.method),
+        target: parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str().to_owned())
+            .unwrap_or_else(|| parts.uri.path().to_owned()),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| wire::Header {
+                name: name.as_str().to_owned(),
+                value: String::from_utf8_lossy(value.as_bytes()).trim().to_owned(),
+            })
+            .collect(),
+        body,
+        keep_alive: true,
+    };
+    match io.handle_http(core_request, peer).await {
+        HttpExchange::Response(response) => to_http(response),
+        HttpExchange::Upgrade(response, upgrade) => {
+            let Some(on_upgrade) = on_upgrade else {
+                return plain(StatusCode::BAD_REQUEST);
+            };
+            tokio::spawn(async move {
+                match on_upgrade.await {
+                    // hyper hands over any bytes it read past the request first.
+                    Ok(upgraded) => upgrade.serve(TokioIo::new(upgraded).compat(), &[]).await,
+                    Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
+                }
+            });
+            to_http(response)
+        }
+        _ => plain(StatusCode::SERVICE_UNAVAILABLE),
+    }
+}
+
+fn method(method: &http::Method) -> wire::Method {
+    match *method {
+        http::Method::GET => wire::Method::Get,
+        http::Method::POST => wire::Method::Post,
+        http::Method::PUT => wire::Method::Put,
+        http::Method::OPTIONS => wire::Method::Options,
+        http::Method::HEAD => wire::Method::Head,
+        http::Method::DELETE => wire::Method::Delete,
+        ref other => wire::Method::Other(other.as_str().to_owned()),
+    }
+}
+
+fn to_http<B>(response: wire::Response) -> http::Response<SioBody<B>> {
+    let mut out = http::Response::new(SioBody::Full(Some(response.body)));
+    *out.status_mut() =
+        StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    for (name, value) in response.headers {
+        // The core writes valid header lines; anything else is skipped, not sent broken.
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    out
+}
+
+fn plain<B>(status: StatusCode) -> http::Response<SioBody<B>> {
+    let mut out = http::Response::new(SioBody::Full(None));
+    *out.status_mut() = status;
+    out
+}
+
+/// The response body: sio's own bytes, or the inner service's body.
+#[derive(Debug)]
+pub enum SioBody<B> {
+    /// A whole body from sio (taken once it is sent).
+    Full(Option<Bytes>),
+    /// The inner service's body.
+    Inner(B),
+}
+
+impl<B> Body for SioBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.get_mut() {
+            SioBody::Full(bytes) => Poll::Ready(
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+            SioBody::Inner(inner) => Pin::new(inner).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            SioBody::Full(bytes) => bytes.as_ref().is_none_or(|b| b.is_empty()),
+            SioBody::Inner(inner) => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            SioBody::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            SioBody::Inner(inner) => inner.size_hint(),
+        }
+    }
+}
+
+/// The inner service of [`SocketIoService::standalone`]: 404 for everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotFound;
+
+impl<R> Service<http::Request<R>> for NotFound {
+    type Response = http::Response<SioBody<http_body_util::Empty<Bytes>>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: http::Request<R>) -> Self::Future {
+        std::future::ready(Ok(plain(StatusCode::NOT_FOUND)))
+    }
+}
