@@ -6,26 +6,30 @@
 //   cargo run -p sio-tokio --example chat &       # the server on 127.0.0.1:3000
 //   node runtime-tokio/examples/chat/check.js     # exits 0 when every check passes
 //
-// CHAT_URL points it at another server (default http://127.0.0.1:3000).
+// CHAT_URL points it at another server (default http://127.0.0.1:3000);
+// JWT_SECRET must be the server's (it forges an expired token with it).
 // socket.io-client may also come from elsewhere: NODE_PATH=/some/dir/node_modules.
-// The server must be fresh (the rate-limit check counts one socket's events,
-// so that is unaffected, but the welcome count assumes no other tab of the
-// test users is connected).
+// No other client of the test users (Alice, Bob, Carol, Eve) may be connected:
+// the welcome check counts their connections.
 //
 // What it checks: the page and the client bundle are served; /token issues
-// tokens and refuses an empty name; missing and bad tokens are refused with
-// "Authentication error: ..."; a token in the query string is accepted; two
-// users (one on WebSocket, one on polling only) join a room and exchange
-// room messages and announcements; message/response, broadcast, announce,
-// the `chat` ack; user_joined/user_left (also on disconnect); a payload of
-// the wrong shape gets an `error` event; a second connection of a user is
-// welcomed on both; the 11th event within a minute gets "Rate limit exceeded".
+// tokens and refuses an empty name; missing, bad and expired tokens are
+// refused with "Authentication error: ..."; a token in the query string is
+// accepted; two users (one upgraded to WebSocket, one on polling only) join a
+// room and exchange room messages and announcements; message/response,
+// broadcast, announce, the `chat` ack; user_joined/user_left (also on
+// disconnect); a payload of the wrong shape gets an `error` event; a second
+// connection of a user is welcomed on both; the 11th event within a minute
+// gets "Rate limit exceeded".
 'use strict';
 
 const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
 const { io } = require('socket.io-client');
 
 const BASE = process.env.CHAT_URL || 'http://127.0.0.1:3000';
+// The server's secret, to forge an expired token (the server's default when unset).
+const JWT_SECRET = process.env.JWT_SECRET || 'sio-chat-development-secret';
 const WAIT_MS = 3000;
 const QUIET_MS = 300;
 
@@ -73,6 +77,14 @@ function none(socket, event) {
 
 function emitWithAck(socket, event, payload) {
   return socket.timeout(WAIT_MS).emitWithAck(event, payload);
+}
+
+/** An HS256 JWT signed with JWT_SECRET. */
+function signToken(claims) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
+  const signature = crypto.createHmac('sha256', JWT_SECRET).update(unsigned).digest('base64url');
+  return `${unsigned}.${signature}`;
 }
 
 async function getToken(user) {
@@ -148,6 +160,17 @@ async function main() {
     });
   });
 
+  await check('expired token: connect_error "Authentication error: token expired"', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // Forged the way /token signs: the signature is right, so only the expiry refuses it.
+    const fresh = signToken({ sub: 'eve', name: 'Eve', exp: now + 600 });
+    (await connect({ auth: { token: fresh } })).disconnect();
+    const expired = signToken({ sub: 'eve', name: 'Eve', exp: now - 600 });
+    await assert.rejects(connect({ auth: { token: expired } }), {
+      message: 'Authentication error: token expired',
+    });
+  });
+
   await check('a token in the query string is accepted', async () => {
     const socket = await connect({ query: { token: carolToken } });
     socket.disconnect();
@@ -162,6 +185,12 @@ async function main() {
   await check('welcome tells the user who they are', async () => {
     assert.deepEqual(alice.welcome, { socketId: a.id, userId: 'alice', name: 'Alice', connections: 1 });
     assert.equal(bob.welcome.userId, 'bob');
+  });
+
+  await check('Alice upgrades to WebSocket, Bob stays on polling', async () => {
+    if (a.io.engine.transport.name !== 'websocket') await next(a.io.engine, 'upgrade');
+    assert.equal(a.io.engine.transport.name, 'websocket');
+    assert.equal(b.io.engine.transport.name, 'polling');
   });
 
   await check('join_room: ack, and user_joined to the room', async () => {

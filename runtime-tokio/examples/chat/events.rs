@@ -276,7 +276,7 @@ async fn on_join_room(
 ) -> EventResult {
     let room_id = checked_room_id(&request.room_id)?;
     socket.join(&chat_room(room_id))?;
-    tracing::info!(user = %session.user.id, room = room_id, "joined room");
+    tracing::info!(user = %session.user.id, room = %room_id, "joined room");
     session
         .io
         .to(&chat_room(room_id))

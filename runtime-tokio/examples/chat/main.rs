@@ -85,7 +85,9 @@ fn socket_io(keys: Keys, cors_origin: &str) -> SocketIo {
 /// CORS, so this layer sits inside the Socket.IO one).
 fn routes(state: AppState, cors_origin: &str) -> Router {
     let cors = match cors_origin.parse::<axum::http::HeaderValue>() {
-        Ok(origin) => CorsLayer::new().allow_origin(origin),
+        Ok(origin) => CorsLayer::new()
+            .allow_origin(origin)
+            .allow_methods([axum::http::Method::GET]),
         Err(_) => {
             tracing::warn!(
                 cors_origin,
