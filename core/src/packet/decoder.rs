@@ -208,8 +208,9 @@ fn is_event_array(data: &RawJson) -> bool {
         Some(b'-' | b'0'..=b'9') => true,
         // A string that does not decode (a lone surrogate escape) is still a
         // string to `JSON.parse`, and cannot be a reserved name.
-        Some(b'"') => super::json::decode_string(first)
-            .map_or(true, |name| !RESERVED_EVENTS.contains(&&*name)),
+        Some(b'"') => {
+            super::json::decode_string(first).is_none_or(|name| !RESERVED_EVENTS.contains(&&*name))
+        }
         _ => false,
     }
 }

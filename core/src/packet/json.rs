@@ -506,9 +506,9 @@ mod tests {
     fn deep_nesting_does_not_overflow_the_stack() {
         let depth = 200_000;
         let mut text = String::new();
-        text.extend(core::iter::repeat('[').take(depth));
+        text.extend(core::iter::repeat_n('[', depth));
         text.push_str("{\"_placeholder\":true,\"num\":0}");
-        text.extend(core::iter::repeat(']').take(depth));
+        text.extend(core::iter::repeat_n(']', depth));
         let json = RawJson::parse(ByteString::from(text)).unwrap();
         assert!(json.placeholders_fit(1));
         assert!(!json.placeholders_fit(0));
