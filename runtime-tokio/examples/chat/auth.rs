@@ -1,0 +1,207 @@
+//! JWT (HS256) tokens: issuing test tokens for `GET /token` and checking
+//! them in the connect middleware of `/`.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sio_tokio::{ConnectContext, ConnectError};
+
+/// How long an issued token is valid.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// Longest user name `GET /token` accepts (in characters).
+const MAX_NAME_CHARS: usize = 32;
+/// Used when `JWT_SECRET` is not set; fine for trying the example only.
+const DEVELOPMENT_SECRET: &str = "sio-chat-development-secret";
+
+/// The authenticated user of a socket, stored in its extensions by the
+/// middleware.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Derived from the name: lower-case letters, digits and dashes.
+    pub id: String,
+    /// The name as the user typed it (trimmed).
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    name: String,
+    exp: u64,
+}
+
+/// The signing and checking keys of one secret.
+#[derive(Clone)]
+pub struct Keys {
+    encoding: Arc<EncodingKey>,
+    decoding: Arc<DecodingKey>,
+}
+
+impl Keys {
+    /// Keys from `JWT_SECRET`, or from the development secret with a warning.
+    pub fn from_env() -> Keys {
+        let secret = match std::env::var("JWT_SECRET") {
+            Ok(secret) if !secret.is_empty() => secret,
+            _ => {
+                tracing::warn!(
+                    "JWT_SECRET is not set: using the development secret {DEVELOPMENT_SECRET:?}; \
+                     anyone can forge tokens, set JWT_SECRET outside development"
+                );
+                DEVELOPMENT_SECRET.to_owned()
+            }
+        };
+        Keys::new(secret.as_bytes())
+    }
+
+    /// Keys for `secret`.
+    pub fn new(secret: &[u8]) -> Keys {
+        Keys {
+            encoding: Arc::new(EncodingKey::from_secret(secret)),
+            decoding: Arc::new(DecodingKey::from_secret(secret)),
+        }
+    }
+
+    /// A token for the user called `name`, valid for an hour.
+    pub fn issue(&self, name: &str) -> Result<String, TokenRequestError> {
+        let user = user_from_name(name)?;
+        let exp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_add(TOKEN_LIFETIME)
+            .as_secs();
+        let claims = Claims {
+            sub: user.id,
+            name: user.name,
+            exp,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| TokenRequestError::Signing(e.to_string()))
+    }
+
+    /// The user a token stands for, or why it is refused.
+    pub fn verify(&self, token: &str) -> Result<User, &'static str> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
+            |e| match e.kind() {
+                ErrorKind::ExpiredSignature => "token expired",
+                _ => "invalid token",
+            },
+        )?;
+        let Claims { sub, name, .. } = data.claims;
+        if sub.is_empty() || name.is_empty() {
+            return Err("invalid token");
+        }
+        Ok(User { id: sub, name })
+    }
+}
+
+/// Why `GET /token` cannot issue a token.
+#[derive(Debug)]
+pub enum TokenRequestError {
+    /// The name is missing, empty, too long or has no letter or digit.
+    BadName(&'static str),
+    /// Signing failed (does not happen with HS256 and a byte secret).
+    Signing(String),
+}
+
+/// The user called `name`: the id is the name in lower case with every run
+/// of other characters than letters and digits made one dash.
+fn user_from_name(name: &str) -> Result<User, TokenRequestError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(TokenRequestError::BadName("missing user name"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(TokenRequestError::BadName(
+            "user name longer than 32 characters",
+        ));
+    }
+    let mut id = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            id.extend(c.to_lowercase());
+        } else if !id.is_empty() && !id.ends_with('-') {
+            id.push('-');
+        }
+    }
+    let id = id.trim_end_matches('-').to_owned();
+    if id.is_empty() {
+        return Err(TokenRequestError::BadName(
+            "user name needs a letter or a digit",
+        ));
+    }
+    Ok(User {
+        id,
+        name: name.to_owned(),
+    })
+}
+
+/// What the client may send as `auth` (`io(url, { auth: { token } })`).
+#[derive(Deserialize)]
+struct AuthPayload {
+    token: Option<String>,
+}
+
+/// The token of a connect request: `auth.token`, else the `token` query
+/// parameter of the handshake.
+fn token_of(context: &ConnectContext) -> Option<String> {
+    let handshake = context.handshake();
+    let from_auth = handshake
+        .auth::<AuthPayload>()
+        .and_then(|auth| auth.token)
+        .filter(|t| !t.is_empty());
+    from_auth.or_else(|| handshake.query("token").filter(|t| !t.is_empty()))
+}
+
+/// The connect middleware: admits a socket with a valid token and stores
+/// its [`User`] in the socket's extensions.
+pub async fn authenticate(keys: Keys, context: ConnectContext) -> Result<(), ConnectError> {
+    let refuse = |reason: &str| ConnectError::new(format!("Authentication error: {reason}"));
+    let token = token_of(&context).ok_or_else(|| refuse("missing token"))?;
+    let user = keys.verify(&token).map_err(refuse)?;
+    tracing::debug!(user = %user.id, "authenticated");
+    context.extensions().insert(user);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_token_verifies_to_its_user() {
+        let keys = Keys::new(b"test");
+        let token = keys.issue("  Ada Lovelace ").unwrap();
+        let user = keys.verify(&token).unwrap();
+        assert_eq!(user.id, "ada-lovelace");
+        assert_eq!(user.name, "Ada Lovelace");
+    }
+
+    #[test]
+    fn token_of_another_secret_is_invalid() {
+        let token = Keys::new(b"one").issue("ada").unwrap();
+        assert_eq!(Keys::new(b"two").verify(&token), Err("invalid token"));
+        assert_eq!(Keys::new(b"one").verify("garbage"), Err("invalid token"));
+    }
+
+    #[test]
+    fn names_without_letters_are_refused() {
+        assert!(matches!(
+            user_from_name(""),
+            Err(TokenRequestError::BadName(_))
+        ));
+        assert!(matches!(
+            user_from_name("!!"),
+            Err(TokenRequestError::BadName(_))
+        ));
+        assert!(matches!(
+            user_from_name(&"x".repeat(33)),
+            Err(TokenRequestError::BadName(_))
+        ));
+        assert_eq!(user_from_name("Zoë & Bob!").unwrap().id, "zoë-bob");
+    }
+}
