@@ -56,7 +56,7 @@ impl SocketIo {
         let server = Server::new(config, seed);
         let shared = Shared::new(Arc::new(runtime), server, http_limits);
         // The main namespace always exists, as in Node.
-        let main = Namespace::main(&shared);
+        let main = Namespace::existing(&shared, "/");
         SocketIo { shared, main }
     }
 

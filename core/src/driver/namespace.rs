@@ -245,12 +245,12 @@ impl Namespace {
         })
     }
 
-    /// `/`, which the core creates with the server.
-    pub(crate) fn main(shared: &Arc<Shared>) -> Namespace {
+    /// A namespace the core already has (`/` from the start, or a socket's own).
+    pub(crate) fn existing(shared: &Arc<Shared>, name: &str) -> Namespace {
         Namespace {
             shared: shared.clone(),
-            name: Arc::from("/"),
-            handlers: shared.registry.get_or_insert("/"),
+            name: Arc::from(name),
+            handlers: shared.registry.get_or_insert(name),
             dynamic: false,
         }
     }

@@ -172,6 +172,13 @@ impl Socket {
         &self.inner.nsp
     }
 
+    /// The socket's namespace (Node's `socket.nsp`):
+    /// `socket.namespace().to(room).emit(..)` reaches the whole room, this
+    /// socket included.
+    pub fn namespace(&self) -> super::Namespace {
+        super::Namespace::existing(&self.inner.shared, &self.inner.nsp)
+    }
+
     /// What the connection started with: auth payload, query, headers, address, time.
     pub fn handshake(&self) -> &Handshake {
         &self.inner.handshake
