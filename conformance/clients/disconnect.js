@@ -32,18 +32,6 @@ t.run(async () => {
   t.same(await serverReason(bId), "server namespace disconnect", "server-side reason");
   t.check(!b.active, "client would reconnect after io server disconnect");
 
-  t.step("server disconnect with close");
-  const c = t.client();
-  await t.connected(c);
-  const cId = c.id;
-  const cGone = t.once(c, "disconnect");
-  const engineClosed = t.once(c.io.engine, "close");
-  c.emit("kick-me-hard");
-  t.same((await cGone)[0], "io server disconnect", "client-side reason");
-  t.same(await serverReason(cId), "server namespace disconnect", "server-side reason");
-  const [engineReason] = await engineClosed;
-  t.note(`disconnect_connection: the client's engine closed with "${engineReason}"`);
-
   t.step("client closes the engine");
   const d = t.client();
   await t.connected(d);
@@ -53,6 +41,28 @@ t.run(async () => {
   const [dReason] = await dGone;
   t.note(`engine.close(): client-side reason "${dReason}"`);
   t.same(await serverReason(dId), "transport close", "server-side reason");
+
+  // disconnect_connection (Node's disconnect(true)): every namespace of the
+  // connection gets its DISCONNECT, then the connection closes (Node flushes
+  // its buffer first). On each transport, and on the default one right after
+  // connect, when the server is often mid-upgrade. Last, as sio fails it.
+  for (const [label, opts] of [["websocket", { transports: ["websocket"] }],
+    ["default", {}], ["polling", { transports: ["polling"] }]]) {
+    t.step(`${label}: server disconnect with close`);
+    const m = t.manager(opts);
+    const c = m.socket("/");
+    const o = m.socket("/other");
+    await Promise.all([t.connected(c), t.connected(o)]);
+    const [cId, oId] = [c.id, o.id];
+    const cGone = t.once(c, "disconnect");
+    const oGone = t.once(o, "disconnect");
+    const transportThen = m.engine.transport.name;
+    c.emit("kick-me-hard");
+    t.same((await cGone)[0], "io server disconnect", `client-side reason on / (transport ${transportThen} at the emit)`);
+    t.same((await oGone)[0], "io server disconnect", "client-side reason on /other");
+    t.same(await serverReason(cId), "server namespace disconnect", "server-side reason on /");
+    t.same(await serverReason(oId), "server namespace disconnect", "server-side reason on /other");
+  }
 
   t.step("observer still connected");
   t.same(await t.emitAck(observer, "echo", "still here"), ["still here"], "observer echo");

@@ -469,26 +469,30 @@ fn volatile(io: &SocketIo) {
 // ------------------------------------------------------------- disconnect
 
 fn disconnect(io: &SocketIo) {
-    let io = io.clone();
-    io.clone().on_connection(move |socket| {
-        let io = io.clone();
-        async move {
-            // Every departure is announced to whoever is left.
-            socket.on_disconnect(move |socket, reason| {
-                let io = io.clone();
-                async move {
-                    let _ = io.emit("left", &(socket.id(), reason.as_str()));
-                }
-            });
-            socket.on("kick-me", |socket, (): (), _ack| async move {
-                let _ = socket.disconnect();
-            });
-            socket.on("kick-me-hard", |socket, (): (), _ack| async move {
-                let _ = socket.disconnect_connection();
-            });
-            echo_handler(&socket);
-        }
-    });
+    let main = io.clone();
+    let other = io.of("/other").expect("/other is a valid name");
+    for nsp in [io.of("/").expect("/ exists"), other] {
+        let io = main.clone();
+        nsp.on_connection(move |socket| {
+            let io = io.clone();
+            async move {
+                // Every departure is announced to whoever is left.
+                socket.on_disconnect(move |socket, reason| {
+                    let io = io.clone();
+                    async move {
+                        let _ = io.emit("left", &(socket.id(), reason.as_str()));
+                    }
+                });
+                socket.on("kick-me", |socket, (): (), _ack| async move {
+                    let _ = socket.disconnect();
+                });
+                socket.on("kick-me-hard", |socket, (): (), _ack| async move {
+                    let _ = socket.disconnect_connection();
+                });
+                echo_handler(&socket);
+            }
+        });
+    }
 }
 
 // ------------------------------------------------------------- transports
