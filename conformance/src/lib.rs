@@ -1,3 +1,40 @@
-//! sio-conformance: the scenario suite run against every runtime with the
-//! npm reference clients. Scenarios land with the conformance issue.
+//! sio-conformance: one scenario suite run against every sio runtime with
+//! the npm reference client (`socket.io-client` 4.x).
+//!
+//! A scenario is a server setup written against the runtime-agnostic API
+//! ([`sio_core::driver::SocketIo`]) plus an optional [`Config`] tweak, and a
+//! client script `clients/<name>.js` that checks what the server does.
+//! `scenario-server <runtime> <scenario>` serves one scenario;
+//! `conformance` runs every scenario against every runtime.
 #![forbid(unsafe_code)]
+
+pub mod scenarios;
+
+pub use sio_core::driver::{Config, SocketIo};
+
+/// One server setup the reference client checks.
+pub struct Scenario {
+    /// Its name; the client script is `clients/<name>.js`.
+    pub name: &'static str,
+    /// What it checks, in a few words.
+    pub what: &'static str,
+    /// Changes to the default configuration.
+    pub config: fn(&mut Config),
+    /// Namespaces, middleware and handlers.
+    pub setup: fn(&SocketIo),
+}
+
+/// The runtimes the suite runs on (`scenario-server`'s first argument).
+pub const RUNTIMES: &[&str] = &["tokio"];
+
+/// The scenario called `name`.
+pub fn scenario(name: &str) -> Option<&'static Scenario> {
+    scenarios::ALL.iter().find(|s| s.name == name)
+}
+
+/// The configuration of `scenario`: the default with its tweak applied.
+pub fn config_of(scenario: &Scenario) -> Config {
+    let mut config = Config::default();
+    (scenario.config)(&mut config);
+    config
+}
