@@ -1192,8 +1192,12 @@ fn server_close_flushes_queued_packets_first() {
         .server
         .close(h.now, session, CloseReason::ForcedClose)
         .is_err());
+    // As the reference: the packets drain first, `1` comes in the next GET,
+    // so the client handles its packets before the transport closes.
     let get = h.poll(&sid);
-    assert_eq!(body(&h.response(get).unwrap()), "4a\x1e4b\x1e1");
+    assert_eq!(body(&h.response(get).unwrap()), "4a\x1e4b");
+    let get = h.poll(&sid);
+    assert_eq!(body(&h.response(get).unwrap()), "1");
     let get = h.poll(&sid);
     assert_refused(
         &h.response(get).unwrap(),
@@ -1202,7 +1206,7 @@ fn server_close_flushes_queued_packets_first() {
     );
     h.assert_empty();
 
-    // With a held GET: answered at once.
+    // With a held GET: it takes the packets at once, the next GET `1`.
     let (session, sid) = h.open_polling();
     let get = h.poll(&sid);
     h.server.send(session, &OutMessage::text("x")).unwrap();
@@ -1210,10 +1214,29 @@ fn server_close_flushes_queued_packets_first() {
         .close(h.now, session, CloseReason::ServerShutdown)
         .unwrap();
     h.drain();
-    assert_eq!(body(&h.response(get).unwrap()), "4x\x1e1");
+    assert_eq!(body(&h.response(get).unwrap()), "4x");
     assert_eq!(
         h.events(),
         vec![closed(session, CloseReason::ServerShutdown)]
+    );
+    let get = h.poll(&sid);
+    assert_eq!(body(&h.response(get).unwrap()), "1");
+    h.assert_empty();
+
+    // With a held GET and nothing queued: `1` at once.
+    let (session, sid) = h.open_polling();
+    let get = h.poll(&sid);
+    h.server
+        .close(h.now, session, CloseReason::ForcedClose)
+        .unwrap();
+    h.drain();
+    assert_eq!(body(&h.response(get).unwrap()), "1");
+    h.events();
+    let get = h.poll(&sid);
+    assert_refused(
+        &h.response(get).unwrap(),
+        400,
+        r#"{"code":1,"message":"Session ID unknown"}"#,
     );
     h.assert_empty();
 

@@ -1084,10 +1084,18 @@ impl EngineServer {
             return;
         };
         if session.lingering {
-            // The last GET of a session the server closed: its packets and `1`.
-            let body = take_poll_body(&mut session.queue);
-            self.answer_poll(HeldGet { conn, headers }, body);
-            self.forget(id);
+            // A session the server closed: first its packets, then (in the
+            // next GET, as the reference drains before closing) `1`.
+            if session.queue.len() > 1 {
+                let close = session.queue.pop_back();
+                let body = take_poll_body(&mut session.queue);
+                session.queue.extend(close);
+                self.answer_poll(HeldGet { conn, headers }, body);
+            } else {
+                let body = take_poll_body(&mut session.queue);
+                self.answer_poll(HeldGet { conn, headers }, body);
+                self.forget(id);
+            }
             return;
         }
         if session.held_get.is_some() {
@@ -1370,11 +1378,20 @@ impl EngineServer {
         if session.transport == Transport::Polling {
             let close = Queued::Control(Packet::Close);
             match (session.held_get.take(), farewell) {
+                (Some(get), Farewell::Forced) if session.queue.is_empty() => {
+                    self.conns.remove(&get.conn);
+                    self.answer_poll(get, Bytes::from_static(b"1"));
+                }
                 (Some(get), Farewell::Forced) => {
-                    session.queue.push_back(close);
+                    // As the reference: the queued packets drain first and
+                    // `1` waits for the next GET, so a client reads its
+                    // DISCONNECT before the transport closes.
                     let body = take_poll_body(&mut session.queue);
                     self.conns.remove(&get.conn);
                     self.answer_poll(get, body);
+                    session.queue.push_back(close);
+                    self.linger(now, id, session, reason);
+                    return;
                 }
                 (Some(get), _) => {
                     let body = match farewell {
@@ -1385,15 +1402,9 @@ impl EngineServer {
                     self.answer_poll(get, body);
                 }
                 (None, Farewell::Forced) => {
-                    // Keep the packets and `1` for the next GET.
+                    // Keep the packets and `1` for the next GETs.
                     session.queue.push_back(close);
-                    session.lingering = true;
-                    self.sessions.insert(id, session);
-                    self.arm(id, TimerKind::Linger, now + LINGER);
-                    self.push_event(EngineEvent::Closed {
-                        session: SessionId(id),
-                        reason,
-                    });
+                    self.linger(now, id, session, reason);
                     return;
                 }
                 (None, _) => {}
@@ -1418,6 +1429,19 @@ impl EngineServer {
             }
         }
         self.by_sid.remove(&session.info.sid);
+        self.push_event(EngineEvent::Closed {
+            session: SessionId(id),
+            reason,
+        });
+    }
+
+    /// Keeps a polling session the server closed until its client has
+    /// fetched the queued packets and then `1` (the last entry of its
+    /// queue), for at most [`LINGER`]. It counts as closed from now on.
+    fn linger(&mut self, now: Instant, id: u64, mut session: Session, reason: CloseReason) {
+        session.lingering = true;
+        self.sessions.insert(id, session);
+        self.arm(id, TimerKind::Linger, now + LINGER);
         self.push_event(EngineEvent::Closed {
             session: SessionId(id),
             reason,
