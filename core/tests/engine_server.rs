@@ -981,6 +981,41 @@ fn upgrade_with_probe_and_upgrade_in_one_read() {
 }
 
 #[test]
+fn server_close_during_a_probed_upgrade_waits_for_it() {
+    // As the reference: the client has paused polling, so the packets and
+    // `1` wait for the upgrade and go out on the WebSocket.
+    let mut h = Harness::default();
+    let (session, sid) = h.open_polling();
+    let get = h.poll(&sid);
+    let ws = h.request(ws_request(&format!("EIO=4&transport=websocket&sid={sid}")));
+    h.take();
+    h.ws_data(ws, &client_text("2probe"));
+    let (data, _) = h.transmitted(ws);
+    assert_eq!(text(&read_frames(&data)[0]), "3probe");
+    assert_eq!(body(&h.response(get).unwrap()), "6");
+
+    h.send(session, "41");
+    h.server
+        .close(h.now, session, CloseReason::ForcedClose)
+        .unwrap();
+    h.drain();
+    assert_eq!(h.events(), vec![closed(session, CloseReason::ForcedClose)]);
+    assert_eq!(h.server.session_count(), 0);
+    // Nothing goes out until the client finishes the upgrade.
+    assert!(h.out.is_empty());
+
+    h.ws_data(ws, &client_text("5"));
+    let (data, closed_conn) = h.transmitted(ws);
+    let frames = read_frames(&data);
+    assert_eq!(text(&frames[0]), "441");
+    assert_eq!(text(&frames[1]), "1");
+    assert!(matches!(frames[2], Message::Close(_)), "{frames:?}");
+    assert!(closed_conn);
+    assert_eq!(h.server.footprint().sessions, 0);
+    h.assert_empty();
+}
+
+#[test]
 fn upgrade_timeout_closes_the_websocket_and_polling_goes_on() {
     let mut h = Harness::default();
     let (session, sid) = h.open_polling();

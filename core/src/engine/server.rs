@@ -1051,6 +1051,19 @@ impl EngineServer {
                     transmit(&mut self.outputs, link, queued.to_ws_frame());
                 }
             }
+            if session.lingering {
+                // Closed during the upgrade: its last packets (ending with `1`) are out.
+                if let Some(link) = session.ws.take() {
+                    self.conns.remove(&link.conn);
+                    self.push_io(Io::Transmit {
+                        conn: link.conn,
+                        data: close_frame(None),
+                    });
+                    self.push_io(Io::Close { conn: link.conn });
+                }
+                self.forget(id);
+                return;
+            }
         }
         self.check_backpressure(id);
     }
@@ -1365,6 +1378,17 @@ impl EngineServer {
             return;
         }
         self.open_count = self.open_count.saturating_sub(1);
+        let probed = session.upgrade.as_ref().is_some_and(|u| u.probed);
+        if probed && farewell == Farewell::Forced && session.transport == Transport::Polling {
+            // The client has paused polling for a probed upgrade: as the
+            // reference, the packets and `1` wait for the upgrade to finish
+            // and go out on the WebSocket (see `complete_upgrade`).
+            session.timers.set(TimerKind::Ping, None);
+            session.timers.set(TimerKind::PongDeadline, None);
+            session.queue.push_back(Queued::Control(Packet::Close));
+            self.linger(now, id, session, reason);
+            return;
+        }
         session.timers = SessionTimers::default();
         if let Some(upgrade) = session.upgrade.take() {
             let conn = upgrade.link.conn;
