@@ -1,5 +1,58 @@
-//! sio-async-std: drives [`sio_core`] on async-std. async-std is
-//! discontinued upstream; smol (sio-smol) is its recommended successor.
-//! The server API lands with the runtimes issue.
+//! sio-async-std: a Socket.IO server on async-std.
+//!
+//! async-std is discontinued upstream; its authors point to smol, and
+//! [sio-smol](https://docs.rs/sio-smol) is the recommended successor (the
+//! same API: change the crate name in your imports). This crate stays as
+//! the thinnest adapter for applications that still run async-std: tasks
+//! go to async-std's spawner, and since async-std runs on async-io's
+//! reactor, like smol, the timer and the accept loop are sio-smol's.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let io = sio_async_std::new(sio_async_std::Config::default());
+//! io.on_connection(|socket| async move {
+//!     socket.on("chat", |socket, msg: String, ack| async move {
+//!         let _ = socket.broadcast().emit("chat", &msg);
+//!         let _ = ack.send(&"ok");
+//!     });
+//! });
+//! let listener = async_std::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! sio_async_std::serve(listener, io).await
+//! # }
+//! ```
 #![forbid(unsafe_code)]
-pub use sio_core as core;
+#![warn(missing_docs)]
+
+use std::time::Instant;
+
+use async_std::net::TcpListener;
+
+pub use sio_core::driver::*;
+
+/// async-std as a [`Runtime`]: its task spawner, async-io timers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsyncStd;
+
+impl Runtime for AsyncStd {
+    fn spawn(&self, future: BoxFuture<()>) {
+        async_std::task::spawn(future);
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        sio_smol::Smol.sleep_until(deadline)
+    }
+}
+
+/// A server on async-std.
+pub fn new(config: Config) -> SocketIo {
+    SocketIo::with_runtime(AsyncStd, config)
+}
+
+/// Accepts connections on `listener` and serves each on its own async-std
+/// task, until accepting fails.
+pub async fn serve(listener: TcpListener, io: SocketIo) -> std::io::Result<()> {
+    // The socket leaves async-std's handle and joins smol's on the same
+    // async-io reactor.
+    let listener = std::net::TcpListener::try_from(listener)?;
+    sio_smol::serve_with(&AsyncStd, listener.try_into()?, io).await
+}

@@ -1,4 +1,77 @@
-//! sio-smol: drives [`sio_core`] on smol. The server API lands with the
-//! runtimes issue.
+//! sio-smol: a Socket.IO server on smol.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let io = sio_smol::new(sio_smol::Config::default());
+//! io.on_connection(|socket| async move {
+//!     socket.on("chat", |socket, msg: String, ack| async move {
+//!         let _ = socket.broadcast().emit("chat", &msg);
+//!         let _ = ack.send(&"ok");
+//!     });
+//! });
+//! let listener = smol::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! sio_smol::serve(listener, io).await
+//! # }
+//! // smol::block_on(run())
+//! ```
+//!
+//! Tasks go to smol's global executor (`smol::spawn`), which runs on its own
+//! threads: the server works whether the application drives its main
+//! future with `smol::block_on` or anything else. Everything but the accept
+//! loop, the timer and the spawner is shared with the other runtime crates
+//! (`sio_core::driver`).
 #![forbid(unsafe_code)]
-pub use sio_core as core;
+#![warn(missing_docs)]
+
+use std::time::Instant;
+
+use smol::net::TcpListener;
+
+pub use sio_core::driver::*;
+
+/// smol as a [`Runtime`]: tasks on smol's global executor, async-io timers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Smol;
+
+impl Runtime for Smol {
+    fn spawn(&self, future: BoxFuture<()>) {
+        smol::spawn(future).detach();
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        let timer = smol::Timer::at(deadline);
+        Box::pin(async move {
+            timer.await;
+        })
+    }
+}
+
+/// A server on smol.
+pub fn new(config: Config) -> SocketIo {
+    SocketIo::with_runtime(Smol, config)
+}
+
+/// Accepts connections on `listener` and serves each on its own task, until
+/// accepting fails.
+pub async fn serve(listener: TcpListener, io: SocketIo) -> std::io::Result<()> {
+    serve_with(&Smol, listener, io).await
+}
+
+/// [`serve`] with the connection tasks spawned on `runtime`: for adapters of
+/// other runtimes built on async-io's reactor (sio-async-std), whose
+/// listeners convert into smol's.
+pub async fn serve_with(
+    runtime: &impl Runtime,
+    listener: TcpListener,
+    io: SocketIo,
+) -> std::io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        // Small packets go out at once (pongs, acks).
+        let _ = stream.set_nodelay(true);
+        let io = io.clone();
+        runtime.spawn(Box::pin(async move {
+            io.serve_connection(stream, Some(peer)).await;
+        }));
+    }
+}
