@@ -25,7 +25,7 @@ pub struct Scenario {
 }
 
 /// The runtimes the suite runs on (`scenario-server`'s first argument).
-pub const RUNTIMES: &[&str] = &["tokio"];
+pub const RUNTIMES: &[&str] = &["tokio", "smol", "async-std"];
 
 /// The scenario called `name`.
 pub fn scenario(name: &str) -> Option<&'static Scenario> {

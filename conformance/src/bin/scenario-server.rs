@@ -22,6 +22,8 @@ fn main() -> ExitCode {
     // The one place that knows the runtimes: add `smol`, `async-std` here.
     let served = match runtime.as_str() {
         "tokio" => serve_tokio(scenario),
+        "smol" => serve_smol(scenario),
+        "async-std" => serve_async_std(scenario),
         other => {
             eprintln!(
                 "unknown runtime {other:?}; known: {:?}",
@@ -66,5 +68,25 @@ fn serve_tokio(scenario: &Scenario) -> std::io::Result<()> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         announce(listener.local_addr()?)?;
         sio_tokio::serve(listener, io).await
+    })
+}
+
+fn serve_smol(scenario: &Scenario) -> std::io::Result<()> {
+    smol::block_on(async {
+        let io = sio_smol::new(config_of(scenario));
+        (scenario.setup)(&io);
+        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+        announce(listener.local_addr()?)?;
+        sio_smol::serve(listener, io).await
+    })
+}
+
+fn serve_async_std(scenario: &Scenario) -> std::io::Result<()> {
+    async_std::task::block_on(async {
+        let io = sio_async_std::new(config_of(scenario));
+        (scenario.setup)(&io);
+        let listener = async_std::net::TcpListener::bind("127.0.0.1:0").await?;
+        announce(listener.local_addr()?)?;
+        sio_async_std::serve(listener, io).await
     })
 }
