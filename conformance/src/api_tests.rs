@@ -29,6 +29,7 @@ use sio_core::driver::{
     AckError, BoxFuture, Config, ConnectError, DisconnectReason, Payload, Socket, SocketIo,
 };
 use sio_core::engine::Transport as EioTransport;
+use sio_core::packet::RawJson;
 
 use crate::testclient::{TestClient, Transport};
 
@@ -447,8 +448,9 @@ pub fn middleware_refuses_with_message_and_data<R: TestRuntime>() {
     let (later_tx, later) = channel();
     let (server, sockets) = start_reporting::<R>(move |io| {
         io.use_middleware(|_| async move {
-            Err(ConnectError::new("not authorized")
-                .with_data(&serde_json::json!({"code": 401, "why": "token"})))
+            let refusal = ConnectError::new("not authorized");
+            assert_eq!(refusal.message(), "not authorized");
+            Err(refusal.with_data(&serde_json::json!({"code": 401, "why": "token"})))
         });
         io.use_middleware(move |_| {
             let later_tx = later_tx.clone();
@@ -872,7 +874,7 @@ struct Point {
     y: i32,
 }
 
-/// `emit`: one argument, several, none, a struct, and binary.
+/// `emit`: one argument, several, none, a struct, and binary; `emit_raw`.
 pub fn emit_single_multiple_none_binary<R: TestRuntime>() {
     let server = start::<R>(|io| {
         io.on_connection(|socket| async move {
@@ -882,6 +884,8 @@ pub fn emit_single_multiple_none_binary<R: TestRuntime>() {
                 .unwrap();
             socket.emit("none", &()).unwrap();
             socket.emit("list", &vec!["a", "b"]).unwrap();
+            let raw = RawJson::parse(r#"["raw",{"z":1,"a":[]},0.10]"#.into()).unwrap();
+            socket.emit_raw(raw, vec![]).unwrap();
             socket
                 .emit(
                     "bin",
@@ -902,6 +906,10 @@ pub fn emit_single_multiple_none_binary<R: TestRuntime>() {
     );
     assert_eq!(client.recv_text().unwrap(), r#"42["none"]"#);
     assert_eq!(client.recv_text().unwrap(), r#"42["list",["a","b"]]"#);
+    assert_eq!(
+        client.recv_text().unwrap(),
+        r#"42["raw",{"z":1,"a":[]},0.10]"#
+    );
     let bin = client.recv().unwrap();
     assert_eq!(
         bin.text,
@@ -1035,6 +1043,14 @@ pub fn broadcast_from_socket_excludes_sender<R: TestRuntime>() {
             socket.on("two", |socket, (a, b): (String, String), _| async move {
                 socket.to(&a).to(&b).emit("two", &()).unwrap();
             });
+            socket.on("ask", |socket, room: String, ack| async move {
+                let replies = socket
+                    .to(&room)
+                    .timeout(Duration::from_secs(2))
+                    .emit_with_ack::<_, String>("q", &())
+                    .await;
+                let _ = ack.send(&replies.unwrap_or_default());
+            });
         });
     });
     let mut a = server.client("/");
@@ -1062,6 +1078,12 @@ pub fn broadcast_from_socket_excludes_sender<R: TestRuntime>() {
     c.emit("two", r#"["r","s"]"#).unwrap();
     assert_eq!(a.recv_text().unwrap(), r#"42["two"]"#);
     assert_eq!(b.recv_text().unwrap(), r#"42["two"]"#);
+    // An ack-collecting broadcast from a socket: only B (in `r`, not the sender) is asked.
+    a.emit_with_ack("ask", r#"["r"]"#, 9).unwrap();
+    let q = b.recv().unwrap();
+    assert_eq!(q.text, format!(r#"42{}["q"]"#, ack_id_of(&q)));
+    b.ack(ack_id_of(&q), r#"["from b"]"#).unwrap();
+    assert_eq!(a.recv_text().unwrap(), r#"439[["from b"]]"#);
     expect_marker_next(&server, &sa, &mut a);
     expect_marker_next(&server, &sb, &mut b);
     expect_marker_next(&server, &sc, &mut c);
