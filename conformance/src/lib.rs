@@ -38,3 +38,5 @@ pub fn config_of(scenario: &Scenario) -> Config {
     (scenario.config)(&mut config);
     config
 }
+pub mod api_tests;
+pub mod testclient;
