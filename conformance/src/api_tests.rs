@@ -165,6 +165,76 @@ impl TestRuntime for TokioRuntime {
     }
 }
 
+/// A [`TestRuntime`] for a runtime whose tasks run on a global executor
+/// (smol, async-std): the accept loop blocks a thread of its own, and
+/// stopping shuts the server down so its connection tasks end too.
+macro_rules! thread_runtime {
+    ($(#[$doc:meta])* $name:ident, $block_on:path, $sio:ident, $listener:path, $spawn:expr, $sleep:expr) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl TestRuntime for $name {
+            fn start(config: Config, setup: Box<dyn FnOnce(&SocketIo) + Send>) -> TestServer {
+                let (ready_tx, ready_rx) = mpsc::channel();
+                let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+                let thread = std::thread::spawn(move || {
+                    $block_on(async move {
+                        let io = $sio::new(config);
+                        setup(&io);
+                        let listener = <$listener>::bind("127.0.0.1:0").await.expect("bind");
+                        let addr = listener.local_addr().expect("local addr");
+                        let _ = ready_tx.send((addr, io.clone()));
+                        let serve = async {
+                            let _ = $sio::serve(listener, io.clone()).await;
+                        };
+                        futures_lite::future::or(serve, async {
+                            let _ = stop_rx.recv().await;
+                        })
+                        .await;
+                        io.shutdown().await;
+                    })
+                });
+                let (addr, io) = ready_rx.recv_timeout(WAIT).expect("server started");
+                let spawn: Spawner = Arc::new($spawn);
+                let stop = Box::new(move || {
+                    let _ = stop_tx.try_send(());
+                    let _ = thread.join();
+                });
+                TestServer::new(addr, io, spawn, stop)
+            }
+
+            fn sleep(duration: Duration) -> BoxFuture<()> {
+                Box::pin($sleep(duration))
+            }
+        }
+    };
+}
+
+thread_runtime!(
+    /// smol: its global executor; the accept loop on a thread of its own.
+    SmolRuntime,
+    smol::block_on,
+    sio_smol,
+    smol::net::TcpListener,
+    |future| smol::spawn(future).detach(),
+    |duration| async move {
+        smol::Timer::after(duration).await;
+    }
+);
+
+thread_runtime!(
+    /// async-std: its global executor; the accept loop on a thread of its own.
+    AsyncStdRuntime,
+    async_std::task::block_on,
+    sio_async_std,
+    async_std::net::TcpListener,
+    |future| {
+        async_std::task::spawn(future);
+    },
+    async_std::task::sleep
+);
+
 /// Expands to one `#[test]` per API test for the runtime type `$rt`.
 #[macro_export]
 macro_rules! api_tests {
@@ -208,12 +278,10 @@ macro_rules! api_tests {
             handshake_fields,
             socket_count,
             shutdown_disconnects_everyone,
-            #[ignore = "sio bug: shutdown() does not refuse new sessions"]
             shutdown_refuses_new_sessions,
             slow_handler_does_not_delay_other_client,
             slow_handler_does_not_delay_next_event,
             emits_from_a_plain_thread,
-            #[ignore = "sio bug: sio-tokio's Runtime::spawn is tokio::spawn, which panics off the runtime"]
             disconnect_from_a_plain_thread,
         );
     };

@@ -8,7 +8,9 @@
 //! `conformance` runs every scenario against every runtime.
 #![forbid(unsafe_code)]
 
+pub mod api_tests;
 pub mod scenarios;
+pub mod testclient;
 
 pub use sio_core::driver::{Config, SocketIo};
 
@@ -38,5 +40,3 @@ pub fn config_of(scenario: &Scenario) -> Config {
     (scenario.config)(&mut config);
     config
 }
-pub mod api_tests;
-pub mod testclient;

@@ -30,23 +30,43 @@ pub use sio_core::driver::*;
 mod tower;
 pub use crate::tower::{layer, NotFound, SioBody, SocketIoLayer, SocketIoService};
 
-/// tokio as a [`Runtime`]: tasks on the current tokio runtime, tokio timers.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Tokio;
+/// tokio as a [`Runtime`]: tasks and timers on the tokio runtime it was
+/// made in, so the server's handles work from any thread (a plain thread
+/// calling `socket.disconnect()` included).
+#[derive(Debug, Clone)]
+pub struct Tokio {
+    handle: tokio::runtime::Handle,
+}
 
-impl Runtime for Tokio {
-    fn spawn(&self, future: BoxFuture<()>) {
-        tokio::spawn(future);
+impl Tokio {
+    /// The runtime this is called in. Panics outside a tokio runtime.
+    pub fn current() -> Self {
+        Tokio {
+            handle: tokio::runtime::Handle::current(),
+        }
     }
 
-    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
-        Box::pin(tokio::time::sleep_until(deadline.into()))
+    /// A given runtime.
+    pub fn with_handle(handle: tokio::runtime::Handle) -> Self {
+        Tokio { handle }
     }
 }
 
-/// A server on tokio. Call it inside a tokio runtime (it starts the timer task).
+impl Runtime for Tokio {
+    fn spawn(&self, future: BoxFuture<()>) {
+        self.handle.spawn(future);
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        // Made when first polled, inside the runtime's context.
+        Box::pin(async move { tokio::time::sleep_until(deadline.into()).await })
+    }
+}
+
+/// A server on the tokio runtime this is called in (it starts the timer
+/// task there). Panics outside a tokio runtime.
 pub fn new(config: Config) -> SocketIo {
-    SocketIo::with_runtime(Tokio, config)
+    SocketIo::with_runtime(Tokio::current(), config)
 }
 
 /// Accepts connections on `listener` and serves each on its own task, until

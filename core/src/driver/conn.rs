@@ -92,6 +92,9 @@ pub(crate) async fn exchange(
     request: Request,
     peer: Option<SocketAddr>,
 ) -> HttpExchange {
+    if refused_at_shutdown(&shared, &request) {
+        return HttpExchange::Response(shutting_down());
+    }
     let (conn, outputs) = shared.open_conn();
     let guard = ConnGuard::new(shared.clone(), conn);
     shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
@@ -138,6 +141,10 @@ where
             }
             continue;
         }
+        if refused_at_shutdown(&shared, &request) {
+            let _ = write_response(&mut stream, &shutting_down(), false).await;
+            return;
+        }
         let (conn, outputs) = shared.open_conn();
         let guard = ConnGuard::new(shared.clone(), conn);
         shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
@@ -170,6 +177,16 @@ where
             _ => return,
         }
     }
+}
+
+/// After `shutdown` no session opens any more (Node closes its HTTP server);
+/// requests of existing sessions still get their last packets.
+fn refused_at_shutdown(shared: &Shared, request: &Request) -> bool {
+    shared.is_shutting_down() && request.query_param("sid").is_none()
+}
+
+fn shutting_down() -> Response {
+    Response::new(503).with_body("text/plain; charset=utf-8", "Server shutting down")
 }
 
 /// Reads until the parser has a whole request. `Ok(None)`: the peer closed;
