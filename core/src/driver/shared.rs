@@ -23,7 +23,7 @@ use super::namespace::Registry;
 use super::runtime::Runtime;
 use super::socket::{Job, Socket};
 use crate::engine::{ConnId, Io};
-use crate::server::{Event, Output, Server, SocketId};
+use crate::server::{DisconnectReason, Event, Output, Server, SocketId};
 use crate::time::{Instant, StdClock};
 
 /// Locks `m`, recovering the data if a panicking thread poisoned it (every
@@ -182,12 +182,25 @@ impl Shared {
                 // Dropping the senders tells every waiter the socket is gone.
                 lock(&self.acks).remove(&socket);
                 if let Some(s) = lock(&self.sockets).remove(&socket) {
-                    tracing::debug!(
-                        socket = s.id(),
-                        nsp = s.ns(),
-                        reason = reason.as_str(),
-                        "socket disconnected"
-                    );
+                    if matches!(
+                        reason,
+                        DisconnectReason::ParseError | DisconnectReason::TransportError
+                    ) {
+                        // The peer broke the protocol (or its transport failed).
+                        tracing::info!(
+                            socket = s.id(),
+                            nsp = s.ns(),
+                            reason = reason.as_str(),
+                            "socket disconnected by a protocol error"
+                        );
+                    } else {
+                        tracing::debug!(
+                            socket = s.id(),
+                            nsp = s.ns(),
+                            reason = reason.as_str(),
+                            "socket disconnected"
+                        );
+                    }
                     s.mark_disconnected();
                     s.push_job(Job::Disconnect(
                         reason,
