@@ -39,6 +39,9 @@ pub use runtime::{BoxFuture, Runtime};
 pub use socket::{Payload, Socket, SocketEmitter};
 
 pub use crate::server::{Config, DisconnectReason};
+/// Binary data for typed arguments: a `Bytes` anywhere in a payload
+/// travels as a binary attachment.
+pub use bytes::Bytes;
 
 use crate::packet::ArgsError;
 use crate::server::ServerError;
