@@ -18,6 +18,7 @@
 //! server keeps order per connection), instead of waiting for silence.
 
 use std::future::Future;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use sio_core::driver::{
 };
 use sio_core::engine::Transport as EioTransport;
 use sio_core::packet::RawJson;
+use sio_core::wire::http::Response;
 
 use crate::testclient::{TestClient, Transport};
 
@@ -283,6 +285,7 @@ macro_rules! api_tests {
             slow_handler_does_not_delay_next_event,
             emits_from_a_plain_thread,
             disconnect_from_a_plain_thread,
+            fallback_answers_other_paths,
         );
     };
     (@each $rt:ty; $($(#[$attr:meta])* $name:ident),* $(,)?) => {
@@ -1990,4 +1993,66 @@ pub fn disconnect_from_a_plain_thread<R: TestRuntime>() {
         disconnects.get().1,
         DisconnectReason::ServerNamespaceDisconnect
     );
+}
+
+// ----- a standalone server's other paths -----
+
+/// Sends `requests` (raw HTTP/1.1, pipelined) on one connection and returns
+/// everything the server writes until it closes the connection.
+fn http_exchange(addr: SocketAddr, requests: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).expect("read timeout");
+    stream
+        .write_all(requests.as_bytes())
+        .expect("write requests");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .expect("the server closes the connection");
+    String::from_utf8(answer).expect("a UTF-8 answer")
+}
+
+/// `set_fallback`: other paths than the endpoint's get the fallback's
+/// answer, with keep-alive as for the endpoint; without a fallback, 404.
+/// The endpoint stays the server's.
+pub fn fallback_answers_other_paths<R: TestRuntime>() {
+    let plain = start::<R>(|_| {});
+    assert_eq!(
+        http_exchange(
+            plain.addr,
+            "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ),
+        "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Connection: close\r\nContent-Length: 9\r\n\r\nNot Found"
+    );
+
+    let (seen_tx, seen) = channel();
+    let server = start::<R>(move |io| {
+        io.set_fallback(move |request| {
+            let _ = seen_tx.send(request.target.clone());
+            match (request.path(), request.query_param("name")) {
+                ("/hello", Some(name)) => Response::new(200)
+                    .with_body("text/plain; charset=utf-8", format!("hello {name}")),
+                _ => Response::new(404).with_body("text/plain; charset=utf-8", "no such page"),
+            }
+        });
+    });
+    // The first request keeps the connection open for the second.
+    let answer = http_exchange(
+        server.addr,
+        "GET /hello?name=Ada%20L HTTP/1.1\r\nHost: x\r\n\r\n\
+         GET /elsewhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        answer,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: 11\r\n\r\nhello Ada L\
+         HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Connection: close\r\nContent-Length: 12\r\n\r\nno such page"
+    );
+    assert_eq!(seen.get(), "/hello?name=Ada%20L");
+    assert_eq!(seen.get(), "/elsewhere");
+    // A Socket.IO session opens as before, and the fallback never sees it.
+    let _client = server.client("/");
+    seen.none();
 }

@@ -6,7 +6,7 @@
 use std::prelude::rust_2021::*;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use async_channel::Receiver;
 use bytes::BytesMut;
@@ -18,6 +18,36 @@ use crate::wire::http::{Request, RequestParser, Response};
 
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 4096;
+
+/// Answers a standalone server's requests that are not for the Socket.IO
+/// endpoint (see [`SocketIo::set_fallback`](super::SocketIo::set_fallback)).
+pub(crate) type Fallback = dyn Fn(&Request) -> Response + Send + Sync + 'static;
+
+/// The fallback every clone of a `SocketIo` shares; set at any time.
+pub(crate) type FallbackSlot = Arc<RwLock<Option<Arc<Fallback>>>>;
+
+/// The answer to a request for another path than the endpoint's: the
+/// application's fallback, else 404.
+fn answer_elsewhere(fallback: &FallbackSlot, request: &Request) -> Response {
+    // Cloned out, so the handler runs without the lock held.
+    let handler = match fallback.read() {
+        Ok(slot) => slot.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    let Some(handler) = handler else {
+        return Response::new(404).with_body("text/plain; charset=utf-8", "Not Found");
+    };
+    let response = handler(request);
+    // A 1xx would leave the client waiting for a final answer that never comes.
+    if response.status < 200 {
+        tracing::warn!(
+            status = response.status,
+            "the fallback answered with an interim status; sending 500"
+        );
+        return Response::new(500).with_body("text/plain; charset=utf-8", "Internal Server Error");
+    }
+    response
+}
 
 /// How an HTTP request handed in by another HTTP stack was answered.
 #[derive(Debug)]
@@ -114,8 +144,12 @@ pub(crate) async fn exchange(
 }
 
 /// Serves one connection accepted by a runtime's listener.
-pub(crate) async fn serve<S>(shared: Arc<Shared>, mut stream: S, peer: Option<SocketAddr>)
-where
+pub(crate) async fn serve<S>(
+    shared: Arc<Shared>,
+    fallback: FallbackSlot,
+    mut stream: S,
+    peer: Option<SocketAddr>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut parser = RequestParser::new(shared.http_limits);
@@ -131,7 +165,7 @@ where
         };
         let keep_alive = request.keep_alive;
         if !shared.read(|server| server.matches(&request)) {
-            let response = Response::new(404).with_body("text/plain; charset=utf-8", "Not Found");
+            let response = answer_elsewhere(&fallback, &request);
             if write_response(&mut stream, &response, keep_alive)
                 .await
                 .is_err()

@@ -4,7 +4,7 @@
 use std::prelude::rust_2021::*;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use core::future::Future;
@@ -12,6 +12,7 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 use serde::Serialize;
 
 use super::ack::AckError;
+use super::conn::{FallbackSlot, HttpExchange};
 use super::namespace::{ConnectContext, ConnectError, Namespace};
 use super::operators::BroadcastOperator;
 use super::runtime::Runtime;
@@ -28,6 +29,8 @@ use crate::wire::http;
 pub struct SocketIo {
     pub(crate) shared: Arc<Shared>,
     main: Namespace,
+    /// What a standalone server answers to other paths than the endpoint's.
+    fallback: FallbackSlot,
 }
 
 impl std::fmt::Debug for SocketIo {
@@ -57,7 +60,11 @@ impl SocketIo {
         let shared = Shared::new(Arc::new(runtime), server, http_limits);
         // The main namespace always exists, as in Node.
         let main = Namespace::existing(&shared, "/");
-        SocketIo { shared, main }
+        SocketIo {
+            shared,
+            main,
+            fallback: Arc::new(RwLock::new(None)),
+        }
     }
 
     /// The namespace `name` (created on first use). Names start with `/`.
@@ -185,12 +192,52 @@ impl SocketIo {
 
     /// Serves one accepted connection (HTTP/1.1 with keep-alive, and the
     /// WebSocket it may become) until it closes. Runtime crates call this
-    /// for every connection their listener accepts.
+    /// for every connection their listener accepts. Requests for other
+    /// paths than the endpoint's get the [fallback](SocketIo::set_fallback),
+    /// or 404 without one.
     pub async fn serve_connection<S>(&self, stream: S, peer: Option<SocketAddr>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        super::conn::serve(self.shared.clone(), stream, peer).await
+        super::conn::serve(self.shared.clone(), self.fallback.clone(), stream, peer).await
+    }
+
+    /// Answers the requests a standalone server (`serve` of a runtime
+    /// crate, or [`SocketIo::serve_connection`]) gets for other paths than
+    /// the Socket.IO endpoint, instead of `404 Not Found`: a few small
+    /// routes on the same port, such as a static page or a token route.
+    ///
+    /// `fallback` runs on the connection's task, synchronously, with the
+    /// whole request (its body is bounded by `max_http_buffer_size`); it
+    /// must answer quickly and must not block. Keep-alive works as for the
+    /// endpoint's requests (`Connection: close` is added when the request
+    /// asked for it). A `1xx` answer is replaced by `500`.
+    ///
+    /// It is not a web framework: no async handlers, no streaming bodies,
+    /// no WebSocket of its own. Applications with real routing mount the
+    /// server in their HTTP stack instead (sio-tokio's tower layer, which
+    /// hands other requests to the inner service and never calls this).
+    /// Setting it again replaces it, also for connections already open;
+    /// every clone of this handle shares it.
+    ///
+    /// ```no_run
+    /// # fn setup(io: &sio_core::driver::SocketIo) {
+    /// use sio_core::wire::http::Response;
+    /// io.set_fallback(|request| match request.path() {
+    ///     "/" => Response::new(200).with_body("text/html; charset=utf-8", "<h1>hi</h1>"),
+    ///     _ => Response::new(404).with_body("text/plain; charset=utf-8", "Not Found"),
+    /// });
+    /// # }
+    /// ```
+    pub fn set_fallback<F>(&self, fallback: F)
+    where
+        F: Fn(&http::Request) -> http::Response + Send + Sync + 'static,
+    {
+        let fallback: Arc<super::conn::Fallback> = Arc::new(fallback);
+        match self.fallback.write() {
+            Ok(mut slot) => *slot = Some(fallback),
+            Err(poisoned) => *poisoned.into_inner() = Some(fallback),
+        }
     }
 
     /// Most bytes one HTTP request body may hold (`max_http_buffer_size`).
@@ -216,12 +263,12 @@ impl SocketIo {
     }
 
     /// Handles one HTTP request that arrived through another HTTP stack
-    /// (a tower service, say); see [`super::conn::HttpExchange`].
+    /// (a tower service, say); see [`HttpExchange`].
     pub async fn handle_http(
         &self,
         request: http::Request,
         peer: Option<SocketAddr>,
-    ) -> super::conn::HttpExchange {
+    ) -> HttpExchange {
         super::conn::exchange(self.shared.clone(), request, peer).await
     }
 }

@@ -10,6 +10,10 @@
 //!   only while they have work.
 //! - A runtime gives only [`Runtime`]: spawn and sleep. Sockets arrive as
 //!   futures-io streams.
+//! - A standalone server answers other paths than the endpoint's with
+//!   404, or with a small synchronous [fallback](SocketIo::set_fallback)
+//!   (a page, a token route); real routing belongs to an HTTP framework
+//!   the server is mounted in (sio-tokio's tower layer).
 //!
 //! The core [`Server`](crate::server::Server) sits behind one lock that is
 //! held only to feed one input and route its outputs.

@@ -1,5 +1,6 @@
 //! JWT (HS256) tokens: issuing test tokens for `GET /token` and checking
-//! them in the connect middleware of `/`.
+//! them in the connect middleware of `/`. Shared by the chat examples of
+//! every runtime crate, so it uses sio-core's runtime-agnostic API only.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sio_tokio::{ConnectContext, ConnectError};
+use sio_core::driver::{ConnectContext, ConnectError};
 
 /// How long an issued token is valid.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);

@@ -1,5 +1,7 @@
 //! The chat's Socket.IO side: what each event does, the per-socket rate
-//! limit, and turning handler failures into `error` events.
+//! limit, and turning handler failures into `error` events. Shared by the
+//! chat examples of every runtime crate: it uses sio-core's
+//! runtime-agnostic API only, and never sleeps or spawns.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sio_tokio::{AckSender, DisconnectReason, EmitError, Socket, SocketIo};
+use sio_core::driver::{AckSender, DisconnectReason, EmitError, Socket, SocketIo};
 
 use crate::auth::User;
 

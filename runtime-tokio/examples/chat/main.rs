@@ -35,59 +35,69 @@
 //! was in get `user_left`.
 //!
 //! `check.js` beside this file drives all of it with the Node client.
+//!
+//! The application is written once for every runtime: `auth.rs`,
+//! `events.rs`, `web.rs` and `setup.rs` use sio-core's runtime-agnostic
+//! API only, and the smol and async-std examples (`smol_chat`,
+//! `async_std_chat`) include them from here. This file is the tokio
+//! part: axum routes around `web.rs`, the tower layer, Ctrl-C.
 
 mod auth;
 mod events;
+mod setup;
 mod web;
 
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use sio_core::engine::{AllowedOrigins, Cors};
-use sio_tokio::{Config, SocketIo};
+use serde::Deserialize;
+use sio_core::wire::http;
 use tower_http::cors::CorsLayer;
-use tracing_subscriber::EnvFilter;
 
-use crate::auth::Keys;
-use crate::web::AppState;
+use crate::setup::Settings;
+use crate::web::Site;
 
-const DEFAULT_PORT: u16 = 3000;
-const DEFAULT_CORS_ORIGIN: &str = "http://localhost:3000";
-
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
+/// sio-core's response as axum's.
+fn into_axum(response: http::Response) -> Response {
+    let mut builder = axum::http::Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name.as_ref(), value.as_str());
+    }
+    builder
+        .body(Body::from(response.body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+/// `GET /`
+async fn index(State(site): State<Site>) -> Response {
+    into_axum(site.index())
 }
 
-/// The Socket.IO server: CORS for `cors_origin`, JWT auth, the chat events.
-fn socket_io(keys: Keys, cors_origin: &str) -> SocketIo {
-    let mut config = Config::default();
-    config.engine.cors = Some(Cors::new(AllowedOrigins::List(
-        vec![cors_origin.to_owned()],
-    )));
-    let io = sio_tokio::new(config);
-    io.use_middleware(move |context| auth::authenticate(keys.clone(), context));
-    let handle = io.clone();
-    io.on_connection(move |socket| {
-        events::on_connection(handle.clone(), socket);
-        async {}
-    });
-    io
+/// `GET /socket.io.min.js`
+async fn client_bundle(State(site): State<Site>) -> Response {
+    into_axum(site.client_bundle())
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    user: Option<String>,
+}
+
+/// `GET /token?user=NAME`
+async fn token(State(site): State<Site>, Query(query): Query<TokenQuery>) -> Response {
+    into_axum(site.token(query.user.as_deref()))
 }
 
 /// The HTTP routes, with CORS for `cors_origin` (Socket.IO answers its own
 /// CORS, so this layer sits inside the Socket.IO one).
-fn routes(state: AppState, cors_origin: &str) -> Router {
-    let cors = match cors_origin.parse::<axum::http::HeaderValue>() {
+fn routes(site: Site, cors_origin: &str) -> Router {
+    let cors = match cors_origin.parse::<HeaderValue>() {
         Ok(origin) => CorsLayer::new()
             .allow_origin(origin)
-            .allow_methods([axum::http::Method::GET]),
+            .allow_methods([Method::GET]),
         Err(_) => {
             tracing::warn!(
                 cors_origin,
@@ -97,11 +107,11 @@ fn routes(state: AppState, cors_origin: &str) -> Router {
         }
     };
     Router::new()
-        .route("/", get(web::index))
-        .route("/token", get(web::token))
-        .route("/socket.io.min.js", get(web::client_bundle))
+        .route("/", get(index))
+        .route("/token", get(token))
+        .route("/socket.io.min.js", get(client_bundle))
         .layer(cors)
-        .with_state(state)
+        .with_state(site)
 }
 
 async fn ctrl_c() {
@@ -113,26 +123,15 @@ async fn ctrl_c() {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    init_logging();
-    let port = match std::env::var("PORT") {
-        Ok(port) => port.parse::<u16>().map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("PORT={port}: {e}"),
-            )
-        })?,
-        Err(_) => DEFAULT_PORT,
-    };
-    let cors_origin = env_or("CORS_ORIGIN", DEFAULT_CORS_ORIGIN);
-    let keys = Keys::from_env();
+    setup::init_logging();
+    let settings = Settings::from_env()?;
 
-    let io = socket_io(keys.clone(), &cors_origin);
-    let state = AppState {
-        keys,
-        client_bundle: web::load_client_bundle(),
-    };
-    let app = routes(state, &cors_origin).layer(sio_tokio::layer(io.clone()));
+    let io = sio_tokio::new(setup::config(&settings.cors_origin));
+    setup::install(&io, settings.keys.clone());
+    let site = Site::new(settings.keys);
+    let app = routes(site, &settings.cors_origin).layer(sio_tokio::layer(io.clone()));
 
+    let port = settings.port;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("chat listening on http://127.0.0.1:{port}");
     axum::serve(listener, app)

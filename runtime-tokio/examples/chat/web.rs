@@ -1,33 +1,29 @@
-//! The HTTP side next to Socket.IO: the page, the client bundle, test tokens.
+//! The HTTP side next to Socket.IO, the same on every runtime: the page,
+//! the client bundle and test tokens, as sio-core's plain
+//! [`Response`]s. The tokio example serves them through axum routes, the
+//! smol and async-std examples through the standalone server's fallback.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
-use axum::Json;
-use serde::Deserialize;
 use serde_json::json;
+use sio_core::wire::http::Response;
 
 use crate::auth::{Keys, TokenRequestError};
 
 /// The page at `/`.
 const INDEX_HTML: &str = include_str!("static/index.html");
 
-/// Where `scripts/fetch-client` installs the browser client: under this
-/// example's folder, whatever the working directory.
+/// Where `scripts/fetch-client` installs the browser client: beside this
+/// file (in `runtime-tokio/examples/chat/`), whatever the working
+/// directory and whichever runtime crate's example is running.
 pub fn client_bundle_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/chat/node_modules/socket.io-client/dist/socket.io.min.js")
-}
-
-/// What the routes share.
-#[derive(Clone)]
-pub struct AppState {
-    pub keys: Keys,
-    /// The browser client, if it was installed when the server started.
-    pub client_bundle: Option<Arc<[u8]>>,
+    // Every runtime crate's folder sits in the workspace root.
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir
+        .parent()
+        .unwrap_or(crate_dir)
+        .join("runtime-tokio/examples/chat/node_modules/socket.io-client/dist/socket.io.min.js")
 }
 
 /// Reads the browser client from [`client_bundle_path`], if it is there.
@@ -48,54 +44,59 @@ pub fn load_client_bundle() -> Option<Arc<[u8]>> {
     }
 }
 
-/// `GET /`
-pub async fn index() -> Html<&'static str> {
-    Html(INDEX_HTML)
+/// What the routes share.
+#[derive(Clone)]
+pub struct Site {
+    pub keys: Keys,
+    /// The browser client, if it was installed when the server started.
+    pub client_bundle: Option<Arc<[u8]>>,
 }
 
-/// `GET /socket.io.min.js`: the local browser client, or 404 (the page
-/// then falls back to the CDN).
-pub async fn client_bundle(State(state): State<AppState>) -> Response {
-    match state.client_bundle {
-        Some(bytes) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/javascript; charset=utf-8",
-                ),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            bytes.to_vec(),
-        )
-            .into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            "socket.io client not installed: run scripts/fetch-client\n",
-        )
-            .into_response(),
+impl Site {
+    /// The routes' state: `keys` sign the test tokens; the client bundle
+    /// is read once, now.
+    pub fn new(keys: Keys) -> Site {
+        Site {
+            keys,
+            client_bundle: load_client_bundle(),
+        }
+    }
+
+    /// `GET /`
+    pub fn index(&self) -> Response {
+        Response::new(200).with_body("text/html; charset=utf-8", INDEX_HTML)
+    }
+
+    /// `GET /socket.io.min.js`: the local browser client, or 404 (the page
+    /// then falls back to the CDN).
+    pub fn client_bundle(&self) -> Response {
+        match &self.client_bundle {
+            Some(bytes) => Response::new(200)
+                .with_header("Cache-Control", "public, max-age=3600")
+                .with_body("application/javascript; charset=utf-8", bytes.to_vec()),
+            None => Response::new(404).with_body(
+                "text/plain; charset=utf-8",
+                "socket.io client not installed: run scripts/fetch-client\n",
+            ),
+        }
+    }
+
+    /// `GET /token?user=NAME`: `{"token": "..."}` for a test user, or 400
+    /// `{"error": "..."}` for a missing or unusable name.
+    pub fn token(&self, user: Option<&str>) -> Response {
+        match self.keys.issue(user.unwrap_or_default()) {
+            Ok(token) => json_response(200, &json!({ "token": token })),
+            Err(TokenRequestError::BadName(reason)) => {
+                json_response(400, &json!({ "error": reason }))
+            }
+            Err(TokenRequestError::Signing(reason)) => {
+                tracing::error!(%reason, "could not sign a token");
+                json_response(500, &json!({ "error": "could not sign" }))
+            }
+        }
     }
 }
 
-#[derive(Deserialize)]
-pub struct TokenQuery {
-    user: Option<String>,
-}
-
-/// `GET /token?user=NAME`: `{"token": "..."}` for a test user.
-pub async fn token(State(state): State<AppState>, Query(query): Query<TokenQuery>) -> Response {
-    let name = query.user.unwrap_or_default();
-    match state.keys.issue(&name) {
-        Ok(token) => Json(json!({ "token": token })).into_response(),
-        Err(TokenRequestError::BadName(reason)) => {
-            (StatusCode::BAD_REQUEST, Json(json!({ "error": reason }))).into_response()
-        }
-        Err(TokenRequestError::Signing(reason)) => {
-            tracing::error!(%reason, "could not sign a token");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({ "error": "could not sign" })),
-            )
-                .into_response()
-        }
-    }
+fn json_response(status: u16, body: &serde_json::Value) -> Response {
+    Response::new(status).with_body("application/json", body.to_string())
 }

@@ -1,0 +1,76 @@
+//! What every runtime's chat binary does the same way: the settings from
+//! the environment, logging, and the Socket.IO server's configuration,
+//! middleware and handlers.
+
+use sio_core::driver::{Config, SocketIo};
+use sio_core::engine::{AllowedOrigins, Cors};
+use tracing_subscriber::EnvFilter;
+
+use crate::auth::{self, Keys};
+use crate::events;
+
+const DEFAULT_PORT: u16 = 3000;
+const DEFAULT_CORS_ORIGIN: &str = "http://localhost:3000";
+
+/// The chat's settings: `PORT`, `CORS_ORIGIN`, `JWT_SECRET`.
+pub struct Settings {
+    /// The port on 127.0.0.1.
+    pub port: u16,
+    /// The origin browsers may call from.
+    pub cors_origin: String,
+    /// The keys of `JWT_SECRET`.
+    pub keys: Keys,
+}
+
+impl Settings {
+    /// The settings from the environment, with the defaults for what is
+    /// unset; an unparsable `PORT` is an error.
+    pub fn from_env() -> std::io::Result<Settings> {
+        let port = match std::env::var("PORT") {
+            Ok(port) => port.parse::<u16>().map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("PORT={port}: {e}"),
+                )
+            })?,
+            Err(_) => DEFAULT_PORT,
+        };
+        Ok(Settings {
+            port,
+            cors_origin: env_or("CORS_ORIGIN", DEFAULT_CORS_ORIGIN),
+            keys: Keys::from_env(),
+        })
+    }
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (`info` when unset).
+pub fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+/// The server's configuration: Node's defaults, CORS for `cors_origin`.
+pub fn config(cors_origin: &str) -> Config {
+    let mut config = Config::default();
+    config.engine.cors = Some(Cors::new(AllowedOrigins::List(
+        vec![cors_origin.to_owned()],
+    )));
+    config
+}
+
+/// Puts the chat on `io`: JWT auth at connect, then the chat events.
+pub fn install(io: &SocketIo, keys: Keys) {
+    io.use_middleware(move |context| auth::authenticate(keys.clone(), context));
+    let handle = io.clone();
+    io.on_connection(move |socket| {
+        events::on_connection(handle.clone(), socket);
+        async {}
+    });
+}
