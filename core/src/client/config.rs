@@ -1,0 +1,67 @@
+//! The client's options, with socket.io-client's defaults.
+
+use alloc::string::String;
+use core::time::Duration;
+
+use crate::packet;
+use crate::wire::ws as websocket;
+
+/// Options of a [`Client`]. `Default` gives socket.io-client's defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The `Host` header of the upgrade request (`host:port`).
+    pub host: String,
+    /// The Engine.IO path, with its trailing slash (`/socket.io/`).
+    pub path: String,
+    /// Extra query pairs, already percent-encoded, without a leading `&`
+    /// (`token=abc&x=1`); empty for none.
+    pub query: String,
+    /// Whether to reconnect after a lost connection (true).
+    pub reconnection: bool,
+    /// Attempts before giving up; `None` for no limit (the default).
+    pub reconnection_attempts: Option<u32>,
+    /// The first delay before reconnecting (1000 ms).
+    pub reconnection_delay: Duration,
+    /// The longest delay between attempts (5000 ms).
+    pub reconnection_delay_max: Duration,
+    /// How far each delay may move, as a fraction of it (0.5); outside
+    /// (0, 1] means no jitter, as in the reference.
+    pub randomization_factor: f64,
+    /// How long a connection attempt may take to reach the open packet
+    /// (20000 ms).
+    pub timeout: Duration,
+    /// Most emits buffered per namespace while it is not connected.
+    pub max_buffered_emits: usize,
+    /// Most acks one namespace may wait for at once.
+    pub max_pending_acks: usize,
+    /// Most bytes of the server's `101` head.
+    pub max_response_head_bytes: usize,
+    /// Bounds on WebSocket messages from the server.
+    pub ws_limits: websocket::Limits,
+    /// Bounds on binary attachments of incoming packets.
+    pub packet_limits: packet::Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: String::from("localhost"),
+            path: String::from("/socket.io/"),
+            query: String::new(),
+            reconnection: true,
+            reconnection_attempts: None,
+            reconnection_delay: Duration::from_millis(1000),
+            reconnection_delay_max: Duration::from_millis(5000),
+            randomization_factor: 0.5,
+            timeout: Duration::from_millis(20_000),
+            max_buffered_emits: 1_000,
+            max_pending_acks: 1_000,
+            max_response_head_bytes: 16 * 1024,
+            ws_limits: websocket::Limits {
+                max_message_bytes: 10_000_000,
+            },
+            packet_limits: packet::Limits::default(),
+        }
+    }
+}

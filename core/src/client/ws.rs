@@ -1,0 +1,190 @@
+//! The client end of one WebSocket: the upgrade request, the server's
+//! `101` head, then frames both ways (ours masked, the server's not).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use bytes::BytesMut;
+
+use crate::wire::ws::frame::encode_frame;
+use crate::wire::ws::handshake::{
+    check_server_response, client_key, client_request_head, HandshakeError,
+};
+use crate::wire::ws::{Decoder, Limits, Message, OpCode, Role, WsError};
+
+/// Most header lines read in the server's answer.
+const MAX_RESPONSE_HEADERS: usize = 32;
+
+/// Why the opening handshake failed; the server's fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeadFault {
+    /// No blank line within the head size bound.
+    TooLarge,
+    /// Not an HTTP/1.1 response head (or a header value that is not UTF-8).
+    Malformed,
+    /// A well-formed answer that does not accept the WebSocket.
+    Refused(HandshakeError),
+}
+
+/// One WebSocket connection, client side.
+#[derive(Debug)]
+pub(crate) struct WsLink {
+    key: String,
+    /// The response head read so far; `None` once the `101` is checked.
+    head: Option<BytesMut>,
+    max_head_bytes: usize,
+    decoder: Decoder,
+}
+
+impl WsLink {
+    /// A link whose `Sec-WebSocket-Key` comes from `nonce`.
+    pub(crate) fn new(nonce: [u8; 16], limits: Limits, max_head_bytes: usize) -> Self {
+        WsLink {
+            key: client_key(nonce),
+            head: Some(BytesMut::new()),
+            max_head_bytes,
+            decoder: Decoder::new(Role::Client, limits),
+        }
+    }
+
+    /// The upgrade request head.
+    pub(crate) fn request(&self, host: &str, path_and_query: &str) -> String {
+        client_request_head(host, path_and_query, &self.key)
+    }
+
+    /// Whether the `101` has been read and checked.
+    pub(crate) fn is_upgraded(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// Takes bytes from the connection. `Ok(true)`: this call completed the
+    /// handshake (frames may already wait in the decoder).
+    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<bool, HeadFault> {
+        let Some(head) = &mut self.head else {
+            self.decoder.feed(data);
+            return Ok(false);
+        };
+        // Only up to the bound is held: a head must end within it.
+        let searched = head.len().saturating_sub(3);
+        let room = self.max_head_bytes.saturating_sub(head.len());
+        let (taken, rest) = data.split_at(data.len().min(room));
+        head.extend_from_slice(taken);
+        let Some(end) = find_blank_line(head, searched) else {
+            return if rest.is_empty() && head.len() < self.max_head_bytes {
+                Ok(false)
+            } else {
+                Err(HeadFault::TooLarge)
+            };
+        };
+        let frames_start = head.split_off(end);
+        parse_head(head, &self.key)?;
+        self.head = None;
+        self.decoder.feed(&frames_start);
+        self.decoder.feed(rest);
+        Ok(true)
+    }
+
+    /// The next message or control frame from the server.
+    pub(crate) fn poll(&mut self) -> Result<Option<Message>, WsError> {
+        if self.head.is_some() {
+            return Ok(None);
+        }
+        self.decoder.poll_message()
+    }
+}
+
+/// Appends one whole masked frame to `out`.
+pub(crate) fn write_frame(out: &mut BytesMut, opcode: OpCode, payload: &[u8], mask: [u8; 4]) {
+    encode_frame(out, true, opcode, payload, Some(mask));
+}
+
+/// The index just past the first `\r\n\r\n` at or after `from`.
+fn find_blank_line(bytes: &[u8], from: usize) -> Option<usize> {
+    let tail = bytes.get(from..)?;
+    tail.windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .map(|at| from + at + 4)
+}
+
+/// Parses a complete response head and checks it accepts our key.
+fn parse_head(head: &[u8], key: &str) -> Result<(), HeadFault> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return Err(HeadFault::Malformed),
+    }
+    let status = response.code.ok_or(HeadFault::Malformed)?;
+    let pairs = response
+        .headers
+        .iter()
+        .map(|header| {
+            core::str::from_utf8(header.value)
+                .map(|value| (header.name, value))
+                .map_err(|_| HeadFault::Malformed)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    check_server_response(status, &pairs, key).map_err(HeadFault::Refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::ws::handshake::accept_key;
+    use alloc::format;
+
+    fn link() -> WsLink {
+        WsLink::new([7; 16], Limits::default(), 256)
+    }
+
+    fn answer(key: &str) -> String {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            accept_key(key)
+        )
+    }
+
+    #[test]
+    fn head_split_anywhere_then_frames() {
+        let mut ws = link();
+        let mut bytes = answer(&ws.key).into_bytes();
+        bytes.extend_from_slice(&[0x81, 0x02, b'4', b'x']);
+        let (a, b) = bytes.split_at(10);
+        assert_eq!(ws.feed(a), Ok(false));
+        assert_eq!(ws.poll(), Ok(None));
+        assert_eq!(ws.feed(b), Ok(true));
+        assert!(ws.is_upgraded());
+        assert_eq!(
+            ws.poll(),
+            Ok(Some(Message::Text(bytestring::ByteString::from_static(
+                "4x"
+            ))))
+        );
+    }
+
+    #[test]
+    fn refused_and_malformed_heads() {
+        let mut ws = link();
+        let refused = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(
+            ws.feed(refused),
+            Err(HeadFault::Refused(HandshakeError::BadStatus(400)))
+        );
+        assert_eq!(link().feed(b"garbage\r\n\r\n"), Err(HeadFault::Malformed));
+        let mut wrong_key = link();
+        let other = answer("dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(
+            wrong_key.feed(other.as_bytes()),
+            Err(HeadFault::Refused(HandshakeError::BadAccept))
+        );
+    }
+
+    #[test]
+    fn head_over_the_bound_fails_without_holding_more() {
+        let mut ws = link();
+        assert_eq!(ws.feed(&[b'a'; 255]), Ok(false));
+        assert_eq!(ws.feed(b"bb"), Err(HeadFault::TooLarge));
+        assert!(ws.head.as_ref().is_some_and(|head| head.len() == 256));
+    }
+}
