@@ -2,7 +2,10 @@
 // Shared helpers of the client scripts. A script calls `run(async () => ...)`;
 // any thrown error fails it with the current step's name. Output protocol
 // (read by the runner): `FAIL: <reason>` on failure, `NOTE <text>` for
-// observations worth showing even when the scenario passes.
+// observations worth showing even when the scenario passes, `ARTIFACT <path>`
+// for a file worth looking at (a screenshot), and `RESTART` to have the
+// runner restart the server on the same port; the runner answers on stdin
+// with `RESTARTED` once the new server listens (or `RESTART-FAILED <why>`).
 const { io, Manager } = require("socket.io-client");
 
 const url = process.argv[2];
@@ -172,11 +175,43 @@ function transportIs(socket, name, ms = WAIT_MS) {
     `transport ${name}`, ms);
 }
 
+// Lines the runner writes on stdin, read once a script first asks for one.
+let stdinLines = null;
+const stdinWaiters = [];
+
+function nextStdinLine(ms) {
+  if (!stdinLines) {
+    stdinLines = [];
+    const rl = require("readline").createInterface({ input: process.stdin });
+    rl.on("line", (line) => {
+      const waiter = stdinWaiters.shift();
+      if (waiter) waiter(line);
+      else stdinLines.push(line);
+    });
+  }
+  if (stdinLines.length > 0) return Promise.resolve(stdinLines.shift());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`runner did not answer within ${ms} ms`)), ms);
+    stdinWaiters.push((line) => {
+      clearTimeout(timer);
+      resolve(line);
+    });
+  });
+}
+
+// Has the runner kill the server and start a new one on the same port;
+// resolves once the new one listens.
+async function restartServer(ms = 2 * WAIT_MS) {
+  console.log("RESTART");
+  const answer = await nextStdinLine(ms);
+  if (answer !== "RESTARTED") throw new Error(`server restart: runner answered ${JSON.stringify(answer)}`);
+}
+
 function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 module.exports = {
   url, run, step, note, check, same, canon, once, until, client, manager,
-  connected, connectError, emitAck, transportIs, delay, fail,
+  connected, connectError, emitAck, transportIs, delay, fail, restartServer, WAIT_MS,
 };

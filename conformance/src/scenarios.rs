@@ -98,6 +98,12 @@ pub const ALL: &[Scenario] = &[
         config: short_heartbeat,
         setup: ping_timeout,
     },
+    Scenario {
+        name: "restart",
+        what: "server restarted under a client: it reconnects",
+        config: no_change,
+        setup: restart,
+    },
 ];
 
 fn no_change(_: &mut Config) {}
@@ -519,4 +525,19 @@ fn heartbeat(io: &SocketIo) {
 
 fn ping_timeout(io: &SocketIo) {
     disconnect(io);
+}
+
+// ---------------------------------------------------------------- restart
+
+/// The runner restarts the server on the same port when the client prints
+/// `RESTART`; `hello` carries the server's process id so the client can
+/// tell the new server from the old one.
+fn restart(io: &SocketIo) {
+    io.on_connection(|socket| async move {
+        let _ = socket.emit("hello", &std::process::id());
+        socket.on("whoami", |socket, (): (), ack| async move {
+            let _ = ack.send(&(socket.id(), std::process::id()));
+        });
+        echo_handler(&socket);
+    });
 }

@@ -9,10 +9,19 @@
 //! older than the lockfile, then, one run at a time, starts the sibling
 //! `scenario-server` binary (same directory as this one; it builds nothing),
 //! reads its `PORT`, runs `node clients/<scenario>.js <url>`, and kills the
-//! server. It ends with a table and `N passed, N failed`; the exit status is
+//! server. A client that prints `RESTART` has the server killed and a new
+//! one started on the same port, then reads `RESTARTED` on its stdin.
+//!
+//! Then the browser runs (tokio only): the chat example (`examples/chat`
+//! beside this binary, built by `conformance/run`) on a free port, and
+//! `node clients/browser-chat.js <url> <default|polling> <artifacts>`, which
+//! drives its page in headless Chromium (`/usr/bin/chromium`; its absence
+//! fails these rows) and saves screenshots under `conformance/artifacts/`.
+//!
+//! It ends with a table and `N passed, N failed`; the exit status is
 //! non-zero when anything failed.
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
 use std::sync::mpsc;
@@ -24,6 +33,17 @@ use sio_conformance::{scenarios, RUNTIMES};
 
 /// How long one client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one browser run may take (Chromium's start included).
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
+/// The browser runs: row name and the page's transport mode.
+const BROWSER_RUNS: &[(&str, &str)] = &[
+    ("browser-chat", "default"),
+    ("browser-chat-polling", "polling"),
+];
+/// The runtime the chat example runs on.
+const BROWSER_RUNTIME: &str = "tokio";
+/// Where Debian installs Chromium; `SIO_CHROMIUM` overrides it.
+const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// How long a server may take to print its port.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Output lines kept per process for failure reports.
@@ -43,6 +63,8 @@ struct Outcome {
     reason: String,
     secs: f64,
     notes: Vec<String>,
+    /// Files the client saved (`ARTIFACT <path>`).
+    artifacts: Vec<String>,
     /// Client output and server stderr, shown for failures.
     details: Vec<String>,
 }
@@ -61,6 +83,9 @@ fn main() -> ExitCode {
     if options.list {
         for s in scenarios::ALL {
             println!("{:<20} {}", s.name, s.what);
+        }
+        for (name, mode) in BROWSER_RUNS {
+            println!("{name:<20} chat example in Chromium, {mode} transports (tokio)");
         }
         return ExitCode::SUCCESS;
     }
@@ -90,7 +115,25 @@ fn main() -> ExitCode {
             outcomes.push(outcome);
         }
     }
+    if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME) {
+        for (name, mode) in BROWSER_RUNS {
+            if !options.scenarios.is_empty() && !options.scenarios.iter().any(|s| s == name) {
+                continue;
+            }
+            let outcome = run_browser(&dir, &server, name, mode);
+            report_progress(&outcome, options.verbose);
+            outcomes.push(outcome);
+        }
+    }
     print_table(&outcomes);
+    let artifacts: Vec<&String> = outcomes.iter().flat_map(|o| &o.artifacts).collect();
+    if !artifacts.is_empty() {
+        println!("screenshots:");
+        for path in artifacts {
+            println!("  {path}");
+        }
+        println!();
+    }
     let failed = outcomes.iter().filter(|o| !o.passed).count();
     println!("{} passed, {} failed", outcomes.len() - failed, failed);
     if failed == 0 && !outcomes.is_empty() {
@@ -121,7 +164,9 @@ fn parse_args() -> Result<Options, String> {
             "--list" => options.list = true,
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             name => {
-                if sio_conformance::scenario(name).is_none() {
+                if sio_conformance::scenario(name).is_none()
+                    && !BROWSER_RUNS.iter().any(|(b, _)| *b == name)
+                {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }
                 options.scenarios.push(name.to_owned());
@@ -219,184 +264,422 @@ impl Tail {
     }
 }
 
-/// A running scenario server; killed on drop.
+/// A running server (scenario server or chat example); killed on drop.
 struct Server {
     child: Child,
-    // Held open: the server exits when it closes.
+    // Held open: the scenario server exits when it closes.
     _stdin: Option<ChildStdin>,
+    stdout: Tail,
     stderr: Tail,
+}
+
+impl Server {
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Its output, for failure reports.
+    fn output(&self, label: &str) -> Vec<String> {
+        let out = self
+            .stdout
+            .lines()
+            .into_iter()
+            .map(|l| format!("{label} stdout: {l}"));
+        let err = self
+            .stderr
+            .lines()
+            .into_iter()
+            .map(|l| format!("{label} stderr: {l}"));
+        out.chain(err).collect()
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
-fn start_server(binary: &Path, runtime: &str, scenario: &str) -> Result<(Server, u16), String> {
-    let mut child = Command::new(binary)
-        .args([runtime, scenario])
+/// Starts `command` and waits for the stdout line that `ready` reads a port
+/// from; the first line that doesn't parse as a port is kept for the error.
+fn start_server(
+    mut command: Command,
+    what: &str,
+    ready: fn(&str) -> Option<u16>,
+) -> Result<(Server, u16), String> {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    let stdout = Tail::default();
     let stderr = Tail::default();
     if let Some(err) = child.stderr.take() {
         stderr.collect(err);
     }
-    let stdout = child.stdout.take();
+    let out = child.stdout.take();
     let server = Server {
         _stdin: child.stdin.take(),
         child,
+        stdout: stdout.clone(),
         stderr,
     };
     let (tx, rx) = mpsc::channel();
-    if let Some(out) = stdout {
+    if let Some(out) = out {
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(out).lines();
-            let first = lines.next();
-            let _ = tx.send(first);
-            // Keep draining so the server never blocks on a full pipe.
-            for _ in lines {}
+            let mut port = None;
+            // Keeps draining after the port so the server never blocks on a full pipe.
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if port.is_none() {
+                    port = ready(&line);
+                    if let Some(port) = port {
+                        let _ = tx.send(Some(port));
+                    }
+                }
+                stdout.push(line);
+            }
+            let _ = tx.send(None);
         });
     }
-    let first = match rx.recv_timeout(SERVER_START_TIMEOUT) {
-        Ok(Some(Ok(line))) => line,
-        Ok(_) => {
-            return Err(server_died(
-                "server exited before printing its port",
-                &server,
-            ))
-        }
-        Err(_) => return Err(server_died("server printed no port within 10 s", &server)),
-    };
-    let port = first
-        .strip_prefix("PORT ")
-        .and_then(|p| p.trim().parse::<u16>().ok())
-        .ok_or_else(|| format!("server printed {first:?}, expected `PORT <n>`"))?;
-    Ok((server, port))
+    match rx.recv_timeout(SERVER_START_TIMEOUT) {
+        Ok(Some(port)) => Ok((server, port)),
+        Ok(None) => Err(server_died(
+            &format!("{what} exited before printing its port"),
+            &server,
+        )),
+        Err(_) => Err(server_died(
+            &format!(
+                "{what} printed no port within {} s",
+                SERVER_START_TIMEOUT.as_secs()
+            ),
+            &server,
+        )),
+    }
 }
 
 fn server_died(what: &str, server: &Server) -> String {
-    match server.stderr.lines().last() {
+    let last = server
+        .stderr
+        .lines()
+        .pop()
+        .or_else(|| server.stdout.lines().pop());
+    match last {
         Some(line) => format!("{what}: {line}"),
         None => what.to_owned(),
     }
 }
 
-/// Runs one client script against a fresh server.
-fn run_one(dir: &Path, binary: &Path, runtime: &str, scenario: &'static str) -> Outcome {
-    let started = Instant::now();
-    let mut outcome = Outcome {
+/// `scenario-server <runtime> <scenario> [port]`.
+fn start_scenario_server(
+    binary: &Path,
+    runtime: &str,
+    scenario: &str,
+    port: Option<u16>,
+) -> Result<(Server, u16), String> {
+    let mut command = Command::new(binary);
+    command.args([runtime, scenario]);
+    if let Some(port) = port {
+        command.arg(port.to_string());
+    }
+    start_server(command, "scenario server", |line| {
+        line.strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse::<u16>().ok())
+    })
+}
+
+fn new_outcome(scenario: &'static str, runtime: &str) -> Outcome {
+    Outcome {
         scenario,
         runtime: runtime.to_owned(),
         passed: false,
         reason: String::new(),
         secs: 0.0,
         notes: Vec::new(),
+        artifacts: Vec::new(),
         details: Vec::new(),
-    };
-    match start_server(binary, runtime, scenario) {
-        Ok((mut server, port)) => run_client(dir, scenario, port, &mut server, &mut outcome),
+    }
+}
+
+/// Runs one client script against a fresh server.
+fn run_one(dir: &Path, binary: &Path, runtime: &str, scenario: &'static str) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = new_outcome(scenario, runtime);
+    match start_scenario_server(binary, runtime, scenario, None) {
+        Ok((mut server, port)) => {
+            let client = Client::new(dir, scenario, port, CLIENT_TIMEOUT);
+            let mut restart = |server: &mut Server| -> Result<(), String> {
+                // The old one must be gone before the new one takes its port.
+                server.stop();
+                let (new, new_port) = start_scenario_server(binary, runtime, scenario, Some(port))?;
+                if new_port != port {
+                    return Err(format!("restarted server took port {new_port}, not {port}"));
+                }
+                *server = new;
+                Ok(())
+            };
+            client.run(&mut server, &mut restart, &mut outcome);
+        }
         Err(reason) => outcome.reason = reason,
     }
     outcome.secs = started.elapsed().as_secs_f64();
     outcome
 }
 
-fn run_client(dir: &Path, scenario: &str, port: u16, server: &mut Server, outcome: &mut Outcome) {
-    let script = dir.join("clients").join(format!("{scenario}.js"));
-    let url = format!("http://127.0.0.1:{port}");
-    let mut client = match Command::new("node")
-        .arg(&script)
-        .arg(&url)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            outcome.reason = format!("cannot run node: {e}");
-            return;
-        }
-    };
-    let stdout = Tail::default();
-    let stderr = Tail::default();
-    let readers: Vec<JoinHandle<()>> = [
-        client.stdout.take().map(|s| stdout.collect(s)),
-        client.stderr.take().map(|s| stderr.collect(s)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+/// The chat example of the target directory that `sibling` (a binary of
+/// this package) is in: `examples/chat` beside it.
+fn chat_binary(sibling: &Path) -> Result<PathBuf, String> {
+    let name = format!("chat{}", std::env::consts::EXE_SUFFIX);
+    let path = sibling
+        .parent()
+        .map(|dir| dir.join("examples").join(name))
+        .ok_or("cannot find the target directory")?;
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is missing: build it with `cargo build -p sio-tokio --example chat`",
+            path.display()
+        ))
+    }
+}
 
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    let status = loop {
-        match client.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) => {}
+/// A port that was free a moment ago (the chat example takes its port from
+/// `PORT` and does not announce a port of its own choosing).
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+/// The chat example on a free port (tried a few times: another process may
+/// take the port between the probe and the bind).
+fn start_chat(binary: &Path) -> Result<(Server, u16), String> {
+    let mut last_error = String::new();
+    for _ in 0..3 {
+        let port = free_port()?;
+        let mut command = Command::new(binary);
+        command
+            .env("PORT", port.to_string())
+            .env("CORS_ORIGIN", format!("http://127.0.0.1:{port}"))
+            .env("JWT_SECRET", "sio-conformance-browser-secret")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1");
+        match start_server(command, "chat example", |line| {
+            line.strip_prefix("chat listening on http://127.0.0.1:")
+                .and_then(|p| p.trim().parse::<u16>().ok())
+        }) {
+            Ok(started) => return Ok(started),
+            Err(e) => last_error = e,
+        }
+    }
+    Err(last_error)
+}
+
+fn chromium_path() -> PathBuf {
+    std::env::var_os("SIO_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CHROMIUM))
+}
+
+/// One browser run: the chat example and `clients/browser-chat.js`.
+fn run_browser(dir: &Path, sibling: &Path, name: &'static str, mode: &str) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = new_outcome(name, BROWSER_RUNTIME);
+    let chromium = chromium_path();
+    let prepared = if chromium.is_file() {
+        chat_binary(sibling).and_then(|chat| start_chat(&chat))
+    } else {
+        Err(format!(
+            "Chromium is missing: {} not found (install it: apt-get install chromium chromium-driver; .ci/run does)",
+            chromium.display()
+        ))
+    };
+    match prepared {
+        Ok((mut server, port)) => {
+            let mut client = Client::new(dir, "browser-chat", port, BROWSER_TIMEOUT);
+            let artifacts = dir.join("artifacts");
+            client.args = vec![mode.to_owned(), artifacts.display().to_string()];
+            client.env = vec![
+                (
+                    "CLIENT_TIMEOUT_MS",
+                    (BROWSER_TIMEOUT.as_millis() - 5000).to_string(),
+                ),
+                ("SIO_CHROMIUM", chromium.display().to_string()),
+            ];
+            client.label = "chat";
+            let mut no_restart =
+                |_: &mut Server| Err("the browser runs cannot restart the server".to_owned());
+            client.run(&mut server, &mut no_restart, &mut outcome);
+        }
+        Err(reason) => outcome.reason = reason,
+    }
+    outcome.secs = started.elapsed().as_secs_f64();
+    outcome
+}
+
+/// A client script run: `node clients/<script>.js <url> <args>...`.
+struct Client {
+    script: PathBuf,
+    dir: PathBuf,
+    url: String,
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+    timeout: Duration,
+    /// What the server is called in failure reports.
+    label: &'static str,
+}
+
+/// Kills the server and starts a new one on the same port.
+type Restart<'a> = dyn FnMut(&mut Server) -> Result<(), String> + 'a;
+
+impl Client {
+    fn new(dir: &Path, script: &str, port: u16, timeout: Duration) -> Self {
+        Client {
+            script: dir.join("clients").join(format!("{script}.js")),
+            dir: dir.to_owned(),
+            url: format!("http://127.0.0.1:{port}"),
+            args: Vec::new(),
+            env: Vec::new(),
+            timeout,
+            label: "server",
+        }
+    }
+
+    fn run(&self, server: &mut Server, restart: &mut Restart<'_>, outcome: &mut Outcome) {
+        let mut command = Command::new("node");
+        command
+            .arg(&self.script)
+            .arg(&self.url)
+            .args(&self.args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        let mut client = match command.spawn() {
+            Ok(c) => c,
             Err(e) => {
-                outcome.reason = format!("cannot wait for node: {e}");
+                outcome.reason = format!("cannot run node: {e}");
+                return;
+            }
+        };
+        let mut stdin = client.stdin.take();
+        let stdout = Tail::default();
+        let stderr = Tail::default();
+        let (restart_tx, restart_rx) = mpsc::channel();
+        let readers: Vec<JoinHandle<()>> = [
+            client
+                .stdout
+                .take()
+                .map(|s| collect_with_restarts(&stdout, s, restart_tx)),
+            client.stderr.take().map(|s| stderr.collect(s)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        // Output of the servers a restart replaced.
+        let mut replaced: Vec<String> = Vec::new();
+
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            match client.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) => {}
+                Err(e) => {
+                    outcome.reason = format!("cannot wait for node: {e}");
+                    break None;
+                }
+            }
+            if restart_rx.try_recv().is_ok() {
+                let old = server.output(&format!("{} (before restart)", self.label));
+                let answer = match restart(server) {
+                    Ok(()) => "RESTARTED".to_owned(),
+                    Err(e) => format!("RESTART-FAILED {e}"),
+                };
+                replaced.extend(old);
+                if let Some(stdin) = stdin.as_mut() {
+                    let _ = writeln!(stdin, "{answer}").and_then(|()| stdin.flush());
+                }
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                outcome.reason = server_died(
+                    &format!("{} exited during the run ({status})", self.label),
+                    server,
+                );
                 break None;
             }
+            if Instant::now() >= deadline {
+                outcome.reason =
+                    format!("client did not finish within {} s", self.timeout.as_secs());
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(stdin);
+        if status.is_none() {
+            let _ = client.kill();
+            let _ = client.wait();
         }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            outcome.reason =
-                server_died(&format!("server exited during the run ({status})"), server);
-            break None;
+        for reader in readers {
+            let _ = reader.join();
         }
-        if Instant::now() >= deadline {
-            outcome.reason = format!(
-                "client did not finish within {} s",
-                CLIENT_TIMEOUT.as_secs()
-            );
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    if status.is_none() {
-        let _ = client.kill();
-        let _ = client.wait();
-    }
-    for reader in readers {
-        let _ = reader.join();
-    }
 
-    let out = stdout.lines();
-    outcome.notes = out
-        .iter()
-        .filter_map(|l| l.strip_prefix("NOTE "))
-        .map(str::to_owned)
-        .collect();
-    if let Some(status) = status {
-        outcome.passed = status.success();
+        let out = stdout.lines();
+        outcome.notes = prefixed(&out, "NOTE ");
+        outcome.artifacts = prefixed(&out, "ARTIFACT ");
+        if let Some(status) = status {
+            outcome.passed = status.success();
+            if !outcome.passed {
+                outcome.reason = out
+                    .iter()
+                    .rev()
+                    .find_map(|l| l.strip_prefix("FAIL: "))
+                    .map(str::to_owned)
+                    .or_else(|| stderr.lines().last().cloned())
+                    .unwrap_or_else(|| format!("client exited with {status}"));
+            }
+        }
         if !outcome.passed {
-            outcome.reason = out
-                .iter()
-                .rev()
-                .find_map(|l| l.strip_prefix("FAIL: "))
-                .map(str::to_owned)
-                .or_else(|| stderr.lines().last().cloned())
-                .unwrap_or_else(|| format!("client exited with {status}"));
+            let mut details = Vec::new();
+            details.extend(out.iter().map(|l| format!("client: {l}")));
+            details.extend(stderr.lines().iter().map(|l| format!("client stderr: {l}")));
+            details.extend(replaced);
+            details.extend(server.output(self.label));
+            outcome.details = details;
         }
     }
-    if !outcome.passed {
-        let mut details = Vec::new();
-        details.extend(out.iter().map(|l| format!("client: {l}")));
-        details.extend(stderr.lines().iter().map(|l| format!("client stderr: {l}")));
-        details.extend(
-            server
-                .stderr
-                .lines()
-                .iter()
-                .map(|l| format!("server stderr: {l}")),
-        );
-        outcome.details = details;
-    }
+}
+
+fn prefixed(lines: &[String], prefix: &str) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Gathers a client's stdout and signals each `RESTART` line it prints.
+fn collect_with_restarts(
+    tail: &Tail,
+    stream: impl Read + Send + 'static,
+    restarts: mpsc::Sender<()>,
+) -> JoinHandle<()> {
+    let tail = tail.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if line == "RESTART" {
+                let _ = restarts.send(());
+            }
+            tail.push(line);
+        }
+    })
 }
 
 fn report_progress(outcome: &Outcome, verbose: bool) {
@@ -410,6 +693,9 @@ fn report_progress(outcome: &Outcome, verbose: bool) {
     }
     for note in &outcome.notes {
         println!("    note: {note}");
+    }
+    for path in &outcome.artifacts {
+        println!("    saved: {path}");
     }
     if !outcome.passed || verbose {
         for line in &outcome.details {

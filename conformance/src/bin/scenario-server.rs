@@ -1,17 +1,30 @@
-//! `scenario-server <runtime> <scenario>`: serves one scenario on
-//! 127.0.0.1 at a free port, prints `PORT <n>`, and serves until killed
-//! (or until its stdin closes, so a crashed runner leaves no server behind).
+//! `scenario-server <runtime> <scenario> [port]`: serves one scenario on
+//! 127.0.0.1 at `port` (a free one when absent), prints `PORT <n>`, and
+//! serves until killed (or until its stdin closes, so a crashed runner
+//! leaves no server behind). With a port it is a restarted server taking
+//! over its predecessor's port: it retries the bind for a while.
 use std::io::{Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use sio_conformance::{config_of, scenario, scenarios, Scenario};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [runtime, name] = args.as_slice() else {
-        eprintln!("usage: scenario-server <runtime> <scenario>");
-        return ExitCode::from(2);
+    let (runtime, name, port) = match args.as_slice() {
+        [runtime, name] => (runtime, name, None),
+        [runtime, name, port] => match port.parse::<u16>() {
+            Ok(port) => (runtime, name, Some(port)),
+            Err(e) => {
+                eprintln!("scenario-server: port {port:?}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("usage: scenario-server <runtime> <scenario> [port]");
+            return ExitCode::from(2);
+        }
     };
     let Some(scenario) = scenario(name) else {
         let names: Vec<&str> = scenarios::ALL.iter().map(|s| s.name).collect();
@@ -19,11 +32,21 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     exit_when_stdin_closes();
-    // The one place that knows the runtimes: add `smol`, `async-std` here.
+    let listener = match bind(port) {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!(
+                "scenario-server: cannot listen on 127.0.0.1:{}: {e}",
+                port.unwrap_or(0)
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    // The one place that knows the runtimes.
     let served = match runtime.as_str() {
-        "tokio" => serve_tokio(scenario),
-        "smol" => serve_smol(scenario),
-        "async-std" => serve_async_std(scenario),
+        "tokio" => serve_tokio(scenario, listener),
+        "smol" => serve_smol(scenario, listener),
+        "async-std" => serve_async_std(scenario, listener),
         other => {
             eprintln!(
                 "unknown runtime {other:?}; known: {:?}",
@@ -39,6 +62,31 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// How long a restarted server retries to take over its port.
+const BIND_RETRY_FOR: Duration = Duration::from_secs(5);
+
+/// A non-blocking listener on 127.0.0.1:`port` (any free port when `None`).
+/// std sets SO_REUSEADDR on Unix, so the old server's TIME_WAIT connections
+/// do not block the port; the retry covers a predecessor still exiting.
+fn bind(port: Option<u16>) -> std::io::Result<TcpListener> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(0)));
+    let started = Instant::now();
+    let listener = loop {
+        match TcpListener::bind(addr) {
+            Ok(listener) => break listener,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && started.elapsed() < BIND_RETRY_FOR =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    listener.set_nonblocking(true)?;
+    Ok(listener)
 }
 
 /// Tells the runner where to connect.
@@ -57,7 +105,7 @@ fn exit_when_stdin_closes() {
     });
 }
 
-fn serve_tokio(scenario: &Scenario) -> std::io::Result<()> {
+fn serve_tokio(scenario: &Scenario, listener: TcpListener) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -65,27 +113,27 @@ fn serve_tokio(scenario: &Scenario) -> std::io::Result<()> {
     runtime.block_on(async {
         let io = sio_tokio::new(config_of(scenario));
         (scenario.setup)(&io);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         announce(listener.local_addr()?)?;
         sio_tokio::serve(listener, io).await
     })
 }
 
-fn serve_smol(scenario: &Scenario) -> std::io::Result<()> {
+fn serve_smol(scenario: &Scenario, listener: TcpListener) -> std::io::Result<()> {
     smol::block_on(async {
         let io = sio_smol::new(config_of(scenario));
         (scenario.setup)(&io);
-        let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = smol::net::TcpListener::try_from(listener)?;
         announce(listener.local_addr()?)?;
         sio_smol::serve(listener, io).await
     })
 }
 
-fn serve_async_std(scenario: &Scenario) -> std::io::Result<()> {
+fn serve_async_std(scenario: &Scenario, listener: TcpListener) -> std::io::Result<()> {
     async_std::task::block_on(async {
         let io = sio_async_std::new(config_of(scenario));
         (scenario.setup)(&io);
-        let listener = async_std::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = async_std::net::TcpListener::from(listener);
         announce(listener.local_addr()?)?;
         sio_async_std::serve(listener, io).await
     })
