@@ -38,6 +38,10 @@ const ECHO_FIGURES: &[Figure] = &[
     Figure("p50_us", "p50 µs", false),
     Figure("p99_us", "p99 µs", false),
     Figure("server_cpu_us_per_round_trip", "CPU µs/rt", false),
+    // How busy the server's core was: far below 1 with the load generator
+    // also idle means other processes held the cores (rates are then noise).
+    Figure("server_cpu_share", "server busy", true),
+    Figure("loadgen_cpu_share", "loadgen busy", true),
 ];
 const FANOUT_FIGURES: &[Figure] = &[
     Figure("deliveries_per_sec", "deliv/s", true),
