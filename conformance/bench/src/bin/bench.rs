@@ -1,0 +1,417 @@
+//! Runs the bench: for each server (sio-tokio, socketioxide, Node
+//! socket.io) and each measurement, starts a fresh server, drives it with
+//! the load generator in its own process, and keeps the median of the
+//! repetitions. Prints a table with the ratios and writes the JSON.
+//!
+//! `bench [--quick] [--reps N] [--servers sio,socketioxide,node] [--out FILE]`
+//! (normally through `scripts/bench`).
+use std::fmt::Write as _;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+type Error = Box<dyn std::error::Error>;
+
+const SERVERS: [&str; 3] = ["sio", "socketioxide", "node"];
+const PORT: u16 = 3917;
+
+/// One measurement: a load generator scenario with its arguments, and the
+/// figures of its output shown in the table.
+struct Measurement {
+    label: String,
+    scenario: &'static str,
+    args: Vec<(String, String)>,
+    /// Clients connected at once (file descriptors needed on each side).
+    clients: usize,
+    figures: &'static [Figure],
+}
+
+/// A figure: its key in the load generator's JSON, its unit, and whether
+/// higher is better.
+struct Figure(&'static str, &'static str, bool);
+
+const ECHO_FIGURES: &[Figure] = &[
+    Figure("round_trips_per_sec", "rt/s", true),
+    Figure("p50_us", "p50 µs", false),
+    Figure("p99_us", "p99 µs", false),
+    Figure("server_cpu_us_per_round_trip", "CPU µs/rt", false),
+    // How busy the server's core was: far below 1 with the load generator
+    // also idle means other processes held the cores (rates are then noise).
+    Figure("server_cpu_share", "server busy", true),
+    Figure("loadgen_cpu_share", "loadgen busy", true),
+];
+const FANOUT_FIGURES: &[Figure] = &[
+    Figure("deliveries_per_sec", "deliv/s", true),
+    Figure("last_delivery_ms_median", "ms to last", false),
+    Figure("server_cpu_us_per_delivery", "CPU µs/deliv", false),
+];
+const CONNECT_FIGURES: &[Figure] = &[
+    Figure("handshakes_per_sec", "hs/s", true),
+    Figure("server_cpu_us_per_handshake", "CPU µs/hs", false),
+    Figure("rss_bytes_per_connection", "RSS B/conn", false),
+];
+
+fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
+    let kv = |pairs: &[(&str, String)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    };
+    let (secs, warmup) = if quick { ("1", "0.5") } else { ("3", "1") };
+    let mut plan = Vec::new();
+    let mut skipped = Vec::new();
+    for clients in [1usize, 100, 1000] {
+        plan.push(Measurement {
+            label: format!("echo, {clients} client(s)"),
+            scenario: "echo",
+            args: kv(&[
+                ("clients", clients.to_string()),
+                ("secs", secs.into()),
+                ("warmup", warmup.into()),
+            ]),
+            clients,
+            figures: ECHO_FIGURES,
+        });
+    }
+    let fanouts: &[(usize, usize)] = if quick {
+        &[(1000, 10)]
+    } else {
+        &[(1000, 30), (10_000, 10)]
+    };
+    for &(clients, rounds) in fanouts {
+        plan.push(Measurement {
+            label: format!("fanout to {clients}"),
+            scenario: "fanout",
+            args: kv(&[
+                ("clients", clients.to_string()),
+                ("rounds", rounds.to_string()),
+            ]),
+            clients,
+            figures: FANOUT_FIGURES,
+        });
+    }
+    let idle = if quick { 1000 } else { 5000 };
+    plan.push(Measurement {
+        label: format!("connect {idle}"),
+        scenario: "connect",
+        args: kv(&[("clients", idle.to_string())]),
+        clients: idle,
+        figures: CONNECT_FIGURES,
+    });
+    plan.retain(|m| {
+        let fits = m.clients + 200 <= max_clients;
+        if !fits {
+            skipped.push(format!(
+                "{}: needs {} open files, `ulimit -n` is {max_clients}",
+                m.label,
+                m.clients + 200
+            ));
+        }
+        fits
+    });
+    (plan, skipped)
+}
+
+struct Options {
+    quick: bool,
+    reps: usize,
+    servers: Vec<String>,
+    out: PathBuf,
+}
+
+fn parse_options(root: &Path) -> Result<Options, Error> {
+    let mut options = Options {
+        quick: false,
+        reps: 0,
+        servers: SERVERS.iter().map(|s| s.to_string()).collect(),
+        out: root.join("conformance/artifacts/bench/results.json"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--reps" => options.reps = args.next().ok_or("--reps N")?.parse()?,
+            "--servers" => {
+                options.servers = args
+                    .next()
+                    .ok_or("--servers a,b")?
+                    .split(',')
+                    .map(String::from)
+                    .collect()
+            }
+            "--out" => options.out = args.next().ok_or("--out FILE")?.into(),
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    if options.reps == 0 {
+        options.reps = if options.quick { 1 } else { 3 };
+    }
+    Ok(options)
+}
+
+/// `taskset` prefixes pinning the server and the load generator to
+/// different cores, when there are two cores and `taskset` works.
+fn pinning() -> (Vec<String>, Vec<String>, String) {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let works = Command::new("taskset")
+        .args(["-c", "1", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if cores >= 2 && works {
+        let last = cores - 1;
+        (
+            vec!["taskset".into(), "-c".into(), "0".into()],
+            vec!["taskset".into(), "-c".into(), last.to_string()],
+            format!("server pinned to CPU 0, load generator to CPU {last} (taskset; {cores} CPUs)"),
+        )
+    } else {
+        (
+            Vec::new(),
+            Vec::new(),
+            format!("not pinned ({cores} CPUs, taskset usable: {works})"),
+        )
+    }
+}
+
+fn max_open_files() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse().ok()
+        })
+        .unwrap_or(1024)
+}
+
+struct Paths {
+    bin_dir: PathBuf,
+    node_dir: PathBuf,
+    logs: PathBuf,
+}
+
+fn start_server(name: &str, paths: &Paths, pin: &[String]) -> Result<Child, Error> {
+    let program: Vec<String> = match name {
+        "sio" => vec![paths.bin_dir.join("server_sio").display().to_string()],
+        "socketioxide" => vec![paths
+            .bin_dir
+            .join("server_socketioxide")
+            .display()
+            .to_string()],
+        "node" => vec![
+            "node".into(),
+            paths.node_dir.join("server.js").display().to_string(),
+        ],
+        other => return Err(format!("unknown server {other}").into()),
+    };
+    let command: Vec<&String> = pin.iter().chain(program.iter()).collect();
+    let log = std::fs::File::create(paths.logs.join(format!("{name}.log")))?;
+    let mut child = Command::new(command[0])
+        .args(&command[1..])
+        .env("PORT", PORT.to_string())
+        .env_remove("RUST_LOG")
+        .current_dir(&paths.node_dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], PORT));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Some(status) = child.try_wait()? {
+            return Err(format!(
+                "{name} server exited: {status}; see {}",
+                paths.logs.display()
+            )
+            .into());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(format!("{name} server did not listen within 15 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(child)
+}
+
+fn run_once(
+    server: &str,
+    m: &Measurement,
+    paths: &Paths,
+    pins: &(Vec<String>, Vec<String>, String),
+) -> Result<Value, Error> {
+    let mut child = start_server(server, paths, &pins.0)?;
+    let loadgen = paths.bin_dir.join("loadgen").display().to_string();
+    let command: Vec<String> = pins
+        .1
+        .iter()
+        .cloned()
+        .chain([
+            loadgen,
+            m.scenario.to_string(),
+            format!("addr=127.0.0.1:{PORT}"),
+            format!("pid={}", child.id()),
+        ])
+        .chain(m.args.iter().map(|(k, v)| format!("{k}={v}")))
+        .collect();
+    let output = Command::new(&command[0])
+        .args(&command[1..])
+        .stderr(Stdio::inherit())
+        .output();
+    let _ = child.kill();
+    let _ = child.wait();
+    let output = output?;
+    if !output.status.success() {
+        return Err(format!(
+            "loadgen failed ({}) on {server}, {}",
+            output.status, m.label
+        )
+        .into());
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+fn format_value(v: Option<f64>) -> String {
+    match v {
+        None => "—".into(),
+        Some(v) if v.abs() >= 1000.0 => format!("{v:.0}"),
+        Some(v) if v.abs() >= 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b != 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+fn main() -> Result<(), Error> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()?;
+    let options = parse_options(&root)?;
+    let bin_dir = std::env::current_exe()?
+        .parent()
+        .ok_or("exe dir")?
+        .to_path_buf();
+    let out_dir = options
+        .out
+        .parent()
+        .ok_or("--out has no folder")?
+        .to_path_buf();
+    std::fs::create_dir_all(&out_dir)?;
+    let paths = Paths {
+        bin_dir,
+        node_dir: root.join("conformance/bench/node"),
+        logs: out_dir.clone(),
+    };
+    let pins = pinning();
+    let files = max_open_files();
+    let (plan, skipped) = plan(options.quick, files);
+    println!(
+        "sio bench{}: {} repetition(s), median kept",
+        if options.quick { " (--quick)" } else { "" },
+        options.reps
+    );
+    println!("{}", pins.2);
+    for s in &skipped {
+        println!("skipped: {s}");
+    }
+    let started = Instant::now();
+    // results[measurement][server] = runs
+    let mut runs: Vec<Map<String, Value>> = plan.iter().map(|_| Map::new()).collect();
+    for server in &options.servers {
+        for (i, m) in plan.iter().enumerate() {
+            let mut reps = Vec::new();
+            for rep in 0..options.reps {
+                eprintln!("{server}: {} ({}/{})", m.label, rep + 1, options.reps);
+                match run_once(server, m, &paths, &pins) {
+                    Ok(v) => reps.push(v),
+                    Err(e) => eprintln!("{server}: {}: {e}", m.label),
+                }
+            }
+            runs[i].insert(server.clone(), Value::Array(reps));
+        }
+    }
+    eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
+
+    let mut table = String::new();
+    let mut json_rows = Vec::new();
+    writeln!(
+        table,
+        "| measurement | figure | sio | socketioxide | node | sio/socketioxide | sio/node |\n|---|---|---:|---:|---:|---:|---:|"
+    )?;
+    for (m, by_server) in plan.iter().zip(&runs) {
+        for Figure(key, unit, higher_better) in m.figures {
+            let mut medians = Map::new();
+            let value = |server: &str| -> Option<f64> {
+                let mut values: Vec<f64> = by_server
+                    .get(server)?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|run| run.get(*key)?.as_f64())
+                    .collect();
+                median(&mut values)
+            };
+            let [sio, sx, node] = SERVERS.map(value);
+            for (server, v) in SERVERS.iter().zip([sio, sx, node]) {
+                medians.insert(server.to_string(), json!(v));
+            }
+            let (r1, r2) = (ratio(sio, sx), ratio(sio, node));
+            let better = if *higher_better {
+                "higher is better"
+            } else {
+                "lower is better"
+            };
+            writeln!(
+                table,
+                "| {} | {unit} | {} | {} | {} | {} | {} |",
+                m.label,
+                format_value(sio),
+                format_value(sx),
+                format_value(node),
+                format_value(r1),
+                format_value(r2)
+            )?;
+            json_rows.push(json!({
+                "measurement": m.label, "figure": key, "unit": unit, "better": better,
+                "median": medians, "sio_over_socketioxide": r1, "sio_over_node": r2,
+            }));
+        }
+    }
+    println!("\n{table}");
+    println!("Ratios are sio's figure divided by the other's: below 1 is better for sio on time, CPU and memory, above 1 on rates.");
+    println!("CPU is the server's utime+stime over the measured interval (per-thread schedstat sums when they agree).");
+    let document = json!({
+        "quick": options.quick,
+        "repetitions": options.reps,
+        "pinning": pins.2,
+        "skipped": skipped,
+        "table": json_rows,
+        "runs": plan.iter().zip(runs).map(|(m, r)| json!({"measurement": m.label, "runs": r})).collect::<Vec<_>>(),
+    });
+    std::fs::write(&options.out, serde_json::to_string_pretty(&document)?)?;
+    println!("JSON: {}", options.out.display());
+    Ok(())
+}

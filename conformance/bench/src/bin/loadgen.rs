@@ -1,0 +1,311 @@
+//! The load generator: one process, one thread (pin it to a core of its
+//! own), many Socket.IO clients over raw WebSockets on loopback. Runs one
+//! scenario against a server already listening and prints one JSON object
+//! with the figures, including the server's CPU time (and memory) read
+//! from `/proc/PID` around the measured interval.
+//!
+//! `loadgen echo|fanout|connect addr=127.0.0.1:3000 pid=1234 clients=100 ...`
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sio_bench::client::Client;
+use sio_bench::procfs::{rss_kib, CpuTime};
+use sio_core::packet::PacketType;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::LocalSet;
+
+type Error = Box<dyn std::error::Error>;
+
+/// The payload of every echo and fanout: one object, keys in sorted order
+/// (socketioxide's `serde_json::Value` re-sorts them).
+fn payload(seq: u64) -> String {
+    format!(r#"[{{"data":"{}","seq":{seq}}}]"#, "x".repeat(64))
+}
+
+struct Args {
+    scenario: String,
+    opts: HashMap<String, String>,
+}
+
+impl Args {
+    fn parse() -> Result<Args, Error> {
+        let mut args = std::env::args().skip(1);
+        let scenario = args
+            .next()
+            .ok_or("usage: loadgen echo|fanout|connect key=value...")?;
+        let opts = args
+            .map(|a| {
+                a.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .ok_or_else(|| format!("not key=value: {a}").into())
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Args { scenario, opts })
+    }
+
+    fn get<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, Error> {
+        match self.opts.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| format!("bad {key}={v}").into()),
+        }
+    }
+}
+
+fn main() -> Result<(), Error> {
+    let args = Args::parse()?;
+    let addr: SocketAddr = args.get("addr", "127.0.0.1:3000".parse()?)?;
+    let pid: u32 = args.get("pid", 0)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = LocalSet::new();
+    let result = local.block_on(&rt, async {
+        match args.scenario.as_str() {
+            "echo" => echo(&args, addr, pid).await,
+            "fanout" => fanout(&args, addr, pid).await,
+            "connect" => connect(&args, addr, pid).await,
+            other => Err(format!("unknown scenario {other}").into()),
+        }
+    })?;
+    println!("{result}");
+    Ok(())
+}
+
+/// Connects `count` clients, at most `parallel` handshakes at a time.
+async fn connect_many(
+    addr: SocketAddr,
+    count: usize,
+    parallel: usize,
+) -> Result<Vec<Client>, Error> {
+    let gate = Rc::new(Semaphore::new(parallel));
+    let mut tasks = Vec::with_capacity(count);
+    for i in 0..count {
+        let gate = gate.clone();
+        tasks.push(tokio::task::spawn_local(async move {
+            let _permit = gate.acquire().await;
+            let seed = (i as u32).wrapping_mul(2_654_435_761) ^ 0x9e37_79b9;
+            Client::connect(addr, seed).await
+        }));
+    }
+    let mut clients = Vec::with_capacity(count);
+    for task in tasks {
+        clients.push(task.await??);
+    }
+    Ok(clients)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Round trips of `echo` with its ack, each client keeping one in flight.
+async fn echo(args: &Args, addr: SocketAddr, pid: u32) -> Result<Value, Error> {
+    let clients: usize = args.get("clients", 100)?;
+    let warmup = Duration::from_secs_f64(args.get("warmup", 1.0)?);
+    let secs = Duration::from_secs_f64(args.get("secs", 3.0)?);
+    let connected = connect_many(addr, clients, 100).await?;
+    let stop = Rc::new(Cell::new(false));
+    let mut tasks = Vec::new();
+    for mut client in connected {
+        let stop = stop.clone();
+        tasks.push(tokio::task::spawn_local(async move {
+            // (completion time, round trip in ns) of every round trip.
+            let mut samples: Vec<(Instant, u64)> = Vec::with_capacity(4096);
+            let mut id = 0u64;
+            let mut checked = false;
+            while !stop.get() {
+                let body = payload(id);
+                let sent = Instant::now();
+                client.emit("echo", &body, Some(id)).await?;
+                let ack = loop {
+                    let packet = client.next_packet().await?;
+                    if packet.kind == PacketType::Ack && packet.id == Some(id) {
+                        break packet;
+                    }
+                };
+                let done = Instant::now();
+                if !checked {
+                    // Once per client: the ack carries exactly what was sent.
+                    let got: Value =
+                        serde_json::from_str(ack.data.as_ref().map(|d| d.as_str()).unwrap_or(""))?;
+                    let want: Value = serde_json::from_str(&body)?;
+                    if got != want {
+                        return Err(format!("echo ack {got} != {want}").into());
+                    }
+                    checked = true;
+                }
+                samples.push((done, (done - sent).as_nanos() as u64));
+                id += 1;
+            }
+            Ok::<_, Error>(samples)
+        }));
+    }
+    tokio::time::sleep(warmup).await;
+    let (start, cpu_start) = (Instant::now(), CpuTime::read(pid));
+    let own_start = CpuTime::read(std::process::id());
+    tokio::time::sleep(secs).await;
+    let (end, cpu_end) = (Instant::now(), CpuTime::read(pid));
+    let own_end = CpuTime::read(std::process::id());
+    stop.set(true);
+    let mut rtts = Vec::new();
+    for task in tasks {
+        let samples = task.await??;
+        rtts.extend(
+            samples
+                .into_iter()
+                .filter(|(t, _)| *t >= start && *t <= end)
+                .map(|(_, rtt)| rtt),
+        );
+    }
+    rtts.sort_unstable();
+    let elapsed = (end - start).as_secs_f64();
+    let ops = rtts.len() as f64;
+    let cpu_ns = cpu_end.since(&cpu_start) as f64;
+    Ok(json!({
+        "scenario": "echo",
+        "clients": clients,
+        "round_trips": rtts.len(),
+        "secs": elapsed,
+        "round_trips_per_sec": ops / elapsed,
+        "p50_us": percentile(&rtts, 50.0) as f64 / 1000.0,
+        "p99_us": percentile(&rtts, 99.0) as f64 / 1000.0,
+        "server_cpu_us_per_round_trip": cpu_ns / 1000.0 / ops.max(1.0),
+        "server_cpu_share": cpu_ns / 1e9 / elapsed,
+        "loadgen_cpu_share": own_end.since(&own_start) as f64 / 1e9 / elapsed,
+    }))
+}
+
+/// Rounds of one `fanout` from one client; every client (the sender too)
+/// counts its `tick`, and the round ends when the last one has it.
+async fn fanout(args: &Args, addr: SocketAddr, pid: u32) -> Result<Value, Error> {
+    let clients: usize = args.get("clients", 1000)?;
+    let rounds: usize = args.get("rounds", 20)?;
+    let warmup_rounds: usize = args.get("warmup_rounds", 3)?;
+    let mut connected = connect_many(addr, clients, 100).await?;
+    let mut sender = connected.pop().ok_or("no clients")?;
+    // Ticks received in this round, and when the last one came.
+    let received = Rc::new(Cell::new(0usize));
+    let last = Rc::new(Cell::new(Instant::now()));
+    let all_in = Rc::new(Notify::new());
+    let failure: Rc<RefCell<Option<String>>> = Rc::default();
+    let on_tick = {
+        let (received, last, all_in) = (received.clone(), last.clone(), all_in.clone());
+        move || {
+            last.set(Instant::now());
+            received.set(received.get() + 1);
+            if received.get() == clients {
+                all_in.notify_one();
+            }
+        }
+    };
+    let mut readers = Vec::new();
+    for mut client in connected {
+        let on_tick = on_tick.clone();
+        let failure = failure.clone();
+        let all_in = all_in.clone();
+        readers.push(tokio::task::spawn_local(async move {
+            loop {
+                match client.next_packet().await {
+                    Ok(p) if p.kind == PacketType::Event => on_tick(),
+                    Ok(_) => {}
+                    Err(e) => {
+                        failure.borrow_mut().get_or_insert(e.to_string());
+                        all_in.notify_one();
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+    let mut round_ns = Vec::with_capacity(rounds);
+    let mut cpu_start = CpuTime::read(pid);
+    for round in 0..warmup_rounds + rounds {
+        if round == warmup_rounds {
+            cpu_start = CpuTime::read(pid);
+        }
+        received.set(0);
+        let body = payload(round as u64);
+        let sent = Instant::now();
+        sender.emit("fanout", &body, None).await?;
+        // The sender is in the room too: its own tick.
+        loop {
+            let p = sender.next_packet().await?;
+            if p.kind == PacketType::Event {
+                let got: Value =
+                    serde_json::from_str(p.data.as_ref().map(|d| d.as_str()).unwrap_or(""))?;
+                let want: Value = serde_json::from_str(&format!(r#"["tick",{}"#, &body[1..]))?;
+                if got != want {
+                    return Err(format!("tick {got} != {want}").into());
+                }
+                on_tick();
+                break;
+            }
+        }
+        while received.get() < clients {
+            if let Some(err) = failure.borrow().as_ref() {
+                return Err(format!("a client failed: {err}").into());
+            }
+            tokio::time::timeout(Duration::from_secs(30), all_in.notified())
+                .await
+                .map_err(|_| {
+                    format!(
+                        "round {round}: {} of {clients} ticks in 30 s",
+                        received.get()
+                    )
+                })?;
+        }
+        if round >= warmup_rounds {
+            round_ns.push((last.get() - sent).as_nanos() as u64);
+        }
+    }
+    let cpu_ns = CpuTime::read(pid).since(&cpu_start) as f64;
+    for reader in readers {
+        reader.abort();
+    }
+    let total_secs = round_ns.iter().sum::<u64>() as f64 / 1e9;
+    let deliveries = (clients * rounds) as f64;
+    round_ns.sort_unstable();
+    Ok(json!({
+        "scenario": "fanout",
+        "clients": clients,
+        "rounds": rounds,
+        "deliveries_per_sec": deliveries / total_secs,
+        "last_delivery_ms_median": percentile(&round_ns, 50.0) as f64 / 1e6,
+        "last_delivery_ms_max": round_ns.last().copied().unwrap_or(0) as f64 / 1e6,
+        "server_cpu_us_per_delivery": cpu_ns / 1000.0 / deliveries,
+    }))
+}
+
+/// Whole Socket.IO handshakes over WebSocket, then the server's memory
+/// with all those clients connected and idle.
+async fn connect(args: &Args, addr: SocketAddr, pid: u32) -> Result<Value, Error> {
+    let clients: usize = args.get("clients", 5000)?;
+    let parallel: usize = args.get("parallel", 100)?;
+    let settle = Duration::from_secs_f64(args.get("settle", 1.0)?);
+    let rss_before = rss_kib(pid).ok_or("no VmRSS for the server pid")?;
+    let cpu_start = CpuTime::read(pid);
+    let start = Instant::now();
+    let connected = connect_many(addr, clients, parallel).await?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let cpu_ns = CpuTime::read(pid).since(&cpu_start) as f64;
+    tokio::time::sleep(settle).await;
+    let rss_after = rss_kib(pid).ok_or("no VmRSS for the server pid")?;
+    drop(connected);
+    Ok(json!({
+        "scenario": "connect",
+        "clients": clients,
+        "handshakes_per_sec": clients as f64 / elapsed,
+        "server_cpu_us_per_handshake": cpu_ns / 1000.0 / clients as f64,
+        "rss_before_kib": rss_before,
+        "rss_after_kib": rss_after,
+        "rss_bytes_per_connection": (rss_after as f64 - rss_before as f64) * 1024.0 / clients as f64,
+    }))
+}

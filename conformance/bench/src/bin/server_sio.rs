@@ -1,0 +1,26 @@
+//! The bench app on sio-tokio, as its own echo example is written: `echo`
+//! answers through its ack with the same payload (relayed unparsed),
+//! `fanout` emits `tick` with the payload to every socket in room `bench`,
+//! which every socket joins on connect.
+use sio_tokio::Config;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let io = sio_tokio::new(Config::default());
+    io.on_connection(|socket| async move {
+        let _ = socket.join("bench");
+        socket.on_payload("echo", |_socket, payload, ack| async move {
+            let _ = ack.send_raw(payload.args(), payload.attachments().to_vec());
+        });
+        socket.on(
+            "fanout",
+            |socket, data: serde_json::Value, _ack| async move {
+                let _ = socket.namespace().to("bench").emit("tick", &data);
+            },
+        );
+    });
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    println!("listening on http://127.0.0.1:{port}");
+    sio_tokio::serve(listener, io).await
+}
