@@ -11,6 +11,7 @@ use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+use super::timestamp;
 use super::value::Value;
 
 /// How buffers are written.
@@ -39,15 +40,13 @@ impl Json<'_> {
 impl Serialize for Json<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.value {
-            // `JSON.stringify` has no form for a Date's extension here; it
-            // never reaches a JSON request in practice.
-            Value::Nil | Value::Ext(..) => serializer.serialize_unit(),
+            Value::Nil => serializer.serialize_unit(),
+            Value::Ext(kind, data) => self.serialize_ext(*kind, data, serializer),
             Value::Bool(flag) => serializer.serialize_bool(*flag),
             Value::Int(int) => serializer.serialize_i64(*int),
             Value::Float(number) => match Value::number(*number) {
                 Value::Int(int) => serializer.serialize_i64(int),
-                // serde_json writes NaN and infinities as null, as JSON.stringify.
-                _ => serializer.serialize_f64(*number),
+                _ => serialize_js_number(*number, serializer),
             },
             Value::Str(text) => serializer.serialize_str(text),
             Value::Bin(data) => self.serialize_buffer(data, serializer),
@@ -70,6 +69,29 @@ impl Serialize for Json<'_> {
 }
 
 impl Json<'_> {
+    /// notepack reads the timestamp extension (-1) as a `Date`, which
+    /// `JSON.stringify` writes as its ISO string (null when invalid), and
+    /// any other extension as `[type, Buffer]`.
+    fn serialize_ext<S: Serializer>(
+        &self,
+        kind: i8,
+        data: &Bytes,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        if kind == -1 {
+            return match timestamp::iso_string(data) {
+                Some(iso) => serializer.serialize_str(&iso),
+                None => serializer.serialize_unit(),
+            };
+        }
+        let pair = [Value::Int(i64::from(kind)), Value::Bin(data.clone())];
+        let mut seq = serializer.serialize_seq(Some(2))?;
+        for item in &pair {
+            seq.serialize_element(&self.child(item))?;
+        }
+        seq.end()
+    }
+
     fn serialize_buffer<S: Serializer>(
         &self,
         data: &Bytes,
@@ -97,7 +119,84 @@ impl Json<'_> {
     }
 }
 
-/// `value` as `JSON.stringify` writes it (buffers as `{"type":"Buffer","data":[...]}`).
+/// A non-integral number as JavaScript writes it (`Number#toString`:
+/// shortest digits, plain notation from 1e-7 to 1e21), NaN and infinities
+/// as null as `JSON.stringify` does.
+fn serialize_js_number<S: Serializer>(number: f64, serializer: S) -> Result<S::Ok, S::Error> {
+    if !number.is_finite() {
+        return serializer.serialize_unit();
+    }
+    let text = js_number(number);
+    match serde_json::value::RawValue::from_string(text) {
+        Ok(raw) => raw.serialize(serializer),
+        Err(_) => serializer.serialize_f64(number),
+    }
+}
+
+/// `number` (finite) in JavaScript's layout, from serde_json's (ryu's)
+/// shortest digits.
+pub(crate) fn js_number(number: f64) -> String {
+    let shortest = serde_json::to_string(&number).unwrap_or_default();
+    let (negative, unsigned) = match shortest.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, shortest.as_str()),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i32>().unwrap_or(0)),
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits: String = [whole, fraction].concat();
+    // The value is 0.DIGITS x 10^point.
+    let mut point = i32::try_from(whole.len()).unwrap_or(0) + exponent;
+    while digits.starts_with('0') && digits.len() > 1 {
+        digits.remove(0);
+        point -= 1;
+    }
+    while digits.ends_with('0') && digits.len() > 1 {
+        digits.pop();
+    }
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    lay_out_digits(&digits, point, &mut out);
+    out
+}
+
+/// ECMAScript's Number::toString layout of 0.DIGITS x 10^point.
+fn lay_out_digits(digits: &str, point: i32, out: &mut String) {
+    let count = i32::try_from(digits.len()).unwrap_or(i32::MAX);
+    let zeros = |n: i32| "0".repeat(usize::try_from(n).unwrap_or(0));
+    if count <= point && point <= 21 {
+        out.push_str(digits);
+        out.push_str(&zeros(point - count));
+    } else if 0 < point && point <= 21 {
+        let (whole, fraction) = digits.split_at(usize::try_from(point).unwrap_or(0));
+        out.push_str(whole);
+        out.push('.');
+        out.push_str(fraction);
+    } else if -6 < point && point <= 0 {
+        out.push_str("0.");
+        out.push_str(&zeros(-point));
+        out.push_str(digits);
+    } else {
+        let (first, rest) = digits.split_at(1);
+        out.push_str(first);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        let exponent = point - 1;
+        out.push('e');
+        out.push(if exponent < 0 { '-' } else { '+' });
+        out.push_str(&alloc::format!("{}", exponent.unsigned_abs()));
+    }
+}
+
+/// `value` as `JSON.stringify` writes it: buffers as
+/// `{"type":"Buffer","data":[...]}`, numbers as JavaScript prints them,
+/// timestamps (Dates) as ISO strings.
 pub fn to_json(value: &Value) -> String {
     let json = Json {
         value,
@@ -255,5 +354,58 @@ impl<'de> Visitor<'de> for ValueVisitor {
             entries.push(entry);
         }
         Ok(Value::Map(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_as_javascript_prints_them() {
+        // Expected strings from Node's Number#toString.
+        let table: &[(f64, &str)] = &[
+            (0.000001, "0.000001"),
+            (1.5e-7, "1.5e-7"),
+            (123.456, "123.456"),
+            (-0.1, "-0.1"),
+            (1e21, "1e+21"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1.25, "1.25"),
+        ];
+        for (number, expected) in table {
+            assert_eq!(js_number(*number), *expected, "{number:e}");
+        }
+    }
+
+    #[test]
+    fn json_of_floats_dates_and_extensions() {
+        let value = Value::Array(alloc::vec![
+            Value::Float(0.000001),
+            Value::Float(f64::NAN),
+            Value::Float(2.0),
+            Value::Ext(-1, Bytes::from_static(&[0, 0, 0, 0])),
+            Value::Ext(3, Bytes::from_static(&[9])),
+        ]);
+        assert_eq!(
+            to_json(&value),
+            r#"[0.000001,null,2,"1970-01-01T00:00:00.000Z",[3,{"type":"Buffer","data":[9]}]]"#
+        );
+        let (text, attachments) = to_packet_json(&value);
+        assert_eq!(
+            text,
+            r#"[0.000001,null,2,"1970-01-01T00:00:00.000Z",[3,{"_placeholder":true,"num":0}]]"#
+        );
+        assert_eq!(attachments, alloc::vec![Bytes::from_static(&[9])]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn js_numbers_read_back_exactly(number in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL) {
+            let text = js_number(number);
+            proptest::prop_assert_eq!(text.parse::<f64>().ok(), Some(number), "{}", text);
+        }
     }
 }

@@ -17,6 +17,7 @@
 mod channel;
 mod json;
 mod message;
+mod timestamp;
 mod value;
 
 pub use channel::{uid_from_random, ChannelKind, Channels, DEFAULT_KEY};
