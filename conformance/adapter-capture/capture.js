@@ -91,16 +91,23 @@ async function main() {
   const b = await startNode(url);
   b.io.on("connection", (socket) => {
     socket.join(["room1", "room3"]);
-    socket.data = { role: "tester", score: 1.5 };
+    socket.data = {
+      role: "tester", score: 1.5, tiny: 0.000001, huge: 1e21,
+      since: new Date(Date.UTC(2020, 0, 2, 3, 4, 5, 678)),
+    };
   });
   b.io.on("ping", (...args) => {
     void args;
   });
   b.io.on("ask", (arg, cb) => cb({ answer: arg.q + 1 }));
-  a.io.on("connection", (socket) => socket.join("room3"));
+  a.io.on("connection", (socket) => {
+    socket.join("room3");
+    // socket.broadcast: everyone but the sender (its id is in `except`).
+    socket.on("relay", (arg) => socket.broadcast.emit("relayed", arg));
+  });
 
   const clientB = await connectClient(b.port);
-  clientB.on("question", (n, cb) => cb(`answer ${n}`));
+  clientB.on("question", (n, cb) => cb(n === 7 ? `answer ${n}` : Buffer.from([n])));
   const clientA = await connectClient(a.port);
   const clientAdmin = await connectClient(b.port, "/admin");
   await sleep(200);
@@ -114,7 +121,8 @@ async function main() {
   await run("room_binary", () =>
     a.io.to("room1").emit("hello", "world", Buffer.from([1, 2, 3]), {
       n: 1.5, neg: -200, big: 70000, nested: [true, null, "é"],
-    }));
+    }, new Date(Date.UTC(2020, 0, 2, 3, 4, 5, 678))));
+  await run("socket_broadcast", () => clientA.emit("relay", "from a"));
   await run("except", () => a.io.except("room1").emit("news", 42));
   await run("rooms_and_except", () =>
     a.io.to(["room1", "room2"]).except("room3").emit("multi", { deep: { bin: Buffer.alloc(300, 7) } }));
@@ -131,6 +139,7 @@ async function main() {
   await run("sockets_join", () => a.io.in("room1").socketsJoin(["room4", "room5"]));
   await run("sockets_leave", () => a.io.in("room4").except("room5").socketsLeave("room4"));
   await run("server_side_emit", () => a.io.serverSideEmit("ping", 1, "two", [3.25]));
+  await run("server_side_emit_binary", () => a.io.serverSideEmit("raw", Buffer.from([0, 255])));
   await run("server_side_emit_ack", async () => {
     const replies = await a.io.serverSideEmitWithAck("ask", { q: 41 });
     if (replies.length !== 1) throw new Error(`serverSideEmitWithAck: ${replies}`);
@@ -138,6 +147,10 @@ async function main() {
   await run("broadcast_ack", async () => {
     const answers = await a.io.timeout(2000).to("room1").emitWithAck("question", 7);
     if (answers[0] !== "answer 7") throw new Error(`emitWithAck: ${answers}`);
+  });
+  await run("broadcast_ack_binary", async () => {
+    const answers = await a.io.timeout(2000).to("room1").emitWithAck("question", 9);
+    if (!Buffer.isBuffer(answers[0]) || answers[0][0] !== 9) throw new Error(`emitWithAck: ${answers}`);
   });
   await run("disconnect_sockets", () => a.io.in("room1").disconnectSockets(true));
 
@@ -151,7 +164,9 @@ async function main() {
     await node.sub.quit().catch(() => {});
   }
   await recorder.quit();
+  const exited = new Promise((r) => proc.once("exit", r));
   proc.kill();
+  await exited;
 
   const lines = records
     .filter(([s]) => s !== "setup" && s !== "teardown")

@@ -85,7 +85,7 @@ fn request(capture: &Capture) -> Request {
 #[test]
 fn every_capture_round_trips_byte_for_byte() {
     let captures = captures();
-    assert_eq!(captures.len(), 18);
+    assert_eq!(captures.len(), 23);
     let mut pending: HashMap<String, RequestType> = HashMap::new();
     let (mut broadcasts, mut requests, mut responses) = (0, 0, 0);
     for capture in &captures {
@@ -132,7 +132,7 @@ fn every_capture_round_trips_byte_for_byte() {
             capture.bytes.to_vec()
         );
     }
-    assert_eq!((broadcasts, requests, responses), (5, 8, 5));
+    assert_eq!((broadcasts, requests, responses), (6, 10, 7));
 }
 
 /// Each node (one adapter per namespace) publishes on the channels its uid
@@ -168,7 +168,7 @@ fn room_broadcast_with_binary() {
     assert_eq!(message.packet.kind, PacketType::Event);
     assert_eq!(message.packet.nsp, "/");
     assert_eq!(message.packet.id, None);
-    let expected = Value::Array(vec![
+    let items = vec![
         s("hello"),
         s("world"),
         Value::Bin(Bytes::from_static(&[1, 2, 3])),
@@ -181,8 +181,10 @@ fn room_broadcast_with_binary() {
                 Value::Array(vec![Value::Bool(true), Value::Nil, s("é")]),
             ),
         ]),
-    ]);
-    assert_eq!(message.packet.data, Some(expected));
+        // A Date: timestamp 64 with 678 ms in the nanosecond bits.
+        Value::Ext(-1, Bytes::from(hex("a1a5d6005e0d5da5"))),
+    ];
+    assert_eq!(message.packet.data, Some(Value::Array(items.clone())));
 
     // As sio's packet: a BINARY_EVENT with one attachment.
     let packet = message.packet.to_packet();
@@ -190,10 +192,18 @@ fn room_broadcast_with_binary() {
     assert_eq!(&*packet.nsp, "/");
     assert_eq!(
         packet.data.as_ref().unwrap().as_str(),
-        r#"["hello","world",{"_placeholder":true,"num":0},{"n":1.5,"neg":-200,"big":70000,"nested":[true,null,"é"]}]"#
+        r#"["hello","world",{"_placeholder":true,"num":0},{"n":1.5,"neg":-200,"big":70000,"nested":[true,null,"é"]},"2020-01-02T03:04:05.678Z"]"#
     );
     assert_eq!(packet.attachments, vec![Bytes::from_static(&[1, 2, 3])]);
-    assert_eq!(AdapterPacket::from_packet(&packet).unwrap(), message.packet);
+    // Back: the same, but the Date is now its JSON string.
+    let mut items = items;
+    items[4] = s("2020-01-02T03:04:05.678Z");
+    let back = AdapterPacket::from_packet(&packet).unwrap();
+    assert_eq!(back.data, Some(Value::Array(items)));
+    assert_eq!(
+        (back.kind, back.nsp, back.id),
+        (PacketType::Event, "/".into(), None)
+    );
 }
 
 #[test]
@@ -211,6 +221,20 @@ fn except_broadcast() {
     assert_eq!(packet.kind, PacketType::Event);
     assert!(packet.attachments.is_empty());
     assert_eq!(packet.data.unwrap().as_str(), r#"["news",42]"#);
+}
+
+#[test]
+fn socket_broadcast_leaves_out_the_sender_by_id() {
+    let capture = &step("socket_broadcast")[0];
+    assert_eq!(capture.channel, "socket.io#/#");
+    let message = broadcast(capture);
+    assert!(message.opts.rooms.is_empty());
+    assert_eq!(message.opts.except.len(), 1);
+    assert_eq!(message.opts.except[0].len(), 20, "a socket id");
+    assert_eq!(
+        message.packet.data,
+        Some(Value::Array(vec![s("relayed"), s("from a")]))
+    );
 }
 
 #[test]
@@ -292,10 +316,15 @@ fn fetch_sockets_request_and_response() {
         panic!("one socket expected")
     };
     assert_eq!(rooms, &vec![id.clone(), "room1".into(), "room3".into()]);
-    assert_eq!(
-        data,
-        &Some(map(&[("role", s("tester")), ("score", Value::Float(1.5))]))
-    );
+    let expected = map(&[
+        ("role", s("tester")),
+        ("score", Value::Float(1.5)),
+        ("tiny", Value::Float(0.000001)),
+        ("huge", Value::Float(1e21)),
+        // JSON.stringify wrote the Date as its ISO string.
+        ("since", s("2020-01-02T03:04:05.678Z")),
+    ]);
+    assert_eq!(data, &Some(expected));
     assert_eq!(handshake.get("auth"), Some(&map(&[("name", s("capture"))])));
     assert_eq!(handshake.get("address"), Some(&s("127.0.0.1")));
 
@@ -359,6 +388,16 @@ fn server_side_emit_without_and_with_ack() {
     let array = Value::Array(vec![Value::Float(3.25)]);
     assert_eq!(data, vec![s("ping"), Value::Int(1), s("two"), array]);
 
+    // JSON.stringify turns a Buffer into {"type":"Buffer","data":[...]}.
+    let Request::ServerSideEmit { data, .. } = request(&step("server_side_emit_binary")[0]) else {
+        panic!("not a server side emit")
+    };
+    let buffer = map(&[
+        ("type", s("Buffer")),
+        ("data", Value::Array(vec![Value::Int(0), Value::Int(255)])),
+    ]);
+    assert_eq!(data, vec![s("raw"), buffer]);
+
     let captures = step("server_side_emit_ack");
     let Request::ServerSideEmit {
         request_id, data, ..
@@ -418,6 +457,20 @@ fn broadcast_with_ack() {
         Response::BroadcastAck {
             request_id,
             packet: Some(s("answer 7"))
+        }
+    );
+}
+
+#[test]
+fn broadcast_ack_with_a_buffer_stays_binary() {
+    let captures = step("broadcast_ack_binary");
+    let request = request(&captures[0]);
+    let id = request.request_id().unwrap().to_string();
+    assert_eq!(
+        Response::decode(&captures[2].bytes, |_| None).unwrap(),
+        Response::BroadcastAck {
+            request_id: id,
+            packet: Some(Value::Bin(Bytes::from_static(&[9]))),
         }
     );
 }
