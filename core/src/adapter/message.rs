@@ -134,8 +134,9 @@ pub fn decode_value(bytes: &Bytes) -> Result<Value, MessageError> {
     match Format::detect(bytes) {
         Format::MsgPack => value::decode(bytes).map_err(MessageError::MsgPack),
         Format::Json => {
-            let text = core::str::from_utf8(bytes).map_err(|_| MessageError::Field(""))?;
-            json::from_json(text).map_err(MessageError::Json)
+            // Node reads the buffer with toString(), replacing invalid UTF-8.
+            let text = String::from_utf8_lossy(bytes);
+            json::from_json(&text).map_err(MessageError::Json)
         }
     }
 }

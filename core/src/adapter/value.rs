@@ -150,6 +150,11 @@ impl std::error::Error for TooLarge {}
 /// How deep [`decode`] lets arrays and maps nest.
 pub const MAX_DEPTH: usize = 64;
 
+/// Elements reserved up front per array or map: a claimed length only
+/// proves one byte per element, so nested claims must not each reserve
+/// their full count (the vectors grow as elements really arrive).
+const PREALLOCATE: usize = 64;
+
 /// Appends the MessagePack bytes of `value` to `out`, as notepack.io writes them.
 pub fn encode(value: &Value, out: &mut Vec<u8>) -> Result<(), TooLarge> {
     match value {
@@ -300,7 +305,9 @@ fn encode_ext(kind: i8, data: &[u8], out: &mut Vec<u8>) -> Result<(), TooLarge> 
 }
 
 /// Decodes one MessagePack value that fills `input` exactly, the way
-/// notepack.io reads it. Buffers are slices of `input` (no copy).
+/// notepack.io reads it. Buffers are slices of `input` (no copy). The
+/// decoded tree takes memory proportional to `input` (a few dozen bytes
+/// per element): bound the message size before decoding.
 pub fn decode(input: &Bytes) -> Result<Value, DecodeError> {
     let mut reader = Reader {
         input,
@@ -452,7 +459,7 @@ impl Reader<'_> {
 
     fn list(&mut self, len: usize) -> Result<Value, DecodeError> {
         self.enter(len, 1)?;
-        let mut items = Vec::with_capacity(len);
+        let mut items = Vec::with_capacity(len.min(PREALLOCATE));
         for _ in 0..len {
             items.push(self.value()?);
         }
@@ -462,7 +469,7 @@ impl Reader<'_> {
 
     fn map(&mut self, len: usize) -> Result<Value, DecodeError> {
         self.enter(len, 2)?;
-        let mut entries = Vec::with_capacity(len);
+        let mut entries = Vec::with_capacity(len.min(PREALLOCATE));
         for _ in 0..len {
             let key = match self.value()? {
                 Value::Str(key) => key,
