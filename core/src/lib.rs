@@ -27,6 +27,8 @@
 //! - [`engine`]: Engine.IO v4 packets, polling payloads and the handshake.
 //! - [`packet`]: Socket.IO v5 packets, binary attachments, the [`packet::Parser`] trait.
 //! - [`server`]: the Socket.IO server: namespaces, sockets, acks, rooms, broadcasts.
+//! - [`adapter`]: what crosses between server nodes, in the reference Redis
+//!   adapter's formats.
 //! - [`client`]: the Socket.IO client: one connection, many namespaces,
 //!   reconnection with backoff, buffered emits, acks.
 //!
@@ -53,6 +55,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod adapter;
 pub mod client;
 mod decimal;
 #[cfg(feature = "driver")]

@@ -1,0 +1,29 @@
+//! What crosses between server nodes, in the formats of the reference
+//! Redis adapter (`@socket.io/redis-adapter` 8.x over `socket.io-adapter`
+//! 2.5), so sio servers and Node socket.io servers join one cluster.
+//!
+//! Sans-IO like the rest of the crate: this module names the Redis
+//! channels ([`Channels`]) and turns messages into bytes and back
+//! ([`BroadcastMessage`], [`Request`], [`Response`]); publishing,
+//! subscribing, counting nodes (`PUBSUB NUMSUB` on [`Channels::request`])
+//! and request timeouts belong to the runtime side.
+//!
+//! Values travel as notepack.io writes them ([`Value`], [`encode`],
+//! [`decode`]): MessagePack for broadcasts, `BROADCAST` requests and
+//! `BROADCAST_ACK` responses, `JSON.stringify` for the other requests and
+//! responses. Buffers inside a broadcast's packet are MessagePack `bin`;
+//! [`AdapterPacket::to_packet`] turns them into sio attachments.
+
+mod channel;
+mod json;
+mod message;
+mod timestamp;
+mod value;
+
+pub use channel::{uid_from_random, ChannelKind, Channels, DEFAULT_KEY};
+pub use json::{from_json, from_packet_json, to_json, to_packet_json, JsonError};
+pub use message::{
+    decode_value, encode_value, AdapterPacket, BroadcastMessage, FetchedSocket, Flag, Format,
+    MessageError, Request, RequestType, Response, Targets,
+};
+pub use value::{decode, encode, to_vec, DecodeError, TooLarge, Value, MAX_DEPTH};

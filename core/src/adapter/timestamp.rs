@@ -1,0 +1,110 @@
+//! The MessagePack timestamp extension (type -1), which notepack.io reads
+//! as a JavaScript `Date`, written as `Date#toISOString` writes it.
+
+use alloc::format;
+use alloc::string::String;
+
+/// Milliseconds a JavaScript `Date` can hold either side of the epoch.
+const MAX_DATE_MS: i128 = 8_640_000_000_000_000;
+
+const MS_PER_DAY: i128 = 86_400_000;
+
+/// The ISO string (`2026-11-25T22:39:29.000Z`) of a timestamp payload of 4,
+/// 8 or 12 bytes; None for another length or a date JavaScript cannot hold
+/// (an invalid Date, which `JSON.stringify` writes as null).
+pub(crate) fn iso_string(payload: &[u8]) -> Option<String> {
+    let (seconds, nanos) = seconds_and_nanos(payload)?;
+    // notepack builds `new Date(s * 1e3 + ns / 1e6)`; Date truncates.
+    let ms = seconds * 1000 + nanos / 1_000_000;
+    if ms.abs() > MAX_DATE_MS {
+        return None;
+    }
+    let days = ms.div_euclid(MS_PER_DAY);
+    let in_day = ms.rem_euclid(MS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    let year = if (0..=9999).contains(&year) {
+        format!("{year:04}")
+    } else {
+        let sign = if year < 0 { '-' } else { '+' };
+        format!("{sign}{:06}", year.unsigned_abs())
+    };
+    Some(format!(
+        "{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000
+    ))
+}
+
+/// Seconds and nanoseconds of the three timestamp forms.
+fn seconds_and_nanos(payload: &[u8]) -> Option<(i128, i128)> {
+    match payload.len() {
+        4 => Some((i128::from(u32::from_be_bytes(payload.try_into().ok()?)), 0)),
+        8 => {
+            let packed = u64::from_be_bytes(payload.try_into().ok()?);
+            let seconds = packed & 0x3_ffff_ffff;
+            Some((i128::from(seconds), i128::from(packed >> 34)))
+        }
+        12 => {
+            let (nanos, seconds) = payload.split_at(4);
+            let nanos = u32::from_be_bytes(nanos.try_into().ok()?);
+            let seconds = i64::from_be_bytes(seconds.try_into().ok()?);
+            Some((i128::from(seconds), i128::from(nanos)))
+        }
+        _ => None,
+    }
+}
+
+/// Year, month (1..=12) and day (1..=31) of a day count from 1970-01-01
+/// in the proleptic Gregorian calendar (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i128) -> (i128, i128, i128) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i128::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_strings_of_the_three_forms() {
+        assert_eq!(
+            iso_string(&[0, 0, 0, 0]).unwrap(),
+            "1970-01-01T00:00:00.000Z"
+        );
+        // 1764110369 s after the epoch.
+        let seconds = 1_764_110_369u32.to_be_bytes();
+        assert_eq!(iso_string(&seconds).unwrap(), "2025-11-25T22:39:29.000Z");
+        // timestamp 64: 123 ms in the upper 30 bits.
+        let packed = (123_000_000u64 << 34) | 951_868_800;
+        assert_eq!(
+            iso_string(&packed.to_be_bytes()).unwrap(),
+            "2000-03-01T00:00:00.123Z"
+        );
+        // timestamp 96: before the epoch, and a year beyond 9999.
+        let mut before = [0u8; 12];
+        before[4..].copy_from_slice(&(-86_400i64).to_be_bytes());
+        assert_eq!(iso_string(&before).unwrap(), "1969-12-31T00:00:00.000Z");
+        let mut far = [0u8; 12];
+        far[4..].copy_from_slice(&253_402_300_800i64.to_be_bytes());
+        assert_eq!(iso_string(&far).unwrap(), "+010000-01-01T00:00:00.000Z");
+        let mut invalid = [0u8; 12];
+        invalid[4..].copy_from_slice(&i64::MAX.to_be_bytes());
+        assert_eq!(iso_string(&invalid), None);
+        assert_eq!(iso_string(&[1, 2, 3]), None);
+    }
+}
