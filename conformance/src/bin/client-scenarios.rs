@@ -9,8 +9,8 @@
 //! Per runtime it starts one Node server on a free port and runs every
 //! scenario against it (the reconnection scenario stops it and starts it
 //! again on the same port). It ends with a table and `N passed, N failed`;
-//! the exit status is non-zero when anything failed. Run `npm ci` in
-//! `conformance/` first (the `conformance` runner does it too).
+//! the exit status is non-zero when anything failed. It runs `npm ci` in
+//! `conformance/` when `node_modules/socket.io` is missing.
 use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -516,8 +516,15 @@ fn main() -> ExitCode {
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     if !dir.join("node_modules/socket.io").exists() {
-        eprintln!("client-scenarios: run `npm ci` in {} first", dir.display());
-        return ExitCode::from(2);
+        let installed = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .is_ok_and(|status| status.success());
+        if !installed {
+            eprintln!("client-scenarios: `npm ci` failed in {}", dir.display());
+            return ExitCode::from(2);
+        }
     }
     let mut rows = Vec::new();
     for runtime in RUNTIMES {

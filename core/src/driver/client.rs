@@ -17,6 +17,10 @@
 //! synchronously until its first await, the rest as its own task; never
 //! under the lock.
 //!
+//! The sockets own their manager: keep a [`ClientSocket`] (or a clone) for
+//! as long as the client should run. When the last handle of a manager's
+//! sockets is dropped, its connection closes and its tasks end.
+//!
 //! Transport: WebSocket only (no HTTP long-polling), plain TCP only (no TLS).
 
 // The crate is no_std; this module is std-only (feature `driver`).
@@ -167,7 +171,9 @@ struct ManagerInner {
     /// Bytes to write, per connection; dropping the sender closes it
     /// after what is queued.
     conns: Mutex<HashMap<ConnId, async_channel::Sender<Bytes>>>,
-    sockets: Mutex<HashMap<String, ClientSocket>>,
+    /// Weak: the sockets own the manager, not the other way round, so
+    /// dropping every handle closes the connection and ends the tasks.
+    sockets: Mutex<HashMap<String, Weak<SocketInner>>>,
     acks: Mutex<HashMap<(String, u64), async_channel::Sender<AckReply>>>,
 }
 
@@ -225,10 +231,12 @@ impl ClientManager {
     /// only then). Not connected until [`ClientSocket::connect`].
     pub fn socket(&self, nsp: &str, auth: Option<RawJson>) -> ClientSocket {
         let mut sockets = lock(&self.inner.sockets);
-        sockets
-            .entry(nsp.to_owned())
-            .or_insert_with(|| ClientSocket::new(self.clone(), nsp, auth))
-            .clone()
+        if let Some(inner) = sockets.get(nsp).and_then(Weak::upgrade) {
+            return ClientSocket { inner };
+        }
+        let socket = ClientSocket::new(self.clone(), nsp, auth);
+        sockets.insert(nsp.to_owned(), Arc::downgrade(&socket.inner));
+        socket
     }
 
     /// Closes the connection and stops reconnecting; the sockets hear
@@ -247,6 +255,13 @@ impl ClientManager {
 
     fn process<R>(&self, f: impl FnOnce(&mut Client, Instant) -> R) -> R {
         self.inner.process(f)
+    }
+}
+
+impl Drop for ManagerInner {
+    fn drop(&mut self) {
+        // The timer task waits on this; it ends when it finds us gone.
+        self.deadline_changed.notify(usize::MAX);
     }
 }
 
@@ -293,7 +308,8 @@ impl ManagerInner {
     }
 
     fn socket(&self, nsp: &str) -> Option<ClientSocket> {
-        lock(&self.sockets).get(nsp).cloned()
+        let inner = lock(&self.sockets).get(nsp)?.upgrade()?;
+        Some(ClientSocket { inner })
     }
 
     fn route_event(&self, event: ClientEvent) {
