@@ -48,6 +48,7 @@ io.on("connection", (socket) => {
     console.log(`SEQ ${n}`);
   });
   socket.on("report", (ack) => ack(seqs));
+  socket.on("kick-me", () => socket.disconnect());
 });
 
 io.of("/admin").on("connection", (socket) => {

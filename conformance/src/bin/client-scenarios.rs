@@ -204,6 +204,8 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("acks-to-server", |c| Box::pin(acks_to_server(c))),
     ("acks-from-server", |c| Box::pin(acks_from_server(c))),
     ("rooms", |c| Box::pin(rooms(c))),
+    ("server-disconnect", |c| Box::pin(server_disconnect(c))),
+    ("connect-retry", |c| Box::pin(connect_retry(c))),
     ("reconnect-buffer", |c| Box::pin(reconnect_buffer(c))),
 ];
 
@@ -434,6 +436,12 @@ async fn rooms(ctx: &Ctx) -> Outcome {
 }
 
 async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
+    // A fresh server: its list of "seq" events starts empty.
+    {
+        let mut server = lock(&ctx.server);
+        server.stop();
+        server.start()?;
+    }
     let socket = ctx.socket("/", quick_reconnect())?;
     let connects = collect_connect(&socket);
     let (tx, disconnects) = async_channel::unbounded();
@@ -480,6 +488,48 @@ async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
         .await?;
     socket.disconnect();
     check("buffered emits, once, in order", after, vec![3, 4, 5, 6, 7])
+}
+
+async fn server_disconnect(ctx: &Ctx) -> Outcome {
+    let socket = ctx.socket("/", quick_reconnect())?;
+    let connects = collect_connect(&socket);
+    let (tx, disconnects) = async_channel::unbounded();
+    socket.on_disconnect(move |_s, reason| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(reason).await;
+        }
+    });
+    socket.connect();
+    recv(&connects, "connect").await?;
+    socket.emit("kick-me", &()).map_err(|e| e.to_string())?;
+    let reason = recv(&disconnects, "disconnect").await?;
+    check("reason", reason, DisconnectReason::IoServerDisconnect)?;
+    // Not reconnected: the server said so.
+    smol::Timer::after(Duration::from_millis(600)).await;
+    check("reconnected", connects.try_recv().ok(), None)?;
+    check("active", socket.active(), false)?;
+    check("emit after", socket.emit("seq", &1).is_err(), true)
+}
+
+/// The first attempt finds no server; a later one connects.
+async fn connect_retry(ctx: &Ctx) -> Outcome {
+    lock(&ctx.server).stop();
+    let socket = ctx.socket("/", quick_reconnect())?;
+    let connects = collect_connect(&socket);
+    socket.connect();
+    socket.emit("seq", &1).map_err(|e| e.to_string())?;
+    smol::Timer::after(Duration::from_millis(400)).await;
+    check("connected without a server", socket.connected(), false)?;
+    lock(&ctx.server).start()?;
+    recv(&connects, "connect").await?;
+    let got: Vec<i64> = socket
+        .timeout(WAIT)
+        .emit_with_ack("report", &())
+        .await
+        .map_err(|e| e.to_string())?;
+    socket.disconnect();
+    check("buffered before the first connect", got, vec![1])
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

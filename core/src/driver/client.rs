@@ -677,8 +677,11 @@ impl ClientSocket {
             .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
     }
 
-    /// Sends `event` with `args` (a tuple for several, `()` for none);
-    /// buffered while not connected.
+    /// Sends `event` with `args` (a tuple for several, `()` for none).
+    /// Between [`ClientSocket::connect`] and the connection (and while
+    /// reconnecting) it is buffered; before `connect`, after
+    /// [`ClientSocket::disconnect`], a server's disconnect or a connect
+    /// error it fails with [`EmitError::Disconnected`].
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         self.emitter().emit(event, args)
     }
