@@ -24,7 +24,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use sio_core::driver::{
     AckError, ClientConfig, ClientDisconnectReason as DisconnectReason, ClientSocket,
-    ConnectErrorInfo, UrlError,
+    ConnectErrorInfo, ManagerEvent, UrlError,
 };
 
 /// How long one scenario may run.
@@ -451,6 +451,12 @@ async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
             let _ = tx.send(reason).await;
         }
     });
+    let manager_events = Arc::new(Mutex::new(Vec::new()));
+    let seen = manager_events.clone();
+    socket.manager().on_event(move |_m, event| {
+        lock(&seen).push(event);
+        async {}
+    });
     socket.connect();
     recv(&connects, "connect").await?;
     for n in 0..3 {
@@ -486,8 +492,48 @@ async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
             Err("no report after the reconnection".to_owned())
         })
         .await?;
+    // The manager's handlers run on their own task: give it a moment.
+    for _ in 0..50 {
+        let reconnected = lock(&manager_events)
+            .iter()
+            .any(|e| matches!(e, ManagerEvent::Reconnect(_)));
+        if reconnected {
+            break;
+        }
+        smol::Timer::after(Duration::from_millis(20)).await;
+    }
+    let events = lock(&manager_events).clone();
     socket.disconnect();
-    check("buffered emits, once, in order", after, vec![3, 4, 5, 6, 7])
+    check("buffered emits, once, in order", after, vec![3, 4, 5, 6, 7])?;
+    check_manager_events(&events)
+}
+
+/// open, close, then failed attempts, then one that opens.
+fn check_manager_events(events: &[ManagerEvent]) -> Outcome {
+    let attempts = events
+        .iter()
+        .filter(|e| matches!(e, ManagerEvent::ReconnectAttempt(_)))
+        .count();
+    let attempts = u32::try_from(attempts).map_err(|e| e.to_string())?;
+    let mut want = vec![
+        ManagerEvent::Open,
+        ManagerEvent::Close(DisconnectReason::TransportClose),
+    ];
+    for attempt in 1..attempts {
+        want.push(ManagerEvent::ReconnectAttempt(attempt));
+        want.push(ManagerEvent::Error("websocket error"));
+    }
+    want.extend([
+        ManagerEvent::ReconnectAttempt(attempts),
+        ManagerEvent::Open,
+        ManagerEvent::Reconnect(attempts),
+    ]);
+    if attempts < 2 {
+        return Err(format!(
+            "no failed attempt while the server was down: {events:?}"
+        ));
+    }
+    check("manager events", events, &want[..])
 }
 
 async fn server_disconnect(ctx: &Ctx) -> Outcome {

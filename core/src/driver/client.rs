@@ -175,7 +175,29 @@ struct ManagerInner {
     /// dropping every handle closes the connection and ends the tasks.
     sockets: Mutex<HashMap<String, Weak<SocketInner>>>,
     acks: Mutex<HashMap<(String, u64), async_channel::Sender<AckReply>>>,
+    handlers: Mutex<Vec<ManagerHandler>>,
+    jobs: Mutex<(VecDeque<ManagerEvent>, bool)>,
 }
+
+/// What happens to the connection: socket.io-client's manager events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ManagerEvent {
+    /// The Engine.IO connection is open (`open`).
+    Open,
+    /// A connection attempt failed before it opened (`error`).
+    Error(&'static str),
+    /// The open connection was lost or closed (`close`).
+    Close(DisconnectReason),
+    /// A reconnection attempt starts, numbered from 1 (`reconnect_attempt`).
+    ReconnectAttempt(u32),
+    /// A reconnection attempt succeeded (`reconnect`).
+    Reconnect(u32),
+    /// Every allowed attempt failed (`reconnect_failed`).
+    ReconnectFailed,
+}
+
+type ManagerHandler = Arc<dyn Fn(ClientManager, ManagerEvent) -> BoxFuture<()> + Send + Sync>;
 
 /// One connection to a server, shared by the sockets of its namespaces
 /// (socket.io-client's `Manager`). Cloning shares it.
@@ -221,6 +243,8 @@ impl ClientManager {
             conns: Mutex::new(HashMap::new()),
             sockets: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
+            handlers: Mutex::new(Vec::new()),
+            jobs: Mutex::new((VecDeque::new(), false)),
         });
         let timers = Arc::downgrade(&inner);
         inner.runtime.spawn(Box::pin(timer_loop(timers)));
@@ -243,6 +267,38 @@ impl ClientManager {
     /// "forced close" (socket.io-client's `manager.disconnect()`).
     pub fn close(&self) {
         self.process(|client, now| client.close(now));
+    }
+
+    /// Calls `handler` for every [`ManagerEvent`], in order
+    /// (`socket.io.on("reconnect", ..)` and the like).
+    pub fn on_event<F, Fut>(&self, handler: F)
+    where
+        F: Fn(ClientManager, ManagerEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.inner.handlers).push(Arc::new(move |m, e| Box::pin(handler(m, e))));
+    }
+
+    async fn run_jobs(self) {
+        loop {
+            let event = {
+                let mut jobs = lock(&self.inner.jobs);
+                match jobs.0.pop_front() {
+                    Some(event) => event,
+                    None => {
+                        jobs.1 = false;
+                        return;
+                    }
+                }
+            };
+            let handlers = lock(&self.inner.handlers).clone();
+            for handler in handlers {
+                let mut future = handler(self.clone(), event.clone());
+                if futures_lite::future::poll_once(&mut future).await.is_none() {
+                    self.inner.runtime.spawn(future);
+                }
+            }
+        }
     }
 
     /// The Engine.IO session id while connected.
@@ -312,7 +368,22 @@ impl ManagerInner {
         Some(ClientSocket { inner })
     }
 
-    fn route_event(&self, event: ClientEvent) {
+    /// Queues a manager event for its handlers; starts their runner when idle.
+    fn push_manager_event(self: &Arc<Self>, event: ManagerEvent) {
+        let start = {
+            let mut jobs = lock(&self.jobs);
+            jobs.0.push_back(event);
+            !std::mem::replace(&mut jobs.1, true)
+        };
+        if start {
+            let manager = ClientManager {
+                inner: self.clone(),
+            };
+            self.runtime.spawn(Box::pin(manager.run_jobs()));
+        }
+    }
+
+    fn route_event(self: &Arc<Self>, event: ClientEvent) {
         match event {
             ClientEvent::Connected { nsp, sid } => {
                 if let Some(s) = self.socket(&nsp) {
@@ -356,7 +427,18 @@ impl ManagerInner {
                 self.settle_ack(&nsp, id, Some(AckReply::Timeout))
             }
             ClientEvent::AckCancelled { nsp, id } => self.settle_ack(&nsp, id, None),
-            other => tracing::debug!(event = ?other, "client manager"),
+            ClientEvent::Open { .. } => self.push_manager_event(ManagerEvent::Open),
+            ClientEvent::OpenError { message } => {
+                self.push_manager_event(ManagerEvent::Error(message))
+            }
+            ClientEvent::Closed { reason } => self.push_manager_event(ManagerEvent::Close(reason)),
+            ClientEvent::Reconnecting { attempt } => {
+                self.push_manager_event(ManagerEvent::ReconnectAttempt(attempt))
+            }
+            ClientEvent::Reconnected { attempt } => {
+                self.push_manager_event(ManagerEvent::Reconnect(attempt))
+            }
+            ClientEvent::ReconnectFailed => self.push_manager_event(ManagerEvent::ReconnectFailed),
         }
     }
 

@@ -37,7 +37,7 @@ mod socket;
 pub use ack::{AckError, AckSender};
 pub use client::{
     auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
-    ClientSocket, ConnectErrorInfo, UrlError,
+    ClientSocket, ConnectErrorInfo, ManagerEvent, UrlError,
 };
 pub use conn::{HttpExchange, WebSocketUpgrade};
 pub use extensions::Extensions;
