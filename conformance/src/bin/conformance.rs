@@ -9,7 +9,9 @@
 //! older than the lockfile, then, one run at a time, starts the sibling
 //! `scenario-server` binary (same directory as this one; it builds nothing),
 //! reads its `PORT`, runs `node clients/<scenario>.js <url>`, and kills the
-//! server. It ends with a table and `N passed, N failed`; the exit status is
+//! server. Then, per runtime, the client direction: the `client-*` rows
+//! (`sio_conformance::client_scenarios`: the sio client against the Node
+//! `socket.io` server, in this process). It ends with a table and `N passed, N failed`; the exit status is
 //! non-zero when anything failed.
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
@@ -20,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sio_conformance::{scenarios, RUNTIMES};
+use sio_conformance::{client_scenarios, scenarios, RUNTIMES};
 
 /// How long one client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -62,6 +64,9 @@ fn main() -> ExitCode {
         for s in scenarios::ALL {
             println!("{:<20} {}", s.name, s.what);
         }
+        for name in client_scenarios::names() {
+            println!("{name:<20} the sio client against the Node server");
+        }
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -89,6 +94,10 @@ fn main() -> ExitCode {
             report_progress(&outcome, options.verbose);
             outcomes.push(outcome);
         }
+        if let Err(e) = run_client_direction(&dir, runtime, &options, &mut outcomes) {
+            eprintln!("conformance: {e}");
+            return ExitCode::from(2);
+        }
     }
     print_table(&outcomes);
     let failed = outcomes.iter().filter(|o| !o.passed).count();
@@ -98,6 +107,33 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The `client-*` rows of `runtime` (those named, when any scenario is).
+fn run_client_direction(
+    dir: &Path,
+    runtime: &str,
+    options: &Options,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(), String> {
+    let named = !options.scenarios.is_empty();
+    if named && !client_scenarios::names().any(|n| options.scenarios.iter().any(|s| s == n)) {
+        return Ok(());
+    }
+    client_scenarios::run(dir, runtime, &options.scenarios, |row| {
+        let outcome = Outcome {
+            scenario: row.scenario,
+            runtime: runtime.to_owned(),
+            passed: row.outcome.is_ok(),
+            reason: row.outcome.clone().err().unwrap_or_default(),
+            secs: row.secs,
+            notes: Vec::new(),
+            details: Vec::new(),
+        };
+        report_progress(&outcome, options.verbose);
+        outcomes.push(outcome);
+    })
+    .map(|_| ())
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -121,7 +157,8 @@ fn parse_args() -> Result<Options, String> {
             "--list" => options.list = true,
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             name => {
-                if sio_conformance::scenario(name).is_none() {
+                let client_side = client_scenarios::names().any(|n| n == name);
+                if sio_conformance::scenario(name).is_none() && !client_side {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }
                 options.scenarios.push(name.to_owned());
@@ -432,15 +469,15 @@ fn print_table(outcomes: &[Outcome]) {
         }
     }
     println!();
-    print!("{:<20}", "scenario");
+    print!("{:<24}", "scenario");
     for r in &runtimes {
         print!(" | {r:<10}");
     }
     println!();
-    println!("{}", "-".repeat(20 + runtimes.len() * 13));
+    println!("{}", "-".repeat(24 + runtimes.len() * 13));
     let mut failures = Vec::new();
     for name in &scenario_names {
-        print!("{name:<20}");
+        print!("{name:<24}");
         for r in &runtimes {
             let cell = outcomes
                 .iter()
