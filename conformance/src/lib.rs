@@ -5,10 +5,13 @@
 //! ([`sio_core::driver::SocketIo`]) plus an optional [`Config`] tweak, and a
 //! client script `clients/<name>.js` that checks what the server does.
 //! `scenario-server <runtime> <scenario>` serves one scenario;
-//! `conformance` runs every scenario against every runtime.
+//! `conformance` runs every scenario against every runtime, then the
+//! client direction ([`client_scenarios`]: the sio client against the Node
+//! `socket.io` server) as `client-*` rows.
 #![forbid(unsafe_code)]
 
 pub mod api_tests;
+pub mod client_scenarios;
 pub mod scenarios;
 pub mod testclient;
 

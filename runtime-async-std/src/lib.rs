@@ -43,6 +43,39 @@ impl Runtime for AsyncStd {
     }
 }
 
+impl Connector for AsyncStd {
+    type Stream = async_std::net::TcpStream;
+
+    fn connect(&self, host: &str, port: u16) -> BoxFuture<std::io::Result<Self::Stream>> {
+        let host = host.to_owned();
+        Box::pin(async move {
+            let stream = async_std::net::TcpStream::connect((host.as_str(), port)).await?;
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        })
+    }
+}
+
+/// The Socket.IO client on this runtime (WebSocket over plain TCP:
+/// `http://host[:port][/namespace]` URLs only, no TLS, no long-polling).
+pub mod client {
+    use super::*;
+
+    /// A socket on `url`'s namespace, not connected yet: register its
+    /// handlers, then call [`ClientSocket::connect`].
+    pub fn socket(url: &str, config: ClientConfig) -> Result<ClientSocket, UrlError> {
+        client_socket(AsyncStd, url, config)
+    }
+
+    /// A socket on `url`'s namespace, connecting at once (handlers
+    /// registered after this may miss the first connect).
+    pub fn connect(url: &str, config: ClientConfig) -> Result<ClientSocket, UrlError> {
+        let socket = socket(url, config)?;
+        socket.connect();
+        Ok(socket)
+    }
+}
+
 /// A server on async-std.
 pub fn new(config: Config) -> SocketIo {
     SocketIo::with_runtime(AsyncStd, config)

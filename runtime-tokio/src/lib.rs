@@ -63,6 +63,39 @@ impl Runtime for Tokio {
     }
 }
 
+impl Connector for Tokio {
+    type Stream = tokio_util::compat::Compat<tokio::net::TcpStream>;
+
+    fn connect(&self, host: &str, port: u16) -> BoxFuture<std::io::Result<Self::Stream>> {
+        let host = host.to_owned();
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            let _ = stream.set_nodelay(true);
+            Ok(stream.compat())
+        })
+    }
+}
+
+/// The Socket.IO client on this runtime (WebSocket over plain TCP:
+/// `http://host[:port][/namespace]` URLs only, no TLS, no long-polling).
+pub mod client {
+    use super::*;
+
+    /// A socket on `url`'s namespace, not connected yet: register its
+    /// handlers, then call [`ClientSocket::connect`].
+    pub fn socket(url: &str, config: ClientConfig) -> Result<ClientSocket, UrlError> {
+        client_socket(Tokio::current(), url, config)
+    }
+
+    /// A socket on `url`'s namespace, connecting at once (handlers
+    /// registered after this may miss the first connect).
+    pub fn connect(url: &str, config: ClientConfig) -> Result<ClientSocket, UrlError> {
+        let socket = socket(url, config)?;
+        socket.connect();
+        Ok(socket)
+    }
+}
+
 /// A server on the tokio runtime this is called in (it starts the timer
 /// task there). Panics outside a tokio runtime.
 pub fn new(config: Config) -> SocketIo {

@@ -11,6 +11,9 @@
 //! reads its `PORT`, runs `node clients/<scenario>.js <url>`, and kills the
 //! server. A client that prints `RESTART` has the server killed and a new
 //! one started on the same port, then reads `RESTARTED` on its stdin.
+//! Then, per runtime, the client direction: the `client-*` rows
+//! (`sio_conformance::client_scenarios`: the sio client against the Node
+//! `socket.io` server, in this process).
 //!
 //! Then the browser runs (tokio only): the chat example (`examples/chat`
 //! beside this binary, built by `conformance/run`) on a free port, and
@@ -29,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sio_conformance::{scenarios, RUNTIMES};
+use sio_conformance::{client_scenarios, scenarios, RUNTIMES};
 
 /// How long one client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -84,6 +87,9 @@ fn main() -> ExitCode {
         for s in scenarios::ALL {
             println!("{:<20} {}", s.name, s.what);
         }
+        for name in client_scenarios::names() {
+            println!("{name:<20} the sio client against the Node server");
+        }
         for (name, mode) in BROWSER_RUNS {
             println!("{name:<20} chat example in Chromium, {mode} transports (tokio)");
         }
@@ -114,6 +120,10 @@ fn main() -> ExitCode {
             report_progress(&outcome, options.verbose);
             outcomes.push(outcome);
         }
+        if let Err(e) = run_client_direction(&dir, runtime, &options, &mut outcomes) {
+            eprintln!("conformance: {e}");
+            return ExitCode::from(2);
+        }
     }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME) {
         for (name, mode) in BROWSER_RUNS {
@@ -143,6 +153,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// The `client-*` rows of `runtime` (those named, when any scenario is).
+fn run_client_direction(
+    dir: &Path,
+    runtime: &str,
+    options: &Options,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(), String> {
+    let named = !options.scenarios.is_empty();
+    if named && !client_scenarios::names().any(|n| options.scenarios.iter().any(|s| s == n)) {
+        return Ok(());
+    }
+    client_scenarios::run(dir, runtime, &options.scenarios, |row| {
+        let outcome = Outcome {
+            scenario: row.scenario,
+            runtime: runtime.to_owned(),
+            passed: row.outcome.is_ok(),
+            reason: row.outcome.clone().err().unwrap_or_default(),
+            secs: row.secs,
+            notes: Vec::new(),
+            artifacts: Vec::new(),
+            details: Vec::new(),
+        };
+        report_progress(&outcome, options.verbose);
+        outcomes.push(outcome);
+    })
+    .map(|_| ())
+}
+
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         runtimes: Vec::new(),
@@ -164,7 +202,9 @@ fn parse_args() -> Result<Options, String> {
             "--list" => options.list = true,
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             name => {
+                let client_side = client_scenarios::names().any(|n| n == name);
                 if sio_conformance::scenario(name).is_none()
+                    && !client_side
                     && !BROWSER_RUNS.iter().any(|(b, _)| *b == name)
                 {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
@@ -718,15 +758,15 @@ fn print_table(outcomes: &[Outcome]) {
         }
     }
     println!();
-    print!("{:<20}", "scenario");
+    print!("{:<24}", "scenario");
     for r in &runtimes {
         print!(" | {r:<10}");
     }
     println!();
-    println!("{}", "-".repeat(20 + runtimes.len() * 13));
+    println!("{}", "-".repeat(24 + runtimes.len() * 13));
     let mut failures = Vec::new();
     for name in &scenario_names {
-        print!("{name:<20}");
+        print!("{name:<24}");
         for r in &runtimes {
             let cell = outcomes
                 .iter()

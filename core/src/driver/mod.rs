@@ -9,7 +9,8 @@
 //!   per server drives the core's timers; a socket's handlers run as tasks
 //!   only while they have work.
 //! - A runtime gives only [`Runtime`]: spawn and sleep. Sockets arrive as
-//!   futures-io streams.
+//!   futures-io streams; the client ([`ClientSocket`]) also needs a
+//!   [`Connector`] to open them.
 //! - A standalone server answers other paths than the endpoint's with
 //!   404, or with a small synchronous [fallback](SocketIo::set_fallback)
 //!   (a page, a token route); real routing belongs to an HTTP framework
@@ -22,6 +23,7 @@
 use std::prelude::rust_2021::*;
 
 mod ack;
+mod client;
 mod conn;
 mod extensions;
 mod handshake;
@@ -33,15 +35,21 @@ mod shared;
 mod socket;
 
 pub use ack::{AckError, AckSender};
+pub use client::{
+    auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
+    ClientSocket, ConnectErrorInfo, ManagerEvent, UrlError,
+};
 pub use conn::{HttpExchange, WebSocketUpgrade};
 pub use extensions::Extensions;
 pub use handshake::Handshake;
 pub use io::SocketIo;
 pub use namespace::{ConnectContext, ConnectError, Namespace};
 pub use operators::BroadcastOperator;
-pub use runtime::{BoxFuture, Runtime};
+pub use runtime::{BoxFuture, ClientStream, Connector, Runtime};
 pub use socket::{Payload, Socket, SocketEmitter};
 
+/// Why a client socket disconnected (socket.io-client's reason strings).
+pub use crate::client::DisconnectReason as ClientDisconnectReason;
 pub use crate::server::{Config, DisconnectReason};
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload
 /// travels as a binary attachment.
@@ -62,6 +70,8 @@ pub enum EmitError {
     TooManyPendingAcks,
     /// A namespace name must start with `/`.
     InvalidNamespace,
+    /// The client already buffers as many emits as its config allows.
+    BufferFull,
 }
 
 impl std::fmt::Display for EmitError {
@@ -71,6 +81,7 @@ impl std::fmt::Display for EmitError {
             EmitError::Disconnected => f.write_str("socket has been disconnected"),
             EmitError::TooManyPendingAcks => f.write_str("too many pending acks"),
             EmitError::InvalidNamespace => f.write_str("namespace names start with '/'"),
+            EmitError::BufferFull => f.write_str("too many buffered emits"),
         }
     }
 }

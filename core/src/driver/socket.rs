@@ -38,6 +38,10 @@ pub struct Payload {
 }
 
 impl Payload {
+    pub(crate) fn new(data: RawJson, attachments: Vec<Bytes>) -> Self {
+        Payload { data, attachments }
+    }
+
     /// The event name.
     pub fn event(&self) -> Option<String> {
         self.data.event_name().map(|n| n.into_owned())

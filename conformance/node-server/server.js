@@ -1,0 +1,58 @@
+// The reference Socket.IO server (npm socket.io 4.8.x) for the client
+// direction of the conformance suite: `node server.js <port>`. Prints
+// `LISTENING <port>` once it accepts connections. WebSocket only, as the
+// sio client speaks nothing else.
+"use strict";
+const { Server } = require("socket.io");
+
+const port = Number(process.argv[2]);
+const io = new Server(port, { transports: ["websocket"] });
+// What "seq" events this process got, in order (the reconnection scenario).
+const seqs = [];
+
+io.use((socket, next) => {
+  const auth = socket.handshake.auth || {};
+  if (auth.token === "bad") {
+    const err = new Error("not authorized");
+    err.data = { code: 42, reason: "bad token" };
+    return next(err);
+  }
+  next();
+});
+
+io.on("connection", (socket) => {
+  socket.on("get-auth", (ack) => ack(socket.handshake.auth));
+  socket.on("echo", (...args) => socket.emit("echo-reply", ...args));
+  socket.on("ack-me", (...args) => {
+    const ack = args.pop();
+    ack(...args);
+  });
+  socket.on("no-ack", () => {});
+  socket.on("ask-me", (n) => {
+    socket.timeout(2000).emit("question", n, (err, answer) => {
+      socket.emit("answer", err ? "timeout" : answer);
+    });
+  });
+  socket.on("ask-silent", () => {
+    socket.timeout(300).emit("silent", (err) => {
+      socket.emit("answer", err ? "timeout" : "answered");
+    });
+  });
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    ack(socket.rooms.has(room));
+  });
+  socket.on("shout", (room, msg) => io.to(room).emit("room-msg", msg));
+  socket.on("seq", (n) => {
+    seqs.push(n);
+    console.log(`SEQ ${n}`);
+  });
+  socket.on("report", (ack) => ack(seqs));
+  socket.on("kick-me", () => socket.disconnect());
+});
+
+io.of("/admin").on("connection", (socket) => {
+  socket.on("whoami", (ack) => ack("admin", socket.nsp.name));
+});
+
+io.httpServer.on("listening", () => console.log(`LISTENING ${port}`));

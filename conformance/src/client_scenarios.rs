@@ -1,0 +1,666 @@
+//! The client direction: the sio client, on every runtime, against the
+//! reference Node server (npm `socket.io` 4.8.x, `node-server/server.js`).
+//!
+//! Per runtime, [`run`] starts one Node server on a free port and runs the
+//! scenarios against it (the reconnection scenarios stop it and start it
+//! again on the same port). The `conformance` runner shows them as
+//! `client-*` rows; `client-scenarios` runs them alone.
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_channel::{Receiver, Sender};
+use bytes::Bytes;
+use serde_json::{json, Value};
+use sio_core::driver::{
+    AckError, ClientConfig, ClientDisconnectReason as DisconnectReason, ClientSocket,
+    ConnectErrorInfo, ManagerEvent, UrlError,
+};
+
+/// How long one scenario may run.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a wait for one expected event may take.
+const WAIT: Duration = Duration::from_secs(5);
+
+type SocketFn = fn(&str, ClientConfig) -> Result<ClientSocket, UrlError>;
+/// A scenario's result: `Err` says what went wrong.
+pub type Outcome = Result<(), String>;
+type ScenarioFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
+
+struct Runtime {
+    name: &'static str,
+    socket: SocketFn,
+    block_on: fn(ScenarioFuture<'_>) -> Outcome,
+}
+
+fn tokio_block_on(f: ScenarioFuture<'_>) -> Outcome {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(f)
+}
+
+const CLIENT_RUNTIMES: &[Runtime] = &[
+    Runtime {
+        name: "tokio",
+        socket: sio_tokio::client::socket,
+        block_on: tokio_block_on,
+    },
+    Runtime {
+        name: "smol",
+        socket: sio_smol::client::socket,
+        block_on: |f| smol::block_on(f),
+    },
+    Runtime {
+        name: "async-std",
+        socket: sio_async_std::client::socket,
+        block_on: |f| async_std::task::block_on(f),
+    },
+];
+
+/// The Node server, which the reconnection scenario restarts.
+struct NodeServer {
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl NodeServer {
+    fn start(&mut self) -> Result<(), String> {
+        let mut child = Command::new("node")
+            .arg("node-server/server.js")
+            .arg(self.port.to_string())
+            .current_dir(&self.dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot run node: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = lines
+            .next()
+            .and_then(Result::ok)
+            .is_some_and(|l| l.starts_with("LISTENING"));
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.child = Some(child);
+        if ready {
+            Ok(())
+        } else {
+            self.stop();
+            Err("the node server did not start".into())
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for NodeServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Ctx {
+    url: String,
+    socket: SocketFn,
+    server: Arc<Mutex<NodeServer>>,
+}
+
+impl Ctx {
+    fn socket(&self, path: &str, config: ClientConfig) -> Result<ClientSocket, String> {
+        (self.socket)(&format!("{}{path}", self.url), config).map_err(|e| e.to_string())
+    }
+
+    /// A socket connected to `path`, with default options.
+    async fn connected(&self, path: &str) -> Result<ClientSocket, String> {
+        let socket = self.socket(path, quick_reconnect())?;
+        let (tx, rx) = async_channel::unbounded();
+        socket.on_connect(move |s| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(s.id()).await;
+            }
+        });
+        socket.connect();
+        let id = recv(&rx, "connect").await?;
+        if id.is_none_or(|id| id.is_empty()) {
+            return Err("connected without an id".into());
+        }
+        Ok(socket)
+    }
+}
+
+fn quick_reconnect() -> ClientConfig {
+    let mut config = ClientConfig::default();
+    config.engine.reconnection_delay = Duration::from_millis(200);
+    config.engine.reconnection_delay_max = Duration::from_millis(1000);
+    config
+}
+
+async fn recv<T>(rx: &Receiver<T>, what: &str) -> Result<T, String> {
+    let got = async {
+        rx.recv()
+            .await
+            .map_err(|_| format!("{what}: channel closed"))
+    };
+    let timeout = async {
+        smol::Timer::after(WAIT).await;
+        Err(format!("no {what} within {WAIT:?}"))
+    };
+    futures_lite::future::or(got, timeout).await
+}
+
+fn check<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Outcome {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got:?}, want {want:?}"))
+    }
+}
+
+/// Forwards every `event` (arguments decoded as `T`) to a channel.
+fn collect<T>(socket: &ClientSocket, event: &str) -> Receiver<T>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    let (tx, rx): (Sender<T>, Receiver<T>) = async_channel::unbounded();
+    socket.on(event, move |_s, args: T, _ack| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(args).await;
+        }
+    });
+    rx
+}
+
+// ----- scenarios -----
+
+type Scenario = for<'a> fn(&'a Ctx) -> ScenarioFuture<'a>;
+
+const SCENARIOS: &[(&str, Scenario)] = &[
+    ("client-connect", |c| Box::pin(connect(c))),
+    ("client-namespaces", |c| Box::pin(namespaces(c))),
+    ("client-auth-accepted", |c| Box::pin(auth_accepted(c))),
+    ("client-auth-refused", |c| Box::pin(auth_refused(c))),
+    ("client-events-json", |c| Box::pin(events_json(c))),
+    ("client-events-binary", |c| Box::pin(events_binary(c))),
+    ("client-acks-to-server", |c| Box::pin(acks_to_server(c))),
+    ("client-acks-from-server", |c| Box::pin(acks_from_server(c))),
+    ("client-rooms", |c| Box::pin(rooms(c))),
+    ("client-server-disconnect", |c| {
+        Box::pin(server_disconnect(c))
+    }),
+    ("client-connect-retry", |c| Box::pin(connect_retry(c))),
+    ("client-reconnect-buffer", |c| Box::pin(reconnect_buffer(c))),
+];
+
+async fn connect(ctx: &Ctx) -> Outcome {
+    let socket = ctx.connected("/").await?;
+    check("connected", socket.connected(), true)?;
+    let (tx, rx) = async_channel::unbounded();
+    socket.on_disconnect(move |_s, reason| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(reason).await;
+        }
+    });
+    socket.disconnect();
+    let reason = recv(&rx, "disconnect").await?;
+    check("reason", reason, DisconnectReason::IoClientDisconnect)?;
+    check("connected after disconnect", socket.connected(), false)?;
+    check("id after disconnect", socket.id(), None)
+}
+
+async fn namespaces(ctx: &Ctx) -> Outcome {
+    let admin = ctx.connected("/admin").await?;
+    let (name, nsp): (String, String) = admin
+        .timeout(WAIT)
+        .emit_with_ack("whoami", &())
+        .await
+        .map_err(|e| e.to_string())?;
+    check("whoami", (name.as_str(), nsp.as_str()), ("admin", "/admin"))?;
+    // The main namespace on the same connection.
+    let main = admin.of("/", None);
+    let (tx, rx) = async_channel::unbounded();
+    main.on_connect(move |_s| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(()).await;
+        }
+    });
+    main.connect();
+    recv(&rx, "connect to /").await?;
+    check(
+        "both connected",
+        (main.connected(), admin.connected()),
+        (true, true),
+    )?;
+    check(
+        "one manager",
+        main.manager().engine_id(),
+        admin.manager().engine_id(),
+    )?;
+    check("different sockets", main.id() != admin.id(), true)?;
+    main.disconnect();
+    admin.disconnect();
+    Ok(())
+}
+
+async fn auth_accepted(ctx: &Ctx) -> Outcome {
+    let auth = json!({"token": "good", "name": "ferris"});
+    let config = quick_reconnect()
+        .with_auth(&auth)
+        .map_err(|e| e.to_string())?;
+    let socket = ctx.socket("/", config)?;
+    let connected = collect_connect(&socket);
+    socket.connect();
+    recv(&connected, "connect").await?;
+    let echoed: Value = socket
+        .timeout(WAIT)
+        .emit_with_ack("get-auth", &())
+        .await
+        .map_err(|e| e.to_string())?;
+    socket.disconnect();
+    check("auth seen by the server", echoed, auth)
+}
+
+fn collect_connect(socket: &ClientSocket) -> Receiver<()> {
+    let (tx, rx) = async_channel::unbounded();
+    socket.on_connect(move |_s| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(()).await;
+        }
+    });
+    rx
+}
+
+async fn auth_refused(ctx: &Ctx) -> Outcome {
+    let config = quick_reconnect()
+        .with_auth(&json!({"token": "bad"}))
+        .map_err(|e| e.to_string())?;
+    let socket = ctx.socket("/", config)?;
+    let (tx, rx) = async_channel::unbounded();
+    socket.on_connect_error(move |_s, err: ConnectErrorInfo| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(err).await;
+        }
+    });
+    socket.connect();
+    let err = recv(&rx, "connect_error").await?;
+    check("message", err.message.as_str(), "not authorized")?;
+    check(
+        "data",
+        err.data::<Value>(),
+        Some(json!({"code": 42, "reason": "bad token"})),
+    )?;
+    check("connected", socket.connected(), false)?;
+    check("active", socket.active(), false)?;
+    socket.manager().close();
+    Ok(())
+}
+
+async fn events_json(ctx: &Ctx) -> Outcome {
+    let socket = ctx.connected("/").await?;
+    let one = collect::<Value>(&socket, "echo-reply");
+    let value = json!({"a": [1, 2.5, "x"], "b": null, "c": {"d": true}, "u": "é☃"});
+    socket.emit("echo", &value).map_err(|e| e.to_string())?;
+    check("object", recv(&one, "echo-reply").await?, value)?;
+    socket.disconnect();
+    // Several arguments, as a tuple.
+    let socket = ctx.connected("/").await?;
+    let many = collect::<(i64, String, bool, Vec<u8>)>(&socket, "echo-reply");
+    socket
+        .emit("echo", &(7, "two", true, vec![1u8, 2]))
+        .map_err(|e| e.to_string())?;
+    let got = recv(&many, "echo-reply").await?;
+    socket.disconnect();
+    check("tuple", got, (7, "two".to_owned(), true, vec![1, 2]))
+}
+
+async fn events_binary(ctx: &Ctx) -> Outcome {
+    let socket = ctx.connected("/").await?;
+    let replies = collect::<(Bytes, Value, Bytes)>(&socket, "echo-reply");
+    let a = Bytes::from_static(&[0, 1, 2, 0xff, 0xfe]);
+    let b = Bytes::from(vec![7u8; 100_000]);
+    socket
+        .emit("echo", &(a.clone(), json!({"k": "v"}), b.clone()))
+        .map_err(|e| e.to_string())?;
+    let got = recv(&replies, "echo-reply").await?;
+    socket.disconnect();
+    check("binary", got, (a, json!({"k": "v"}), b))
+}
+
+async fn acks_to_server(ctx: &Ctx) -> Outcome {
+    let socket = ctx.connected("/").await?;
+    let got: (i64, String) = socket
+        .timeout(WAIT)
+        .emit_with_ack("ack-me", &(1, "a"))
+        .await
+        .map_err(|e| e.to_string())?;
+    check("json ack", got, (1, "a".to_owned()))?;
+    let blob = Bytes::from_static(b"\x00bin\xff");
+    let got: Bytes = socket
+        .emit_with_ack("ack-me", &blob)
+        .await
+        .map_err(|e| e.to_string())?;
+    check("binary ack", got, blob)?;
+    let started = Instant::now();
+    let never = socket
+        .timeout(Duration::from_millis(300))
+        .emit_with_ack::<_, Value>("no-ack", &())
+        .await;
+    let waited = started.elapsed();
+    socket.disconnect();
+    if !matches!(never, Err(AckError::Timeout)) {
+        return Err(format!("no-ack: got {never:?}, want a timeout"));
+    }
+    if waited < Duration::from_millis(250) || waited > Duration::from_secs(3) {
+        return Err(format!("no-ack timed out after {waited:?}, not ~300ms"));
+    }
+    Ok(())
+}
+
+async fn acks_from_server(ctx: &Ctx) -> Outcome {
+    let socket = ctx.connected("/").await?;
+    socket.on("question", |_s, n: i64, ack| async move {
+        let _ = ack.send(&(n * 2));
+    });
+    // Asked for an ack, never answered: the server's timeout fires.
+    socket.on("silent", |_s, (): (), ack| async move {
+        check("ack requested", ack.is_requested(), true).ok();
+        drop(ack);
+    });
+    let answers = collect::<Value>(&socket, "answer");
+    socket.emit("ask-me", &21).map_err(|e| e.to_string())?;
+    check("answer", recv(&answers, "answer").await?, json!(42))?;
+    socket.emit("ask-silent", &()).map_err(|e| e.to_string())?;
+    let got = recv(&answers, "answer").await?;
+    socket.disconnect();
+    check("server-side timeout", got, json!("timeout"))
+}
+
+async fn rooms(ctx: &Ctx) -> Outcome {
+    let member = ctx.connected("/").await?;
+    let outsider = ctx.connected("/").await?;
+    let member_got = collect::<String>(&member, "room-msg");
+    let outsider_got = collect::<String>(&outsider, "room-msg");
+    let joined: bool = member
+        .timeout(WAIT)
+        .emit_with_ack("join", &"r1")
+        .await
+        .map_err(|e| e.to_string())?;
+    check("joined", joined, true)?;
+    outsider
+        .emit("shout", &("r1", "hello room"))
+        .map_err(|e| e.to_string())?;
+    check(
+        "member",
+        recv(&member_got, "room-msg").await?,
+        "hello room".to_owned(),
+    )?;
+    // A broadcast to a room the outsider is in reaches it: the control.
+    let _: bool = outsider
+        .timeout(WAIT)
+        .emit_with_ack("join", &"r2")
+        .await
+        .map_err(|e| e.to_string())?;
+    member
+        .emit("shout", &("r2", "second"))
+        .map_err(|e| e.to_string())?;
+    check(
+        "outsider, r2",
+        recv(&outsider_got, "room-msg").await?,
+        "second".to_owned(),
+    )?;
+    check("member heard r2", member_got.try_recv().ok(), None)?;
+    member.disconnect();
+    outsider.disconnect();
+    Ok(())
+}
+
+async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
+    // A fresh server: its list of "seq" events starts empty.
+    {
+        let mut server = lock(&ctx.server);
+        server.stop();
+        server.start()?;
+    }
+    let socket = ctx.socket("/", quick_reconnect())?;
+    let connects = collect_connect(&socket);
+    let (tx, disconnects) = async_channel::unbounded();
+    socket.on_disconnect(move |_s, reason| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(reason).await;
+        }
+    });
+    let manager_events = Arc::new(Mutex::new(Vec::new()));
+    let seen = manager_events.clone();
+    socket.manager().on_event(move |_m, event| {
+        lock(&seen).push(event);
+        async {}
+    });
+    socket.connect();
+    recv(&connects, "connect").await?;
+    for n in 0..3 {
+        socket.emit("seq", &n).map_err(|e| e.to_string())?;
+    }
+    let before: Vec<i64> = socket
+        .timeout(WAIT)
+        .emit_with_ack("report", &())
+        .await
+        .map_err(|e| e.to_string())?;
+    check("before the restart", before, vec![0, 1, 2])?;
+
+    lock(&ctx.server).stop();
+    let reason = recv(&disconnects, "disconnect").await?;
+    check("reason", reason, DisconnectReason::TransportClose)?;
+    for n in 3..8 {
+        socket.emit("seq", &n).map_err(|e| e.to_string())?;
+    }
+    // Dropped, not buffered.
+    socket
+        .volatile()
+        .emit("seq", &99)
+        .map_err(|e| e.to_string())?;
+    // Buffered behind the emits, sent after them on the new connection.
+    let report = socket.emit_with_ack::<_, Vec<i64>>("report", &());
+    // Let a reconnection attempt or two fail first.
+    smol::Timer::after(Duration::from_millis(500)).await;
+    lock(&ctx.server).start()?;
+    recv(&connects, "reconnect").await?;
+    let after =
+        futures_lite::future::or(async { report.await.map_err(|e| e.to_string()) }, async {
+            smol::Timer::after(WAIT).await;
+            Err("no report after the reconnection".to_owned())
+        })
+        .await?;
+    // The manager's handlers run on their own task: give it a moment.
+    for _ in 0..50 {
+        let reconnected = lock(&manager_events)
+            .iter()
+            .any(|e| matches!(e, ManagerEvent::Reconnect(_)));
+        if reconnected {
+            break;
+        }
+        smol::Timer::after(Duration::from_millis(20)).await;
+    }
+    let events = lock(&manager_events).clone();
+    socket.disconnect();
+    check("buffered emits, once, in order", after, vec![3, 4, 5, 6, 7])?;
+    check_manager_events(&events)
+}
+
+/// open, close, then failed attempts, then one that opens.
+fn check_manager_events(events: &[ManagerEvent]) -> Outcome {
+    let attempts = events
+        .iter()
+        .filter(|e| matches!(e, ManagerEvent::ReconnectAttempt(_)))
+        .count();
+    let attempts = u32::try_from(attempts).map_err(|e| e.to_string())?;
+    let mut want = vec![
+        ManagerEvent::Open,
+        ManagerEvent::Close(DisconnectReason::TransportClose),
+    ];
+    for attempt in 1..attempts {
+        want.push(ManagerEvent::ReconnectAttempt(attempt));
+        want.push(ManagerEvent::Error("websocket error"));
+    }
+    want.extend([
+        ManagerEvent::ReconnectAttempt(attempts),
+        ManagerEvent::Open,
+        ManagerEvent::Reconnect(attempts),
+    ]);
+    if attempts < 2 {
+        return Err(format!(
+            "no failed attempt while the server was down: {events:?}"
+        ));
+    }
+    check("manager events", events, &want[..])
+}
+
+async fn server_disconnect(ctx: &Ctx) -> Outcome {
+    let socket = ctx.socket("/", quick_reconnect())?;
+    let connects = collect_connect(&socket);
+    let (tx, disconnects) = async_channel::unbounded();
+    socket.on_disconnect(move |_s, reason| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(reason).await;
+        }
+    });
+    socket.connect();
+    recv(&connects, "connect").await?;
+    socket.emit("kick-me", &()).map_err(|e| e.to_string())?;
+    let reason = recv(&disconnects, "disconnect").await?;
+    check("reason", reason, DisconnectReason::IoServerDisconnect)?;
+    // Not reconnected: the server said so.
+    smol::Timer::after(Duration::from_millis(600)).await;
+    check("reconnected", connects.try_recv().ok(), None)?;
+    check("active", socket.active(), false)?;
+    check("emit after", socket.emit("seq", &1).is_err(), true)
+}
+
+/// The first attempt finds no server; a later one connects.
+async fn connect_retry(ctx: &Ctx) -> Outcome {
+    lock(&ctx.server).stop();
+    let socket = ctx.socket("/", quick_reconnect())?;
+    let connects = collect_connect(&socket);
+    socket.connect();
+    socket.emit("seq", &1).map_err(|e| e.to_string())?;
+    smol::Timer::after(Duration::from_millis(400)).await;
+    check("connected without a server", socket.connected(), false)?;
+    lock(&ctx.server).start()?;
+    recv(&connects, "connect").await?;
+    let got: Vec<i64> = socket
+        .timeout(WAIT)
+        .emit_with_ack("report", &())
+        .await
+        .map_err(|e| e.to_string())?;
+    socket.disconnect();
+    check("buffered before the first connect", got, vec![1])
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())
+}
+
+/// The scenarios' names (`client-*`).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    SCENARIOS.iter().map(|(name, _)| *name)
+}
+
+/// One scenario's run on one runtime.
+#[derive(Debug)]
+pub struct ClientOutcome {
+    /// The scenario (`client-*`).
+    pub scenario: &'static str,
+    /// The runtime.
+    pub runtime: &'static str,
+    /// What happened.
+    pub outcome: Outcome,
+    /// How long it took.
+    pub secs: f64,
+}
+
+/// Runs the scenarios named in `wanted` (all when it names none of them)
+/// on `runtime` (one of [`crate::RUNTIMES`]), with the Node server from
+/// `dir` (`conformance/`, its npm packages installed). `progress` hears
+/// each result as it comes.
+pub fn run(
+    dir: &Path,
+    runtime: &str,
+    wanted: &[String],
+    mut progress: impl FnMut(&ClientOutcome),
+) -> Result<Vec<ClientOutcome>, String> {
+    let runtime = CLIENT_RUNTIMES
+        .iter()
+        .find(|r| r.name == runtime)
+        .ok_or_else(|| format!("unknown runtime {runtime:?}"))?;
+    let filtered = wanted.iter().any(|w| names().any(|n| n == w));
+    let server = Arc::new(Mutex::new(NodeServer {
+        dir: dir.to_owned(),
+        port: free_port()?,
+        child: None,
+    }));
+    let ctx = Ctx {
+        url: format!("http://127.0.0.1:{}", lock(&server).port),
+        socket: runtime.socket,
+        server: server.clone(),
+    };
+    let mut outcomes = Vec::new();
+    for &(name, scenario) in SCENARIOS {
+        if filtered && !wanted.iter().any(|w| w == name) {
+            continue;
+        }
+        let started = Instant::now();
+        let running = lock(&server).child.is_some();
+        let started_server = if running {
+            Ok(())
+        } else {
+            lock(&server).start()
+        };
+        let outcome = started_server.and_then(|()| {
+            (runtime.block_on)(Box::pin(async {
+                let run = scenario(&ctx);
+                let limit = async {
+                    smol::Timer::after(SCENARIO_TIMEOUT).await;
+                    Err(format!("timed out after {SCENARIO_TIMEOUT:?}"))
+                };
+                futures_lite::future::or(run, limit).await
+            }))
+        });
+        let row = ClientOutcome {
+            scenario: name,
+            runtime: runtime.name,
+            outcome,
+            secs: started.elapsed().as_secs_f64(),
+        };
+        progress(&row);
+        outcomes.push(row);
+    }
+    lock(&server).stop();
+    Ok(outcomes)
+}
