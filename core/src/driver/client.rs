@@ -26,7 +26,7 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -40,6 +40,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::ack::{await_ack, AckError, AckReply};
+use super::jobs::{start_in_order, JobQueue};
 use super::runtime::{BoxFuture, Connector, Runtime};
 use super::shared::lock;
 use super::socket::Payload;
@@ -176,7 +177,7 @@ struct ManagerInner {
     sockets: Mutex<HashMap<String, Weak<SocketInner>>>,
     acks: Mutex<HashMap<(String, u64), async_channel::Sender<AckReply>>>,
     handlers: Mutex<Vec<ManagerHandler>>,
-    jobs: Mutex<(VecDeque<ManagerEvent>, bool)>,
+    jobs: JobQueue<ManagerEvent>,
 }
 
 /// What happens to the connection: socket.io-client's manager events.
@@ -244,7 +245,7 @@ impl ClientManager {
             sockets: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
             handlers: Mutex::new(Vec::new()),
-            jobs: Mutex::new((VecDeque::new(), false)),
+            jobs: JobQueue::default(),
         });
         let timers = Arc::downgrade(&inner);
         inner.runtime.spawn(Box::pin(timer_loop(timers)));
@@ -280,25 +281,17 @@ impl ClientManager {
     }
 
     async fn run_jobs(self) {
-        loop {
-            let event = {
-                let mut jobs = lock(&self.inner.jobs);
-                match jobs.0.pop_front() {
-                    Some(event) => event,
-                    None => {
-                        jobs.1 = false;
-                        return;
-                    }
-                }
-            };
-            let handlers = lock(&self.inner.handlers).clone();
-            for handler in handlers {
-                let mut future = handler(self.clone(), event.clone());
-                if futures_lite::future::poll_once(&mut future).await.is_none() {
-                    self.inner.runtime.spawn(future);
-                }
-            }
+        while let Some(event) = self.inner.jobs.next() {
+            start_in_order(&*self.inner.runtime, self.futures_for(&event)).await;
         }
+    }
+
+    fn futures_for(&self, event: &ManagerEvent) -> Vec<BoxFuture<()>> {
+        let handlers = lock(&self.inner.handlers).clone();
+        handlers
+            .iter()
+            .map(|handler| handler(self.clone(), event.clone()))
+            .collect()
     }
 
     /// The Engine.IO session id while connected.
@@ -370,12 +363,7 @@ impl ManagerInner {
 
     /// Queues a manager event for its handlers; starts their runner when idle.
     fn push_manager_event(self: &Arc<Self>, event: ManagerEvent) {
-        let start = {
-            let mut jobs = lock(&self.jobs);
-            jobs.0.push_back(event);
-            !std::mem::replace(&mut jobs.1, true)
-        };
-        if start {
+        if self.jobs.push(event) {
             let manager = ClientManager {
                 inner: self.clone(),
             };
@@ -584,12 +572,6 @@ struct Handlers {
     disconnect: Vec<DisconnectHandler>,
 }
 
-#[derive(Default)]
-struct Jobs {
-    queue: VecDeque<Job>,
-    running: bool,
-}
-
 struct SocketInner {
     manager: ClientManager,
     nsp: String,
@@ -597,7 +579,7 @@ struct SocketInner {
     sid: Mutex<Option<String>>,
     connected: AtomicBool,
     handlers: Mutex<Handlers>,
-    jobs: Mutex<Jobs>,
+    jobs: JobQueue<Job>,
 }
 
 /// The client's socket in one namespace (socket.io-client's `Socket`).
@@ -626,7 +608,7 @@ impl ClientSocket {
                 sid: Mutex::new(None),
                 connected: AtomicBool::new(false),
                 handlers: Mutex::new(Handlers::default()),
-                jobs: Mutex::new(Jobs::default()),
+                jobs: JobQueue::default(),
             }),
         }
     }
@@ -804,12 +786,7 @@ impl ClientSocket {
     }
 
     fn push_job(&self, job: Job) {
-        let start = {
-            let mut jobs = lock(&self.inner.jobs);
-            jobs.queue.push_back(job);
-            !std::mem::replace(&mut jobs.running, true)
-        };
-        if start {
+        if self.inner.jobs.push(job) {
             let socket = self.clone();
             self.inner
                 .manager
@@ -820,23 +797,8 @@ impl ClientSocket {
     }
 
     async fn run_jobs(self) {
-        loop {
-            let job = {
-                let mut jobs = lock(&self.inner.jobs);
-                match jobs.queue.pop_front() {
-                    Some(job) => job,
-                    None => {
-                        jobs.running = false;
-                        return;
-                    }
-                }
-            };
-            for mut future in self.futures_for(job) {
-                // The synchronous part runs now, in order; the rest on its own.
-                if futures_lite::future::poll_once(&mut future).await.is_none() {
-                    self.inner.manager.inner.runtime.spawn(future);
-                }
-            }
+        while let Some(job) = self.inner.jobs.next() {
+            start_in_order(&*self.inner.manager.inner.runtime, self.futures_for(job)).await;
         }
     }
 

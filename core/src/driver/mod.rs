@@ -28,6 +28,7 @@ mod conn;
 mod extensions;
 mod handshake;
 mod io;
+mod jobs;
 mod namespace;
 mod operators;
 mod runtime;

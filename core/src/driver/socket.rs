@@ -9,7 +9,7 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,6 +22,7 @@ use serde::Serialize;
 use super::ack::{await_ack, AckError, AckSender};
 use super::extensions::Extensions;
 use super::handshake::Handshake;
+use super::jobs::{start_in_order, JobQueue};
 use super::operators::BroadcastOperator;
 use super::runtime::BoxFuture;
 use super::shared::{lock, Shared};
@@ -103,12 +104,6 @@ pub(crate) enum Job {
     Disconnect(DisconnectReason, Vec<String>),
 }
 
-#[derive(Default)]
-struct Jobs {
-    queue: VecDeque<Job>,
-    running: bool,
-}
-
 struct Inner {
     id: SocketId,
     sid: String,
@@ -117,7 +112,7 @@ struct Inner {
     handshake: Handshake,
     extensions: Extensions,
     handlers: Mutex<Handlers>,
-    jobs: Mutex<Jobs>,
+    jobs: JobQueue<Job>,
     connected: AtomicBool,
     /// The rooms it was in when it disconnected.
     rooms_at_disconnect: Mutex<Vec<String>>,
@@ -156,7 +151,7 @@ impl Socket {
                 handshake,
                 extensions,
                 handlers: Mutex::new(Handlers::default()),
-                jobs: Mutex::new(Jobs::default()),
+                jobs: JobQueue::default(),
                 connected: AtomicBool::new(true),
                 rooms_at_disconnect: Mutex::new(Vec::new()),
             }),
@@ -430,37 +425,15 @@ impl Socket {
     /// Queues work for the handlers; starts the job runner when idle. Called
     /// with the state lock held, so it only queues and spawns.
     pub(crate) fn push_job(&self, job: Job) {
-        let start = {
-            let mut jobs = lock(&self.inner.jobs);
-            jobs.queue.push_back(job);
-            !std::mem::replace(&mut jobs.running, true)
-        };
-        if start {
+        if self.inner.jobs.push(job) {
             let socket = self.clone();
             self.inner.shared.spawn(socket.run_jobs());
         }
     }
 
     async fn run_jobs(self) {
-        loop {
-            let job = {
-                let mut jobs = lock(&self.inner.jobs);
-                match jobs.queue.pop_front() {
-                    Some(job) => job,
-                    None => {
-                        jobs.running = false;
-                        // Idle sockets keep no queue memory.
-                        jobs.queue = VecDeque::new();
-                        return;
-                    }
-                }
-            };
-            for mut future in self.futures_for(job) {
-                // The synchronous part runs now, in order; the rest on its own.
-                if futures_lite::future::poll_once(&mut future).await.is_none() {
-                    self.inner.shared.spawn(future);
-                }
-            }
+        while let Some(job) = self.inner.jobs.next() {
+            start_in_order(&*self.inner.shared.runtime, self.futures_for(job)).await;
         }
     }
 

@@ -1,0 +1,60 @@
+//! Handlers run the way Node runs them: work is taken in arrival order, and
+//! each handler runs synchronously until its first await before the next
+//! starts; what remains after an await runs as its own task. One piece for
+//! the server's sockets and the client's sockets and manager.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use super::runtime::{BoxFuture, Runtime};
+use super::shared::lock;
+
+/// Work waiting for one owner's handlers, and whether a runner takes it.
+pub(crate) struct JobQueue<J> {
+    state: Mutex<(VecDeque<J>, bool)>,
+}
+
+impl<J> Default for JobQueue<J> {
+    fn default() -> Self {
+        JobQueue {
+            state: Mutex::new((VecDeque::new(), false)),
+        }
+    }
+}
+
+impl<J> JobQueue<J> {
+    /// Queues `job`; true when no runner is active, so the caller must start one.
+    pub(crate) fn push(&self, job: J) -> bool {
+        let mut state = lock(&self.state);
+        state.0.push_back(job);
+        !std::mem::replace(&mut state.1, true)
+    }
+
+    /// The next job for the active runner; `None` ends the runner (and an
+    /// idle owner keeps no queue memory).
+    pub(crate) fn next(&self) -> Option<J> {
+        let mut state = lock(&self.state);
+        let job = state.0.pop_front();
+        if job.is_none() {
+            state.1 = false;
+            state.0 = VecDeque::new();
+        }
+        job
+    }
+}
+
+/// Runs the synchronous part of each handler future now, in order, and
+/// spawns what is left of it.
+pub(crate) async fn start_in_order(
+    runtime: &dyn Runtime,
+    futures: impl IntoIterator<Item = BoxFuture<()>>,
+) {
+    for mut future in futures {
+        if futures_lite::future::poll_once(&mut future).await.is_none() {
+            runtime.spawn(future);
+        }
+    }
+}
