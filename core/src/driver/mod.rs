@@ -23,6 +23,7 @@
 use std::prelude::rust_2021::*;
 
 mod ack;
+mod bus;
 mod client;
 mod conn;
 mod extensions;
@@ -36,6 +37,7 @@ mod shared;
 mod socket;
 
 pub use ack::{AckError, AckSender};
+pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 pub use client::{
     auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
     ClientSocket, ConnectErrorInfo, ManagerEvent, UrlError,

@@ -1,0 +1,89 @@
+//! The publish/subscribe bus that joins server nodes into one cluster.
+//!
+//! The driver speaks the reference Redis adapter's protocol (channel names,
+//! messages, requests and responses: [`crate::adapter`]); a bus only moves
+//! bytes. `sio-redis` implements it on a real Redis, for every runtime.
+//! A bus is attached with [`SocketIo::with_adapter`](super::SocketIo).
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::runtime::BoxFuture;
+
+/// The reference adapter's default `requestsTimeout`.
+pub const DEFAULT_REQUESTS_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// What a bus reports to the node it serves.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum BusEvent {
+    /// A message published on a channel this node subscribed to, exactly
+    /// or through a pattern. `channel` is the channel it was published on.
+    Message {
+        /// The channel the message was published on.
+        channel: String,
+        /// The bytes as published.
+        payload: Bytes,
+    },
+    /// The bus lost its connection: messages published meanwhile are lost,
+    /// local delivery goes on. The bus reconnects on its own.
+    Down(BusError),
+    /// The bus is connected again and has subscribed again to everything.
+    Up,
+}
+
+/// Where a bus delivers its events, in arrival order. It never blocks.
+pub type BusSink = Arc<dyn Fn(BusEvent) + Send + Sync>;
+
+/// A bus failure: Redis unreachable, a command refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusError(pub String);
+
+impl std::fmt::Display for BusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BusError {}
+
+/// A publish/subscribe bus with Redis semantics: every subscriber of a
+/// channel (or of a pattern matching it, Redis glob rules) gets each message
+/// published on it once, in publish order per publisher.
+pub trait Bus: Send + Sync + 'static {
+    /// Starts delivering events to `sink`. Called once, before anything
+    /// else; messages that arrive before it are dropped.
+    fn start(&self, sink: BusSink);
+
+    /// Subscribes to the exact `channels` and the glob `patterns`
+    /// (`SUBSCRIBE`, `PSUBSCRIBE`). Called once per namespace; a bus keeps
+    /// its subscriptions across reconnects. Resolves when Redis confirmed.
+    fn subscribe(
+        &self,
+        channels: Vec<String>,
+        patterns: Vec<String>,
+    ) -> BoxFuture<Result<(), BusError>>;
+
+    /// Publishes `payload` on `channel` (`PUBLISH`).
+    fn publish(&self, channel: String, payload: Bytes) -> BoxFuture<Result<(), BusError>>;
+
+    /// How many clients subscribe to `channel` (`PUBSUB NUMSUB`): the
+    /// reference adapter counts nodes this way, on the request channel.
+    fn subscriber_count(&self, channel: String) -> BoxFuture<Result<usize, BusError>>;
+
+    /// The channel key prefix (the reference adapter's `key` option).
+    fn key(&self) -> &str {
+        crate::adapter::DEFAULT_KEY
+    }
+
+    /// How long a cluster request waits for every node to answer (the
+    /// reference adapter's `requestsTimeout`).
+    fn requests_timeout(&self) -> Duration {
+        DEFAULT_REQUESTS_TIMEOUT
+    }
+}
