@@ -1,0 +1,161 @@
+//! [`RedisAdapter`]: the [`Bus`] on a real Redis, and its builder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_lite::FutureExt;
+use sio_core::adapter::DEFAULT_KEY;
+use sio_core::driver::{BoxFuture, Bus, BusError, BusSink, DEFAULT_REQUESTS_TIMEOUT};
+
+use crate::error::ConnectError;
+use crate::link::{Link, Options};
+use crate::reply::numsub_count;
+use crate::runtime::Runtime;
+
+/// How long one Redis command (or opening a connection) may take by default.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// The first wait before reconnecting again after a failed attempt.
+pub const DEFAULT_BACKOFF_FIRST: Duration = Duration::from_millis(100);
+/// The longest wait between two reconnection attempts.
+pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// A [`Bus`] on Redis publish/subscribe, as `@socket.io/redis-adapter` uses
+/// it: one connection publishes and asks `PUBSUB NUMSUB`, one subscribes.
+///
+/// Redis lost while running: the driver gets `BusEvent::Down` once,
+/// publishing fails at once, the adapter reconnects with exponential backoff,
+/// subscribes again to everything, then reports `BusEvent::Up`. Dropping the
+/// adapter stops its background task and closes both connections.
+pub struct RedisAdapter {
+    link: Arc<Link>,
+    /// Dropped with the adapter: that ends the background task.
+    _stop: async_channel::Sender<()>,
+}
+
+impl std::fmt::Debug for RedisAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAdapter")
+            .field("key", &self.link.options.key)
+            .field("runtime", &self.link.rt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The options of a [`RedisAdapter`], then [`connect`](Self::connect).
+#[derive(Debug, Clone)]
+pub struct RedisAdapterBuilder {
+    url: String,
+    options: Options,
+}
+
+impl RedisAdapter {
+    /// Connects to the Redis at `url` (`redis://host:port/db`) with the
+    /// default options. Fails if Redis is unreachable.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::builder(url).connect().await
+    }
+
+    /// The options, starting from the reference adapter's defaults.
+    pub fn builder(url: impl Into<String>) -> RedisAdapterBuilder {
+        RedisAdapterBuilder {
+            url: url.into(),
+            options: Options {
+                key: DEFAULT_KEY.into(),
+                requests_timeout: DEFAULT_REQUESTS_TIMEOUT,
+                command_timeout: DEFAULT_COMMAND_TIMEOUT,
+                backoff: (DEFAULT_BACKOFF_FIRST, DEFAULT_BACKOFF_MAX),
+            },
+        }
+    }
+}
+
+impl RedisAdapterBuilder {
+    /// The channel key prefix (the reference adapter's `key`, default
+    /// `"socket.io"`). Every node of a cluster must use the same.
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.options.key = key.into();
+        self
+    }
+
+    /// How long a cluster request waits for every node (the reference
+    /// adapter's `requestsTimeout`, default 5000 ms).
+    pub fn requests_timeout(mut self, timeout: Duration) -> Self {
+        self.options.requests_timeout = timeout;
+        self
+    }
+
+    /// How long one Redis command or connection attempt may take before it
+    /// counts as failed (default 2 s).
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.options.command_timeout = timeout;
+        self
+    }
+
+    /// The wait after the first failed reconnection attempt, doubled after
+    /// each failure up to `longest` (default 100 ms to 5 s).
+    pub fn reconnect_backoff(mut self, first: Duration, longest: Duration) -> Self {
+        self.options.backoff = (first, longest.max(first));
+        self
+    }
+
+    /// Opens the connections and starts the background task on the
+    /// caller's runtime. Fails if Redis is unreachable.
+    pub async fn connect(self) -> Result<RedisAdapter, ConnectError> {
+        let rt = Runtime::detect().ok_or(ConnectError::NoRuntime)?;
+        let client = redis::Client::open(self.url.as_str())
+            .map_err(|err| ConnectError::InvalidUrl(err.to_string()))?;
+        let (link, stream, lost) = Link::connect(client, self.options, rt)
+            .await
+            .map_err(|err| ConnectError::Unreachable(err.0))?;
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let task = link.clone().run(stream, lost);
+        rt.spawn(task.or(async move {
+            let _ = stopped.recv().await;
+        }));
+        Ok(RedisAdapter { link, _stop: stop })
+    }
+}
+
+impl Bus for RedisAdapter {
+    fn start(&self, sink: BusSink) {
+        self.link.start(sink);
+    }
+
+    fn subscribe(
+        &self,
+        channels: Vec<String>,
+        patterns: Vec<String>,
+    ) -> BoxFuture<Result<(), BusError>> {
+        let link = self.link.clone();
+        Box::pin(async move { link.subscribe(channels, patterns).await })
+    }
+
+    fn publish(&self, channel: String, payload: Bytes) -> BoxFuture<Result<(), BusError>> {
+        let link = self.link.clone();
+        Box::pin(async move {
+            let mut command = redis::cmd("PUBLISH");
+            command.arg(channel).arg(payload.as_ref());
+            link.command("PUBLISH", command).await.map(|_| ())
+        })
+    }
+
+    fn subscriber_count(&self, channel: String) -> BoxFuture<Result<usize, BusError>> {
+        let link = self.link.clone();
+        Box::pin(async move {
+            let mut command = redis::cmd("PUBSUB");
+            command.arg("NUMSUB").arg(&channel);
+            let reply = link.command("PUBSUB NUMSUB", command).await?;
+            numsub_count(&reply)
+                .ok_or_else(|| BusError(format!("PUBSUB NUMSUB {channel}: odd reply {reply:?}")))
+        })
+    }
+
+    fn key(&self) -> &str {
+        &self.link.options.key
+    }
+
+    fn requests_timeout(&self) -> Duration {
+        self.link.options.requests_timeout
+    }
+}

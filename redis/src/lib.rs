@@ -1,0 +1,33 @@
+//! sio-redis: the Redis adapter that joins sio servers into one cluster,
+//! with Node socket.io servers that use `@socket.io/redis-adapter` on the
+//! same Redis.
+//!
+//! [`RedisAdapter`] implements the driver's [`Bus`](sio_core::driver::Bus):
+//! it only moves bytes between Redis publish/subscribe and the driver, which
+//! speaks the reference adapter's protocol. Written once for every runtime:
+//! enable the feature of yours (`tokio`, the default; `smol`; `async-std`).
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), sio_redis::ConnectError> {
+//! let adapter = sio_redis::RedisAdapter::builder("redis://127.0.0.1:6379")
+//!     .key("socket.io")
+//!     .connect()
+//!     .await?;
+//! # drop(adapter);
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod adapter;
+mod error;
+mod link;
+mod reply;
+mod runtime;
+
+pub use adapter::{
+    RedisAdapter, RedisAdapterBuilder, DEFAULT_BACKOFF_FIRST, DEFAULT_BACKOFF_MAX,
+    DEFAULT_COMMAND_TIMEOUT,
+};
+pub use error::ConnectError;
