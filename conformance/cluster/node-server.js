@@ -1,0 +1,111 @@
+// One node of the mixed cluster, on the reference implementation: npm
+// socket.io 4.8 with @socket.io/redis-adapter 8.3 over node-redis (two
+// clients: pub and its duplicate for sub, as the adapter's docs do).
+//
+// Usage: node node-server.js <port> <redis-url> [node-name]
+//   (or PORT, REDIS_URL, NODE_NAME in the environment).
+// Prints `LISTENING <port>` once it accepts connections. The application is
+// described in README.md; a sio cluster server implements the same.
+"use strict";
+
+const { Server } = require("socket.io");
+const { createClient } = require("redis");
+const { createAdapter } = require("@socket.io/redis-adapter");
+
+const port = Number(process.argv[2] || process.env.PORT);
+const redisUrl = process.argv[3] || process.env.REDIS_URL || "redis://127.0.0.1:6379";
+const nodeName = process.argv[4] || process.env.NODE_NAME || `node-${port}`;
+// Short enough that a check of a missing answer does not wait long.
+const REQUESTS_TIMEOUT = 3000;
+
+async function main() {
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  // node-redis reconnects on its own; errors are only logged.
+  for (const client of [pub, sub]) {
+    client.on("error", (err) => console.error(`${nodeName} redis: ${err.message}`));
+  }
+  await Promise.all([pub.connect(), sub.connect()]);
+  // The adapter does not await its PUBLISH calls: with Redis gone, one
+  // rejects (EPIPE) and would end the process. Log it and go on serving.
+  process.on("unhandledRejection", (err) => {
+    console.error(`${nodeName}: unhandled rejection: ${err && err.message}`);
+  });
+
+  const io = new Server(port, {
+    adapter: createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT }),
+  });
+
+  io.use((socket, next) => {
+    const auth = socket.handshake.auth || {};
+    socket.data = { name: auth.name ?? null, node: nodeName };
+    next();
+  });
+
+  // Server-side emits from the other nodes.
+  // serverSideEmit crosses as JSON in the reference adapter (requests and
+  // replies alike), so the check sends no binary through it.
+  io.on("ping-node", (payload, ack) => {
+    if (typeof ack === "function") ack({ node: nodeName, payload });
+  });
+  io.on("note", (payload) => io.local.emit("note", { node: nodeName, payload }));
+
+  io.on("connection", (socket) => {
+    const { room } = socket.handshake.auth || {};
+    if (typeof room === "string" && room) socket.join(room);
+
+    socket.on("whoami", (ack) =>
+      ack({ id: socket.id, node: nodeName, rooms: [...socket.rooms].sort() }));
+
+    // A room broadcast from this node; room "*" is the whole namespace.
+    socket.on("to-room", ({ room, payload }, ack) => {
+      (room === "*" ? io : io.to(room)).emit("msg", payload);
+      if (typeof ack === "function") ack();
+    });
+
+    socket.on("fetch", async (ack) => {
+      const sockets = await io.fetchSockets();
+      ack(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort(), data: s.data }))
+        .sort((a, b) => (a.id < b.id ? -1 : 1)));
+    });
+
+    socket.on("sse", (payload, ack) => {
+      io.serverSideEmit("ping-node", payload, (err, replies) => {
+        ack({ error: err ? err.message : null, replies: replies || [] });
+      });
+    });
+
+    socket.on("sse-noack", (payload, ack) => {
+      io.serverSideEmit("note", payload);
+      ack();
+    });
+
+    socket.on("remote-join", ({ id, room }, ack) => {
+      io.in(id).socketsJoin(room);
+      ack();
+    });
+    socket.on("remote-leave", ({ id, room }, ack) => {
+      io.in(id).socketsLeave(room);
+      ack();
+    });
+    socket.on("remote-disconnect", ({ id }, ack) => {
+      io.in(id).disconnectSockets(true);
+      ack();
+    });
+  });
+
+  io.httpServer.on("listening", () => console.log(`LISTENING ${port}`));
+
+  const stop = async () => {
+    io.close();
+    await Promise.allSettled([pub.disconnect(), sub.disconnect()]);
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((err) => {
+  console.error(`${nodeName}: ${err.stack || err}`);
+  process.exit(1);
+});

@@ -1,0 +1,134 @@
+// Runs the mixed-cluster checks: starts its own redis-server on a free
+// loopback port, three cluster servers on it, then cluster-check.js.
+//
+// Usage: node run.js [--restart] [--servers node,node,node] [--sio-bin PATH]
+//   --servers  what each of the three nodes runs: `node` (node-server.js)
+//              or `sio-<runtime>` (the sio cluster server binary with that
+//              runtime: sio-tokio, sio-smol, sio-async-std).
+//   --sio-bin  the sio cluster server binary (default: the workspace's
+//              target/debug/cluster-server, or $CARGO_TARGET_DIR's).
+//   --restart  also kill and restart Redis in the middle of the run.
+// Needs redis-server on PATH (scripts/install-redis) and `npm ci` in
+// conformance/. Prints `N passed, N failed`; exits 1 on failure.
+"use strict";
+
+const { spawn } = require("node:child_process");
+const net = require("node:net");
+const path = require("node:path");
+const { runChecks } = require("./cluster-check");
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function args() {
+  const argv = process.argv.slice(2);
+  const opts = { restart: false, servers: ["node", "node", "node"], sioBin: null };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--restart") opts.restart = true;
+    else if (argv[i] === "--servers") opts.servers = argv[++i].split(",");
+    else if (argv[i] === "--sio-bin") opts.sioBin = argv[++i];
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (opts.servers.length !== 3) throw new Error("--servers takes three nodes");
+  if (!opts.sioBin) {
+    const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
+    opts.sioBin = path.join(target, "debug/cluster-server");
+  }
+  return opts;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.once("connect", () => { s.destroy(); resolve(true); });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/// A redis-server of our own; kill() and start() again on the same port.
+class Redis {
+  constructor(port) {
+    this.port = port;
+    this.url = `redis://127.0.0.1:${port}`;
+    this.proc = null;
+  }
+
+  async start() {
+    this.proc = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1",
+      "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    for (let i = 0; i < 500; i++) {
+      if (await canConnect(this.port)) return;
+      await sleep(20);
+    }
+    throw new Error("redis-server did not start");
+  }
+
+  async kill() {
+    if (!this.proc) return;
+    const exited = new Promise((r) => this.proc.once("exit", r));
+    this.proc.kill("SIGKILL");
+    await exited;
+    this.proc = null;
+  }
+}
+
+/// Starts one cluster server and waits for its `LISTENING <port>` line.
+function startServer(kind, port, redisUrl, name, sioBin) {
+  let proc;
+  if (kind === "node") {
+    proc = spawn(process.execPath, [path.join(__dirname, "node-server.js"), String(port), redisUrl, name]);
+  } else if (kind.startsWith("sio-")) {
+    proc = spawn(sioBin, [kind.slice(4), String(port), redisUrl, name]);
+  } else {
+    throw new Error(`unknown server kind ${kind}`);
+  }
+  proc.stderr.on("data", (d) => process.stderr.write(`[${name}] ${d}`));
+  return new Promise((resolve, reject) => {
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes(`LISTENING ${port}`)) resolve(proc);
+    });
+    proc.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
+async function main() {
+  const opts = args();
+  const redis = new Redis(await freePort());
+  await redis.start();
+  const procs = [];
+  let failed = 1;
+  try {
+    const urls = [];
+    for (const [i, kind] of opts.servers.entries()) {
+      const port = await freePort();
+      const name = `${kind}-${i}`;
+      procs.push(await startServer(kind, port, redis.url, name, opts.sioBin));
+      urls.push(`http://127.0.0.1:${port}`);
+    }
+    console.log(`cluster: ${opts.servers.join(", ")} on ${redis.url}`);
+    const results = await runChecks(urls, opts.restart ? { redis } : {});
+    console.log(`${results.passed} passed, ${results.failed} failed`);
+    failed = results.failed;
+  } finally {
+    for (const p of procs) p.kill("SIGKILL");
+    await redis.kill();
+  }
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
