@@ -38,6 +38,10 @@ macro_rules! bus_tests {
             $block_on(common::numsub())
         }
         #[test]
+        fn resp3_connections_work_too() {
+            $block_on(common::resp3())
+        }
+        #[test]
         fn binary_payloads_cross_intact() {
             $block_on(common::binary())
         }
@@ -52,6 +56,10 @@ macro_rules! bus_tests {
         #[test]
         fn dropping_the_adapter_closes_its_connections() {
             $block_on(common::drop_closes())
+        }
+        #[test]
+        fn dropping_the_adapter_while_down_stops_reconnecting() {
+            $block_on(common::drop_while_down())
         }
     };
 }
@@ -89,6 +97,14 @@ impl Events {
         match self.next().await {
             BusEvent::Message { channel, payload } => (channel, payload.to_vec()),
             other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// Waits until the sink is dropped: the adapter's task has ended and
+    /// released it. An event instead is a failure.
+    pub async fn closed(&self) {
+        if let Ok(event) = within("the sink to be dropped", self.0.recv()).await {
+            panic!("expected no more events, got {event:?}");
         }
     }
 
@@ -220,6 +236,29 @@ pub async fn numsub() {
     assert_eq!(a.subscriber_count("nobody".into()).await, Ok(0));
 }
 
+pub async fn resp3() {
+    let server = RedisServer::start();
+    let url = format!("{}/?protocol=resp3", server.url());
+    let a = RedisAdapter::connect(&url)
+        .await
+        .expect("connect over RESP3");
+    let (sink, a_events) = sink();
+    a.start(sink);
+    a.subscribe(strings(&["c"]), strings(&["p*"]))
+        .await
+        .expect("subscribe");
+    a.publish("c".into(), Bytes::from_static(b"1"))
+        .await
+        .expect("publish");
+    assert_eq!(a_events.message().await, ("c".to_string(), b"1".to_vec()));
+    a.publish("p1".into(), Bytes::from_static(b"2"))
+        .await
+        .expect("publish");
+    assert_eq!(a_events.message().await, ("p1".to_string(), b"2".to_vec()));
+    // NUMSUB is a map in RESP3.
+    assert_eq!(a.subscriber_count("c".into()).await, Ok(1));
+}
+
 pub async fn binary() {
     let server = RedisServer::start();
     let (a, a_events) = adapter(&server).await;
@@ -343,4 +382,15 @@ pub async fn drop_closes() {
         }
     })
     .await;
+}
+
+pub async fn drop_while_down() {
+    let mut server = RedisServer::start();
+    let (a, a_events) = adapter(&server).await;
+    server.kill();
+    a_events.down().await;
+    drop(a);
+    // The task ends in its backoff, without waiting for Redis.
+    a_events.closed().await;
+    server.restart();
 }
