@@ -7,6 +7,20 @@
 //! speaks the reference adapter's protocol. Written once for every runtime:
 //! enable the feature of yours (`tokio`, the default; `smol`; `async-std`).
 //!
+//! | feature | redis crate feature | the adapter's own task and timers |
+//! |---|---|---|
+//! | `tokio` | `tokio-comp` | `tokio::spawn`, `tokio::time` |
+//! | `smol` | `smol-comp` | `smol::spawn`, `smol::Timer` |
+//! | `async-std` | `smol-comp` | `async_std::task` |
+//!
+//! The redis crate has served tokio and smol only since 1.0 (0.32 was the
+//! last with `async-std-comp`); async-std runs on async-io as smol does, so
+//! redis's smol support serves it, its connection tasks then running on
+//! smol's global executor beside async-std's. With several features on (a
+//! workspace build unifies them), the runtime is found when connecting:
+//! tokio inside a tokio runtime (as the redis crate decides for itself),
+//! else async-std inside an async-std task, else smol.
+//!
 //! ```no_run
 //! # async fn example() -> Result<(), sio_redis::ConnectError> {
 //! let adapter = sio_redis::RedisAdapter::builder("redis://127.0.0.1:6379")
