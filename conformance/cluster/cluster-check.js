@@ -33,7 +33,8 @@ function assert(cond, message) {
 /// A client that records what it receives.
 async function client(url, node, auth) {
   const socket = connect(url, { auth, reconnection: false, forceNew: true });
-  const c = { socket, node, name: auth.name, msgs: [], notes: [], disconnects: [] };
+  const c = { socket, node, name: auth.name, auth, msgs: [], notes: [], disconnects: [] };
+  socket.on("question", (n, ack) => ack(`${auth.name}:${n}`));
   socket.on("msg", (payload) => c.msgs.push(payload));
   socket.on("note", (note) => c.notes.push(note));
   socket.on("disconnect", (reason) => c.disconnects.push(reason));
@@ -104,7 +105,21 @@ async function checkFetchSockets({ nodes, everyone }) {
         `fetch on node ${i}: ${c.name} rooms ${s.rooms}`);
       assert(s.data && s.data.name === c.name && s.data.node === nodes[c.node].name,
         `fetch on node ${i}: ${c.name} data ${JSON.stringify(s.data)}`);
+      assert(JSON.stringify(s.auth) === JSON.stringify(c.auth),
+        `fetch on node ${i}: ${c.name} handshake.auth ${JSON.stringify(s.auth)}`);
     }
+  }
+}
+
+async function checkBroadcastWithAcks({ nodes }) {
+  const want = nodes.map((_, j) => `a${j}`);
+  for (const [i, node] of nodes.entries()) {
+    const n = i + 10;
+    const { error, answers } = await ask(node.outside, "ask-room", { room: "r", n });
+    assert(error === null, `broadcast with acks from node ${i}: ${error}`);
+    const expected = want.map((name) => `${name}:${n}`).sort();
+    assert(JSON.stringify(answers) === JSON.stringify(expected),
+      `broadcast with acks from node ${i}: ${JSON.stringify(answers)}, want ${JSON.stringify(expected)}`);
   }
 }
 
@@ -201,6 +216,7 @@ async function checkRedisRestart(cluster, redis) {
   }
   await checkRoomBroadcast(cluster);
   await checkFetchSockets(cluster);
+  await checkBroadcastWithAcks(cluster);
   await checkServerSideEmitAck(cluster);
 }
 
@@ -209,7 +225,8 @@ async function runChecks(urls, { redis } = {}) {
   const cluster = await setup(urls);
   const checks = [
     ["room broadcast from every node reaches every member exactly once, binary intact", checkRoomBroadcast],
-    ["fetchSockets on every node sees every socket with rooms and data", checkFetchSockets],
+    ["fetchSockets on every node sees every socket with rooms, data and handshake.auth", checkFetchSockets],
+    ["a broadcast with acks from every node collects every member's answer", checkBroadcastWithAcks],
     ["serverSideEmit with acks gets one reply from each other node", checkServerSideEmitAck],
     ["serverSideEmit without ack reaches each other node once", checkServerSideEmit],
     ["remote socketsJoin / socketsLeave across nodes", checkRemoteJoinLeave],

@@ -65,8 +65,20 @@ async function main() {
 
     socket.on("fetch", async (ack) => {
       const sockets = await io.fetchSockets();
-      ack(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms].sort(), data: s.data }))
+      ack(sockets.map((s) => ({
+        id: s.id, rooms: [...s.rooms].sort(), data: s.data, auth: s.handshake.auth,
+      }))
         .sort((a, b) => (a.id < b.id ? -1 : 1)));
+    });
+
+    // A broadcast with acks: every member of the room answers "question".
+    socket.on("ask-room", async ({ room, n }, ack) => {
+      try {
+        const answers = await io.timeout(REQUESTS_TIMEOUT).to(room).emitWithAck("question", n);
+        ack({ error: null, answers: answers.sort() });
+      } catch (err) {
+        ack({ error: err.message, answers: [] });
+      }
     });
 
     socket.on("sse", (payload, ack) => {
