@@ -21,9 +21,17 @@ const REQUESTS_TIMEOUT = 3000;
 async function main() {
   const pub = createClient({ url: redisUrl });
   const sub = pub.duplicate();
-  // node-redis reconnects on its own; errors are only logged.
-  for (const client of [pub, sub]) {
-    client.on("error", (err) => console.error(`${nodeName} redis: ${err.message}`));
+  // node-redis reconnects on its own; an outage is logged once.
+  for (const [role, client] of [["pub", pub], ["sub", sub]]) {
+    let down = false;
+    client.on("error", (err) => {
+      if (!down) console.error(`${nodeName} redis ${role}: ${err.message}`);
+      down = true;
+    });
+    client.on("ready", () => {
+      if (down) console.error(`${nodeName} redis ${role}: connected again`);
+      down = false;
+    });
   }
   await Promise.all([pub.connect(), sub.connect()]);
   // The adapter does not await its PUBLISH calls: with Redis gone, one
