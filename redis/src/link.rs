@@ -46,6 +46,10 @@ struct State {
     /// Only grow (the bus has no unsubscribe), in subscription order.
     channels: Vec<String>,
     patterns: Vec<String>,
+    /// `Down` was reported and `Up` not yet: each loss is reported once.
+    /// Down and Up are emitted under the state lock, so the driver sees
+    /// them in the order the connections changed.
+    reported_down: bool,
 }
 
 /// Why the forwarding stopped.
@@ -85,10 +89,11 @@ impl Link {
                 subscriber: None,
                 channels: Vec::new(),
                 patterns: Vec::new(),
+                reported_down: false,
             }),
             lost,
         });
-        let stream = link.open().await?;
+        let stream = link.open(false).await?;
         Ok((link, stream, lost_rx))
     }
 
@@ -99,6 +104,23 @@ impl Link {
     pub(crate) fn start(&self, sink: BusSink) {
         if self.sink.set(sink).is_err() {
             tracing::warn!("sio-redis: Bus::start called twice; the first sink stays");
+            return;
+        }
+        // Redis lost before the driver started listening (a Down emitted
+        // then went nowhere): say so now.
+        let mut state = self.lock();
+        if state.publisher.is_none() {
+            state.reported_down = true;
+            self.emit(BusEvent::Down(down()));
+        }
+    }
+
+    /// Emits `Down` unless this loss was reported already. Under the lock.
+    fn report_down(&self, state: &mut State, why: BusError) {
+        if !state.reported_down {
+            state.reported_down = true;
+            tracing::warn!(error = %why, "sio-redis: lost Redis; reconnecting");
+            self.emit(BusEvent::Down(why));
         }
     }
 
@@ -125,8 +147,9 @@ impl Link {
     }
 
     /// Opens both connections, subscribes to everything remembered and
-    /// installs them. Returns the subscriber's message stream.
-    async fn open(&self) -> Result<PubSubStream, BusError> {
+    /// installs them (and reports `Up` after a `Down`). Returns the
+    /// subscriber's message stream.
+    async fn open(&self, reconnecting: bool) -> Result<PubSubStream, BusError> {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.options.command_timeout))
             .set_response_timeout(Some(self.options.command_timeout));
@@ -151,6 +174,13 @@ impl Link {
                     state.generation = state.generation.wrapping_add(1);
                     state.publisher = Some(publisher);
                     state.subscriber = Some(subscriber);
+                    if reconnecting {
+                        tracing::info!("sio-redis: reconnected to Redis and subscribed again");
+                    }
+                    if state.reported_down {
+                        state.reported_down = false;
+                        self.emit(BusEvent::Up);
+                    }
                     return Ok(stream);
                 }
                 (
@@ -282,15 +312,12 @@ impl Link {
                 let mut state = self.lock();
                 state.publisher = None;
                 state.subscriber = None;
+                self.report_down(&mut state, why);
             }
             // Losses reported before the teardown are this same loss.
             while lost.try_recv().is_ok() {}
             drop(stream);
-            tracing::warn!(error = %why, "sio-redis: lost Redis; reconnecting");
-            self.emit(BusEvent::Down(why));
             stream = self.reconnect().await;
-            tracing::info!("sio-redis: reconnected to Redis and subscribed again");
-            self.emit(BusEvent::Up);
         }
     }
 
@@ -344,7 +371,7 @@ impl Link {
         let mut attempt: u32 = 0;
         loop {
             attempt = attempt.saturating_add(1);
-            match self.open().await {
+            match self.open(true).await {
                 Ok(stream) => return stream,
                 Err(error) => {
                     tracing::info!(attempt, %error, retry_in = ?delay, "sio-redis: Redis still unreachable");

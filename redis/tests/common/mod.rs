@@ -50,6 +50,10 @@ macro_rules! bus_tests {
             $block_on(common::restart())
         }
         #[test]
+        fn redis_lost_before_start_is_reported_at_start() {
+            $block_on(common::lost_before_start())
+        }
+        #[test]
         fn non_utf8_channels_are_dropped() {
             $block_on(common::non_utf8_channel())
         }
@@ -343,6 +347,31 @@ pub async fn restart() {
         a_events.message().await,
         ("exact".to_string(), b"4".to_vec())
     );
+}
+
+pub async fn lost_before_start() {
+    let mut server = RedisServer::start();
+    let a = RedisAdapter::builder(server.url())
+        .reconnect_backoff(Duration::from_millis(20), Duration::from_millis(200))
+        .connect()
+        .await
+        .expect("connect");
+    server.kill();
+    // Publishing fails once the loss is seen (by the publish or the task).
+    within("publish to fail", async {
+        while a.publish("c".into(), Bytes::new()).await.is_ok() {
+            async_io::Timer::after(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let (sink, events) = sink();
+    a.start(sink);
+    events.down().await;
+    server.restart();
+    events.up().await;
+    a.publish("c".into(), Bytes::new())
+        .await
+        .expect("publish after restart");
 }
 
 pub async fn non_utf8_channel() {
