@@ -93,7 +93,7 @@ impl Link {
             }),
             lost,
         });
-        let stream = link.open(false).await?;
+        let stream = link.open().await?;
         Ok((link, stream, lost_rx))
     }
 
@@ -149,7 +149,7 @@ impl Link {
     /// Opens both connections, subscribes to everything remembered and
     /// installs them (and reports `Up` after a `Down`). Returns the
     /// subscriber's message stream.
-    async fn open(&self, reconnecting: bool) -> Result<PubSubStream, BusError> {
+    async fn open(&self) -> Result<PubSubStream, BusError> {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.options.command_timeout))
             .set_response_timeout(Some(self.options.command_timeout));
@@ -174,11 +174,9 @@ impl Link {
                     state.generation = state.generation.wrapping_add(1);
                     state.publisher = Some(publisher);
                     state.subscriber = Some(subscriber);
-                    if reconnecting {
-                        tracing::info!("sio-redis: reconnected to Redis and subscribed again");
-                    }
                     if state.reported_down {
                         state.reported_down = false;
+                        tracing::info!("sio-redis: reconnected to Redis and subscribed again");
                         self.emit(BusEvent::Up);
                     }
                     return Ok(stream);
@@ -371,7 +369,7 @@ impl Link {
         let mut attempt: u32 = 0;
         loop {
             attempt = attempt.saturating_add(1);
-            match self.open(true).await {
+            match self.open().await {
                 Ok(stream) => return stream,
                 Err(error) => {
                     tracing::info!(attempt, %error, retry_in = ?delay, "sio-redis: Redis still unreachable");
