@@ -207,6 +207,20 @@ impl PendingRequests {
         Ok(())
     }
 
+    /// Sets how many other nodes request `request_id` waits for, when the
+    /// count (`PUBSUB NUMSUB`) arrives after the request went out, as for a
+    /// broadcast with acks. Returns whether the request is pending.
+    pub fn set_other_nodes(&mut self, request_id: &str, other_nodes: usize) -> bool {
+        let Some(pending) = self.pending.get_mut(request_id) else {
+            return false;
+        };
+        match &mut pending.tally {
+            Tally::PerNode { expected, .. } => *expected = other_nodes,
+            Tally::Acks { nodes, .. } => *nodes = other_nodes,
+        }
+        true
+    }
+
     /// The type of pending request `request_id` (what
     /// [`Response::decode`] needs to read an untyped response).
     pub fn kind_of(&self, request_id: &str) -> Option<RequestType> {
@@ -322,9 +336,7 @@ fn answers(kind: RequestType, response: &Response) -> bool {
             | (RequestType::RemoteFetch, Response::RemoteFetch { .. })
             | (RequestType::ServerSideEmit, Response::ServerSideEmit { .. })
             | (
-                RequestType::RemoteJoin
-                    | RequestType::RemoteLeave
-                    | RequestType::RemoteDisconnect,
+                RequestType::RemoteJoin | RequestType::RemoteLeave | RequestType::RemoteDisconnect,
                 Response::Done { .. }
             )
     )
@@ -360,7 +372,10 @@ mod tests {
         let done = requests.poll(at(20)).unwrap();
         assert_eq!(done.outcome, Outcome::Complete);
         assert_eq!(done.error(), None);
-        assert_eq!(done.responses, vec![rooms("r1", &["a"]), rooms("r1", &["b"])]);
+        assert_eq!(
+            done.responses,
+            vec![rooms("r1", &["a"]), rooms("r1", &["b"])]
+        );
         assert!(requests.is_empty());
         assert_eq!(requests.poll(at(9999)), None);
     }
@@ -521,6 +536,22 @@ mod tests {
             }
         );
         assert_eq!(done.responses.len(), 1);
-        assert!(requests.cancel("b") == false);
+        assert!(!requests.cancel("b"));
+    }
+
+    #[test]
+    fn node_count_set_after_registering() {
+        let mut requests = PendingRequests::new();
+        requests
+            .register("b", RequestType::Broadcast, usize::MAX, at(1000))
+            .unwrap();
+        let _ = requests.feed(Response::BroadcastClientCount {
+            request_id: "b".into(),
+            client_count: 0,
+        });
+        assert_eq!(requests.poll(at(0)), None);
+        assert!(requests.set_other_nodes("b", 1));
+        assert_eq!(requests.poll(at(0)).unwrap().outcome, Outcome::Complete);
+        assert!(!requests.set_other_nodes("b", 1));
     }
 }

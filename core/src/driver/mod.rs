@@ -25,6 +25,7 @@ use std::prelude::rust_2021::*;
 mod ack;
 mod bus;
 mod client;
+mod cluster;
 mod conn;
 mod extensions;
 mod handshake;
@@ -32,6 +33,7 @@ mod io;
 mod jobs;
 mod namespace;
 mod operators;
+mod remote;
 mod runtime;
 mod shared;
 mod socket;
@@ -42,12 +44,14 @@ pub use client::{
     auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
     ClientSocket, ConnectErrorInfo, ManagerEvent, UrlError,
 };
+pub use cluster::{ClusterError, ServerSideAck};
 pub use conn::{HttpExchange, WebSocketUpgrade};
 pub use extensions::Extensions;
 pub use handshake::Handshake;
 pub use io::SocketIo;
 pub use namespace::{ConnectContext, ConnectError, Namespace};
 pub use operators::BroadcastOperator;
+pub use remote::RemoteSocket;
 pub use runtime::{BoxFuture, ClientStream, Connector, Runtime};
 pub use socket::{Payload, Socket, SocketEmitter};
 

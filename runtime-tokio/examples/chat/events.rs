@@ -350,6 +350,26 @@ fn announce_departure(io: &SocketIo, user: &User, rooms: &[String]) {
     }
 }
 
+/// Tells every connection of the user about the new one.
+async fn welcome(io: SocketIo, socket: Socket, user: User) {
+    let connections = match io.to(&user_room(&user.id)).fetch_sockets().await {
+        Ok(sockets) => sockets.len(),
+        Err(e) => {
+            tracing::warn!(socket = socket.id(), %e, "could not count the user's connections");
+            1
+        }
+    };
+    let welcome = json!({
+        "socketId": socket.id(),
+        "userId": user.id,
+        "name": user.name,
+        "connections": connections,
+    });
+    if let Err(e) = emit_to_user(&io, &user.id, "welcome", &welcome) {
+        tracing::warn!(socket = socket.id(), %e, "could not welcome");
+    }
+}
+
 /// Sets up a socket the auth middleware admitted.
 pub fn on_connection(io: SocketIo, socket: Socket) {
     let Some(user) = socket.extensions().get::<User>() else {
@@ -362,18 +382,6 @@ pub fn on_connection(io: SocketIo, socket: Socket) {
     if let Err(e) = socket.join(&user_room(&user.id)) {
         tracing::warn!(socket = socket.id(), %e, "could not join the user's room");
     }
-    let connections = io.to(&user_room(&user.id)).fetch_sockets().len();
-    let welcome = json!({
-        "socketId": socket.id(),
-        "userId": user.id,
-        "name": user.name,
-        "connections": connections,
-    });
-    // Every connection of the user learns about the new one.
-    if let Err(e) = emit_to_user(&io, &user.id, "welcome", &welcome) {
-        tracing::warn!(socket = socket.id(), %e, "could not welcome");
-    }
-
     let session = Session {
         io: io.clone(),
         user: user.clone(),
@@ -387,6 +395,10 @@ pub fn on_connection(io: SocketIo, socket: Socket) {
     register(&socket, &session, "leave_room", on_leave_room);
     register(&socket, &session, "room_message", on_room_message);
     register(&socket, &session, "room_announce", on_room_announce);
+
+    // Handlers are in place before the first await: the welcome (which
+    // counts the user's connections, cluster-wide) runs as its own task.
+    tokio::spawn(welcome(io.clone(), socket.clone(), user.clone()));
 
     socket.on_disconnect(move |socket, reason: DisconnectReason| {
         let io = io.clone();
