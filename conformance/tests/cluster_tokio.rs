@@ -241,7 +241,7 @@ fn room_broadcast_reaches_every_node_once_binary_too() {
     for client in [&mut a1, &mut b1] {
         let got = client.recv_packet(WAIT).unwrap();
         assert_eq!(got.text, r#"451-["hi","x",{"_placeholder":true,"num":0}]"#);
-        assert_eq!(got.attachments(), [bin.clone()]);
+        assert_eq!(got.attachments(), std::slice::from_ref(&bin));
     }
     // Exactly once: the marker, published after, is the next packet.
     io.emit("m1", &()).unwrap();
@@ -611,4 +611,108 @@ fn malformed_messages_are_dropped_and_bus_state_is_reported() {
     b.io().emit("again", &()).unwrap();
     assert_eq!(recv(&mut a1), r#"42["again"]"#);
     assert!(io.adapter_connected());
+}
+
+// ----- answering the Node adapter's requests, byte for byte -----
+
+/// Every capture named `name`, in order.
+fn fixtures(name: &str) -> Vec<(String, Bytes)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/tests/fixtures/adapter/captures.tsv"
+    );
+    let text = std::fs::read_to_string(path).expect("captures");
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            (fields.next() == Some(name)).then(|| {
+                let channel = fields.next().expect("channel").to_owned();
+                let hex = fields.next().expect("bytes");
+                let bytes = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect::<Vec<u8>>();
+                (channel, Bytes::from(bytes))
+            })
+        })
+        .collect()
+}
+
+/// Waits until node `from` has published `count` messages on `channel`.
+fn published(hub: &Hub, from: usize, channel: &str, count: usize) -> Vec<Bytes> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let got = hub.published(from, channel);
+        if got.len() >= count {
+            return got;
+        }
+        assert!(std::time::Instant::now() < deadline, "{channel}: {got:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn node_requests_are_answered_as_node_answers_them() {
+    let hub = Hub::default();
+    let b = Node::start(&hub, WAIT, |io| {
+        io.on_server_side_emit("ask", |(arg,): (serde_json::Value,), ack| async move {
+            let q = arg["q"].as_u64().unwrap_or(0);
+            ack.send(&serde_json::json!({ "answer": q + 1 })).unwrap();
+        });
+    });
+    let (mut b1, sb1) = b.client(None);
+    sb1.join("room1").unwrap();
+    let responses = "socket.io-response#/#";
+
+    // BROADCAST with acks (MessagePack), as a Node node sends it.
+    let exchange = fixtures("broadcast_ack");
+    assert_eq!(exchange.len(), 3);
+    hub.publish(99, &exchange[0].0, exchange[0].1.clone());
+    let got = b1.recv_packet(WAIT).unwrap();
+    let id = got.packet.id.expect("an ack id");
+    assert_eq!(got.text, format!(r#"42{id}["question",7]"#));
+    // The client count goes out at once, the ack when the client answers.
+    assert_eq!(published(&hub, 0, responses, 1)[0], exchange[1].1);
+    b1.ack(id, r#"["answer 7"]"#).unwrap();
+    assert_eq!(published(&hub, 0, responses, 2)[1], exchange[2].1);
+    assert_eq!(exchange[1].0, responses);
+
+    // SERVER_SIDE_EMIT with ack (JSON).
+    let exchange = fixtures("server_side_emit_ack");
+    hub.publish(99, &exchange[0].0, exchange[0].1.clone());
+    assert_eq!(published(&hub, 0, responses, 3)[2], exchange[1].1);
+
+    // ALL_ROOMS: this node's rooms, socket ids included.
+    let exchange = fixtures("all_rooms");
+    hub.publish(99, &exchange[0].0, exchange[0].1.clone());
+    let answer = published(&hub, 0, responses, 4)[3].clone();
+    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(answer["requestId"], "o-LX9_");
+    let rooms: Vec<String> = serde_json::from_value(answer["rooms"].clone()).unwrap();
+    assert_eq!(sorted(rooms), sorted(vec![sb1.id().to_owned(), "room1".into()]));
+
+    // REMOTE_FETCH: the sockets in room1, each in Node's shape and order.
+    let exchange = fixtures("fetch_sockets");
+    hub.publish(99, &exchange[0].0, exchange[0].1.clone());
+    let answer = published(&hub, 0, responses, 5)[4].clone();
+    let answer = sio_core::adapter::from_json(std::str::from_utf8(&answer).unwrap()).unwrap();
+    let node = sio_core::adapter::from_json(std::str::from_utf8(&exchange[1].1).unwrap()).unwrap();
+    let keys = |value: &sio_core::adapter::Value| -> Vec<String> {
+        value
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(key, _)| key.clone())
+            .collect()
+    };
+    assert_eq!(keys(&answer), keys(&node));
+    let ours = &answer.get("sockets").unwrap().as_array().unwrap()[0];
+    let theirs = &node.get("sockets").unwrap().as_array().unwrap()[0];
+    // `data` is there even unset: Node's `socket.data` starts as `{}`.
+    assert_eq!(keys(ours), keys(theirs));
+    assert_eq!(
+        keys(ours.get("handshake").unwrap()),
+        keys(theirs.get("handshake").unwrap())
+    );
+    assert_eq!(ours.get("id").unwrap().as_str(), Some(sb1.id()));
 }

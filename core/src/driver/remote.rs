@@ -54,7 +54,9 @@ impl RemoteSocket {
             id: socket.id().to_owned(),
             nsp: Arc::from(socket.ns()),
             rooms: socket.rooms(),
-            data: socket.data_value().unwrap_or(serde_json::Value::Null),
+            data: socket
+                .data_value()
+                .unwrap_or_else(|| serde_json::Value::Object(Default::default())),
             handshake: value_to_json(&handshake_value(socket.handshake())),
             shared: socket.shared().clone(),
             local: Some(socket),
@@ -95,16 +97,14 @@ impl RemoteSocket {
         &self.rooms
     }
 
-    /// `socket.data` when fetched, as JSON (`null` when unset).
+    /// `socket.data` when fetched, as JSON (`{}` when never set: Node's
+    /// starts so, and its nodes always send it).
     pub fn data_value(&self) -> &serde_json::Value {
         &self.data
     }
 
-    /// `socket.data` decoded as `T`; `None` when unset or of another shape.
+    /// `socket.data` decoded as `T`; `None` when of another shape.
     pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
-        if self.data.is_null() {
-            return None;
-        }
         T::deserialize(&self.data).ok()
     }
 
@@ -193,7 +193,13 @@ pub(crate) fn local_fetched(
             id: socket.id().to_owned(),
             handshake: handshake_value(socket.handshake()),
             rooms: socket.rooms(),
-            data: socket.data_value().as_ref().map(json_to_value),
+            // Node's `socket.data` starts as `{}`.
+            data: Some(
+                socket
+                    .data_value()
+                    .as_ref()
+                    .map_or(Value::Map(Vec::new()), json_to_value),
+            ),
         })
         .collect()
 }
