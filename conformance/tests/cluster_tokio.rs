@@ -35,6 +35,8 @@ struct HubState {
     subscribers: Vec<Subscriber>,
     /// Every publish, in order: (publisher, channel, payload).
     log: Vec<(usize, String, Bytes)>,
+    /// NUMSUB never answers (a bus stuck reconnecting).
+    numsub_hangs: bool,
 }
 
 /// Redis pub/sub for several nodes in one process.
@@ -148,6 +150,9 @@ impl Bus for MemoryBus {
 
     fn subscriber_count(&self, channel: String) -> BoxFuture<Result<usize, BusError>> {
         let state = self.hub.state.lock().unwrap();
+        if state.numsub_hangs {
+            return Box::pin(std::future::pending());
+        }
         let count = state
             .subscribers
             .iter()
@@ -172,6 +177,7 @@ struct Node {
 impl Node {
     fn start(hub: &Hub, timeout: Duration, setup: impl FnOnce(&SocketIo) + Send + 'static) -> Node {
         let bus = hub.bus(timeout);
+        let index = bus.index;
         let (tx, sockets) = mpsc::channel();
         let tx = Mutex::new(tx);
         let server = TokioRuntime::start(
@@ -185,6 +191,19 @@ impl Node {
                 setup(&io);
             }),
         );
+        // The namespace subscribes from a task: wait for it, as a
+        // deployment waits for its nodes to be up.
+        let deadline = std::time::Instant::now() + WAIT;
+        while hub.state.lock().unwrap().subscribers[index]
+            .channels
+            .is_empty()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "node never subscribed"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         Node { server, sockets }
     }
 
@@ -689,7 +708,10 @@ fn node_requests_are_answered_as_node_answers_them() {
     let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
     assert_eq!(answer["requestId"], "o-LX9_");
     let rooms: Vec<String> = serde_json::from_value(answer["rooms"].clone()).unwrap();
-    assert_eq!(sorted(rooms), sorted(vec![sb1.id().to_owned(), "room1".into()]));
+    assert_eq!(
+        sorted(rooms),
+        sorted(vec![sb1.id().to_owned(), "room1".into()])
+    );
 
     // REMOTE_FETCH: the sockets in room1, each in Node's shape and order.
     let exchange = fixtures("fetch_sockets");
@@ -715,4 +737,34 @@ fn node_requests_are_answered_as_node_answers_them() {
         keys(theirs.get("handshake").unwrap())
     );
     assert_eq!(ours.get("id").unwrap().as_str(), Some(sb1.id()));
+}
+
+#[test]
+fn a_bus_that_never_counts_the_nodes_does_not_hang_requests() {
+    let hub = Hub::default();
+    let short = Duration::from_millis(200);
+    let a = Node::start(&hub, short, |_| {});
+    let _b = Node::start(&hub, short, |_| {});
+    let (mut a1, _) = a.client(None);
+    hub.state.lock().unwrap().numsub_hangs = true;
+    let io = a.io();
+    assert!(matches!(
+        a.server.block_on(io.fetch_sockets()),
+        Err(ClusterError::Bus(_))
+    ));
+    assert!(matches!(
+        a.server
+            .block_on(io.server_side_emit_with_ack::<_, u8>("x", &())),
+        Err(ClusterError::Bus(_))
+    ));
+    // Uncounted, a broadcast with acks cannot complete: it times out, as
+    // in Node when serverCount() fails.
+    let io2 = io.clone();
+    let waiting = a.server.call(move || io2.emit_with_ack::<_, u8>("q", &()));
+    let got = a1.recv_packet(WAIT).unwrap();
+    a1.ack(got.packet.id.unwrap(), "[5]").unwrap();
+    assert!(matches!(
+        a.server.block_on(waiting),
+        Err(sio_core::driver::AckError::Timeout)
+    ));
 }

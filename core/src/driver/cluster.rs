@@ -299,10 +299,17 @@ impl Cluster {
     }
 
     /// How many other nodes serve `nsp` (`PUBSUB NUMSUB` on its request
-    /// channel, minus this node).
-    async fn other_nodes(&self, nsp: &str) -> Result<usize, BusError> {
+    /// channel, minus this node). A bus that does not answer within the
+    /// requests timeout is an error: requests never hang.
+    async fn other_nodes(&self, shared: &Shared, nsp: &str) -> Result<usize, BusError> {
         let channel = self.channels(nsp).request().to_owned();
-        let count = self.bus.subscriber_count(channel).await?;
+        let deadline = shared.clock.to_std(shared.clock.now() + self.timeout);
+        let sleep = shared.runtime.sleep_until(deadline);
+        let count = futures_lite::future::or(self.bus.subscriber_count(channel), async {
+            sleep.await;
+            Err(BusError(String::from("no answer to PUBSUB NUMSUB in time")))
+        })
+        .await?;
         Ok(count.saturating_sub(1))
     }
 
@@ -343,7 +350,10 @@ impl Cluster {
         kind: RequestType,
         make: impl FnOnce(String, String) -> Request,
     ) -> Result<Vec<Response>, ClusterError> {
-        let others = self.other_nodes(nsp).await.map_err(ClusterError::Bus)?;
+        let others = self
+            .other_nodes(shared, nsp)
+            .await
+            .map_err(ClusterError::Bus)?;
         if others == 0 {
             return Ok(Vec::new());
         }
@@ -446,12 +456,17 @@ impl Cluster {
         let counted = Arc::downgrade(shared);
         let nsp = nsp.to_owned();
         shared.spawn(async move {
-            let others = cluster.other_nodes(&nsp).await.unwrap_or_else(|error| {
-                tracing::warn!(%error, "cannot count the cluster's nodes; acks from this node only");
-                0
-            });
             let Some(shared) = counted.upgrade() else {
                 return;
+            };
+            // Uncounted, the request cannot complete and times out, as in
+            // Node when `serverCount()` fails.
+            let others = match cluster.other_nodes(&shared, &nsp).await {
+                Ok(others) => others,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot count the cluster's nodes; the broadcast's acks will time out");
+                    return;
+                }
             };
             let mut state = lock(&cluster.state);
             state.requests.set_other_nodes(&request_id, others);

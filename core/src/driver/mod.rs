@@ -18,6 +18,12 @@
 //!
 //! The core [`Server`](crate::server::Server) sits behind one lock that is
 //! held only to feed one input and route its outputs.
+//!
+//! - A [`Bus`] attached with [`SocketIo::with_adapter`] joins the server to
+//!   a cluster of sio and Node socket.io servers: it speaks the reference
+//!   Redis adapter's protocol ([`crate::adapter`]); operations that ask the
+//!   other nodes return [`ClusterError`] when the bus fails or a node does
+//!   not answer in time.
 
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
