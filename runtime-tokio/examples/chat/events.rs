@@ -370,8 +370,10 @@ async fn welcome(io: SocketIo, socket: Socket, user: User) {
     }
 }
 
-/// Sets up a socket the auth middleware admitted.
-pub fn on_connection(io: SocketIo, socket: Socket) {
+/// Sets up a socket the auth middleware admitted: its handlers first
+/// (before the first await, so no event finds them missing), then the
+/// welcome, which counts the user's connections over the whole cluster.
+pub async fn on_connection(io: SocketIo, socket: Socket) {
     let Some(user) = socket.extensions().get::<User>() else {
         // Only the middleware admits sockets, and it always stores the user.
         tracing::error!(socket = socket.id(), "socket without a user; disconnecting");
@@ -396,10 +398,7 @@ pub fn on_connection(io: SocketIo, socket: Socket) {
     register(&socket, &session, "room_message", on_room_message);
     register(&socket, &session, "room_announce", on_room_announce);
 
-    // Handlers are in place before the first await: the welcome (which
-    // counts the user's connections, cluster-wide) runs as its own task.
-    tokio::spawn(welcome(io.clone(), socket.clone(), user.clone()));
-
+    let (io_for_welcome, user_for_welcome) = (io.clone(), user.clone());
     socket.on_disconnect(move |socket, reason: DisconnectReason| {
         let io = io.clone();
         let user = user.clone();
@@ -408,6 +407,7 @@ pub fn on_connection(io: SocketIo, socket: Socket) {
             announce_departure(&io, &user, &socket.rooms());
         }
     });
+    welcome(io_for_welcome, socket, user_for_welcome).await;
 }
 
 #[cfg(test)]
