@@ -332,6 +332,63 @@ fn published_bytes_are_the_node_adapters() {
         assert_eq!(&ours[2..8], uid.as_bytes(), "{name}");
         assert_eq!(&ours[8..], &node[8..], "{name}");
     }
+
+    // Requests, as Node's node "I7RB_I" wrote them (uid and request id
+    // aside, which are random).
+    let requests = "socket.io-request#/#";
+    io.to("room4").except("room5").sockets_leave("room4");
+    io.server_side_emit("ping", &(1, "two", [3.25])).unwrap();
+    io.server_side_emit("raw", &(Bytes::from_static(&[0, 255]),))
+        .unwrap();
+    drop(
+        io.to("room1")
+            .timeout(Duration::from_millis(2000))
+            .emit_with_ack::<_, String>("question", &7),
+    );
+    let fetched = a.server.block_on(io.to("room1").fetch_sockets()).unwrap();
+    assert!(fetched.is_empty());
+    io.to("room1").disconnect_sockets(true);
+    let ours = published(&hub, 0, requests, 6);
+    for (name, ours) in [
+        ("sockets_leave", &ours[0]),
+        ("server_side_emit", &ours[1]),
+        ("server_side_emit_binary", &ours[2]),
+        ("broadcast_ack", &ours[3]),
+        ("fetch_sockets", &ours[4]),
+        ("disconnect_sockets", &ours[5]),
+    ] {
+        let node = fixture(name);
+        let ours = with_node_ids(ours, &uid, &node);
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&node),
+            "{name}"
+        );
+        assert_eq!(ours, node, "{name}");
+    }
+}
+
+/// `ours` with our uid and request id replaced by those in `node`'s
+/// message (uid `I7RB_I`; the request id follows `requestId`).
+fn with_node_ids(ours: &[u8], uid: &str, node: &[u8]) -> Vec<u8> {
+    let mut ours = ours.to_vec();
+    let find = |haystack: &[u8], needle: &[u8]| {
+        haystack
+            .windows(needle.len())
+            .position(|window| window == needle)
+    };
+    if let Some(at) = find(&ours, uid.as_bytes()) {
+        ours[at..at + 6].copy_from_slice(b"I7RB_I");
+    }
+    if let (Some(mine), Some(theirs)) = (find(&ours, b"requestId"), find(node, b"requestId")) {
+        // JSON: `requestId":"XXXXXX`; MessagePack: `requestId` 0xa6 `XXXXXX`.
+        let skip = if node.first() == Some(&b'{') { 3 } else { 1 };
+        let (mine, theirs) = (mine + 9 + skip, theirs + 9 + skip);
+        if ours.len() >= mine + 6 && node.len() >= theirs + 6 {
+            ours[mine..mine + 6].copy_from_slice(&node[theirs..theirs + 6]);
+        }
+    }
+    ours
 }
 
 /// The first capture named `name` in the Node adapter's captures.
