@@ -1,4 +1,4 @@
-//! Two sio servers (sio-tokio) joined by the cluster adapter protocol over
+//! Two sio servers (on each runtime) joined by the cluster adapter protocol over
 //! an in-memory bus, with real clients on each: broadcasts, fetch_sockets,
 //! remote join / leave / disconnect, server-side emits, broadcasts with
 //! acks, timeouts and malformed messages.
@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Deserialize;
-use sio_conformance::api_tests::{TestRuntime, TestServer, TokioRuntime};
+use sio_conformance::api_tests::{
+    AsyncStdRuntime, SmolRuntime, TestRuntime, TestServer, TokioRuntime,
+};
 use sio_conformance::testclient::TestClient;
 use sio_core::driver::{
     BoxFuture, Bus, BusError, BusEvent, BusSink, ClusterError, Config, Socket, SocketIo,
@@ -175,12 +177,16 @@ struct Node {
 }
 
 impl Node {
-    fn start(hub: &Hub, timeout: Duration, setup: impl FnOnce(&SocketIo) + Send + 'static) -> Node {
+    fn start<R: TestRuntime>(
+        hub: &Hub,
+        timeout: Duration,
+        setup: impl FnOnce(&SocketIo) + Send + 'static,
+    ) -> Node {
         let bus = hub.bus(timeout);
         let index = bus.index;
         let (tx, sockets) = mpsc::channel();
         let tx = Mutex::new(tx);
-        let server = TokioRuntime::start(
+        let server = R::start(
             Config::default(),
             Box::new(move |io| {
                 let io = io.clone().with_adapter(bus);
@@ -219,10 +225,10 @@ impl Node {
     }
 }
 
-fn two_nodes(hub: &Hub) -> (Node, Node) {
+fn two_nodes<R: TestRuntime>(hub: &Hub) -> (Node, Node) {
     (
-        Node::start(hub, WAIT, |_| {}),
-        Node::start(hub, WAIT, |_| {}),
+        Node::start::<R>(hub, WAIT, |_| {}),
+        Node::start::<R>(hub, WAIT, |_| {}),
     )
 }
 
@@ -244,10 +250,9 @@ fn sorted(mut items: Vec<String>) -> Vec<String> {
 
 // ----- broadcasts -----
 
-#[test]
-fn room_broadcast_reaches_every_node_once_binary_too() {
+fn room_broadcast_reaches_every_node_once_binary_too<R: TestRuntime>() {
     let hub = Hub::default();
-    let (a, b) = two_nodes(&hub);
+    let (a, b) = two_nodes::<R>(&hub);
     let (mut a1, sa1) = a.client(None);
     let (mut b1, sb1) = b.client(None);
     let (mut b2, _sb2) = b.client(None);
@@ -275,10 +280,9 @@ fn room_broadcast_reaches_every_node_once_binary_too() {
     expect_marker_next(&b.io(), &mut b2, "m2");
 }
 
-#[test]
-fn except_local_and_socket_broadcast_are_honoured() {
+fn except_local_and_socket_broadcast_are_honoured<R: TestRuntime>() {
     let hub = Hub::default();
-    let (a, b) = two_nodes(&hub);
+    let (a, b) = two_nodes::<R>(&hub);
     let (mut a1, sa1) = a.client(None);
     let (mut b1, sb1) = b.client(None);
     let (mut b2, _sb2) = b.client(None);
@@ -306,10 +310,9 @@ fn except_local_and_socket_broadcast_are_honoured() {
     expect_marker_next(&io, &mut a1, "m3");
 }
 
-#[test]
-fn published_bytes_are_the_node_adapters() {
+fn published_bytes_are_the_node_adapters<R: TestRuntime>() {
     let hub = Hub::default();
-    let (a, _b) = two_nodes(&hub);
+    let (a, _b) = two_nodes::<R>(&hub);
     let io = a.io();
     let uid = io.adapter_uid().expect("an adapter");
     assert_eq!(uid.len(), 6);
@@ -416,10 +419,9 @@ struct Profile {
     name: String,
 }
 
-#[test]
-fn fetch_sockets_sees_remote_sockets_and_acts_on_them() {
+fn fetch_sockets_sees_remote_sockets_and_acts_on_them<R: TestRuntime>() {
     let hub = Hub::default();
-    let (a, b) = two_nodes(&hub);
+    let (a, b) = two_nodes::<R>(&hub);
     let (mut a1, sa1) = a.client(None);
     let (mut b1, sb1) = b.client(Some(r#"{"token":"t"}"#));
     sa1.set_data(&serde_json::json!({"name": "a"})).unwrap();
@@ -509,10 +511,9 @@ fn fetch_sockets_sees_remote_sockets_and_acts_on_them() {
     assert!(sa1.connected());
 }
 
-#[test]
-fn without_another_node_fetch_resolves_with_local_sockets() {
+fn without_another_node_fetch_resolves_with_local_sockets<R: TestRuntime>() {
     let hub = Hub::default();
-    let a = Node::start(&hub, WAIT, |_| {});
+    let a = Node::start::<R>(&hub, WAIT, |_| {});
     let (_a1, sa1) = a.client(None);
     let fetched = a.server.block_on(a.io().fetch_sockets()).unwrap();
     assert_eq!(fetched.len(), 1);
@@ -526,21 +527,20 @@ fn without_another_node_fetch_resolves_with_local_sockets() {
 
 // ----- server-side emits -----
 
-#[test]
-fn server_side_emit_with_and_without_ack() {
+fn server_side_emit_with_and_without_ack<R: TestRuntime>() {
     let hub = Hub::default();
     let (notes, noted) = mpsc::channel();
     let notes = Mutex::new(notes);
     let (own_tx, own_rx) = mpsc::channel::<()>();
     let own_tx = Mutex::new(own_tx);
-    let a = Node::start(&hub, WAIT, move |io| {
+    let a = Node::start::<R>(&hub, WAIT, move |io| {
         // A node does not get its own server-side emits.
         io.on_server_side_emit("note", move |_: (String,), _ack| {
             let _ = own_tx.lock().unwrap().send(());
             async {}
         });
     });
-    let b = Node::start(&hub, WAIT, move |io| {
+    let b = Node::start::<R>(&hub, WAIT, move |io| {
         io.on_server_side_emit("note", move |(text, n): (String, u32), ack| {
             assert!(!ack.is_requested());
             let _ = notes.lock().unwrap().send((text, n));
@@ -578,10 +578,9 @@ fn server_side_emit_with_and_without_ack() {
 
 // ----- broadcasts with acks -----
 
-#[test]
-fn broadcast_with_ack_collects_acks_from_both_nodes() {
+fn broadcast_with_ack_collects_acks_from_both_nodes<R: TestRuntime>() {
     let hub = Hub::default();
-    let (a, b) = two_nodes(&hub);
+    let (a, b) = two_nodes::<R>(&hub);
     let (mut a1, _) = a.client(None);
     let (mut b1, _) = b.client(None);
     let (mut b2, _) = b.client(None);
@@ -609,12 +608,11 @@ fn broadcast_with_ack_collects_acks_from_both_nodes() {
 
 // ----- faults -----
 
-#[test]
-fn requests_time_out_when_a_node_does_not_answer() {
+fn requests_time_out_when_a_node_does_not_answer<R: TestRuntime>() {
     let hub = Hub::default();
     let short = Duration::from_millis(300);
-    let a = Node::start(&hub, short, |_| {});
-    let _b = Node::start(&hub, short, |io| {
+    let a = Node::start::<R>(&hub, short, |_| {});
+    let _b = Node::start::<R>(&hub, short, |io| {
         io.on_server_side_emit("ping", |_: (), ack| async move {
             ack.send(&"pong").unwrap();
         });
@@ -646,10 +644,9 @@ fn requests_time_out_when_a_node_does_not_answer() {
     ));
 }
 
-#[test]
-fn malformed_messages_are_dropped_and_bus_state_is_reported() {
+fn malformed_messages_are_dropped_and_bus_state_is_reported<R: TestRuntime>() {
     let hub = Hub::default();
-    let (a, b) = two_nodes(&hub);
+    let (a, b) = two_nodes::<R>(&hub);
     let (mut a1, _) = a.client(None);
     for (channel, bytes) in [
         ("socket.io#/#", &b"\xc1\xc1\xc1"[..]),
@@ -727,10 +724,9 @@ fn published(hub: &Hub, from: usize, channel: &str, count: usize) -> Vec<Bytes> 
     }
 }
 
-#[test]
-fn node_requests_are_answered_as_node_answers_them() {
+fn node_requests_are_answered_as_node_answers_them<R: TestRuntime>() {
     let hub = Hub::default();
-    let b = Node::start(&hub, WAIT, |io| {
+    let b = Node::start::<R>(&hub, WAIT, |io| {
         io.on_server_side_emit("ask", |(arg,): (serde_json::Value,), ack| async move {
             let q = arg["q"].as_u64().unwrap_or(0);
             ack.send(&serde_json::json!({ "answer": q + 1 })).unwrap();
@@ -796,12 +792,11 @@ fn node_requests_are_answered_as_node_answers_them() {
     assert_eq!(ours.get("id").unwrap().as_str(), Some(sb1.id()));
 }
 
-#[test]
-fn a_bus_that_never_counts_the_nodes_does_not_hang_requests() {
+fn a_bus_that_never_counts_the_nodes_does_not_hang_requests<R: TestRuntime>() {
     let hub = Hub::default();
     let short = Duration::from_millis(200);
-    let a = Node::start(&hub, short, |_| {});
-    let _b = Node::start(&hub, short, |_| {});
+    let a = Node::start::<R>(&hub, short, |_| {});
+    let _b = Node::start::<R>(&hub, short, |_| {});
     let (mut a1, _) = a.client(None);
     hub.state.lock().unwrap().numsub_hangs = true;
     let io = a.io();
@@ -825,3 +820,71 @@ fn a_bus_that_never_counts_the_nodes_does_not_hang_requests() {
         Err(sio_core::driver::AckError::Timeout)
     ));
 }
+
+/// One `#[test]` per scenario and runtime.
+macro_rules! on_runtime {
+    ($module:ident, $runtime:ty) => {
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn room_broadcast_reaches_every_node_once_binary_too() {
+                super::room_broadcast_reaches_every_node_once_binary_too::<$runtime>();
+            }
+
+            #[test]
+            fn except_local_and_socket_broadcast_are_honoured() {
+                super::except_local_and_socket_broadcast_are_honoured::<$runtime>();
+            }
+
+            #[test]
+            fn published_bytes_are_the_node_adapters() {
+                super::published_bytes_are_the_node_adapters::<$runtime>();
+            }
+
+            #[test]
+            fn fetch_sockets_sees_remote_sockets_and_acts_on_them() {
+                super::fetch_sockets_sees_remote_sockets_and_acts_on_them::<$runtime>();
+            }
+
+            #[test]
+            fn without_another_node_fetch_resolves_with_local_sockets() {
+                super::without_another_node_fetch_resolves_with_local_sockets::<$runtime>();
+            }
+
+            #[test]
+            fn server_side_emit_with_and_without_ack() {
+                super::server_side_emit_with_and_without_ack::<$runtime>();
+            }
+
+            #[test]
+            fn broadcast_with_ack_collects_acks_from_both_nodes() {
+                super::broadcast_with_ack_collects_acks_from_both_nodes::<$runtime>();
+            }
+
+            #[test]
+            fn requests_time_out_when_a_node_does_not_answer() {
+                super::requests_time_out_when_a_node_does_not_answer::<$runtime>();
+            }
+
+            #[test]
+            fn malformed_messages_are_dropped_and_bus_state_is_reported() {
+                super::malformed_messages_are_dropped_and_bus_state_is_reported::<$runtime>();
+            }
+
+            #[test]
+            fn node_requests_are_answered_as_node_answers_them() {
+                super::node_requests_are_answered_as_node_answers_them::<$runtime>();
+            }
+
+            #[test]
+            fn a_bus_that_never_counts_the_nodes_does_not_hang_requests() {
+                super::a_bus_that_never_counts_the_nodes_does_not_hang_requests::<$runtime>();
+            }
+        }
+    };
+}
+
+on_runtime!(tokio_runtime, TokioRuntime);
+on_runtime!(smol_runtime, SmolRuntime);
+on_runtime!(async_std_runtime, AsyncStdRuntime);
