@@ -96,6 +96,21 @@ impl Hub {
         }
     }
 
+    /// Waits until node `index` subscribed to `channel`.
+    fn wait_subscribed(&self, index: usize, channel: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        while !self.state.lock().unwrap().subscribers[index]
+            .channels
+            .contains(channel)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{channel} never subscribed"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// What node `from` published on `channel`, in order.
     fn published(&self, from: usize, channel: &str) -> Vec<Bytes> {
         let state = self.state.lock().unwrap();
@@ -278,6 +293,30 @@ fn room_broadcast_reaches_every_node_once_binary_too<R: TestRuntime>() {
     assert_eq!(recv(&mut a1), r#"42["back",1]"#);
     assert_eq!(recv(&mut b1), r#"42["back",1]"#);
     expect_marker_next(&b.io(), &mut b2, "m2");
+}
+
+fn other_and_dynamic_namespaces_cross_too<R: TestRuntime>() {
+    let hub = Hub::default();
+    let setup = |io: &SocketIo| {
+        io.of("/admin").unwrap();
+        io.of_dynamic(|name| name.starts_with("/dyn-"));
+    };
+    let a = Node::start::<R>(&hub, WAIT, setup);
+    let b = Node::start::<R>(&hub, WAIT, setup);
+    hub.wait_subscribed(1, "socket.io-request#/admin#");
+    let mut a_admin = TestClient::connect(a.server.addr, "/admin", None).unwrap();
+    let mut b_admin = TestClient::connect(b.server.addr, "/admin", None).unwrap();
+    a.io().of("/admin").unwrap().emit("x", &1).unwrap();
+    assert_eq!(recv(&mut a_admin), r#"42/admin,["x",1]"#);
+    assert_eq!(recv(&mut b_admin), r#"42/admin,["x",1]"#);
+
+    // A dynamic child subscribes when it is created on each node.
+    let mut a_dyn = TestClient::connect(a.server.addr, "/dyn-1", None).unwrap();
+    let mut b_dyn = TestClient::connect(b.server.addr, "/dyn-1", None).unwrap();
+    hub.wait_subscribed(1, "socket.io-request#/dyn-1#");
+    a.io().of("/dyn-1").unwrap().emit("y", &()).unwrap();
+    assert_eq!(recv(&mut a_dyn), r#"42/dyn-1,["y"]"#);
+    assert_eq!(recv(&mut b_dyn), r#"42/dyn-1,["y"]"#);
 }
 
 fn except_local_and_socket_broadcast_are_honoured<R: TestRuntime>() {
@@ -830,6 +869,11 @@ macro_rules! on_runtime {
             #[test]
             fn room_broadcast_reaches_every_node_once_binary_too() {
                 super::room_broadcast_reaches_every_node_once_binary_too::<$runtime>();
+            }
+
+            #[test]
+            fn other_and_dynamic_namespaces_cross_too() {
+                super::other_and_dynamic_namespaces_cross_too::<$runtime>();
             }
 
             #[test]
