@@ -13,8 +13,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::ack::AckError;
+use super::answer::ServerSideAck;
 use super::bus::Bus;
-use super::cluster::{ClusterError, ServerSideAck};
+use super::cluster::ClusterError;
 use super::conn::{FallbackSlot, HttpExchange};
 use super::namespace::{ConnectContext, ConnectError, Namespace};
 use super::operators::BroadcastOperator;

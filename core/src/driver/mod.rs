@@ -29,6 +29,7 @@
 use std::prelude::rust_2021::*;
 
 mod ack;
+mod answer;
 mod bus;
 mod client;
 mod cluster;
@@ -45,12 +46,13 @@ mod shared;
 mod socket;
 
 pub use ack::{AckError, AckSender};
+pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 pub use client::{
     auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
     ClientSocket, ConnectErrorInfo, ManagerEvent, UrlError,
 };
-pub use cluster::{ClusterError, ServerSideAck};
+pub use cluster::ClusterError;
 pub use conn::{HttpExchange, WebSocketUpgrade};
 pub use extensions::Extensions;
 pub use handshake::Handshake;

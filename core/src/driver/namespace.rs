@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::ack::AckError;
-use super::cluster::{ClusterError, ServerSideAck};
+use super::answer::ServerSideAck;
+use super::cluster::ClusterError;
 use super::extensions::Extensions;
 use super::handshake::Handshake;
 use super::operators::BroadcastOperator;
