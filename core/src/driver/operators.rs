@@ -137,10 +137,11 @@ impl BroadcastOperator {
         flags
     }
 
-    /// The selection as the other nodes read it: an excepted socket (the
-    /// sender of `socket.broadcast`) is the room named by its id.
+    /// The selection as the other nodes read it: rooms and except rooms
+    /// once each, in the order given (Node keeps them in Sets), and an
+    /// excepted socket (the sender of `socket.broadcast`) as the room named
+    /// by its id.
     fn targets(&self, flags: Option<Vec<Flag>>) -> Targets {
-        let mut except: Vec<String> = self.opts.except.iter().map(|r| r.to_string()).collect();
         let sids: Vec<String> = self.shared.read(|server| {
             self.opts
                 .except_sockets
@@ -148,14 +149,10 @@ impl BroadcastOperator {
                 .filter_map(|id| server.socket_sid(*id).map(str::to_owned))
                 .collect()
         });
-        for sid in sids {
-            if !except.contains(&sid) {
-                except.push(sid);
-            }
-        }
+        let except = self.opts.except.iter().map(|r| r.to_string()).chain(sids);
         Targets {
-            rooms: self.opts.rooms.iter().map(|r| r.to_string()).collect(),
-            except,
+            rooms: distinct(self.opts.rooms.iter().map(|r| r.to_string())),
+            except: distinct(except),
             flags,
         }
     }
@@ -362,4 +359,10 @@ impl BroadcastOperator {
             }
         });
     }
+}
+
+/// `items` without repeats, first occurrences kept in order.
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.filter(|item| seen.insert(item.clone())).collect()
 }
