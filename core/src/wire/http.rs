@@ -165,6 +165,15 @@ pub fn query_param<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
         .map(|(_, value)| percent_decode(value))
 }
 
+/// Every `key=value` pair of a query string, percent-decoded, in order.
+pub fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .map(|(key, value)| (percent_decode(key), percent_decode(value)))
+}
+
 /// `application/x-www-form-urlencoded` decoding of one key or value.
 fn percent_decode(text: &str) -> Cow<'_, str> {
     if !text.bytes().any(|b| b == b'%' || b == b'+') {
