@@ -6,7 +6,7 @@ use core::time::Duration;
 use crate::packet;
 use crate::wire::ws as websocket;
 
-/// Options of a [`Client`]. `Default` gives socket.io-client's defaults.
+/// Options of a [`Client`](super::Client). `Default` gives socket.io-client's defaults.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
