@@ -8,7 +8,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use proptest::prelude::*;
 use sio_core::client::{
-    Client, ClientEvent, Config, ConnId, DisconnectReason, EmitOptions, Output,
+    Client, ClientEvent, Config, ConnId, DisconnectReason, EmitOptions, Output, Transport,
 };
 use sio_core::packet::RawJson;
 use sio_core::wire::http::{Limits as HttpLimits, RequestParser};
@@ -33,6 +33,7 @@ fn at(value: u64) -> Instant {
 fn config() -> Config {
     let mut config = Config::default();
     config.host = "localhost:3000".into();
+    config.transports = vec![Transport::Websocket];
     config
 }
 

@@ -1,6 +1,11 @@
 //! The client's options, with socket.io-client's defaults.
 
 use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::Transport;
+use crate::wire::http;
 use core::time::Duration;
 
 use crate::packet;
@@ -10,7 +15,14 @@ use crate::wire::ws as websocket;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
-    /// The `Host` header of the upgrade request (`host:port`).
+    /// The transports to use: the first opens the connection, a later
+    /// WebSocket is the upgrade (`["polling", "websocket"]`, as the
+    /// reference). Empty means the default.
+    pub transports: Vec<Transport>,
+    /// Whether to upgrade from polling to a WebSocket when the server
+    /// offers it (true).
+    pub upgrade: bool,
+    /// The `Host` header of the requests (`host:port`).
     pub host: String,
     /// The Engine.IO path, with its trailing slash (`/socket.io/`).
     pub path: String,
@@ -37,6 +49,10 @@ pub struct Config {
     pub max_pending_acks: usize,
     /// Most bytes of the server's `101` head.
     pub max_response_head_bytes: usize,
+    /// Bounds on the server's HTTP responses (long-polling).
+    pub http_limits: http::Limits,
+    /// Most packets in one long-polling payload from the server.
+    pub max_payload_packets: usize,
     /// Bounds on WebSocket messages from the server.
     pub ws_limits: websocket::Limits,
     /// Bounds on binary attachments of incoming packets.
@@ -46,6 +62,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            transports: vec![Transport::Polling, Transport::Websocket],
+            upgrade: true,
             host: String::from("localhost"),
             path: String::from("/socket.io/"),
             query: String::new(),
@@ -58,6 +76,12 @@ impl Default for Config {
             max_buffered_emits: 1_000,
             max_pending_acks: 1_000,
             max_response_head_bytes: 16 * 1024,
+            http_limits: http::Limits {
+                max_headers: 64,
+                max_head_bytes: 16 * 1024,
+                max_body_bytes: 10_000_000,
+            },
+            max_payload_packets: 10_000,
             ws_limits: websocket::Limits {
                 max_message_bytes: 10_000_000,
             },

@@ -2,11 +2,12 @@
 //! Engine.IO connection, reconnection with backoff) and its `Socket`s (one
 //! per namespace, multiplexed on that connection), as one state machine.
 //!
-//! The transport is a WebSocket (`/socket.io/?EIO=4&transport=websocket`).
+//! The transports are HTTP long-polling and WebSocket, with the upgrade from
+//! one to the other as engine.io-client does it ([`Config::transports`]).
 //! The driver opens a TCP connection when told ([`Output::Connect`]),
 //! reports it ([`Client::handle_connected`]), writes what
-//! [`Output::Transmit`] holds (the upgrade request, then masked frames),
-//! feeds everything it reads to [`Client::handle_data`], and closes the
+//! [`Output::Transmit`] holds (HTTP requests, or the WebSocket upgrade
+//! request then masked frames), feeds everything it reads to [`Client::handle_data`], and closes the
 //! connection on [`Output::Close`]. Everything else (handshake, heartbeat,
 //! namespaces, acks, reconnection) happens here, run as every state
 //! machine of the crate: after each input, drain [`Client::poll_output`]
@@ -16,6 +17,17 @@
 //! Behaviour follows the reference client (npm `socket.io-client` 4.x,
 //! `engine.io-client` 6.x):
 //!
+//! - Long-polling: the handshake is a GET (`EIO=4&transport=polling`, a
+//!   cache-buster `t` on every request); a GET is always pending for the
+//!   server's packets; our packets go in POSTs, one at a time, those
+//!   written meanwhile queued for the next. Each has its own keep-alive
+//!   connection.
+//! - Upgrade (when the open packet offers `websocket` and both transports
+//!   are allowed): a WebSocket with the session id sends `2probe`; on
+//!   `3probe` polling pauses (no new request, writes held) until its GET
+//!   and POST are answered, then `5` goes out on the WebSocket, which
+//!   carries everything after (held writes first) and the polling
+//!   connections close. A probe that fails leaves polling running.
 //! - Heartbeat: every server ping is answered with a pong; no ping within
 //!   `pingInterval + pingTimeout` of the open packet or of the last ping
 //!   closes the connection with "ping timeout".
@@ -35,18 +47,21 @@
 //!   [`ClientEvent::AckCancelled`] (the reference: "socket has been
 //!   disconnected").
 //!
-//! Not done here: HTTP long-polling and the upgrade from it, the
+//! Not done here: the
 //! `retries` / `ackTimeout` options, connection state recovery, custom
 //! parsers (JSON only).
 
 mod backoff;
 mod config;
 mod namespace;
+mod polling;
 mod types;
 mod ws;
 
 pub use config::Config;
-pub use types::{ClientError, ClientEvent, ConnId, DisconnectReason, EmitOptions, Output};
+pub use types::{
+    ClientError, ClientEvent, ConnId, DisconnectReason, EmitOptions, Output, Transport,
+};
 
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -67,34 +82,90 @@ use crate::wire::ws::{self as websocket, Message, OpCode};
 
 use backoff::Backoff;
 use namespace::{Namespace, NsState, PendingAck};
+use polling::{Io, Polled, PollingLink};
 use ws::{write_frame, HeadFault, WsLink};
 
-/// How far the current connection got.
+/// The transport packets travel on.
 #[derive(Debug)]
-enum Stage {
-    /// TCP requested, not reported yet.
-    Connecting,
-    /// Upgrade request sent, waiting for the `101` and the open packet.
-    Opening(WsLink),
-    /// Open packet read.
-    Open {
-        ws: WsLink,
-        sid: String,
-        /// No ping by then: "ping timeout".
-        ping_deadline: Instant,
-        /// `pingInterval + pingTimeout`.
-        ping_window: Duration,
-    },
+enum Carrier {
+    /// A WebSocket; `ws` is `None` until its TCP connection is up.
+    Ws { conn: ConnId, ws: Option<WsLink> },
+    /// HTTP long-polling.
+    Polling(PollingLink),
+}
+
+/// A WebSocket opened next to the polling transport to upgrade to it.
+#[derive(Debug)]
+struct Probe {
+    conn: ConnId,
+    ws: Option<WsLink>,
+}
+
+/// What the open packet started.
+#[derive(Debug)]
+struct Session {
+    sid: String,
+    /// No ping by then: "ping timeout".
+    ping_deadline: Instant,
+    /// `pingInterval + pingTimeout`.
+    ping_window: Duration,
+}
+
+/// Which part of the link a connection belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Ws,
+    Polling,
+    Probe,
 }
 
 /// The current connection attempt or connection.
 #[derive(Debug)]
 struct Link {
-    conn: ConnId,
-    stage: Stage,
+    /// The first connection of the attempt: tells links apart.
+    id: ConnId,
+    carrier: Carrier,
+    /// Set by the open packet.
+    session: Option<Session>,
+    probe: Option<Probe>,
+    /// The probe was answered (`3probe`): polling pauses (no new request)
+    /// and writes wait in `held` until `5` goes out on the WebSocket.
+    upgrading: bool,
+    held: Vec<engine::Packet>,
     /// The attempt fails at this instant unless open by then.
     open_deadline: Option<Instant>,
     decoder: packet::Decoder,
+}
+
+impl Link {
+    fn role(&self, conn: ConnId) -> Option<Role> {
+        match &self.carrier {
+            Carrier::Ws { conn: ws, .. } if *ws == conn => return Some(Role::Ws),
+            Carrier::Polling(polling) if polling.owns(conn) => return Some(Role::Polling),
+            _ => {}
+        }
+        self.probe
+            .as_ref()
+            .filter(|probe| probe.conn == conn)
+            .map(|_| Role::Probe)
+    }
+
+    /// Every connection open or opening.
+    fn conns(&self) -> Vec<ConnId> {
+        let mut conns: Vec<ConnId> = match &self.carrier {
+            Carrier::Ws { conn, .. } => alloc::vec![*conn],
+            Carrier::Polling(polling) => polling.conns().collect(),
+        };
+        conns.extend(self.probe.as_ref().map(|probe| probe.conn));
+        conns
+    }
+
+    fn polling(&mut self) -> Option<&mut PollingLink> {
+        match &mut self.carrier {
+            Carrier::Polling(polling) => Some(polling),
+            Carrier::Ws { .. } => None,
+        }
+    }
 }
 
 /// The Socket.IO client state machine. See the [module docs](self).
@@ -145,10 +216,15 @@ impl Client {
 
     /// The Engine.IO session id while the connection is open.
     pub fn engine_sid(&self) -> Option<&str> {
-        match &self.link.as_ref()?.stage {
-            Stage::Open { sid, .. } => Some(sid),
-            _ => None,
-        }
+        Some(&self.link.as_ref()?.session.as_ref()?.sid)
+    }
+
+    /// The transport of the current connection (attempt).
+    pub fn transport(&self) -> Option<Transport> {
+        Some(match self.link.as_ref()?.carrier {
+            Carrier::Ws { .. } => Transport::Websocket,
+            Carrier::Polling(_) => Transport::Polling,
+        })
     }
 
     /// The socket id of `nsp` while it is connected.
@@ -338,60 +414,128 @@ impl Client {
     /// Input: the TCP connection `conn` asked for by [`Output::Connect`] is up.
     pub fn handle_connected(&mut self, now: Instant, conn: ConnId) {
         self.advance(now);
-        let target = self.request_target();
-        let Some(link) = self.link.as_mut().filter(|link| link.conn == conn) else {
+        let Some(role) = self.link.as_ref().and_then(|link| link.role(conn)) else {
             return;
         };
-        if !matches!(link.stage, Stage::Connecting) {
-            return;
+        match role {
+            Role::Ws | Role::Probe => {
+                let sid = self.engine_sid().map(String::from);
+                let target = self.request_target(Transport::Websocket, sid.as_deref());
+                let mut nonce = [0u8; 16];
+                self.rng.fill_bytes(&mut nonce);
+                let ws = WsLink::new(
+                    nonce,
+                    self.config.ws_limits,
+                    self.config.max_response_head_bytes,
+                );
+                let head = ws.request(&self.config.host, &target);
+                let Some(link) = self.link.as_mut() else {
+                    return;
+                };
+                let slot = match (&mut link.carrier, &mut link.probe) {
+                    (Carrier::Ws { ws, .. }, _) if role == Role::Ws => ws,
+                    (_, Some(probe)) => &mut probe.ws,
+                    _ => return,
+                };
+                if slot.is_some() {
+                    return;
+                }
+                *slot = Some(ws);
+                self.outputs.push_back(Output::Transmit {
+                    conn,
+                    data: Bytes::from(head.into_bytes()),
+                });
+            }
+            Role::Polling => {
+                let Client {
+                    link,
+                    outputs,
+                    next_conn,
+                    ..
+                } = self;
+                if let Some(polling) = link.as_mut().and_then(Link::polling) {
+                    polling.on_connected(conn, &mut Io { outputs, next_conn });
+                }
+            }
         }
-        let mut nonce = [0u8; 16];
-        self.rng.fill_bytes(&mut nonce);
-        let ws = WsLink::new(
-            nonce,
-            self.config.ws_limits,
-            self.config.max_response_head_bytes,
-        );
-        let head = ws.request(&self.config.host, &target);
-        link.stage = Stage::Opening(ws);
-        self.outputs.push_back(Output::Transmit {
-            conn,
-            data: Bytes::from(head.into_bytes()),
-        });
     }
 
     /// Input: bytes read from `conn`.
     pub fn handle_data(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
         self.advance(now);
-        let Some(link) = self.link.as_mut().filter(|link| link.conn == conn) else {
+        let Some(role) = self.link.as_ref().and_then(|link| link.role(conn)) else {
             return;
         };
-        let fed = match &mut link.stage {
-            Stage::Connecting => return,
-            Stage::Opening(ws) | Stage::Open { ws, .. } => ws.feed(data),
-        };
-        if let Err(fault) = fed {
-            let message = match fault {
-                HeadFault::Refused(_) => "websocket error",
-                HeadFault::TooLarge | HeadFault::Malformed => "transport error",
-            };
-            self.fail_open(now, message);
-            return;
+        match role {
+            Role::Ws => {
+                let Some(Link {
+                    carrier: Carrier::Ws { ws: Some(ws), .. },
+                    ..
+                }) = self.link.as_mut()
+                else {
+                    return;
+                };
+                if let Err(fault) = ws.feed(data) {
+                    let message = match fault {
+                        HeadFault::Refused(_) => "websocket error",
+                        HeadFault::TooLarge | HeadFault::Malformed => "transport error",
+                    };
+                    self.fail_open(now, message);
+                    return;
+                }
+                self.read_messages(now, conn);
+            }
+            Role::Probe => self.probe_data(now, conn, data),
+            Role::Polling => {
+                let Client {
+                    link,
+                    outputs,
+                    next_conn,
+                    ..
+                } = self;
+                let Some(link) = link.as_mut() else {
+                    return;
+                };
+                let link_id = link.id;
+                let Some(polling) = link.polling() else {
+                    return;
+                };
+                let results = polling.on_data(conn, data, &mut Io { outputs, next_conn });
+                self.on_polled(now, link_id, results);
+            }
         }
-        self.read_messages(now, conn);
     }
 
     /// Input: `conn` is closed (by the server, by an error, or after
     /// [`Output::Close`]), or could not be opened.
     pub fn handle_closed(&mut self, now: Instant, conn: ConnId) {
         self.advance(now);
-        let Some(link) = self.link.as_ref().filter(|link| link.conn == conn) else {
+        let Some(role) = self.link.as_ref().and_then(|link| link.role(conn)) else {
             return;
         };
-        if matches!(link.stage, Stage::Open { .. }) {
-            self.lose_link(now, DisconnectReason::TransportClose, false);
-        } else {
-            self.fail_open(now, "websocket error");
+        match role {
+            Role::Ws if self.is_open() => {
+                self.lose_link(now, DisconnectReason::TransportClose, false)
+            }
+            Role::Ws => self.fail_open(now, "websocket error"),
+            Role::Probe => self.drop_probe(),
+            Role::Polling => {
+                let Client {
+                    link,
+                    outputs,
+                    next_conn,
+                    ..
+                } = self;
+                let Some(link) = link.as_mut() else {
+                    return;
+                };
+                let link_id = link.id;
+                let Some(polling) = link.polling() else {
+                    return;
+                };
+                let polled = polling.on_closed(conn, &mut Io { outputs, next_conn });
+                self.on_polled(now, link_id, polled.into_iter().collect());
+            }
         }
     }
 
@@ -430,10 +574,11 @@ impl Client {
     }
 
     fn fire_ping_deadline(&mut self, now: Instant) {
-        let due = matches!(
-            self.link.as_ref().map(|link| &link.stage),
-            Some(Stage::Open { ping_deadline, .. }) if *ping_deadline <= now
-        );
+        let due = self
+            .link
+            .as_ref()
+            .and_then(|link| link.session.as_ref())
+            .is_some_and(|session| session.ping_deadline <= now);
         if due {
             self.lose_link(now, DisconnectReason::PingTimeout, true);
         }
@@ -466,10 +611,9 @@ impl Client {
 
     fn next_deadline(&self) -> Option<Instant> {
         let link = self.link.as_ref();
-        let ping = link.and_then(|link| match link.stage {
-            Stage::Open { ping_deadline, .. } => Some(ping_deadline),
-            _ => None,
-        });
+        let ping = link
+            .and_then(|link| link.session.as_ref())
+            .map(|session| session.ping_deadline);
         let open = link.and_then(|link| link.open_deadline);
         let acks = self.namespaces.iter().filter_map(Namespace::next_deadline);
         [ping, open, self.reconnect_at]
@@ -482,44 +626,265 @@ impl Client {
     // ----- the connection -----
 
     fn is_open(&self) -> bool {
-        matches!(
-            self.link.as_ref().map(|link| &link.stage),
-            Some(Stage::Open { .. })
-        )
+        self.link
+            .as_ref()
+            .is_some_and(|link| link.session.is_some())
     }
 
-    /// `/socket.io/?EIO=4&transport=websocket[&query]`.
-    fn request_target(&self) -> String {
-        let mut target = format!("{}?EIO=4&transport=websocket", self.config.path);
+    /// `/socket.io/?EIO=4&transport=<name>[&query][&sid=<sid>]` (polling
+    /// adds its cache-buster to each request).
+    fn request_target(&self, transport: Transport, sid: Option<&str>) -> String {
+        let mut target = format!(
+            "{}?EIO=4&transport={}",
+            self.config.path,
+            transport.as_str()
+        );
         if !self.config.query.is_empty() {
             target.push('&');
             target.push_str(&self.config.query);
+        }
+        if let Some(sid) = sid {
+            target.push_str("&sid=");
+            target.push_str(sid);
         }
         target
     }
 
     fn start_link(&mut self, now: Instant) {
-        let conn = ConnId(self.next_conn);
-        self.next_conn = self.next_conn.wrapping_add(1);
+        let id = ConnId(self.next_conn);
+        let first = self
+            .config
+            .transports
+            .first()
+            .copied()
+            .unwrap_or(Transport::Polling);
+        let carrier = match first {
+            Transport::Websocket => {
+                self.next_conn = self.next_conn.wrapping_add(1);
+                self.outputs.push_back(Output::Connect { conn: id });
+                Carrier::Ws { conn: id, ws: None }
+            }
+            Transport::Polling => {
+                let target = self.request_target(Transport::Polling, None);
+                let mut polling = PollingLink::new(
+                    self.config.host.clone(),
+                    target,
+                    self.rng.next_u64(),
+                    self.config.http_limits,
+                    self.config.max_payload_packets,
+                );
+                polling.poll(&mut Io {
+                    outputs: &mut self.outputs,
+                    next_conn: &mut self.next_conn,
+                });
+                Carrier::Polling(polling)
+            }
+        };
         self.link = Some(Link {
-            conn,
-            stage: Stage::Connecting,
+            id,
+            carrier,
+            session: None,
+            probe: None,
+            upgrading: false,
+            held: Vec::new(),
             open_deadline: now.checked_add(self.config.timeout),
             decoder: packet::Decoder::new(self.config.packet_limits),
         });
+    }
+
+    /// Handles what the polling transport of link `link_id` produced.
+    fn on_polled(&mut self, now: Instant, link_id: ConnId, results: Vec<Polled>) {
+        for polled in results {
+            let current = |client: &Self| client.link.as_ref().is_some_and(|l| l.id == link_id);
+            if !current(self) {
+                return;
+            }
+            match polled {
+                Polled::Packets(packets) => {
+                    for packet in packets {
+                        if !current(self) {
+                            return;
+                        }
+                        self.on_engine_packet(now, packet);
+                    }
+                    let Client {
+                        link,
+                        outputs,
+                        next_conn,
+                        ..
+                    } = self;
+                    let Some(link) = link.as_mut().filter(|link| link.id == link_id) else {
+                        return;
+                    };
+                    if !link.upgrading && link.session.is_some() {
+                        if let Some(polling) = link.polling() {
+                            polling.poll(&mut Io { outputs, next_conn });
+                        }
+                    }
+                    self.finish_upgrade();
+                }
+                Polled::Drained => self.finish_upgrade(),
+                Polled::Fault(message) => {
+                    if self.is_open() {
+                        self.lose_link(now, DisconnectReason::TransportError, true);
+                    } else {
+                        self.fail_open(now, message);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    // ----- the upgrade -----
+
+    /// After the open packet on polling: probe a WebSocket when the server
+    /// offers one and the options allow it.
+    fn maybe_probe(&mut self, upgrades: &[String]) {
+        let wanted = self.config.upgrade
+            && self.config.transports.contains(&Transport::Websocket)
+            && upgrades.iter().any(|name| name == "websocket");
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        if !wanted || link.probe.is_some() || !matches!(link.carrier, Carrier::Polling(_)) {
+            return;
+        }
+        let conn = ConnId(self.next_conn);
+        self.next_conn = self.next_conn.wrapping_add(1);
+        link.probe = Some(Probe { conn, ws: None });
         self.outputs.push_back(Output::Connect { conn });
+    }
+
+    fn probe_data(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
+        let Some(Some(ws)) = self
+            .link
+            .as_mut()
+            .and_then(|link| link.probe.as_mut())
+            .map(|probe| probe.ws.as_mut())
+        else {
+            return;
+        };
+        match ws.feed(data) {
+            Err(_) => {
+                self.drop_probe();
+                return;
+            }
+            Ok(true) => {
+                let probe = engine::Packet::Ping(ByteString::from_static("probe"));
+                self.send_frame_on(conn, OpCode::Text, &probe.to_text());
+            }
+            Ok(false) => {}
+        }
+        loop {
+            let Some(Some(ws)) = self
+                .link
+                .as_mut()
+                .and_then(|link| link.probe.as_mut())
+                .map(|probe| probe.ws.as_mut())
+            else {
+                // Upgraded: the rest is the carrier's.
+                if self.upgraded_conn() == Some(conn) {
+                    self.read_messages(now, conn);
+                }
+                return;
+            };
+            match ws.poll() {
+                Ok(None) => return,
+                Ok(Some(Message::Text(text))) if &*text == "3probe" => {
+                    if let Some(link) = self.link.as_mut() {
+                        link.upgrading = true;
+                    }
+                    self.finish_upgrade();
+                }
+                Ok(Some(Message::Ping(payload))) => {
+                    self.send_frame_on(conn, OpCode::Pong, &payload);
+                }
+                Ok(Some(Message::Pong(_))) => {}
+                Ok(Some(_)) | Err(_) => {
+                    self.drop_probe();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Once the probe is answered and polling is idle: `5` on the
+    /// WebSocket, which carries everything from then on (the reference's
+    /// `pause` callback).
+    fn finish_upgrade(&mut self) {
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        let idle = link.polling().is_some_and(|polling| polling.is_idle());
+        if !link.upgrading || !idle {
+            return;
+        }
+        let Some(Probe { conn, ws: Some(ws) }) = link.probe.take() else {
+            return;
+        };
+        let old = core::mem::replace(&mut link.carrier, Carrier::Ws { conn, ws: Some(ws) });
+        if let Carrier::Polling(polling) = old {
+            for conn in polling.conns() {
+                self.outputs.push_back(Output::Close { conn });
+            }
+        }
+        link.upgrading = false;
+        let held = core::mem::take(&mut link.held);
+        self.send_engine(&[engine::Packet::Upgrade]);
+        if !held.is_empty() {
+            self.send_engine(&held);
+        }
+        self.event(ClientEvent::Upgraded);
+    }
+
+    /// The probe failed: polling goes on, with what waited for the upgrade.
+    fn drop_probe(&mut self) {
+        let Client {
+            link,
+            outputs,
+            next_conn,
+            ..
+        } = self;
+        let Some(link) = link.as_mut() else {
+            return;
+        };
+        let Some(probe) = link.probe.take() else {
+            return;
+        };
+        outputs.push_back(Output::Close { conn: probe.conn });
+        let was_upgrading = core::mem::take(&mut link.upgrading);
+        let held = core::mem::take(&mut link.held);
+        let open = link.session.is_some();
+        if let Some(polling) = link.polling() {
+            let mut io = Io { outputs, next_conn };
+            if !held.is_empty() {
+                polling.write(&held, &mut io);
+            }
+            if was_upgrading && open {
+                polling.poll(&mut io);
+            }
+        }
     }
 
     /// Reads every whole message the link holds.
     fn read_messages(&mut self, now: Instant, conn: ConnId) {
         loop {
-            let Some(link) = self.link.as_mut().filter(|link| link.conn == conn) else {
+            let Some(Link {
+                carrier:
+                    Carrier::Ws {
+                        conn: carrier,
+                        ws: Some(ws),
+                    },
+                ..
+            }) = self.link.as_mut()
+            else {
                 return;
             };
-            let polled = match &mut link.stage {
-                Stage::Connecting => return,
-                Stage::Opening(ws) | Stage::Open { ws, .. } => ws.poll(),
-            };
+            if *carrier != conn {
+                return;
+            }
+            let polled = ws.poll();
             match polled {
                 Ok(None) => return,
                 Ok(Some(message)) => self.on_ws_message(now, message),
@@ -555,13 +920,8 @@ impl Client {
         }
         match packet {
             engine::Packet::Ping(_) => {
-                if let Some(Stage::Open {
-                    ping_deadline,
-                    ping_window,
-                    ..
-                }) = self.link.as_mut().map(|link| &mut link.stage)
-                {
-                    *ping_deadline = now + *ping_window;
+                if let Some(session) = self.link.as_mut().and_then(|link| link.session.as_mut()) {
+                    session.ping_deadline = now + session.ping_window;
                 }
                 // A bare `3`, as the reference client answers.
                 self.send_engine(&[engine::Packet::Pong(ByteString::new())]);
@@ -594,25 +954,22 @@ impl Client {
             self.fail_open(now, "parse error");
             return;
         };
-        let Some(link) = self.link.take() else {
-            return;
-        };
-        let Stage::Opening(ws) = link.stage else {
+        let Some(link) = self.link.as_mut() else {
             return;
         };
         let ping_window = Duration::from_millis(handshake.ping_interval)
             .saturating_add(Duration::from_millis(handshake.ping_timeout));
-        self.link = Some(Link {
-            stage: Stage::Open {
-                ws,
-                sid: handshake.sid.clone(),
-                ping_deadline: now + ping_window,
-                ping_window,
-            },
-            open_deadline: None,
-            ..link
+        link.session = Some(Session {
+            sid: handshake.sid.clone(),
+            ping_deadline: now + ping_window,
+            ping_window,
         });
+        link.open_deadline = None;
+        if let Some(polling) = link.polling() {
+            polling.set_sid(&handshake.sid);
+        }
         self.on_open(handshake.sid);
+        self.maybe_probe(&handshake.upgrades);
     }
 
     /// The manager's `onopen` then, for a reconnection, `onreconnect`.
@@ -632,7 +989,9 @@ impl Client {
     /// An attempt failed before its open packet.
     fn fail_open(&mut self, now: Instant, message: &'static str) {
         if let Some(link) = self.link.take() {
-            self.outputs.push_back(Output::Close { conn: link.conn });
+            for conn in link.conns() {
+                self.outputs.push_back(Output::Close { conn });
+            }
         }
         self.event(ClientEvent::OpenError { message });
         if self.reconnecting {
@@ -659,8 +1018,14 @@ impl Client {
         let Some(link) = self.link.take() else {
             return;
         };
-        if close_conn {
-            self.outputs.push_back(Output::Close { conn: link.conn });
+        let carrier_conn = match &link.carrier {
+            Carrier::Ws { conn, .. } => Some(*conn),
+            Carrier::Polling(_) => None,
+        };
+        for conn in link.conns() {
+            if close_conn || Some(conn) != carrier_conn {
+                self.outputs.push_back(Output::Close { conn });
+            }
         }
         self.event(ClientEvent::Closed { reason });
         self.reset_namespaces(reason);
@@ -720,19 +1085,22 @@ impl Client {
         self.reconnecting = false;
         self.reconnect_at = None;
         self.backoff.reset();
+        let was_open = self.is_open();
+        self.send_close_frame(1000);
+        let Client {
+            link,
+            outputs,
+            next_conn,
+            ..
+        } = self;
+        if let Some(polling) = link.as_mut().and_then(Link::polling) {
+            polling.write_close(&mut Io { outputs, next_conn });
+        }
         let Some(link) = self.link.take() else {
             return;
         };
-        let was_open = matches!(link.stage, Stage::Open { .. });
-        if matches!(link.stage, Stage::Opening(_) | Stage::Open { .. }) {
-            self.link = Some(link);
-            self.send_close_frame(1000);
-            let Some(link) = self.link.take() else {
-                return;
-            };
-            self.outputs.push_back(Output::Close { conn: link.conn });
-        } else {
-            self.outputs.push_back(Output::Close { conn: link.conn });
+        for conn in link.conns() {
+            self.outputs.push_back(Output::Close { conn });
         }
         if was_open {
             self.event(ClientEvent::Closed { reason });
@@ -916,8 +1284,26 @@ impl Client {
         self.scratch = messages;
     }
 
-    /// Engine.IO packets as masked frames, in one transmit.
+    /// Engine.IO packets on the carrier: masked frames in one transmit, or
+    /// the next POST; held while an upgrade completes.
     fn send_engine(&mut self, packets: &[engine::Packet]) {
+        let Client {
+            link,
+            outputs,
+            next_conn,
+            ..
+        } = self;
+        let Some(link) = link.as_mut() else {
+            return;
+        };
+        if link.upgrading {
+            link.held.extend_from_slice(packets);
+            return;
+        }
+        if let Some(polling) = link.polling() {
+            polling.write(packets, &mut Io { outputs, next_conn });
+            return;
+        }
         let Some(conn) = self.upgraded_conn() else {
             return;
         };
@@ -936,9 +1322,12 @@ impl Client {
     }
 
     fn send_frame(&mut self, opcode: OpCode, payload: &[u8]) {
-        let Some(conn) = self.upgraded_conn() else {
-            return;
-        };
+        if let Some(conn) = self.upgraded_conn() {
+            self.send_frame_on(conn, opcode, payload);
+        }
+    }
+
+    fn send_frame_on(&mut self, conn: ConnId, opcode: OpCode, payload: &[u8]) {
         let mut out = BytesMut::new();
         write_frame(&mut out, opcode, payload, self.rng.next_u32().to_ne_bytes());
         self.outputs.push_back(Output::Transmit {
@@ -954,9 +1343,8 @@ impl Client {
 
     /// The connection, once its WebSocket is up.
     fn upgraded_conn(&self) -> Option<ConnId> {
-        let link = self.link.as_ref()?;
-        match &link.stage {
-            Stage::Opening(ws) | Stage::Open { ws, .. } if ws.is_upgraded() => Some(link.conn),
+        match &self.link.as_ref()?.carrier {
+            Carrier::Ws { conn, ws: Some(ws) } if ws.is_upgraded() => Some(*conn),
             _ => None,
         }
     }

@@ -168,9 +168,32 @@ pub enum ClientEvent {
         /// The attempt's number.
         attempt: u32,
     },
+    /// The connection moved from HTTP long-polling to a WebSocket (the
+    /// engine's `upgrade`).
+    Upgraded,
     /// `reconnection_attempts` attempts failed; the client stays closed
     /// until [`Client::open`](super::Client::open) or [`Client::connect`](super::Client::connect).
     ReconnectFailed,
+}
+
+/// An Engine.IO transport (the reference's `transports` option names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// HTTP long-polling: a pending GET for the server's packets, POSTs
+    /// for ours.
+    Polling,
+    /// One WebSocket both ways.
+    Websocket,
+}
+
+impl Transport {
+    /// The name in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Polling => "polling",
+            Transport::Websocket => "websocket",
+        }
+    }
 }
 
 /// What the driver must do next.

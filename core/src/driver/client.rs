@@ -21,7 +21,9 @@
 //! as long as the client should run. When the last handle of a manager's
 //! sockets is dropped, its connection closes and its tasks end.
 //!
-//! Transport: WebSocket only (no HTTP long-polling), plain TCP only (no TLS).
+//! Transports: HTTP long-polling with the upgrade to WebSocket (the
+//! default), or either alone (`ClientConfig::engine.transports`); plain TCP
+//! only (no TLS).
 
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
@@ -47,7 +49,7 @@ use super::socket::Payload;
 use super::EmitError;
 use crate::client::{
     Client, ClientError, ClientEvent, Config as CoreConfig, ConnId, DisconnectReason, EmitOptions,
-    Output,
+    Output, Transport,
 };
 use crate::packet::{encode_args, ArgsError, RawJson};
 use crate::time::{Instant, StdClock};
@@ -196,6 +198,9 @@ pub enum ManagerEvent {
     Reconnect(u32),
     /// Every allowed attempt failed (`reconnect_failed`).
     ReconnectFailed,
+    /// The connection moved from long-polling to a WebSocket (the engine's
+    /// `upgrade`).
+    Upgrade,
 }
 
 type ManagerHandler = Arc<dyn Fn(ClientManager, ManagerEvent) -> BoxFuture<()> + Send + Sync>;
@@ -292,6 +297,12 @@ impl ClientManager {
             .iter()
             .map(|handler| handler(self.clone(), event.clone()))
             .collect()
+    }
+
+    /// The transport of the current connection (attempt), as the engine's
+    /// `transport.name`.
+    pub fn transport(&self) -> Option<Transport> {
+        lock(&self.inner.state).client.transport()
     }
 
     /// The Engine.IO session id while connected.
@@ -427,6 +438,7 @@ impl ManagerInner {
                 self.push_manager_event(ManagerEvent::Reconnect(attempt))
             }
             ClientEvent::ReconnectFailed => self.push_manager_event(ManagerEvent::ReconnectFailed),
+            ClientEvent::Upgraded => self.push_manager_event(ManagerEvent::Upgrade),
         }
     }
 
