@@ -90,8 +90,8 @@ use ws::{write_frame, HeadFault, WsLink};
 enum Carrier {
     /// A WebSocket; `ws` is `None` until its TCP connection is up.
     Ws { conn: ConnId, ws: Option<WsLink> },
-    /// HTTP long-polling.
-    Polling(PollingLink),
+    /// HTTP long-polling (boxed: two HTTP parsers are large).
+    Polling(alloc::boxed::Box<PollingLink>),
 }
 
 /// A WebSocket opened next to the polling transport to upgrade to it.
@@ -677,7 +677,7 @@ impl Client {
                     outputs: &mut self.outputs,
                     next_conn: &mut self.next_conn,
                 });
-                Carrier::Polling(polling)
+                Carrier::Polling(alloc::boxed::Box::new(polling))
             }
         };
         self.link = Some(Link {
