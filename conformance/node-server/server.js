@@ -1,12 +1,12 @@
 // The reference Socket.IO server (npm socket.io 4.8.x) for the client
 // direction of the conformance suite: `node server.js <port>`. Prints
-// `LISTENING <port>` once it accepts connections. WebSocket only, as the
-// sio client speaks nothing else.
+// `LISTENING <port>` once it accepts connections. Both transports, as the
+// default server: the client scenarios check which one carried them.
 "use strict";
 const { Server } = require("socket.io");
 
 const port = Number(process.argv[2]);
-const io = new Server(port, { transports: ["websocket"] });
+const io = new Server(port);
 // What "seq" events this process got, in order (the reconnection scenario).
 const seqs = [];
 
@@ -21,6 +21,15 @@ io.use((socket, next) => {
 });
 
 io.on("connection", (socket) => {
+  // The transport the connection opened with, and whether it upgraded.
+  const initial = socket.conn.transport.name;
+  let upgraded = null;
+  socket.conn.on("upgrade", (transport) => {
+    upgraded = transport.name;
+  });
+  socket.on("transport-info", (ack) =>
+    ack({ initial, current: socket.conn.transport.name, upgraded }),
+  );
   socket.on("get-auth", (ack) => ack(socket.handshake.auth));
   socket.on("echo", (...args) => socket.emit("echo-reply", ...args));
   socket.on("ack-me", (...args) => {

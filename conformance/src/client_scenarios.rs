@@ -18,7 +18,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use sio_core::driver::{
     AckError, ClientConfig, ClientDisconnectReason as DisconnectReason, ClientSocket,
-    ConnectErrorInfo, ManagerEvent, UrlError,
+    ClientTransport, ConnectErrorInfo, ManagerEvent, UrlError,
 };
 
 /// How long one scenario may run.
@@ -125,7 +125,16 @@ impl Ctx {
 
     /// A socket connected to `path`, with default options.
     async fn connected(&self, path: &str) -> Result<ClientSocket, String> {
-        let socket = self.socket(path, quick_reconnect())?;
+        self.connected_with(path, quick_reconnect()).await
+    }
+
+    /// A socket connected to `path` with `config`.
+    async fn connected_with(
+        &self,
+        path: &str,
+        config: ClientConfig,
+    ) -> Result<ClientSocket, String> {
+        let socket = self.socket(path, config)?;
         let (tx, rx) = async_channel::unbounded();
         socket.on_connect(move |s| {
             let tx = tx.clone();
@@ -204,7 +213,115 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     }),
     ("client-connect-retry", |c| Box::pin(connect_retry(c))),
     ("client-reconnect-buffer", |c| Box::pin(reconnect_buffer(c))),
+    ("client-polling-only", |c| Box::pin(polling_only(c))),
+    ("client-websocket-only", |c| Box::pin(websocket_only(c))),
+    ("client-upgrade", |c| Box::pin(upgrade(c))),
 ];
+
+fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
+    let mut config = quick_reconnect();
+    config.engine.transports = transports.to_vec();
+    config
+}
+
+/// What the Node server saw of the connection: the transport it opened
+/// with, the current one, and the one it upgraded to (`null` for none).
+async fn transport_info(socket: &ClientSocket) -> Result<Value, String> {
+    socket
+        .timeout(WAIT)
+        .emit_with_ack("transport-info", &())
+        .await
+        .map_err(|e| format!("transport-info: {e}"))
+}
+
+/// Events both ways (JSON, binary) and an ack, on whatever carries them.
+async fn round_trips(socket: &ClientSocket) -> Outcome {
+    let replies = collect::<(String, Bytes)>(socket, "echo-reply");
+    let blob = Bytes::from(vec![0xa5u8; 50_000]);
+    socket
+        .emit("echo", &("hi", blob.clone()))
+        .map_err(|e| e.to_string())?;
+    check(
+        "echo",
+        recv(&replies, "echo-reply").await?,
+        ("hi".to_owned(), blob),
+    )?;
+    let got: (i64, String) = socket
+        .timeout(WAIT)
+        .emit_with_ack("ack-me", &(5, "x"))
+        .await
+        .map_err(|e| e.to_string())?;
+    check("ack", got, (5, "x".to_owned()))
+}
+
+async fn polling_only(ctx: &Ctx) -> Outcome {
+    let socket = ctx
+        .connected_with("/", with_transports(&[ClientTransport::Polling]))
+        .await?;
+    round_trips(&socket).await?;
+    check(
+        "client transport",
+        socket.manager().transport(),
+        Some(ClientTransport::Polling),
+    )?;
+    let info = transport_info(&socket).await?;
+    socket.disconnect();
+    check(
+        "server transport",
+        info,
+        json!({"initial": "polling", "current": "polling", "upgraded": null}),
+    )
+}
+
+async fn websocket_only(ctx: &Ctx) -> Outcome {
+    let socket = ctx
+        .connected_with("/", with_transports(&[ClientTransport::Websocket]))
+        .await?;
+    round_trips(&socket).await?;
+    check(
+        "client transport",
+        socket.manager().transport(),
+        Some(ClientTransport::Websocket),
+    )?;
+    let info = transport_info(&socket).await?;
+    socket.disconnect();
+    check(
+        "server transport",
+        info,
+        json!({"initial": "websocket", "current": "websocket", "upgraded": null}),
+    )
+}
+
+/// The default transports: polling first, then the upgrade.
+async fn upgrade(ctx: &Ctx) -> Outcome {
+    let socket = ctx.socket("/", quick_reconnect())?;
+    let (tx, upgraded) = async_channel::unbounded();
+    socket.manager().on_event(move |_m, event| {
+        let tx = tx.clone();
+        async move {
+            if event == ManagerEvent::Upgrade {
+                let _ = tx.send(()).await;
+            }
+        }
+    });
+    let connected = collect_connect(&socket);
+    socket.connect();
+    recv(&connected, "connect").await?;
+    recv(&upgraded, "upgrade").await?;
+    check(
+        "client transport",
+        socket.manager().transport(),
+        Some(ClientTransport::Websocket),
+    )?;
+    round_trips(&socket).await?;
+    let info = transport_info(&socket).await?;
+    socket.disconnect();
+    check(
+        "server transport",
+        info,
+        json!({"initial": "polling", "current": "websocket", "upgraded": "websocket"}),
+    )
+}
 
 async fn connect(ctx: &Ctx) -> Outcome {
     let socket = ctx.connected("/").await?;
@@ -439,7 +556,9 @@ async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
         server.stop();
         server.start()?;
     }
-    let socket = ctx.socket("/", quick_reconnect())?;
+    // On a WebSocket, so the reasons and errors below are exact (over
+    // polling a killed server is an "xhr poll error" / "transport error").
+    let socket = ctx.socket("/", with_transports(&[ClientTransport::Websocket]))?;
     let connects = collect_connect(&socket);
     let (tx, disconnects) = async_channel::unbounded();
     socket.on_disconnect(move |_s, reason| {
