@@ -43,7 +43,16 @@ pub struct Config {
     /// How long a connection attempt may take to reach the open packet
     /// (20000 ms).
     pub timeout: Duration,
-    /// Most emits buffered per namespace while it is not connected.
+    /// socket.io-client's `retries`: with more than 0, every emit that is
+    /// not volatile is queued and delivered in order, each retried until
+    /// the server acknowledges it, at most this many times more (0).
+    pub retries: u32,
+    /// socket.io-client's `ackTimeout`: the ack deadline of emits that ask
+    /// for an ack without their own (and of each queued attempt); `None`
+    /// (the default) for none.
+    pub ack_timeout: Option<Duration>,
+    /// Most emits buffered per namespace while it is not connected (and
+    /// most emits in its `retries` queue).
     pub max_buffered_emits: usize,
     /// Most acks one namespace may wait for at once.
     pub max_pending_acks: usize,
@@ -73,6 +82,8 @@ impl Default for Config {
             reconnection_delay_max: Duration::from_millis(5000),
             randomization_factor: 0.5,
             timeout: Duration::from_millis(20_000),
+            retries: 0,
+            ack_timeout: None,
             max_buffered_emits: 1_000,
             max_pending_acks: 1_000,
             max_response_head_bytes: 16 * 1024,

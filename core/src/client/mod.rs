@@ -47,14 +47,17 @@
 //!   [`ClientEvent::AckCancelled`] (the reference: "socket has been
 //!   disconnected").
 //!
-//! Not done here: the
-//! `retries` / `ackTimeout` options, connection state recovery, custom
+//! - `retries` / `ackTimeout`: see the `retry` module; `ackTimeout` is also
+//!   the deadline of any ack asked for without one.
+//!
+//! Not done here: connection state recovery, custom
 //! parsers (JSON only).
 
 mod backoff;
 mod config;
 mod namespace;
 mod polling;
+mod retry;
 mod types;
 mod ws;
 
@@ -83,6 +86,7 @@ use crate::wire::ws::{self as websocket, Message, OpCode};
 use backoff::Backoff;
 use namespace::{Namespace, NsState, PendingAck};
 use polling::{Io, Polled, PollingLink};
+use retry::{AfterFailure, Failure};
 use ws::{write_frame, HeadFault, WsLink};
 
 /// The transport packets travel on.
@@ -350,6 +354,19 @@ impl Client {
         let index = self
             .namespace_index(nsp)
             .ok_or(ClientError::UnknownNamespace)?;
+        // An ack without a deadline of its own gets `ackTimeout`.
+        let options = EmitOptions {
+            ack_timeout: options
+                .ack_timeout
+                .map(|timeout| match self.config.ack_timeout {
+                    Some(default) if timeout == Duration::MAX => default,
+                    _ => timeout,
+                }),
+            ..options
+        };
+        if self.config.retries > 0 && !options.volatile {
+            return self.enqueue(now, index, data, attachments, options);
+        }
         let ns = self
             .namespaces
             .get_mut(index)
@@ -384,6 +401,101 @@ impl Client {
             self.event(ClientEvent::AckCancelled { nsp, id });
         }
         Ok(id)
+    }
+
+    /// How many emits wait in `nsp`'s `retries` queue (the one out included).
+    pub fn queued_count(&self, nsp: &str) -> usize {
+        self.namespace(nsp).map_or(0, |ns| ns.retry.len())
+    }
+
+    /// Queues an emit under the `retries` option (the reference's
+    /// `_addToQueue`). The id returned is the queue's (see [`retry`]).
+    fn enqueue(
+        &mut self,
+        now: Instant,
+        index: usize,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        options: EmitOptions,
+    ) -> Result<Option<u64>, ClientError> {
+        let max = self.config.max_buffered_emits;
+        let default_timeout = self.config.ack_timeout;
+        let ns = self
+            .namespaces
+            .get_mut(index)
+            .ok_or(ClientError::UnknownNamespace)?;
+        if ns.retry.len() >= max {
+            return Err(ClientError::BufferFull);
+        }
+        let timeout = match options.ack_timeout {
+            Some(Duration::MAX) => None,
+            Some(timeout) => Some(timeout),
+            None => default_timeout,
+        };
+        let id = ns
+            .retry
+            .push(data, attachments, timeout, options.ack_timeout.is_some());
+        self.drain_queue(now, index, false);
+        Ok(id)
+    }
+
+    /// Sends the head of `index`'s queue when connected and it is not out
+    /// already (or `force`: on connect), with a fresh ack id (the
+    /// reference's `_drainQueue`).
+    fn drain_queue(&mut self, now: Instant, index: usize, force: bool) {
+        if !self.is_open() {
+            return;
+        }
+        let Some(ns) = self.namespaces.get_mut(index) else {
+            return;
+        };
+        if !ns.is_connected() || ns.retry.head_to_send(force).is_none() {
+            return;
+        }
+        let id = ns.take_ack_id();
+        let Some(head) = ns.retry.head_to_send(force) else {
+            return;
+        };
+        if let Some(old) = head.live.take() {
+            ns.acks.remove(&old);
+        }
+        head.pending = true;
+        head.try_count = head.try_count.saturating_add(1);
+        head.live = Some(id);
+        let deadline = head.timeout.and_then(|timeout| now.checked_add(timeout));
+        let mut packet =
+            Packet::event(ns.name.clone(), head.data.clone(), head.attachments.clone());
+        packet.id = Some(id);
+        ns.acks.insert(
+            id,
+            PendingAck {
+                deadline,
+                sent: true,
+            },
+        );
+        self.send_packet(&packet);
+    }
+
+    /// Attempt `id` of `index`'s queue failed; `false` when `id` is not one.
+    fn retry_failed(&mut self, now: Instant, index: usize, id: u64, failure: Failure) -> bool {
+        let retries = self.config.retries;
+        let Some(ns) = self.namespaces.get_mut(index) else {
+            return false;
+        };
+        let Some(after) = ns.retry.failed(id, failure, retries) else {
+            return false;
+        };
+        let nsp = ns.name.clone();
+        if let AfterFailure::Dropped { user_id: Some(id) } = after {
+            self.event(match failure {
+                Failure::TimedOut => ClientEvent::AckTimeout { nsp, id },
+                Failure::Disconnected => ClientEvent::AckCancelled { nsp, id },
+            });
+        }
+        if after != AfterFailure::Kept {
+            self.drain_queue(now, index, false);
+        }
+        true
     }
 
     /// Answers the server's event that carried ack `id` with `data`
@@ -599,13 +711,15 @@ impl Client {
 
     fn fire_ack_deadlines(&mut self, now: Instant) {
         let mut timed_out = Vec::new();
-        for ns in &mut self.namespaces {
+        for (index, ns) in self.namespaces.iter_mut().enumerate() {
             for id in ns.take_due_acks(now) {
-                timed_out.push((ns.name.clone(), id));
+                timed_out.push((index, ns.name.clone(), id));
             }
         }
-        for (nsp, id) in timed_out {
-            self.event(ClientEvent::AckTimeout { nsp, id });
+        for (index, nsp, id) in timed_out {
+            if !self.retry_failed(now, index, id, Failure::TimedOut) {
+                self.event(ClientEvent::AckTimeout { nsp, id });
+            }
         }
     }
 
@@ -1039,14 +1153,22 @@ impl Client {
     /// hear why they are not any more.
     fn reset_namespaces(&mut self, reason: DisconnectReason) {
         let mut events = Vec::new();
+        let retries = self.config.retries;
         for ns in &mut self.namespaces {
             let was_connected = ns.is_connected();
             ns.state = NsState::Waiting;
             for id in ns.take_sent_acks() {
-                events.push(ClientEvent::AckCancelled {
-                    nsp: ns.name.clone(),
-                    id,
-                });
+                let cancelled = match ns.retry.failed(id, Failure::Disconnected, retries) {
+                    None => Some(id),
+                    Some(AfterFailure::Dropped { user_id }) => user_id,
+                    Some(_) => None,
+                };
+                if let Some(id) = cancelled {
+                    events.push(ClientEvent::AckCancelled {
+                        nsp: ns.name.clone(),
+                        id,
+                    });
+                }
             }
             if was_connected {
                 events.push(ClientEvent::Disconnected {
@@ -1136,10 +1258,16 @@ impl Client {
         }
         let mut ns = self.namespaces.remove(index);
         for &id in ns.acks.keys() {
+            if !ns.retry.is_live(id) {
+                let nsp = ns.name.clone();
+                self.event(ClientEvent::AckCancelled { nsp, id });
+            }
+        }
+        ns.acks.clear();
+        for id in ns.retry.clear() {
             let nsp = ns.name.clone();
             self.event(ClientEvent::AckCancelled { nsp, id });
         }
-        ns.acks.clear();
         if let Some(reason) = reason.filter(|_| ns.is_connected()) {
             let nsp = ns.name;
             self.event(ClientEvent::Disconnected { nsp, reason });
@@ -1159,7 +1287,7 @@ impl Client {
         decoded: Option<Result<Option<Packet>, packet::PacketError>>,
     ) {
         match decoded {
-            Some(Ok(Some(packet))) => self.on_packet(packet),
+            Some(Ok(Some(packet))) => self.on_packet(now, packet),
             Some(Ok(None)) | None => {}
             Some(Err(_)) => {
                 self.send_close_frame(1000);
@@ -1168,22 +1296,22 @@ impl Client {
         }
     }
 
-    fn on_packet(&mut self, packet: Packet) {
+    fn on_packet(&mut self, now: Instant, packet: Packet) {
         let Some(index) = self.namespace_index(&packet.nsp) else {
             return;
         };
         match packet.kind {
-            PacketType::Connect => self.on_connect_reply(index, packet),
+            PacketType::Connect => self.on_connect_reply(now, index, packet),
             PacketType::ConnectError => self.on_connect_error(index, packet),
             PacketType::Disconnect => {
                 self.drop_namespace(index, Some(DisconnectReason::IoServerDisconnect));
             }
             PacketType::Event | PacketType::BinaryEvent => self.on_event(index, packet),
-            PacketType::Ack | PacketType::BinaryAck => self.on_ack(index, packet),
+            PacketType::Ack | PacketType::BinaryAck => self.on_ack(now, index, packet),
         }
     }
 
-    fn on_connect_reply(&mut self, index: usize, packet: Packet) {
+    fn on_connect_reply(&mut self, now: Instant, index: usize, packet: Packet) {
         let sid = packet.data.as_ref().and_then(connect_reply_sid);
         let Some(sid) = sid else {
             // The reference client's words for a v2 server's answer.
@@ -1217,6 +1345,7 @@ impl Client {
         for packet in &buffered {
             self.send_packet(packet);
         }
+        self.drain_queue(now, index, true);
     }
 
     fn on_connect_error(&mut self, index: usize, packet: Packet) {
@@ -1248,13 +1377,29 @@ impl Client {
         });
     }
 
-    fn on_ack(&mut self, index: usize, packet: Packet) {
+    fn on_ack(&mut self, now: Instant, index: usize, packet: Packet) {
         let Some(id) = packet.id else {
             return;
         };
         let Some(ns) = self.namespaces.get_mut(index) else {
             return;
         };
+        if let Some(queued) = ns.retry.acked(id) {
+            ns.acks.remove(&id);
+            if queued.wants_ack {
+                let data = packet
+                    .data
+                    .unwrap_or_else(|| RawJson::from_trusted(ByteString::from_static("[]")));
+                self.event(ClientEvent::Ack {
+                    nsp: packet.nsp,
+                    id: queued.user_id(),
+                    data,
+                    attachments: packet.attachments,
+                });
+            }
+            self.drain_queue(now, index, false);
+            return;
+        }
         if ns.acks.remove(&id).is_none() {
             return;
         }

@@ -8,6 +8,8 @@ use bytestring::ByteString;
 use crate::packet::{Packet, RawJson};
 use crate::time::Instant;
 
+use super::retry::RetryQueue;
+
 /// Where a namespace stands on the current Engine.IO connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum NsState {
@@ -36,6 +38,8 @@ pub(crate) struct Namespace {
     /// Emits made while not connected, in order; sent on the next connect.
     pub(crate) buffer: VecDeque<Packet>,
     pub(crate) acks: BTreeMap<u64, PendingAck>,
+    /// Emits under the `retries` option.
+    pub(crate) retry: RetryQueue,
     next_ack_id: u64,
 }
 
@@ -47,6 +51,7 @@ impl Namespace {
             state: NsState::Waiting,
             buffer: VecDeque::new(),
             acks: BTreeMap::new(),
+            retry: RetryQueue::default(),
             next_ack_id: 0,
         }
     }
