@@ -27,6 +27,14 @@ io.on("connection", (socket) => {
   socket.conn.on("upgrade", (transport) => {
     upgraded = transport.name;
   });
+  // Drops the first ack of each value: the client's retries resend it.
+  const retried = [];
+  socket.on("retry-me", (n, ack) => {
+    const again = retried.includes(n);
+    retried.push(n);
+    if (again) ack(n);
+  });
+  socket.on("retry-report", (ack) => ack(retried));
   socket.on("transport-info", (ack) =>
     ack({ initial, current: socket.conn.transport.name, upgraded }),
   );

@@ -216,6 +216,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("client-polling-only", |c| Box::pin(polling_only(c))),
     ("client-websocket-only", |c| Box::pin(websocket_only(c))),
     ("client-upgrade", |c| Box::pin(upgrade(c))),
+    ("client-retries", |c| Box::pin(retries(c))),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
@@ -321,6 +322,29 @@ async fn upgrade(ctx: &Ctx) -> Outcome {
         info,
         json!({"initial": "polling", "current": "websocket", "upgraded": "websocket"}),
     )
+}
+
+/// `retries` and `ackTimeout`: the server ignores the first try of each
+/// emit; each is sent again, acknowledged once, and the next one waits.
+async fn retries(ctx: &Ctx) -> Outcome {
+    let mut config = quick_reconnect();
+    config.engine.retries = 3;
+    config.engine.ack_timeout = Some(Duration::from_millis(300));
+    let socket = ctx.connected_with("/", config).await?;
+    let acks: Vec<_> = (1..=3)
+        .map(|n| socket.emit_with_ack::<_, i64>("retry-me", &n))
+        .collect();
+    let mut got = Vec::new();
+    for ack in acks {
+        got.push(ack.await.map_err(|e| format!("retry-me: {e}"))?);
+    }
+    check("acks", got, vec![1, 2, 3])?;
+    let seen: Vec<i64> = socket
+        .emit_with_ack("retry-report", &())
+        .await
+        .map_err(|e| format!("retry-report: {e}"))?;
+    socket.disconnect();
+    check("server saw", seen, vec![1, 1, 2, 2, 3, 3])
 }
 
 async fn connect(ctx: &Ctx) -> Outcome {
