@@ -9,6 +9,8 @@ const port = Number(process.argv[2]);
 const io = new Server(port);
 // What "seq" events this process got, in order (the reconnection scenario).
 const seqs = [];
+// Why each /admin socket left, by id (the namespace-leave scenario).
+const adminLeft = new Map();
 
 io.use((socket, next) => {
   const auth = socket.handshake.auth || {};
@@ -65,11 +67,15 @@ io.on("connection", (socket) => {
     console.log(`SEQ ${n}`);
   });
   socket.on("report", (ack) => ack(seqs));
+  socket.on("admin-left", (id, ack) => ack(adminLeft.get(id) ?? null));
   socket.on("kick-me", () => socket.disconnect());
 });
 
 io.of("/admin").on("connection", (socket) => {
   socket.on("whoami", (ack) => ack("admin", socket.nsp.name));
+  socket.on("disconnect", (reason) => {
+    adminLeft.set(socket.id, reason);
+  });
 });
 
 io.httpServer.on("listening", () => console.log(`LISTENING ${port}`));

@@ -217,6 +217,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("client-websocket-only", |c| Box::pin(websocket_only(c))),
     ("client-upgrade", |c| Box::pin(upgrade(c))),
     ("client-retries", |c| Box::pin(retries(c))),
+    ("client-emit-before-connect", |c| {
+        Box::pin(emit_before_connect(c))
+    }),
+    ("client-leave-namespace", |c| Box::pin(leave_namespace(c))),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
@@ -345,6 +349,60 @@ async fn retries(ctx: &Ctx) -> Outcome {
         .map_err(|e| format!("retry-report: {e}"))?;
     socket.disconnect();
     check("server saw", seen, vec![1, 1, 2, 2, 3, 3])
+}
+
+/// Emits made before `connect()` wait for the connection, in order.
+async fn emit_before_connect(ctx: &Ctx) -> Outcome {
+    let socket = ctx.socket("/", quick_reconnect())?;
+    let replies = collect::<i64>(&socket, "echo-reply");
+    for n in 1..=3 {
+        socket.emit("echo", &n).map_err(|e| e.to_string())?;
+    }
+    let acked = socket.emit_with_ack::<_, i64>("ack-me", &4);
+    let connected = collect_connect(&socket);
+    socket.connect();
+    recv(&connected, "connect").await?;
+    let mut got = Vec::new();
+    for _ in 1..=3 {
+        got.push(recv(&replies, "echo-reply").await?);
+    }
+    check("echo order", got, vec![1, 2, 3])?;
+    let ack = acked.await.map_err(|e| format!("ack-me: {e}"))?;
+    socket.disconnect();
+    check("ack", ack, 4)
+}
+
+/// One namespace leaves (its socket dropped): the server hears a client
+/// namespace disconnect; the other namespace keeps the same connection.
+async fn leave_namespace(ctx: &Ctx) -> Outcome {
+    let main = ctx.connected("/").await?;
+    let engine = main.manager().engine_id();
+    let admin = main.of("/admin", None);
+    let connected = collect_connect(&admin);
+    admin.connect();
+    recv(&connected, "connect to /admin").await?;
+    let admin_id = admin.id().ok_or("/admin has no id")?;
+    drop(connected);
+    drop(admin);
+    // The drop leaves from a task: ask until the server has seen it.
+    let mut reason = Value::Null;
+    for _ in 0..50 {
+        reason = main
+            .timeout(WAIT)
+            .emit_with_ack("admin-left", &admin_id)
+            .await
+            .map_err(|e| format!("admin-left: {e}"))?;
+        if !reason.is_null() {
+            break;
+        }
+        smol::Timer::after(Duration::from_millis(20)).await;
+    }
+    check("admin left", reason, json!("client namespace disconnect"))?;
+    check("same connection", main.manager().engine_id(), engine)?;
+    check("main still connected", main.connected(), true)?;
+    round_trips(&main).await?;
+    main.disconnect();
+    Ok(())
 }
 
 async fn connect(ctx: &Ctx) -> Outcome {
@@ -695,7 +753,9 @@ async fn server_disconnect(ctx: &Ctx) -> Outcome {
     smol::Timer::after(Duration::from_millis(600)).await;
     check("reconnected", connects.try_recv().ok(), None)?;
     check("active", socket.active(), false)?;
-    check("emit after", socket.emit("seq", &1).is_err(), true)
+    // As socket.io-client: buffered for a later `connect()`, not refused.
+    check("emit after", socket.emit("echo", &1).is_ok(), true)?;
+    check("still not connected", socket.connected(), false)
 }
 
 /// The first attempt finds no server; a later one connects.

@@ -8,7 +8,8 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use proptest::prelude::*;
 use sio_core::client::{
-    Client, ClientEvent, Config, ConnId, DisconnectReason, EmitOptions, Output, Transport,
+    Client, ClientError, ClientEvent, Config, ConnId, DisconnectReason, EmitOptions, Output,
+    Transport,
 };
 use sio_core::packet::RawJson;
 use sio_core::wire::http::{Limits as HttpLimits, RequestParser};
@@ -1234,4 +1235,69 @@ fn ack_timeout_is_the_default_deadline_without_retries() {
     sim.emit("/", r#"["v"]"#, EmitOptions::new().volatile());
     assert_eq!(sim.take_sent(), [r#"42["v"]"#]);
     assert_eq!(sim.client.queued_count("/"), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Emits before `connect` and after leaving
+
+#[test]
+fn emits_before_connect_are_buffered_and_sent_in_order_once_connected() {
+    let mut sim = Sim::new(no_jitter());
+    sim.client.add_namespace("/").unwrap();
+    assert!(!sim.client.is_active("/"));
+    sim.emit("/", r#"["one"]"#, EmitOptions::new());
+    let id = sim.emit("/", r#"["two"]"#, EmitOptions::new().with_ack(ms(60_000)));
+    let volatile = sim.emit("/", r#"["gone"]"#, EmitOptions::new().volatile());
+    assert_eq!(volatile, None);
+    assert_eq!(sim.client.buffered_count("/"), 2);
+    // Nothing was opened for them.
+    sim.pump();
+    assert!(sim.connects.is_empty());
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    sim.handshake();
+    assert_eq!(sim.take_sent(), ["40"]);
+    sim.server_text(r#"40{"sid":"s1"}"#);
+    assert_eq!(
+        sim.take_sent(),
+        [
+            r#"42["one"]"#,
+            format!(r#"42{}["two"]"#, id.unwrap()).as_str()
+        ]
+    );
+    assert_eq!(
+        sim.client.add_namespace("bad"),
+        Err(ClientError::InvalidNamespace)
+    );
+}
+
+#[test]
+fn leaving_one_namespace_keeps_the_others_and_buffers_for_a_rejoin() {
+    let mut sim = Sim::connected_main(no_jitter());
+    sim.client.connect(sim.now, "/admin", None).unwrap();
+    sim.pump();
+    sim.server_text(r#"40/admin,{"sid":"a1"}"#);
+    sim.take_sent();
+    sim.take_events();
+    sim.client.disconnect(sim.now, "/admin").unwrap();
+    sim.pump();
+    assert_eq!(sim.take_sent(), ["41/admin,"]);
+    assert!(!sim.client.is_active("/admin"));
+    // What the server still sends it is stale; `/` goes on.
+    sim.server_text(r#"42/admin,["late"]"#);
+    sim.server_text(r#"42["news"]"#);
+    let events = sim.take_events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(matches!(&events[1], ClientEvent::Event { nsp, .. } if nsp == "/"));
+    // Emits on the left namespace wait for it to join again.
+    sim.emit("/admin", r#"["later"]"#, EmitOptions::new());
+    assert!(sim.take_sent().is_empty());
+    sim.client
+        .connect(sim.now, "/admin", Some(json(r#"{"k":2}"#)))
+        .unwrap();
+    sim.pump();
+    assert_eq!(sim.take_sent(), [r#"40/admin,{"k":2}"#]);
+    sim.server_text(r#"40/admin,{"sid":"a2"}"#);
+    assert_eq!(sim.take_sent(), [r#"42/admin,["later"]"#]);
+    assert!(sim.closes.is_empty());
 }

@@ -37,9 +37,11 @@
 //!   fails), attempts follow `backo2` delays; every namespace still wanted
 //!   sends its CONNECT again (with its auth) once the new connection is
 //!   open. A namespace the server disconnected, that got a CONNECT_ERROR,
-//!   or that the application left is not reconnected; when no namespace is
-//!   left, the connection is closed, as the reference manager does.
-//! - Emits while a namespace is not connected are buffered and sent in
+//!   or that the application left is not reconnected (it is dormant until
+//!   [`Client::connect`]); when no namespace is left, the connection is
+//!   closed, as the reference manager does.
+//! - Emits while a namespace is not connected (also before it was ever
+//!   asked to connect: [`Client::add_namespace`]) are buffered and sent in
 //!   order once it is; volatile emits are dropped instead.
 //! - Acks: ids count from 0 per namespace; a deadline yields
 //!   [`ClientEvent::AckTimeout`] (and drops the event if it never went
@@ -247,7 +249,7 @@ impl Client {
     /// Whether the client still wants `nsp` (connected or (re)connecting):
     /// the reference socket's `active`.
     pub fn is_active(&self, nsp: &str) -> bool {
-        self.namespace(nsp).is_some()
+        self.namespace(nsp).is_some_and(Namespace::is_active)
     }
 
     /// How many emits `nsp` buffers.
@@ -292,13 +294,23 @@ impl Client {
             return Err(ClientError::InvalidAuth);
         }
         self.advance(now);
-        if self.namespace(nsp).is_some() {
+        let index = match self.namespace_index(nsp) {
+            Some(index) => index,
+            None => {
+                self.namespaces
+                    .push(Namespace::new(ByteString::from(nsp), None));
+                self.namespaces.len() - 1
+            }
+        };
+        let Some(ns) = self.namespaces.get_mut(index) else {
+            return Ok(());
+        };
+        if ns.is_active() {
             return Ok(());
         }
-        self.namespaces
-            .push(Namespace::new(ByteString::from(nsp), auth));
+        ns.auth = auth;
+        ns.state = NsState::Waiting;
         if self.is_open() {
-            let index = self.namespaces.len() - 1;
             self.send_connect(index);
         } else if self.link.is_none() && !self.reconnecting {
             self.skip_reconnect = false;
@@ -307,10 +319,27 @@ impl Client {
         Ok(())
     }
 
+    /// Makes `nsp` known without connecting it: emits on it buffer (their
+    /// ack deadlines running) until [`Client::connect`], as emits on a
+    /// socket.io-client socket before `connect()`. Nothing happens for a
+    /// namespace already known.
+    pub fn add_namespace(&mut self, nsp: &str) -> Result<(), ClientError> {
+        if !nsp.starts_with('/') || nsp.contains(',') {
+            return Err(ClientError::InvalidNamespace);
+        }
+        if self.namespace(nsp).is_none() {
+            self.namespaces
+                .push(Namespace::new(ByteString::from(nsp), None));
+        }
+        Ok(())
+    }
+
     /// Leaves `nsp`: DISCONNECT if connected, then
-    /// [`ClientEvent::Disconnected`] "io client disconnect". Its buffered
-    /// emits are dropped and its acks cancelled. When it was the last
-    /// namespace, the connection is closed (as the reference manager does).
+    /// [`ClientEvent::Disconnected`] "io client disconnect"; the acks of
+    /// events that went out are cancelled, emits buffered so far (and made
+    /// from now on) wait for the next [`Client::connect`], as in the
+    /// reference. The connection stays for the other namespaces; when no
+    /// namespace is left, it is closed (as the reference manager does).
     pub fn disconnect(&mut self, now: Instant, nsp: &str) -> Result<(), ClientError> {
         self.advance(now);
         let index = self
@@ -1090,7 +1119,9 @@ impl Client {
     fn on_open(&mut self, sid: String) {
         self.event(ClientEvent::Open { sid });
         for index in 0..self.namespaces.len() {
-            self.send_connect(index);
+            if self.namespaces.get(index).is_some_and(Namespace::is_active) {
+                self.send_connect(index);
+            }
         }
         if self.reconnecting {
             let attempt = self.backoff.attempts();
@@ -1154,22 +1185,10 @@ impl Client {
     fn reset_namespaces(&mut self, reason: DisconnectReason) {
         let mut events = Vec::new();
         let retries = self.config.retries;
-        for ns in &mut self.namespaces {
+        for ns in self.namespaces.iter_mut().filter(|ns| ns.is_active()) {
             let was_connected = ns.is_connected();
             ns.state = NsState::Waiting;
-            for id in ns.take_sent_acks() {
-                let cancelled = match ns.retry.failed(id, Failure::Disconnected, retries) {
-                    None => Some(id),
-                    Some(AfterFailure::Dropped { user_id }) => user_id,
-                    Some(_) => None,
-                };
-                if let Some(id) = cancelled {
-                    events.push(ClientEvent::AckCancelled {
-                        nsp: ns.name.clone(),
-                        id,
-                    });
-                }
-            }
+            cancel_sent_acks(ns, retries, &mut events);
             if was_connected {
                 events.push(ClientEvent::Disconnected {
                     nsp: ns.name.clone(),
@@ -1249,30 +1268,28 @@ impl Client {
         self.send_packet(&packet);
     }
 
-    /// Forgets a namespace (the reference socket's `destroy`): its acks are
-    /// cancelled, and with `reason` a connected one hears it. With no
-    /// namespace left, the manager closes.
+    /// Makes a namespace dormant (the reference socket's `destroy`): the
+    /// acks of events that went out are cancelled, and with `reason` a
+    /// connected one hears it; what is buffered stays for a later
+    /// [`Client::connect`], as in the reference. With no active namespace
+    /// left, the manager closes.
     fn drop_namespace(&mut self, index: usize, reason: Option<DisconnectReason>) {
-        if index >= self.namespaces.len() {
+        let retries = self.config.retries;
+        let Some(ns) = self.namespaces.get_mut(index) else {
             return;
-        }
-        let mut ns = self.namespaces.remove(index);
-        for &id in ns.acks.keys() {
-            if !ns.retry.is_live(id) {
-                let nsp = ns.name.clone();
-                self.event(ClientEvent::AckCancelled { nsp, id });
-            }
-        }
-        ns.acks.clear();
-        for id in ns.retry.clear() {
+        };
+        let was_connected = ns.is_connected();
+        ns.state = NsState::Dormant;
+        let mut events = Vec::new();
+        cancel_sent_acks(ns, retries, &mut events);
+        if let Some(reason) = reason.filter(|_| was_connected) {
             let nsp = ns.name.clone();
-            self.event(ClientEvent::AckCancelled { nsp, id });
+            events.push(ClientEvent::Disconnected { nsp, reason });
         }
-        if let Some(reason) = reason.filter(|_| ns.is_connected()) {
-            let nsp = ns.name;
-            self.event(ClientEvent::Disconnected { nsp, reason });
+        for event in events {
+            self.event(event);
         }
-        if self.namespaces.is_empty() {
+        if !self.namespaces.iter().any(Namespace::is_active) {
             self.close_manager(DisconnectReason::ForcedClose);
         }
     }
@@ -1300,6 +1317,10 @@ impl Client {
         let Some(index) = self.namespace_index(&packet.nsp) else {
             return;
         };
+        if !self.namespaces.get(index).is_some_and(Namespace::is_active) {
+            // Left (or refused) meanwhile: whatever the server still says is stale.
+            return;
+        }
         match packet.kind {
             PacketType::Connect => self.on_connect_reply(now, index, packet),
             PacketType::ConnectError => self.on_connect_error(index, packet),
@@ -1491,6 +1512,24 @@ impl Client {
         match &self.link.as_ref()?.carrier {
             Carrier::Ws { conn, ws: Some(ws) } if ws.is_upgraded() => Some(*conn),
             _ => None,
+        }
+    }
+}
+
+/// Cancels the acks of `ns`'s events that went out: no answer will come.
+/// Under `retries`, the attempt out fails as on a lost connection.
+fn cancel_sent_acks(ns: &mut Namespace, retries: u32, events: &mut Vec<ClientEvent>) {
+    for id in ns.take_sent_acks() {
+        let cancelled = match ns.retry.failed(id, Failure::Disconnected, retries) {
+            None => Some(id),
+            Some(AfterFailure::Dropped { user_id }) => user_id,
+            Some(_) => None,
+        };
+        if let Some(id) = cancelled {
+            events.push(ClientEvent::AckCancelled {
+                nsp: ns.name.clone(),
+                id,
+            });
         }
     }
 }

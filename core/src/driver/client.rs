@@ -266,6 +266,11 @@ impl ClientManager {
         }
         let socket = ClientSocket::new(self.clone(), nsp, auth);
         sockets.insert(nsp.to_owned(), Arc::downgrade(&socket.inner));
+        drop(sockets);
+        // Known to the core from now on: emits before `connect` buffer.
+        if let Err(error) = self.process(|client, _| client.add_namespace(nsp)) {
+            tracing::warn!(nsp = %nsp, %error, "invalid client namespace");
+        }
         socket
     }
 
@@ -584,6 +589,22 @@ struct Handlers {
     disconnect: Vec<DisconnectHandler>,
 }
 
+impl Drop for SocketInner {
+    fn drop(&mut self) {
+        // Leave the namespace, from a task: this may run while the
+        // manager's lock is held (a route dropping the last handle).
+        let manager = self.manager.clone();
+        let nsp = std::mem::take(&mut self.nsp);
+        let runtime = manager.inner.runtime.clone();
+        runtime.spawn(Box::pin(async move {
+            // A new socket for the namespace since then keeps it.
+            if manager.inner.socket(&nsp).is_none() {
+                let _ = manager.process(|client, now| client.disconnect(now, &nsp));
+            }
+        }));
+    }
+}
+
 struct SocketInner {
     manager: ClientManager,
     nsp: String,
@@ -674,7 +695,9 @@ impl ClientSocket {
         }
     }
 
-    /// Leaves the namespace (the last one closes the connection).
+    /// Leaves the namespace: DISCONNECT to the server; the connection stays
+    /// for the manager's other sockets (the last one closes it). Dropping
+    /// every handle of a socket does the same.
     pub fn disconnect(&self) {
         let nsp = &self.inner.nsp;
         let _ = self
@@ -754,10 +777,12 @@ impl ClientSocket {
     }
 
     /// Sends `event` with `args` (a tuple for several, `()` for none).
-    /// Between [`ClientSocket::connect`] and the connection (and while
-    /// reconnecting) it is buffered; before `connect`, after
-    /// [`ClientSocket::disconnect`], a server's disconnect or a connect
-    /// error it fails with [`EmitError::Disconnected`].
+    /// While the socket is not connected (before [`ClientSocket::connect`],
+    /// while connecting or reconnecting, after a disconnect) it is
+    /// buffered and sent in order once the socket connects, as
+    /// socket.io-client does; volatile emits are dropped instead. With the
+    /// `retries` option, every emit waits its turn and is retried until
+    /// acknowledged.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         self.emitter().emit(event, args)
     }
