@@ -212,7 +212,12 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         Box::pin(server_disconnect(c))
     }),
     ("client-connect-retry", |c| Box::pin(connect_retry(c))),
-    ("client-reconnect-buffer", |c| Box::pin(reconnect_buffer(c))),
+    ("client-reconnect-buffer", |c| {
+        Box::pin(reconnect_buffer(c, ClientTransport::Websocket))
+    }),
+    ("client-reconnect-polling", |c| {
+        Box::pin(reconnect_buffer(c, ClientTransport::Polling))
+    }),
     ("client-polling-only", |c| Box::pin(polling_only(c))),
     ("client-websocket-only", |c| Box::pin(websocket_only(c))),
     ("client-upgrade", |c| Box::pin(upgrade(c))),
@@ -631,16 +636,21 @@ async fn rooms(ctx: &Ctx) -> Outcome {
     Ok(())
 }
 
-async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
+/// The server stopped and started again while the client buffers emits,
+/// on one `transport`: the reasons and errors are socket.io-client's for it.
+async fn reconnect_buffer(ctx: &Ctx, transport: ClientTransport) -> Outcome {
+    let (lost, failed) = match transport {
+        ClientTransport::Websocket => (DisconnectReason::TransportClose, "websocket error"),
+        ClientTransport::Polling => (DisconnectReason::TransportError, "xhr poll error"),
+    };
     // A fresh server: its list of "seq" events starts empty.
     {
         let mut server = lock(&ctx.server);
         server.stop();
         server.start()?;
     }
-    // On a WebSocket, so the reasons and errors below are exact (over
-    // polling a killed server is an "xhr poll error" / "transport error").
-    let socket = ctx.socket("/", with_transports(&[ClientTransport::Websocket]))?;
+    // One transport only, so the reasons and errors are exact.
+    let socket = ctx.socket("/", with_transports(&[transport]))?;
     let connects = collect_connect(&socket);
     let (tx, disconnects) = async_channel::unbounded();
     socket.on_disconnect(move |_s, reason| {
@@ -669,7 +679,7 @@ async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
 
     lock(&ctx.server).stop();
     let reason = recv(&disconnects, "disconnect").await?;
-    check("reason", reason, DisconnectReason::TransportClose)?;
+    check("reason", reason, lost)?;
     for n in 3..8 {
         socket.emit("seq", &n).map_err(|e| e.to_string())?;
     }
@@ -703,23 +713,24 @@ async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
     let events = lock(&manager_events).clone();
     socket.disconnect();
     check("buffered emits, once, in order", after, vec![3, 4, 5, 6, 7])?;
-    check_manager_events(&events)
+    check_manager_events(&events, lost, failed)
 }
 
 /// open, close, then failed attempts, then one that opens.
-fn check_manager_events(events: &[ManagerEvent]) -> Outcome {
+fn check_manager_events(
+    events: &[ManagerEvent],
+    lost: DisconnectReason,
+    failed: &'static str,
+) -> Outcome {
     let attempts = events
         .iter()
         .filter(|e| matches!(e, ManagerEvent::ReconnectAttempt(_)))
         .count();
     let attempts = u32::try_from(attempts).map_err(|e| e.to_string())?;
-    let mut want = vec![
-        ManagerEvent::Open,
-        ManagerEvent::Close(DisconnectReason::TransportClose),
-    ];
+    let mut want = vec![ManagerEvent::Open, ManagerEvent::Close(lost)];
     for attempt in 1..attempts {
         want.push(ManagerEvent::ReconnectAttempt(attempt));
-        want.push(ManagerEvent::Error("websocket error"));
+        want.push(ManagerEvent::Error(failed));
     }
     want.extend([
         ManagerEvent::ReconnectAttempt(attempts),
