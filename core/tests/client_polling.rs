@@ -546,3 +546,63 @@ fn limits_on_responses_fail_the_transport() {
         }]
     );
 }
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Bytes from the server on connection `0..4` (if asked for).
+        Bytes(u64, Vec<u8>),
+        /// A well-formed answer with this body.
+        Answer(u64, String),
+        Closed(u64),
+        Advance(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u64..4, proptest::collection::vec(any::<u8>(), 0..64))
+                .prop_map(|(c, b)| Op::Bytes(c, b)),
+            (0u64..4, "[0-6]{0,3}[\\x1e\"a-z0-9{}:,\\[\\]]{0,24}")
+                .prop_map(|(c, b)| Op::Answer(c, b)),
+            (0u64..4).prop_map(Op::Closed),
+            (0u64..60_000).prop_map(Op::Advance),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the server sends on whichever connection, and whenever:
+        /// no panic, and every transmit goes to a connection it asked for.
+        #[test]
+        fn any_server_input_is_survived(ops in proptest::collection::vec(op(), 0..40)) {
+            let mut sim = Sim::opened(config(&[Transport::Polling, Transport::Websocket]), OPEN_UPGRADE);
+            for op in ops {
+                match op {
+                    Op::Bytes(id, bytes) if sim.connects.contains(&id) => {
+                        sim.client.handle_data(sim.now, conn(id), &bytes);
+                    }
+                    Op::Answer(id, body) if sim.connects.contains(&id) => {
+                        let response = Response::new(200)
+                            .with_body("text/plain", Bytes::from(body))
+                            .to_bytes();
+                        sim.client.handle_data(sim.now, conn(id), &response);
+                    }
+                    Op::Closed(id) if sim.connects.contains(&id) => {
+                        sim.client.handle_closed(sim.now, conn(id));
+                    }
+                    Op::Advance(step) => {
+                        sim.now = sim.now + std::time::Duration::from_millis(step);
+                        sim.client.handle_timeout(sim.now);
+                    }
+                    _ => {}
+                }
+                // Transmits on a connection never asked for panic in `pump`.
+                sim.pump();
+                let _ = sim.client.emit(sim.now, "/", json(r#"["e"]"#), Vec::new(), EmitOptions::new());
+                sim.pump();
+            }
+        }
+    }
+}
