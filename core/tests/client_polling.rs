@@ -547,6 +547,31 @@ fn limits_on_responses_fail_the_transport() {
     );
 }
 
+#[test]
+fn post_bodies_stay_within_the_servers_max_payload() {
+    let open =
+        r#"0{"sid":"eio1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":20}"#;
+    let mut sim = Sim::opened(config(&[Transport::Polling]), open);
+    sim.up(1);
+    assert_eq!(sim.take_request(1).2, "40");
+    sim.answer(0, "40{\"sid\":\"s1\"}");
+    for text in [r#"["ab"]"#, r#"["cd"]"#, r#"["ef"]"#] {
+        sim.emit(text);
+    }
+    sim.answer(1, "ok");
+    // 8 + 1 + 8 bytes fit in 20; a third would not.
+    assert_eq!(sim.take_request(1).2, "42[\"ab\"]\u{1e}42[\"cd\"]");
+    sim.answer(1, "ok");
+    assert_eq!(sim.take_request(1).2, "42[\"ef\"]");
+    // One packet larger than the bound still goes, alone.
+    sim.answer(1, "ok");
+    sim.emit(r#"["a long message, well over twenty bytes"]"#);
+    assert_eq!(
+        sim.take_request(1).2,
+        "42[\"a long message, well over twenty bytes\"]"
+    );
+}
+
 mod hostile {
     use super::*;
     use proptest::prelude::*;

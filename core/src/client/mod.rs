@@ -1109,7 +1109,7 @@ impl Client {
         });
         link.open_deadline = None;
         if let Some(polling) = link.polling() {
-            polling.set_sid(&handshake.sid);
+            polling.set_session(&handshake.sid, handshake.max_payload);
         }
         self.on_open(handshake.sid);
         self.maybe_probe(&handshake.upgrades);

@@ -112,6 +112,8 @@ pub(crate) struct PollingLink {
     /// `{path}?EIO=4&transport=polling[&query]`.
     target: String,
     sid: Option<String>,
+    /// The server's `maxPayload`: most bytes in one POST body (0: none).
+    max_payload: usize,
     get: HttpConn,
     post: HttpConn,
     /// Packets waiting for the next POST.
@@ -136,6 +138,7 @@ impl PollingLink {
             host,
             target,
             sid: None,
+            max_payload: 0,
             get: HttpConn::new(limits),
             post: HttpConn::new(limits),
             queue: Vec::new(),
@@ -155,9 +158,11 @@ impl PollingLink {
         [self.get.id, self.post.id].into_iter().flatten()
     }
 
-    /// The session id from the open packet: later requests carry it.
-    pub(crate) fn set_sid(&mut self, sid: &str) {
+    /// The session from the open packet: later requests carry its id, and
+    /// POST bodies stay within its `maxPayload`.
+    pub(crate) fn set_session(&mut self, sid: &str, max_payload: u64) {
         self.sid = Some(String::from(sid));
+        self.max_payload = usize::try_from(max_payload).unwrap_or(usize::MAX);
     }
 
     /// No request out: what pausing for an upgrade waits for.
@@ -287,7 +292,9 @@ impl PollingLink {
         if self.post.awaiting || self.queue.is_empty() || self.sid.is_none() {
             return;
         }
-        let packets = core::mem::take(&mut self.queue);
+        let count = writable_count(&self.queue, self.max_payload);
+        let rest = self.queue.split_off(count.min(self.queue.len()));
+        let packets = core::mem::replace(&mut self.queue, rest);
         let request = self.post_request(&packets);
         self.post.send(request, io);
     }
@@ -331,6 +338,26 @@ impl PollingLink {
             Side::Post => &mut self.post,
         }
     }
+}
+
+/// How many of the first `packets` one POST takes: as many as fit in
+/// `max_payload` bytes of payload (0: no bound), at least one (as the
+/// reference's `_getWritablePackets`; the server refuses a larger body).
+fn writable_count(packets: &[engine::Packet], max_payload: usize) -> usize {
+    if max_payload == 0 {
+        return packets.len();
+    }
+    let mut size = 0usize;
+    for (index, packet) in packets.iter().enumerate() {
+        size = size.saturating_add(packet.encoded_len());
+        if index > 0 {
+            size = size.saturating_add(1);
+            if size > max_payload {
+                return index;
+            }
+        }
+    }
+    packets.len()
 }
 
 /// Eight URL-safe characters of `stamp` (as the reference's random `t`).
