@@ -364,7 +364,13 @@ impl Client {
     }
 
     /// Emits `data` (`["name", ...args]`, placeholders for `attachments`)
-    /// on `nsp`. Returns the ack id when an ack was asked for.
+    /// on `nsp`. Returns the ack id when an ack was asked for: the id
+    /// [`ClientEvent::Ack`], [`ClientEvent::AckTimeout`] and
+    /// [`ClientEvent::AckCancelled`] carry. An ack asked for with
+    /// `Duration::MAX` gets [`Config::ack_timeout`] when it is set. With
+    /// [`Config::retries`], every emit but a volatile one goes through the
+    /// retry queue, and the id is the queue's (from 2^63), not the one on
+    /// the wire (each attempt takes its own).
     pub fn emit(
         &mut self,
         now: Instant,
