@@ -57,7 +57,11 @@ fn parse(
                 Ok(Some(response)) => responses.push(response),
                 Ok(None) => break,
                 Err(err) => {
-                    assert_eq!(parser.poll_response(), Err(err.clone()), "error did not stick");
+                    assert_eq!(
+                        parser.poll_response(),
+                        Err(err.clone()),
+                        "error did not stick"
+                    );
                     return (responses, Some(err));
                 }
             }
