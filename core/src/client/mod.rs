@@ -966,7 +966,8 @@ impl Client {
             return;
         };
         let idle = link.polling().is_some_and(|polling| polling.is_idle());
-        if !link.upgrading || !idle {
+        let probe_up = matches!(link.probe, Some(Probe { ws: Some(_), .. }));
+        if !link.upgrading || !idle || !probe_up {
             return;
         }
         let Some(Probe { conn, ws: Some(ws) }) = link.probe.take() else {
