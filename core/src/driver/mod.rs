@@ -65,6 +65,8 @@ pub use socket::{Payload, Socket, SocketEmitter};
 
 /// Why a client socket disconnected (socket.io-client's reason strings).
 pub use crate::client::DisconnectReason as ClientDisconnectReason;
+/// A client transport (`ClientConfig::engine.transports`).
+pub use crate::client::Transport as ClientTransport;
 pub use crate::server::{Config, DisconnectReason};
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload
 /// travels as a binary attachment.
