@@ -1,14 +1,16 @@
 // The reference Socket.IO server (npm socket.io 4.8.x) for the client
 // direction of the conformance suite: `node server.js <port>`. Prints
-// `LISTENING <port>` once it accepts connections. WebSocket only, as the
-// sio client speaks nothing else.
+// `LISTENING <port>` once it accepts connections. Both transports, as the
+// default server: the client scenarios check which one carried them.
 "use strict";
 const { Server } = require("socket.io");
 
 const port = Number(process.argv[2]);
-const io = new Server(port, { transports: ["websocket"] });
+const io = new Server(port);
 // What "seq" events this process got, in order (the reconnection scenario).
 const seqs = [];
+// Why each /admin socket left, by id (the namespace-leave scenario).
+const adminLeft = new Map();
 
 io.use((socket, next) => {
   const auth = socket.handshake.auth || {};
@@ -21,6 +23,23 @@ io.use((socket, next) => {
 });
 
 io.on("connection", (socket) => {
+  // The transport the connection opened with, and whether it upgraded.
+  const initial = socket.conn.transport.name;
+  let upgraded = null;
+  socket.conn.on("upgrade", (transport) => {
+    upgraded = transport.name;
+  });
+  // Drops the first ack of each value: the client's retries resend it.
+  const retried = [];
+  socket.on("retry-me", (n, ack) => {
+    const again = retried.includes(n);
+    retried.push(n);
+    if (again) ack(n);
+  });
+  socket.on("retry-report", (ack) => ack(retried));
+  socket.on("transport-info", (ack) =>
+    ack({ initial, current: socket.conn.transport.name, upgraded }),
+  );
   socket.on("get-auth", (ack) => ack(socket.handshake.auth));
   socket.on("echo", (...args) => socket.emit("echo-reply", ...args));
   socket.on("ack-me", (...args) => {
@@ -48,11 +67,15 @@ io.on("connection", (socket) => {
     console.log(`SEQ ${n}`);
   });
   socket.on("report", (ack) => ack(seqs));
+  socket.on("admin-left", (id, ack) => ack(adminLeft.get(id) ?? null));
   socket.on("kick-me", () => socket.disconnect());
 });
 
 io.of("/admin").on("connection", (socket) => {
   socket.on("whoami", (ack) => ack("admin", socket.nsp.name));
+  socket.on("disconnect", (reason) => {
+    adminLeft.set(socket.id, reason);
+  });
 });
 
 io.httpServer.on("listening", () => console.log(`LISTENING ${port}`));

@@ -27,7 +27,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use serde::Deserialize;
 use sio_core::driver::{
-    AckError, BoxFuture, Config, ConnectError, DisconnectReason, Payload, Socket, SocketIo,
+    AckError, BoxFuture, ClusterError, Config, ConnectError, DisconnectReason, Payload,
+    RemoteSocket, Socket, SocketIo,
 };
 use sio_core::engine::Transport as EioTransport;
 use sio_core::packet::RawJson;
@@ -1295,16 +1296,13 @@ pub fn namespace_operators<R: TestRuntime>() {
     b.ack_in("/admin", ack_id_of(&q), "[9]").unwrap();
     assert_eq!(server.block_on(waiting).unwrap(), vec![9]);
     let mut ids = sorted(
-        admin
-            .fetch_sockets()
+        fetch(&server, admin.fetch_sockets())
             .iter()
             .map(|s| s.id().to_owned())
             .collect(),
     );
     assert_eq!(ids, sorted(vec![sa.id().to_owned(), sb.id().to_owned()]));
-    ids = admin
-        .to("r")
-        .fetch_sockets()
+    ids = fetch(&server, admin.to("r").fetch_sockets())
         .iter()
         .map(|s| s.id().to_owned())
         .collect();
@@ -1565,6 +1563,15 @@ pub fn disconnect_connection_closes_all_namespaces<R: TestRuntime>() {
 
 // ----- server-wide operations -----
 
+/// Runs a `fetch_sockets` future on the server's runtime; without an
+/// adapter it resolves at once with this node's sockets.
+fn fetch(
+    server: &TestServer,
+    future: impl Future<Output = Result<Vec<RemoteSocket>, ClusterError>> + Send + 'static,
+) -> Vec<RemoteSocket> {
+    server.block_on(future).expect("fetch_sockets")
+}
+
 /// `fetch_sockets` on io and on operators.
 pub fn fetch_sockets<R: TestRuntime>() {
     let (server, sockets) = start_reporting::<R>(|_| {});
@@ -1573,9 +1580,9 @@ pub fn fetch_sockets<R: TestRuntime>() {
     let _b = server.client("/");
     let sb = sockets.get();
     let io = server.io.clone();
-    assert!(io.fetch_sockets().len() == 2);
+    assert!(fetch(&server, io.fetch_sockets()).len() == 2);
     let all = sorted(
-        io.fetch_sockets()
+        fetch(&server, io.fetch_sockets())
             .iter()
             .map(|s| s.id().to_owned())
             .collect(),
@@ -1583,25 +1590,25 @@ pub fn fetch_sockets<R: TestRuntime>() {
     assert_eq!(all, sorted(vec![sa.id().to_owned(), sb.id().to_owned()]));
     let s = sa.clone();
     server.call(move || s.join("r").unwrap());
-    let in_r: Vec<String> = io
-        .to("r")
-        .fetch_sockets()
+    let in_r: Vec<String> = fetch(&server, io.to("r").fetch_sockets())
         .iter()
         .map(|s| s.id().to_owned())
         .collect();
     assert_eq!(in_r, vec![sa.id().to_owned()]);
-    let not_r: Vec<String> = io
-        .except("r")
-        .fetch_sockets()
+    let not_r: Vec<String> = fetch(&server, io.except("r").fetch_sockets())
         .iter()
         .map(|s| s.id().to_owned())
         .collect();
     assert_eq!(not_r, vec![sb.id().to_owned()]);
     // A fetched socket is a full handle.
-    let fetched = io.to("r").fetch_sockets().remove(0);
+    let fetched = fetch(&server, io.to("r").fetch_sockets()).remove(0);
     assert_eq!(fetched.ns(), "/");
-    assert!(fetched.connected());
-    assert!(io.to("none").fetch_sockets().is_empty());
+    assert_eq!(
+        sorted(fetched.rooms().to_vec()),
+        sorted(vec![sa.id().to_owned(), "r".to_owned()])
+    );
+    assert!(fetched.local().expect("a socket of this node").connected());
+    assert!(fetch(&server, io.to("none").fetch_sockets()).is_empty());
 }
 
 /// `sockets_join` / `sockets_leave` on io and on operators.
@@ -1621,7 +1628,7 @@ pub fn sockets_join_leave<R: TestRuntime>() {
             io.to("r").sockets_join("r2");
         });
     }
-    assert_eq!(io.to("all").fetch_sockets().len(), 2);
+    assert_eq!(fetch(&server, io.to("all").fetch_sockets()).len(), 2);
     assert_eq!(
         sorted(sb.rooms()),
         sorted(vec![sb.id().to_owned(), "all".into()])

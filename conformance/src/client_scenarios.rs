@@ -18,7 +18,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use sio_core::driver::{
     AckError, ClientConfig, ClientDisconnectReason as DisconnectReason, ClientSocket,
-    ConnectErrorInfo, ManagerEvent, UrlError,
+    ClientTransport, ConnectErrorInfo, ManagerEvent, UrlError,
 };
 
 /// How long one scenario may run.
@@ -125,7 +125,16 @@ impl Ctx {
 
     /// A socket connected to `path`, with default options.
     async fn connected(&self, path: &str) -> Result<ClientSocket, String> {
-        let socket = self.socket(path, quick_reconnect())?;
+        self.connected_with(path, quick_reconnect()).await
+    }
+
+    /// A socket connected to `path` with `config`.
+    async fn connected_with(
+        &self,
+        path: &str,
+        config: ClientConfig,
+    ) -> Result<ClientSocket, String> {
+        let socket = self.socket(path, config)?;
         let (tx, rx) = async_channel::unbounded();
         socket.on_connect(move |s| {
             let tx = tx.clone();
@@ -203,8 +212,203 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         Box::pin(server_disconnect(c))
     }),
     ("client-connect-retry", |c| Box::pin(connect_retry(c))),
-    ("client-reconnect-buffer", |c| Box::pin(reconnect_buffer(c))),
+    ("client-reconnect-buffer", |c| {
+        Box::pin(reconnect_buffer(c, ClientTransport::Websocket))
+    }),
+    ("client-reconnect-polling", |c| {
+        Box::pin(reconnect_buffer(c, ClientTransport::Polling))
+    }),
+    ("client-polling-only", |c| Box::pin(polling_only(c))),
+    ("client-websocket-only", |c| Box::pin(websocket_only(c))),
+    ("client-upgrade", |c| Box::pin(upgrade(c))),
+    ("client-retries", |c| Box::pin(retries(c))),
+    ("client-emit-before-connect", |c| {
+        Box::pin(emit_before_connect(c))
+    }),
+    ("client-leave-namespace", |c| Box::pin(leave_namespace(c))),
 ];
+
+fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
+    let mut config = quick_reconnect();
+    config.engine.transports = transports.to_vec();
+    config
+}
+
+/// What the Node server saw of the connection: the transport it opened
+/// with, the current one, and the one it upgraded to (`null` for none).
+async fn transport_info(socket: &ClientSocket) -> Result<Value, String> {
+    socket
+        .timeout(WAIT)
+        .emit_with_ack("transport-info", &())
+        .await
+        .map_err(|e| format!("transport-info: {e}"))
+}
+
+/// Events both ways (JSON, binary) and an ack, on whatever carries them.
+async fn round_trips(socket: &ClientSocket) -> Outcome {
+    let replies = collect::<(String, Bytes)>(socket, "echo-reply");
+    let blob = Bytes::from(vec![0xa5u8; 50_000]);
+    socket
+        .emit("echo", &("hi", blob.clone()))
+        .map_err(|e| e.to_string())?;
+    check(
+        "echo",
+        recv(&replies, "echo-reply").await?,
+        ("hi".to_owned(), blob),
+    )?;
+    let got: (i64, String) = socket
+        .timeout(WAIT)
+        .emit_with_ack("ack-me", &(5, "x"))
+        .await
+        .map_err(|e| e.to_string())?;
+    check("ack", got, (5, "x".to_owned()))
+}
+
+async fn polling_only(ctx: &Ctx) -> Outcome {
+    let socket = ctx
+        .connected_with("/", with_transports(&[ClientTransport::Polling]))
+        .await?;
+    round_trips(&socket).await?;
+    check(
+        "client transport",
+        socket.manager().transport(),
+        Some(ClientTransport::Polling),
+    )?;
+    let info = transport_info(&socket).await?;
+    socket.disconnect();
+    check(
+        "server transport",
+        info,
+        json!({"initial": "polling", "current": "polling", "upgraded": null}),
+    )
+}
+
+async fn websocket_only(ctx: &Ctx) -> Outcome {
+    let socket = ctx
+        .connected_with("/", with_transports(&[ClientTransport::Websocket]))
+        .await?;
+    round_trips(&socket).await?;
+    check(
+        "client transport",
+        socket.manager().transport(),
+        Some(ClientTransport::Websocket),
+    )?;
+    let info = transport_info(&socket).await?;
+    socket.disconnect();
+    check(
+        "server transport",
+        info,
+        json!({"initial": "websocket", "current": "websocket", "upgraded": null}),
+    )
+}
+
+/// The default transports: polling first, then the upgrade.
+async fn upgrade(ctx: &Ctx) -> Outcome {
+    let socket = ctx.socket("/", quick_reconnect())?;
+    let (tx, upgraded) = async_channel::unbounded();
+    socket.manager().on_event(move |_m, event| {
+        let tx = tx.clone();
+        async move {
+            if event == ManagerEvent::Upgrade {
+                let _ = tx.send(()).await;
+            }
+        }
+    });
+    let connected = collect_connect(&socket);
+    socket.connect();
+    recv(&connected, "connect").await?;
+    recv(&upgraded, "upgrade").await?;
+    check(
+        "client transport",
+        socket.manager().transport(),
+        Some(ClientTransport::Websocket),
+    )?;
+    round_trips(&socket).await?;
+    let info = transport_info(&socket).await?;
+    socket.disconnect();
+    check(
+        "server transport",
+        info,
+        json!({"initial": "polling", "current": "websocket", "upgraded": "websocket"}),
+    )
+}
+
+/// `retries` and `ackTimeout`: the server ignores the first try of each
+/// emit; each is sent again, acknowledged once, and the next one waits.
+async fn retries(ctx: &Ctx) -> Outcome {
+    let mut config = quick_reconnect();
+    config.engine.retries = 3;
+    config.engine.ack_timeout = Some(Duration::from_millis(300));
+    let socket = ctx.connected_with("/", config).await?;
+    let acks: Vec<_> = (1..=3)
+        .map(|n| socket.emit_with_ack::<_, i64>("retry-me", &n))
+        .collect();
+    let mut got = Vec::new();
+    for ack in acks {
+        got.push(ack.await.map_err(|e| format!("retry-me: {e}"))?);
+    }
+    check("acks", got, vec![1, 2, 3])?;
+    let seen: Vec<i64> = socket
+        .emit_with_ack("retry-report", &())
+        .await
+        .map_err(|e| format!("retry-report: {e}"))?;
+    socket.disconnect();
+    check("server saw", seen, vec![1, 1, 2, 2, 3, 3])
+}
+
+/// Emits made before `connect()` wait for the connection, in order.
+async fn emit_before_connect(ctx: &Ctx) -> Outcome {
+    let socket = ctx.socket("/", quick_reconnect())?;
+    let replies = collect::<i64>(&socket, "echo-reply");
+    for n in 1..=3 {
+        socket.emit("echo", &n).map_err(|e| e.to_string())?;
+    }
+    let acked = socket.emit_with_ack::<_, i64>("ack-me", &4);
+    let connected = collect_connect(&socket);
+    socket.connect();
+    recv(&connected, "connect").await?;
+    let mut got = Vec::new();
+    for _ in 1..=3 {
+        got.push(recv(&replies, "echo-reply").await?);
+    }
+    check("echo order", got, vec![1, 2, 3])?;
+    let ack = acked.await.map_err(|e| format!("ack-me: {e}"))?;
+    socket.disconnect();
+    check("ack", ack, 4)
+}
+
+/// One namespace leaves (its socket dropped): the server hears a client
+/// namespace disconnect; the other namespace keeps the same connection.
+async fn leave_namespace(ctx: &Ctx) -> Outcome {
+    let main = ctx.connected("/").await?;
+    let engine = main.manager().engine_id();
+    let admin = main.of("/admin", None);
+    let connected = collect_connect(&admin);
+    admin.connect();
+    recv(&connected, "connect to /admin").await?;
+    let admin_id = admin.id().ok_or("/admin has no id")?;
+    drop(connected);
+    drop(admin);
+    // The drop leaves from a task: ask until the server has seen it.
+    let mut reason = Value::Null;
+    for _ in 0..50 {
+        reason = main
+            .timeout(WAIT)
+            .emit_with_ack("admin-left", &admin_id)
+            .await
+            .map_err(|e| format!("admin-left: {e}"))?;
+        if !reason.is_null() {
+            break;
+        }
+        smol::Timer::after(Duration::from_millis(20)).await;
+    }
+    check("admin left", reason, json!("client namespace disconnect"))?;
+    check("same connection", main.manager().engine_id(), engine)?;
+    check("main still connected", main.connected(), true)?;
+    round_trips(&main).await?;
+    main.disconnect();
+    Ok(())
+}
 
 async fn connect(ctx: &Ctx) -> Outcome {
     let socket = ctx.connected("/").await?;
@@ -432,14 +636,21 @@ async fn rooms(ctx: &Ctx) -> Outcome {
     Ok(())
 }
 
-async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
+/// The server stopped and started again while the client buffers emits,
+/// on one `transport`: the reasons and errors are socket.io-client's for it.
+async fn reconnect_buffer(ctx: &Ctx, transport: ClientTransport) -> Outcome {
+    let (lost, failed) = match transport {
+        ClientTransport::Websocket => (DisconnectReason::TransportClose, "websocket error"),
+        ClientTransport::Polling => (DisconnectReason::TransportError, "xhr poll error"),
+    };
     // A fresh server: its list of "seq" events starts empty.
     {
         let mut server = lock(&ctx.server);
         server.stop();
         server.start()?;
     }
-    let socket = ctx.socket("/", quick_reconnect())?;
+    // One transport only, so the reasons and errors are exact.
+    let socket = ctx.socket("/", with_transports(&[transport]))?;
     let connects = collect_connect(&socket);
     let (tx, disconnects) = async_channel::unbounded();
     socket.on_disconnect(move |_s, reason| {
@@ -468,7 +679,7 @@ async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
 
     lock(&ctx.server).stop();
     let reason = recv(&disconnects, "disconnect").await?;
-    check("reason", reason, DisconnectReason::TransportClose)?;
+    check("reason", reason, lost)?;
     for n in 3..8 {
         socket.emit("seq", &n).map_err(|e| e.to_string())?;
     }
@@ -502,23 +713,24 @@ async fn reconnect_buffer(ctx: &Ctx) -> Outcome {
     let events = lock(&manager_events).clone();
     socket.disconnect();
     check("buffered emits, once, in order", after, vec![3, 4, 5, 6, 7])?;
-    check_manager_events(&events)
+    check_manager_events(&events, lost, failed)
 }
 
 /// open, close, then failed attempts, then one that opens.
-fn check_manager_events(events: &[ManagerEvent]) -> Outcome {
+fn check_manager_events(
+    events: &[ManagerEvent],
+    lost: DisconnectReason,
+    failed: &'static str,
+) -> Outcome {
     let attempts = events
         .iter()
         .filter(|e| matches!(e, ManagerEvent::ReconnectAttempt(_)))
         .count();
     let attempts = u32::try_from(attempts).map_err(|e| e.to_string())?;
-    let mut want = vec![
-        ManagerEvent::Open,
-        ManagerEvent::Close(DisconnectReason::TransportClose),
-    ];
+    let mut want = vec![ManagerEvent::Open, ManagerEvent::Close(lost)];
     for attempt in 1..attempts {
         want.push(ManagerEvent::ReconnectAttempt(attempt));
-        want.push(ManagerEvent::Error("websocket error"));
+        want.push(ManagerEvent::Error(failed));
     }
     want.extend([
         ManagerEvent::ReconnectAttempt(attempts),
@@ -552,7 +764,9 @@ async fn server_disconnect(ctx: &Ctx) -> Outcome {
     smol::Timer::after(Duration::from_millis(600)).await;
     check("reconnected", connects.try_recv().ok(), None)?;
     check("active", socket.active(), false)?;
-    check("emit after", socket.emit("seq", &1).is_err(), true)
+    // As socket.io-client: buffered for a later `connect()`, not refused.
+    check("emit after", socket.emit("echo", &1).is_ok(), true)?;
+    check("still not connected", socket.connected(), false)
 }
 
 /// The first attempt finds no server; a later one connects.

@@ -95,7 +95,8 @@ async fn exercise(
         DisconnectReason::ClientNamespaceDisconnect
     );
 
-    // Dropping every handle closes the connection.
+    // Dropping every handle leaves the namespace (DISCONNECT, as
+    // `disconnect()`) and closes the connection.
     let socket = socket_fn(&url, ClientConfig::default()).expect("url");
     socket.connect();
     let _: i64 = socket
@@ -104,7 +105,10 @@ async fn exercise(
         .await
         .expect("ack");
     drop(socket);
-    assert_eq!(recv(&server_saw).await, DisconnectReason::TransportClose);
+    assert_eq!(
+        recv(&server_saw).await,
+        DisconnectReason::ClientNamespaceDisconnect
+    );
 }
 
 #[test]

@@ -912,3 +912,13 @@ proptest! {
         let _ = Response::decode(&bytes, |_| Some(RequestType::RemoteFetch));
     }
 }
+
+/// Found by the adapter_messages fuzz target: a JSON request whose float
+/// was read back 1 ULP off (serde_json without `float_roundtrip`), so a
+/// message re-published by sio would have carried a different number.
+#[test]
+fn json_floats_read_back_exactly() {
+    let text = r#"{"uid":"I7RB_I","type":0,"data":[5.555555555555556e+59,0.1,1e-7,123456789012345680000]}"#;
+    let value = sio_core::adapter::from_json(text).unwrap();
+    assert_eq!(sio_core::adapter::to_json(&value), text);
+}

@@ -8,7 +8,8 @@ use bytes::Bytes;
 use bytestring::ByteString;
 use proptest::prelude::*;
 use sio_core::client::{
-    Client, ClientEvent, Config, ConnId, DisconnectReason, EmitOptions, Output,
+    Client, ClientError, ClientEvent, Config, ConnId, DisconnectReason, EmitOptions, Output,
+    Transport,
 };
 use sio_core::packet::RawJson;
 use sio_core::wire::http::{Limits as HttpLimits, RequestParser};
@@ -33,6 +34,7 @@ fn at(value: u64) -> Instant {
 fn config() -> Config {
     let mut config = Config::default();
     config.host = "localhost:3000".into();
+    config.transports = vec![Transport::Websocket];
     config
 }
 
@@ -1105,4 +1107,197 @@ proptest! {
             sim.server_text(&String::from_utf8_lossy(&chunk));
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// `retries` and `ackTimeout`
+
+fn with_retries(retries: u32, ack_timeout: Option<u64>) -> Config {
+    let mut config = no_jitter();
+    config.retries = retries;
+    config.ack_timeout = ack_timeout.map(ms);
+    config
+}
+
+const QUEUED: u64 = 1 << 63;
+
+#[test]
+fn retries_send_the_head_only_and_resend_it_with_a_new_id() {
+    let mut sim = Sim::connected_main(with_retries(2, Some(100)));
+    let first = sim.emit(
+        "/",
+        r#"["a",1]"#,
+        EmitOptions::new().with_ack(Duration::MAX),
+    );
+    let second = sim.emit("/", r#"["a",2]"#, EmitOptions::new());
+    assert_eq!((first, second), (Some(QUEUED), None));
+    assert_eq!(sim.client.queued_count("/"), 2);
+    // Only the head is out; every queued emit asks for an ack.
+    assert_eq!(sim.take_sent(), [r#"420["a",1]"#]);
+    sim.advance_to(at(99));
+    assert!(sim.take_sent().is_empty());
+    sim.advance_to(at(100));
+    assert_eq!(sim.take_sent(), [r#"421["a",1]"#]);
+    // The timed-out attempt's ack no longer counts.
+    sim.server_text(r#"430["late"]"#);
+    assert!(sim.take_events().is_empty());
+    sim.server_text(r#"431["ok"]"#);
+    assert_eq!(
+        sim.take_events(),
+        [ClientEvent::Ack {
+            nsp: nsp("/"),
+            id: QUEUED,
+            data: json(r#"["ok"]"#),
+            attachments: Vec::new()
+        }]
+    );
+    // The next one goes only now; unanswered, it is tried 3 times, then
+    // dropped (nobody waits for its ack).
+    assert_eq!(sim.take_sent(), [r#"422["a",2]"#]);
+    sim.advance_to(at(200));
+    assert_eq!(sim.take_sent(), [r#"423["a",2]"#]);
+    sim.advance_to(at(300));
+    assert_eq!(sim.take_sent(), [r#"424["a",2]"#]);
+    sim.advance_to(at(400));
+    assert!(sim.take_sent().is_empty());
+    assert!(sim.take_events().is_empty());
+    assert_eq!(sim.client.queued_count("/"), 0);
+}
+
+#[test]
+fn retries_exhausted_time_out_the_applications_ack() {
+    let mut sim = Sim::connected_main(with_retries(1, None));
+    // Its own timeout wins over `ackTimeout` (none here).
+    let id = sim.emit("/", r#"["x"]"#, EmitOptions::new().with_ack(ms(50)));
+    assert_eq!(sim.take_sent(), [r#"420["x"]"#]);
+    sim.advance_to(at(50));
+    assert_eq!(sim.take_sent(), [r#"421["x"]"#]);
+    sim.advance_to(at(100));
+    assert_eq!(
+        sim.take_events(),
+        [ClientEvent::AckTimeout {
+            nsp: nsp("/"),
+            id: id.unwrap()
+        }]
+    );
+}
+
+#[test]
+fn queued_emits_before_connect_and_across_a_reconnect() {
+    let mut sim = Sim::new(with_retries(3, Some(5_000)));
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    // Before the namespace is connected: queued, sent once it is.
+    let id = sim.emit(
+        "/",
+        r#"["early"]"#,
+        EmitOptions::new().with_ack(Duration::MAX),
+    );
+    sim.handshake();
+    assert_eq!(sim.take_sent(), ["40"]);
+    sim.server_text(r#"40{"sid":"s1"}"#);
+    assert_eq!(sim.take_sent(), [r#"420["early"]"#]);
+    // The connection is lost with the attempt out: no error (tries left),
+    // sent again after the reconnection, with a new id.
+    sim.tcp_closed();
+    let events = sim.take_events();
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, ClientEvent::AckCancelled { .. })));
+    sim.advance_to(at(1000));
+    sim.handshake();
+    sim.server_text(r#"40{"sid":"s2"}"#);
+    assert_eq!(sim.take_sent(), ["40", r#"421["early"]"#]);
+    sim.server_text(r#"431[]"#);
+    assert!(sim.take_events().contains(&ClientEvent::Ack {
+        nsp: nsp("/"),
+        id: id.unwrap(),
+        data: json("[]"),
+        attachments: Vec::new()
+    }));
+}
+
+#[test]
+fn ack_timeout_is_the_default_deadline_without_retries() {
+    let mut sim = Sim::connected_main(with_retries(0, Some(300)));
+    let id = sim.emit("/", r#"["q"]"#, EmitOptions::new().with_ack(Duration::MAX));
+    assert_eq!(sim.take_sent(), [r#"420["q"]"#]);
+    sim.advance_to(at(300));
+    assert_eq!(
+        sim.take_events(),
+        [ClientEvent::AckTimeout {
+            nsp: nsp("/"),
+            id: id.unwrap()
+        }]
+    );
+    // Volatile emits bypass the queue even with retries on.
+    let mut sim = Sim::connected_main(with_retries(2, None));
+    sim.emit("/", r#"["v"]"#, EmitOptions::new().volatile());
+    assert_eq!(sim.take_sent(), [r#"42["v"]"#]);
+    assert_eq!(sim.client.queued_count("/"), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Emits before `connect` and after leaving
+
+#[test]
+fn emits_before_connect_are_buffered_and_sent_in_order_once_connected() {
+    let mut sim = Sim::new(no_jitter());
+    sim.client.add_namespace("/").unwrap();
+    assert!(!sim.client.is_active("/"));
+    sim.emit("/", r#"["one"]"#, EmitOptions::new());
+    let id = sim.emit("/", r#"["two"]"#, EmitOptions::new().with_ack(ms(60_000)));
+    let volatile = sim.emit("/", r#"["gone"]"#, EmitOptions::new().volatile());
+    assert_eq!(volatile, None);
+    assert_eq!(sim.client.buffered_count("/"), 2);
+    // Nothing was opened for them.
+    sim.pump();
+    assert!(sim.connects.is_empty());
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    sim.handshake();
+    assert_eq!(sim.take_sent(), ["40"]);
+    sim.server_text(r#"40{"sid":"s1"}"#);
+    assert_eq!(
+        sim.take_sent(),
+        [
+            r#"42["one"]"#,
+            format!(r#"42{}["two"]"#, id.unwrap()).as_str()
+        ]
+    );
+    assert_eq!(
+        sim.client.add_namespace("bad"),
+        Err(ClientError::InvalidNamespace)
+    );
+}
+
+#[test]
+fn leaving_one_namespace_keeps_the_others_and_buffers_for_a_rejoin() {
+    let mut sim = Sim::connected_main(no_jitter());
+    sim.client.connect(sim.now, "/admin", None).unwrap();
+    sim.pump();
+    sim.server_text(r#"40/admin,{"sid":"a1"}"#);
+    sim.take_sent();
+    sim.take_events();
+    sim.client.disconnect(sim.now, "/admin").unwrap();
+    sim.pump();
+    assert_eq!(sim.take_sent(), ["41/admin,"]);
+    assert!(!sim.client.is_active("/admin"));
+    // What the server still sends it is stale; `/` goes on.
+    sim.server_text(r#"42/admin,["late"]"#);
+    sim.server_text(r#"42["news"]"#);
+    let events = sim.take_events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(matches!(&events[1], ClientEvent::Event { nsp, .. } if nsp == "/"));
+    // Emits on the left namespace wait for it to join again.
+    sim.emit("/admin", r#"["later"]"#, EmitOptions::new());
+    assert!(sim.take_sent().is_empty());
+    sim.client
+        .connect(sim.now, "/admin", Some(json(r#"{"k":2}"#)))
+        .unwrap();
+    sim.pump();
+    assert_eq!(sim.take_sent(), [r#"40/admin,{"k":2}"#]);
+    sim.server_text(r#"40/admin,{"sid":"a2"}"#);
+    assert_eq!(sim.take_sent(), [r#"42/admin,["later"]"#]);
+    assert!(sim.closes.is_empty());
 }

@@ -8,6 +8,9 @@
 //! subscribing, counting nodes (`PUBSUB NUMSUB` on [`Channels::request`])
 //! and request timeouts belong to the runtime side.
 //!
+//! [`PendingRequests`] tracks this node's outstanding requests against a
+//! clock the caller brings; [`read_incoming`] sorts what arrives.
+//!
 //! Values travel as notepack.io writes them ([`Value`], [`encode`],
 //! [`decode`]): MessagePack for broadcasts, `BROADCAST` requests and
 //! `BROADCAST_ACK` responses, `JSON.stringify` for the other requests and
@@ -15,15 +18,20 @@
 //! [`AdapterPacket::to_packet`] turns them into sio attachments.
 
 mod channel;
+mod incoming;
 mod json;
 mod message;
+mod requests;
 mod timestamp;
 mod value;
 
 pub use channel::{uid_from_random, ChannelKind, Channels, DEFAULT_KEY};
+pub use incoming::{read_incoming, Ignored, Incoming};
 pub use json::{from_json, from_packet_json, to_json, to_packet_json, JsonError};
 pub use message::{
     decode_value, encode_value, AdapterPacket, BroadcastMessage, FetchedSocket, Flag, Format,
     MessageError, Request, RequestType, Response, Targets,
 };
+pub use requests::{Fed, Finished, Outcome, PendingRequests, RegisterError};
+pub use timestamp::js_date_string;
 pub use value::{decode, encode, to_vec, DecodeError, TooLarge, Value, MAX_DEPTH};

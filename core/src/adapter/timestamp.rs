@@ -76,6 +76,33 @@ fn civil_from_days(days: i128) -> (i128, i128, i128) {
     (year, month, day)
 }
 
+/// `ms` (milliseconds since the epoch) as JavaScript's `Date#toString`
+/// writes it on a server in UTC, the form of Node's `handshake.time`:
+/// `Wed Nov 25 2026 22:50:30 GMT+0000 (Coordinated Universal Time)`.
+pub fn js_date_string(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let ms = i128::from(ms).clamp(-MAX_DATE_MS, MAX_DATE_MS);
+    let days = ms.div_euclid(MS_PER_DAY);
+    let in_day = ms.rem_euclid(MS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    // 1970-01-01 was a Thursday.
+    let weekday = usize::try_from(days.rem_euclid(7)).unwrap_or(0);
+    let month_name = usize::try_from(month - 1)
+        .ok()
+        .and_then(|index| MONTHS.get(index))
+        .unwrap_or(&"Jan");
+    format!(
+        "{} {month_name} {day:02} {year:04} {:02}:{:02}:{:02} GMT+0000 (Coordinated Universal Time)",
+        DAYS.get(weekday).unwrap_or(&"Thu"),
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +133,22 @@ mod tests {
         invalid[4..].copy_from_slice(&i64::MAX.to_be_bytes());
         assert_eq!(iso_string(&invalid), None);
         assert_eq!(iso_string(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn date_strings_as_javascript_writes_them() {
+        // handshake.time of the captured fetch_sockets response.
+        assert_eq!(
+            js_date_string(1_795_647_030_813),
+            "Wed Nov 25 2026 22:50:30 GMT+0000 (Coordinated Universal Time)"
+        );
+        assert_eq!(
+            js_date_string(0),
+            "Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)"
+        );
+        assert_eq!(
+            js_date_string(-1),
+            "Wed Dec 31 1969 23:59:59 GMT+0000 (Coordinated Universal Time)"
+        );
     }
 }

@@ -1,16 +1,28 @@
 //! The client's options, with socket.io-client's defaults.
 
 use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::Transport;
+use crate::wire::http;
 use core::time::Duration;
 
 use crate::packet;
 use crate::wire::ws as websocket;
 
-/// Options of a [`Client`]. `Default` gives socket.io-client's defaults.
+/// Options of a [`Client`](super::Client). `Default` gives socket.io-client's defaults.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
-    /// The `Host` header of the upgrade request (`host:port`).
+    /// The transports to use: the first opens the connection, a later
+    /// WebSocket is the upgrade (`["polling", "websocket"]`, as the
+    /// reference). Empty means the default.
+    pub transports: Vec<Transport>,
+    /// Whether to upgrade from polling to a WebSocket when the server
+    /// offers it (true).
+    pub upgrade: bool,
+    /// The `Host` header of the requests (`host:port`).
     pub host: String,
     /// The Engine.IO path, with its trailing slash (`/socket.io/`).
     pub path: String,
@@ -31,12 +43,25 @@ pub struct Config {
     /// How long a connection attempt may take to reach the open packet
     /// (20000 ms).
     pub timeout: Duration,
-    /// Most emits buffered per namespace while it is not connected.
+    /// socket.io-client's `retries`: with more than 0, every emit that is
+    /// not volatile is queued and delivered in order, each retried until
+    /// the server acknowledges it, at most this many times more (0).
+    pub retries: u32,
+    /// socket.io-client's `ackTimeout`: the ack deadline of emits that ask
+    /// for an ack without their own (and of each queued attempt); `None`
+    /// (the default) for none.
+    pub ack_timeout: Option<Duration>,
+    /// Most emits buffered per namespace while it is not connected (and
+    /// most emits in its `retries` queue).
     pub max_buffered_emits: usize,
     /// Most acks one namespace may wait for at once.
     pub max_pending_acks: usize,
     /// Most bytes of the server's `101` head.
     pub max_response_head_bytes: usize,
+    /// Bounds on the server's HTTP responses (long-polling).
+    pub http_limits: http::Limits,
+    /// Most packets in one long-polling payload from the server.
+    pub max_payload_packets: usize,
     /// Bounds on WebSocket messages from the server.
     pub ws_limits: websocket::Limits,
     /// Bounds on binary attachments of incoming packets.
@@ -46,6 +71,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            transports: vec![Transport::Polling, Transport::Websocket],
+            upgrade: true,
             host: String::from("localhost"),
             path: String::from("/socket.io/"),
             query: String::new(),
@@ -55,9 +82,17 @@ impl Default for Config {
             reconnection_delay_max: Duration::from_millis(5000),
             randomization_factor: 0.5,
             timeout: Duration::from_millis(20_000),
+            retries: 0,
+            ack_timeout: None,
             max_buffered_emits: 1_000,
             max_pending_acks: 1_000,
             max_response_head_bytes: 16 * 1024,
+            http_limits: http::Limits {
+                max_headers: 64,
+                max_head_bytes: 16 * 1024,
+                max_body_bytes: 10_000_000,
+            },
+            max_payload_packets: 10_000,
             ws_limits: websocket::Limits {
                 max_message_bytes: 10_000_000,
             },

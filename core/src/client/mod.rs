@@ -2,11 +2,12 @@
 //! Engine.IO connection, reconnection with backoff) and its `Socket`s (one
 //! per namespace, multiplexed on that connection), as one state machine.
 //!
-//! The transport is a WebSocket (`/socket.io/?EIO=4&transport=websocket`).
+//! The transports are HTTP long-polling and WebSocket, with the upgrade from
+//! one to the other as engine.io-client does it ([`Config::transports`]).
 //! The driver opens a TCP connection when told ([`Output::Connect`]),
 //! reports it ([`Client::handle_connected`]), writes what
-//! [`Output::Transmit`] holds (the upgrade request, then masked frames),
-//! feeds everything it reads to [`Client::handle_data`], and closes the
+//! [`Output::Transmit`] holds (HTTP requests, or the WebSocket upgrade
+//! request then masked frames), feeds everything it reads to [`Client::handle_data`], and closes the
 //! connection on [`Output::Close`]. Everything else (handshake, heartbeat,
 //! namespaces, acks, reconnection) happens here, run as every state
 //! machine of the crate: after each input, drain [`Client::poll_output`]
@@ -16,6 +17,17 @@
 //! Behaviour follows the reference client (npm `socket.io-client` 4.x,
 //! `engine.io-client` 6.x):
 //!
+//! - Long-polling: the handshake is a GET (`EIO=4&transport=polling`, a
+//!   cache-buster `t` on every request); a GET is always pending for the
+//!   server's packets; our packets go in POSTs, one at a time, those
+//!   written meanwhile queued for the next. Each has its own keep-alive
+//!   connection.
+//! - Upgrade (when the open packet offers `websocket` and both transports
+//!   are allowed): a WebSocket with the session id sends `2probe`; on
+//!   `3probe` polling pauses (no new request, writes held) until its GET
+//!   and POST are answered, then `5` goes out on the WebSocket, which
+//!   carries everything after (held writes first) and the polling
+//!   connections close. A probe that fails leaves polling running.
 //! - Heartbeat: every server ping is answered with a pong; no ping within
 //!   `pingInterval + pingTimeout` of the open packet or of the last ping
 //!   closes the connection with "ping timeout".
@@ -25,9 +37,11 @@
 //!   fails), attempts follow `backo2` delays; every namespace still wanted
 //!   sends its CONNECT again (with its auth) once the new connection is
 //!   open. A namespace the server disconnected, that got a CONNECT_ERROR,
-//!   or that the application left is not reconnected; when no namespace is
-//!   left, the connection is closed, as the reference manager does.
-//! - Emits while a namespace is not connected are buffered and sent in
+//!   or that the application left is not reconnected (it is dormant until
+//!   [`Client::connect`]); when no namespace is left, the connection is
+//!   closed, as the reference manager does.
+//! - Emits while a namespace is not connected (also before it was ever
+//!   asked to connect: [`Client::add_namespace`]) are buffered and sent in
 //!   order once it is; volatile emits are dropped instead.
 //! - Acks: ids count from 0 per namespace; a deadline yields
 //!   [`ClientEvent::AckTimeout`] (and drops the event if it never went
@@ -35,18 +49,24 @@
 //!   [`ClientEvent::AckCancelled`] (the reference: "socket has been
 //!   disconnected").
 //!
-//! Not done here: HTTP long-polling and the upgrade from it, the
-//! `retries` / `ackTimeout` options, connection state recovery, custom
+//! - `retries` / `ackTimeout`: see the `retry` module; `ackTimeout` is also
+//!   the deadline of any ack asked for without one.
+//!
+//! Not done here: connection state recovery, custom
 //! parsers (JSON only).
 
 mod backoff;
 mod config;
 mod namespace;
+mod polling;
+mod retry;
 mod types;
 mod ws;
 
 pub use config::Config;
-pub use types::{ClientError, ClientEvent, ConnId, DisconnectReason, EmitOptions, Output};
+pub use types::{
+    ClientError, ClientEvent, ConnId, DisconnectReason, EmitOptions, Output, Transport,
+};
 
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -67,34 +87,91 @@ use crate::wire::ws::{self as websocket, Message, OpCode};
 
 use backoff::Backoff;
 use namespace::{Namespace, NsState, PendingAck};
+use polling::{Io, Polled, PollingLink};
+use retry::{AfterFailure, Failure};
 use ws::{write_frame, HeadFault, WsLink};
 
-/// How far the current connection got.
+/// The transport packets travel on.
 #[derive(Debug)]
-enum Stage {
-    /// TCP requested, not reported yet.
-    Connecting,
-    /// Upgrade request sent, waiting for the `101` and the open packet.
-    Opening(WsLink),
-    /// Open packet read.
-    Open {
-        ws: WsLink,
-        sid: String,
-        /// No ping by then: "ping timeout".
-        ping_deadline: Instant,
-        /// `pingInterval + pingTimeout`.
-        ping_window: Duration,
-    },
+enum Carrier {
+    /// A WebSocket; `ws` is `None` until its TCP connection is up.
+    Ws { conn: ConnId, ws: Option<WsLink> },
+    /// HTTP long-polling (boxed: two HTTP parsers are large).
+    Polling(alloc::boxed::Box<PollingLink>),
+}
+
+/// A WebSocket opened next to the polling transport to upgrade to it.
+#[derive(Debug)]
+struct Probe {
+    conn: ConnId,
+    ws: Option<WsLink>,
+}
+
+/// What the open packet started.
+#[derive(Debug)]
+struct Session {
+    sid: String,
+    /// No ping by then: "ping timeout".
+    ping_deadline: Instant,
+    /// `pingInterval + pingTimeout`.
+    ping_window: Duration,
+}
+
+/// Which part of the link a connection belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Ws,
+    Polling,
+    Probe,
 }
 
 /// The current connection attempt or connection.
 #[derive(Debug)]
 struct Link {
-    conn: ConnId,
-    stage: Stage,
+    /// The first connection of the attempt: tells links apart.
+    id: ConnId,
+    carrier: Carrier,
+    /// Set by the open packet.
+    session: Option<Session>,
+    probe: Option<Probe>,
+    /// The probe was answered (`3probe`): polling pauses (no new request)
+    /// and writes wait in `held` until `5` goes out on the WebSocket.
+    upgrading: bool,
+    held: Vec<engine::Packet>,
     /// The attempt fails at this instant unless open by then.
     open_deadline: Option<Instant>,
     decoder: packet::Decoder,
+}
+
+impl Link {
+    fn role(&self, conn: ConnId) -> Option<Role> {
+        match &self.carrier {
+            Carrier::Ws { conn: ws, .. } if *ws == conn => return Some(Role::Ws),
+            Carrier::Polling(polling) if polling.owns(conn) => return Some(Role::Polling),
+            _ => {}
+        }
+        self.probe
+            .as_ref()
+            .filter(|probe| probe.conn == conn)
+            .map(|_| Role::Probe)
+    }
+
+    /// Every connection open or opening.
+    fn conns(&self) -> Vec<ConnId> {
+        let mut conns: Vec<ConnId> = match &self.carrier {
+            Carrier::Ws { conn, .. } => alloc::vec![*conn],
+            Carrier::Polling(polling) => polling.conns().collect(),
+        };
+        conns.extend(self.probe.as_ref().map(|probe| probe.conn));
+        conns
+    }
+
+    fn polling(&mut self) -> Option<&mut PollingLink> {
+        match &mut self.carrier {
+            Carrier::Polling(polling) => Some(polling),
+            Carrier::Ws { .. } => None,
+        }
+    }
 }
 
 /// The Socket.IO client state machine. See the [module docs](self).
@@ -145,10 +222,15 @@ impl Client {
 
     /// The Engine.IO session id while the connection is open.
     pub fn engine_sid(&self) -> Option<&str> {
-        match &self.link.as_ref()?.stage {
-            Stage::Open { sid, .. } => Some(sid),
-            _ => None,
-        }
+        Some(&self.link.as_ref()?.session.as_ref()?.sid)
+    }
+
+    /// The transport of the current connection (attempt).
+    pub fn transport(&self) -> Option<Transport> {
+        Some(match self.link.as_ref()?.carrier {
+            Carrier::Ws { .. } => Transport::Websocket,
+            Carrier::Polling(_) => Transport::Polling,
+        })
     }
 
     /// The socket id of `nsp` while it is connected.
@@ -167,7 +249,7 @@ impl Client {
     /// Whether the client still wants `nsp` (connected or (re)connecting):
     /// the reference socket's `active`.
     pub fn is_active(&self, nsp: &str) -> bool {
-        self.namespace(nsp).is_some()
+        self.namespace(nsp).is_some_and(Namespace::is_active)
     }
 
     /// How many emits `nsp` buffers.
@@ -212,13 +294,23 @@ impl Client {
             return Err(ClientError::InvalidAuth);
         }
         self.advance(now);
-        if self.namespace(nsp).is_some() {
+        let index = match self.namespace_index(nsp) {
+            Some(index) => index,
+            None => {
+                self.namespaces
+                    .push(Namespace::new(ByteString::from(nsp), None));
+                self.namespaces.len() - 1
+            }
+        };
+        let Some(ns) = self.namespaces.get_mut(index) else {
+            return Ok(());
+        };
+        if ns.is_active() {
             return Ok(());
         }
-        self.namespaces
-            .push(Namespace::new(ByteString::from(nsp), auth));
+        ns.auth = auth;
+        ns.state = NsState::Waiting;
         if self.is_open() {
-            let index = self.namespaces.len() - 1;
             self.send_connect(index);
         } else if self.link.is_none() && !self.reconnecting {
             self.skip_reconnect = false;
@@ -227,10 +319,27 @@ impl Client {
         Ok(())
     }
 
+    /// Makes `nsp` known without connecting it: emits on it buffer (their
+    /// ack deadlines running) until [`Client::connect`], as emits on a
+    /// socket.io-client socket before `connect()`. Nothing happens for a
+    /// namespace already known.
+    pub fn add_namespace(&mut self, nsp: &str) -> Result<(), ClientError> {
+        if !nsp.starts_with('/') || nsp.contains(',') {
+            return Err(ClientError::InvalidNamespace);
+        }
+        if self.namespace(nsp).is_none() {
+            self.namespaces
+                .push(Namespace::new(ByteString::from(nsp), None));
+        }
+        Ok(())
+    }
+
     /// Leaves `nsp`: DISCONNECT if connected, then
-    /// [`ClientEvent::Disconnected`] "io client disconnect". Its buffered
-    /// emits are dropped and its acks cancelled. When it was the last
-    /// namespace, the connection is closed (as the reference manager does).
+    /// [`ClientEvent::Disconnected`] "io client disconnect"; the acks of
+    /// events that went out are cancelled, emits buffered so far (and made
+    /// from now on) wait for the next [`Client::connect`], as in the
+    /// reference. The connection stays for the other namespaces; when no
+    /// namespace is left, it is closed (as the reference manager does).
     pub fn disconnect(&mut self, now: Instant, nsp: &str) -> Result<(), ClientError> {
         self.advance(now);
         let index = self
@@ -255,7 +364,13 @@ impl Client {
     }
 
     /// Emits `data` (`["name", ...args]`, placeholders for `attachments`)
-    /// on `nsp`. Returns the ack id when an ack was asked for.
+    /// on `nsp`. Returns the ack id when an ack was asked for: the id
+    /// [`ClientEvent::Ack`], [`ClientEvent::AckTimeout`] and
+    /// [`ClientEvent::AckCancelled`] carry. An ack asked for with
+    /// `Duration::MAX` gets [`Config::ack_timeout`] when it is set. With
+    /// [`Config::retries`], every emit but a volatile one goes through the
+    /// retry queue, and the id is the queue's (from 2^63), not the one on
+    /// the wire (each attempt takes its own).
     pub fn emit(
         &mut self,
         now: Instant,
@@ -274,6 +389,19 @@ impl Client {
         let index = self
             .namespace_index(nsp)
             .ok_or(ClientError::UnknownNamespace)?;
+        // An ack without a deadline of its own gets `ackTimeout`.
+        let options = EmitOptions {
+            ack_timeout: options
+                .ack_timeout
+                .map(|timeout| match self.config.ack_timeout {
+                    Some(default) if timeout == Duration::MAX => default,
+                    _ => timeout,
+                }),
+            ..options
+        };
+        if self.config.retries > 0 && !options.volatile {
+            return self.enqueue(now, index, data, attachments, options);
+        }
         let ns = self
             .namespaces
             .get_mut(index)
@@ -310,6 +438,101 @@ impl Client {
         Ok(id)
     }
 
+    /// How many emits wait in `nsp`'s `retries` queue (the one out included).
+    pub fn queued_count(&self, nsp: &str) -> usize {
+        self.namespace(nsp).map_or(0, |ns| ns.retry.len())
+    }
+
+    /// Queues an emit under the `retries` option (the reference's
+    /// `_addToQueue`). The id returned is the queue's (see [`retry`]).
+    fn enqueue(
+        &mut self,
+        now: Instant,
+        index: usize,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        options: EmitOptions,
+    ) -> Result<Option<u64>, ClientError> {
+        let max = self.config.max_buffered_emits;
+        let default_timeout = self.config.ack_timeout;
+        let ns = self
+            .namespaces
+            .get_mut(index)
+            .ok_or(ClientError::UnknownNamespace)?;
+        if ns.retry.len() >= max {
+            return Err(ClientError::BufferFull);
+        }
+        let timeout = match options.ack_timeout {
+            Some(Duration::MAX) => None,
+            Some(timeout) => Some(timeout),
+            None => default_timeout,
+        };
+        let id = ns
+            .retry
+            .push(data, attachments, timeout, options.ack_timeout.is_some());
+        self.drain_queue(now, index, false);
+        Ok(id)
+    }
+
+    /// Sends the head of `index`'s queue when connected and it is not out
+    /// already (or `force`: on connect), with a fresh ack id (the
+    /// reference's `_drainQueue`).
+    fn drain_queue(&mut self, now: Instant, index: usize, force: bool) {
+        if !self.is_open() {
+            return;
+        }
+        let Some(ns) = self.namespaces.get_mut(index) else {
+            return;
+        };
+        if !ns.is_connected() || ns.retry.head_to_send(force).is_none() {
+            return;
+        }
+        let id = ns.take_ack_id();
+        let Some(head) = ns.retry.head_to_send(force) else {
+            return;
+        };
+        if let Some(old) = head.live.take() {
+            ns.acks.remove(&old);
+        }
+        head.pending = true;
+        head.try_count = head.try_count.saturating_add(1);
+        head.live = Some(id);
+        let deadline = head.timeout.and_then(|timeout| now.checked_add(timeout));
+        let mut packet =
+            Packet::event(ns.name.clone(), head.data.clone(), head.attachments.clone());
+        packet.id = Some(id);
+        ns.acks.insert(
+            id,
+            PendingAck {
+                deadline,
+                sent: true,
+            },
+        );
+        self.send_packet(&packet);
+    }
+
+    /// Attempt `id` of `index`'s queue failed; `false` when `id` is not one.
+    fn retry_failed(&mut self, now: Instant, index: usize, id: u64, failure: Failure) -> bool {
+        let retries = self.config.retries;
+        let Some(ns) = self.namespaces.get_mut(index) else {
+            return false;
+        };
+        let Some(after) = ns.retry.failed(id, failure, retries) else {
+            return false;
+        };
+        let nsp = ns.name.clone();
+        if let AfterFailure::Dropped { user_id: Some(id) } = after {
+            self.event(match failure {
+                Failure::TimedOut => ClientEvent::AckTimeout { nsp, id },
+                Failure::Disconnected => ClientEvent::AckCancelled { nsp, id },
+            });
+        }
+        if after != AfterFailure::Kept {
+            self.drain_queue(now, index, false);
+        }
+        true
+    }
+
     /// Answers the server's event that carried ack `id` with `data`
     /// (`[...args]`, placeholders for `attachments`). Dropped when `nsp` is
     /// not connected: the server that asked is gone.
@@ -338,60 +561,128 @@ impl Client {
     /// Input: the TCP connection `conn` asked for by [`Output::Connect`] is up.
     pub fn handle_connected(&mut self, now: Instant, conn: ConnId) {
         self.advance(now);
-        let target = self.request_target();
-        let Some(link) = self.link.as_mut().filter(|link| link.conn == conn) else {
+        let Some(role) = self.link.as_ref().and_then(|link| link.role(conn)) else {
             return;
         };
-        if !matches!(link.stage, Stage::Connecting) {
-            return;
+        match role {
+            Role::Ws | Role::Probe => {
+                let sid = self.engine_sid().map(String::from);
+                let target = self.request_target(Transport::Websocket, sid.as_deref());
+                let mut nonce = [0u8; 16];
+                self.rng.fill_bytes(&mut nonce);
+                let ws = WsLink::new(
+                    nonce,
+                    self.config.ws_limits,
+                    self.config.max_response_head_bytes,
+                );
+                let head = ws.request(&self.config.host, &target);
+                let Some(link) = self.link.as_mut() else {
+                    return;
+                };
+                let slot = match (&mut link.carrier, &mut link.probe) {
+                    (Carrier::Ws { ws, .. }, _) if role == Role::Ws => ws,
+                    (_, Some(probe)) => &mut probe.ws,
+                    _ => return,
+                };
+                if slot.is_some() {
+                    return;
+                }
+                *slot = Some(ws);
+                self.outputs.push_back(Output::Transmit {
+                    conn,
+                    data: Bytes::from(head.into_bytes()),
+                });
+            }
+            Role::Polling => {
+                let Client {
+                    link,
+                    outputs,
+                    next_conn,
+                    ..
+                } = self;
+                if let Some(polling) = link.as_mut().and_then(Link::polling) {
+                    polling.on_connected(conn, &mut Io { outputs, next_conn });
+                }
+            }
         }
-        let mut nonce = [0u8; 16];
-        self.rng.fill_bytes(&mut nonce);
-        let ws = WsLink::new(
-            nonce,
-            self.config.ws_limits,
-            self.config.max_response_head_bytes,
-        );
-        let head = ws.request(&self.config.host, &target);
-        link.stage = Stage::Opening(ws);
-        self.outputs.push_back(Output::Transmit {
-            conn,
-            data: Bytes::from(head.into_bytes()),
-        });
     }
 
     /// Input: bytes read from `conn`.
     pub fn handle_data(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
         self.advance(now);
-        let Some(link) = self.link.as_mut().filter(|link| link.conn == conn) else {
+        let Some(role) = self.link.as_ref().and_then(|link| link.role(conn)) else {
             return;
         };
-        let fed = match &mut link.stage {
-            Stage::Connecting => return,
-            Stage::Opening(ws) | Stage::Open { ws, .. } => ws.feed(data),
-        };
-        if let Err(fault) = fed {
-            let message = match fault {
-                HeadFault::Refused(_) => "websocket error",
-                HeadFault::TooLarge | HeadFault::Malformed => "transport error",
-            };
-            self.fail_open(now, message);
-            return;
+        match role {
+            Role::Ws => {
+                let Some(Link {
+                    carrier: Carrier::Ws { ws: Some(ws), .. },
+                    ..
+                }) = self.link.as_mut()
+                else {
+                    return;
+                };
+                if let Err(fault) = ws.feed(data) {
+                    let message = match fault {
+                        HeadFault::Refused(_) => "websocket error",
+                        HeadFault::TooLarge | HeadFault::Malformed => "transport error",
+                    };
+                    self.fail_open(now, message);
+                    return;
+                }
+                self.read_messages(now, conn);
+            }
+            Role::Probe => self.probe_data(now, conn, data),
+            Role::Polling => {
+                let Client {
+                    link,
+                    outputs,
+                    next_conn,
+                    ..
+                } = self;
+                let Some(link) = link.as_mut() else {
+                    return;
+                };
+                let link_id = link.id;
+                let Some(polling) = link.polling() else {
+                    return;
+                };
+                let results = polling.on_data(conn, data, &mut Io { outputs, next_conn });
+                self.on_polled(now, link_id, results);
+            }
         }
-        self.read_messages(now, conn);
     }
 
     /// Input: `conn` is closed (by the server, by an error, or after
     /// [`Output::Close`]), or could not be opened.
     pub fn handle_closed(&mut self, now: Instant, conn: ConnId) {
         self.advance(now);
-        let Some(link) = self.link.as_ref().filter(|link| link.conn == conn) else {
+        let Some(role) = self.link.as_ref().and_then(|link| link.role(conn)) else {
             return;
         };
-        if matches!(link.stage, Stage::Open { .. }) {
-            self.lose_link(now, DisconnectReason::TransportClose, false);
-        } else {
-            self.fail_open(now, "websocket error");
+        match role {
+            Role::Ws if self.is_open() => {
+                self.lose_link(now, DisconnectReason::TransportClose, false)
+            }
+            Role::Ws => self.fail_open(now, "websocket error"),
+            Role::Probe => self.drop_probe(),
+            Role::Polling => {
+                let Client {
+                    link,
+                    outputs,
+                    next_conn,
+                    ..
+                } = self;
+                let Some(link) = link.as_mut() else {
+                    return;
+                };
+                let link_id = link.id;
+                let Some(polling) = link.polling() else {
+                    return;
+                };
+                let polled = polling.on_closed(conn, &mut Io { outputs, next_conn });
+                self.on_polled(now, link_id, polled.into_iter().collect());
+            }
         }
     }
 
@@ -430,10 +721,11 @@ impl Client {
     }
 
     fn fire_ping_deadline(&mut self, now: Instant) {
-        let due = matches!(
-            self.link.as_ref().map(|link| &link.stage),
-            Some(Stage::Open { ping_deadline, .. }) if *ping_deadline <= now
-        );
+        let due = self
+            .link
+            .as_ref()
+            .and_then(|link| link.session.as_ref())
+            .is_some_and(|session| session.ping_deadline <= now);
         if due {
             self.lose_link(now, DisconnectReason::PingTimeout, true);
         }
@@ -454,22 +746,23 @@ impl Client {
 
     fn fire_ack_deadlines(&mut self, now: Instant) {
         let mut timed_out = Vec::new();
-        for ns in &mut self.namespaces {
+        for (index, ns) in self.namespaces.iter_mut().enumerate() {
             for id in ns.take_due_acks(now) {
-                timed_out.push((ns.name.clone(), id));
+                timed_out.push((index, ns.name.clone(), id));
             }
         }
-        for (nsp, id) in timed_out {
-            self.event(ClientEvent::AckTimeout { nsp, id });
+        for (index, nsp, id) in timed_out {
+            if !self.retry_failed(now, index, id, Failure::TimedOut) {
+                self.event(ClientEvent::AckTimeout { nsp, id });
+            }
         }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
         let link = self.link.as_ref();
-        let ping = link.and_then(|link| match link.stage {
-            Stage::Open { ping_deadline, .. } => Some(ping_deadline),
-            _ => None,
-        });
+        let ping = link
+            .and_then(|link| link.session.as_ref())
+            .map(|session| session.ping_deadline);
         let open = link.and_then(|link| link.open_deadline);
         let acks = self.namespaces.iter().filter_map(Namespace::next_deadline);
         [ping, open, self.reconnect_at]
@@ -482,44 +775,266 @@ impl Client {
     // ----- the connection -----
 
     fn is_open(&self) -> bool {
-        matches!(
-            self.link.as_ref().map(|link| &link.stage),
-            Some(Stage::Open { .. })
-        )
+        self.link
+            .as_ref()
+            .is_some_and(|link| link.session.is_some())
     }
 
-    /// `/socket.io/?EIO=4&transport=websocket[&query]`.
-    fn request_target(&self) -> String {
-        let mut target = format!("{}?EIO=4&transport=websocket", self.config.path);
+    /// `/socket.io/?EIO=4&transport=<name>[&query][&sid=<sid>]` (polling
+    /// adds its cache-buster to each request).
+    fn request_target(&self, transport: Transport, sid: Option<&str>) -> String {
+        let mut target = format!(
+            "{}?EIO=4&transport={}",
+            self.config.path,
+            transport.as_str()
+        );
         if !self.config.query.is_empty() {
             target.push('&');
             target.push_str(&self.config.query);
+        }
+        if let Some(sid) = sid {
+            target.push_str("&sid=");
+            target.push_str(sid);
         }
         target
     }
 
     fn start_link(&mut self, now: Instant) {
-        let conn = ConnId(self.next_conn);
-        self.next_conn = self.next_conn.wrapping_add(1);
+        let id = ConnId(self.next_conn);
+        let first = self
+            .config
+            .transports
+            .first()
+            .copied()
+            .unwrap_or(Transport::Polling);
+        let carrier = match first {
+            Transport::Websocket => {
+                self.next_conn = self.next_conn.wrapping_add(1);
+                self.outputs.push_back(Output::Connect { conn: id });
+                Carrier::Ws { conn: id, ws: None }
+            }
+            Transport::Polling => {
+                let target = self.request_target(Transport::Polling, None);
+                let mut polling = PollingLink::new(
+                    self.config.host.clone(),
+                    target,
+                    self.rng.next_u64(),
+                    self.config.http_limits,
+                    self.config.max_payload_packets,
+                );
+                polling.poll(&mut Io {
+                    outputs: &mut self.outputs,
+                    next_conn: &mut self.next_conn,
+                });
+                Carrier::Polling(alloc::boxed::Box::new(polling))
+            }
+        };
         self.link = Some(Link {
-            conn,
-            stage: Stage::Connecting,
+            id,
+            carrier,
+            session: None,
+            probe: None,
+            upgrading: false,
+            held: Vec::new(),
             open_deadline: now.checked_add(self.config.timeout),
             decoder: packet::Decoder::new(self.config.packet_limits),
         });
+    }
+
+    /// Handles what the polling transport of link `link_id` produced.
+    fn on_polled(&mut self, now: Instant, link_id: ConnId, results: Vec<Polled>) {
+        for polled in results {
+            let current = |client: &Self| client.link.as_ref().is_some_and(|l| l.id == link_id);
+            if !current(self) {
+                return;
+            }
+            match polled {
+                Polled::Packets(packets) => {
+                    for packet in packets {
+                        if !current(self) {
+                            return;
+                        }
+                        self.on_engine_packet(now, packet);
+                    }
+                    let Client {
+                        link,
+                        outputs,
+                        next_conn,
+                        ..
+                    } = self;
+                    let Some(link) = link.as_mut().filter(|link| link.id == link_id) else {
+                        return;
+                    };
+                    if !link.upgrading && link.session.is_some() {
+                        if let Some(polling) = link.polling() {
+                            polling.poll(&mut Io { outputs, next_conn });
+                        }
+                    }
+                    self.finish_upgrade();
+                }
+                Polled::Drained => self.finish_upgrade(),
+                Polled::Fault(message) => {
+                    if self.is_open() {
+                        self.lose_link(now, DisconnectReason::TransportError, true);
+                    } else {
+                        self.fail_open(now, message);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    // ----- the upgrade -----
+
+    /// After the open packet on polling: probe a WebSocket when the server
+    /// offers one and the options allow it.
+    fn maybe_probe(&mut self, upgrades: &[String]) {
+        let wanted = self.config.upgrade
+            && self.config.transports.contains(&Transport::Websocket)
+            && upgrades.iter().any(|name| name == "websocket");
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        if !wanted || link.probe.is_some() || !matches!(link.carrier, Carrier::Polling(_)) {
+            return;
+        }
+        let conn = ConnId(self.next_conn);
+        self.next_conn = self.next_conn.wrapping_add(1);
+        link.probe = Some(Probe { conn, ws: None });
         self.outputs.push_back(Output::Connect { conn });
+    }
+
+    fn probe_data(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
+        let Some(Some(ws)) = self
+            .link
+            .as_mut()
+            .and_then(|link| link.probe.as_mut())
+            .map(|probe| probe.ws.as_mut())
+        else {
+            return;
+        };
+        match ws.feed(data) {
+            Err(_) => {
+                self.drop_probe();
+                return;
+            }
+            Ok(true) => {
+                let probe = engine::Packet::Ping(ByteString::from_static("probe"));
+                self.send_frame_on(conn, OpCode::Text, &probe.to_text());
+            }
+            Ok(false) => {}
+        }
+        loop {
+            let Some(Some(ws)) = self
+                .link
+                .as_mut()
+                .and_then(|link| link.probe.as_mut())
+                .map(|probe| probe.ws.as_mut())
+            else {
+                // Upgraded: the rest is the carrier's.
+                if self.upgraded_conn() == Some(conn) {
+                    self.read_messages(now, conn);
+                }
+                return;
+            };
+            match ws.poll() {
+                Ok(None) => return,
+                Ok(Some(Message::Text(text))) if &*text == "3probe" => {
+                    if let Some(link) = self.link.as_mut() {
+                        link.upgrading = true;
+                    }
+                    self.finish_upgrade();
+                }
+                Ok(Some(Message::Ping(payload))) => {
+                    self.send_frame_on(conn, OpCode::Pong, &payload);
+                }
+                Ok(Some(Message::Pong(_))) => {}
+                Ok(Some(_)) | Err(_) => {
+                    self.drop_probe();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Once the probe is answered and polling is idle: `5` on the
+    /// WebSocket, which carries everything from then on (the reference's
+    /// `pause` callback).
+    fn finish_upgrade(&mut self) {
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        let idle = link.polling().is_some_and(|polling| polling.is_idle());
+        let probe_up = matches!(link.probe, Some(Probe { ws: Some(_), .. }));
+        if !link.upgrading || !idle || !probe_up {
+            return;
+        }
+        let Some(Probe { conn, ws: Some(ws) }) = link.probe.take() else {
+            return;
+        };
+        let old = core::mem::replace(&mut link.carrier, Carrier::Ws { conn, ws: Some(ws) });
+        if let Carrier::Polling(polling) = old {
+            for conn in polling.conns() {
+                self.outputs.push_back(Output::Close { conn });
+            }
+        }
+        link.upgrading = false;
+        let held = core::mem::take(&mut link.held);
+        self.send_engine(&[engine::Packet::Upgrade]);
+        if !held.is_empty() {
+            self.send_engine(&held);
+        }
+        self.event(ClientEvent::Upgraded);
+    }
+
+    /// The probe failed: polling goes on, with what waited for the upgrade.
+    fn drop_probe(&mut self) {
+        let Client {
+            link,
+            outputs,
+            next_conn,
+            ..
+        } = self;
+        let Some(link) = link.as_mut() else {
+            return;
+        };
+        let Some(probe) = link.probe.take() else {
+            return;
+        };
+        outputs.push_back(Output::Close { conn: probe.conn });
+        let was_upgrading = core::mem::take(&mut link.upgrading);
+        let held = core::mem::take(&mut link.held);
+        let open = link.session.is_some();
+        if let Some(polling) = link.polling() {
+            let mut io = Io { outputs, next_conn };
+            if !held.is_empty() {
+                polling.write(&held, &mut io);
+            }
+            if was_upgrading && open {
+                polling.poll(&mut io);
+            }
+        }
     }
 
     /// Reads every whole message the link holds.
     fn read_messages(&mut self, now: Instant, conn: ConnId) {
         loop {
-            let Some(link) = self.link.as_mut().filter(|link| link.conn == conn) else {
+            let Some(Link {
+                carrier:
+                    Carrier::Ws {
+                        conn: carrier,
+                        ws: Some(ws),
+                    },
+                ..
+            }) = self.link.as_mut()
+            else {
                 return;
             };
-            let polled = match &mut link.stage {
-                Stage::Connecting => return,
-                Stage::Opening(ws) | Stage::Open { ws, .. } => ws.poll(),
-            };
+            if *carrier != conn {
+                return;
+            }
+            let polled = ws.poll();
             match polled {
                 Ok(None) => return,
                 Ok(Some(message)) => self.on_ws_message(now, message),
@@ -555,13 +1070,8 @@ impl Client {
         }
         match packet {
             engine::Packet::Ping(_) => {
-                if let Some(Stage::Open {
-                    ping_deadline,
-                    ping_window,
-                    ..
-                }) = self.link.as_mut().map(|link| &mut link.stage)
-                {
-                    *ping_deadline = now + *ping_window;
+                if let Some(session) = self.link.as_mut().and_then(|link| link.session.as_mut()) {
+                    session.ping_deadline = now + session.ping_window;
                 }
                 // A bare `3`, as the reference client answers.
                 self.send_engine(&[engine::Packet::Pong(ByteString::new())]);
@@ -594,32 +1104,31 @@ impl Client {
             self.fail_open(now, "parse error");
             return;
         };
-        let Some(link) = self.link.take() else {
-            return;
-        };
-        let Stage::Opening(ws) = link.stage else {
+        let Some(link) = self.link.as_mut() else {
             return;
         };
         let ping_window = Duration::from_millis(handshake.ping_interval)
             .saturating_add(Duration::from_millis(handshake.ping_timeout));
-        self.link = Some(Link {
-            stage: Stage::Open {
-                ws,
-                sid: handshake.sid.clone(),
-                ping_deadline: now + ping_window,
-                ping_window,
-            },
-            open_deadline: None,
-            ..link
+        link.session = Some(Session {
+            sid: handshake.sid.clone(),
+            ping_deadline: now + ping_window,
+            ping_window,
         });
+        link.open_deadline = None;
+        if let Some(polling) = link.polling() {
+            polling.set_session(&handshake.sid, handshake.max_payload);
+        }
         self.on_open(handshake.sid);
+        self.maybe_probe(&handshake.upgrades);
     }
 
     /// The manager's `onopen` then, for a reconnection, `onreconnect`.
     fn on_open(&mut self, sid: String) {
         self.event(ClientEvent::Open { sid });
         for index in 0..self.namespaces.len() {
-            self.send_connect(index);
+            if self.namespaces.get(index).is_some_and(Namespace::is_active) {
+                self.send_connect(index);
+            }
         }
         if self.reconnecting {
             let attempt = self.backoff.attempts();
@@ -632,7 +1141,9 @@ impl Client {
     /// An attempt failed before its open packet.
     fn fail_open(&mut self, now: Instant, message: &'static str) {
         if let Some(link) = self.link.take() {
-            self.outputs.push_back(Output::Close { conn: link.conn });
+            for conn in link.conns() {
+                self.outputs.push_back(Output::Close { conn });
+            }
         }
         self.event(ClientEvent::OpenError { message });
         if self.reconnecting {
@@ -659,8 +1170,14 @@ impl Client {
         let Some(link) = self.link.take() else {
             return;
         };
-        if close_conn {
-            self.outputs.push_back(Output::Close { conn: link.conn });
+        let carrier_conn = match &link.carrier {
+            Carrier::Ws { conn, .. } => Some(*conn),
+            Carrier::Polling(_) => None,
+        };
+        for conn in link.conns() {
+            if close_conn || Some(conn) != carrier_conn {
+                self.outputs.push_back(Output::Close { conn });
+            }
         }
         self.event(ClientEvent::Closed { reason });
         self.reset_namespaces(reason);
@@ -674,15 +1191,11 @@ impl Client {
     /// hear why they are not any more.
     fn reset_namespaces(&mut self, reason: DisconnectReason) {
         let mut events = Vec::new();
-        for ns in &mut self.namespaces {
+        let retries = self.config.retries;
+        for ns in self.namespaces.iter_mut().filter(|ns| ns.is_active()) {
             let was_connected = ns.is_connected();
             ns.state = NsState::Waiting;
-            for id in ns.take_sent_acks() {
-                events.push(ClientEvent::AckCancelled {
-                    nsp: ns.name.clone(),
-                    id,
-                });
-            }
+            cancel_sent_acks(ns, retries, &mut events);
             if was_connected {
                 events.push(ClientEvent::Disconnected {
                     nsp: ns.name.clone(),
@@ -720,19 +1233,22 @@ impl Client {
         self.reconnecting = false;
         self.reconnect_at = None;
         self.backoff.reset();
+        let was_open = self.is_open();
+        self.send_close_frame(1000);
+        let Client {
+            link,
+            outputs,
+            next_conn,
+            ..
+        } = self;
+        if let Some(polling) = link.as_mut().and_then(Link::polling) {
+            polling.write_close(&mut Io { outputs, next_conn });
+        }
         let Some(link) = self.link.take() else {
             return;
         };
-        let was_open = matches!(link.stage, Stage::Open { .. });
-        if matches!(link.stage, Stage::Opening(_) | Stage::Open { .. }) {
-            self.link = Some(link);
-            self.send_close_frame(1000);
-            let Some(link) = self.link.take() else {
-                return;
-            };
-            self.outputs.push_back(Output::Close { conn: link.conn });
-        } else {
-            self.outputs.push_back(Output::Close { conn: link.conn });
+        for conn in link.conns() {
+            self.outputs.push_back(Output::Close { conn });
         }
         if was_open {
             self.event(ClientEvent::Closed { reason });
@@ -759,24 +1275,28 @@ impl Client {
         self.send_packet(&packet);
     }
 
-    /// Forgets a namespace (the reference socket's `destroy`): its acks are
-    /// cancelled, and with `reason` a connected one hears it. With no
-    /// namespace left, the manager closes.
+    /// Makes a namespace dormant (the reference socket's `destroy`): the
+    /// acks of events that went out are cancelled, and with `reason` a
+    /// connected one hears it; what is buffered stays for a later
+    /// [`Client::connect`], as in the reference. With no active namespace
+    /// left, the manager closes.
     fn drop_namespace(&mut self, index: usize, reason: Option<DisconnectReason>) {
-        if index >= self.namespaces.len() {
+        let retries = self.config.retries;
+        let Some(ns) = self.namespaces.get_mut(index) else {
             return;
-        }
-        let mut ns = self.namespaces.remove(index);
-        for &id in ns.acks.keys() {
+        };
+        let was_connected = ns.is_connected();
+        ns.state = NsState::Dormant;
+        let mut events = Vec::new();
+        cancel_sent_acks(ns, retries, &mut events);
+        if let Some(reason) = reason.filter(|_| was_connected) {
             let nsp = ns.name.clone();
-            self.event(ClientEvent::AckCancelled { nsp, id });
+            events.push(ClientEvent::Disconnected { nsp, reason });
         }
-        ns.acks.clear();
-        if let Some(reason) = reason.filter(|_| ns.is_connected()) {
-            let nsp = ns.name;
-            self.event(ClientEvent::Disconnected { nsp, reason });
+        for event in events {
+            self.event(event);
         }
-        if self.namespaces.is_empty() {
+        if !self.namespaces.iter().any(Namespace::is_active) {
             self.close_manager(DisconnectReason::ForcedClose);
         }
     }
@@ -791,7 +1311,7 @@ impl Client {
         decoded: Option<Result<Option<Packet>, packet::PacketError>>,
     ) {
         match decoded {
-            Some(Ok(Some(packet))) => self.on_packet(packet),
+            Some(Ok(Some(packet))) => self.on_packet(now, packet),
             Some(Ok(None)) | None => {}
             Some(Err(_)) => {
                 self.send_close_frame(1000);
@@ -800,22 +1320,26 @@ impl Client {
         }
     }
 
-    fn on_packet(&mut self, packet: Packet) {
+    fn on_packet(&mut self, now: Instant, packet: Packet) {
         let Some(index) = self.namespace_index(&packet.nsp) else {
             return;
         };
+        if !self.namespaces.get(index).is_some_and(Namespace::is_active) {
+            // Left (or refused) meanwhile: whatever the server still says is stale.
+            return;
+        }
         match packet.kind {
-            PacketType::Connect => self.on_connect_reply(index, packet),
+            PacketType::Connect => self.on_connect_reply(now, index, packet),
             PacketType::ConnectError => self.on_connect_error(index, packet),
             PacketType::Disconnect => {
                 self.drop_namespace(index, Some(DisconnectReason::IoServerDisconnect));
             }
             PacketType::Event | PacketType::BinaryEvent => self.on_event(index, packet),
-            PacketType::Ack | PacketType::BinaryAck => self.on_ack(index, packet),
+            PacketType::Ack | PacketType::BinaryAck => self.on_ack(now, index, packet),
         }
     }
 
-    fn on_connect_reply(&mut self, index: usize, packet: Packet) {
+    fn on_connect_reply(&mut self, now: Instant, index: usize, packet: Packet) {
         let sid = packet.data.as_ref().and_then(connect_reply_sid);
         let Some(sid) = sid else {
             // The reference client's words for a v2 server's answer.
@@ -849,6 +1373,7 @@ impl Client {
         for packet in &buffered {
             self.send_packet(packet);
         }
+        self.drain_queue(now, index, true);
     }
 
     fn on_connect_error(&mut self, index: usize, packet: Packet) {
@@ -880,13 +1405,29 @@ impl Client {
         });
     }
 
-    fn on_ack(&mut self, index: usize, packet: Packet) {
+    fn on_ack(&mut self, now: Instant, index: usize, packet: Packet) {
         let Some(id) = packet.id else {
             return;
         };
         let Some(ns) = self.namespaces.get_mut(index) else {
             return;
         };
+        if let Some(queued) = ns.retry.acked(id) {
+            ns.acks.remove(&id);
+            if queued.wants_ack {
+                let data = packet
+                    .data
+                    .unwrap_or_else(|| RawJson::from_trusted(ByteString::from_static("[]")));
+                self.event(ClientEvent::Ack {
+                    nsp: packet.nsp,
+                    id: queued.user_id(),
+                    data,
+                    attachments: packet.attachments,
+                });
+            }
+            self.drain_queue(now, index, false);
+            return;
+        }
         if ns.acks.remove(&id).is_none() {
             return;
         }
@@ -916,8 +1457,26 @@ impl Client {
         self.scratch = messages;
     }
 
-    /// Engine.IO packets as masked frames, in one transmit.
+    /// Engine.IO packets on the carrier: masked frames in one transmit, or
+    /// the next POST; held while an upgrade completes.
     fn send_engine(&mut self, packets: &[engine::Packet]) {
+        let Client {
+            link,
+            outputs,
+            next_conn,
+            ..
+        } = self;
+        let Some(link) = link.as_mut() else {
+            return;
+        };
+        if link.upgrading {
+            link.held.extend_from_slice(packets);
+            return;
+        }
+        if let Some(polling) = link.polling() {
+            polling.write(packets, &mut Io { outputs, next_conn });
+            return;
+        }
         let Some(conn) = self.upgraded_conn() else {
             return;
         };
@@ -936,9 +1495,12 @@ impl Client {
     }
 
     fn send_frame(&mut self, opcode: OpCode, payload: &[u8]) {
-        let Some(conn) = self.upgraded_conn() else {
-            return;
-        };
+        if let Some(conn) = self.upgraded_conn() {
+            self.send_frame_on(conn, opcode, payload);
+        }
+    }
+
+    fn send_frame_on(&mut self, conn: ConnId, opcode: OpCode, payload: &[u8]) {
         let mut out = BytesMut::new();
         write_frame(&mut out, opcode, payload, self.rng.next_u32().to_ne_bytes());
         self.outputs.push_back(Output::Transmit {
@@ -954,10 +1516,27 @@ impl Client {
 
     /// The connection, once its WebSocket is up.
     fn upgraded_conn(&self) -> Option<ConnId> {
-        let link = self.link.as_ref()?;
-        match &link.stage {
-            Stage::Opening(ws) | Stage::Open { ws, .. } if ws.is_upgraded() => Some(link.conn),
+        match &self.link.as_ref()?.carrier {
+            Carrier::Ws { conn, ws: Some(ws) } if ws.is_upgraded() => Some(*conn),
             _ => None,
+        }
+    }
+}
+
+/// Cancels the acks of `ns`'s events that went out: no answer will come.
+/// Under `retries`, the attempt out fails as on a lost connection.
+fn cancel_sent_acks(ns: &mut Namespace, retries: u32, events: &mut Vec<ClientEvent>) {
+    for id in ns.take_sent_acks() {
+        let cancelled = match ns.retry.failed(id, Failure::Disconnected, retries) {
+            None => Some(id),
+            Some(AfterFailure::Dropped { user_id }) => user_id,
+            Some(_) => None,
+        };
+        if let Some(id) = cancelled {
+            events.push(ClientEvent::AckCancelled {
+                nsp: ns.name.clone(),
+                id,
+            });
         }
     }
 }

@@ -8,9 +8,14 @@ use bytestring::ByteString;
 use crate::packet::{Packet, RawJson};
 use crate::time::Instant;
 
+use super::retry::RetryQueue;
+
 /// Where a namespace stands on the current Engine.IO connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum NsState {
+    /// Not wanted: never asked to connect, or left, disconnected by the
+    /// server, or refused. Emits buffer until it is asked again.
+    Dormant,
     /// No CONNECT sent on the current connection (none is open yet).
     Waiting,
     /// CONNECT sent, no answer yet.
@@ -36,6 +41,8 @@ pub(crate) struct Namespace {
     /// Emits made while not connected, in order; sent on the next connect.
     pub(crate) buffer: VecDeque<Packet>,
     pub(crate) acks: BTreeMap<u64, PendingAck>,
+    /// Emits under the `retries` option.
+    pub(crate) retry: RetryQueue,
     next_ack_id: u64,
 }
 
@@ -44,11 +51,17 @@ impl Namespace {
         Namespace {
             name,
             auth,
-            state: NsState::Waiting,
+            state: NsState::Dormant,
             buffer: VecDeque::new(),
             acks: BTreeMap::new(),
+            retry: RetryQueue::default(),
             next_ack_id: 0,
         }
+    }
+
+    /// Whether the application wants it connected (the reference's `active`).
+    pub(crate) fn is_active(&self) -> bool {
+        self.state != NsState::Dormant
     }
 
     pub(crate) fn is_connected(&self) -> bool {

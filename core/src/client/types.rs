@@ -29,9 +29,9 @@ impl ConnId {
 pub enum DisconnectReason {
     /// The server sent DISCONNECT for the namespace (no reconnection).
     IoServerDisconnect,
-    /// The application left the namespace ([`Client::disconnect`]).
+    /// The application left the namespace ([`Client::disconnect`](super::Client::disconnect)).
     IoClientDisconnect,
-    /// The application closed the whole client ([`Client::close`]).
+    /// The application closed the whole client ([`Client::close`](super::Client::close)).
     ForcedClose,
     /// No ping from the server within `pingInterval + pingTimeout`.
     PingTimeout,
@@ -129,14 +129,14 @@ pub enum ClientEvent {
         data: RawJson,
         /// Binary attachments, in placeholder order.
         attachments: Vec<Bytes>,
-        /// The ack id to answer with [`Client::ack`], if the server wants one.
+        /// The ack id to answer with [`Client::ack`](super::Client::ack), if the server wants one.
         ack: Option<u64>,
     },
     /// The server acknowledged one of our emits.
     Ack {
         /// The namespace.
         nsp: ByteString,
-        /// The id [`Client::emit`] returned.
+        /// The id [`Client::emit`](super::Client::emit) returned.
         id: u64,
         /// `[...args]`.
         data: RawJson,
@@ -147,7 +147,7 @@ pub enum ClientEvent {
     AckTimeout {
         /// The namespace.
         nsp: ByteString,
-        /// The id [`Client::emit`] returned.
+        /// The id [`Client::emit`](super::Client::emit) returned.
         id: u64,
     },
     /// No ack will come: the event went out on a connection that is gone,
@@ -155,7 +155,7 @@ pub enum ClientEvent {
     AckCancelled {
         /// The namespace.
         nsp: ByteString,
-        /// The id [`Client::emit`] returned.
+        /// The id [`Client::emit`](super::Client::emit) returned.
         id: u64,
     },
     /// A reconnection attempt starts (1 for the first).
@@ -168,9 +168,32 @@ pub enum ClientEvent {
         /// The attempt's number.
         attempt: u32,
     },
+    /// The connection moved from HTTP long-polling to a WebSocket (the
+    /// engine's `upgrade`).
+    Upgraded,
     /// `reconnection_attempts` attempts failed; the client stays closed
-    /// until [`Client::open`] or [`Client::connect`].
+    /// until [`Client::open`](super::Client::open) or [`Client::connect`](super::Client::connect).
     ReconnectFailed,
+}
+
+/// An Engine.IO transport (the reference's `transports` option names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// HTTP long-polling: a pending GET for the server's packets, POSTs
+    /// for ours.
+    Polling,
+    /// One WebSocket both ways.
+    Websocket,
+}
+
+impl Transport {
+    /// The name in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Polling => "polling",
+            Transport::Websocket => "websocket",
+        }
+    }
 }
 
 /// What the driver must do next.
@@ -178,7 +201,7 @@ pub enum ClientEvent {
 #[non_exhaustive]
 pub enum Output {
     /// Open a TCP connection to the server and report it with
-    /// [`Client::handle_connected`] (or [`Client::handle_closed`] on failure).
+    /// [`Client::handle_connected`](super::Client::handle_connected) (or [`Client::handle_closed`](super::Client::handle_closed) on failure).
     Connect {
         /// The id to report it under.
         conn: ConnId,
@@ -210,11 +233,11 @@ pub enum ClientError {
     InvalidNamespace,
     /// Auth data must be a JSON object.
     InvalidAuth,
-    /// No [`Client::connect`] for this namespace (or it was dropped since).
+    /// No [`Client::connect`](super::Client::connect) for this namespace (or it was dropped since).
     UnknownNamespace,
-    /// The namespace already buffers [`Config::max_buffered_emits`] emits.
+    /// The namespace already buffers [`Config::max_buffered_emits`](super::Config::max_buffered_emits) emits.
     BufferFull,
-    /// The namespace already waits for [`Config::max_pending_acks`] acks.
+    /// The namespace already waits for [`Config::max_pending_acks`](super::Config::max_pending_acks) acks.
     TooManyPendingAcks,
     /// Event data must be a non-empty JSON array, ack data an array.
     InvalidData,

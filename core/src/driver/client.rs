@@ -21,7 +21,9 @@
 //! as long as the client should run. When the last handle of a manager's
 //! sockets is dropped, its connection closes and its tasks end.
 //!
-//! Transport: WebSocket only (no HTTP long-polling), plain TCP only (no TLS).
+//! Transports: HTTP long-polling with the upgrade to WebSocket (the
+//! default), or either alone (`ClientConfig::engine.transports`); plain TCP
+//! only (no TLS).
 
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
@@ -47,7 +49,7 @@ use super::socket::Payload;
 use super::EmitError;
 use crate::client::{
     Client, ClientError, ClientEvent, Config as CoreConfig, ConnId, DisconnectReason, EmitOptions,
-    Output,
+    Output, Transport,
 };
 use crate::packet::{encode_args, ArgsError, RawJson};
 use crate::time::{Instant, StdClock};
@@ -196,6 +198,9 @@ pub enum ManagerEvent {
     Reconnect(u32),
     /// Every allowed attempt failed (`reconnect_failed`).
     ReconnectFailed,
+    /// The connection moved from long-polling to a WebSocket (the engine's
+    /// `upgrade`).
+    Upgrade,
 }
 
 type ManagerHandler = Arc<dyn Fn(ClientManager, ManagerEvent) -> BoxFuture<()> + Send + Sync>;
@@ -261,6 +266,11 @@ impl ClientManager {
         }
         let socket = ClientSocket::new(self.clone(), nsp, auth);
         sockets.insert(nsp.to_owned(), Arc::downgrade(&socket.inner));
+        drop(sockets);
+        // Known to the core from now on: emits before `connect` buffer.
+        if let Err(error) = self.process(|client, _| client.add_namespace(nsp)) {
+            tracing::warn!(nsp = %nsp, %error, "invalid client namespace");
+        }
         socket
     }
 
@@ -292,6 +302,12 @@ impl ClientManager {
             .iter()
             .map(|handler| handler(self.clone(), event.clone()))
             .collect()
+    }
+
+    /// The transport of the current connection (attempt), as the engine's
+    /// `transport.name`.
+    pub fn transport(&self) -> Option<Transport> {
+        lock(&self.inner.state).client.transport()
     }
 
     /// The Engine.IO session id while connected.
@@ -427,6 +443,7 @@ impl ManagerInner {
                 self.push_manager_event(ManagerEvent::Reconnect(attempt))
             }
             ClientEvent::ReconnectFailed => self.push_manager_event(ManagerEvent::ReconnectFailed),
+            ClientEvent::Upgraded => self.push_manager_event(ManagerEvent::Upgrade),
         }
     }
 
@@ -572,6 +589,22 @@ struct Handlers {
     disconnect: Vec<DisconnectHandler>,
 }
 
+impl Drop for SocketInner {
+    fn drop(&mut self) {
+        // Leave the namespace, from a task: this may run while the
+        // manager's lock is held (a route dropping the last handle).
+        let manager = self.manager.clone();
+        let nsp = std::mem::take(&mut self.nsp);
+        let runtime = manager.inner.runtime.clone();
+        runtime.spawn(Box::pin(async move {
+            // A new socket for the namespace since then keeps it.
+            if manager.inner.socket(&nsp).is_none() {
+                let _ = manager.process(|client, now| client.disconnect(now, &nsp));
+            }
+        }));
+    }
+}
+
 struct SocketInner {
     manager: ClientManager,
     nsp: String,
@@ -662,7 +695,9 @@ impl ClientSocket {
         }
     }
 
-    /// Leaves the namespace (the last one closes the connection).
+    /// Leaves the namespace: DISCONNECT to the server; the connection stays
+    /// for the manager's other sockets (the last one closes it). Dropping
+    /// every handle of a socket does the same.
     pub fn disconnect(&self) {
         let nsp = &self.inner.nsp;
         let _ = self
@@ -742,10 +777,12 @@ impl ClientSocket {
     }
 
     /// Sends `event` with `args` (a tuple for several, `()` for none).
-    /// Between [`ClientSocket::connect`] and the connection (and while
-    /// reconnecting) it is buffered; before `connect`, after
-    /// [`ClientSocket::disconnect`], a server's disconnect or a connect
-    /// error it fails with [`EmitError::Disconnected`].
+    /// While the socket is not connected (before [`ClientSocket::connect`],
+    /// while connecting or reconnecting, after a disconnect) it is
+    /// buffered and sent in order once the socket connects, as
+    /// socket.io-client does; volatile emits are dropped instead. With the
+    /// `retries` option, every emit waits its turn and is retried until
+    /// acknowledged.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         self.emitter().emit(event, args)
     }

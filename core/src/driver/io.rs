@@ -9,12 +9,17 @@ use std::time::Duration;
 
 use core::future::Future;
 use futures_lite::io::{AsyncRead, AsyncWrite};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::ack::AckError;
+use super::answer::ServerSideAck;
+use super::bus::Bus;
+use super::cluster::ClusterError;
 use super::conn::{FallbackSlot, HttpExchange};
 use super::namespace::{ConnectContext, ConnectError, Namespace};
 use super::operators::BroadcastOperator;
+use super::remote::RemoteSocket;
 use super::runtime::Runtime;
 use super::shared::Shared;
 use super::socket::Socket;
@@ -65,6 +70,42 @@ impl SocketIo {
             main,
             fallback: Arc::new(RwLock::new(None)),
         }
+    }
+
+    /// Joins a cluster through `bus` (sio-redis's Redis bus, say), as npm
+    /// `@socket.io/redis-adapter` does: broadcasts, `fetch_sockets`,
+    /// `sockets_join` / `sockets_leave` / `disconnect_sockets`, server-side
+    /// emits and broadcasts with acks reach every node, sio or Node, on
+    /// that bus; `local()` keeps an operation on this node. Call it once,
+    /// right after construction:
+    ///
+    /// ```ignore
+    /// let io = sio_tokio::SocketIo::new(config).with_adapter(bus);
+    /// ```
+    ///
+    /// The node's uid is random; the channel key prefix and the requests
+    /// timeout come from the bus ([`Bus::key`], [`Bus::requests_timeout`]).
+    /// Each namespace subscribes to its channels as it is created.
+    pub fn with_adapter(self, bus: impl Bus) -> SocketIo {
+        super::cluster::attach(&self.shared, std::sync::Arc::new(bus));
+        self
+    }
+
+    /// Whether a cluster adapter is attached and its bus is connected.
+    /// While the bus is down, local delivery goes on and messages to and
+    /// from the other nodes are lost; the bus reconnects on its own.
+    pub fn adapter_connected(&self) -> bool {
+        self.shared
+            .cluster()
+            .is_some_and(|cluster| cluster.connected())
+    }
+
+    /// This node's uid in the cluster (six characters, as the reference
+    /// makes them), when an adapter is attached.
+    pub fn adapter_uid(&self) -> Option<String> {
+        self.shared
+            .cluster()
+            .map(|cluster| cluster.uid().to_owned())
     }
 
     /// The namespace `name` (created on first use). Names start with `/`.
@@ -148,9 +189,43 @@ impl SocketIo {
         self.main().emit_with_ack(event, args)
     }
 
-    /// Every socket of `/`.
-    pub fn fetch_sockets(&self) -> Vec<Socket> {
+    /// Every socket of `/`, over the whole cluster (see
+    /// [`BroadcastOperator::fetch_sockets`]).
+    pub fn fetch_sockets(
+        &self,
+    ) -> impl Future<Output = Result<Vec<RemoteSocket>, ClusterError>> + Send + 'static {
         self.main().fetch_sockets()
+    }
+
+    /// [`Namespace::server_side_emit`] of `/`.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        self.main().server_side_emit(event, args)
+    }
+
+    /// [`Namespace::server_side_emit_with_ack`] of `/`.
+    pub fn server_side_emit_with_ack<
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    >(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<Vec<R>, ClusterError>> + Send + 'static {
+        self.main().server_side_emit_with_ack(event, args)
+    }
+
+    /// [`Namespace::on_server_side_emit`] of `/`.
+    pub fn on_server_side_emit<T, F, Fut>(&self, event: &str, handler: F)
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(T, ServerSideAck) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.main().on_server_side_emit(event, handler)
     }
 
     /// Makes every socket of `/` join `room`.

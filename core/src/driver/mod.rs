@@ -18,13 +18,21 @@
 //!
 //! The core [`Server`](crate::server::Server) sits behind one lock that is
 //! held only to feed one input and route its outputs.
+//!
+//! - A [`Bus`] attached with [`SocketIo::with_adapter`] joins the server to
+//!   a cluster of sio and Node socket.io servers: it speaks the reference
+//!   Redis adapter's protocol ([`crate::adapter`]); operations that ask the
+//!   other nodes return [`ClusterError`] when the bus fails or a node does
+//!   not answer in time.
 
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
 mod ack;
+mod answer;
 mod bus;
 mod client;
+mod cluster;
 mod conn;
 mod extensions;
 mod handshake;
@@ -32,27 +40,33 @@ mod io;
 mod jobs;
 mod namespace;
 mod operators;
+mod remote;
 mod runtime;
 mod shared;
 mod socket;
 
 pub use ack::{AckError, AckSender};
+pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 pub use client::{
     auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
     ClientSocket, ConnectErrorInfo, ManagerEvent, UrlError,
 };
+pub use cluster::ClusterError;
 pub use conn::{HttpExchange, WebSocketUpgrade};
 pub use extensions::Extensions;
 pub use handshake::Handshake;
 pub use io::SocketIo;
 pub use namespace::{ConnectContext, ConnectError, Namespace};
 pub use operators::BroadcastOperator;
+pub use remote::RemoteSocket;
 pub use runtime::{BoxFuture, ClientStream, Connector, Runtime};
 pub use socket::{Payload, Socket, SocketEmitter};
 
 /// Why a client socket disconnected (socket.io-client's reason strings).
 pub use crate::client::DisconnectReason as ClientDisconnectReason;
+/// A client transport (`ClientConfig::engine.transports`).
+pub use crate::client::Transport as ClientTransport;
 pub use crate::server::{Config, DisconnectReason};
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload
 /// travels as a binary attachment.

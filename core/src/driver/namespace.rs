@@ -11,22 +11,29 @@ use std::time::Duration;
 
 use bytestring::ByteString;
 use core::future::Future;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::ack::AckError;
+use super::answer::ServerSideAck;
+use super::cluster::ClusterError;
 use super::extensions::Extensions;
 use super::handshake::Handshake;
 use super::operators::BroadcastOperator;
+use super::remote::{args_value, decode_value, RemoteSocket};
 use super::runtime::BoxFuture;
 use super::shared::{lock, Shared};
-use super::socket::Socket;
+use super::socket::{Payload, Socket};
 use super::EmitError;
-use crate::packet::RawJson;
+use crate::adapter::Value;
+use crate::packet::{encode_args, RawJson};
 use crate::server::{BroadcastOptions, ConnectRequestId};
 
 pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
 type Middleware = Arc<dyn Fn(ConnectContext) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
 type Predicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+pub(crate) type ServerSideHandler =
+    Arc<dyn Fn(Payload, ServerSideAck) -> Option<BoxFuture<()>> + Send + Sync>;
 
 /// A refusal from middleware: the client's `connect_error` gets `message`
 /// and `data`.
@@ -97,6 +104,8 @@ pub(crate) struct NsHandlers {
     middleware: RwLock<Vec<Middleware>>,
     /// For a dynamic parent: the names of the namespaces it created.
     children: Mutex<Vec<Arc<str>>>,
+    /// Handlers of server-side emits from other nodes, by event.
+    server_side: RwLock<HashMap<String, ServerSideHandler>>,
 }
 
 #[derive(Default)]
@@ -135,6 +144,21 @@ impl Registry {
                     .clone()
             })
             .unwrap_or_default()
+    }
+
+    /// Every namespace's name.
+    pub(crate) fn names(&self) -> Vec<Arc<str>> {
+        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        inner.by_name.keys().cloned().collect()
+    }
+
+    pub(crate) fn server_side_handler(&self, nsp: &str, event: &str) -> Option<ServerSideHandler> {
+        self.handlers(nsp)?
+            .server_side
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(event)
+            .cloned()
     }
 
     fn matching_parent(&self, nsp: &str) -> Option<Arc<NsHandlers>> {
@@ -208,6 +232,10 @@ pub(crate) fn start_connect(
                 let mut inner = registry_shared.registry.inner.write().unwrap_or_else(|p| p.into_inner());
                 inner.by_name.entry(nsp.clone()).or_insert_with(|| handlers.clone());
                 lock(&handlers.children).push(nsp.clone());
+                drop(inner);
+                if let Some(cluster) = registry_shared.cluster() {
+                    cluster.add_namespace(&registry_shared, &nsp);
+                }
             }
             // Known before its Connected event is routed, in this same drain.
             registry_shared.insert_socket(socket);
@@ -237,6 +265,9 @@ impl std::fmt::Debug for Namespace {
 impl Namespace {
     pub(crate) fn get_or_create(shared: &Arc<Shared>, name: &str) -> Result<Namespace, EmitError> {
         shared.process(|server, _| server.add_namespace(name))?;
+        if let Some(cluster) = shared.cluster() {
+            cluster.add_namespace(shared, name);
+        }
         Ok(Namespace {
             shared: shared.clone(),
             name: Arc::from(name),
@@ -358,9 +389,96 @@ impl Namespace {
         self.operator().emit_with_ack(event, args)
     }
 
-    /// Every socket of the namespace.
-    pub fn fetch_sockets(&self) -> Vec<Socket> {
+    /// Every socket of the namespace, over the whole cluster (see
+    /// [`BroadcastOperator::fetch_sockets`]).
+    pub fn fetch_sockets(
+        &self,
+    ) -> impl Future<Output = Result<Vec<RemoteSocket>, ClusterError>> + Send + 'static {
         self.operator().fetch_sockets()
+    }
+
+    /// Sends `event` with `args` to the other nodes of the cluster (Node's
+    /// `serverSideEmit`); their [`Namespace::on_server_side_emit`] handlers
+    /// get it. This node's do not. Without an adapter it does nothing.
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        let Some(cluster) = self.shared.cluster() else {
+            return Ok(());
+        };
+        let data = server_side_data(event, args)?;
+        for nsp in self.operator().namespaces() {
+            cluster.server_side_emit(nsp, data.clone());
+        }
+        Ok(())
+    }
+
+    /// Like [`Namespace::server_side_emit`], and collects one answer per
+    /// other node, decoded as `R` (Node's `serverSideEmitWithAck`). A node
+    /// that does not answer within the adapter's `requests_timeout` makes
+    /// it fail with the reference's message (`timeout reached: only 1
+    /// responses received out of 2`). Without an adapter, or with no other
+    /// node, it resolves at once with no answers.
+    pub fn server_side_emit_with_ack<
+        T: Serialize + ?Sized,
+        R: DeserializeOwned + Send + 'static,
+    >(
+        &self,
+        event: &str,
+        args: &T,
+    ) -> impl Future<Output = Result<Vec<R>, ClusterError>> + Send + 'static {
+        let cluster = self.shared.cluster().cloned();
+        let shared = self.shared.clone();
+        let namespaces = self.operator().namespaces().to_vec();
+        let data = server_side_data(event, args);
+        async move {
+            let data = data.map_err(|e| ClusterError::Encode(e.to_string()))?;
+            let Some(cluster) = cluster else {
+                return Ok(Vec::new());
+            };
+            let mut answers = Vec::new();
+            for nsp in namespaces {
+                for answer in cluster
+                    .server_side_emit_with_ack(&shared, &nsp, data.clone())
+                    .await?
+                {
+                    let answer = decode_value(answer.as_ref())
+                        .map_err(|e| ClusterError::Decode(e.to_string()))?;
+                    answers.push(answer);
+                }
+            }
+            Ok(answers)
+        }
+    }
+
+    /// Calls `handler` for every server-side emit of `event` from another
+    /// node, with the arguments decoded as `T` (a tuple for several) and a
+    /// [`ServerSideAck`] to answer when the sender waits for one. Emits
+    /// whose arguments do not decode are logged and dropped. A later
+    /// registration for the same event replaces the earlier one.
+    pub fn on_server_side_emit<T, F, Fut>(&self, event: &str, handler: F)
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(T, ServerSideAck) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let name = event.to_owned();
+        let erased: ServerSideHandler = Arc::new(move |payload: Payload, ack| {
+            match payload.decode::<T>() {
+                Ok(args) => Some(Box::pin(handler(args, ack)) as BoxFuture<()>),
+                Err(error) => {
+                    tracing::warn!(event = %name, %error, "server-side emit arguments do not decode; dropped");
+                    None
+                }
+            }
+        });
+        self.handlers
+            .server_side
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(event.to_owned(), erased);
     }
 
     /// Makes every socket join `room`.
@@ -376,5 +494,15 @@ impl Namespace {
     /// Disconnects every socket; with `close`, closes their connections too.
     pub fn disconnect_sockets(&self, close: bool) {
         self.operator().disconnect_sockets(close)
+    }
+}
+
+/// `["event", ...args]` as adapter values.
+fn server_side_data<T: Serialize + ?Sized>(event: &str, args: &T) -> Result<Vec<Value>, EmitError> {
+    let (data, attachments) = encode_args(Some(event), args)?;
+    match args_value(&data, &attachments) {
+        Some(Value::Array(items)) => Ok(items),
+        // encode_args writes an array with valid placeholders.
+        _ => Ok(vec![Value::str(event)]),
     }
 }

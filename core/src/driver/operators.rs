@@ -1,6 +1,7 @@
 //! [`BroadcastOperator`]: `to` / `except` / `volatile` / `local` /
 //! `timeout`, then `emit`, `emit_with_ack` or a server-wide operation on the
-//! sockets it selects.
+//! sockets it selects. With a cluster adapter, each goes to the other nodes
+//! too (unless `local`), as the reference adapter sends it.
 
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
@@ -13,9 +14,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::ack::{await_ack, AckError, AckReply};
+use super::cluster::{Cluster, ClusterError, Waiting};
+use super::remote::{args_value, decode_value, RemoteSocket};
 use super::shared::Shared;
-use super::socket::Socket;
 use super::EmitError;
+use crate::adapter::{Flag, Response, Targets};
 use crate::packet::encode_args;
 use crate::server::{BroadcastOptions, SocketId};
 
@@ -26,6 +29,8 @@ pub struct BroadcastOperator {
     namespaces: Vec<Arc<str>>,
     opts: BroadcastOptions,
     timeout: Option<Duration>,
+    /// `local()`: this node only.
+    local: bool,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
@@ -34,6 +39,7 @@ impl std::fmt::Debug for BroadcastOperator {
             .field("namespaces", &self.namespaces)
             .field("opts", &self.opts)
             .field("timeout", &self.timeout)
+            .field("local", &self.local)
             .finish()
     }
 }
@@ -49,6 +55,7 @@ impl BroadcastOperator {
             namespaces,
             opts,
             timeout: None,
+            local: false,
         }
     }
 
@@ -75,9 +82,10 @@ impl BroadcastOperator {
         self
     }
 
-    /// Only this server's sockets. With no adapter every broadcast is
-    /// local; the flag keeps code right once a cluster adapter is plugged in.
-    pub fn local(self) -> Self {
+    /// Only this server's sockets: nothing goes to the other nodes of the
+    /// cluster. Without an adapter every operation is local anyway.
+    pub fn local(mut self) -> Self {
+        self.local = true;
         self
     }
 
@@ -90,24 +98,81 @@ impl BroadcastOperator {
     /// Sends `event` with `args` to every selected socket; encoded once.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let (data, attachments) = encode_args(Some(event), args)?;
+        let remote = self
+            .cluster()
+            .and_then(|cluster| Some((cluster, args_value(&data, &attachments)?)));
         for nsp in &self.namespaces {
             let (data, attachments) = (data.clone(), attachments.clone());
             self.shared
                 .process(|server, now| server.broadcast(now, nsp, &self.opts, data, attachments));
         }
+        if let Some((cluster, value)) = remote {
+            let targets = self.targets(Some(self.flags(None)));
+            for nsp in &self.namespaces {
+                cluster.publish_broadcast(nsp, value.clone(), targets.clone());
+            }
+        }
         Ok(())
+    }
+
+    /// The cluster, unless this operator is `local`.
+    fn cluster(&self) -> Option<Arc<Cluster>> {
+        match self.local {
+            true => None,
+            false => self.shared.cluster().cloned(),
+        }
+    }
+
+    /// The flags the reference writes: `volatile`, then `timeout`.
+    fn flags(&self, timeout: Option<Duration>) -> Vec<Flag> {
+        let mut flags = Vec::new();
+        if self.opts.volatile {
+            flags.push(Flag::Volatile(true));
+        }
+        if let Some(timeout) = timeout {
+            flags.push(Flag::Timeout(
+                i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX),
+            ));
+        }
+        flags
+    }
+
+    /// The selection as the other nodes read it: rooms and except rooms
+    /// once each, in the order given (Node keeps them in Sets), and an
+    /// excepted socket (the sender of `socket.broadcast`) as the room named
+    /// by its id.
+    fn targets(&self, flags: Option<Vec<Flag>>) -> Targets {
+        let sids: Vec<String> = self.shared.read(|server| {
+            self.opts
+                .except_sockets
+                .iter()
+                .filter_map(|id| server.socket_sid(*id).map(str::to_owned))
+                .collect()
+        });
+        let except = self.opts.except.iter().map(|r| r.to_string()).chain(sids);
+        Targets {
+            rooms: distinct(self.opts.rooms.iter().map(|r| r.to_string())),
+            except: distinct(except),
+            flags,
+        }
     }
 
     /// Sends `event` and collects every selected socket's acknowledgement,
     /// decoded as `R`. Sockets that disconnect meanwhile are left out; the
     /// deadline (none unless [`BroadcastOperator::timeout`] is set) passing
     /// first is an error, as in Node.
+    ///
+    /// With a cluster adapter the other nodes' sockets are asked too (the
+    /// reference's BROADCAST request); their acks carry the first argument
+    /// only, as the reference forwards them. Their deadline is the
+    /// `timeout`, or the adapter's `requests_timeout` when none is set.
     pub fn emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned + Send + 'static>(
         &self,
         event: &str,
         args: &T,
     ) -> impl Future<Output = Result<Vec<R>, AckError>> + Send + 'static {
         let waiting = self.start_acks(event, args);
+        let remote = self.start_remote_acks(event, args);
         async move {
             let mut replies = Vec::new();
             for rx in waiting? {
@@ -117,8 +182,45 @@ impl BroadcastOperator {
                     Err(e) => return Err(e),
                 }
             }
+            for waiting in remote {
+                let finished = waiting.finish().await.ok_or(AckError::Disconnected)?;
+                if finished.error().is_some() {
+                    return Err(AckError::Timeout);
+                }
+                for response in &finished.responses {
+                    if let Response::BroadcastAck { packet, .. } = response {
+                        replies.push(decode_value(packet.as_ref()).map_err(AckError::Decode)?);
+                    }
+                }
+            }
             Ok(replies)
         }
+    }
+
+    fn start_remote_acks<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Vec<Waiting> {
+        let Some(cluster) = self.cluster() else {
+            return Vec::new();
+        };
+        let Some(value) = encode_args(Some(event), args)
+            .ok()
+            .and_then(|(data, attachments)| args_value(&data, &attachments))
+        else {
+            return Vec::new();
+        };
+        let timeout = self.timeout.unwrap_or(cluster.requests_timeout());
+        let targets = self.targets(Some(self.flags(Some(timeout))));
+        self.namespaces
+            .iter()
+            .map(|nsp| {
+                cluster.start_broadcast_with_ack(
+                    &self.shared,
+                    nsp,
+                    value.clone(),
+                    targets.clone(),
+                    timeout,
+                )
+            })
+            .collect()
     }
 
     fn start_acks<T: Serialize + ?Sized>(
@@ -145,6 +247,11 @@ impl BroadcastOperator {
         Ok(waiting)
     }
 
+    /// The namespaces it selects in.
+    pub(crate) fn namespaces(&self) -> &[Arc<str>] {
+        &self.namespaces
+    }
+
     fn selected(&self) -> Vec<(Arc<str>, SocketId)> {
         self.shared.read(|server| {
             self.namespaces
@@ -159,15 +266,48 @@ impl BroadcastOperator {
         })
     }
 
-    /// The selected sockets (Node's `fetchSockets`).
-    pub fn fetch_sockets(&self) -> Vec<Socket> {
-        self.selected()
+    /// The selected sockets of the whole cluster (Node's `fetchSockets`):
+    /// this node's at once, then those the other nodes report (a
+    /// REMOTE_FETCH request, when the adapter counts other nodes and the
+    /// operator is not `local`). Fails when the bus fails or a node does
+    /// not answer within the adapter's `requests_timeout`.
+    pub fn fetch_sockets(
+        &self,
+    ) -> impl Future<Output = Result<Vec<RemoteSocket>, ClusterError>> + Send + 'static {
+        let local: Vec<RemoteSocket> = self
+            .selected()
             .into_iter()
             .filter_map(|(_, id)| self.shared.socket(id))
-            .collect()
+            .map(RemoteSocket::from_local)
+            .collect();
+        let remote = self.cluster().map(|cluster| {
+            (
+                cluster,
+                self.shared.clone(),
+                self.namespaces.clone(),
+                self.targets(None),
+            )
+        });
+        async move {
+            let mut sockets = local;
+            if let Some((cluster, shared, namespaces, targets)) = remote {
+                for nsp in namespaces {
+                    let fetched = cluster
+                        .fetch_sockets(&shared, &nsp, targets.clone())
+                        .await?;
+                    sockets.extend(
+                        fetched
+                            .into_iter()
+                            .map(|socket| RemoteSocket::from_fetched(&shared, &nsp, socket)),
+                    );
+                }
+            }
+            Ok(sockets)
+        }
     }
 
-    /// Makes every selected socket join `room`.
+    /// Makes every selected socket join `room`; with a cluster adapter, on
+    /// every node (REMOTE_JOIN, which no node answers).
     pub fn sockets_join(&self, room: &str) {
         let selected = self.selected();
         self.shared.process(|server, _| {
@@ -176,9 +316,15 @@ impl BroadcastOperator {
                 let _ = server.join(id, room);
             }
         });
+        if let Some(cluster) = self.cluster() {
+            for nsp in &self.namespaces {
+                cluster.remote_join(nsp, self.targets(None), vec![room.to_owned()]);
+            }
+        }
     }
 
-    /// Makes every selected socket leave `room`.
+    /// Makes every selected socket leave `room`; with a cluster adapter, on
+    /// every node (REMOTE_LEAVE).
     pub fn sockets_leave(&self, room: &str) {
         let selected = self.selected();
         self.shared.process(|server, _| {
@@ -186,11 +332,22 @@ impl BroadcastOperator {
                 let _ = server.leave(id, room);
             }
         });
+        if let Some(cluster) = self.cluster() {
+            for nsp in &self.namespaces {
+                cluster.remote_leave(nsp, self.targets(None), vec![room.to_owned()]);
+            }
+        }
     }
 
     /// Disconnects every selected socket; with `close`, also closes their
-    /// connections (Node's `disconnectSockets(true)`).
+    /// connections (Node's `disconnectSockets(true)`). With a cluster
+    /// adapter, on every node (REMOTE_DISCONNECT).
     pub fn disconnect_sockets(&self, close: bool) {
+        if let Some(cluster) = self.cluster() {
+            for nsp in &self.namespaces {
+                cluster.remote_disconnect(nsp, self.targets(None), close);
+            }
+        }
         let selected = self.selected();
         self.shared.process(|server, now| {
             for (_, id) in selected {
@@ -202,4 +359,10 @@ impl BroadcastOperator {
             }
         });
     }
+}
+
+/// `items` without repeats, first occurrences kept in order.
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.filter(|item| seen.insert(item.clone())).collect()
 }

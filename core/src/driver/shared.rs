@@ -12,12 +12,13 @@ use std::prelude::rust_2021::*;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use async_channel::Sender;
 use event_listener::Event as Notify;
 
 use super::ack::AckReply;
+use super::cluster::Cluster;
 use super::handshake::Handshake;
 use super::namespace::Registry;
 use super::runtime::Runtime;
@@ -54,6 +55,8 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     pub(crate) http_limits: crate::wire::http::Limits,
     shutting_down: AtomicBool,
+    /// The cluster this server joined, if an adapter is attached.
+    pub(crate) cluster: OnceLock<Arc<Cluster>>,
 }
 
 impl Shared {
@@ -77,6 +80,7 @@ impl Shared {
             registry: Registry::default(),
             http_limits,
             shutting_down: AtomicBool::new(false),
+            cluster: OnceLock::new(),
         });
         let timers = Arc::downgrade(&shared);
         shared.runtime.spawn(Box::pin(timer_loop(timers)));
@@ -265,6 +269,11 @@ impl Shared {
     pub(crate) fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
         self.deadline_changed.notify(usize::MAX);
+    }
+
+    /// The cluster, when an adapter is attached.
+    pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.get()
     }
 
     /// Spawns a future on the runtime.

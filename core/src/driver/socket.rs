@@ -116,6 +116,8 @@ struct Inner {
     connected: AtomicBool,
     /// The rooms it was in when it disconnected.
     rooms_at_disconnect: Mutex<Vec<String>>,
+    /// Node's `socket.data`: what other nodes see through `fetch_sockets`.
+    data: Mutex<Option<serde_json::Value>>,
 }
 
 /// One client connected to one namespace. Cloning shares it.
@@ -154,6 +156,7 @@ impl Socket {
                 jobs: JobQueue::default(),
                 connected: AtomicBool::new(true),
                 rooms_at_disconnect: Mutex::new(Vec::new()),
+                data: Mutex::new(None),
             }),
         }
     }
@@ -187,6 +190,29 @@ impl Socket {
     /// Per-socket data, shared with the middleware that accepted it.
     pub fn extensions(&self) -> &Extensions {
         &self.inner.extensions
+    }
+
+    /// Sets `socket.data`: any serializable value, kept as JSON, which
+    /// `fetch_sockets` shows, on this node and on the others.
+    pub fn set_data<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), serde_json::Error> {
+        let value = serde_json::to_value(data)?;
+        *lock(&self.inner.data) = Some(value);
+        Ok(())
+    }
+
+    /// `socket.data` decoded as `T`; `None` when unset or of another shape.
+    pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
+        let data = lock(&self.inner.data);
+        T::deserialize(data.as_ref()?).ok()
+    }
+
+    /// `socket.data` as JSON, if set.
+    pub fn data_value(&self) -> Option<serde_json::Value> {
+        lock(&self.inner.data).clone()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
     }
 
     /// Whether the socket is still connected.

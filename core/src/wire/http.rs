@@ -1,6 +1,8 @@
 //! HTTP/1.1 on the server side: an incremental request parser (heads through
 //! httparse, bodies by Content-Length or chunked coding) and a response
-//! writer. Only what an Engine.IO endpoint needs, but all of it exact.
+//! writer. Only what an Engine.IO endpoint needs, but all of it exact. The
+//! client side (a request writer and a response parser) is in `client`'s
+//! items, re-exported here.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -8,6 +10,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use bytes::{Buf, Bytes, BytesMut};
 use core::fmt;
+
+mod client;
+pub use client::{OutgoingRequest, ReceivedResponse, ResponseParser};
 
 /// Bounds on what one request may hold. Going over one is the peer's fault
 /// and answered with [`HttpError::status`].
@@ -165,6 +170,15 @@ pub fn query_param<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
         .map(|(_, value)| percent_decode(value))
 }
 
+/// Every `key=value` pair of a query string, percent-decoded, in order.
+pub fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .map(|(key, value)| (percent_decode(key), percent_decode(value)))
+}
+
 /// `application/x-www-form-urlencoded` decoding of one key or value.
 fn percent_decode(text: &str) -> Cow<'_, str> {
     if !text.bytes().any(|b| b == b'%' || b == b'+') {
@@ -234,6 +248,8 @@ pub enum HttpError {
     BadContentLength,
     /// Only HTTP/1.0 and HTTP/1.1 are served.
     UnsupportedVersion,
+    /// The connection closed in the middle of a response (client side).
+    Truncated,
 }
 
 impl HttpError {
@@ -242,7 +258,8 @@ impl HttpError {
         match self {
             HttpError::Malformed(_)
             | HttpError::BadTransferEncoding
-            | HttpError::BadContentLength => 400,
+            | HttpError::BadContentLength
+            | HttpError::Truncated => 400,
             HttpError::HeadTooLarge | HttpError::TooManyHeaders => 431,
             HttpError::BodyTooLarge => 413,
             HttpError::UnsupportedVersion => 505,
@@ -260,6 +277,7 @@ impl fmt::Display for HttpError {
             HttpError::BadTransferEncoding => f.write_str("bad transfer encoding"),
             HttpError::BadContentLength => f.write_str("bad content-length"),
             HttpError::UnsupportedVersion => f.write_str("unsupported HTTP version"),
+            HttpError::Truncated => f.write_str("connection closed mid-message"),
         }
     }
 }

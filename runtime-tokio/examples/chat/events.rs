@@ -350,8 +350,30 @@ fn announce_departure(io: &SocketIo, user: &User, rooms: &[String]) {
     }
 }
 
-/// Sets up a socket the auth middleware admitted.
-pub fn on_connection(io: SocketIo, socket: Socket) {
+/// Tells every connection of the user about the new one.
+async fn welcome(io: SocketIo, socket: Socket, user: User) {
+    let connections = match io.to(&user_room(&user.id)).fetch_sockets().await {
+        Ok(sockets) => sockets.len(),
+        Err(e) => {
+            tracing::warn!(socket = socket.id(), %e, "could not count the user's connections");
+            1
+        }
+    };
+    let welcome = json!({
+        "socketId": socket.id(),
+        "userId": user.id,
+        "name": user.name,
+        "connections": connections,
+    });
+    if let Err(e) = emit_to_user(&io, &user.id, "welcome", &welcome) {
+        tracing::warn!(socket = socket.id(), %e, "could not welcome");
+    }
+}
+
+/// Sets up a socket the auth middleware admitted: its handlers first
+/// (before the first await, so no event finds them missing), then the
+/// welcome, which counts the user's connections over the whole cluster.
+pub async fn on_connection(io: SocketIo, socket: Socket) {
     let Some(user) = socket.extensions().get::<User>() else {
         // Only the middleware admits sockets, and it always stores the user.
         tracing::error!(socket = socket.id(), "socket without a user; disconnecting");
@@ -362,18 +384,6 @@ pub fn on_connection(io: SocketIo, socket: Socket) {
     if let Err(e) = socket.join(&user_room(&user.id)) {
         tracing::warn!(socket = socket.id(), %e, "could not join the user's room");
     }
-    let connections = io.to(&user_room(&user.id)).fetch_sockets().len();
-    let welcome = json!({
-        "socketId": socket.id(),
-        "userId": user.id,
-        "name": user.name,
-        "connections": connections,
-    });
-    // Every connection of the user learns about the new one.
-    if let Err(e) = emit_to_user(&io, &user.id, "welcome", &welcome) {
-        tracing::warn!(socket = socket.id(), %e, "could not welcome");
-    }
-
     let session = Session {
         io: io.clone(),
         user: user.clone(),
@@ -388,6 +398,7 @@ pub fn on_connection(io: SocketIo, socket: Socket) {
     register(&socket, &session, "room_message", on_room_message);
     register(&socket, &session, "room_announce", on_room_announce);
 
+    let (io_for_welcome, user_for_welcome) = (io.clone(), user.clone());
     socket.on_disconnect(move |socket, reason: DisconnectReason| {
         let io = io.clone();
         let user = user.clone();
@@ -396,6 +407,7 @@ pub fn on_connection(io: SocketIo, socket: Socket) {
             announce_departure(&io, &user, &socket.rooms());
         }
     });
+    welcome(io_for_welcome, socket, user_for_welcome).await;
 }
 
 #[cfg(test)]

@@ -69,8 +69,5 @@ pub fn config(cors_origin: &str) -> Config {
 pub fn install(io: &SocketIo, keys: Keys) {
     io.use_middleware(move |context| auth::authenticate(keys.clone(), context));
     let handle = io.clone();
-    io.on_connection(move |socket| {
-        events::on_connection(handle.clone(), socket);
-        async {}
-    });
+    io.on_connection(move |socket| events::on_connection(handle.clone(), socket));
 }

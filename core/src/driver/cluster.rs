@@ -1,0 +1,576 @@
+//! The cluster adapter: this node speaks the reference Redis adapter's
+//! protocol (`@socket.io/redis-adapter` 8.x, [`crate::adapter`]) over a
+//! [`Bus`], so sio servers and Node socket.io servers share broadcasts,
+//! requests and responses.
+//!
+//! - Every namespace subscribes as `RedisAdapter` does: the pattern
+//!   `{key}#{nsp}#*`, the request channel, the response channel and this
+//!   node's specific response channel.
+//! - Bus events arrive through a bounded queue and are handled by one task,
+//!   in order; publishes leave through another queue, one at a time, so
+//!   they reach the bus in the order this node made them.
+//! - Requests wait in [`PendingRequests`] (sans-IO) against the driver's
+//!   clock; every request completes or times out.
+//!
+//! Locking: the cluster's own lock is never held while the server state
+//! lock is taken (the state lock may be held while taking this one).
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use async_channel::{Receiver, Sender};
+use bytes::Bytes;
+
+use super::bus::{Bus, BusError, BusEvent};
+use super::shared::{lock, Shared};
+use crate::adapter::{
+    read_incoming, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind, Channels,
+    FetchedSocket, Finished, Incoming, PendingRequests, Request, RequestType, Response, Targets,
+    Value,
+};
+use crate::packet::PacketType;
+use crate::time::Instant;
+
+/// Bus events waiting for the handler task; beyond this they are dropped
+/// (the node cannot keep up; the bus itself buffers too).
+const EVENT_QUEUE: usize = 65_536;
+/// Publishes waiting for the bus.
+const PUBLISH_QUEUE: usize = 65_536;
+
+/// Why a cluster-wide operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// The bus could not count the nodes or publish.
+    Bus(BusError),
+    /// Not every node answered in time: the reference adapter's message
+    /// (`timeout reached while waiting for fetchSockets response`,
+    /// `timeout reached: only 1 responses received out of 2`).
+    Timeout(String),
+    /// A response did not decode as the requested type.
+    Decode(String),
+    /// The arguments do not serialize.
+    Encode(String),
+    /// The server was dropped while waiting.
+    Closed,
+}
+
+impl std::fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClusterError::Bus(e) => write!(f, "cluster bus: {e}"),
+            ClusterError::Timeout(message) => f.write_str(message),
+            ClusterError::Decode(e) => write!(f, "cannot decode a response: {e}"),
+            ClusterError::Encode(e) => write!(f, "arguments do not serialize: {e}"),
+            ClusterError::Closed => f.write_str("server closed"),
+        }
+    }
+}
+
+impl std::error::Error for ClusterError {}
+
+#[derive(Default)]
+struct ClusterState {
+    /// Namespaces subscribed to.
+    namespaces: HashSet<Arc<str>>,
+    requests: PendingRequests,
+    /// Who waits for each pending request.
+    waiters: HashMap<String, Sender<Finished>>,
+}
+
+/// One node of a cluster: its uid, its bus and its pending requests.
+pub(crate) struct Cluster {
+    bus: Arc<dyn Bus>,
+    uid: String,
+    key: String,
+    pub(super) timeout: Duration,
+    connected: AtomicBool,
+    state: Mutex<ClusterState>,
+    outbox: Sender<(String, Bytes)>,
+    /// Request ids when the OS has no random source.
+    fallback_ids: AtomicU64,
+}
+
+fn random_uid(fallback: &AtomicU64) -> String {
+    let mut random = [0u8; 6];
+    if getrandom::fill(&mut random).is_err() {
+        let n = fallback.fetch_add(1, Ordering::Relaxed);
+        random.copy_from_slice(&n.to_le_bytes()[..6]);
+    }
+    uid_from_random(&random)
+}
+
+/// Joins `shared`'s server to the cluster on `bus`; called once, at construction.
+pub(crate) fn attach(shared: &Arc<Shared>, bus: Arc<dyn Bus>) {
+    let (outbox, outgoing) = async_channel::bounded(PUBLISH_QUEUE);
+    let fallback_ids = AtomicU64::new(1);
+    let cluster = Arc::new(Cluster {
+        uid: random_uid(&fallback_ids),
+        key: bus.key().to_owned(),
+        timeout: bus.requests_timeout(),
+        bus: bus.clone(),
+        connected: AtomicBool::new(true),
+        state: Mutex::new(ClusterState::default()),
+        outbox,
+        fallback_ids,
+    });
+    if shared.cluster.set(cluster.clone()).is_err() {
+        tracing::warn!("a cluster adapter is already attached; the second one is ignored");
+        return;
+    }
+    tracing::info!(uid = %cluster.uid, key = %cluster.key, "joining the cluster");
+    let (events, incoming) = async_channel::bounded(EVENT_QUEUE);
+    bus.start(Arc::new(move |event| {
+        if events.try_send(event).is_err() {
+            tracing::warn!("cluster bus event dropped: the node is not keeping up");
+        }
+    }));
+    shared.spawn(publish_loop(bus, outgoing));
+    shared.spawn(event_loop(Arc::downgrade(shared), incoming));
+    for nsp in shared.registry.names() {
+        cluster.add_namespace(shared, &nsp);
+    }
+}
+
+/// Publishes in order, one at a time.
+async fn publish_loop(bus: Arc<dyn Bus>, outgoing: Receiver<(String, Bytes)>) {
+    while let Ok((channel, payload)) = outgoing.recv().await {
+        if let Err(error) = bus.publish(channel.clone(), payload).await {
+            tracing::warn!(%channel, %error, "cluster publish failed; message lost");
+        }
+    }
+}
+
+/// Handles bus events in arrival order until the server is dropped.
+async fn event_loop(shared: Weak<Shared>, incoming: Receiver<BusEvent>) {
+    while let Ok(event) = incoming.recv().await {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let Some(cluster) = shared.cluster.get().cloned() else {
+            return;
+        };
+        match event {
+            BusEvent::Message { channel, payload } => {
+                cluster.handle_message(&shared, &channel, &payload)
+            }
+            BusEvent::Down(error) => {
+                cluster.connected.store(false, Ordering::Release);
+                tracing::warn!(%error, "cluster bus down; local delivery goes on");
+            }
+            BusEvent::Up => {
+                cluster.connected.store(true, Ordering::Release);
+                tracing::info!("cluster bus up again");
+            }
+        }
+    }
+}
+
+impl Cluster {
+    /// This node's uid.
+    pub(crate) fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// Whether the bus is connected.
+    pub(crate) fn connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// How long requests wait (`requestsTimeout`).
+    pub(crate) fn requests_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub(super) fn channels(&self, nsp: &str) -> Channels {
+        Channels::new(&self.key, nsp, &self.uid)
+    }
+
+    fn new_id(&self) -> String {
+        random_uid(&self.fallback_ids)
+    }
+
+    /// Subscribes namespace `nsp`'s channels, once. Only locks this
+    /// cluster's state and spawns: safe under the state lock.
+    pub(crate) fn add_namespace(&self, shared: &Shared, nsp: &str) {
+        if !lock(&self.state).namespaces.insert(Arc::from(nsp)) {
+            return;
+        }
+        let channels = self.channels(nsp);
+        let bus = self.bus.clone();
+        let nsp = nsp.to_owned();
+        shared.spawn(async move {
+            let exact = vec![
+                channels.request().to_owned(),
+                channels.response().to_owned(),
+                channels.specific_response().to_owned(),
+            ];
+            if let Err(error) = bus
+                .subscribe(exact, vec![channels.broadcast_pattern()])
+                .await
+            {
+                tracing::warn!(%nsp, %error, "cluster subscribe failed");
+            }
+        });
+    }
+
+    /// Queues `payload` for `channel`.
+    fn publish(&self, channel: String, payload: Vec<u8>) {
+        if self.outbox.try_send((channel, payload.into())).is_err() {
+            tracing::warn!("cluster publish queue full; message dropped");
+        }
+    }
+
+    fn publish_request(&self, nsp: &str, request: &Request) {
+        match request.encode() {
+            Ok(bytes) => self.publish(self.channels(nsp).request().to_owned(), bytes),
+            Err(error) => tracing::warn!(%error, "cluster request too large; not sent"),
+        }
+    }
+
+    pub(super) fn respond(&self, nsp: &str, response: &Response) {
+        match response.encode() {
+            Ok(bytes) => self.publish(self.channels(nsp).response().to_owned(), bytes),
+            Err(error) => tracing::warn!(%error, "cluster response too large; not sent"),
+        }
+    }
+
+    // ----- outgoing -----
+
+    /// Publishes a broadcast of `data` (`["event", ...args]`) to the
+    /// other nodes, on the room's channel when there is exactly one room.
+    pub(crate) fn publish_broadcast(&self, nsp: &str, data: Value, opts: Targets) {
+        let channel = self
+            .channels(nsp)
+            .for_rooms(opts.rooms.iter().map(String::as_str));
+        let message = BroadcastMessage {
+            uid: self.uid.clone(),
+            packet: AdapterPacket {
+                kind: PacketType::Event,
+                nsp: nsp.to_owned(),
+                data: Some(data),
+                id: None,
+            },
+            opts,
+        };
+        match message.encode() {
+            Ok(bytes) => self.publish(channel, bytes),
+            Err(error) => tracing::warn!(%error, "cluster broadcast too large; not sent"),
+        }
+    }
+
+    /// REMOTE_JOIN: the sockets `opts` selects on the other nodes join `rooms`.
+    pub(crate) fn remote_join(&self, nsp: &str, opts: Targets, rooms: Vec<String>) {
+        let uid = self.uid.clone();
+        self.publish_request(nsp, &Request::RemoteJoin { uid, opts, rooms });
+    }
+
+    /// REMOTE_LEAVE.
+    pub(crate) fn remote_leave(&self, nsp: &str, opts: Targets, rooms: Vec<String>) {
+        let uid = self.uid.clone();
+        self.publish_request(nsp, &Request::RemoteLeave { uid, opts, rooms });
+    }
+
+    /// REMOTE_DISCONNECT.
+    pub(crate) fn remote_disconnect(&self, nsp: &str, opts: Targets, close: bool) {
+        let uid = self.uid.clone();
+        self.publish_request(nsp, &Request::RemoteDisconnect { uid, opts, close });
+    }
+
+    /// SERVER_SIDE_EMIT without ack.
+    pub(crate) fn server_side_emit(&self, nsp: &str, data: Vec<Value>) {
+        let uid = self.uid.clone();
+        let request = Request::ServerSideEmit {
+            uid,
+            request_id: None,
+            data,
+        };
+        self.publish_request(nsp, &request);
+    }
+
+    /// How many other nodes serve `nsp` (`PUBSUB NUMSUB` on its request
+    /// channel, minus this node). A bus that does not answer within the
+    /// requests timeout is an error: requests never hang.
+    async fn other_nodes(&self, shared: &Shared, nsp: &str) -> Result<usize, BusError> {
+        let channel = self.channels(nsp).request().to_owned();
+        let deadline = shared.clock.to_std(shared.clock.now() + self.timeout);
+        let sleep = shared.runtime.sleep_until(deadline);
+        let count = futures_lite::future::or(self.bus.subscriber_count(channel), async {
+            sleep.await;
+            Err(BusError(String::from("no answer to PUBSUB NUMSUB in time")))
+        })
+        .await?;
+        Ok(count.saturating_sub(1))
+    }
+
+    /// Registers request `request_id` and the waiter for its end.
+    fn register(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        request_id: String,
+        kind: RequestType,
+        other_nodes: usize,
+        timeout: Duration,
+    ) -> Waiting {
+        let deadline = shared.clock.now() + timeout;
+        let (tx, rx) = async_channel::bounded(1);
+        {
+            let mut state = lock(&self.state);
+            // Ids are random; a clash only loses this request's responses.
+            let _ = state
+                .requests
+                .register(&request_id, kind, other_nodes, deadline);
+            state.waiters.insert(request_id.clone(), tx);
+        }
+        Waiting {
+            cluster: self.clone(),
+            shared: Arc::downgrade(shared),
+            request_id,
+            rx,
+            deadline,
+        }
+    }
+
+    /// Asks the other nodes, waits for all of them (or the timeout) and
+    /// returns their responses. With no other node, no request goes out.
+    async fn request(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        kind: RequestType,
+        make: impl FnOnce(String, String) -> Request,
+    ) -> Result<Vec<Response>, ClusterError> {
+        let others = self
+            .other_nodes(shared, nsp)
+            .await
+            .map_err(ClusterError::Bus)?;
+        if others == 0 {
+            return Ok(Vec::new());
+        }
+        let request_id = self.new_id();
+        let waiting = self.register(shared, request_id.clone(), kind, others, self.timeout);
+        self.publish_request(nsp, &make(self.uid.clone(), request_id));
+        let finished = waiting.finish().await.ok_or(ClusterError::Closed)?;
+        match finished.error() {
+            Some(message) => Err(ClusterError::Timeout(message)),
+            None => Ok(finished.responses),
+        }
+    }
+
+    /// REMOTE_FETCH: the sockets `opts` selects on the other nodes.
+    pub(crate) async fn fetch_sockets(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        opts: Targets,
+    ) -> Result<Vec<FetchedSocket>, ClusterError> {
+        let responses = self
+            .request(shared, nsp, RequestType::RemoteFetch, |uid, request_id| {
+                Request::RemoteFetch {
+                    uid,
+                    request_id,
+                    opts,
+                }
+            })
+            .await?;
+        Ok(responses
+            .into_iter()
+            .flat_map(|response| match response {
+                Response::RemoteFetch { sockets, .. } => sockets,
+                _ => Vec::new(),
+            })
+            .collect())
+    }
+
+    /// SERVER_SIDE_EMIT with ack: one answer per other node.
+    pub(crate) async fn server_side_emit_with_ack(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        data: Vec<Value>,
+    ) -> Result<Vec<Option<Value>>, ClusterError> {
+        let responses = self
+            .request(
+                shared,
+                nsp,
+                RequestType::ServerSideEmit,
+                |uid, request_id| Request::ServerSideEmit {
+                    uid,
+                    request_id: Some(request_id),
+                    data,
+                },
+            )
+            .await?;
+        Ok(responses
+            .into_iter()
+            .filter_map(|response| match response {
+                Response::ServerSideEmit { data, .. } => Some(data),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// BROADCAST: publishes at once (as the reference does), then counts
+    /// the nodes; the returned waiter ends with every remote ack or the
+    /// timeout.
+    pub(crate) fn start_broadcast_with_ack(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        data: Value,
+        opts: Targets,
+        timeout: Duration,
+    ) -> Waiting {
+        let request_id = self.new_id();
+        // Until the node count arrives, nothing completes.
+        let waiting = self.register(
+            shared,
+            request_id.clone(),
+            RequestType::Broadcast,
+            usize::MAX,
+            timeout,
+        );
+        let request = Request::Broadcast {
+            uid: self.uid.clone(),
+            request_id: request_id.clone(),
+            packet: AdapterPacket {
+                kind: PacketType::Event,
+                nsp: nsp.to_owned(),
+                data: Some(data),
+                id: None,
+            },
+            opts,
+        };
+        self.publish_request(nsp, &request);
+        let cluster = self.clone();
+        let counted = Arc::downgrade(shared);
+        let nsp = nsp.to_owned();
+        shared.spawn(async move {
+            let Some(shared) = counted.upgrade() else {
+                return;
+            };
+            // Uncounted, the request cannot complete and times out, as in
+            // Node when `serverCount()` fails.
+            let others = match cluster.other_nodes(&shared, &nsp).await {
+                Ok(others) => others,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot count the cluster's nodes; the broadcast's acks will time out");
+                    return;
+                }
+            };
+            let mut state = lock(&cluster.state);
+            state.requests.set_other_nodes(&request_id, others);
+            cluster.settle(&mut state, shared.clock.now());
+        });
+        waiting
+    }
+
+    /// Hands every finished request to its waiter.
+    fn settle(&self, state: &mut ClusterState, now: Instant) {
+        while let Some(finished) = state.requests.poll(now) {
+            if let Some(waiter) = state.waiters.remove(&finished.request_id) {
+                let _ = waiter.try_send(finished);
+            }
+        }
+    }
+
+    fn forget(&self, request_id: &str) {
+        let mut state = lock(&self.state);
+        state.requests.cancel(request_id);
+        state.waiters.remove(request_id);
+    }
+
+    // ----- incoming -----
+
+    fn handle_message(self: &Arc<Self>, shared: &Arc<Shared>, channel: &str, payload: &Bytes) {
+        let namespaces: Vec<Arc<str>> = lock(&self.state).namespaces.iter().cloned().collect();
+        for nsp in namespaces {
+            let channels = self.channels(&nsp);
+            if matches!(channels.classify(channel), ChannelKind::Other) {
+                continue;
+            }
+            let incoming = {
+                let state = lock(&self.state);
+                read_incoming(
+                    &channels,
+                    &nsp,
+                    &self.uid,
+                    channel,
+                    payload,
+                    &state.requests,
+                )
+            };
+            match incoming {
+                Err(error) => {
+                    tracing::warn!(%channel, %error, "malformed cluster message dropped");
+                }
+                Ok(Incoming::Broadcast(message)) => {
+                    super::answer::deliver_broadcast(shared, &nsp, &message)
+                }
+                Ok(Incoming::Request(request)) => self.answer(shared, &nsp, request),
+                Ok(Incoming::Response(response)) => {
+                    let mut state = lock(&self.state);
+                    let _ = state.requests.feed(response);
+                    self.settle(&mut state, shared.clock.now());
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+/// A request's end, awaited; dropping it forgets the request.
+pub(crate) struct Waiting {
+    cluster: Arc<Cluster>,
+    shared: Weak<Shared>,
+    request_id: String,
+    rx: Receiver<Finished>,
+    deadline: Instant,
+}
+
+impl Waiting {
+    /// Waits for the request to complete or time out; `None` when the
+    /// server is gone.
+    pub(crate) async fn finish(self) -> Option<Finished> {
+        let mut deadline = self.deadline;
+        loop {
+            let (runtime, clock) = {
+                let shared = self.shared.upgrade()?;
+                (shared.runtime.clone(), shared.clock)
+            };
+            let sleep = runtime.sleep_until(clock.to_std(deadline));
+            let received = futures_lite::future::or(async { Some(self.rx.recv().await) }, async {
+                sleep.await;
+                None
+            })
+            .await;
+            match received {
+                Some(Ok(finished)) => return Some(finished),
+                Some(Err(_)) => return None,
+                None => {
+                    let now = clock.now();
+                    {
+                        let mut state = lock(&self.cluster.state);
+                        self.cluster.settle(&mut state, now);
+                    }
+                    if let Ok(finished) = self.rx.try_recv() {
+                        return Some(finished);
+                    }
+                    // Woken a little early: look again just after.
+                    deadline = now + Duration::from_millis(1);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.cluster.forget(&self.request_id);
+    }
+}
