@@ -1,0 +1,325 @@
+//! `cluster-server <runtime> <port> <redis-url> <node-name>`: one sio node of
+//! the mixed cluster (conformance/cluster/README.md says what it does; the
+//! Node side is conformance/cluster/node-server.js). Joins the cluster
+//! through sio-redis, prints `LISTENING <port>`, serves until killed (or
+//! until its stdin closes).
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sio_core::driver::{Config, SocketIo};
+use sio_redis::RedisAdapter;
+
+/// The Node servers' `requestsTimeout`.
+const REQUESTS_TIMEOUT: Duration = Duration::from_millis(3000);
+
+struct Args {
+    runtime: String,
+    port: u16,
+    redis_url: String,
+    node: Arc<str>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match args.as_slice() {
+        [runtime, port, redis_url, node] => match port.parse::<u16>() {
+            Ok(port) => Args {
+                runtime: runtime.clone(),
+                port,
+                redis_url: redis_url.clone(),
+                node: Arc::from(node.as_str()),
+            },
+            Err(e) => {
+                eprintln!("cluster-server: port {port:?}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("usage: cluster-server <runtime> <port> <redis-url> <node-name>");
+            return ExitCode::from(2);
+        }
+    };
+    exit_when_stdin_closes();
+    let listener = match TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+    {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("cluster-server: cannot listen on port {}: {e}", args.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = match args.runtime.as_str() {
+        "tokio" => serve_tokio(&args, listener),
+        "smol" => serve_smol(&args, listener),
+        "async-std" => serve_async_std(&args, listener),
+        other => {
+            eprintln!("unknown runtime {other:?}; known: tokio, smol, async-std");
+            return ExitCode::from(2);
+        }
+    };
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cluster-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn exit_when_stdin_closes() {
+    std::thread::spawn(|| {
+        let mut sink = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
+        std::process::exit(0);
+    });
+}
+
+fn announce(port: u16) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "LISTENING {port}")?;
+    out.flush()
+}
+
+async fn adapter(args: &Args) -> std::io::Result<RedisAdapter> {
+    RedisAdapter::builder(args.redis_url.as_str())
+        .requests_timeout(REQUESTS_TIMEOUT)
+        .connect()
+        .await
+        .map_err(std::io::Error::other)
+}
+
+fn serve_tokio(args: &Args, listener: TcpListener) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let io = sio_tokio::new(Config::default()).with_adapter(adapter(args).await?);
+        app(&io, args.node.clone());
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        announce(args.port)?;
+        sio_tokio::serve(listener, io).await
+    })
+}
+
+fn serve_smol(args: &Args, listener: TcpListener) -> std::io::Result<()> {
+    smol::block_on(async {
+        let io = sio_smol::new(Config::default()).with_adapter(adapter(args).await?);
+        app(&io, args.node.clone());
+        let listener = smol::net::TcpListener::try_from(listener)?;
+        announce(args.port)?;
+        sio_smol::serve(listener, io).await
+    })
+}
+
+fn serve_async_std(args: &Args, listener: TcpListener) -> std::io::Result<()> {
+    async_std::task::block_on(async {
+        let io = sio_async_std::new(Config::default()).with_adapter(adapter(args).await?);
+        app(&io, args.node.clone());
+        let listener = async_std::net::TcpListener::from(listener);
+        announce(args.port)?;
+        sio_async_std::serve(listener, io).await
+    })
+}
+
+/// What the checks broadcast (`msg`): a numbered message with binary, or a marker.
+#[derive(Debug, Serialize, Deserialize)]
+struct Msg {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seq: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bin: Option<Bytes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    marker: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ToRoom {
+    room: String,
+    payload: Msg,
+}
+
+#[derive(Deserialize)]
+struct AskRoom {
+    room: String,
+    n: i64,
+}
+
+#[derive(Deserialize)]
+struct Target {
+    id: String,
+    #[serde(default)]
+    room: String,
+}
+
+#[derive(Deserialize, Default)]
+struct Auth {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    room: Option<String>,
+}
+
+/// The application of conformance/cluster/README.md.
+fn app(io: &SocketIo, node: Arc<str>) {
+    {
+        let node = node.clone();
+        io.on_server_side_emit("ping-node", move |payload: Value, ack| {
+            let node = node.clone();
+            async move {
+                let _ = ack.send(&json!({ "node": &*node, "payload": payload }));
+            }
+        });
+    }
+    {
+        let node = node.clone();
+        let local = io.clone();
+        io.on_server_side_emit("note", move |payload: Value, _ack| {
+            let node = node.clone();
+            let local = local.clone();
+            async move {
+                let _ = local
+                    .local()
+                    .emit("note", &json!({ "node": &*node, "payload": payload }));
+            }
+        });
+    }
+    let io2 = io.clone();
+    io.on_connection(move |socket| {
+        let io = io2.clone();
+        let node = node.clone();
+        async move {
+            let auth: Auth = socket.handshake().auth().unwrap_or_default();
+            let _ = socket.set_data(&json!({ "name": auth.name, "node": &*node }));
+            if let Some(room) = auth.room.filter(|room| !room.is_empty()) {
+                let _ = socket.join(&room);
+            }
+            {
+                let node = node.clone();
+                socket.on("whoami", move |socket, (): (), ack| {
+                    let node = node.clone();
+                    async move {
+                        let mut rooms = socket.rooms();
+                        rooms.sort();
+                        let _ =
+                            ack.send(&json!({ "id": socket.id(), "node": &*node, "rooms": rooms }));
+                    }
+                });
+            }
+            let on_io = io.clone();
+            socket.on("to-room", move |_socket, to: ToRoom, ack| {
+                let io = on_io.clone();
+                async move {
+                    let _ = if to.room == "*" {
+                        io.emit("msg", &to.payload)
+                    } else {
+                        io.to(&to.room).emit("msg", &to.payload)
+                    };
+                    let _ = ack.send(&());
+                }
+            });
+            let on_io = io.clone();
+            socket.on("fetch", move |_socket, (): (), ack| {
+                let io = on_io.clone();
+                async move {
+                    let mut sockets: Vec<Value> = match io.fetch_sockets().await {
+                        Ok(sockets) => sockets
+                            .iter()
+                            .map(|s| {
+                                let mut rooms = s.rooms().to_vec();
+                                rooms.sort();
+                                json!({
+                                    "id": s.id(),
+                                    "rooms": rooms,
+                                    "data": s.data_value(),
+                                    "auth": s.handshake().get("auth"),
+                                })
+                            })
+                            .collect(),
+                        Err(e) => {
+                            eprintln!("fetch_sockets: {e}");
+                            Vec::new()
+                        }
+                    };
+                    sockets.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+                    let _ = ack.send(&sockets);
+                }
+            });
+            let on_io = io.clone();
+            socket.on("ask-room", move |_socket, ask: AskRoom, ack| {
+                let io = on_io.clone();
+                async move {
+                    let reply = match io
+                        .to(&ask.room)
+                        .timeout(REQUESTS_TIMEOUT)
+                        .emit_with_ack::<_, String>("question", &ask.n)
+                        .await
+                    {
+                        Ok(mut answers) => {
+                            answers.sort();
+                            json!({ "error": null, "answers": answers })
+                        }
+                        Err(e) => json!({ "error": e.to_string(), "answers": [] }),
+                    };
+                    let _ = ack.send(&reply);
+                }
+            });
+            let on_io = io.clone();
+            socket.on("sse", move |_socket, payload: Value, ack| {
+                let io = on_io.clone();
+                async move {
+                    let reply = match io
+                        .server_side_emit_with_ack::<_, Value>("ping-node", &payload)
+                        .await
+                    {
+                        Ok(replies) => json!({ "error": null, "replies": replies }),
+                        Err(e) => json!({ "error": e.to_string(), "replies": [] }),
+                    };
+                    let _ = ack.send(&reply);
+                }
+            });
+            let on_io = io.clone();
+            socket.on("sse-noack", move |_socket, payload: Value, ack| {
+                let io = on_io.clone();
+                async move {
+                    let _ = io.server_side_emit("note", &payload);
+                    let _ = ack.send(&());
+                }
+            });
+            let on_io = io.clone();
+            socket.on("remote-join", move |_socket, t: Target, ack| {
+                let io = on_io.clone();
+                async move {
+                    io.to(&t.id).sockets_join(&t.room);
+                    let _ = ack.send(&());
+                }
+            });
+            let on_io = io.clone();
+            socket.on("remote-leave", move |_socket, t: Target, ack| {
+                let io = on_io.clone();
+                async move {
+                    io.to(&t.id).sockets_leave(&t.room);
+                    let _ = ack.send(&());
+                }
+            });
+            let on_io = io.clone();
+            socket.on("remote-disconnect", move |_socket, t: Target, ack| {
+                let io = on_io.clone();
+                async move {
+                    io.to(&t.id).disconnect_sockets(true);
+                    let _ = ack.send(&());
+                }
+            });
+        }
+    });
+}
