@@ -784,9 +784,25 @@ async fn connect_retry(ctx: &Ctx) -> Outcome {
     lock(&ctx.server).stop();
     let socket = ctx.socket("/", quick_reconnect())?;
     let connects = collect_connect(&socket);
+    let (tx, errors) = async_channel::unbounded();
+    socket.on_connect_error(move |_s, err: ConnectErrorInfo| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(err).await;
+        }
+    });
     socket.connect();
     socket.emit("seq", &1).map_err(|e| e.to_string())?;
-    smol::Timer::after(Duration::from_millis(400)).await;
+    // Each failed attempt is a connect_error naming the I/O error.
+    let err = recv(&errors, "connect_error without a server").await?;
+    check("message", err.message.as_str(), "xhr poll error")?;
+    let description = err
+        .data::<Value>()
+        .and_then(|data| data.get("description")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if !description.starts_with("Connection refused") {
+        return Err(format!("description: {description:?}"));
+    }
     check("connected without a server", socket.connected(), false)?;
     lock(&ctx.server).start()?;
     recv(&connects, "connect").await?;

@@ -531,9 +531,12 @@ async fn pump<S: super::runtime::ClientStream>(
         Err(error) => {
             tracing::debug!(%error, "client connection failed");
             if let Some(m) = manager.upgrade() {
+                // Read by the `OpenError` this close may bring, right now;
+                // never left for a later, unrelated one.
                 *lock(&m.last_io_error) = Some(error.to_string());
+                closed(&manager, conn);
+                lock(&m.last_io_error).take();
             }
-            closed(&manager, conn);
             return;
         }
     };
