@@ -447,6 +447,11 @@ impl Client {
         Ok(id)
     }
 
+    /// How many Engine.IO packets wait for the upgrade in progress.
+    pub fn held_count(&self) -> usize {
+        self.link.as_ref().map_or(0, |link| link.held.len())
+    }
+
     /// How many emits wait in `nsp`'s `retries` queue (the one out included).
     pub fn queued_count(&self, nsp: &str) -> usize {
         self.namespace(nsp).map_or(0, |ns| ns.retry.len())
@@ -1469,6 +1474,7 @@ impl Client {
     /// Engine.IO packets on the carrier: masked frames in one transmit, or
     /// the next POST; held while an upgrade completes.
     fn send_engine(&mut self, packets: &[engine::Packet]) {
+        let max_held = self.config.max_buffered_emits;
         let Client {
             link,
             outputs,
@@ -1479,7 +1485,13 @@ impl Client {
             return;
         };
         if link.upgrading {
-            link.held.extend_from_slice(packets);
+            // With the probe gone (see `drop_probe`) nothing held is ever
+            // sent: past the bound, later packets are dropped at once
+            // rather than at the ping timeout.
+            let frozen = link.probe.is_none();
+            if !frozen || link.held.len() < max_held {
+                link.held.extend_from_slice(packets);
+            }
             return;
         }
         if let Some(polling) = link.polling() {
