@@ -56,6 +56,7 @@ io.on("connection", (socket) => {
     ack({ initial, current: socket.conn.transport.name, upgraded }),
   );
   socket.on("get-auth", (ack) => ack(socket.handshake.auth));
+  socket.on("get-query", (ack) => ack(socket.handshake.query.token ?? null));
   socket.on("echo", (...args) => socket.emit("echo-reply", ...args));
   socket.on("ack-me", (...args) => {
     const ack = args.pop();

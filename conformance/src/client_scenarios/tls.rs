@@ -1,8 +1,9 @@
 //! client-tls: the Node server over https, with a certificate made for
 //! this run (rcgen; nothing is kept on disk after it). Our client trusts it
-//! through `ClientConfig::with_tls`, connects with `https://` by polling and
-//! upgrades to wss, connects with `wss://` to an IP address, and, without
-//! the certificate in its roots, fails with a `connect_error` naming it.
+//! through `ClientConfig::with_tls`, connects with `https://` (and a query
+//! string) by polling and upgrades to wss, connects with `wss://` to an IP
+//! address, and, without the certificate in its roots, fails with a
+//! `connect_error` naming it.
 
 use super::*;
 use sio_core::driver::{rustls::pki_types::CertificateDer, tls_config_with_roots};
@@ -52,8 +53,9 @@ pub(super) async fn tls(ctx: &Ctx) -> Outcome {
     server.start()?;
     let trusted = tls_config_with_roots([files.der.clone()]).map_err(|e| e.to_string())?;
 
-    // https: polling, then the upgrade to wss.
-    let url = format!("https://localhost:{port}/");
+    // https: polling, then the upgrade to wss; the URL's query reaches
+    // the server's handshake.
+    let url = format!("https://localhost:{port}/?token=a%20b");
     let socket = (ctx.socket)(&url, quick_reconnect().with_tls(trusted.clone()))
         .map_err(|e| e.to_string())?;
     let (tx, upgraded) = async_channel::unbounded();
@@ -70,6 +72,12 @@ pub(super) async fn tls(ctx: &Ctx) -> Outcome {
     recv(&connected, "https connect").await?;
     recv(&upgraded, "upgrade to wss").await?;
     round_trips(&socket).await?;
+    let token: Option<String> = socket
+        .timeout(WAIT)
+        .emit_with_ack("get-query", &())
+        .await
+        .map_err(|e| format!("get-query: {e}"))?;
+    check("query token", token.as_deref(), Some("a b"))?;
     let info = transport_info(&socket).await?;
     socket.disconnect();
     check(
