@@ -1,12 +1,27 @@
 // The reference Socket.IO server (npm socket.io 4.8.x) for the client
-// direction of the conformance suite: `node server.js <port>`. Prints
+// direction of the conformance suite: `node server.js <port>`, or
+// `node server.js <port> <cert.pem> <key.pem>` to serve over https (the
+// client-tls scenario, with a certificate made at test time). Prints
 // `LISTENING <port>` once it accepts connections. Both transports, as the
 // default server: the client scenarios check which one carried them.
 "use strict";
 const { Server } = require("socket.io");
 
 const port = Number(process.argv[2]);
-const io = new Server(port);
+const [certFile, keyFile] = process.argv.slice(3);
+let io;
+if (certFile) {
+  const fs = require("fs");
+  const https = require("https");
+  const server = https.createServer({
+    cert: fs.readFileSync(certFile),
+    key: fs.readFileSync(keyFile),
+  });
+  io = new Server(server);
+  server.listen(port);
+} else {
+  io = new Server(port);
+}
 // What "seq" events this process got, in order (the reconnection scenario).
 const seqs = [];
 // Why each /admin socket left, by id (the namespace-leave scenario).
@@ -41,6 +56,7 @@ io.on("connection", (socket) => {
     ack({ initial, current: socket.conn.transport.name, upgraded }),
   );
   socket.on("get-auth", (ack) => ack(socket.handshake.auth));
+  socket.on("get-query", (ack) => ack(socket.handshake.query.token ?? null));
   socket.on("echo", (...args) => socket.emit("echo-reply", ...args));
   socket.on("ack-me", (...args) => {
     const ack = args.pop();

@@ -21,6 +21,8 @@ use sio_core::driver::{
     ClientTransport, ConnectErrorInfo, ManagerEvent, UrlError,
 };
 
+mod tls;
+
 /// How long one scenario may run.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a wait for one expected event may take.
@@ -68,14 +70,21 @@ const CLIENT_RUNTIMES: &[Runtime] = &[
 struct NodeServer {
     dir: PathBuf,
     port: u16,
+    /// Certificate and key files: serve over https.
+    tls: Option<(PathBuf, PathBuf)>,
     child: Option<Child>,
 }
 
 impl NodeServer {
     fn start(&mut self) -> Result<(), String> {
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg("node-server/server.js")
-            .arg(self.port.to_string())
+            .arg(self.port.to_string());
+        if let Some((cert, key)) = &self.tls {
+            command.arg(cert).arg(key);
+        }
+        let mut child = command
             .current_dir(&self.dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -226,6 +235,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         Box::pin(emit_before_connect(c))
     }),
     ("client-leave-namespace", |c| Box::pin(leave_namespace(c))),
+    ("client-tls", |c| Box::pin(tls::tls(c))),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
@@ -774,9 +784,25 @@ async fn connect_retry(ctx: &Ctx) -> Outcome {
     lock(&ctx.server).stop();
     let socket = ctx.socket("/", quick_reconnect())?;
     let connects = collect_connect(&socket);
+    let (tx, errors) = async_channel::unbounded();
+    socket.on_connect_error(move |_s, err: ConnectErrorInfo| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(err).await;
+        }
+    });
     socket.connect();
     socket.emit("seq", &1).map_err(|e| e.to_string())?;
-    smol::Timer::after(Duration::from_millis(400)).await;
+    // Each failed attempt is a connect_error naming the I/O error.
+    let err = recv(&errors, "connect_error without a server").await?;
+    check("message", err.message.as_str(), "xhr poll error")?;
+    let description = err
+        .data::<Value>()
+        .and_then(|data| data.get("description")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if !description.starts_with("Connection refused") {
+        return Err(format!("description: {description:?}"));
+    }
     check("connected without a server", socket.connected(), false)?;
     lock(&ctx.server).start()?;
     recv(&connects, "connect").await?;
@@ -837,6 +863,7 @@ pub fn run(
     let server = Arc::new(Mutex::new(NodeServer {
         dir: dir.to_owned(),
         port: free_port()?,
+        tls: None,
         child: None,
     }));
     let ctx = Ctx {

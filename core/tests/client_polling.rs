@@ -419,6 +419,111 @@ fn failed_probe_leaves_polling_running() {
 }
 
 #[test]
+fn probe_lost_after_3probe_keeps_polling_paused_until_ping_timeout() {
+    let mut small = config(&[Transport::Polling, Transport::Websocket]);
+    small.max_buffered_emits = 3;
+    let mut sim = Sim::opened(small, OPEN_UPGRADE);
+    sim.up(1);
+    sim.answer(1, "ok");
+    sim.answer(0, "40{\"sid\":\"s1\"}");
+    sim.take_requests(0);
+    sim.take_requests(1);
+    sim.take_events();
+    sim.up(2);
+    sim.accept_ws(2);
+    sim.take_messages(2);
+    sim.ws_text(2, "3probe");
+    // The probe dies while polling pauses (engine.io-client's upgradeError).
+    sim.client.handle_closed(sim.now, conn(2));
+    sim.pump();
+    assert_eq!(sim.closes, [2]);
+    // Writes stay held (up to the buffered-emits bound, as nothing held
+    // will ever go), and the GET's answer brings no new GET.
+    for _ in 0..5 {
+        sim.emit(r#"["held"]"#);
+    }
+    assert_eq!(sim.client.held_count(), 3);
+    sim.answer(0, "6");
+    assert!(sim.take_requests(0).is_empty());
+    assert!(sim.take_requests(1).is_empty());
+    assert_eq!(sim.client.transport(), Some(Transport::Polling));
+    assert!(sim.take_events().is_empty());
+    // Nothing can reach us: the ping deadline ends it, then reconnection.
+    sim.now = Instant::from_millis(45_000);
+    sim.client.handle_timeout(sim.now);
+    sim.pump();
+    assert_eq!(
+        sim.take_events(),
+        [
+            ClientEvent::Closed {
+                reason: DisconnectReason::PingTimeout
+            },
+            ClientEvent::Disconnected {
+                nsp: "/".into(),
+                reason: DisconnectReason::PingTimeout
+            }
+        ]
+    );
+    assert_eq!(sim.closes, [2, 0, 1]);
+    assert!(sim.take_requests(1).is_empty());
+}
+
+#[test]
+fn volatile_emit_during_a_post_is_dropped() {
+    let mut sim = Sim::opened(config(&[Transport::Polling]), OPEN);
+    sim.up(1);
+    sim.answer(1, "ok");
+    sim.answer(0, "40{\"sid\":\"s1\"}");
+    sim.take_requests(0);
+    sim.take_requests(1);
+    sim.take_events();
+    let volatile = |sim: &mut Sim, data: &str| {
+        sim.client
+            .emit(
+                sim.now,
+                "/",
+                json(data),
+                Vec::new(),
+                EmitOptions::new().volatile(),
+            )
+            .unwrap();
+        sim.pump();
+    };
+    // No POST out: a volatile emit goes.
+    volatile(&mut sim, r#"["v1"]"#);
+    assert_eq!(sim.take_request(1).2, "42[\"v1\"]");
+    // Its POST is out: the next volatile emit is dropped, a plain one waits.
+    volatile(&mut sim, r#"["v2"]"#);
+    sim.emit(r#"["plain"]"#);
+    assert!(sim.take_requests(1).is_empty());
+    sim.answer(1, "ok");
+    assert_eq!(sim.take_request(1).2, "42[\"plain\"]");
+    // A dropped volatile emit that asked for an ack: cancelled at once.
+    let id = sim
+        .client
+        .emit(
+            sim.now,
+            "/",
+            json(r#"["v3"]"#),
+            Vec::new(),
+            EmitOptions::new()
+                .volatile()
+                .with_ack(std::time::Duration::from_secs(5)),
+        )
+        .unwrap();
+    sim.pump();
+    assert_eq!(
+        sim.take_events(),
+        [ClientEvent::AckCancelled {
+            nsp: "/".into(),
+            id: id.unwrap()
+        }]
+    );
+    sim.answer(1, "ok");
+    assert!(sim.take_requests(1).is_empty());
+}
+
+#[test]
 fn no_probe_when_upgrade_is_off_or_not_offered() {
     let mut off = config(&[Transport::Polling, Transport::Websocket]);
     off.upgrade = false;

@@ -76,8 +76,9 @@ impl Connector for Tokio {
     }
 }
 
-/// The Socket.IO client on this runtime (WebSocket over plain TCP:
-/// `http://host[:port][/namespace]` URLs only, no TLS, no long-polling).
+/// The Socket.IO client on this runtime: long-polling with the upgrade to
+/// WebSocket, `http`/`ws` or (feature `tls`, on by default) `https`/`wss`
+/// URLs such as `https://host[:port][/namespace][?query]`.
 pub mod client {
     use super::*;
 

@@ -27,7 +27,9 @@
 //!   `3probe` polling pauses (no new request, writes held) until its GET
 //!   and POST are answered, then `5` goes out on the WebSocket, which
 //!   carries everything after (held writes first) and the polling
-//!   connections close. A probe that fails leaves polling running.
+//!   connections close. A probe that fails before `3probe` leaves polling
+//!   running; after it, polling stays paused as in engine.io-client, until
+//!   the ping deadline closes the connection.
 //! - Heartbeat: every server ping is answered with a pong; no ping within
 //!   `pingInterval + pingTimeout` of the open packet or of the last ping
 //!   closes the connection with "ping timeout".
@@ -408,6 +410,13 @@ impl Client {
             .ok_or(ClientError::UnknownNamespace)?;
         let sends_now = open && ns.is_connected();
         let buffers = !sends_now && !options.volatile;
+        // A volatile emit also needs the transport writable (no POST out),
+        // as socket.io-client checks `transport.writable`.
+        let writable = self.link.as_ref().is_none_or(|link| match &link.carrier {
+            Carrier::Polling(polling) => polling.is_writable(),
+            Carrier::Ws { .. } => true,
+        });
+        let sends_now = sends_now && (writable || !options.volatile);
         if buffers && ns.buffer.len() >= max_buffered {
             return Err(ClientError::BufferFull);
         }
@@ -436,6 +445,11 @@ impl Client {
             self.event(ClientEvent::AckCancelled { nsp, id });
         }
         Ok(id)
+    }
+
+    /// How many Engine.IO packets wait for the upgrade in progress.
+    pub fn held_count(&self) -> usize {
+        self.link.as_ref().map_or(0, |link| link.held.len())
     }
 
     /// How many emits wait in `nsp`'s `retries` queue (the one out included).
@@ -988,7 +1002,10 @@ impl Client {
         self.event(ClientEvent::Upgraded);
     }
 
-    /// The probe failed: polling goes on, with what waited for the upgrade.
+    /// The probe failed. Before `3probe` polling goes on. After it, as
+    /// engine.io-client (whose `upgrading` stays set and whose polling stays
+    /// paused): no new request, writes stay held, and the ping deadline
+    /// ends the connection ("ping timeout"), then reconnection.
     fn drop_probe(&mut self) {
         let Client {
             link,
@@ -1003,16 +1020,13 @@ impl Client {
             return;
         };
         outputs.push_back(Output::Close { conn: probe.conn });
-        let was_upgrading = core::mem::take(&mut link.upgrading);
+        if link.upgrading {
+            return;
+        }
         let held = core::mem::take(&mut link.held);
-        let open = link.session.is_some();
         if let Some(polling) = link.polling() {
-            let mut io = Io { outputs, next_conn };
             if !held.is_empty() {
-                polling.write(&held, &mut io);
-            }
-            if was_upgrading && open {
-                polling.poll(&mut io);
+                polling.write(&held, &mut Io { outputs, next_conn });
             }
         }
     }
@@ -1460,6 +1474,7 @@ impl Client {
     /// Engine.IO packets on the carrier: masked frames in one transmit, or
     /// the next POST; held while an upgrade completes.
     fn send_engine(&mut self, packets: &[engine::Packet]) {
+        let max_held = self.config.max_buffered_emits;
         let Client {
             link,
             outputs,
@@ -1470,7 +1485,13 @@ impl Client {
             return;
         };
         if link.upgrading {
-            link.held.extend_from_slice(packets);
+            // With the probe gone (see `drop_probe`) nothing held is ever
+            // sent: past the bound, later packets are dropped at once
+            // rather than at the ping timeout.
+            let frozen = link.probe.is_none();
+            if !frozen || link.held.len() < max_held {
+                link.held.extend_from_slice(packets);
+            }
             return;
         }
         if let Some(polling) = link.polling() {

@@ -170,6 +170,12 @@ impl PollingLink {
         !self.get.awaiting && !self.post.awaiting
     }
 
+    /// No POST out: engine.io-client's `writable`, which volatile emits
+    /// need (they are dropped otherwise).
+    pub(crate) fn is_writable(&self) -> bool {
+        !self.post.awaiting
+    }
+
     /// Sends the next GET unless one is out.
     pub(crate) fn poll(&mut self, io: &mut Io<'_>) {
         if self.get.awaiting {

@@ -265,7 +265,8 @@ impl std::error::Error for ClientError {}
 pub struct EmitOptions {
     /// Ask for an ack, given up after this long (`Duration::MAX`: never).
     pub ack_timeout: Option<Duration>,
-    /// Drop the event instead of buffering it when not connected.
+    /// Drop the event instead of buffering it when not connected (or when
+    /// a long-polling POST is out).
     pub volatile: bool,
 }
 
@@ -283,7 +284,8 @@ impl EmitOptions {
         }
     }
 
-    /// Drops the event when not connected.
+    /// Drops the event when not connected, or when the transport cannot
+    /// take it now (a long-polling POST is out).
     pub fn volatile(self) -> Self {
         EmitOptions {
             volatile: true,

@@ -22,8 +22,9 @@
 //! sockets is dropped, its connection closes and its tasks end.
 //!
 //! Transports: HTTP long-polling with the upgrade to WebSocket (the
-//! default), or either alone (`ClientConfig::engine.transports`); plain TCP
-//! only (no TLS).
+//! default), or either alone (`ClientConfig::engine.transports`). URLs are
+//! `http`, `https`, `ws` or `wss` ([`client_url`](super::client_url)); TLS
+//! (feature `tls`) wraps the connector's streams with rustls.
 
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
@@ -42,6 +43,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::ack::{await_ack, AckError, AckReply};
+#[cfg(feature = "tls")]
+use super::client_tls::Tls;
+use super::client_url::{parse_url, UrlError};
 use super::jobs::{start_in_order, JobQueue};
 use super::runtime::{BoxFuture, Connector, Runtime};
 use super::shared::lock;
@@ -66,6 +70,10 @@ pub struct ClientConfig {
     pub engine: CoreConfig,
     /// The auth payload of the URL's namespace (a JSON object).
     pub auth: Option<RawJson>,
+    /// The rustls config of `https`/`wss` connections; `None` trusts
+    /// Mozilla's roots (webpki-roots). See [`tls_config_with_roots`](super::tls_config_with_roots).
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<futures_rustls::rustls::ClientConfig>>,
 }
 
 impl ClientConfig {
@@ -75,63 +83,20 @@ impl ClientConfig {
         self.auth = Some(auth_json(auth)?);
         Ok(self)
     }
+
+    /// Uses `tls` for `https`/`wss` connections (custom roots, client
+    /// certificates, ...).
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: Arc<futures_rustls::rustls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
+        self
+    }
 }
 
 /// `auth` as JSON text.
 pub fn auth_json<T: Serialize + ?Sized>(auth: &T) -> Result<RawJson, ArgsError> {
     let text = serde_json::to_string(auth).map_err(|e| ArgsError::Serialize(e.to_string()))?;
     RawJson::parse(ByteString::from(text)).map_err(|e| ArgsError::Serialize(format!("{e:?}")))
-}
-
-/// The URL is not `http://host[:port][/namespace]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UrlError(pub String);
-
-impl std::fmt::Display for UrlError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "unsupported URL (only http://host[:port][/namespace]): {}",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for UrlError {}
-
-/// Where to connect, from an `http://host[:port][/namespace]` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
-    host: String,
-    port: u16,
-    nsp: String,
-}
-
-fn parse_url(url: &str) -> Result<Target, UrlError> {
-    let bad = || UrlError(url.to_owned());
-    let rest = url.strip_prefix("http://").ok_or_else(bad)?;
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
-    };
-    let path = path.split('?').next().unwrap_or("");
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) => (host, port.parse::<u16>().map_err(|_| bad())?),
-        None => (authority, 80),
-    };
-    if host.is_empty() {
-        return Err(bad());
-    }
-    let nsp = if path.is_empty() || path == "/" {
-        "/".to_owned()
-    } else {
-        path.to_owned()
-    };
-    Ok(Target {
-        host: host.to_owned(),
-        port,
-        nsp,
-    })
 }
 
 /// A socket on `url`'s namespace (not connected yet: register handlers,
@@ -144,13 +109,46 @@ pub fn client_socket<R: Runtime + Connector>(
 ) -> Result<ClientSocket, UrlError> {
     let target = parse_url(url)?;
     let mut engine = config.engine;
-    engine.host = if target.port == 80 {
-        target.host.clone()
-    } else {
-        format!("{}:{}", target.host, target.port)
+    engine.host = target.host_header;
+    if !target.query.is_empty() {
+        // As the JS client: the URL's query replaces the `query` option.
+        engine.query = target.query;
+    }
+    let dial = Dial {
+        host: target.host,
+        port: target.port,
+        #[cfg(feature = "tls")]
+        tls: None,
     };
-    let manager = ClientManager::new(runtime, engine, target.host, target.port);
+    let dial = match target.secure {
+        false => dial,
+        #[cfg(feature = "tls")]
+        true => Dial {
+            tls: Some(Tls::new(config.tls, &dial.host).map_err(|reason| UrlError {
+                url: url.to_owned(),
+                reason,
+            })?),
+            ..dial
+        },
+        #[cfg(not(feature = "tls"))]
+        true => {
+            return Err(UrlError {
+                url: url.to_owned(),
+                reason: "https and wss need the `tls` feature",
+            })
+        }
+    };
+    let manager = ClientManager::start(runtime, engine, dial);
     Ok(manager.socket(&target.nsp, config.auth))
+}
+
+/// Where the manager's connections go.
+#[derive(Clone)]
+struct Dial {
+    host: String,
+    port: u16,
+    #[cfg(feature = "tls")]
+    tls: Option<Tls>,
 }
 
 // ----- the manager -----
@@ -174,6 +172,9 @@ struct ManagerInner {
     /// Bytes to write, per connection; dropping the sender closes it
     /// after what is queued.
     conns: Mutex<HashMap<ConnId, async_channel::Sender<Bytes>>>,
+    /// Why the last connection could not be opened (TCP or TLS), for the
+    /// sockets' `connect_error`.
+    last_io_error: Mutex<Option<String>>,
     /// Weak: the sockets own the manager, not the other way round, so
     /// dropping every handle closes the connection and ends the tasks.
     sockets: Mutex<HashMap<String, Weak<SocketInner>>>,
@@ -227,13 +228,31 @@ impl ClientManager {
         host: String,
         port: u16,
     ) -> Self {
+        let dial = Dial {
+            host,
+            port,
+            #[cfg(feature = "tls")]
+            tls: None,
+        };
+        Self::start(runtime, config, dial)
+    }
+
+    fn start<R: Runtime + Connector>(runtime: R, config: CoreConfig, dial: Dial) -> Self {
         let runtime = Arc::new(runtime);
         let connector = runtime.clone();
         let open: Box<OpenFn> = Box::new(move |manager, conn, writes| {
             let connector = connector.clone();
-            let host = host.clone();
+            let dial = dial.clone();
             Box::pin(async move {
-                let stream = connector.connect(&host, port).await;
+                let stream = connector.connect(&dial.host, dial.port).await;
+                #[cfg(feature = "tls")]
+                if let Some(tls) = &dial.tls {
+                    let stream = match stream {
+                        Ok(stream) => tls.wrap(stream).await,
+                        Err(error) => Err(error),
+                    };
+                    return pump(manager, conn, stream, writes).await;
+                }
                 pump(manager, conn, stream, writes).await;
             })
         });
@@ -247,6 +266,7 @@ impl ClientManager {
             deadline_changed: Notify::new(),
             open,
             conns: Mutex::new(HashMap::new()),
+            last_io_error: Mutex::new(None),
             sockets: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
             handlers: Mutex::new(Vec::new()),
@@ -352,6 +372,9 @@ impl ManagerInner {
                 Output::Close { conn } => {
                     lock(&self.conns).remove(&conn);
                 }
+                Output::Event(ClientEvent::OpenError { message }) => {
+                    self.open_failed(&state.client, message)
+                }
                 Output::Event(event) => self.route_event(event),
                 Output::Timeout(deadline) => {
                     if state.deadline != deadline {
@@ -385,6 +408,33 @@ impl ManagerInner {
             };
             self.runtime.spawn(Box::pin(manager.run_jobs()));
         }
+    }
+
+    /// An attempt failed before it opened: the manager's `error`, and
+    /// `connect_error` on every socket still waiting to connect (as
+    /// socket.io-client's sockets hear their manager's errors), with the
+    /// I/O error (an untrusted certificate, a refused connection) as the
+    /// `description` of its data. Reconnection goes on.
+    fn open_failed(self: &Arc<Self>, client: &Client, message: &'static str) {
+        let description = lock(&self.last_io_error).take();
+        let data = description.and_then(|description| {
+            let mut map = std::collections::BTreeMap::new();
+            map.insert("description", description);
+            auth_json(&map).ok()
+        });
+        let waiting: Vec<ClientSocket> = lock(&self.sockets)
+            .values()
+            .filter_map(Weak::upgrade)
+            .map(|inner| ClientSocket { inner })
+            .filter(|s| !s.connected() && client.is_active(s.nsp()))
+            .collect();
+        for socket in waiting {
+            socket.push_job(Job::ConnectError(ConnectErrorInfo {
+                message: message.to_owned(),
+                data: data.clone(),
+            }));
+        }
+        self.push_manager_event(ManagerEvent::Error(message));
     }
 
     fn route_event(self: &Arc<Self>, event: ClientEvent) {
@@ -480,7 +530,13 @@ async fn pump<S: super::runtime::ClientStream>(
         Ok(stream) => stream,
         Err(error) => {
             tracing::debug!(%error, "client connection failed");
-            closed(&manager, conn);
+            if let Some(m) = manager.upgrade() {
+                // Read by the `OpenError` this close may bring, right now;
+                // never left for a later, unrelated one.
+                *lock(&m.last_io_error) = Some(error.to_string());
+                closed(&manager, conn);
+                lock(&m.last_io_error).take();
+            }
             return;
         }
     };
@@ -991,33 +1047,5 @@ impl ClientAckSender {
     pub fn send_raw(self, args: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
         let Some(id) = self.id else { return Ok(()) };
         self.socket.send_ack(id, args, attachments)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        assert_eq!(
-            parse_url("http://127.0.0.1:3000"),
-            Ok(Target {
-                host: "127.0.0.1".into(),
-                port: 3000,
-                nsp: "/".into()
-            })
-        );
-        assert_eq!(
-            parse_url("http://example.com/admin?x=1"),
-            Ok(Target {
-                host: "example.com".into(),
-                port: 80,
-                nsp: "/admin".into()
-            })
-        );
-        assert!(parse_url("https://example.com").is_err());
-        assert!(parse_url("http://:80").is_err());
-        assert!(parse_url("http://h:99999").is_err());
     }
 }

@@ -32,6 +32,9 @@ mod ack;
 mod answer;
 mod bus;
 mod client;
+#[cfg(feature = "tls")]
+mod client_tls;
+mod client_url;
 mod cluster;
 mod conn;
 mod extensions;
@@ -50,11 +53,17 @@ pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 pub use client::{
     auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
-    ClientSocket, ConnectErrorInfo, ManagerEvent, UrlError,
+    ClientSocket, ConnectErrorInfo, ManagerEvent,
 };
+#[cfg(feature = "tls")]
+pub use client_tls::{tls_config_with_roots, TlsConfigError};
+pub use client_url::UrlError;
 pub use cluster::ClusterError;
 pub use conn::{HttpExchange, WebSocketUpgrade};
 pub use extensions::Extensions;
+/// rustls, for [`ClientConfig::with_tls`] (feature `tls`).
+#[cfg(feature = "tls")]
+pub use futures_rustls::rustls;
 pub use handshake::Handshake;
 pub use io::SocketIo;
 pub use namespace::{ConnectContext, ConnectError, Namespace};
