@@ -60,7 +60,9 @@ impl Harness {
                     assert!(self.asked.insert(conn.as_u64()), "connection id reused");
                     self.conns.push(conn);
                 }
-                Output::Transmit { conn, .. } | Output::Close { conn } => {
+                Output::Transmit { conn, .. }
+                | Output::Close { conn }
+                | Output::Linger { conn, .. } => {
                     assert!(self.asked.contains(&conn.as_u64()), "unknown connection");
                 }
                 Output::Event(_) => {}

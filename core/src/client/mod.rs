@@ -93,6 +93,10 @@ use polling::{Io, Polled, PollingLink};
 use retry::{AfterFailure, Failure};
 use ws::{write_frame, HeadFault, WsLink};
 
+/// How long a pending poll may stay open after closing over polling (see
+/// [`Output::Linger`]).
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
 /// The transport packets travel on.
 #[derive(Debug)]
 enum Carrier {
@@ -1255,14 +1259,28 @@ impl Client {
             next_conn,
             ..
         } = self;
-        if let Some(polling) = link.as_mut().and_then(Link::polling) {
-            polling.write_close(&mut Io { outputs, next_conn });
+        let mut pending_get = None;
+        if let Some(link) = link.as_mut() {
+            // Closing abandons an upgrade: what waited for it goes on the
+            // polling POST, ahead of the close.
+            let held = core::mem::take(&mut link.held);
+            if let Some(polling) = link.polling() {
+                polling.write_close(&held, &mut Io { outputs, next_conn });
+                pending_get = polling.pending_get();
+            }
         }
         let Some(link) = self.link.take() else {
             return;
         };
         for conn in link.conns() {
-            self.outputs.push_back(Output::Close { conn });
+            self.outputs.push_back(if Some(conn) == pending_get {
+                Output::Linger {
+                    conn,
+                    grace: CLOSE_LINGER,
+                }
+            } else {
+                Output::Close { conn }
+            });
         }
         if was_open {
             self.event(ClientEvent::Closed { reason });

@@ -193,19 +193,33 @@ impl PollingLink {
         self.flush(io);
     }
 
-    /// Sends a close packet whether or not a POST is out (the server reads
-    /// requests on one connection in order), when the POST connection is up.
-    pub(crate) fn write_close(&mut self, io: &mut Io<'_>) {
+    /// Sends what is still queued and a close packet, whether or not a POST
+    /// is out (the server reads requests on one connection in order), when
+    /// the POST connection is up: a DISCONNECT written just before closing
+    /// reaches the server before the close, as engine.io-client drains its
+    /// write buffer before closing.
+    /// `held`: packets that waited for an upgrade, sent after the queue.
+    pub(crate) fn write_close(&mut self, held: &[engine::Packet], io: &mut Io<'_>) {
         if self.sid.is_none() || !self.post.connected {
             return;
         }
-        let request = self.post_request(&[engine::Packet::Close]);
+        let mut packets = core::mem::take(&mut self.queue);
+        packets.extend_from_slice(held);
+        packets.push(engine::Packet::Close);
+        let request = self.post_request(&packets);
         if let Some(conn) = self.post.id {
             io.outputs.push_back(Output::Transmit {
                 conn,
                 data: request,
             });
         }
+    }
+
+    /// The GET connection while a GET is out: closing it before the server
+    /// has read our close would abort the poll, which the server takes for
+    /// a transport error ahead of the packets still on the POST connection.
+    pub(crate) fn pending_get(&self) -> Option<ConnId> {
+        self.get.id.filter(|_| self.get.awaiting)
     }
 
     /// Input: `conn` is up.

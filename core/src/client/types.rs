@@ -218,6 +218,19 @@ pub enum Output {
         /// The connection.
         conn: ConnId,
     },
+    /// Close the connection once the server has answered the request out
+    /// on it (any byte, or its close), or after `grace`; report nothing
+    /// more about it. A poll still pending when the client closes over
+    /// long-polling: aborting it would reach the server, on its own
+    /// connection, before the DISCONNECT and close packets still on their
+    /// way on the POST connection, and the server would take it for a
+    /// transport error (engine.io-client leaves the pending request be).
+    Linger {
+        /// The connection.
+        conn: ConnId,
+        /// The longest wait for the answer.
+        grace: Duration,
+    },
     /// Tell the application.
     Event(ClientEvent),
     /// Nothing more to do until new input or this instant, whichever comes

@@ -153,7 +153,7 @@ struct Dial {
 
 // ----- the manager -----
 
-type OpenFn = dyn Fn(Weak<ManagerInner>, ConnId, async_channel::Receiver<Bytes>) -> BoxFuture<()>
+type OpenFn = dyn Fn(Weak<ManagerInner>, ConnId, async_channel::Receiver<ConnCommand>) -> BoxFuture<()>
     + Send
     + Sync;
 
@@ -171,7 +171,7 @@ struct ManagerInner {
     open: Box<OpenFn>,
     /// Bytes to write, per connection; dropping the sender closes it
     /// after what is queued.
-    conns: Mutex<HashMap<ConnId, async_channel::Sender<Bytes>>>,
+    conns: Mutex<HashMap<ConnId, async_channel::Sender<ConnCommand>>>,
     /// Why the last connection could not be opened (TCP or TLS), for the
     /// sockets' `connect_error`.
     last_io_error: Mutex<Option<String>>,
@@ -241,6 +241,7 @@ impl ClientManager {
         let runtime = Arc::new(runtime);
         let connector = runtime.clone();
         let open: Box<OpenFn> = Box::new(move |manager, conn, writes| {
+            let timer = connector.clone() as Arc<dyn Runtime>;
             let connector = connector.clone();
             let dial = dial.clone();
             Box::pin(async move {
@@ -251,9 +252,9 @@ impl ClientManager {
                         Ok(stream) => tls.wrap(stream).await,
                         Err(error) => Err(error),
                     };
-                    return pump(manager, conn, stream, writes).await;
+                    return pump(manager, conn, stream, writes, timer).await;
                 }
-                pump(manager, conn, stream, writes).await;
+                pump(manager, conn, stream, writes, timer).await;
             })
         });
         let inner = Arc::new(ManagerInner {
@@ -366,7 +367,12 @@ impl ManagerInner {
                 Output::Connect { conn } => self.open_conn(conn),
                 Output::Transmit { conn, data } => {
                     if let Some(tx) = lock(&self.conns).get(&conn) {
-                        let _ = tx.try_send(data);
+                        let _ = tx.try_send(ConnCommand::Write(data));
+                    }
+                }
+                Output::Linger { conn, grace } => {
+                    if let Some(tx) = lock(&self.conns).remove(&conn) {
+                        let _ = tx.try_send(ConnCommand::Linger(grace));
                     }
                 }
                 Output::Close { conn } => {
@@ -518,13 +524,31 @@ fn random_seed() -> [u8; 32] {
     seed
 }
 
+/// What the core asks of one connection's pump.
+enum ConnCommand {
+    /// Write these bytes.
+    Write(Bytes),
+    /// Stop reporting to the core; close once the server answers (any
+    /// byte, or its close) or after the grace period (`Output::Linger`).
+    Linger(Duration),
+}
+
+/// How a pump's reading and writing ended.
+enum PumpEnd {
+    /// Closed (by the core, a write error, or the manager gone).
+    Closed,
+    /// Asked to linger for at most this long.
+    Linger(Duration),
+}
+
 /// Moves the bytes of one connection: reads go to the core, the core's
 /// transmits go out; ends when either side is done, and tells the core.
 async fn pump<S: super::runtime::ClientStream>(
     manager: Weak<ManagerInner>,
     conn: ConnId,
     stream: std::io::Result<S>,
-    writes: async_channel::Receiver<Bytes>,
+    writes: async_channel::Receiver<ConnCommand>,
+    timer: Arc<dyn Runtime>,
 ) {
     let stream = match stream {
         Ok(stream) => stream,
@@ -544,29 +568,46 @@ async fn pump<S: super::runtime::ClientStream>(
     m.process(|client, now| client.handle_connected(now, conn));
     drop(m);
     let (mut reader, mut writer) = futures_lite::io::split(stream);
+    let mut buf = vec![0u8; READ_CHUNK];
     let read_side = async {
-        let mut buf = vec![0u8; READ_CHUNK];
         loop {
             let n = match reader.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
+                Ok(0) | Err(_) => return PumpEnd::Closed,
                 Ok(n) => n,
             };
-            let Some(m) = manager.upgrade() else { return };
+            let Some(m) = manager.upgrade() else {
+                return PumpEnd::Closed;
+            };
             let data = buf.get(..n).unwrap_or_default();
             m.process(|client, now| client.handle_data(now, conn, data));
         }
     };
     let write_side = async {
-        while let Ok(data) = writes.recv().await {
-            if writer.write_all(&data).await.is_err() || writer.flush().await.is_err() {
-                return;
+        while let Ok(command) = writes.recv().await {
+            match command {
+                ConnCommand::Write(data) => {
+                    if writer.write_all(&data).await.is_err() || writer.flush().await.is_err() {
+                        return PumpEnd::Closed;
+                    }
+                }
+                ConnCommand::Linger(grace) => return PumpEnd::Linger(grace),
             }
         }
         // The core closed it: what it queued is written.
         let _ = writer.close().await;
+        PumpEnd::Closed
     };
-    futures_lite::future::or(read_side, write_side).await;
-    closed(&manager, conn);
+    match futures_lite::future::or(read_side, write_side).await {
+        PumpEnd::Closed => closed(&manager, conn),
+        PumpEnd::Linger(grace) => {
+            // The core has forgotten this connection: nothing is reported.
+            let answered = async {
+                let _ = reader.read(&mut buf).await;
+            };
+            let deadline = std::time::Instant::now() + grace;
+            futures_lite::future::or(answered, timer.sleep_until(deadline)).await;
+        }
+    }
 }
 
 fn closed(manager: &Weak<ManagerInner>, conn: ConnId) {
