@@ -170,31 +170,44 @@ pub struct OutMessage {
     text_at: Option<usize>,
     /// Where the data starts in `ws_frame`.
     data_at: usize,
-    /// The text data as a view into `ws_frame` (empty for binary), checked
-    /// as UTF-8 once here rather than once per polling recipient.
-    text: ByteString,
 }
 
 impl OutMessage {
     /// A text message (Engine.IO type `4`) holding `text`.
     pub fn text(text: &str) -> OutMessage {
-        let payload_len = text.len().saturating_add(1);
+        OutMessage::text_with(text.len(), |frame| frame.extend_from_slice(text.as_bytes()))
+    }
+
+    /// A text message whose `len` bytes of UTF-8 text `write` appends to
+    /// the frame (straight into it: no intermediate string). Writing another
+    /// length than `len` would break the frame; it is checked, and the
+    /// frame is rebuilt from what was written.
+    pub(crate) fn text_with(len: usize, write: impl FnOnce(&mut BytesMut)) -> OutMessage {
+        let payload_len = len.saturating_add(1);
         let mut frame = BytesMut::with_capacity(MAX_FRAME_HEADER + payload_len);
         put_server_frame_header(&mut frame, OpCode::Text, payload_len);
         let text_at = frame.len();
         frame.put_u8(PacketType::Message.digit());
-        frame.extend_from_slice(text.as_bytes());
-        let ws_frame = frame.freeze();
         let data_at = text_at + 1;
-        // The bytes came from a `&str`, so the check cannot fail; the
-        // fallback copies rather than panics all the same.
-        let view = ByteString::try_from(ws_frame.slice(data_at..))
-            .unwrap_or_else(|_| ByteString::from(text));
+        write(&mut frame);
+        if frame.len() - data_at != len {
+            // A caller's miscount: reframe with the true length.
+            let text = frame.split_off(data_at);
+            let mut fixed = BytesMut::with_capacity(MAX_FRAME_HEADER + text.len() + 1);
+            put_server_frame_header(&mut fixed, OpCode::Text, text.len() + 1);
+            let text_at = fixed.len();
+            fixed.put_u8(PacketType::Message.digit());
+            fixed.extend_from_slice(&text);
+            return OutMessage {
+                ws_frame: fixed.freeze(),
+                text_at: Some(text_at),
+                data_at: text_at + 1,
+            };
+        }
         OutMessage {
-            ws_frame,
+            ws_frame: frame.freeze(),
             text_at: Some(text_at),
             data_at,
-            text: view,
         }
     }
 
@@ -208,7 +221,6 @@ impl OutMessage {
             ws_frame: frame.freeze(),
             text_at: None,
             data_at,
-            text: ByteString::new(),
         }
     }
 
@@ -220,7 +232,12 @@ impl OutMessage {
     /// The message as an Engine.IO packet (for polling and for tests).
     pub fn to_packet(&self) -> Packet {
         match self.text_at {
-            Some(_) => Packet::Message(self.text.clone()),
+            // Text frames are built from UTF-8 only (`text`, `text_with`),
+            // so the check passes; checked here, per polling recipient,
+            // rather than on every message built.
+            Some(_) => Packet::Message(
+                ByteString::try_from(self.ws_frame.slice(self.data_at..)).unwrap_or_default(),
+            ),
             None => Packet::Binary(self.ws_frame.slice(self.data_at..)),
         }
     }

@@ -307,8 +307,8 @@ pub struct Server<P: Parser = JsonParser> {
     events: VecDeque<Event>,
     next_socket: u64,
     next_request: u64,
-    /// Reused buffers: the parser's output, and broadcast recipients.
-    encode_scratch: Vec<engine::Packet>,
+    /// Reused buffers: the encoded messages of one packet, and broadcast recipients.
+    encode_scratch: Vec<engine::OutMessage>,
     recipients_scratch: Vec<SocketId>,
 }
 
@@ -579,8 +579,10 @@ impl<P: Parser> Server<P> {
             id,
             ..Packet::event(nsp, data, attachments)
         };
-        let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, &packet, &mut messages);
         broadcast::send(&mut self.engine, session, &messages, false);
+        self.reuse_messages(messages);
         if let (Some(id), Some(timeout)) = (id, ack_timeout) {
             self.add_pending_ack(socket, id, now + timeout);
         }
@@ -604,8 +606,10 @@ impl<P: Parser> Server<P> {
             .ok_or(ServerError::UnknownSocket)?;
         let packet = Packet::ack(state.nsp.clone(), id, args, attachments);
         let session = state.session;
-        let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, &packet, &mut messages);
         broadcast::send(&mut self.engine, session, &messages, false);
+        self.reuse_messages(messages);
         Ok(())
     }
 
@@ -678,7 +682,8 @@ impl<P: Parser> Server<P> {
             id,
             ..Packet::event(nsp, data, attachments)
         };
-        let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, &packet, &mut messages);
         for &socket in &recipients {
             let Some(state) = self.sockets.get(&socket) else {
                 continue;
@@ -697,6 +702,7 @@ impl<P: Parser> Server<P> {
         }
         recipients.clear();
         self.recipients_scratch = recipients;
+        self.reuse_messages(messages);
         (sent, id)
     }
 
@@ -1044,9 +1050,18 @@ impl<P: Parser> Server<P> {
     }
 
     /// Encodes and queues one packet for a session (not a broadcast).
+    /// Keeps the buffer of an encoded packet for the next one (its
+    /// messages dropped: the sessions hold their own clones).
+    fn reuse_messages(&mut self, mut messages: Vec<engine::OutMessage>) {
+        messages.clear();
+        self.encode_scratch = messages;
+    }
+
     fn send_packet(&mut self, session: SessionId, packet: &Packet) {
-        let messages = broadcast::encode(&self.parser, packet, &mut self.encode_scratch);
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, packet, &mut messages);
         broadcast::send(&mut self.engine, session, &messages, false);
+        self.reuse_messages(messages);
     }
 
     fn send_connect_error(
