@@ -321,10 +321,21 @@ async fn websocket<S>(
     let (mut reader, mut writer) = futures_lite::io::split(stream);
     let read_side = async {
         let mut buf = vec![0u8; READ_CHUNK];
+        let mut ready = Vec::new();
         loop {
             match reader.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
-                Ok(n) => shared.process(|server, now| server.handle_ws_data(now, conn, &buf[..n])),
+                Ok(n) => {
+                    shared.process_into(&mut ready, |server, now| {
+                        server.handle_ws_data(now, conn, &buf[..n])
+                    });
+                    // The handlers this input woke start here, on the
+                    // connection's own task: no spawn, no hop to another
+                    // thread before the ack is written.
+                    for socket in ready.drain(..) {
+                        socket.run_jobs().await;
+                    }
+                }
             }
         }
     };

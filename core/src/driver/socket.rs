@@ -57,18 +57,11 @@ impl Payload {
     /// The arguments without the event name, as a JSON array of their
     /// exact text (for re-emitting them unchanged).
     pub fn args(&self) -> RawJson {
-        let elements = self.data.array_elements().unwrap_or_default();
-        let mut text = String::from("[");
-        for (i, element) in elements.iter().skip(1).enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            text.push_str(element);
-        }
-        text.push(']');
-        // The elements come from an array the decoder validated, so their
-        // join is valid JSON: no second parse on the echo path.
-        RawJson::from_trusted(text.into())
+        // One lexical pass over the event name, then one copy of the rest:
+        // the decoder already validated the array.
+        self.data
+            .array_tail()
+            .unwrap_or_else(|| RawJson::from_trusted(bytestring::ByteString::from_static("[]")))
     }
 
     /// The whole array, exactly as the client sent it.
@@ -422,16 +415,24 @@ impl Socket {
         self.inner.connected.store(false, Ordering::Release);
     }
 
-    /// Queues work for the handlers; starts the job runner when idle. Called
-    /// with the state lock held, so it only queues and spawns.
-    pub(crate) fn push_job(&self, job: Job) {
+    /// Queues work for the handlers; when no runner is active, the socket
+    /// goes to `ready` and whoever took the lock starts one after releasing
+    /// it. Called with the state lock held, so it only queues.
+    pub(crate) fn push_job(&self, job: Job, ready: &mut Vec<Socket>) {
         if self.inner.jobs.push(job) {
-            let socket = self.clone();
-            self.inner.shared.spawn(socket.run_jobs());
+            ready.push(self.clone());
         }
     }
 
-    async fn run_jobs(self) {
+    /// Starts the job runner on a task of its own.
+    pub(crate) fn spawn_jobs(self) {
+        let shared = self.inner.shared.clone();
+        shared.spawn(self.run_jobs());
+    }
+
+    /// Runs queued jobs until none is left (the caller won the runner's
+    /// place through [`Socket::push_job`]).
+    pub(crate) async fn run_jobs(self) {
         while let Some(job) = self.inner.jobs.next() {
             start_in_order(&*self.inner.shared.runtime, self.futures_for(job)).await;
         }
