@@ -8,16 +8,23 @@ use std::prelude::rust_2021::*;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
-use async_channel::Receiver;
 use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::outbox::OutboxReceiver;
 use super::shared::Shared;
+use super::socket::Socket;
 use crate::engine::{ConnId, Io};
 use crate::wire::http::{Request, RequestParser, Response};
 
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 4096;
+
+/// What a WebSocket reads into first, inside its task: a message of the
+/// usual size fits, and an idle connection holds no heap buffer. A full
+/// read means more is waiting, taken with a [`READ_CHUNK`] buffer that is
+/// freed once the socket has nothing more.
+const SMALL_READ: usize = 512;
 
 /// Answers a standalone server's requests that are not for the Socket.IO
 /// endpoint (see [`SocketIo::set_fallback`](super::SocketIo::set_fallback)).
@@ -66,7 +73,7 @@ pub enum HttpExchange {
 pub struct WebSocketUpgrade {
     shared: Arc<Shared>,
     conn: ConnId,
-    outputs: Receiver<Io>,
+    outputs: OutboxReceiver,
     /// Dropped unserved, it still tells the core the connection is gone.
     _guard: ConnGuard,
 }
@@ -202,8 +209,12 @@ pub(crate) async fn serve<S>(
                 if write_response(&mut stream, &response, true).await.is_err() {
                     return;
                 }
+                // Nothing of the HTTP side stays with the WebSocket.
                 let initial = parser.take_buffered();
-                websocket(&shared, conn, &outputs, stream, &initial).await;
+                drop((parser, buf, response));
+                feed(&shared, conn, &initial, &mut Vec::new()).await;
+                drop(initial);
+                websocket(&shared, conn, &outputs, stream, &[]).await;
                 drop(guard);
                 return;
             }
@@ -304,37 +315,56 @@ where
     stream.flush().await
 }
 
+/// Hands bytes a WebSocket received to the core, then runs the handlers
+/// they woke on this task (`ready` is the caller's reused list): no spawn,
+/// no hop to another thread before an ack is written.
+async fn feed(shared: &Arc<Shared>, conn: ConnId, data: &[u8], ready: &mut Vec<Socket>) {
+    if data.is_empty() {
+        return;
+    }
+    shared.process_into(ready, |server, now| server.handle_ws_data(now, conn, data));
+    for socket in ready.drain(..) {
+        socket.run_jobs().await;
+    }
+}
+
 /// Runs a WebSocket: what the client sends goes to the core, what the core
 /// transmits goes out, and the core hears when everything sent is written.
 async fn websocket<S>(
     shared: &Arc<Shared>,
     conn: ConnId,
-    outputs: &Receiver<Io>,
+    outputs: &OutboxReceiver,
     stream: S,
     initial: &[u8],
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    if !initial.is_empty() {
-        shared.process(|server, now| server.handle_ws_data(now, conn, initial));
-    }
+    let mut ready = Vec::new();
+    feed(shared, conn, initial, &mut ready).await;
     let (mut reader, mut writer) = futures_lite::io::split(stream);
     let read_side = async {
-        let mut buf = vec![0u8; READ_CHUNK];
-        let mut ready = Vec::new();
+        let mut small = [0u8; SMALL_READ];
         loop {
-            match reader.read(&mut buf).await {
+            let n = match reader.read(&mut small).await {
                 Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    shared.process_into(&mut ready, |server, now| {
-                        server.handle_ws_data(now, conn, &buf[..n])
-                    });
-                    // The handlers this input woke start here, on the
-                    // connection's own task: no spawn, no hop to another
-                    // thread before the ack is written.
-                    for socket in ready.drain(..) {
-                        socket.run_jobs().await;
+                Ok(n) => n,
+            };
+            feed(shared, conn, &small[..n], &mut ready).await;
+            if n < small.len() {
+                continue;
+            }
+            let mut big = vec![0u8; READ_CHUNK];
+            loop {
+                match futures_lite::future::poll_once(reader.read(&mut big)).await {
+                    Some(Ok(0) | Err(_)) => return,
+                    Some(Ok(n)) => {
+                        feed(shared, conn, &big[..n], &mut ready).await;
+                        if n < big.len() {
+                            break;
+                        }
                     }
+                    // Drained: `big` is freed, the small read waits.
+                    None => break,
                 }
             }
         }
@@ -356,7 +386,7 @@ async fn websocket<S>(
                 if !keep_going {
                     return;
                 }
-                next = outputs.try_recv().ok();
+                next = outputs.try_recv();
             }
             if writer.flush().await.is_err() {
                 return;

@@ -32,6 +32,7 @@ mod io;
 mod jobs;
 mod namespace;
 mod operators;
+mod outbox;
 mod runtime;
 mod shared;
 mod socket;

@@ -20,6 +20,7 @@ use event_listener::Event as Notify;
 use super::ack::AckReply;
 use super::handshake::Handshake;
 use super::namespace::Registry;
+use super::outbox::{OutboxReceiver, OutboxSender};
 use super::runtime::Runtime;
 use super::socket::{Job, Socket};
 use crate::engine::{ConnId, Io};
@@ -47,7 +48,7 @@ pub(crate) struct Shared {
     /// Raised whenever the core's next deadline changes.
     deadline_changed: Notify,
     /// Where each connection's outputs go.
-    conns: Mutex<HashMap<ConnId, Sender<Io>>>,
+    conns: Mutex<HashMap<ConnId, OutboxSender>>,
     next_conn: AtomicU64,
     /// Sockets known to the application, by core id.
     sockets: Mutex<HashMap<SocketId, Socket>>,
@@ -264,9 +265,9 @@ impl Shared {
     }
 
     /// A fresh connection id with the channel its outputs arrive on.
-    pub(crate) fn open_conn(&self) -> (ConnId, async_channel::Receiver<Io>) {
+    pub(crate) fn open_conn(&self) -> (ConnId, OutboxReceiver) {
         let id = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
-        let (tx, rx) = async_channel::unbounded();
+        let (tx, rx) = super::outbox::outbox();
         lock(&self.conns).insert(id, tx);
         (id, rx)
     }
