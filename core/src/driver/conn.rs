@@ -209,13 +209,18 @@ pub(crate) async fn serve<S>(
                 if write_response(&mut stream, &response, true).await.is_err() {
                     return;
                 }
-                // Nothing of the HTTP side stays with the WebSocket.
+                // Nothing of the HTTP side stays with the WebSocket: it
+                // runs on a task of its own, sized for it alone (this
+                // task's state is sized for every HTTP step too).
                 let initial = parser.take_buffered();
                 drop((parser, buf, response));
-                feed(&shared, conn, &initial, &mut Vec::new()).await;
-                drop(initial);
-                websocket(&shared, conn, &outputs, stream, &[]).await;
-                drop(guard);
+                let runner = shared.clone();
+                runner.spawn(async move {
+                    feed(&shared, conn, &initial, &mut Vec::new()).await;
+                    drop(initial);
+                    websocket(&shared, conn, &outputs, stream, &[]).await;
+                    drop(guard);
+                });
                 return;
             }
             // The client went away (or the server dropped the request).

@@ -16,9 +16,9 @@ use std::task::{Poll, Waker};
 use super::shared::lock;
 use crate::engine::Io;
 
-/// Slots kept when the outbox is drained: enough for the usual burst of
-/// one or two outputs, small enough for an idle connection.
-const KEPT_SLOTS: usize = 2;
+/// Slots kept when the outbox is drained: enough for the usual single
+/// output, small enough for an idle connection.
+const KEPT_SLOTS: usize = 1;
 
 struct State {
     queue: VecDeque<Io>,
