@@ -47,6 +47,7 @@
 //! - Unlike the reference, a `1` over WebSocket closes the session (the
 //!   reference ignores it and waits for the close frame).
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
@@ -458,10 +459,15 @@ pub struct EngineServer {
     config: Config,
     sid_generator: SidGenerator,
     next_session: u64,
-    sessions: HashMap<u64, Session>,
+    /// Boxed: the table then holds a pointer per session, and its spare
+    /// capacity costs 16 bytes a slot rather than a whole session.
+    sessions: HashMap<u64, Box<Session>>,
     by_sid: HashMap<ByteString, u64>,
     conns: HashMap<ConnId, ConnRole>,
     outputs: VecDeque<Output>,
+    /// Outputs taken since the queue was last empty, and in the drain before.
+    burst: usize,
+    previous_burst: usize,
     timers: TimerHeap,
     /// Sessions with packets for their held GET, answered at the next
     /// `poll_output` or input so that back-to-back sends share a response.
@@ -486,6 +492,8 @@ impl EngineServer {
             by_sid: HashMap::new(),
             conns: HashMap::new(),
             outputs: VecDeque::new(),
+            burst: 0,
+            previous_burst: 0,
             timers: TimerHeap::default(),
             request_peer: None,
             dirty: Vec::new(),
@@ -688,19 +696,30 @@ impl EngineServer {
     pub fn poll_output(&mut self) -> Output {
         self.flush_dirty();
         if let Some(output) = self.outputs.pop_front() {
+            self.burst += 1;
             return output;
         }
-        // A burst (a broadcast to many sessions) must not pin its memory.
-        if self.outputs.capacity() > 1024 {
-            self.outputs.shrink_to(64);
+        // A burst (a broadcast to many sessions) must not pin its memory,
+        // but steady bursts of one size must not regrow it every time: the
+        // queue shrinks once two drains in a row used under half of it.
+        let burst = core::mem::take(&mut self.burst);
+        let recent = burst.max(self.previous_burst);
+        self.previous_burst = burst;
+        if self.outputs.capacity() > 1024 && self.outputs.capacity() > 2 * recent {
+            self.outputs.shrink_to(recent.max(64));
         }
         Output::Timeout(self.next_deadline())
     }
 
     /// Queues `msg` for `session`.
     pub fn send(&mut self, session: SessionId, msg: &OutMessage) -> Result<(), EngineError> {
-        let id = self.open_session(session)?;
-        self.enqueue(id, Queued::Message(msg.clone()));
+        // `enqueue` looks the session up again; checking it here first
+        // costs a second lookup, so the open check is folded into one probe.
+        match self.sessions.get(&session.0) {
+            Some(s) if !s.lingering => {}
+            _ => return Err(EngineError::UnknownSession),
+        }
+        self.enqueue(session.0, Queued::Message(msg.clone()));
         Ok(())
     }
 
@@ -905,7 +924,7 @@ impl EngineServer {
             issued: now,
             peer: self.request_peer,
         };
-        self.sessions.insert(id, Session::new(info, None));
+        self.sessions.insert(id, Box::new(Session::new(info, None)));
         self.by_sid.insert(sid.clone(), id);
         self.open_count += 1;
         // The first ping comes one interval after the open, never at once.
@@ -1338,6 +1357,20 @@ impl EngineServer {
         match (session.transport, session.ws.as_mut()) {
             (Transport::WebSocket, Some(link)) => {
                 transmit(&mut self.outputs, link, queued.to_ws_frame());
+                // The common case (a WebSocket, no upgrade under way) is
+                // checked with the session at hand: one lookup per send.
+                let over = link.unflushed > self.config.max_buffered_packets;
+                if session.upgrade.is_none() {
+                    if over {
+                        self.close_session(
+                            self.now,
+                            id,
+                            CloseReason::TransportError,
+                            Farewell::Failed,
+                        );
+                    }
+                    return;
+                }
             }
             _ => {
                 session.queue.push_back(queued);
@@ -1479,7 +1512,7 @@ impl EngineServer {
     /// Keeps a polling session the server closed until its client has
     /// fetched the queued packets and then `1` (the last entry of its
     /// queue), for at most [`LINGER`]. It counts as closed from now on.
-    fn linger(&mut self, now: Instant, id: u64, mut session: Session, reason: CloseReason) {
+    fn linger(&mut self, now: Instant, id: u64, mut session: Box<Session>, reason: CloseReason) {
         session.lingering = true;
         self.sessions.insert(id, session);
         self.arm(id, TimerKind::Linger, now + LINGER);
@@ -1530,7 +1563,7 @@ impl EngineServer {
     }
 }
 
-fn is_live(sessions: &HashMap<u64, Session>, entry: &TimerEntry) -> bool {
+fn is_live(sessions: &HashMap<u64, Box<Session>>, entry: &TimerEntry) -> bool {
     sessions
         .get(&entry.session)
         .is_some_and(|s| s.timers.get(entry.kind) == Some(entry.at))

@@ -632,9 +632,8 @@ impl<P: Parser> Server<P> {
         attachments: Vec<Bytes>,
     ) -> usize {
         self.advance(now);
-        self.broadcast_inner(nsp, opts, data, attachments, None)
+        self.broadcast_inner(nsp, opts, data, attachments, None, None)
             .0
-            .len()
     }
 
     /// Like [`Server::broadcast`], asking every recipient for an ack with
@@ -652,7 +651,15 @@ impl<P: Parser> Server<P> {
     ) -> Vec<(SocketId, u64)> {
         self.advance(now);
         let deadline = now + timeout;
-        let (sent, id) = self.broadcast_inner(nsp, opts, data, attachments, Some(deadline));
+        let mut sent = Vec::new();
+        let (_, id) = self.broadcast_inner(
+            nsp,
+            opts,
+            data,
+            attachments,
+            Some(deadline),
+            Some(&mut sent),
+        );
         match id {
             Some(id) => sent.into_iter().map(|socket| (socket, id)).collect(),
             None => Vec::new(),
@@ -666,18 +673,21 @@ impl<P: Parser> Server<P> {
         data: RawJson,
         attachments: Vec<Bytes>,
         ack_deadline: Option<Instant>,
-    ) -> (Vec<SocketId>, Option<u64>) {
-        let mut sent = Vec::new();
-        let Some(namespace) = self.namespaces.get_mut(nsp) else {
-            return (sent, None);
+        mut sent: Option<&mut Vec<SocketId>>,
+    ) -> (usize, Option<u64>) {
+        let Some(nsp) = self.namespaces.get_key_value(nsp).map(|(k, _)| k.clone()) else {
+            return (0, None);
+        };
+        let Some(namespace) = self.namespaces.get_mut(&nsp) else {
+            return (0, None);
         };
         let mut recipients = core::mem::take(&mut self.recipients_scratch);
         namespace.recipients(opts, &mut recipients);
         let id = ack_deadline.map(|_| namespace.take_ack_id());
-        sent.reserve(recipients.len());
-        let Some(nsp) = self.namespaces.get_key_value(nsp).map(|(k, _)| k.clone()) else {
-            return (sent, None);
-        };
+        if let Some(sent) = sent.as_deref_mut() {
+            sent.reserve(recipients.len());
+        }
+        let mut count = 0;
         let packet = Packet {
             id,
             ..Packet::event(nsp, data, attachments)
@@ -698,12 +708,15 @@ impl<P: Parser> Server<P> {
             if let (Some(id), Some(deadline)) = (id, ack_deadline) {
                 self.add_pending_ack(socket, id, deadline);
             }
-            sent.push(socket);
+            count += 1;
+            if let Some(sent) = sent.as_deref_mut() {
+                sent.push(socket);
+            }
         }
         recipients.clear();
         self.recipients_scratch = recipients;
         self.reuse_messages(messages);
-        (sent, id)
+        (count, id)
     }
 
     // ----- rooms -----
