@@ -13,7 +13,6 @@ use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::outbox::OutboxReceiver;
 use super::shared::Shared;
-use super::socket::Socket;
 use crate::engine::{ConnId, Io};
 use crate::wire::http::{Request, RequestParser, Response};
 
@@ -24,7 +23,7 @@ const READ_CHUNK: usize = 4096;
 /// usual size fits, and an idle connection holds no heap buffer. A full
 /// read means more is waiting, taken with a [`READ_CHUNK`] buffer that is
 /// freed once the socket has nothing more.
-const SMALL_READ: usize = 512;
+const SMALL_READ: usize = 256;
 
 /// Answers a standalone server's requests that are not for the Socket.IO
 /// endpoint (see [`SocketIo::set_fallback`](super::SocketIo::set_fallback)).
@@ -206,8 +205,17 @@ pub(crate) async fn serve<S>(
                 }
             }
             Some(Io::Upgrade { response, .. }) => {
-                if write_response(&mut stream, &response, true).await.is_err() {
+                // The 101 and what the core queued behind it (the open
+                // packet) leave in one write.
+                let mut out = BytesMut::with_capacity(512);
+                response.encode(&mut out);
+                let sent = outputs.take_transmits(&mut out);
+                if stream.write_all(&out).await.is_err() || stream.flush().await.is_err() {
                     return;
+                }
+                drop(out);
+                if sent > 0 {
+                    shared.process(|server, now| server.handle_flushed(now, conn));
                 }
                 // Nothing of the HTTP side stays with the WebSocket: it
                 // runs on a task of its own, sized for it alone (this
@@ -216,7 +224,9 @@ pub(crate) async fn serve<S>(
                 drop((parser, buf, response));
                 let runner = shared.clone();
                 runner.spawn(async move {
-                    feed(&shared, conn, &initial, &mut Vec::new()).await;
+                    if !initial.is_empty() {
+                        shared.process(|server, now| server.handle_ws_data(now, conn, &initial));
+                    }
                     drop(initial);
                     websocket(&shared, conn, &outputs, stream, &[]).await;
                     drop(guard);
@@ -320,19 +330,6 @@ where
     stream.flush().await
 }
 
-/// Hands bytes a WebSocket received to the core, then runs the handlers
-/// they woke on this task (`ready` is the caller's reused list): no spawn,
-/// no hop to another thread before an ack is written.
-async fn feed(shared: &Arc<Shared>, conn: ConnId, data: &[u8], ready: &mut Vec<Socket>) {
-    if data.is_empty() {
-        return;
-    }
-    shared.process_into(ready, |server, now| server.handle_ws_data(now, conn, data));
-    for socket in ready.drain(..) {
-        socket.run_jobs().await;
-    }
-}
-
 /// Runs a WebSocket: what the client sends goes to the core, what the core
 /// transmits goes out, and the core hears when everything sent is written.
 async fn websocket<S>(
@@ -344,33 +341,61 @@ async fn websocket<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut ready = Vec::new();
-    feed(shared, conn, initial, &mut ready).await;
+    if !initial.is_empty() {
+        // Bytes that came with the upgrade request (rare): their handlers
+        // run on tasks of their own, which keeps one feeding step below.
+        shared.process(|server, now| server.handle_ws_data(now, conn, initial));
+    }
     let (mut reader, mut writer) = futures_lite::io::split(stream);
     let read_side = async {
+        let mut ready = Vec::new();
         let mut small = [0u8; SMALL_READ];
+        // Empty unless a full small read said more is waiting.
+        let mut big: Vec<u8> = Vec::new();
         loop {
-            let n = match reader.read(&mut small).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            feed(shared, conn, &small[..n], &mut ready).await;
-            if n < small.len() {
-                continue;
-            }
-            let mut big = vec![0u8; READ_CHUNK];
-            loop {
+            let n = if big.is_empty() {
+                match reader.read(&mut small).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                }
+            } else {
                 match futures_lite::future::poll_once(reader.read(&mut big)).await {
                     Some(Ok(0) | Err(_)) => return,
-                    Some(Ok(n)) => {
-                        feed(shared, conn, &big[..n], &mut ready).await;
-                        if n < big.len() {
-                            break;
-                        }
-                    }
+                    Some(Ok(n)) => n,
                     // Drained: `big` is freed, the small read waits.
-                    None => break,
+                    None => {
+                        big = Vec::new();
+                        continue;
+                    }
                 }
+            };
+            let data = if big.is_empty() {
+                &small[..n]
+            } else {
+                &big[..n]
+            };
+            let full = n
+                == if big.is_empty() {
+                    SMALL_READ
+                } else {
+                    big.len()
+                };
+            shared.process_into(&mut ready, |server, now| {
+                server.handle_ws_data(now, conn, data)
+            });
+            // The handlers this input woke start here, on the connection's
+            // own task: no spawn, no hop to another thread before an ack is
+            // written. (One await site for all of it keeps the task small.)
+            let mut i = 0;
+            while let Some(socket) = ready.get(i).cloned() {
+                socket.run_jobs().await;
+                i += 1;
+            }
+            ready.clear();
+            if big.is_empty() && full {
+                big = vec![0u8; READ_CHUNK];
+            } else if !big.is_empty() && !full {
+                big = Vec::new();
             }
         }
     };

@@ -116,6 +116,19 @@ impl OutboxReceiver {
     pub(crate) fn try_recv(&self) -> Option<Io> {
         take(&mut lock(&self.state))
     }
+
+    /// Appends the data of the transmits at the front of the queue to
+    /// `out` (stopping at anything else); returns how many were taken.
+    pub(crate) fn take_transmits(&self, out: &mut bytes::BytesMut) -> usize {
+        let mut state = lock(&self.state);
+        let mut taken = 0;
+        while let Some(Io::Transmit { data, .. }) = state.queue.front() {
+            out.extend_from_slice(data);
+            taken += 1;
+            take(&mut state);
+        }
+        taken
+    }
 }
 
 impl Drop for OutboxReceiver {
@@ -180,6 +193,20 @@ mod tests {
         };
         tx.try_send(transmit(7)).unwrap();
         assert_eq!(waiting.join().unwrap().unwrap(), [7]);
+    }
+
+    #[test]
+    fn transmits_at_the_front_are_taken_together() {
+        let (tx, rx) = outbox();
+        tx.try_send(transmit(1)).unwrap();
+        tx.try_send(transmit(2)).unwrap();
+        tx.try_send(Io::Close { conn: ConnId(1) }).unwrap();
+        tx.try_send(transmit(3)).unwrap();
+        let mut out = bytes::BytesMut::new();
+        assert_eq!(rx.take_transmits(&mut out), 2);
+        assert_eq!(&out[..], [1, 2]);
+        assert!(matches!(rx.try_recv(), Some(Io::Close { .. })));
+        assert_eq!(data(rx.try_recv().unwrap()), [3]);
     }
 
     #[test]

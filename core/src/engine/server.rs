@@ -51,6 +51,7 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -147,8 +148,9 @@ pub struct HandshakeInfo {
     pub sid: ByteString,
     /// The request target of the handshake (path and query).
     pub url: String,
-    /// Its headers.
-    pub headers: Vec<Header>,
+    /// Its headers, shared with whoever keeps them for the session's
+    /// lifetime (the driver's handshake), not copied.
+    pub headers: Arc<[Header]>,
     /// The transport the session opened with.
     pub transport: Transport,
     /// When the session opened.
@@ -919,7 +921,7 @@ impl EngineServer {
         let info = HandshakeInfo {
             sid: sid.clone(),
             url: req.target.clone(),
-            headers: req.headers.clone(),
+            headers: req.headers.as_slice().into(),
             transport,
             issued: now,
             peer: self.request_peer,
