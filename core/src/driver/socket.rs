@@ -434,8 +434,60 @@ impl Socket {
     /// place through [`Socket::push_job`]).
     pub(crate) async fn run_jobs(self) {
         while let Some(job) = self.inner.jobs.next() {
-            start_in_order(&*self.inner.shared.runtime, self.futures_for(job)).await;
+            let futures = match job {
+                // The usual event: one handler, no catch-all ones, nothing
+                // to collect.
+                Job::Event {
+                    data,
+                    attachments,
+                    ack,
+                } => match self.handlers_for(&data) {
+                    (any, handler) if any.is_empty() => {
+                        let payload = Payload { data, attachments };
+                        let future = handler.and_then(|handler| {
+                            handler(self.clone(), payload, AckSender::new(self.clone(), ack))
+                        });
+                        start_in_order(&*self.inner.shared.runtime, future).await;
+                        continue;
+                    }
+                    (any, handler) => self.event_futures(data, attachments, ack, any, handler),
+                },
+                job => self.futures_for(job),
+            };
+            start_in_order(&*self.inner.shared.runtime, futures).await;
         }
+    }
+
+    /// The catch-all handlers and the handler of the event `data` names.
+    fn handlers_for(&self, data: &RawJson) -> (Vec<AnyHandler>, Option<EventHandler>) {
+        let handlers = lock(&self.inner.handlers);
+        let handler = data
+            .event_name()
+            .and_then(|name| handlers.events.get(name.as_ref()).cloned());
+        (handlers.any.clone(), handler)
+    }
+
+    fn event_futures(
+        &self,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        ack: Option<u64>,
+        any: Vec<AnyHandler>,
+        handler: Option<EventHandler>,
+    ) -> Vec<BoxFuture<()>> {
+        let payload = Payload { data, attachments };
+        let mut futures: Vec<BoxFuture<()>> = any
+            .iter()
+            .map(|h| h(self.clone(), payload.clone()))
+            .collect();
+        if let Some(handler) = handler {
+            futures.extend(handler(
+                self.clone(),
+                payload,
+                AckSender::new(self.clone(), ack),
+            ));
+        }
+        futures
     }
 
     fn futures_for(&self, job: Job) -> Vec<BoxFuture<()>> {
@@ -453,27 +505,8 @@ impl Socket {
                 attachments,
                 ack,
             } => {
-                let payload = Payload { data, attachments };
-                let (any, handler) = {
-                    let handlers = lock(&self.inner.handlers);
-                    let handler = payload
-                        .data
-                        .event_name()
-                        .and_then(|name| handlers.events.get(name.as_ref()).cloned());
-                    (handlers.any.clone(), handler)
-                };
-                let mut futures: Vec<BoxFuture<()>> = any
-                    .iter()
-                    .map(|h| h(self.clone(), payload.clone()))
-                    .collect();
-                if let Some(handler) = handler {
-                    futures.extend(handler(
-                        self.clone(),
-                        payload,
-                        AckSender::new(self.clone(), ack),
-                    ));
-                }
-                futures
+                let (any, handler) = self.handlers_for(&data);
+                self.event_futures(data, attachments, ack, any, handler)
             }
             Job::Disconnect(reason, rooms) => {
                 *lock(&self.inner.rooms_at_disconnect) = rooms;
