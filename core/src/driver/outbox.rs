@@ -165,7 +165,7 @@ mod tests {
     fn data(io: Io) -> Vec<u8> {
         match io {
             Io::Transmit { data, .. } => data.to_vec(),
-            other => panic!("not a transmit: {other:?}"),
+            other => std::panic!("not a transmit: {other:?}"),
         }
     }
 
