@@ -9,7 +9,6 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -81,9 +80,35 @@ type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<()> +
 
 #[derive(Default)]
 struct Handlers {
-    events: HashMap<String, EventHandler>,
+    events: EventHandlers,
     any: Vec<AnyHandler>,
     disconnect: Vec<DisconnectHandler>,
+}
+
+/// Event name -> handler. A socket registers a handful: a vector holds
+/// them in a fraction of a hash table's room, and a scan over a few names
+/// costs no more than hashing one.
+#[derive(Default)]
+struct EventHandlers(Vec<(Box<str>, EventHandler)>);
+
+impl EventHandlers {
+    /// Registers `handler`, replacing an earlier one for the same event.
+    fn insert(&mut self, event: &str, handler: EventHandler) {
+        match self.0.iter_mut().find(|(name, _)| **name == *event) {
+            Some(slot) => slot.1 = handler,
+            None => {
+                self.0.reserve_exact(1);
+                self.0.push((event.into(), handler));
+            }
+        }
+    }
+
+    fn get(&self, event: &str) -> Option<&EventHandler> {
+        self.0
+            .iter()
+            .find(|(name, _)| **name == *event)
+            .map(|(_, handler)| handler)
+    }
 }
 
 /// Work for the socket's handlers, in arrival order.
@@ -208,9 +233,7 @@ impl Socket {
                 }
             },
         );
-        lock(&self.inner.handlers)
-            .events
-            .insert(event.to_owned(), erased);
+        lock(&self.inner.handlers).events.insert(event, erased);
     }
 
     /// Like [`Socket::on`], with the arguments undecoded: exactly as sent,
@@ -224,9 +247,7 @@ impl Socket {
             Arc::new(move |socket: Socket, payload: Payload, ack: AckSender| {
                 Some(Box::pin(handler(socket, payload, ack)) as BoxFuture<()>)
             });
-        lock(&self.inner.handlers)
-            .events
-            .insert(event.to_owned(), erased);
+        lock(&self.inner.handlers).events.insert(event, erased);
     }
 
     /// Calls `handler` for every event from the client, before its own
@@ -434,27 +455,42 @@ impl Socket {
     /// place through [`Socket::push_job`]).
     pub(crate) async fn run_jobs(self) {
         while let Some(job) = self.inner.jobs.next() {
-            let futures = match job {
-                // The usual event: one handler, no catch-all ones, nothing
-                // to collect.
-                Job::Event {
-                    data,
-                    attachments,
-                    ack,
-                } => match self.handlers_for(&data) {
-                    (any, handler) if any.is_empty() => {
-                        let payload = Payload { data, attachments };
-                        let future = handler.and_then(|handler| {
-                            handler(self.clone(), payload, AckSender::new(self.clone(), ack))
-                        });
-                        start_in_order(&*self.inner.shared.runtime, future).await;
-                        continue;
-                    }
-                    (any, handler) => self.event_futures(data, attachments, ack, any, handler),
+            // The usual event has one handler and no catch-all ones: its
+            // future is not collected. One await site for every job keeps
+            // the task that runs this small.
+            let (collected, single) = self.futures_of(job);
+            start_in_order(
+                &*self.inner.shared.runtime,
+                JobFutures {
+                    collected: collected.into_iter(),
+                    single,
                 },
-                job => self.futures_for(job),
-            };
-            start_in_order(&*self.inner.shared.runtime, futures).await;
+            )
+            .await;
+        }
+    }
+
+    /// A job's handler futures: (collected, one more).
+    fn futures_of(&self, job: Job) -> (Vec<BoxFuture<()>>, Option<BoxFuture<()>>) {
+        match job {
+            Job::Event {
+                data,
+                attachments,
+                ack,
+            } => match self.handlers_for(&data) {
+                (any, handler) if any.is_empty() => {
+                    let payload = Payload { data, attachments };
+                    let future = handler.and_then(|handler| {
+                        handler(self.clone(), payload, AckSender::new(self.clone(), ack))
+                    });
+                    (Vec::new(), future)
+                }
+                (any, handler) => (
+                    self.event_futures(data, attachments, ack, any, handler),
+                    None,
+                ),
+            },
+            job => (self.futures_for(job), None),
         }
     }
 
@@ -519,6 +555,20 @@ impl Socket {
                     .collect()
             }
         }
+    }
+}
+
+/// The futures of one job, in order: the collected ones, then one more.
+struct JobFutures {
+    collected: std::vec::IntoIter<BoxFuture<()>>,
+    single: Option<BoxFuture<()>>,
+}
+
+impl Iterator for JobFutures {
+    type Item = BoxFuture<()>;
+
+    fn next(&mut self) -> Option<BoxFuture<()>> {
+        self.collected.next().or_else(|| self.single.take())
     }
 }
 

@@ -1022,10 +1022,10 @@ impl EngineServer {
         }
         let link = WsLink::new(conn, self.config.max_http_buffer_size);
         if let Some(session) = self.sessions.get_mut(&id) {
-            session.upgrade = Some(Upgrade {
+            session.upgrade = Some(Box::new(Upgrade {
                 link,
                 probed: false,
-            });
+            }));
         }
         self.conns.insert(conn, ConnRole::WebSocket(id));
         self.arm(id, TimerKind::Upgrade, now + self.config.upgrade_timeout);
