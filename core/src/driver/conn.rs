@@ -8,16 +8,22 @@ use std::prelude::rust_2021::*;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
-use async_channel::Receiver;
 use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::outbox::OutboxReceiver;
 use super::shared::Shared;
 use crate::engine::{ConnId, Io};
 use crate::wire::http::{Request, RequestParser, Response};
 
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 4096;
+
+/// What a WebSocket reads into first, inside its task: a message of the
+/// usual size fits, and an idle connection holds no heap buffer. A full
+/// read means more is waiting, taken with a [`READ_CHUNK`] buffer that is
+/// freed once the socket has nothing more.
+const SMALL_READ: usize = 256;
 
 /// Answers a standalone server's requests that are not for the Socket.IO
 /// endpoint (see [`SocketIo::set_fallback`](super::SocketIo::set_fallback)).
@@ -66,7 +72,7 @@ pub enum HttpExchange {
 pub struct WebSocketUpgrade {
     shared: Arc<Shared>,
     conn: ConnId,
-    outputs: Receiver<Io>,
+    outputs: OutboxReceiver,
     /// Dropped unserved, it still tells the core the connection is gone.
     _guard: ConnGuard,
 }
@@ -199,12 +205,32 @@ pub(crate) async fn serve<S>(
                 }
             }
             Some(Io::Upgrade { response, .. }) => {
-                if write_response(&mut stream, &response, true).await.is_err() {
+                // The 101 and what the core queued behind it (the open
+                // packet) leave in one write.
+                let mut out = BytesMut::with_capacity(512);
+                response.encode(&mut out);
+                let sent = outputs.take_transmits(&mut out);
+                if stream.write_all(&out).await.is_err() || stream.flush().await.is_err() {
                     return;
                 }
+                drop(out);
+                if sent > 0 {
+                    shared.process(|server, now| server.handle_flushed(now, conn));
+                }
+                // Nothing of the HTTP side stays with the WebSocket: it
+                // runs on a task of its own, sized for it alone (this
+                // task's state is sized for every HTTP step too).
                 let initial = parser.take_buffered();
-                websocket(&shared, conn, &outputs, stream, &initial).await;
-                drop(guard);
+                drop((parser, buf, response));
+                let runner = shared.clone();
+                runner.spawn(async move {
+                    if !initial.is_empty() {
+                        shared.process(|server, now| server.handle_ws_data(now, conn, &initial));
+                    }
+                    drop(initial);
+                    websocket(&shared, conn, &outputs, stream, &[]).await;
+                    drop(guard);
+                });
                 return;
             }
             // The client went away (or the server dropped the request).
@@ -309,22 +335,67 @@ where
 async fn websocket<S>(
     shared: &Arc<Shared>,
     conn: ConnId,
-    outputs: &Receiver<Io>,
+    outputs: &OutboxReceiver,
     stream: S,
     initial: &[u8],
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     if !initial.is_empty() {
+        // Bytes that came with the upgrade request (rare): their handlers
+        // run on tasks of their own, which keeps one feeding step below.
         shared.process(|server, now| server.handle_ws_data(now, conn, initial));
     }
     let (mut reader, mut writer) = futures_lite::io::split(stream);
     let read_side = async {
-        let mut buf = vec![0u8; READ_CHUNK];
+        let mut ready = Vec::new();
+        let mut small = [0u8; SMALL_READ];
+        // Empty unless a full small read said more is waiting.
+        let mut big: Vec<u8> = Vec::new();
         loop {
-            match reader.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => shared.process(|server, now| server.handle_ws_data(now, conn, &buf[..n])),
+            let n = if big.is_empty() {
+                match reader.read(&mut small).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                }
+            } else {
+                match futures_lite::future::poll_once(reader.read(&mut big)).await {
+                    Some(Ok(0) | Err(_)) => return,
+                    Some(Ok(n)) => n,
+                    // Drained: `big` is freed, the small read waits.
+                    None => {
+                        big = Vec::new();
+                        continue;
+                    }
+                }
+            };
+            let data = if big.is_empty() {
+                &small[..n]
+            } else {
+                &big[..n]
+            };
+            let full = n
+                == if big.is_empty() {
+                    SMALL_READ
+                } else {
+                    big.len()
+                };
+            shared.process_into(&mut ready, |server, now| {
+                server.handle_ws_data(now, conn, data)
+            });
+            // The handlers this input woke start here, on the connection's
+            // own task: no spawn, no hop to another thread before an ack is
+            // written. (One await site for all of it keeps the task small.)
+            let mut i = 0;
+            while let Some(socket) = ready.get(i).cloned() {
+                socket.run_jobs().await;
+                i += 1;
+            }
+            ready.clear();
+            if big.is_empty() && full {
+                big = vec![0u8; READ_CHUNK];
+            } else if !big.is_empty() && !full {
+                big = Vec::new();
             }
         }
     };
@@ -345,7 +416,7 @@ async fn websocket<S>(
                 if !keep_going {
                     return;
                 }
-                next = outputs.try_recv().ok();
+                next = outputs.try_recv();
             }
             if writer.flush().await.is_err() {
                 return;

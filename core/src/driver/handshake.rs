@@ -18,7 +18,7 @@ use crate::wire::http::Header;
 #[derive(Debug, Clone)]
 pub struct Handshake {
     url: String,
-    headers: Vec<Header>,
+    headers: std::sync::Arc<[Header]>,
     peer: Option<SocketAddr>,
     issued: SystemTime,
     transport: Transport,

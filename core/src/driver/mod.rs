@@ -43,6 +43,7 @@ mod io;
 mod jobs;
 mod namespace;
 mod operators;
+mod outbox;
 mod remote;
 mod runtime;
 mod shared;

@@ -21,6 +21,7 @@ use super::ack::AckReply;
 use super::cluster::Cluster;
 use super::handshake::Handshake;
 use super::namespace::Registry;
+use super::outbox::{OutboxReceiver, OutboxSender};
 use super::runtime::Runtime;
 use super::socket::{Job, Socket};
 use crate::engine::{ConnId, Io};
@@ -36,6 +37,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct State {
     server: Server,
     deadline: Option<Instant>,
+    /// Sockets whose job runner must start once the lock is released.
+    ready: Vec<Socket>,
 }
 
 /// Shared by every handle of one server.
@@ -46,7 +49,7 @@ pub(crate) struct Shared {
     /// Raised whenever the core's next deadline changes.
     deadline_changed: Notify,
     /// Where each connection's outputs go.
-    conns: Mutex<HashMap<ConnId, Sender<Io>>>,
+    conns: Mutex<HashMap<ConnId, OutboxSender>>,
     next_conn: AtomicU64,
     /// Sockets known to the application, by core id.
     sockets: Mutex<HashMap<SocketId, Socket>>,
@@ -71,6 +74,7 @@ impl Shared {
             state: Mutex::new(State {
                 server,
                 deadline: None,
+                ready: Vec::new(),
             }),
             deadline_changed: Notify::new(),
             conns: Mutex::new(HashMap::new()),
@@ -88,12 +92,30 @@ impl Shared {
     }
 
     /// Feeds one input (or command) to the core and routes everything it
-    /// produced. `f` gets the server and the current time.
+    /// produced. `f` gets the server and the current time. Handlers it
+    /// woke run on tasks of their own.
     pub(crate) fn process<R>(self: &Arc<Self>, f: impl FnOnce(&mut Server, Instant) -> R) -> R {
+        let mut ready = Vec::new();
+        let result = self.process_into(&mut ready, f);
+        for socket in ready {
+            socket.spawn_jobs();
+        }
+        result
+    }
+
+    /// Like [`Shared::process`], but the sockets whose handlers must start
+    /// are appended to `ready` for the caller to run (after the lock is
+    /// released: a connection's reader runs them itself, with no task hop).
+    pub(crate) fn process_into<R>(
+        self: &Arc<Self>,
+        ready: &mut Vec<Socket>,
+        f: impl FnOnce(&mut Server, Instant) -> R,
+    ) -> R {
         let mut state = lock(&self.state);
         let now = self.clock.now();
         let result = f(&mut state.server, now);
         self.drain(&mut state);
+        ready.append(&mut state.ready);
         result
     }
 
@@ -107,7 +129,7 @@ impl Shared {
         loop {
             match state.server.poll_output() {
                 Output::Io(io) => self.route_io(io),
-                Output::Event(event) => self.route_event(&state.server, event),
+                Output::Event(event) => self.route_event(&state.server, event, &mut state.ready),
                 Output::Timeout(deadline) => {
                     if state.deadline != deadline {
                         state.deadline = deadline;
@@ -132,7 +154,7 @@ impl Shared {
         }
     }
 
-    fn route_event(self: &Arc<Self>, server: &Server, event: Event) {
+    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Socket>) {
         match event {
             Event::ConnectRequest {
                 request,
@@ -153,7 +175,7 @@ impl Shared {
             Event::Connected { socket, .. } => {
                 if let Some(s) = lock(&self.sockets).get(&socket) {
                     tracing::debug!(socket = s.id(), nsp = s.ns(), "socket connected");
-                    s.push_job(Job::Connect);
+                    s.push_job(Job::Connect, ready);
                 }
             }
             Event::Event {
@@ -163,11 +185,14 @@ impl Shared {
                 ack,
             } => {
                 if let Some(s) = lock(&self.sockets).get(&socket) {
-                    s.push_job(Job::Event {
-                        data,
-                        attachments,
-                        ack,
-                    });
+                    s.push_job(
+                        Job::Event {
+                            data,
+                            attachments,
+                            ack,
+                        },
+                        ready,
+                    );
                 }
             }
             Event::Ack {
@@ -206,10 +231,10 @@ impl Shared {
                         );
                     }
                     s.mark_disconnected();
-                    s.push_job(Job::Disconnect(
-                        reason,
-                        rooms.iter().map(|r| r.to_string()).collect(),
-                    ));
+                    s.push_job(
+                        Job::Disconnect(reason, rooms.iter().map(|r| r.to_string()).collect()),
+                        ready,
+                    );
                 }
             }
         }
@@ -244,9 +269,9 @@ impl Shared {
     }
 
     /// A fresh connection id with the channel its outputs arrive on.
-    pub(crate) fn open_conn(&self) -> (ConnId, async_channel::Receiver<Io>) {
+    pub(crate) fn open_conn(&self) -> (ConnId, OutboxReceiver) {
         let id = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
-        let (tx, rx) = async_channel::unbounded();
+        let (tx, rx) = super::outbox::outbox();
         lock(&self.conns).insert(id, tx);
         (id, rx)
     }

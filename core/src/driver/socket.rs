@@ -9,7 +9,6 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -57,18 +56,11 @@ impl Payload {
     /// The arguments without the event name, as a JSON array of their
     /// exact text (for re-emitting them unchanged).
     pub fn args(&self) -> RawJson {
-        let elements = self.data.array_elements().unwrap_or_default();
-        let mut text = String::from("[");
-        for (i, element) in elements.iter().skip(1).enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            text.push_str(element);
-        }
-        text.push(']');
-        // The elements come from an array the decoder validated, so their
-        // join is valid JSON: no second parse on the echo path.
-        RawJson::from_trusted(text.into())
+        // One lexical pass over the event name, then one copy of the rest:
+        // the decoder already validated the array.
+        self.data
+            .array_tail()
+            .unwrap_or_else(|| RawJson::from_trusted(bytestring::ByteString::from_static("[]")))
     }
 
     /// The whole array, exactly as the client sent it.
@@ -88,9 +80,35 @@ type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<()> +
 
 #[derive(Default)]
 struct Handlers {
-    events: HashMap<String, EventHandler>,
+    events: EventHandlers,
     any: Vec<AnyHandler>,
     disconnect: Vec<DisconnectHandler>,
+}
+
+/// Event name -> handler. A socket registers a handful: a vector holds
+/// them in a fraction of a hash table's room, and a scan over a few names
+/// costs no more than hashing one.
+#[derive(Default)]
+struct EventHandlers(Vec<(Box<str>, EventHandler)>);
+
+impl EventHandlers {
+    /// Registers `handler`, replacing an earlier one for the same event.
+    fn insert(&mut self, event: &str, handler: EventHandler) {
+        match self.0.iter_mut().find(|(name, _)| **name == *event) {
+            Some(slot) => slot.1 = handler,
+            None => {
+                self.0.reserve_exact(1);
+                self.0.push((event.into(), handler));
+            }
+        }
+    }
+
+    fn get(&self, event: &str) -> Option<&EventHandler> {
+        self.0
+            .iter()
+            .find(|(name, _)| **name == *event)
+            .map(|(_, handler)| handler)
+    }
 }
 
 /// Work for the socket's handlers, in arrival order.
@@ -241,9 +259,7 @@ impl Socket {
                 }
             },
         );
-        lock(&self.inner.handlers)
-            .events
-            .insert(event.to_owned(), erased);
+        lock(&self.inner.handlers).events.insert(event, erased);
     }
 
     /// Like [`Socket::on`], with the arguments undecoded: exactly as sent,
@@ -257,9 +273,7 @@ impl Socket {
             Arc::new(move |socket: Socket, payload: Payload, ack: AckSender| {
                 Some(Box::pin(handler(socket, payload, ack)) as BoxFuture<()>)
             });
-        lock(&self.inner.handlers)
-            .events
-            .insert(event.to_owned(), erased);
+        lock(&self.inner.handlers).events.insert(event, erased);
     }
 
     /// Calls `handler` for every event from the client, before its own
@@ -448,19 +462,94 @@ impl Socket {
         self.inner.connected.store(false, Ordering::Release);
     }
 
-    /// Queues work for the handlers; starts the job runner when idle. Called
-    /// with the state lock held, so it only queues and spawns.
-    pub(crate) fn push_job(&self, job: Job) {
+    /// Queues work for the handlers; when no runner is active, the socket
+    /// goes to `ready` and whoever took the lock starts one after releasing
+    /// it. Called with the state lock held, so it only queues.
+    pub(crate) fn push_job(&self, job: Job, ready: &mut Vec<Socket>) {
         if self.inner.jobs.push(job) {
-            let socket = self.clone();
-            self.inner.shared.spawn(socket.run_jobs());
+            ready.push(self.clone());
         }
     }
 
-    async fn run_jobs(self) {
+    /// Starts the job runner on a task of its own.
+    pub(crate) fn spawn_jobs(self) {
+        let shared = self.inner.shared.clone();
+        shared.spawn(self.run_jobs());
+    }
+
+    /// Runs queued jobs until none is left (the caller won the runner's
+    /// place through [`Socket::push_job`]).
+    pub(crate) async fn run_jobs(self) {
         while let Some(job) = self.inner.jobs.next() {
-            start_in_order(&*self.inner.shared.runtime, self.futures_for(job)).await;
+            // The usual event has one handler and no catch-all ones: its
+            // future is not collected. One await site for every job keeps
+            // the task that runs this small.
+            let (collected, single) = self.futures_of(job);
+            start_in_order(
+                &*self.inner.shared.runtime,
+                JobFutures {
+                    collected: collected.into_iter(),
+                    single,
+                },
+            )
+            .await;
         }
+    }
+
+    /// A job's handler futures: (collected, one more).
+    fn futures_of(&self, job: Job) -> (Vec<BoxFuture<()>>, Option<BoxFuture<()>>) {
+        match job {
+            Job::Event {
+                data,
+                attachments,
+                ack,
+            } => match self.handlers_for(&data) {
+                (any, handler) if any.is_empty() => {
+                    let payload = Payload { data, attachments };
+                    let future = handler.and_then(|handler| {
+                        handler(self.clone(), payload, AckSender::new(self.clone(), ack))
+                    });
+                    (Vec::new(), future)
+                }
+                (any, handler) => (
+                    self.event_futures(data, attachments, ack, any, handler),
+                    None,
+                ),
+            },
+            job => (self.futures_for(job), None),
+        }
+    }
+
+    /// The catch-all handlers and the handler of the event `data` names.
+    fn handlers_for(&self, data: &RawJson) -> (Vec<AnyHandler>, Option<EventHandler>) {
+        let handlers = lock(&self.inner.handlers);
+        let handler = data
+            .event_name()
+            .and_then(|name| handlers.events.get(name.as_ref()).cloned());
+        (handlers.any.clone(), handler)
+    }
+
+    fn event_futures(
+        &self,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        ack: Option<u64>,
+        any: Vec<AnyHandler>,
+        handler: Option<EventHandler>,
+    ) -> Vec<BoxFuture<()>> {
+        let payload = Payload { data, attachments };
+        let mut futures: Vec<BoxFuture<()>> = any
+            .iter()
+            .map(|h| h(self.clone(), payload.clone()))
+            .collect();
+        if let Some(handler) = handler {
+            futures.extend(handler(
+                self.clone(),
+                payload,
+                AckSender::new(self.clone(), ack),
+            ));
+        }
+        futures
     }
 
     fn futures_for(&self, job: Job) -> Vec<BoxFuture<()>> {
@@ -478,27 +567,8 @@ impl Socket {
                 attachments,
                 ack,
             } => {
-                let payload = Payload { data, attachments };
-                let (any, handler) = {
-                    let handlers = lock(&self.inner.handlers);
-                    let handler = payload
-                        .data
-                        .event_name()
-                        .and_then(|name| handlers.events.get(name.as_ref()).cloned());
-                    (handlers.any.clone(), handler)
-                };
-                let mut futures: Vec<BoxFuture<()>> = any
-                    .iter()
-                    .map(|h| h(self.clone(), payload.clone()))
-                    .collect();
-                if let Some(handler) = handler {
-                    futures.extend(handler(
-                        self.clone(),
-                        payload,
-                        AckSender::new(self.clone(), ack),
-                    ));
-                }
-                futures
+                let (any, handler) = self.handlers_for(&data);
+                self.event_futures(data, attachments, ack, any, handler)
             }
             Job::Disconnect(reason, rooms) => {
                 *lock(&self.inner.rooms_at_disconnect) = rooms;
@@ -511,6 +581,20 @@ impl Socket {
                     .collect()
             }
         }
+    }
+}
+
+/// The futures of one job, in order: the collected ones, then one more.
+struct JobFutures {
+    collected: std::vec::IntoIter<BoxFuture<()>>,
+    single: Option<BoxFuture<()>>,
+}
+
+impl Iterator for JobFutures {
+    type Item = BoxFuture<()>;
+
+    fn next(&mut self) -> Option<BoxFuture<()>> {
+        self.collected.next().or_else(|| self.single.take())
     }
 }
 

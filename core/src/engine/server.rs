@@ -47,9 +47,11 @@
 //! - Unlike the reference, a `1` over WebSocket closes the session (the
 //!   reference ignores it and waits for the close frame).
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -146,8 +148,9 @@ pub struct HandshakeInfo {
     pub sid: ByteString,
     /// The request target of the handshake (path and query).
     pub url: String,
-    /// Its headers.
-    pub headers: Vec<Header>,
+    /// Its headers, shared with whoever keeps them for the session's
+    /// lifetime (the driver's handshake), not copied.
+    pub headers: Arc<[Header]>,
     /// The transport the session opened with.
     pub transport: Transport,
     /// When the session opened.
@@ -170,31 +173,44 @@ pub struct OutMessage {
     text_at: Option<usize>,
     /// Where the data starts in `ws_frame`.
     data_at: usize,
-    /// The text data as a view into `ws_frame` (empty for binary), checked
-    /// as UTF-8 once here rather than once per polling recipient.
-    text: ByteString,
 }
 
 impl OutMessage {
     /// A text message (Engine.IO type `4`) holding `text`.
     pub fn text(text: &str) -> OutMessage {
-        let payload_len = text.len().saturating_add(1);
+        OutMessage::text_with(text.len(), |frame| frame.extend_from_slice(text.as_bytes()))
+    }
+
+    /// A text message whose `len` bytes of UTF-8 text `write` appends to
+    /// the frame (straight into it: no intermediate string). Writing another
+    /// length than `len` would break the frame; it is checked, and the
+    /// frame is rebuilt from what was written.
+    pub(crate) fn text_with(len: usize, write: impl FnOnce(&mut BytesMut)) -> OutMessage {
+        let payload_len = len.saturating_add(1);
         let mut frame = BytesMut::with_capacity(MAX_FRAME_HEADER + payload_len);
         put_server_frame_header(&mut frame, OpCode::Text, payload_len);
         let text_at = frame.len();
         frame.put_u8(PacketType::Message.digit());
-        frame.extend_from_slice(text.as_bytes());
-        let ws_frame = frame.freeze();
         let data_at = text_at + 1;
-        // The bytes came from a `&str`, so the check cannot fail; the
-        // fallback copies rather than panics all the same.
-        let view = ByteString::try_from(ws_frame.slice(data_at..))
-            .unwrap_or_else(|_| ByteString::from(text));
+        write(&mut frame);
+        if frame.len() - data_at != len {
+            // A caller's miscount: reframe with the true length.
+            let text = frame.split_off(data_at);
+            let mut fixed = BytesMut::with_capacity(MAX_FRAME_HEADER + text.len() + 1);
+            put_server_frame_header(&mut fixed, OpCode::Text, text.len() + 1);
+            let text_at = fixed.len();
+            fixed.put_u8(PacketType::Message.digit());
+            fixed.extend_from_slice(&text);
+            return OutMessage {
+                ws_frame: fixed.freeze(),
+                text_at: Some(text_at),
+                data_at: text_at + 1,
+            };
+        }
         OutMessage {
-            ws_frame,
+            ws_frame: frame.freeze(),
             text_at: Some(text_at),
             data_at,
-            text: view,
         }
     }
 
@@ -208,7 +224,6 @@ impl OutMessage {
             ws_frame: frame.freeze(),
             text_at: None,
             data_at,
-            text: ByteString::new(),
         }
     }
 
@@ -220,7 +235,12 @@ impl OutMessage {
     /// The message as an Engine.IO packet (for polling and for tests).
     pub fn to_packet(&self) -> Packet {
         match self.text_at {
-            Some(_) => Packet::Message(self.text.clone()),
+            // Text frames are built from UTF-8 only (`text`, `text_with`),
+            // so the check passes; checked here, per polling recipient,
+            // rather than on every message built.
+            Some(_) => Packet::Message(
+                ByteString::try_from(self.ws_frame.slice(self.data_at..)).unwrap_or_default(),
+            ),
             None => Packet::Binary(self.ws_frame.slice(self.data_at..)),
         }
     }
@@ -441,10 +461,15 @@ pub struct EngineServer {
     config: Config,
     sid_generator: SidGenerator,
     next_session: u64,
-    sessions: HashMap<u64, Session>,
+    /// Boxed: the table then holds a pointer per session, and its spare
+    /// capacity costs 16 bytes a slot rather than a whole session.
+    sessions: HashMap<u64, Box<Session>>,
     by_sid: HashMap<ByteString, u64>,
     conns: HashMap<ConnId, ConnRole>,
     outputs: VecDeque<Output>,
+    /// Outputs taken since the queue was last empty, and in the drain before.
+    burst: usize,
+    previous_burst: usize,
     timers: TimerHeap,
     /// Sessions with packets for their held GET, answered at the next
     /// `poll_output` or input so that back-to-back sends share a response.
@@ -469,6 +494,8 @@ impl EngineServer {
             by_sid: HashMap::new(),
             conns: HashMap::new(),
             outputs: VecDeque::new(),
+            burst: 0,
+            previous_burst: 0,
             timers: TimerHeap::default(),
             request_peer: None,
             dirty: Vec::new(),
@@ -671,19 +698,30 @@ impl EngineServer {
     pub fn poll_output(&mut self) -> Output {
         self.flush_dirty();
         if let Some(output) = self.outputs.pop_front() {
+            self.burst += 1;
             return output;
         }
-        // A burst (a broadcast to many sessions) must not pin its memory.
-        if self.outputs.capacity() > 1024 {
-            self.outputs.shrink_to(64);
+        // A burst (a broadcast to many sessions) must not pin its memory,
+        // but steady bursts of one size must not regrow it every time: the
+        // queue shrinks once two drains in a row used under half of it.
+        let burst = core::mem::take(&mut self.burst);
+        let recent = burst.max(self.previous_burst);
+        self.previous_burst = burst;
+        if self.outputs.capacity() > 1024 && self.outputs.capacity() > 2 * recent {
+            self.outputs.shrink_to(recent.max(64));
         }
         Output::Timeout(self.next_deadline())
     }
 
     /// Queues `msg` for `session`.
     pub fn send(&mut self, session: SessionId, msg: &OutMessage) -> Result<(), EngineError> {
-        let id = self.open_session(session)?;
-        self.enqueue(id, Queued::Message(msg.clone()));
+        // `enqueue` looks the session up again; checking it here first
+        // costs a second lookup, so the open check is folded into one probe.
+        match self.sessions.get(&session.0) {
+            Some(s) if !s.lingering => {}
+            _ => return Err(EngineError::UnknownSession),
+        }
+        self.enqueue(session.0, Queued::Message(msg.clone()));
         Ok(())
     }
 
@@ -883,12 +921,12 @@ impl EngineServer {
         let info = HandshakeInfo {
             sid: sid.clone(),
             url: req.target.clone(),
-            headers: req.headers.clone(),
+            headers: req.headers.as_slice().into(),
             transport,
             issued: now,
             peer: self.request_peer,
         };
-        self.sessions.insert(id, Session::new(info, None));
+        self.sessions.insert(id, Box::new(Session::new(info, None)));
         self.by_sid.insert(sid.clone(), id);
         self.open_count += 1;
         // The first ping comes one interval after the open, never at once.
@@ -984,10 +1022,10 @@ impl EngineServer {
         }
         let link = WsLink::new(conn, self.config.max_http_buffer_size);
         if let Some(session) = self.sessions.get_mut(&id) {
-            session.upgrade = Some(Upgrade {
+            session.upgrade = Some(Box::new(Upgrade {
                 link,
                 probed: false,
-            });
+            }));
         }
         self.conns.insert(conn, ConnRole::WebSocket(id));
         self.arm(id, TimerKind::Upgrade, now + self.config.upgrade_timeout);
@@ -1321,6 +1359,20 @@ impl EngineServer {
         match (session.transport, session.ws.as_mut()) {
             (Transport::WebSocket, Some(link)) => {
                 transmit(&mut self.outputs, link, queued.to_ws_frame());
+                // The common case (a WebSocket, no upgrade under way) is
+                // checked with the session at hand: one lookup per send.
+                let over = link.unflushed > self.config.max_buffered_packets;
+                if session.upgrade.is_none() {
+                    if over {
+                        self.close_session(
+                            self.now,
+                            id,
+                            CloseReason::TransportError,
+                            Farewell::Failed,
+                        );
+                    }
+                    return;
+                }
             }
             _ => {
                 session.queue.push_back(queued);
@@ -1462,7 +1514,7 @@ impl EngineServer {
     /// Keeps a polling session the server closed until its client has
     /// fetched the queued packets and then `1` (the last entry of its
     /// queue), for at most [`LINGER`]. It counts as closed from now on.
-    fn linger(&mut self, now: Instant, id: u64, mut session: Session, reason: CloseReason) {
+    fn linger(&mut self, now: Instant, id: u64, mut session: Box<Session>, reason: CloseReason) {
         session.lingering = true;
         self.sessions.insert(id, session);
         self.arm(id, TimerKind::Linger, now + LINGER);
@@ -1513,7 +1565,7 @@ impl EngineServer {
     }
 }
 
-fn is_live(sessions: &HashMap<u64, Session>, entry: &TimerEntry) -> bool {
+fn is_live(sessions: &HashMap<u64, Box<Session>>, entry: &TimerEntry) -> bool {
     sessions
         .get(&entry.session)
         .is_some_and(|s| s.timers.get(entry.kind) == Some(entry.at))

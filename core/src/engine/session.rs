@@ -123,7 +123,8 @@ pub(crate) struct Session {
     /// The WebSocket when `transport` is WebSocket.
     pub(crate) ws: Option<WsLink>,
     /// An upgrade in progress.
-    pub(crate) upgrade: Option<Upgrade>,
+    /// Boxed: upgrades are short and rare, every session carries the field.
+    pub(crate) upgrade: Option<alloc::boxed::Box<Upgrade>>,
     /// Deadlines.
     pub(crate) timers: SessionTimers,
 }

@@ -15,6 +15,7 @@
 //! an empty or whitespace attachment count, whitespace read as ack id
 //! digits), this decoder accepts ASCII digits only.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use bytes::Bytes;
@@ -52,7 +53,8 @@ const PREALLOCATED_ATTACHMENTS: usize = 16;
 #[derive(Debug)]
 pub struct Decoder {
     limits: Limits,
-    pending: Option<Pending>,
+    /// Boxed: a binary packet in flight is rare, and every session holds a decoder.
+    pending: Option<Box<Pending>>,
 }
 
 /// A binary packet waiting for its attachments.
@@ -97,11 +99,11 @@ impl Decoder {
             attachments: Vec::with_capacity(capacity),
             ..packet
         };
-        self.pending = Some(Pending {
+        self.pending = Some(Box::new(Pending {
             packet,
             expected,
             bytes: 0,
-        });
+        }));
         Ok(None)
     }
 

@@ -27,6 +27,28 @@ pub fn encode_text(packet: &Packet) -> ByteString {
     ByteString::from(text)
 }
 
+/// The exact length of the text part of `packet`, as [`encode`] writes it
+/// (so a WebSocket frame header can be written before it).
+pub(crate) fn text_len(packet: &Packet) -> usize {
+    let digits = |value: u64| crate::decimal::Decimal::new(value).as_bytes().len();
+    let mut len = 1;
+    if packet.kind.is_binary() {
+        len += digits(packet.attachments.len() as u64) + 1;
+    }
+    if !packet.nsp.is_empty() && &*packet.nsp != "/" {
+        len += packet.nsp.len() + 1;
+    }
+    if let Some(id) = packet.id {
+        len += digits(id);
+    }
+    len + packet.data.as_ref().map_or(0, |data| data.as_str().len())
+}
+
+/// Appends the text part of `packet` to `out` without reserving first.
+pub(crate) fn write_into(packet: &Packet, out: &mut BytesMut) {
+    write_text(packet, out);
+}
+
 /// Where encoded text goes.
 trait Sink {
     fn push_str(&mut self, text: &str);

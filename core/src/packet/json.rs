@@ -7,7 +7,6 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use bytestring::ByteString;
-use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::PacketError;
@@ -50,18 +49,35 @@ impl RawJson {
     /// The text of each element when the value is an array, `None` otherwise.
     /// Slices point into this value; nothing is copied.
     pub fn array_elements(&self) -> Option<Vec<&str>> {
-        let elements: Vec<&RawValue> = serde_json::from_str(self.as_str()).ok()?;
-        Some(elements.into_iter().map(RawValue::get).collect())
+        let mut elements = Vec::new();
+        let mut scan = lexical::Elements::new(self.as_str())?;
+        while let Some(element) = scan.next_element()? {
+            elements.push(element);
+        }
+        Some(elements)
     }
 
     /// The text of the first element: `None` when the value is not an
     /// array, `Some(None)` for an empty array. Cheaper than
-    /// [`RawJson::array_elements`]: nothing is collected.
+    /// [`RawJson::array_elements`]: only the first element is scanned.
     pub fn first_element(&self) -> Option<Option<&str>> {
-        let mut deserializer = serde_json::Deserializer::from_str(self.as_str());
-        let first = deserializer.deserialize_seq(FirstElement).ok()?;
-        deserializer.end().ok()?;
-        Some(first.map(RawValue::get))
+        lexical::Elements::new(self.as_str())?.next_element()
+    }
+
+    /// For an array, the array of its elements after the first, as JSON
+    /// text (`[]` when it has one or none); `None` when the value is not an
+    /// array. One copy, no parse: the text is known to be valid.
+    pub fn array_tail(&self) -> Option<RawJson> {
+        let mut scan = lexical::Elements::new(self.as_str())?;
+        scan.next_element()?;
+        let rest = scan.rest()?;
+        if rest.is_empty() {
+            return Some(RawJson(ByteString::from_static("[]")));
+        }
+        let mut text = String::with_capacity(rest.len() + 1);
+        text.push('[');
+        text.push_str(rest);
+        Some(RawJson(ByteString::from(text)))
     }
 
     /// For `["name", ...]`: the event name.
@@ -110,21 +126,119 @@ pub(crate) fn decode_string(literal: &str) -> Option<Cow<'_, str>> {
     serde_json::from_str::<String>(literal).ok().map(Cow::Owned)
 }
 
-/// Takes an array's first element as raw text and skips the rest.
-struct FirstElement;
-
-impl<'de> Visitor<'de> for FirstElement {
-    type Value = Option<&'de RawValue>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array")
+/// Walks the top level of JSON text that is already known to be valid
+/// (every `RawJson` is): element boundaries come from a lexical scan that
+/// skips strings and counts brackets, with no second validation.
+mod lexical {
+    /// The elements of one array, in order.
+    pub(super) struct Elements<'a> {
+        text: &'a str,
+        pos: usize,
+        /// Whether the closing `]` was reached.
+        done: bool,
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let first = seq.next_element::<&'de RawValue>()?;
-        // serde_json insists that every element is consumed.
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(first)
+    impl<'a> Elements<'a> {
+        /// `None` when `text` is not an array.
+        pub(super) fn new(text: &'a str) -> Option<Self> {
+            let bytes = text.as_bytes();
+            let start = skip_ws(bytes, 0);
+            if bytes.get(start) != Some(&b'[') {
+                return None;
+            }
+            let mut elements = Elements {
+                text,
+                pos: skip_ws(bytes, start + 1),
+                done: false,
+            };
+            if bytes.get(elements.pos) == Some(&b']') {
+                elements.done = true;
+            }
+            Some(elements)
+        }
+
+        /// `Some(None)` after the last element; `None` if the text turns out
+        /// not to be JSON.
+        pub(super) fn next_element(&mut self) -> Option<Option<&'a str>> {
+            if self.done {
+                return Some(None);
+            }
+            let bytes = self.text.as_bytes();
+            let start = self.pos;
+            let end = skip_value(bytes, start)?;
+            let element = self.text.get(start..end)?;
+            let after = skip_ws(bytes, end);
+            match bytes.get(after) {
+                Some(b',') => self.pos = skip_ws(bytes, after + 1),
+                Some(b']') => {
+                    self.pos = after;
+                    self.done = true;
+                }
+                _ => return None,
+            }
+            Some(Some(element))
+        }
+
+        /// The text from the next element to the closing `]` included;
+        /// empty when no element is left.
+        pub(super) fn rest(&self) -> Option<&'a str> {
+            if self.done {
+                return Some("");
+            }
+            self.text.get(self.pos..)
+        }
+    }
+
+    fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
+        while matches!(bytes.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            pos += 1;
+        }
+        pos
+    }
+
+    /// The end of the value starting at `pos`.
+    fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
+        let mut depth = 0usize;
+        let mut pos = pos;
+        loop {
+            match *bytes.get(pos)? {
+                b'"' => pos = skip_string(bytes, pos)?,
+                b'[' | b'{' => {
+                    depth += 1;
+                    pos += 1;
+                }
+                b']' | b'}' => {
+                    depth = depth.checked_sub(1)?;
+                    pos += 1;
+                }
+                // Between the parts of a container.
+                b',' | b':' | b' ' | b'\t' | b'\n' | b'\r' if depth > 0 => pos += 1,
+                // A scalar: runs to the next delimiter.
+                _ => {
+                    while !matches!(
+                        bytes.get(pos),
+                        None | Some(b',' | b']' | b'}' | b':' | b' ' | b'\t' | b'\n' | b'\r')
+                    ) {
+                        pos += 1;
+                    }
+                }
+            }
+            if depth == 0 {
+                return Some(pos);
+            }
+        }
+    }
+
+    /// The end of the string literal whose quote is at `pos`.
+    fn skip_string(bytes: &[u8], pos: usize) -> Option<usize> {
+        let mut pos = pos + 1;
+        loop {
+            match *bytes.get(pos)? {
+                b'"' => return Some(pos + 1),
+                b'\\' => pos += 2,
+                _ => pos += 1,
+            }
+        }
     }
 }
 
@@ -397,6 +511,32 @@ mod tests {
     fn from_serialize_is_compact_and_ordered() {
         let json = RawJson::from_serialize(&("a", 1, [true])).unwrap();
         assert_eq!(json.as_str(), "[\"a\",1,[true]]");
+    }
+
+    #[test]
+    fn lexical_elements_match_a_full_parse() {
+        let texts = [
+            r#"["a",1,-2.5e3,true,false,null]"#,
+            r#"[ "x" , [1,[2,"]"]] , {"k":"}","l":[{}]} ]"#,
+            r#"["q\"],[",{"a\\":"\\"},"\u005d"]"#,
+            r#"[[],{},"",0]"#,
+            "[\n1\t,\r2 ]",
+        ];
+        for text in texts {
+            let json = raw(text);
+            let full: Vec<&RawValue> = serde_json::from_str(text).unwrap();
+            let full: Vec<&str> = full.iter().map(|v| v.get()).collect();
+            assert_eq!(json.array_elements().unwrap(), full, "{text}");
+            assert_eq!(json.first_element(), Some(full.first().copied()));
+            let tail_json = json.array_tail().unwrap();
+            let tail: Vec<&RawValue> = serde_json::from_str(tail_json.as_str()).unwrap();
+            let tail: Vec<&str> = tail.iter().map(|v| v.get()).collect();
+            assert_eq!(tail, full[1..], "{text}");
+        }
+        assert_eq!(raw("[]").array_tail().unwrap().as_str(), "[]");
+        assert_eq!(raw("[1]").array_tail().unwrap().as_str(), "[]");
+        assert_eq!(raw("[1, 2]").array_tail().unwrap().as_str(), "[2]");
+        assert_eq!(raw("{}").array_tail(), None);
     }
 
     #[test]

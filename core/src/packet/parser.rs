@@ -6,8 +6,9 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use super::encode::{text_len, write_into};
 use super::{encode_text, Decoder, Limits, Packet, PacketError};
-use crate::engine;
+use crate::engine::{self, OutMessage};
 
 /// Turns packets into Engine.IO messages and back.
 pub trait Parser {
@@ -20,6 +21,20 @@ pub trait Parser {
     /// Appends the Engine.IO messages carrying `packet` to `out`, in the
     /// order they must be sent.
     fn encode(&self, packet: &Packet, out: &mut Vec<engine::Packet>);
+
+    /// Appends the ready-to-send messages carrying `packet` to `out`. The
+    /// default goes through [`Parser::encode`]; a parser may write each
+    /// message straight into its frame instead.
+    fn encode_messages(&self, packet: &Packet, out: &mut Vec<OutMessage>) {
+        let mut messages = Vec::new();
+        self.encode(packet, &mut messages);
+        out.extend(messages.into_iter().filter_map(|message| match message {
+            engine::Packet::Message(text) => Some(OutMessage::text(&text)),
+            engine::Packet::Binary(data) => Some(OutMessage::binary(&data)),
+            // A parser only produces messages; anything else is not data.
+            _ => None,
+        }));
+    }
 }
 
 /// Per-connection decoding state of a [`Parser`].
@@ -51,6 +66,21 @@ impl Parser for JsonParser {
                 .iter()
                 .cloned()
                 .map(engine::Packet::Binary),
+        );
+    }
+
+    /// The text written straight into its WebSocket frame, then one binary
+    /// message per attachment.
+    fn encode_messages(&self, packet: &Packet, out: &mut Vec<OutMessage>) {
+        out.reserve(1 + packet.attachments.len());
+        out.push(OutMessage::text_with(text_len(packet), |frame| {
+            write_into(packet, frame)
+        }));
+        out.extend(
+            packet
+                .attachments
+                .iter()
+                .map(|data| OutMessage::binary(data)),
         );
     }
 }

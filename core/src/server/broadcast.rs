@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use bytestring::ByteString;
 
 use super::socket::SocketId;
-use crate::engine::{self, EngineServer, OutMessage, SessionId};
+use crate::engine::{EngineServer, OutMessage, SessionId};
 use crate::packet::{Packet, Parser};
 
 /// Who receives a broadcast.
@@ -23,23 +23,11 @@ pub struct BroadcastOptions {
     pub volatile: bool,
 }
 
-/// Encodes `packet` into ready-to-send messages, reusing `scratch`.
-pub(crate) fn encode<P: Parser>(
-    parser: &P,
-    packet: &Packet,
-    scratch: &mut Vec<engine::Packet>,
-) -> Vec<OutMessage> {
-    scratch.clear();
-    parser.encode(packet, scratch);
-    scratch
-        .drain(..)
-        .filter_map(|message| match message {
-            engine::Packet::Message(text) => Some(OutMessage::text(&text)),
-            engine::Packet::Binary(data) => Some(OutMessage::binary(&data)),
-            // A parser only produces messages; anything else is not data.
-            _ => None,
-        })
-        .collect()
+/// Encodes `packet` into ready-to-send messages in `out` (cleared first;
+/// the caller keeps it to reuse its allocation).
+pub(crate) fn encode<P: Parser>(parser: &P, packet: &Packet, out: &mut Vec<OutMessage>) {
+    out.clear();
+    parser.encode_messages(packet, out);
 }
 
 /// Queues `messages` (one packet) for `session`; returns whether they were

@@ -89,15 +89,21 @@ impl<D: PacketDecoder> Client<D> {
     }
 
     pub(crate) fn add_pending(&mut self, nsp: ByteString, request: ConnectRequestId) {
+        // Most sessions join one namespace: room for one, not the default four.
+        self.pending.reserve_exact(1);
         self.pending.push((nsp, request));
     }
 
     pub(crate) fn remove_pending(&mut self, request: ConnectRequestId) {
         self.pending.retain(|(_, r)| *r != request);
+        if self.pending.is_empty() {
+            self.pending = Vec::new();
+        }
     }
 
     /// The socket joined its namespace: the session is connected for good.
     pub(crate) fn add_socket(&mut self, nsp: ByteString, socket: SocketId) {
+        self.sockets.reserve_exact(1);
         self.sockets.push((nsp, socket));
         self.connect_deadline = None;
     }

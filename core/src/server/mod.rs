@@ -307,8 +307,8 @@ pub struct Server<P: Parser = JsonParser> {
     events: VecDeque<Event>,
     next_socket: u64,
     next_request: u64,
-    /// Reused buffers: the parser's output, and broadcast recipients.
-    encode_scratch: Vec<engine::Packet>,
+    /// Reused buffers: the encoded messages of one packet, and broadcast recipients.
+    encode_scratch: Vec<engine::OutMessage>,
     recipients_scratch: Vec<SocketId>,
 }
 
@@ -579,8 +579,10 @@ impl<P: Parser> Server<P> {
             id,
             ..Packet::event(nsp, data, attachments)
         };
-        let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, &packet, &mut messages);
         broadcast::send(&mut self.engine, session, &messages, false);
+        self.reuse_messages(messages);
         if let (Some(id), Some(timeout)) = (id, ack_timeout) {
             self.add_pending_ack(socket, id, now + timeout);
         }
@@ -604,8 +606,10 @@ impl<P: Parser> Server<P> {
             .ok_or(ServerError::UnknownSocket)?;
         let packet = Packet::ack(state.nsp.clone(), id, args, attachments);
         let session = state.session;
-        let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, &packet, &mut messages);
         broadcast::send(&mut self.engine, session, &messages, false);
+        self.reuse_messages(messages);
         Ok(())
     }
 
@@ -628,9 +632,8 @@ impl<P: Parser> Server<P> {
         attachments: Vec<Bytes>,
     ) -> usize {
         self.advance(now);
-        self.broadcast_inner(nsp, opts, data, attachments, None)
+        self.broadcast_inner(nsp, opts, data, attachments, None, None)
             .0
-            .len()
     }
 
     /// Like [`Server::broadcast`], asking every recipient for an ack with
@@ -648,7 +651,15 @@ impl<P: Parser> Server<P> {
     ) -> Vec<(SocketId, u64)> {
         self.advance(now);
         let deadline = now + timeout;
-        let (sent, id) = self.broadcast_inner(nsp, opts, data, attachments, Some(deadline));
+        let mut sent = Vec::new();
+        let (_, id) = self.broadcast_inner(
+            nsp,
+            opts,
+            data,
+            attachments,
+            Some(deadline),
+            Some(&mut sent),
+        );
         match id {
             Some(id) => sent.into_iter().map(|socket| (socket, id)).collect(),
             None => Vec::new(),
@@ -662,23 +673,27 @@ impl<P: Parser> Server<P> {
         data: RawJson,
         attachments: Vec<Bytes>,
         ack_deadline: Option<Instant>,
-    ) -> (Vec<SocketId>, Option<u64>) {
-        let mut sent = Vec::new();
-        let Some(namespace) = self.namespaces.get_mut(nsp) else {
-            return (sent, None);
+        mut sent: Option<&mut Vec<SocketId>>,
+    ) -> (usize, Option<u64>) {
+        let Some(nsp) = self.namespaces.get_key_value(nsp).map(|(k, _)| k.clone()) else {
+            return (0, None);
+        };
+        let Some(namespace) = self.namespaces.get_mut(&nsp) else {
+            return (0, None);
         };
         let mut recipients = core::mem::take(&mut self.recipients_scratch);
         namespace.recipients(opts, &mut recipients);
         let id = ack_deadline.map(|_| namespace.take_ack_id());
-        sent.reserve(recipients.len());
-        let Some(nsp) = self.namespaces.get_key_value(nsp).map(|(k, _)| k.clone()) else {
-            return (sent, None);
-        };
+        if let Some(sent) = sent.as_deref_mut() {
+            sent.reserve(recipients.len());
+        }
+        let mut count = 0;
         let packet = Packet {
             id,
             ..Packet::event(nsp, data, attachments)
         };
-        let messages = broadcast::encode(&self.parser, &packet, &mut self.encode_scratch);
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, &packet, &mut messages);
         for &socket in &recipients {
             let Some(state) = self.sockets.get(&socket) else {
                 continue;
@@ -693,11 +708,15 @@ impl<P: Parser> Server<P> {
             if let (Some(id), Some(deadline)) = (id, ack_deadline) {
                 self.add_pending_ack(socket, id, deadline);
             }
-            sent.push(socket);
+            count += 1;
+            if let Some(sent) = sent.as_deref_mut() {
+                sent.push(socket);
+            }
         }
         recipients.clear();
         self.recipients_scratch = recipients;
-        (sent, id)
+        self.reuse_messages(messages);
+        (count, id)
     }
 
     // ----- rooms -----
@@ -1044,9 +1063,18 @@ impl<P: Parser> Server<P> {
     }
 
     /// Encodes and queues one packet for a session (not a broadcast).
+    /// Keeps the buffer of an encoded packet for the next one (its
+    /// messages dropped: the sessions hold their own clones).
+    fn reuse_messages(&mut self, mut messages: Vec<engine::OutMessage>) {
+        messages.clear();
+        self.encode_scratch = messages;
+    }
+
     fn send_packet(&mut self, session: SessionId, packet: &Packet) {
-        let messages = broadcast::encode(&self.parser, packet, &mut self.encode_scratch);
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, packet, &mut messages);
         broadcast::send(&mut self.engine, session, &messages, false);
+        self.reuse_messages(messages);
     }
 
     fn send_connect_error(

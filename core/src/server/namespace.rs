@@ -90,8 +90,14 @@ impl Namespace {
                     out.extend(members.iter().copied());
                 }
             }
-            out.sort_unstable();
-            out.dedup();
+            // One room's members come sorted and unique from their set.
+            if opts.rooms.len() > 1 {
+                out.sort_unstable();
+                out.dedup();
+            }
+        }
+        if opts.except_sockets.is_empty() && opts.except.is_empty() {
+            return;
         }
         out.retain(|socket| {
             !opts.except_sockets.contains(socket)

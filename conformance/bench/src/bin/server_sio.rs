@@ -4,8 +4,19 @@
 //! which every socket joins on connect.
 use sio_tokio::Config;
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+/// The default multi-thread runtime, as `#[tokio::main]` builds it;
+/// `BENCH_RUNTIME=current_thread` runs a single-threaded one instead (to
+/// compare tails: see the bench notes in conformance/bench/README.md).
+fn main() -> std::io::Result<()> {
+    let mut builder = if std::env::var("BENCH_RUNTIME").as_deref() == Ok("current_thread") {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()?.block_on(app())
+}
+
+async fn app() -> std::io::Result<()> {
     let io = sio_tokio::new(Config::default());
     io.on_connection(|socket| async move {
         let _ = socket.join("bench");

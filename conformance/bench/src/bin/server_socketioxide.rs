@@ -16,8 +16,18 @@ async fn on_connect(socket: SocketRef) {
     });
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// The default multi-thread runtime, as `#[tokio::main]` builds it;
+/// `BENCH_RUNTIME=current_thread` runs a single-threaded one instead.
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut builder = if std::env::var("BENCH_RUNTIME").as_deref() == Ok("current_thread") {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()?.block_on(app())
+}
+
+async fn app() -> Result<(), Box<dyn std::error::Error>> {
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", on_connect);
     let app = axum::Router::new().layer(layer);

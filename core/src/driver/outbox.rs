@@ -1,0 +1,228 @@
+//! A connection's outbox: the outputs the core produced for it, waiting for
+//! the task that writes them. One sender (the routing table's entry), one
+//! receiver (the connection's task).
+//!
+//! An unbounded async channel would do, but it costs every idle connection
+//! a lock-free queue block of 31 slots and three cache-padded heads; this
+//! is a deque behind a mutex that shrinks back when drained, and one waker.
+
+// The crate is no_std; this module is std-only (feature `driver`).
+use std::prelude::rust_2021::*;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+
+use super::shared::lock;
+use crate::engine::Io;
+
+/// Slots kept when the outbox is drained: enough for the usual single
+/// output, small enough for an idle connection.
+const KEPT_SLOTS: usize = 1;
+
+struct State {
+    queue: VecDeque<Io>,
+    /// The receiver waiting for an output.
+    waker: Option<Waker>,
+    sender_gone: bool,
+    receiver_gone: bool,
+}
+
+/// Creates an outbox.
+pub(crate) fn outbox() -> (OutboxSender, OutboxReceiver) {
+    let state = Arc::new(Mutex::new(State {
+        queue: VecDeque::new(),
+        waker: None,
+        sender_gone: false,
+        receiver_gone: false,
+    }));
+    (
+        OutboxSender {
+            state: state.clone(),
+        },
+        OutboxReceiver { state },
+    )
+}
+
+/// The routing side; dropping it closes the outbox (queued outputs are
+/// still received).
+pub(crate) struct OutboxSender {
+    state: Arc<Mutex<State>>,
+}
+
+impl OutboxSender {
+    /// Queues `io`; gives it back when the receiver is gone.
+    pub(crate) fn try_send(&self, io: Io) -> Result<(), Io> {
+        let waker = {
+            let mut state = lock(&self.state);
+            if state.receiver_gone {
+                return Err(io);
+            }
+            state.queue.push_back(io);
+            state.waker.take()
+        };
+        // Woken outside the lock: the receiver may run at once on another thread.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for OutboxSender {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = lock(&self.state);
+            state.sender_gone = true;
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// The connection's side.
+pub(crate) struct OutboxReceiver {
+    state: Arc<Mutex<State>>,
+}
+
+/// The outbox is empty and its sender gone.
+#[derive(Debug)]
+pub(crate) struct Closed;
+
+impl OutboxReceiver {
+    /// The next output, waiting for it; `Err` once the sender is gone and
+    /// everything queued was taken.
+    pub(crate) async fn recv(&self) -> Result<Io, Closed> {
+        std::future::poll_fn(|cx| {
+            let mut state = lock(&self.state);
+            match take(&mut state) {
+                Some(io) => Poll::Ready(Ok(io)),
+                None if state.sender_gone => Poll::Ready(Err(Closed)),
+                None => {
+                    match &mut state.waker {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        slot => *slot = Some(cx.waker().clone()),
+                    }
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    /// The next output if one is queued.
+    pub(crate) fn try_recv(&self) -> Option<Io> {
+        take(&mut lock(&self.state))
+    }
+
+    /// Appends the data of the transmits at the front of the queue to
+    /// `out` (stopping at anything else); returns how many were taken.
+    pub(crate) fn take_transmits(&self, out: &mut bytes::BytesMut) -> usize {
+        let mut state = lock(&self.state);
+        let mut taken = 0;
+        while let Some(Io::Transmit { data, .. }) = state.queue.front() {
+            out.extend_from_slice(data);
+            taken += 1;
+            take(&mut state);
+        }
+        taken
+    }
+}
+
+impl Drop for OutboxReceiver {
+    fn drop(&mut self) {
+        let mut state = lock(&self.state);
+        state.receiver_gone = true;
+        state.queue = VecDeque::new();
+        state.waker = None;
+    }
+}
+
+/// Pops the oldest output; a drained queue gives back what a burst grew.
+fn take(state: &mut State) -> Option<Io> {
+    let io = state.queue.pop_front();
+    if state.queue.is_empty() && state.queue.capacity() > KEPT_SLOTS {
+        state.queue.shrink_to(KEPT_SLOTS);
+    }
+    io
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ConnId;
+    use bytes::Bytes;
+
+    fn transmit(n: u8) -> Io {
+        Io::Transmit {
+            conn: ConnId(1),
+            data: Bytes::from(vec![n]),
+        }
+    }
+
+    fn data(io: Io) -> Vec<u8> {
+        match io {
+            Io::Transmit { data, .. } => data.to_vec(),
+            other => std::panic!("not a transmit: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn in_order_then_closed_after_the_sender_goes() {
+        let (tx, rx) = outbox();
+        tx.try_send(transmit(1)).unwrap();
+        tx.try_send(transmit(2)).unwrap();
+        drop(tx);
+        futures_lite::future::block_on(async {
+            assert_eq!(data(rx.recv().await.unwrap()), [1]);
+            assert_eq!(data(rx.try_recv().unwrap()), [2]);
+            assert!(rx.try_recv().is_none());
+            assert!(rx.recv().await.is_err());
+        });
+    }
+
+    #[test]
+    fn a_waiting_receiver_is_woken() {
+        let (tx, rx) = outbox();
+        let rx = Arc::new(rx);
+        let waiting = {
+            let rx = rx.clone();
+            std::thread::spawn(move || futures_lite::future::block_on(rx.recv()).map(data))
+        };
+        tx.try_send(transmit(7)).unwrap();
+        assert_eq!(waiting.join().unwrap().unwrap(), [7]);
+    }
+
+    #[test]
+    fn transmits_at_the_front_are_taken_together() {
+        let (tx, rx) = outbox();
+        tx.try_send(transmit(1)).unwrap();
+        tx.try_send(transmit(2)).unwrap();
+        tx.try_send(Io::Close { conn: ConnId(1) }).unwrap();
+        tx.try_send(transmit(3)).unwrap();
+        let mut out = bytes::BytesMut::new();
+        assert_eq!(rx.take_transmits(&mut out), 2);
+        assert_eq!(&out[..], [1, 2]);
+        assert!(matches!(rx.try_recv(), Some(Io::Close { .. })));
+        assert_eq!(data(rx.try_recv().unwrap()), [3]);
+    }
+
+    #[test]
+    fn sending_to_a_dropped_receiver_gives_the_output_back() {
+        let (tx, rx) = outbox();
+        drop(rx);
+        assert_eq!(data(tx.try_send(transmit(3)).unwrap_err()), [3]);
+    }
+
+    #[test]
+    fn a_drained_burst_releases_its_slots() {
+        let (tx, rx) = outbox();
+        for n in 0..100 {
+            tx.try_send(transmit(n)).unwrap();
+        }
+        while rx.try_recv().is_some() {}
+        assert!(lock(&rx.state).queue.capacity() <= KEPT_SLOTS);
+    }
+}
