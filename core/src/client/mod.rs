@@ -612,15 +612,7 @@ impl Client {
                 });
             }
             Role::Polling => {
-                let Client {
-                    link,
-                    outputs,
-                    next_conn,
-                    ..
-                } = self;
-                if let Some(polling) = link.as_mut().and_then(Link::polling) {
-                    polling.on_connected(conn, &mut Io { outputs, next_conn });
-                }
+                self.on_polling(|polling, io| polling.on_connected(conn, io));
             }
         }
     }
@@ -652,21 +644,10 @@ impl Client {
             }
             Role::Probe => self.probe_data(now, conn, data),
             Role::Polling => {
-                let Client {
-                    link,
-                    outputs,
-                    next_conn,
-                    ..
-                } = self;
-                let Some(link) = link.as_mut() else {
-                    return;
-                };
-                let link_id = link.id;
-                let Some(polling) = link.polling() else {
-                    return;
-                };
-                let results = polling.on_data(conn, data, &mut Io { outputs, next_conn });
-                self.on_polled(now, link_id, results);
+                let polled = self.on_polling(|polling, io| polling.on_data(conn, data, io));
+                if let Some((link_id, results)) = polled {
+                    self.on_polled(now, link_id, results);
+                }
             }
         }
     }
@@ -685,21 +666,10 @@ impl Client {
             Role::Ws => self.fail_open(now, "websocket error"),
             Role::Probe => self.drop_probe(),
             Role::Polling => {
-                let Client {
-                    link,
-                    outputs,
-                    next_conn,
-                    ..
-                } = self;
-                let Some(link) = link.as_mut() else {
-                    return;
-                };
-                let link_id = link.id;
-                let Some(polling) = link.polling() else {
-                    return;
-                };
-                let polled = polling.on_closed(conn, &mut Io { outputs, next_conn });
-                self.on_polled(now, link_id, polled.into_iter().collect());
+                let polled = self.on_polling(|polling, io| polling.on_closed(conn, io));
+                if let Some((link_id, result)) = polled {
+                    self.on_polled(now, link_id, result.into_iter().collect());
+                }
             }
         }
     }
@@ -857,6 +827,24 @@ impl Client {
             open_deadline: now.checked_add(self.config.timeout),
             decoder: packet::Decoder::new(self.config.packet_limits),
         });
+    }
+
+    /// Runs `f` on the link's polling transport with the outputs; gives
+    /// the link's id with its result, or `None` without a polling link.
+    fn on_polling<R>(
+        &mut self,
+        f: impl FnOnce(&mut PollingLink, &mut Io<'_>) -> R,
+    ) -> Option<(ConnId, R)> {
+        let Client {
+            link,
+            outputs,
+            next_conn,
+            ..
+        } = self;
+        let link = link.as_mut()?;
+        let link_id = link.id;
+        let polling = link.polling()?;
+        Some((link_id, f(polling, &mut Io { outputs, next_conn })))
     }
 
     /// Handles what the polling transport of link `link_id` produced.
