@@ -275,40 +275,31 @@ async fn round_trips(socket: &ClientSocket) -> Outcome {
 }
 
 async fn polling_only(ctx: &Ctx) -> Outcome {
-    let socket = ctx
-        .connected_with("/", with_transports(&[ClientTransport::Polling]))
-        .await?;
-    round_trips(&socket).await?;
-    check(
-        "client transport",
-        socket.manager().transport(),
-        Some(ClientTransport::Polling),
-    )?;
-    let info = transport_info(&socket).await?;
-    socket.disconnect();
-    check(
-        "server transport",
-        info,
-        json!({"initial": "polling", "current": "polling", "upgraded": null}),
-    )
+    single_transport(ctx, ClientTransport::Polling, "polling").await
 }
 
 async fn websocket_only(ctx: &Ctx) -> Outcome {
+    single_transport(ctx, ClientTransport::Websocket, "websocket").await
+}
+
+/// Only `transport` is allowed: the client and the Node server both say it
+/// carried the whole connection (`name` is the server's word for it).
+async fn single_transport(ctx: &Ctx, transport: ClientTransport, name: &str) -> Outcome {
     let socket = ctx
-        .connected_with("/", with_transports(&[ClientTransport::Websocket]))
+        .connected_with("/", with_transports(&[transport]))
         .await?;
     round_trips(&socket).await?;
     check(
         "client transport",
         socket.manager().transport(),
-        Some(ClientTransport::Websocket),
+        Some(transport),
     )?;
     let info = transport_info(&socket).await?;
     socket.disconnect();
     check(
         "server transport",
         info,
-        json!({"initial": "websocket", "current": "websocket", "upgraded": null}),
+        json!({"initial": name, "current": name, "upgraded": null}),
     )
 }
 
