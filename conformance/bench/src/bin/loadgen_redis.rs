@@ -178,10 +178,13 @@ async fn fanout(args: &Args) -> Result<Value, Error> {
     }
     let (mut to_last, mut to_last_a, mut to_last_b) = (Vec::new(), Vec::new(), Vec::new());
     let read_cpu = || pids.map(|pid| (pid != 0).then(|| CpuTime::read(pid)));
+    let own_pid = std::process::id();
     let mut cpu_start = read_cpu();
+    let (mut own_start, mut measured_from) = (CpuTime::read(own_pid), Instant::now());
     for n in 0..warmup_rounds + rounds {
         if n == warmup_rounds {
             cpu_start = read_cpu();
+            (own_start, measured_from) = (CpuTime::read(own_pid), Instant::now());
         }
         round.received.set(0);
         let body = payload(n as u64);
@@ -222,6 +225,8 @@ async fn fanout(args: &Args) -> Result<Value, Error> {
         }
     }
     let cpu_end = read_cpu();
+    let own_ns = CpuTime::read(own_pid).since(&own_start) as f64;
+    let measured_secs = measured_from.elapsed().as_secs_f64();
     for reader in readers {
         reader.abort();
     }
@@ -248,5 +253,9 @@ async fn fanout(args: &Args) -> Result<Value, Error> {
         "server_a_cpu_us_per_delivery": per_delivery(cpu_a),
         "server_b_cpu_us_per_delivery": per_delivery(cpu_b),
         "redis_cpu_us_per_delivery": per_delivery(cpu_redis),
+        // How busy the servers' core and the load generator were over the
+        // measured rounds: the servers far below 1 means they waited.
+        "servers_cpu_share": cpu_a.zip(cpu_b).map(|(a, b)| (a + b) / 1e6 / measured_secs),
+        "loadgen_cpu_share": own_ns / 1e9 / measured_secs,
     }))
 }

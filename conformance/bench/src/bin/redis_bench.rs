@@ -32,6 +32,10 @@ const FIGURES: &[Figure] = &[
     Figure("server_a_cpu_us_per_delivery", "CPU µs/deliv A", false),
     Figure("server_b_cpu_us_per_delivery", "CPU µs/deliv B", false),
     Figure("redis_cpu_us_per_delivery", "redis CPU µs/deliv", false),
+    // Far below 1 with the load generator also idle: the cores were held
+    // by other processes and the rates are noise.
+    Figure("servers_cpu_share", "servers busy", true),
+    Figure("loadgen_cpu_share", "loadgen busy", true),
 ];
 
 /// One measurement: clients in all (split across the two servers) and rounds.
