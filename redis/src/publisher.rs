@@ -7,6 +7,8 @@
 //! have no defined order; here the call queues the message at once and the
 //! task sends whatever has queued up as one pipeline, one pipeline at a
 //! time. A busy node thus sends many messages per round trip, in order.
+//! The pipeline's outcome is every message's: should Redis refuse one
+//! command, the whole batch reports the error.
 
 use std::sync::Arc;
 
