@@ -10,6 +10,7 @@ use sio_core::driver::{BoxFuture, Bus, BusError, BusSink, DEFAULT_REQUESTS_TIMEO
 
 use crate::error::ConnectError;
 use crate::link::{Link, Options};
+use crate::publisher::Publisher;
 use crate::reply::numsub_count;
 use crate::runtime::Runtime;
 
@@ -22,13 +23,18 @@ pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 /// A [`Bus`] on Redis publish/subscribe, as `@socket.io/redis-adapter` uses
 /// it: one connection publishes and asks `PUBSUB NUMSUB`, one subscribes.
+/// Publishes are queued when [`Bus::publish`] is called and sent in that
+/// order, pipelined, without waiting for one answer before the next.
 ///
 /// Redis lost while running: the driver gets `BusEvent::Down` once,
-/// publishing fails at once, the adapter reconnects with exponential backoff,
+/// publishing fails at once, subscribing fails at once but is remembered, the adapter reconnects with exponential backoff,
 /// subscribes again to everything, then reports `BusEvent::Up`. Dropping the
 /// adapter stops its background task and closes both connections.
 pub struct RedisAdapter {
     link: Arc<Link>,
+    /// Queues publishes in call order; dropped with the adapter, which
+    /// ends the publisher task once what was queued is sent.
+    publisher: Publisher,
     /// Dropped with the adapter: that ends the background task.
     _stop: async_channel::Sender<()>,
 }
@@ -113,7 +119,13 @@ impl RedisAdapterBuilder {
         rt.spawn(task.or(async move {
             let _ = stopped.recv().await;
         }));
-        Ok(RedisAdapter { link, _stop: stop })
+        let (publisher, sending) = Publisher::new(link.clone());
+        rt.spawn(sending);
+        Ok(RedisAdapter {
+            link,
+            publisher,
+            _stop: stop,
+        })
     }
 }
 
@@ -131,13 +143,10 @@ impl Bus for RedisAdapter {
         Box::pin(async move { link.subscribe(channels, patterns).await })
     }
 
+    /// Queues the message before returning (so call order is publish
+    /// order); one task sends the queue as pipelines.
     fn publish(&self, channel: String, payload: Bytes) -> BoxFuture<Result<(), BusError>> {
-        let link = self.link.clone();
-        Box::pin(async move {
-            let mut command = redis::cmd("PUBLISH");
-            command.arg(channel).arg(payload.as_ref());
-            link.command("PUBLISH", command).await.map(|_| ())
-        })
+        self.publisher.publish(channel, payload)
     }
 
     fn subscriber_count(&self, channel: String) -> BoxFuture<Result<usize, BusError>> {

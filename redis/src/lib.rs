@@ -37,6 +37,7 @@
 mod adapter;
 mod error;
 mod link;
+mod publisher;
 mod reply;
 mod runtime;
 

@@ -262,6 +262,35 @@ impl Link {
                 command.query_async::<redis::Value>(&mut publisher),
             )
             .await;
+        self.outcome(what, generation, outcome)
+    }
+
+    /// Sends `pipeline` on the publisher connection and returns its
+    /// replies, as [`command`](Self::command) does for one command.
+    pub(crate) async fn pipeline(
+        &self,
+        what: &str,
+        pipeline: &redis::Pipeline,
+    ) -> Result<Vec<redis::Value>, BusError> {
+        let (mut publisher, generation) = self.publisher()?;
+        let outcome = self
+            .rt
+            .timeout(
+                self.options.command_timeout,
+                pipeline.query_async::<Vec<redis::Value>>(&mut publisher),
+            )
+            .await;
+        self.outcome(what, generation, outcome)
+    }
+
+    /// A command's result (`None`: timed out); a connection failure tears
+    /// down `generation`'s connections.
+    fn outcome<T>(
+        &self,
+        what: &str,
+        generation: u64,
+        outcome: Option<redis::RedisResult<T>>,
+    ) -> Result<T, BusError> {
         match outcome {
             Some(Ok(value)) => Ok(value),
             Some(Err(err)) => {

@@ -54,7 +54,8 @@ impl std::error::Error for BusError {}
 
 /// A publish/subscribe bus with Redis semantics: every subscriber of a
 /// channel (or of a pattern matching it, Redis glob rules) gets each message
-/// published on it once, in publish order per publisher.
+/// published on it once, in publish order per publisher (the order of the
+/// [`publish`](Bus::publish) calls).
 pub trait Bus: Send + Sync + 'static {
     /// Starts delivering events to `sink`. Called once, before anything
     /// else; messages that arrive before it are dropped.
@@ -63,6 +64,10 @@ pub trait Bus: Send + Sync + 'static {
     /// Subscribes to the exact `channels` and the glob `patterns`
     /// (`SUBSCRIBE`, `PSUBSCRIBE`). Called once per namespace; a bus keeps
     /// its subscriptions across reconnects. Resolves when Redis confirmed.
+    ///
+    /// While the bus is down, it remembers the subscription, makes it when
+    /// it reconnects (before reporting [`BusEvent::Up`]), and returns an
+    /// error at once: the subscription is not lost, only late.
     fn subscribe(
         &self,
         channels: Vec<String>,
@@ -70,6 +75,14 @@ pub trait Bus: Send + Sync + 'static {
     ) -> BoxFuture<Result<(), BusError>>;
 
     /// Publishes `payload` on `channel` (`PUBLISH`).
+    ///
+    /// The order is fixed by the call: an implementation queues the message
+    /// before it returns, so messages go to Redis in the order `publish` was
+    /// called, whether or not (and in whatever order) the returned futures
+    /// are polled. The future only reports the outcome, once Redis answered
+    /// (or at once when the bus is down or its queue is full); dropping it
+    /// does not cancel the publish. The driver keeps a bounded number of
+    /// publishes in flight and does not wait for each answer before the next.
     fn publish(&self, channel: String, payload: Bytes) -> BoxFuture<Result<(), BusError>>;
 
     /// How many clients subscribe to `channel` (`PUBSUB NUMSUB`): the

@@ -7,8 +7,9 @@
 //!   `{key}#{nsp}#*`, the request channel, the response channel and this
 //!   node's specific response channel.
 //! - Bus events arrive through a bounded queue and are handled by one task,
-//!   in order; publishes leave through another queue, one at a time, so
-//!   they reach the bus in the order this node made them.
+//!   in order; publishes leave through another queue and are handed to
+//!   the bus in the order this node made them, without waiting for each
+//!   answer (a bounded number in flight).
 //! - Requests wait in [`PendingRequests`] (sans-IO) against the driver's
 //!   clock; every request completes or times out.
 //!
@@ -18,15 +19,17 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_channel::{Receiver, Sender};
 use bytes::Bytes;
+use futures_lite::FutureExt;
 
 use super::bus::{Bus, BusError, BusEvent};
+use super::runtime::BoxFuture;
 use super::shared::{lock, Shared};
 use crate::adapter::{
     read_incoming, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind, Channels,
@@ -41,6 +44,9 @@ use crate::time::Instant;
 const EVENT_QUEUE: usize = 65_536;
 /// Publishes waiting for the bus.
 const PUBLISH_QUEUE: usize = 65_536;
+/// Publishes handed to the bus and not yet answered; at this many the
+/// publish loop waits for the oldest answer before handing over more.
+const PUBLISHES_IN_FLIGHT: usize = 1024;
 
 /// Why a cluster-wide operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,10 +143,46 @@ pub(crate) fn attach(shared: &Arc<Shared>, bus: Arc<dyn Bus>) {
     }
 }
 
-/// Publishes in order, one at a time.
+/// What the publish loop does next.
+enum Step {
+    /// A message to publish, or the outbox closed.
+    Queued(Result<(String, Bytes), async_channel::RecvError>),
+    /// The oldest publish in flight ended.
+    Done(Result<(), BusError>),
+}
+
+/// Hands messages to the bus in outbox order without waiting for each
+/// answer ([`Bus::publish`] fixes the order at the call), with at most
+/// [`PUBLISHES_IN_FLIGHT`] unanswered; failures are logged.
 async fn publish_loop(bus: Arc<dyn Bus>, outgoing: Receiver<(String, Bytes)>) {
-    while let Ok((channel, payload)) = outgoing.recv().await {
-        if let Err(error) = bus.publish(channel.clone(), payload).await {
+    let mut in_flight: VecDeque<(String, BoxFuture<Result<(), BusError>>)> = VecDeque::new();
+    loop {
+        let full = in_flight.len() >= PUBLISHES_IN_FLIGHT;
+        let step = match in_flight.front_mut() {
+            None => Step::Queued(outgoing.recv().await),
+            Some((_, outcome)) if full => Step::Done(outcome.await),
+            Some((_, outcome)) => {
+                async { Step::Queued(outgoing.recv().await) }
+                    .or(async { Step::Done(outcome.await) })
+                    .await
+            }
+        };
+        match step {
+            Step::Queued(Ok((channel, payload))) => {
+                let outcome = bus.publish(channel.clone(), payload);
+                in_flight.push_back((channel, outcome));
+            }
+            Step::Queued(Err(_)) => break,
+            Step::Done(result) => {
+                if let (Some((channel, _)), Err(error)) = (in_flight.pop_front(), result) {
+                    tracing::warn!(%channel, %error, "cluster publish failed; message lost");
+                }
+            }
+        }
+    }
+    // The server is gone: what was handed over still goes; report it.
+    for (channel, outcome) in in_flight {
+        if let Err(error) = outcome.await {
             tracing::warn!(%channel, %error, "cluster publish failed; message lost");
         }
     }

@@ -34,6 +34,10 @@ macro_rules! bus_tests {
             $block_on(common::publish_subscribe())
         }
         #[test]
+        fn rapid_publishes_arrive_in_call_order() {
+            $block_on(common::call_order())
+        }
+        #[test]
         fn numsub_counts_subscribed_adapters() {
             $block_on(common::numsub())
         }
@@ -219,6 +223,35 @@ pub async fn publish_subscribe() {
         a_events.message().await,
         ("socket.io#/#self#".to_string(), b"me".to_vec())
     );
+}
+
+/// Many publishes without waiting for any answer: Redis gets them in the
+/// order of the calls, whatever order (if any) their futures are polled in.
+pub async fn call_order() {
+    const COUNT: u32 = 5000;
+    let server = RedisServer::start();
+    let (a, a_events) = adapter(&server).await;
+    let (b, _b_events) = adapter(&server).await;
+    a.subscribe(strings(&["order"]), vec![])
+        .await
+        .expect("subscribe");
+    let outcomes: Vec<_> = (0..COUNT)
+        .map(|i| b.publish("order".into(), Bytes::from(i.to_string())))
+        .collect();
+    // Polled last first: the order was fixed by the calls.
+    for outcome in outcomes.into_iter().rev() {
+        within("a publish outcome", outcome).await.expect("publish");
+    }
+    for i in 0..COUNT {
+        assert_eq!(a_events.message().await.1, i.to_string().into_bytes());
+    }
+    // Futures dropped unpolled: the messages still go, in order.
+    for i in 0..COUNT {
+        drop(b.publish("order".into(), Bytes::from(i.to_string())));
+    }
+    for i in 0..COUNT {
+        assert_eq!(a_events.message().await.1, i.to_string().into_bytes());
+    }
 }
 
 pub async fn numsub() {

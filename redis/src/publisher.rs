@@ -1,0 +1,112 @@
+//! The publisher: `PUBLISH` commands queued in call order and written to
+//! Redis by one task, pipelined.
+//!
+//! [`Bus::publish`](sio_core::driver::Bus::publish) must fix the order when
+//! it is called. The redis crate's multiplexed connection only queues a
+//! command when its future is first polled, so concurrent command futures
+//! have no defined order; here the call queues the message at once and the
+//! task sends whatever has queued up as one pipeline, one pipeline at a
+//! time. A busy node thus sends many messages per round trip, in order.
+//! The pipeline's outcome is every message's: should Redis refuse one
+//! command, the whole batch reports the error.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use sio_core::driver::{BoxFuture, BusError};
+
+use crate::link::Link;
+
+/// Messages queued and not yet sent; beyond this `publish` fails at once.
+const QUEUE: usize = 65_536;
+/// The most `PUBLISH` commands sent in one pipeline.
+const MAX_BATCH: usize = 512;
+
+/// One queued message and where its outcome goes.
+struct Publish {
+    channel: String,
+    payload: Bytes,
+    done: async_channel::Sender<Result<(), BusError>>,
+}
+
+/// The adapter's end of the queue; dropping it ends the task once the
+/// queue is empty.
+pub(crate) struct Publisher {
+    queue: async_channel::Sender<Publish>,
+}
+
+impl Publisher {
+    /// The queue, and the task that empties it (to spawn).
+    pub(crate) fn new(link: Arc<Link>) -> (Self, impl std::future::Future<Output = ()>) {
+        let (queue, queued) = async_channel::bounded(QUEUE);
+        (Self { queue }, run(link, queued))
+    }
+
+    /// Queues `payload` for `channel` now; the future reports the outcome.
+    pub(crate) fn publish(
+        &self,
+        channel: String,
+        payload: Bytes,
+    ) -> BoxFuture<Result<(), BusError>> {
+        let (done, outcome) = async_channel::bounded(1);
+        let queued = self.queue.try_send(Publish {
+            channel,
+            payload,
+            done,
+        });
+        Box::pin(async move {
+            match queued {
+                Ok(()) => outcome
+                    .recv()
+                    .await
+                    .unwrap_or_else(|_| Err(BusError("the publisher task stopped".into()))),
+                Err(async_channel::TrySendError::Full(_)) => Err(BusError(format!(
+                    "PUBLISH: {QUEUE} messages already wait for Redis"
+                ))),
+                Err(async_channel::TrySendError::Closed(_)) => {
+                    Err(BusError("the publisher task stopped".into()))
+                }
+            }
+        })
+    }
+}
+
+/// Sends what is queued, in order, one pipeline at a time, until the
+/// adapter is dropped and the queue is empty.
+async fn run(link: Arc<Link>, queued: async_channel::Receiver<Publish>) {
+    let mut batch: Vec<Publish> = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = queued.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queued.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut pipeline = redis::pipe();
+        for publish in &batch {
+            pipeline
+                .cmd("PUBLISH")
+                .arg(&publish.channel)
+                .arg(publish.payload.as_ref());
+        }
+        let outcome = link
+            .pipeline("PUBLISH", &pipeline)
+            .await
+            .and_then(|replies| {
+                if replies.len() == batch.len() {
+                    Ok(())
+                } else {
+                    Err(BusError(format!(
+                        "PUBLISH: {} replies to {} commands",
+                        replies.len(),
+                        batch.len()
+                    )))
+                }
+            });
+        for publish in batch.drain(..) {
+            // The caller may have dropped its future: nobody to tell.
+            let _ = publish.done.try_send(outcome.clone());
+        }
+    }
+}
