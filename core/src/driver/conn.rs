@@ -5,25 +5,23 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::outbox::OutboxReceiver;
 use super::shared::Shared;
+use super::socket::Socket;
 use crate::engine::{ConnId, Io};
 use crate::wire::http::{Request, RequestParser, Response};
 
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 4096;
-
-/// What a WebSocket reads into first, inside its task: a message of the
-/// usual size fits, and an idle connection holds no heap buffer. A full
-/// read means more is waiting, taken with a [`READ_CHUNK`] buffer that is
-/// freed once the socket has nothing more.
-const SMALL_READ: usize = 256;
 
 /// Answers a standalone server's requests that are not for the Socket.IO
 /// endpoint (see [`SocketIo::set_fallback`](super::SocketIo::set_fallback)).
@@ -347,76 +345,53 @@ async fn websocket<S>(
         shared.process(|server, now| server.handle_ws_data(now, conn, initial));
     }
     let (mut reader, mut writer) = futures_lite::io::split(stream);
-    let read_side = async {
-        let mut ready = Vec::new();
-        let mut small = [0u8; SMALL_READ];
-        // Empty unless a full small read said more is waiting.
-        let mut big: Vec<u8> = Vec::new();
-        loop {
-            let n = if big.is_empty() {
-                match reader.read(&mut small).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                }
-            } else {
-                match futures_lite::future::poll_once(reader.read(&mut big)).await {
-                    Some(Ok(0) | Err(_)) => return,
-                    Some(Ok(n)) => n,
-                    // Drained: `big` is freed, the small read waits.
-                    None => {
-                        big = Vec::new();
-                        continue;
+    // Reads, hands the bytes to the core and starts the handlers they woke,
+    // all within one poll: no read buffer and no handler state stays in
+    // this task between reads. The handlers start here, on the connection's
+    // own task: no spawn, no hop to another thread before an ack is written.
+    let mut ready = Vec::new();
+    let read_side = std::future::poll_fn(move |cx| {
+        // What this poll queues is written by the writing side, polled
+        // right after: no wake for it (a wake would only queue this task
+        // on the runtime again).
+        outputs.set_looking(true);
+        let poll = loop {
+            match read_and_feed(cx, &mut reader, shared, conn, &mut ready) {
+                Poll::Pending => break Poll::Pending,
+                Poll::Ready(false) => break Poll::Ready(()),
+                Poll::Ready(true) => {
+                    for socket in ready.drain(..) {
+                        socket.run_jobs_now(cx);
                     }
                 }
-            };
-            let data = if big.is_empty() {
-                &small[..n]
-            } else {
-                &big[..n]
-            };
-            let full = n
-                == if big.is_empty() {
-                    SMALL_READ
-                } else {
-                    big.len()
-                };
-            shared.process_into(&mut ready, |server, now| {
-                server.handle_ws_data(now, conn, data)
-            });
-            // The handlers this input woke start here, on the connection's
-            // own task: no spawn, no hop to another thread before an ack is
-            // written. (One await site for all of it keeps the task small.)
-            let mut i = 0;
-            while let Some(socket) = ready.get(i).cloned() {
-                socket.run_jobs().await;
-                i += 1;
             }
-            ready.clear();
-            if big.is_empty() && full {
-                big = vec![0u8; READ_CHUNK];
-            } else if !big.is_empty() && !full {
-                big = Vec::new();
-            }
-        }
-    };
+        };
+        outputs.set_looking(false);
+        poll
+    });
     let write_side = async {
         while let Ok(first) = outputs.recv().await {
             // Write everything queued, then flush and tell the core once.
-            let mut next = Some(first);
-            while let Some(io) = next {
-                let keep_going = match io {
-                    Io::Transmit { data, .. } => writer.write_all(&data).await.is_ok(),
-                    Io::Close { .. } => {
+            // Only the frame's bytes are held while it is written.
+            let mut frame = frame_of(first);
+            loop {
+                match frame {
+                    Frame::Data(data) => {
+                        if writer.write_all(&data).await.is_err() {
+                            return;
+                        }
+                    }
+                    Frame::Close => {
                         let _ = writer.flush().await;
                         let _ = writer.close().await;
-                        false
+                        return;
                     }
-                    Io::Respond { .. } | Io::Upgrade { .. } => true,
-                };
-                if !keep_going {
-                    return;
+                    Frame::Nothing => {}
                 }
-                next = outputs.try_recv();
+                match outputs.try_recv() {
+                    Some(io) => frame = frame_of(io),
+                    None => break,
+                }
             }
             if writer.flush().await.is_err() {
                 return;
@@ -425,4 +400,61 @@ async fn websocket<S>(
         }
     };
     futures_lite::future::or(read_side, write_side).await;
+}
+
+/// What a WebSocket writes for one output.
+enum Frame {
+    Data(bytes::Bytes),
+    Close,
+    Nothing,
+}
+
+fn frame_of(io: Io) -> Frame {
+    match io {
+        Io::Transmit { data, .. } => Frame::Data(data),
+        Io::Close { .. } => Frame::Close,
+        Io::Respond { .. } | Io::Upgrade { .. } => Frame::Nothing,
+    }
+}
+
+std::thread_local! {
+    /// The one read buffer of a thread's WebSockets: a read and the core's
+    /// handling of it happen in one poll, so no connection keeps a buffer.
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reads what the socket has into the thread's buffer and hands it to the
+/// core; `Ready(false)` once the peer closed or the read failed.
+fn read_and_feed<R>(
+    cx: &mut Context<'_>,
+    reader: &mut R,
+    shared: &Arc<Shared>,
+    conn: ConnId,
+    ready: &mut Vec<Socket>,
+) -> Poll<bool>
+where
+    R: AsyncRead + Unpin,
+{
+    READ_BUFFER.with(|cell| {
+        // Taken by a read already under way on this thread (not expected:
+        // feeding the core polls no connection): a buffer of its own.
+        let mut own = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let buf = match borrowed.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut own,
+        };
+        if buf.len() < READ_CHUNK {
+            buf.resize(READ_CHUNK, 0);
+        }
+        match Pin::new(reader).poll_read(cx, buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(false),
+            Poll::Ready(Ok(n)) => {
+                let data = buf.get(..n).unwrap_or(&[]);
+                shared.process_into(ready, |server, now| server.handle_ws_data(now, conn, data));
+                Poll::Ready(true)
+            }
+        }
+    })
 }
