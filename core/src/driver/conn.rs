@@ -23,6 +23,9 @@ use crate::wire::http::{Request, RequestParser, Response};
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 4096;
 
+/// Reads a WebSocket's task makes in one poll at most.
+const READS_PER_POLL: usize = 32;
+
 /// Answers a standalone server's requests that are not for the Socket.IO
 /// endpoint (see [`SocketIo::set_fallback`](super::SocketIo::set_fallback)).
 pub(crate) type Fallback = dyn Fn(&Request) -> Response + Send + Sync + 'static;
@@ -82,7 +85,12 @@ impl WebSocketUpgrade {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        websocket(&self.shared, self.conn, &self.outputs, stream, initial).await;
+        if !initial.is_empty() {
+            // Bytes that came with the upgrade request (rare).
+            self.shared
+                .process(|server, now| server.handle_ws_data(now, self.conn, initial));
+        }
+        websocket(self.shared, self.conn, self.outputs, stream, self._guard).await;
     }
 }
 
@@ -220,15 +228,14 @@ pub(crate) async fn serve<S>(
                 // task's state is sized for every HTTP step too).
                 let initial = parser.take_buffered();
                 drop((parser, buf, response));
+                if !initial.is_empty() {
+                    // Bytes that came with the upgrade request (rare):
+                    // their handlers run on tasks of their own.
+                    shared.process(|server, now| server.handle_ws_data(now, conn, &initial));
+                }
+                drop(initial);
                 let runner = shared.clone();
-                runner.spawn(async move {
-                    if !initial.is_empty() {
-                        shared.process(|server, now| server.handle_ws_data(now, conn, &initial));
-                    }
-                    drop(initial);
-                    websocket(&shared, conn, &outputs, stream, &[]).await;
-                    drop(guard);
-                });
+                runner.spawn(websocket(shared, conn, outputs, stream, guard));
                 return;
             }
             // The client went away (or the server dropped the request).
@@ -330,76 +337,147 @@ where
 
 /// Runs a WebSocket: what the client sends goes to the core, what the core
 /// transmits goes out, and the core hears when everything sent is written.
-async fn websocket<S>(
-    shared: &Arc<Shared>,
+/// One hand-written state machine over the whole stream: an idle
+/// connection's task holds the stream, its outbox and little else.
+fn websocket<S>(
+    shared: Arc<Shared>,
     conn: ConnId,
-    outputs: &OutboxReceiver,
+    outputs: OutboxReceiver,
     stream: S,
-    initial: &[u8],
-) where
+    guard: ConnGuard,
+) -> impl core::future::Future<Output = ()> + Send
+where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    if !initial.is_empty() {
-        // Bytes that came with the upgrade request (rare): their handlers
-        // run on tasks of their own, which keeps one feeding step below.
-        shared.process(|server, now| server.handle_ws_data(now, conn, initial));
+    let mut pump = WsPump {
+        stream,
+        // Dropped after the stream, before the outbox: the core hears the
+        // connection is gone once it is closed.
+        _guard: guard,
+        outputs,
+        shared,
+        conn,
+        writing: None,
+        unflushed: false,
+        closing: false,
+        ready: Vec::new(),
+    };
+    std::future::poll_fn(move |cx| pump.poll(cx))
+}
+
+/// The state of a running WebSocket.
+struct WsPump<S> {
+    stream: S,
+    _guard: ConnGuard,
+    outputs: OutboxReceiver,
+    shared: Arc<Shared>,
+    conn: ConnId,
+    /// The frame being written and how much of it is.
+    writing: Option<(bytes::Bytes, usize)>,
+    /// Written since the last flush.
+    unflushed: bool,
+    /// The core asked to close: flushing and closing the stream.
+    closing: bool,
+    /// Sockets whose handlers the last read woke (empty between polls).
+    ready: Vec<Socket>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
+    /// `Ready` once the connection is over.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.closing && self.poll_read_side(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        self.poll_write_side(cx)
     }
-    let (mut reader, mut writer) = futures_lite::io::split(stream);
-    // Reads, hands the bytes to the core and starts the handlers they woke,
-    // all within one poll: no read buffer and no handler state stays in
-    // this task between reads. The handlers start here, on the connection's
-    // own task: no spawn, no hop to another thread before an ack is written.
-    let mut ready = Vec::new();
-    let read_side = std::future::poll_fn(move |cx| {
-        // What this poll queues is written by the writing side, polled
-        // right after: no wake for it (a wake would only queue this task
-        // on the runtime again).
-        outputs.set_looking(true);
+
+    /// Reads, hands the bytes to the core and starts the handlers they
+    /// woke, all within this poll: no read buffer and no handler state
+    /// stays between reads. The handlers start here, on the connection's
+    /// own task: no spawn, no hop to another thread before an ack is
+    /// written. `Ready` when the peer closed.
+    fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // What this queues is written by the writing side, polled right
+        // after: no wake for it (a wake would only queue this task on the
+        // runtime again).
+        self.outputs.set_looking(true);
+        let mut reads = 0;
         let poll = loop {
-            match read_and_feed(cx, &mut reader, shared, conn, &mut ready) {
+            if reads == READS_PER_POLL {
+                // A client that never stops sending: let the writing side
+                // and the runtime's other tasks run, then come back.
+                cx.waker().wake_by_ref();
+                break Poll::Pending;
+            }
+            reads += 1;
+            match read_and_feed(
+                cx,
+                &mut self.stream,
+                &self.shared,
+                self.conn,
+                &mut self.ready,
+            ) {
                 Poll::Pending => break Poll::Pending,
                 Poll::Ready(false) => break Poll::Ready(()),
                 Poll::Ready(true) => {
-                    for socket in ready.drain(..) {
+                    for socket in self.ready.drain(..) {
                         socket.run_jobs_now(cx);
                     }
                 }
             }
         };
-        outputs.set_looking(false);
+        self.outputs.set_looking(false);
         poll
-    });
-    let write_side = async {
-        while let Ok(first) = outputs.recv().await {
-            // Write everything queued, then flush and tell the core once.
-            // Only the frame's bytes are held while it is written.
-            let mut frame = frame_of(first);
-            loop {
-                match frame {
-                    Frame::Data(data) => {
-                        if writer.write_all(&data).await.is_err() {
-                            return;
+    }
+
+    /// Writes everything queued, then flushes and tells the core once.
+    /// `Ready` when the connection is over (closed, or a write failed).
+    fn poll_write_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.closing {
+                if Pin::new(&mut self.stream).poll_flush(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                return Pin::new(&mut self.stream).poll_close(cx).map(|_| ());
+            }
+            if let Some((data, written)) = &mut self.writing {
+                let rest = data.get(*written..).unwrap_or(&[]);
+                match Pin::new(&mut self.stream).poll_write(cx, rest) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
+                    Poll::Ready(Ok(n)) => {
+                        *written += n;
+                        if *written >= data.len() {
+                            self.writing = None;
+                            self.unflushed = true;
                         }
                     }
-                    Frame::Close => {
-                        let _ = writer.flush().await;
-                        let _ = writer.close().await;
-                        return;
-                    }
+                }
+                continue;
+            }
+            match self.outputs.poll_recv(cx) {
+                Poll::Ready(Ok(io)) => match frame_of(io) {
+                    Frame::Data(data) => self.writing = Some((data, 0)),
+                    Frame::Close => self.closing = true,
                     Frame::Nothing => {}
+                },
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Pending if self.unflushed => {
+                    match Pin::new(&mut self.stream).poll_flush(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(_)) => return Poll::Ready(()),
+                        Poll::Ready(Ok(())) => {
+                            self.unflushed = false;
+                            let conn = self.conn;
+                            self.shared
+                                .process(|server, now| server.handle_flushed(now, conn));
+                        }
+                    }
                 }
-                match outputs.try_recv() {
-                    Some(io) => frame = frame_of(io),
-                    None => break,
-                }
+                Poll::Pending => return Poll::Pending,
             }
-            if writer.flush().await.is_err() {
-                return;
-            }
-            shared.process(|server, now| server.handle_flushed(now, conn));
         }
-    };
-    futures_lite::future::or(read_side, write_side).await;
+    }
 }
 
 /// What a WebSocket writes for one output.

@@ -103,21 +103,24 @@ impl OutboxReceiver {
     /// The next output, waiting for it; `Err` once the sender is gone and
     /// everything queued was taken.
     pub(crate) async fn recv(&self) -> Result<Io, Closed> {
-        std::future::poll_fn(|cx| {
-            let mut state = lock(&self.state);
-            match take(&mut state) {
-                Some(io) => Poll::Ready(Ok(io)),
-                None if state.sender_gone => Poll::Ready(Err(Closed)),
-                None => {
-                    match &mut state.waker {
-                        Some(waker) if waker.will_wake(cx.waker()) => {}
-                        slot => *slot = Some(cx.waker().clone()),
-                    }
-                    Poll::Pending
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`OutboxReceiver::recv`] as a poll: the task of `cx` is woken when
+    /// an output comes.
+    pub(crate) fn poll_recv(&self, cx: &mut std::task::Context<'_>) -> Poll<Result<Io, Closed>> {
+        let mut state = lock(&self.state);
+        match take(&mut state) {
+            Some(io) => Poll::Ready(Ok(io)),
+            None if state.sender_gone => Poll::Ready(Err(Closed)),
+            None => {
+                match &mut state.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
                 }
+                Poll::Pending
             }
-        })
-        .await
+        }
     }
 
     /// Says whether the receiving task is in a poll that will take from
@@ -128,6 +131,7 @@ impl OutboxReceiver {
     }
 
     /// The next output if one is queued.
+    #[cfg(test)]
     pub(crate) fn try_recv(&self) -> Option<Io> {
         take(&mut lock(&self.state))
     }
