@@ -5,25 +5,26 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::outbox::OutboxReceiver;
 use super::shared::Shared;
+use super::socket::Socket;
 use crate::engine::{ConnId, Io};
 use crate::wire::http::{Request, RequestParser, Response};
 
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 4096;
 
-/// What a WebSocket reads into first, inside its task: a message of the
-/// usual size fits, and an idle connection holds no heap buffer. A full
-/// read means more is waiting, taken with a [`READ_CHUNK`] buffer that is
-/// freed once the socket has nothing more.
-const SMALL_READ: usize = 256;
+/// Reads a WebSocket's task makes in one poll at most.
+const READS_PER_POLL: usize = 32;
 
 /// Answers a standalone server's requests that are not for the Socket.IO
 /// endpoint (see [`SocketIo::set_fallback`](super::SocketIo::set_fallback)).
@@ -84,7 +85,12 @@ impl WebSocketUpgrade {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        websocket(&self.shared, self.conn, &self.outputs, stream, initial).await;
+        if !initial.is_empty() {
+            // Bytes that came with the upgrade request (rare).
+            self.shared
+                .process(|server, now| server.handle_ws_data(now, self.conn, initial));
+        }
+        websocket(self.shared, self.conn, self.outputs, stream, self._guard).await;
     }
 }
 
@@ -222,15 +228,14 @@ pub(crate) async fn serve<S>(
                 // task's state is sized for every HTTP step too).
                 let initial = parser.take_buffered();
                 drop((parser, buf, response));
+                if !initial.is_empty() {
+                    // Bytes that came with the upgrade request (rare):
+                    // their handlers run on tasks of their own.
+                    shared.process(|server, now| server.handle_ws_data(now, conn, &initial));
+                }
+                drop(initial);
                 let runner = shared.clone();
-                runner.spawn(async move {
-                    if !initial.is_empty() {
-                        shared.process(|server, now| server.handle_ws_data(now, conn, &initial));
-                    }
-                    drop(initial);
-                    websocket(&shared, conn, &outputs, stream, &[]).await;
-                    drop(guard);
-                });
+                runner.spawn(websocket(shared, conn, outputs, stream, guard));
                 return;
             }
             // The client went away (or the server dropped the request).
@@ -332,97 +337,202 @@ where
 
 /// Runs a WebSocket: what the client sends goes to the core, what the core
 /// transmits goes out, and the core hears when everything sent is written.
-async fn websocket<S>(
-    shared: &Arc<Shared>,
+/// One hand-written state machine over the whole stream: an idle
+/// connection's task holds the stream, its outbox and little else.
+fn websocket<S>(
+    shared: Arc<Shared>,
     conn: ConnId,
-    outputs: &OutboxReceiver,
+    outputs: OutboxReceiver,
     stream: S,
-    initial: &[u8],
-) where
+    guard: ConnGuard,
+) -> impl core::future::Future<Output = ()> + Send
+where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    if !initial.is_empty() {
-        // Bytes that came with the upgrade request (rare): their handlers
-        // run on tasks of their own, which keeps one feeding step below.
-        shared.process(|server, now| server.handle_ws_data(now, conn, initial));
+    let mut pump = WsPump {
+        stream,
+        // Dropped after the stream, before the outbox: the core hears the
+        // connection is gone once it is closed.
+        _guard: guard,
+        outputs,
+        shared,
+        conn,
+        writing: None,
+        unflushed: false,
+        closing: false,
+        ready: Vec::new(),
+    };
+    std::future::poll_fn(move |cx| pump.poll(cx))
+}
+
+/// The state of a running WebSocket.
+struct WsPump<S> {
+    stream: S,
+    _guard: ConnGuard,
+    outputs: OutboxReceiver,
+    shared: Arc<Shared>,
+    conn: ConnId,
+    /// The frame being written and how much of it is.
+    writing: Option<(bytes::Bytes, usize)>,
+    /// Written since the last flush.
+    unflushed: bool,
+    /// The core asked to close: flushing and closing the stream.
+    closing: bool,
+    /// Sockets whose handlers the last read woke (empty between polls).
+    ready: Vec<Socket>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
+    /// `Ready` once the connection is over.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.closing && self.poll_read_side(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        self.poll_write_side(cx)
     }
-    let (mut reader, mut writer) = futures_lite::io::split(stream);
-    let read_side = async {
-        let mut ready = Vec::new();
-        let mut small = [0u8; SMALL_READ];
-        // Empty unless a full small read said more is waiting.
-        let mut big: Vec<u8> = Vec::new();
+
+    /// Reads, hands the bytes to the core and starts the handlers they
+    /// woke, all within this poll: no read buffer and no handler state
+    /// stays between reads. The handlers start here, on the connection's
+    /// own task: no spawn, no hop to another thread before an ack is
+    /// written. `Ready` when the peer closed.
+    fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // What this queues is written by the writing side, polled right
+        // after: no wake for it (a wake would only queue this task on the
+        // runtime again).
+        self.outputs.set_looking(true);
+        let mut reads = 0;
+        let poll = loop {
+            if reads == READS_PER_POLL {
+                // A client that never stops sending: let the writing side
+                // and the runtime's other tasks run, then come back.
+                cx.waker().wake_by_ref();
+                break Poll::Pending;
+            }
+            reads += 1;
+            match read_and_feed(
+                cx,
+                &mut self.stream,
+                &self.shared,
+                self.conn,
+                &mut self.ready,
+            ) {
+                Poll::Pending => break Poll::Pending,
+                Poll::Ready(false) => break Poll::Ready(()),
+                Poll::Ready(true) => {
+                    for socket in self.ready.drain(..) {
+                        socket.run_jobs_now(cx);
+                    }
+                }
+            }
+        };
+        self.outputs.set_looking(false);
+        poll
+    }
+
+    /// Writes everything queued, then flushes and tells the core once.
+    /// `Ready` when the connection is over (closed, or a write failed).
+    fn poll_write_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            let n = if big.is_empty() {
-                match reader.read(&mut small).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
+            if self.closing {
+                if Pin::new(&mut self.stream).poll_flush(cx).is_pending() {
+                    return Poll::Pending;
                 }
-            } else {
-                match futures_lite::future::poll_once(reader.read(&mut big)).await {
-                    Some(Ok(0) | Err(_)) => return,
-                    Some(Ok(n)) => n,
-                    // Drained: `big` is freed, the small read waits.
-                    None => {
-                        big = Vec::new();
-                        continue;
+                return Pin::new(&mut self.stream).poll_close(cx).map(|_| ());
+            }
+            if let Some((data, written)) = &mut self.writing {
+                let rest = data.get(*written..).unwrap_or(&[]);
+                match Pin::new(&mut self.stream).poll_write(cx, rest) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
+                    Poll::Ready(Ok(n)) => {
+                        *written += n;
+                        if *written >= data.len() {
+                            self.writing = None;
+                            self.unflushed = true;
+                        }
                     }
                 }
-            };
-            let data = if big.is_empty() {
-                &small[..n]
-            } else {
-                &big[..n]
-            };
-            let full = n
-                == if big.is_empty() {
-                    SMALL_READ
-                } else {
-                    big.len()
-                };
-            shared.process_into(&mut ready, |server, now| {
-                server.handle_ws_data(now, conn, data)
-            });
-            // The handlers this input woke start here, on the connection's
-            // own task: no spawn, no hop to another thread before an ack is
-            // written. (One await site for all of it keeps the task small.)
-            let mut i = 0;
-            while let Some(socket) = ready.get(i).cloned() {
-                socket.run_jobs().await;
-                i += 1;
+                continue;
             }
-            ready.clear();
-            if big.is_empty() && full {
-                big = vec![0u8; READ_CHUNK];
-            } else if !big.is_empty() && !full {
-                big = Vec::new();
-            }
-        }
-    };
-    let write_side = async {
-        while let Ok(first) = outputs.recv().await {
-            // Write everything queued, then flush and tell the core once.
-            let mut next = Some(first);
-            while let Some(io) = next {
-                let keep_going = match io {
-                    Io::Transmit { data, .. } => writer.write_all(&data).await.is_ok(),
-                    Io::Close { .. } => {
-                        let _ = writer.flush().await;
-                        let _ = writer.close().await;
-                        false
+            match self.outputs.poll_recv(cx) {
+                Poll::Ready(Ok(io)) => match frame_of(io) {
+                    Frame::Data(data) => self.writing = Some((data, 0)),
+                    Frame::Close => self.closing = true,
+                    Frame::Nothing => {}
+                },
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Pending if self.unflushed => {
+                    match Pin::new(&mut self.stream).poll_flush(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(_)) => return Poll::Ready(()),
+                        Poll::Ready(Ok(())) => {
+                            self.unflushed = false;
+                            let conn = self.conn;
+                            self.shared
+                                .process(|server, now| server.handle_flushed(now, conn));
+                        }
                     }
-                    Io::Respond { .. } | Io::Upgrade { .. } => true,
-                };
-                if !keep_going {
-                    return;
                 }
-                next = outputs.try_recv();
+                Poll::Pending => return Poll::Pending,
             }
-            if writer.flush().await.is_err() {
-                return;
-            }
-            shared.process(|server, now| server.handle_flushed(now, conn));
         }
-    };
-    futures_lite::future::or(read_side, write_side).await;
+    }
+}
+
+/// What a WebSocket writes for one output.
+enum Frame {
+    Data(bytes::Bytes),
+    Close,
+    Nothing,
+}
+
+fn frame_of(io: Io) -> Frame {
+    match io {
+        Io::Transmit { data, .. } => Frame::Data(data),
+        Io::Close { .. } => Frame::Close,
+        Io::Respond { .. } | Io::Upgrade { .. } => Frame::Nothing,
+    }
+}
+
+std::thread_local! {
+    /// The one read buffer of a thread's WebSockets: a read and the core's
+    /// handling of it happen in one poll, so no connection keeps a buffer.
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Reads what the socket has into the thread's buffer and hands it to the
+/// core; `Ready(false)` once the peer closed or the read failed.
+fn read_and_feed<R>(
+    cx: &mut Context<'_>,
+    reader: &mut R,
+    shared: &Arc<Shared>,
+    conn: ConnId,
+    ready: &mut Vec<Socket>,
+) -> Poll<bool>
+where
+    R: AsyncRead + Unpin,
+{
+    READ_BUFFER.with(|cell| {
+        // Taken by a read already under way on this thread (not expected:
+        // feeding the core polls no connection): a buffer of its own.
+        let mut own = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let buf = match borrowed.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut own,
+        };
+        if buf.len() < READ_CHUNK {
+            buf.resize(READ_CHUNK, 0);
+        }
+        match Pin::new(reader).poll_read(cx, buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(false),
+            Poll::Ready(Ok(n)) => {
+                let data = buf.get(..n).unwrap_or(&[]);
+                shared.process_into(ready, |server, now| server.handle_ws_data(now, conn, data));
+                Poll::Ready(true)
+            }
+        }
+    })
 }

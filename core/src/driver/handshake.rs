@@ -12,13 +12,15 @@ use serde::de::DeserializeOwned;
 use crate::engine::{HandshakeInfo, Transport};
 use crate::packet::RawJson;
 use crate::time::StdClock;
-use crate::wire::http::Header;
+use crate::wire::http::{Header, PackedHeaders};
 
 /// The handshake of a socket.
 #[derive(Debug, Clone)]
 pub struct Handshake {
     url: String,
-    headers: std::sync::Arc<[Header]>,
+    headers: PackedHeaders,
+    /// [`Handshake::headers`] unpacked, made on its first call.
+    unpacked: std::sync::OnceLock<Box<[Header]>>,
     peer: Option<SocketAddr>,
     issued: SystemTime,
     transport: Transport,
@@ -32,6 +34,7 @@ impl Handshake {
         Handshake {
             url: info.url.clone(),
             headers: info.headers.clone(),
+            unpacked: std::sync::OnceLock::new(),
             peer: info.peer,
             issued: SystemTime::now()
                 .checked_sub(age)
@@ -54,15 +57,13 @@ impl Handshake {
 
     /// Header `name` of the handshake request (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+        self.headers.get(name)
     }
 
     /// Every header of the handshake request, names lower-cased.
     pub fn headers(&self) -> &[Header] {
-        &self.headers
+        self.unpacked
+            .get_or_init(|| self.headers.to_headers().into_boxed_slice())
     }
 
     /// The client's address, when the transport knows it.

@@ -8,6 +8,7 @@ use std::prelude::rust_2021::*;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::task::Context;
 
 use super::runtime::{BoxFuture, Runtime};
 use super::shared::lock;
@@ -54,6 +55,20 @@ pub(crate) async fn start_in_order(
 ) {
     for mut future in futures {
         if futures_lite::future::poll_once(&mut future).await.is_none() {
+            runtime.spawn(future);
+        }
+    }
+}
+
+/// [`start_in_order`] within the caller's poll: each future is polled once
+/// with `cx` (as `poll_once` would) and what is left of it is spawned.
+pub(crate) fn start_now(
+    runtime: &dyn Runtime,
+    cx: &mut Context<'_>,
+    futures: impl IntoIterator<Item = BoxFuture<()>>,
+) {
+    for mut future in futures {
+        if future.as_mut().poll(cx).is_pending() {
             runtime.spawn(future);
         }
     }

@@ -26,6 +26,9 @@ struct State {
     waker: Option<Waker>,
     sender_gone: bool,
     receiver_gone: bool,
+    /// The receiver's task is in a poll that takes from the queue before
+    /// it ends: a send needs no wake (which would only poll it again).
+    receiver_looking: bool,
 }
 
 /// Creates an outbox.
@@ -35,6 +38,7 @@ pub(crate) fn outbox() -> (OutboxSender, OutboxReceiver) {
         waker: None,
         sender_gone: false,
         receiver_gone: false,
+        receiver_looking: false,
     }));
     (
         OutboxSender {
@@ -59,7 +63,11 @@ impl OutboxSender {
                 return Err(io);
             }
             state.queue.push_back(io);
-            state.waker.take()
+            if state.receiver_looking {
+                None
+            } else {
+                state.waker.take()
+            }
         };
         // Woken outside the lock: the receiver may run at once on another thread.
         if let Some(waker) = waker {
@@ -95,24 +103,35 @@ impl OutboxReceiver {
     /// The next output, waiting for it; `Err` once the sender is gone and
     /// everything queued was taken.
     pub(crate) async fn recv(&self) -> Result<Io, Closed> {
-        std::future::poll_fn(|cx| {
-            let mut state = lock(&self.state);
-            match take(&mut state) {
-                Some(io) => Poll::Ready(Ok(io)),
-                None if state.sender_gone => Poll::Ready(Err(Closed)),
-                None => {
-                    match &mut state.waker {
-                        Some(waker) if waker.will_wake(cx.waker()) => {}
-                        slot => *slot = Some(cx.waker().clone()),
-                    }
-                    Poll::Pending
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`OutboxReceiver::recv`] as a poll: the task of `cx` is woken when
+    /// an output comes.
+    pub(crate) fn poll_recv(&self, cx: &mut std::task::Context<'_>) -> Poll<Result<Io, Closed>> {
+        let mut state = lock(&self.state);
+        match take(&mut state) {
+            Some(io) => Poll::Ready(Ok(io)),
+            None if state.sender_gone => Poll::Ready(Err(Closed)),
+            None => {
+                match &mut state.waker {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
                 }
+                Poll::Pending
             }
-        })
-        .await
+        }
+    }
+
+    /// Says whether the receiving task is in a poll that will take from
+    /// the queue before it ends (a connection's task while it feeds the
+    /// core, before it polls its writing side); sends then wake nobody.
+    pub(crate) fn set_looking(&self, looking: bool) {
+        lock(&self.state).receiver_looking = looking;
     }
 
     /// The next output if one is queued.
+    #[cfg(test)]
     pub(crate) fn try_recv(&self) -> Option<Io> {
         take(&mut lock(&self.state))
     }
@@ -154,6 +173,7 @@ mod tests {
     use super::*;
     use crate::engine::ConnId;
     use bytes::Bytes;
+    use core::future::Future;
 
     fn transmit(n: u8) -> Io {
         Io::Transmit {
@@ -224,5 +244,33 @@ mod tests {
         }
         while rx.try_recv().is_some() {}
         assert!(lock(&rx.state).queue.capacity() <= KEPT_SLOTS);
+    }
+
+    /// Counts the wakes it gets.
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_looking_receiver_is_not_woken_but_finds_the_output() {
+        let (tx, rx) = outbox();
+        let counter = Arc::new(CountingWaker(Default::default()));
+        let waker = Waker::from(counter.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut recv = std::pin::pin!(rx.recv());
+        assert!(recv.as_mut().poll(&mut cx).is_pending());
+        rx.set_looking(true);
+        tx.try_send(transmit(1)).unwrap();
+        rx.set_looking(false);
+        let wakes = || counter.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(wakes(), 0);
+        assert_eq!(data(rx.try_recv().unwrap()), [1]);
+        // The waker is still there for the next send.
+        tx.try_send(transmit(2)).unwrap();
+        assert_eq!(wakes(), 1);
     }
 }

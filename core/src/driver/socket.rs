@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::ack::{await_ack, AckError, AckSender};
 use super::extensions::Extensions;
 use super::handshake::Handshake;
-use super::jobs::{start_in_order, JobQueue};
+use super::jobs::{start_now, JobQueue};
 use super::operators::BroadcastOperator;
 use super::runtime::BoxFuture;
 use super::shared::{lock, Shared};
@@ -480,19 +480,29 @@ impl Socket {
     /// Runs queued jobs until none is left (the caller won the runner's
     /// place through [`Socket::push_job`]).
     pub(crate) async fn run_jobs(self) {
+        std::future::poll_fn(|cx| {
+            self.run_jobs_now(cx);
+            core::task::Poll::Ready(())
+        })
+        .await
+    }
+
+    /// [`Socket::run_jobs`] within the caller's poll: each handler runs
+    /// until its first await with `cx`, and what is left of it is spawned.
+    /// A connection's task calls this, so its state holds nothing of it.
+    pub(crate) fn run_jobs_now(&self, cx: &mut core::task::Context<'_>) {
         while let Some(job) = self.inner.jobs.next() {
             // The usual event has one handler and no catch-all ones: its
-            // future is not collected. One await site for every job keeps
-            // the task that runs this small.
+            // future is not collected.
             let (collected, single) = self.futures_of(job);
-            start_in_order(
+            start_now(
                 &*self.inner.shared.runtime,
+                cx,
                 JobFutures {
                     collected: collected.into_iter(),
                     single,
                 },
-            )
-            .await;
+            );
         }
     }
 

@@ -51,7 +51,6 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -68,7 +67,7 @@ use super::session::{packet_frame, take_poll_body, HeldGet, Queued, Session, Upg
 use super::sid::SidGenerator;
 use super::timer::{SessionTimers, TimerEntry, TimerHeap, TimerKind};
 use crate::time::Instant;
-use crate::wire::http::{Header, Method, Request, Response};
+use crate::wire::http::{Method, PackedHeaders, Request, Response};
 use crate::wire::ws::frame::{close_payload, server_frame, Message, OpCode};
 use crate::wire::ws::handshake as ws_handshake;
 
@@ -148,9 +147,9 @@ pub struct HandshakeInfo {
     pub sid: ByteString,
     /// The request target of the handshake (path and query).
     pub url: String,
-    /// Its headers, shared with whoever keeps them for the session's
-    /// lifetime (the driver's handshake), not copied.
-    pub headers: Arc<[Header]>,
+    /// Its headers, packed, shared with whoever keeps them for the
+    /// session's lifetime (the driver's handshake), not copied.
+    pub headers: PackedHeaders,
     /// The transport the session opened with.
     pub transport: Transport,
     /// When the session opened.
@@ -921,7 +920,7 @@ impl EngineServer {
         let info = HandshakeInfo {
             sid: sid.clone(),
             url: req.target.clone(),
-            headers: req.headers.as_slice().into(),
+            headers: PackedHeaders::new(&req.headers),
             transport,
             issued: now,
             peer: self.request_peer,

@@ -13,6 +13,14 @@ fn main() -> std::io::Result<()> {
     } else {
         tokio::runtime::Builder::new_multi_thread()
     };
+    // `BENCH_GLOBAL_QUEUE_INTERVAL=n`: how often a multi-thread worker
+    // takes from the shared queue (tokio's default is 61 ticks).
+    if let Some(n) = std::env::var("BENCH_GLOBAL_QUEUE_INTERVAL")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        builder.global_queue_interval(n);
+    }
     builder.enable_all().build()?.block_on(app())
 }
 
