@@ -29,7 +29,7 @@ pub struct Client {
     mask_state: u32,
 }
 
-fn invalid(what: impl Into<String>) -> io::Error {
+pub(crate) fn invalid(what: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.into())
 }
 
@@ -37,22 +37,7 @@ impl Client {
     /// Opens a TCP connection, upgrades it to WebSocket, reads the Engine.IO
     /// open packet and connects to the main namespace: one whole handshake.
     pub async fn connect(addr: SocketAddr, seed: u32) -> io::Result<Client> {
-        let socket = TcpSocket::new_v4()?;
-        // Closing with a reset leaves no TIME_WAIT behind, so tens of
-        // thousands of connections per run do not exhaust loopback ports.
-        #[allow(deprecated)]
-        socket.set_linger(Some(std::time::Duration::ZERO))?;
-        let stream = socket.connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let mut client = Client {
-            stream,
-            frames: ws::Decoder::new(Role::Client, ws::Limits::default()),
-            packets: packet::Decoder::new(packet::Limits::default()),
-            read_buf: vec![0; 16 * 1024],
-            write_buf: BytesMut::with_capacity(256),
-            mask_state: seed | 1,
-        };
-        client.upgrade(&addr.to_string(), seed).await?;
+        let mut client = Client::open_websocket(addr, seed, PATH).await?;
         match client.next_engine_packet().await? {
             EnginePacket::Open(_) => {}
             other => return Err(invalid(format!("expected open, got {other:?}"))),
@@ -67,11 +52,31 @@ impl Client {
         Ok(client)
     }
 
-    async fn upgrade(&mut self, host: &str, seed: u32) -> io::Result<()> {
+    /// Opens a TCP connection to `addr` and upgrades it to WebSocket at
+    /// `path`; nothing read or sent on the WebSocket yet.
+    pub(crate) async fn open_websocket(
+        addr: SocketAddr,
+        seed: u32,
+        path: &str,
+    ) -> io::Result<Client> {
+        let stream = open_tcp(addr).await?;
+        let mut client = Client {
+            stream,
+            frames: ws::Decoder::new(Role::Client, ws::Limits::default()),
+            packets: packet::Decoder::new(packet::Limits::default()),
+            read_buf: vec![0; 16 * 1024],
+            write_buf: BytesMut::with_capacity(256),
+            mask_state: seed | 1,
+        };
+        client.upgrade(&addr.to_string(), seed, path).await?;
+        Ok(client)
+    }
+
+    async fn upgrade(&mut self, host: &str, seed: u32, path: &str) -> io::Result<()> {
         let nonce: [u8; 16] =
             core::array::from_fn(|i| (seed.rotate_left(i as u32 * 5) as u8) ^ i as u8);
         let key = ws::handshake::client_key(nonce);
-        let head = ws::handshake::client_request_head(host, PATH, &key);
+        let head = ws::handshake::client_request_head(host, path, &key);
         self.stream.write_all(head.as_bytes()).await?;
         let mut head = Vec::with_capacity(512);
         let end = loop {
@@ -105,7 +110,7 @@ impl Client {
     }
 
     /// Sends one Engine.IO text packet in one masked frame.
-    async fn send_engine(&mut self, packet: &EnginePacket) -> io::Result<()> {
+    pub(crate) async fn send_engine(&mut self, packet: &EnginePacket) -> io::Result<()> {
         let mut text = BytesMut::with_capacity(packet.encoded_len());
         packet.encode_text(&mut text);
         let mask = self.next_mask();
@@ -138,7 +143,7 @@ impl Client {
     }
 
     /// The next Engine.IO packet, answering pings on the way.
-    async fn next_engine_packet(&mut self) -> io::Result<EnginePacket> {
+    pub(crate) async fn next_engine_packet(&mut self) -> io::Result<EnginePacket> {
         loop {
             match self.frames.poll_message() {
                 Ok(Some(Message::Text(text))) => {
@@ -203,8 +208,20 @@ impl Client {
     }
 }
 
+/// A TCP connection to `addr`, closed with a reset and without Nagle.
+pub(crate) async fn open_tcp(addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    // Closing with a reset leaves no TIME_WAIT behind, so tens of
+    // thousands of connections per run do not exhaust loopback ports.
+    #[allow(deprecated)]
+    socket.set_linger(Some(std::time::Duration::ZERO))?;
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
 /// Status and headers of an HTTP/1.1 response head.
-fn parse_response_head(head: &[u8]) -> io::Result<(u16, Vec<(String, String)>)> {
+pub(crate) fn parse_response_head(head: &[u8]) -> io::Result<(u16, Vec<(String, String)>)> {
     let text = std::str::from_utf8(head).map_err(|_| invalid("response head is not UTF-8"))?;
     let mut lines = text.split("\r\n");
     let status_line = lines.next().unwrap_or_default();

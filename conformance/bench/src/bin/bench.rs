@@ -102,6 +102,16 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
         clients: idle,
         figures: CONNECT_FIGURES,
     });
+    // socket.io-client's default: open and CONNECT by polling, then the
+    // upgrade to WebSocket (one echo round trip ends each handshake).
+    let upgraded = if quick { 500 } else { 2000 };
+    plan.push(Measurement {
+        label: format!("connect {upgraded}, polling+upgrade"),
+        scenario: "connect-polling",
+        args: kv(&[("clients", upgraded.to_string())]),
+        clients: upgraded,
+        figures: CONNECT_FIGURES,
+    });
     plan.retain(|m| {
         let fits = m.clients + 200 <= max_clients;
         if !fits {
