@@ -76,20 +76,40 @@ fn main() -> Result<(), Error> {
     Ok(())
 }
 
-/// Connects `count` clients, at most `parallel` handshakes at a time.
+/// Connects `count` clients over WebSocket, at most `parallel`
+/// handshakes at a time.
 async fn connect_many(
     addr: SocketAddr,
     count: usize,
     parallel: usize,
 ) -> Result<Vec<Client>, Error> {
+    dial_many(addr, count, parallel, dial_websocket).await
+}
+
+async fn dial_websocket(addr: SocketAddr, seed: u32) -> Result<Client, Error> {
+    Ok(Client::connect(addr, seed).await?)
+}
+
+/// Connects `count` clients with `dial`, at most `parallel` at a time.
+async fn dial_many<F, Fut>(
+    addr: SocketAddr,
+    count: usize,
+    parallel: usize,
+    dial: F,
+) -> Result<Vec<Client>, Error>
+where
+    F: Fn(SocketAddr, u32) -> Fut,
+    Fut: std::future::Future<Output = Result<Client, Error>> + 'static,
+{
     let gate = Rc::new(Semaphore::new(parallel));
     let mut tasks = Vec::with_capacity(count);
     for i in 0..count {
         let gate = gate.clone();
+        let seed = (i as u32).wrapping_mul(2_654_435_761) ^ 0x9e37_79b9;
+        let dialing = dial(addr, seed);
         tasks.push(tokio::task::spawn_local(async move {
             let _permit = gate.acquire().await;
-            let seed = (i as u32).wrapping_mul(2_654_435_761) ^ 0x9e37_79b9;
-            Client::connect(addr, seed).await
+            dialing.await
         }));
     }
     let mut clients = Vec::with_capacity(count);
@@ -288,27 +308,7 @@ async fn fanout(args: &Args, addr: SocketAddr, pid: u32) -> Result<Value, Error>
 /// Whole Socket.IO handshakes over WebSocket, then the server's memory
 /// with all those clients connected and idle.
 async fn connect(args: &Args, addr: SocketAddr, pid: u32) -> Result<Value, Error> {
-    let clients: usize = args.get("clients", 5000)?;
-    let parallel: usize = args.get("parallel", 100)?;
-    let settle = Duration::from_secs_f64(args.get("settle", 1.0)?);
-    let rss_before = rss_kib(pid).ok_or("no VmRSS for the server pid")?;
-    let cpu_start = CpuTime::read(pid);
-    let start = Instant::now();
-    let connected = connect_many(addr, clients, parallel).await?;
-    let elapsed = start.elapsed().as_secs_f64();
-    let cpu_ns = CpuTime::read(pid).since(&cpu_start) as f64;
-    tokio::time::sleep(settle).await;
-    let rss_after = rss_kib(pid).ok_or("no VmRSS for the server pid")?;
-    drop(connected);
-    Ok(json!({
-        "scenario": "connect",
-        "clients": clients,
-        "handshakes_per_sec": clients as f64 / elapsed,
-        "server_cpu_us_per_handshake": cpu_ns / 1000.0 / clients as f64,
-        "rss_before_kib": rss_before,
-        "rss_after_kib": rss_after,
-        "rss_bytes_per_connection": (rss_after as f64 - rss_before as f64) * 1024.0 / clients as f64,
-    }))
+    handshakes(args, addr, pid, "connect", 5000, dial_websocket).await
 }
 
 /// Whole handshakes the way socket.io-client makes them by default: open
@@ -317,42 +317,50 @@ async fn connect(args: &Args, addr: SocketAddr, pid: u32) -> Result<Value, Error
 /// made the round trip over the WebSocket, so the server has taken the
 /// upgrade (and spent its CPU on it) before the clock stops.
 async fn connect_polling(args: &Args, addr: SocketAddr, pid: u32) -> Result<Value, Error> {
-    let clients: usize = args.get("clients", 1000)?;
+    handshakes(args, addr, pid, "connect-polling", 1000, dial_polling).await
+}
+
+async fn dial_polling(addr: SocketAddr, seed: u32) -> Result<Client, Error> {
+    let mut client = Client::connect_polling(addr, seed).await?;
+    let body = payload(0);
+    client.emit("echo", &body, Some(0)).await?;
+    loop {
+        let packet = client.next_packet().await?;
+        if packet.kind == PacketType::Ack && packet.id == Some(0) {
+            return Ok(client);
+        }
+    }
+}
+
+/// Handshakes per second and server CPU per handshake for `clients`
+/// (default `default_clients`) made with `dial`, then the server's memory
+/// per connection once they are idle.
+async fn handshakes<F, Fut>(
+    args: &Args,
+    addr: SocketAddr,
+    pid: u32,
+    scenario: &str,
+    default_clients: usize,
+    dial: F,
+) -> Result<Value, Error>
+where
+    F: Fn(SocketAddr, u32) -> Fut,
+    Fut: std::future::Future<Output = Result<Client, Error>> + 'static,
+{
+    let clients: usize = args.get("clients", default_clients)?;
     let parallel: usize = args.get("parallel", 100)?;
     let settle = Duration::from_secs_f64(args.get("settle", 1.0)?);
     let rss_before = rss_kib(pid).ok_or("no VmRSS for the server pid")?;
     let cpu_start = CpuTime::read(pid);
     let start = Instant::now();
-    let gate = Rc::new(Semaphore::new(parallel));
-    let mut tasks = Vec::with_capacity(clients);
-    for i in 0..clients {
-        let gate = gate.clone();
-        tasks.push(tokio::task::spawn_local(async move {
-            let _permit = gate.acquire().await;
-            let seed = (i as u32).wrapping_mul(2_654_435_761) ^ 0x9e37_79b9;
-            let mut client = Client::connect_polling(addr, seed).await?;
-            let body = payload(0);
-            client.emit("echo", &body, Some(0)).await?;
-            loop {
-                let packet = client.next_packet().await?;
-                if packet.kind == PacketType::Ack && packet.id == Some(0) {
-                    break;
-                }
-            }
-            Ok::<_, Error>(client)
-        }));
-    }
-    let mut connected = Vec::with_capacity(clients);
-    for task in tasks {
-        connected.push(task.await??);
-    }
+    let connected = dial_many(addr, clients, parallel, dial).await?;
     let elapsed = start.elapsed().as_secs_f64();
     let cpu_ns = CpuTime::read(pid).since(&cpu_start) as f64;
     tokio::time::sleep(settle).await;
     let rss_after = rss_kib(pid).ok_or("no VmRSS for the server pid")?;
     drop(connected);
     Ok(json!({
-        "scenario": "connect-polling",
+        "scenario": scenario,
         "clients": clients,
         "handshakes_per_sec": clients as f64 / elapsed,
         "server_cpu_us_per_handshake": cpu_ns / 1000.0 / clients as f64,

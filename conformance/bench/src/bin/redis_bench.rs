@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
+use sio_bench::report::{format_value, max_open_files, median, ratio};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -154,16 +155,6 @@ fn pinning() -> Pins {
             note: format!("not pinned ({cores} CPUs, taskset usable: {works})"),
         }
     }
-}
-
-fn max_open_files() -> usize {
-    std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|limits| {
-            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-            line.split_whitespace().nth(3)?.parse().ok()
-        })
-        .unwrap_or(1024)
 }
 
 fn free_port() -> Result<u16, Error> {
@@ -309,35 +300,6 @@ fn run_once(
         .into());
     }
     Ok(serde_json::from_slice(&output.stdout)?)
-}
-
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let mid = values.len() / 2;
-    Some(if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    })
-}
-
-fn format_value(v: Option<f64>) -> String {
-    match v {
-        None => "—".into(),
-        Some(v) if v.abs() >= 1000.0 => format!("{v:.0}"),
-        Some(v) if v.abs() >= 10.0 => format!("{v:.1}"),
-        Some(v) => format!("{v:.2}"),
-    }
-}
-
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b != 0.0 => Some(a / b),
-        _ => None,
-    }
 }
 
 fn main() -> Result<(), Error> {
