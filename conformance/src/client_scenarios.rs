@@ -306,15 +306,7 @@ async fn single_transport(ctx: &Ctx, transport: ClientTransport, name: &str) -> 
 /// The default transports: polling first, then the upgrade.
 async fn upgrade(ctx: &Ctx) -> Outcome {
     let socket = ctx.socket("/", quick_reconnect())?;
-    let (tx, upgraded) = async_channel::unbounded();
-    socket.manager().on_event(move |_m, event| {
-        let tx = tx.clone();
-        async move {
-            if event == ManagerEvent::Upgrade {
-                let _ = tx.send(()).await;
-            }
-        }
-    });
+    let upgraded = collect_upgrade(&socket);
     let connected = collect_connect(&socket);
     socket.connect();
     recv(&connected, "connect").await?;
@@ -492,11 +484,22 @@ fn collect_connect(socket: &ClientSocket) -> Receiver<()> {
     rx
 }
 
-async fn auth_refused(ctx: &Ctx) -> Outcome {
-    let config = quick_reconnect()
-        .with_auth(&json!({"token": "bad"}))
-        .map_err(|e| e.to_string())?;
-    let socket = ctx.socket("/", config)?;
+/// A unit for each upgrade of the socket's connection to WebSocket.
+fn collect_upgrade(socket: &ClientSocket) -> Receiver<()> {
+    let (tx, rx) = async_channel::unbounded();
+    socket.manager().on_event(move |_m, event| {
+        let tx = tx.clone();
+        async move {
+            if event == ManagerEvent::Upgrade {
+                let _ = tx.send(()).await;
+            }
+        }
+    });
+    rx
+}
+
+/// Each connect_error of the socket.
+fn collect_connect_errors(socket: &ClientSocket) -> Receiver<ConnectErrorInfo> {
     let (tx, rx) = async_channel::unbounded();
     socket.on_connect_error(move |_s, err: ConnectErrorInfo| {
         let tx = tx.clone();
@@ -504,6 +507,15 @@ async fn auth_refused(ctx: &Ctx) -> Outcome {
             let _ = tx.send(err).await;
         }
     });
+    rx
+}
+
+async fn auth_refused(ctx: &Ctx) -> Outcome {
+    let config = quick_reconnect()
+        .with_auth(&json!({"token": "bad"}))
+        .map_err(|e| e.to_string())?;
+    let socket = ctx.socket("/", config)?;
+    let rx = collect_connect_errors(&socket);
     socket.connect();
     let err = recv(&rx, "connect_error").await?;
     check("message", err.message.as_str(), "not authorized")?;
@@ -775,13 +787,7 @@ async fn connect_retry(ctx: &Ctx) -> Outcome {
     lock(&ctx.server).stop();
     let socket = ctx.socket("/", quick_reconnect())?;
     let connects = collect_connect(&socket);
-    let (tx, errors) = async_channel::unbounded();
-    socket.on_connect_error(move |_s, err: ConnectErrorInfo| {
-        let tx = tx.clone();
-        async move {
-            let _ = tx.send(err).await;
-        }
-    });
+    let errors = collect_connect_errors(&socket);
     socket.connect();
     socket.emit("seq", &1).map_err(|e| e.to_string())?;
     // Each failed attempt is a connect_error naming the I/O error.

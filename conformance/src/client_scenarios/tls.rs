@@ -58,15 +58,7 @@ pub(super) async fn tls(ctx: &Ctx) -> Outcome {
     let url = format!("https://localhost:{port}/?token=a%20b");
     let socket = (ctx.socket)(&url, quick_reconnect().with_tls(trusted.clone()))
         .map_err(|e| e.to_string())?;
-    let (tx, upgraded) = async_channel::unbounded();
-    socket.manager().on_event(move |_m, event| {
-        let tx = tx.clone();
-        async move {
-            if event == ManagerEvent::Upgrade {
-                let _ = tx.send(()).await;
-            }
-        }
-    });
+    let upgraded = collect_upgrade(&socket);
     let connected = collect_connect(&socket);
     socket.connect();
     recv(&connected, "https connect").await?;
@@ -107,13 +99,7 @@ pub(super) async fn tls(ctx: &Ctx) -> Outcome {
     config.engine.reconnection = false;
     let url = format!("https://localhost:{port}/");
     let socket = (ctx.socket)(&url, config).map_err(|e| e.to_string())?;
-    let (tx, errors) = async_channel::unbounded();
-    socket.on_connect_error(move |_s, err: ConnectErrorInfo| {
-        let tx = tx.clone();
-        async move {
-            let _ = tx.send(err).await;
-        }
-    });
+    let errors = collect_connect_errors(&socket);
     socket.connect();
     let err = recv(&errors, "connect_error for an untrusted certificate").await?;
     check("message", err.message.as_str(), "xhr poll error")?;
