@@ -4,4 +4,4 @@
 pub mod client;
 pub mod polling;
 pub mod procfs;
-pub mod report;
+pub mod runner;

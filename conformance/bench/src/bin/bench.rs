@@ -7,14 +7,14 @@
 //! (normally through `scripts/bench`).
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
-use sio_bench::report::{format_value, max_open_files, median, ratio};
-
-type Error = Box<dyn std::error::Error>;
+use sio_bench::runner::{
+    format_value, max_open_files, median, parse_options, pinning, ratio, Error, Pins,
+};
 
 const SERVERS: [&str; 3] = ["sio", "socketioxide", "node"];
 const PORT: u16 = 3917;
@@ -127,71 +127,6 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
     (plan, skipped)
 }
 
-struct Options {
-    quick: bool,
-    reps: usize,
-    servers: Vec<String>,
-    out: PathBuf,
-}
-
-fn parse_options(root: &Path) -> Result<Options, Error> {
-    let mut options = Options {
-        quick: false,
-        reps: 0,
-        servers: SERVERS.iter().map(|s| s.to_string()).collect(),
-        out: root.join("conformance/artifacts/bench/results.json"),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => options.quick = true,
-            "--reps" => options.reps = args.next().ok_or("--reps N")?.parse()?,
-            "--servers" => {
-                options.servers = args
-                    .next()
-                    .ok_or("--servers a,b")?
-                    .split(',')
-                    .map(String::from)
-                    .collect()
-            }
-            "--out" => options.out = args.next().ok_or("--out FILE")?.into(),
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    if options.reps == 0 {
-        options.reps = if options.quick { 1 } else { 3 };
-    }
-    Ok(options)
-}
-
-/// `taskset` prefixes pinning the server and the load generator to
-/// different cores, when there are two cores and `taskset` works.
-fn pinning() -> (Vec<String>, Vec<String>, String) {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let works = Command::new("taskset")
-        .args(["-c", "1", "true"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if cores >= 2 && works {
-        let last = cores - 1;
-        (
-            vec!["taskset".into(), "-c".into(), "0".into()],
-            vec!["taskset".into(), "-c".into(), last.to_string()],
-            format!("server pinned to CPU 0, load generator to CPU {last} (taskset; {cores} CPUs)"),
-        )
-    } else {
-        (
-            Vec::new(),
-            Vec::new(),
-            format!("not pinned ({cores} CPUs, taskset usable: {works})"),
-        )
-    }
-}
-
 struct Paths {
     bin_dir: PathBuf,
     node_dir: PathBuf,
@@ -241,16 +176,11 @@ fn start_server(name: &str, paths: &Paths, pin: &[String]) -> Result<Child, Erro
     Ok(child)
 }
 
-fn run_once(
-    server: &str,
-    m: &Measurement,
-    paths: &Paths,
-    pins: &(Vec<String>, Vec<String>, String),
-) -> Result<Value, Error> {
-    let mut child = start_server(server, paths, &pins.0)?;
+fn run_once(server: &str, m: &Measurement, paths: &Paths, pins: &Pins) -> Result<Value, Error> {
+    let mut child = start_server(server, paths, &pins.servers)?;
     let loadgen = paths.bin_dir.join("loadgen").display().to_string();
     let command: Vec<String> = pins
-        .1
+        .loadgen
         .iter()
         .cloned()
         .chain([
@@ -282,7 +212,11 @@ fn main() -> Result<(), Error> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()?;
-    let options = parse_options(&root)?;
+    let options = parse_options(
+        &SERVERS,
+        root.join("conformance/artifacts/bench/results.json"),
+        |_, _| Ok(false),
+    )?;
     let bin_dir = std::env::current_exe()?
         .parent()
         .ok_or("exe dir")?
@@ -298,7 +232,7 @@ fn main() -> Result<(), Error> {
         node_dir: root.join("conformance/bench/node"),
         logs: out_dir.clone(),
     };
-    let pins = pinning();
+    let pins = pinning("server", "load generator");
     let files = max_open_files();
     let (plan, skipped) = plan(options.quick, files);
     println!(
@@ -306,7 +240,7 @@ fn main() -> Result<(), Error> {
         if options.quick { " (--quick)" } else { "" },
         options.reps
     );
-    println!("{}", pins.2);
+    println!("{}", pins.note);
     for s in &skipped {
         println!("skipped: {s}");
     }
@@ -378,7 +312,7 @@ fn main() -> Result<(), Error> {
     let document = json!({
         "quick": options.quick,
         "repetitions": options.reps,
-        "pinning": pins.2,
+        "pinning": pins.note,
         "skipped": skipped,
         "table": json_rows,
         "runs": plan.iter().zip(runs).map(|(m, r)| json!({"measurement": m.label, "runs": r})).collect::<Vec<_>>(),

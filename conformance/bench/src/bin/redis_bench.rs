@@ -14,9 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
-use sio_bench::report::{format_value, max_open_files, median, ratio};
-
-type Error = Box<dyn std::error::Error>;
+use sio_bench::runner::{
+    format_value, max_open_files, median, parse_options, pinning, ratio, Error, Pins,
+};
 
 const SERVERS: [&str; 2] = ["sio", "node"];
 
@@ -73,88 +73,6 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
         })
         .collect();
     (plan, skipped)
-}
-
-struct Options {
-    quick: bool,
-    reps: usize,
-    servers: Vec<String>,
-    out: PathBuf,
-    redis_server: PathBuf,
-}
-
-fn parse_options(root: &Path) -> Result<Options, Error> {
-    let mut options = Options {
-        quick: false,
-        reps: 0,
-        servers: SERVERS.iter().map(|s| s.to_string()).collect(),
-        out: root.join("conformance/artifacts/bench/redis.json"),
-        redis_server: "/usr/bin/redis-server".into(),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => options.quick = true,
-            "--reps" => options.reps = args.next().ok_or("--reps N")?.parse()?,
-            "--servers" => {
-                options.servers = args
-                    .next()
-                    .ok_or("--servers a,b")?
-                    .split(',')
-                    .map(String::from)
-                    .collect()
-            }
-            "--out" => options.out = args.next().ok_or("--out FILE")?.into(),
-            "--redis-server" => {
-                options.redis_server = args.next().ok_or("--redis-server PATH")?.into()
-            }
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    if options.reps == 0 {
-        options.reps = if options.quick { 1 } else { 3 };
-    }
-    Ok(options)
-}
-
-/// Where each process runs.
-struct Pins {
-    /// Both servers.
-    servers: Vec<String>,
-    /// The load generator and redis-server.
-    loadgen: Vec<String>,
-    note: String,
-}
-
-/// With two cores and a working `taskset`: both servers on CPU 0, the load
-/// generator and redis-server on the last CPU, as the main bench gives the
-/// server one core and the load generator the other.
-fn pinning() -> Pins {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let works = Command::new("taskset")
-        .args(["-c", "1", "true"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if cores >= 2 && works {
-        let last = cores - 1;
-        Pins {
-            servers: vec!["taskset".into(), "-c".into(), "0".into()],
-            loadgen: vec!["taskset".into(), "-c".into(), last.to_string()],
-            note: format!(
-                "both servers pinned to CPU 0, load generator and redis-server to CPU {last} (taskset; {cores} CPUs)"
-            ),
-        }
-    } else {
-        Pins {
-            servers: Vec::new(),
-            loadgen: Vec::new(),
-            note: format!("not pinned ({cores} CPUs, taskset usable: {works})"),
-        }
-    }
 }
 
 fn free_port() -> Result<u16, Error> {
@@ -232,7 +150,7 @@ fn run_once(
     m: &Measurement,
     paths: &Paths,
     pins: &Pins,
-    options: &Options,
+    redis_server: &Path,
 ) -> Result<Value, Error> {
     let redis_port = free_port()?;
     let redis_command: Vec<String> = pins
@@ -240,7 +158,7 @@ fn run_once(
         .iter()
         .cloned()
         .chain([
-            options.redis_server.display().to_string(),
+            redis_server.display().to_string(),
             "--port".into(),
             redis_port.to_string(),
             "--bind".into(),
@@ -306,11 +224,22 @@ fn main() -> Result<(), Error> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()?;
-    let options = parse_options(&root)?;
-    if !options.redis_server.exists() {
+    let mut redis_server = PathBuf::from("/usr/bin/redis-server");
+    let options = parse_options(
+        &SERVERS,
+        root.join("conformance/artifacts/bench/redis.json"),
+        |arg, args| {
+            if arg != "--redis-server" {
+                return Ok(false);
+            }
+            redis_server = args.next().ok_or("--redis-server PATH")?.into();
+            Ok(true)
+        },
+    )?;
+    if !redis_server.exists() {
         return Err(format!(
             "no {} (scripts/install-redis, or --redis-server PATH)",
-            options.redis_server.display()
+            redis_server.display()
         )
         .into());
     }
@@ -329,7 +258,7 @@ fn main() -> Result<(), Error> {
         node_dir: root.join("conformance/bench/node"),
         logs: out_dir.clone(),
     };
-    let pins = pinning();
+    let pins = pinning("both servers", "load generator and redis-server");
     let (plan, skipped) = plan(options.quick, max_open_files());
     println!(
         "sio bench, Redis fan-out{}: {} repetition(s), median kept",
@@ -348,7 +277,7 @@ fn main() -> Result<(), Error> {
             let mut reps = Vec::new();
             for rep in 0..options.reps {
                 eprintln!("{server}: {} ({}/{})", m.label, rep + 1, options.reps);
-                match run_once(server, m, &paths, &pins, &options) {
+                match run_once(server, m, &paths, &pins, &redis_server) {
                     Ok(v) => reps.push(v),
                     Err(e) => eprintln!("{server}: {}: {e}", m.label),
                 }
