@@ -144,3 +144,12 @@ pub fn max_open_files() -> usize {
         })
         .unwrap_or(1024)
 }
+
+/// The `p`th percentile of `sorted` (nearest rank; 0 when empty).
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}

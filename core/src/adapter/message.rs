@@ -215,6 +215,16 @@ pub struct AdapterPacket {
 }
 
 impl AdapterPacket {
+    /// An EVENT without ack id to `nsp`, as every broadcast carries.
+    pub fn event(nsp: &str, data: Value) -> AdapterPacket {
+        AdapterPacket {
+            kind: PacketType::Event,
+            nsp: nsp.into(),
+            data: Some(data),
+            id: None,
+        }
+    }
+
     /// The packet as a map: `{type, data, nsp}` (+ `id`), the reference's order.
     pub fn to_value(&self) -> Value {
         let mut entries = vec![entry("type", Value::Int(self.kind as i64))];

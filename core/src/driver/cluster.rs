@@ -36,7 +36,6 @@ use crate::adapter::{
     FetchedSocket, Finished, Incoming, PendingRequests, Request, RequestType, Response, Targets,
     Value,
 };
-use crate::packet::PacketType;
 use crate::time::Instant;
 
 /// Bus events waiting for the handler task; beyond this they are dropped
@@ -292,12 +291,7 @@ impl Cluster {
             .for_rooms(opts.rooms.iter().map(String::as_str));
         let message = BroadcastMessage {
             uid: self.uid.clone(),
-            packet: AdapterPacket {
-                kind: PacketType::Event,
-                nsp: nsp.to_owned(),
-                data: Some(data),
-                id: None,
-            },
+            packet: AdapterPacket::event(nsp, data),
             opts,
         };
         match message.encode() {
@@ -480,12 +474,7 @@ impl Cluster {
         let request = Request::Broadcast {
             uid: self.uid.clone(),
             request_id: request_id.clone(),
-            packet: AdapterPacket {
-                kind: PacketType::Event,
-                nsp: nsp.to_owned(),
-                data: Some(data),
-                id: None,
-            },
+            packet: AdapterPacket::event(nsp, data),
             opts,
         };
         self.publish_request(nsp, &request);

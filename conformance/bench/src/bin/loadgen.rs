@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sio_bench::client::Client;
 use sio_bench::procfs::{rss_kib, CpuTime};
+use sio_bench::runner::percentile;
 use sio_core::packet::PacketType;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::LocalSet;
@@ -117,14 +118,6 @@ where
         clients.push(task.await??);
     }
     Ok(clients)
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }
 
 /// Round trips of `echo` with its ack, each client keeping one in flight.
