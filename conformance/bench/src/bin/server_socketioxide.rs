@@ -16,15 +16,12 @@ async fn on_connect(socket: SocketRef) {
     });
 }
 
-/// The default multi-thread runtime, as `#[tokio::main]` builds it;
-/// `BENCH_RUNTIME=current_thread` runs a single-threaded one instead.
+/// On tokio's default multi-thread runtime unless the `BENCH_*` variables
+/// say otherwise (`sio_bench::runtime`, shared with `server_sio`).
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut builder = if std::env::var("BENCH_RUNTIME").as_deref() == Ok("current_thread") {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    builder.enable_all().build()?.block_on(app())
+    sio_bench::runtime::builder_from_env()
+        .build()?
+        .block_on(app())
 }
 
 async fn app() -> Result<(), Box<dyn std::error::Error>> {
