@@ -28,6 +28,9 @@ struct Measurement {
     /// Clients connected at once (file descriptors needed on each side).
     clients: usize,
     figures: &'static [Figure],
+    /// Environment for the servers: set for the rows measured on a
+    /// runtime other than tokio's default (the Rust servers only).
+    server_env: &'static [(&'static str, &'static str)],
 }
 
 /// A figure: its key in the load generator's JSON, its unit, and whether
@@ -38,12 +41,28 @@ const ECHO_FIGURES: &[Figure] = &[
     Figure("round_trips_per_sec", "rt/s", true),
     Figure("p50_us", "p50 µs", false),
     Figure("p99_us", "p99 µs", false),
+    Figure("p99_over_p50", "p99/p50", false),
     Figure("server_cpu_us_per_round_trip", "CPU µs/rt", false),
     // How busy the server's core was: far below 1 with the load generator
     // also idle means other processes held the cores (rates are then noise).
     Figure("server_cpu_share", "server busy", true),
     Figure("loadgen_cpu_share", "loadgen busy", true),
 ];
+/// The echo figures for a second runtime: its tails and its rate.
+const TAIL_FIGURES: &[Figure] = &[
+    Figure("round_trips_per_sec", "rt/s", true),
+    Figure("p50_us", "p50 µs", false),
+    Figure("p99_us", "p99 µs", false),
+    Figure("p99_over_p50", "p99/p50", false),
+];
+
+/// The runtime README ("Picking a runtime") recommends when tails matter:
+/// tokio's multi-thread scheduler with at most 8 I/O events taken per
+/// poll of the driver made while tasks wait. With the default (1,024) it
+/// serves the tasks of 1,000 busy clients unfairly: NOTES.md, "Tails at
+/// 1,000 echo clients".
+const RECOMMENDED_RUNTIME: &[(&str, &str)] = &[("BENCH_IO_EVENTS_BUSY", "8")];
+
 const FANOUT_FIGURES: &[Figure] = &[
     Figure("deliveries_per_sec", "deliv/s", true),
     Figure("last_delivery_ms_median", "ms to last", false),
@@ -76,8 +95,23 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
             ]),
             clients,
             figures: ECHO_FIGURES,
+            server_env: &[],
         });
     }
+    // The same 1,000 clients once more, both Rust servers on the
+    // recommended runtime (Node has one runtime: not run again).
+    plan.push(Measurement {
+        label: "echo, 1000 clients, tokio busy I/O batch 8".into(),
+        scenario: "echo",
+        args: kv(&[
+            ("clients", "1000".into()),
+            ("secs", secs.into()),
+            ("warmup", warmup.into()),
+        ]),
+        clients: 1000,
+        figures: TAIL_FIGURES,
+        server_env: RECOMMENDED_RUNTIME,
+    });
     let fanouts: &[(usize, usize)] = if quick {
         &[(1000, 10)]
     } else {
@@ -93,6 +127,7 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
             ]),
             clients,
             figures: FANOUT_FIGURES,
+            server_env: &[],
         });
     }
     let idle = if quick { 1000 } else { 5000 };
@@ -102,6 +137,7 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
         args: kv(&[("clients", idle.to_string())]),
         clients: idle,
         figures: CONNECT_FIGURES,
+        server_env: &[],
     });
     // socket.io-client's default: open and CONNECT by polling, then the
     // upgrade to WebSocket (one echo round trip ends each handshake).
@@ -112,6 +148,7 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
         args: kv(&[("clients", upgraded.to_string())]),
         clients: upgraded,
         figures: CONNECT_FIGURES,
+        server_env: &[],
     });
     plan.retain(|m| {
         let fits = m.clients + 200 <= max_clients;
@@ -133,7 +170,12 @@ struct Paths {
     logs: PathBuf,
 }
 
-fn start_server(name: &str, paths: &Paths, pin: &[String]) -> Result<Child, Error> {
+fn start_server(
+    name: &str,
+    paths: &Paths,
+    pin: &[String],
+    env: &[(&str, &str)],
+) -> Result<Child, Error> {
     let program: Vec<String> = match name {
         "sio" => vec![paths.bin_dir.join("server_sio").display().to_string()],
         "socketioxide" => vec![paths
@@ -152,6 +194,7 @@ fn start_server(name: &str, paths: &Paths, pin: &[String]) -> Result<Child, Erro
     let mut child = Command::new(command[0])
         .args(&command[1..])
         .env("PORT", PORT.to_string())
+        .envs(env.iter().copied())
         .env_remove("RUST_LOG")
         .current_dir(&paths.node_dir)
         .stdout(Stdio::null())
@@ -177,7 +220,7 @@ fn start_server(name: &str, paths: &Paths, pin: &[String]) -> Result<Child, Erro
 }
 
 fn run_once(server: &str, m: &Measurement, paths: &Paths, pins: &Pins) -> Result<Value, Error> {
-    let mut child = start_server(server, paths, &pins.servers)?;
+    let mut child = start_server(server, paths, &pins.servers, m.server_env)?;
     let loadgen = paths.bin_dir.join("loadgen").display().to_string();
     let command: Vec<String> = pins
         .loadgen
@@ -205,7 +248,13 @@ fn run_once(server: &str, m: &Measurement, paths: &Paths, pins: &Pins) -> Result
         )
         .into());
     }
-    Ok(serde_json::from_slice(&output.stdout)?)
+    let mut figures: Value = serde_json::from_slice(&output.stdout)?;
+    // The tail's spread, per run (the median of the ratios is reported).
+    let tail = ["p99_us", "p50_us"].map(|key| figures.get(key).and_then(Value::as_f64));
+    if let (Some(spread), Some(fields)) = (ratio(tail[0], tail[1]), figures.as_object_mut()) {
+        fields.insert("p99_over_p50".into(), json!(spread));
+    }
+    Ok(figures)
 }
 
 fn main() -> Result<(), Error> {
@@ -249,6 +298,9 @@ fn main() -> Result<(), Error> {
     let mut runs: Vec<Map<String, Value>> = plan.iter().map(|_| Map::new()).collect();
     for server in &options.servers {
         for (i, m) in plan.iter().enumerate() {
+            if server == "node" && !m.server_env.is_empty() {
+                continue;
+            }
             let mut reps = Vec::new();
             for rep in 0..options.reps {
                 eprintln!("{server}: {} ({}/{})", m.label, rep + 1, options.reps);
@@ -300,8 +352,14 @@ fn main() -> Result<(), Error> {
                 format_value(r1),
                 format_value(r2)
             )?;
+            let server_env: Map<String, Value> = m
+                .server_env
+                .iter()
+                .map(|(name, value)| (name.to_string(), json!(value)))
+                .collect();
             json_rows.push(json!({
                 "measurement": m.label, "figure": key, "unit": unit, "better": better,
+                "server_env": server_env,
                 "median": medians, "sio_over_socketioxide": r1, "sio_over_node": r2,
             }));
         }
