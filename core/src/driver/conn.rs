@@ -397,10 +397,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
     /// own task: no spawn, no hop to another thread before an ack is
     /// written. `Ready` when the peer closed.
     fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        // What this queues is written by the writing side, polled right
+        // What a read queues is written by the writing side, polled right
         // after: no wake for it (a wake would only queue this task on the
-        // runtime again).
-        self.outputs.set_looking(true);
+        // runtime again). Set on the first read with data: a poll woken
+        // only to write (a broadcast) reads nothing and skips the two locks.
+        let mut looking = false;
         let mut reads = 0;
         let poll = loop {
             if reads == READS_PER_POLL {
@@ -410,13 +411,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                 break Poll::Pending;
             }
             reads += 1;
-            match read_and_feed(
-                cx,
-                &mut self.stream,
-                &self.shared,
-                self.conn,
-                &mut self.ready,
-            ) {
+            let feed = Feed {
+                shared: &self.shared,
+                conn: self.conn,
+                outputs: &self.outputs,
+                looking: &mut looking,
+                ready: &mut self.ready,
+            };
+            match read_and_feed(cx, &mut self.stream, feed) {
                 Poll::Pending => break Poll::Pending,
                 Poll::Ready(false) => break Poll::Ready(()),
                 Poll::Ready(true) => {
@@ -426,7 +428,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                 }
             }
         };
-        self.outputs.set_looking(false);
+        if looking {
+            self.outputs.set_looking(false);
+        }
         poll
     }
 
@@ -471,6 +475,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                             let conn = self.conn;
                             self.shared
                                 .process(|server, now| server.handle_flushed(now, conn));
+                            // The outbox was found empty with this task's
+                            // waker in it: what comes now (this report's
+                            // outputs included) wakes it, no need to look.
+                            return Poll::Pending;
                         }
                     }
                 }
@@ -501,15 +509,20 @@ std::thread_local! {
     static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Where [`read_and_feed`] hands what it read.
+struct Feed<'a> {
+    shared: &'a Arc<Shared>,
+    conn: ConnId,
+    outputs: &'a OutboxReceiver,
+    /// Whether the outbox was told the task is looking (set before the
+    /// first feed of a poll).
+    looking: &'a mut bool,
+    ready: &'a mut Vec<Socket>,
+}
+
 /// Reads what the socket has into the thread's buffer and hands it to the
 /// core; `Ready(false)` once the peer closed or the read failed.
-fn read_and_feed<R>(
-    cx: &mut Context<'_>,
-    reader: &mut R,
-    shared: &Arc<Shared>,
-    conn: ConnId,
-    ready: &mut Vec<Socket>,
-) -> Poll<bool>
+fn read_and_feed<R>(cx: &mut Context<'_>, reader: &mut R, feed: Feed<'_>) -> Poll<bool>
 where
     R: AsyncRead + Unpin,
 {
@@ -529,8 +542,15 @@ where
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(false),
             Poll::Ready(Ok(n)) => {
+                if !*feed.looking {
+                    feed.outputs.set_looking(true);
+                    *feed.looking = true;
+                }
                 let data = buf.get(..n).unwrap_or(&[]);
-                shared.process_into(ready, |server, now| server.handle_ws_data(now, conn, data));
+                let conn = feed.conn;
+                feed.shared.process_into(feed.ready, |server, now| {
+                    server.handle_ws_data(now, conn, data)
+                });
                 Poll::Ready(true)
             }
         }

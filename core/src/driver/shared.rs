@@ -6,6 +6,8 @@
 //! outputs are routed, so bytes and events leave in the order the core
 //! produced them. Routing never runs user code and never takes the state
 //! lock again: it only sends on channels, updates maps and spawns tasks.
+//! Locks are taken in one order: the state, then the connection table,
+//! then an outbox.
 
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
@@ -48,8 +50,10 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Raised whenever the core's next deadline changes.
     deadline_changed: Notify,
-    /// Where each connection's outputs go.
-    conns: Mutex<HashMap<ConnId, OutboxSender>>,
+    /// Where each connection's outputs go. Looked up once per output (a
+    /// broadcast's every recipient): hashbrown's hasher, not SipHash, as
+    /// the keys are the server's own sequential ids (nothing a peer picks).
+    conns: Mutex<hashbrown::HashMap<ConnId, OutboxSender>>,
     next_conn: AtomicU64,
     /// Sockets known to the application, by core id.
     sockets: Mutex<HashMap<SocketId, Socket>>,
@@ -77,7 +81,7 @@ impl Shared {
                 ready: Vec::new(),
             }),
             deadline_changed: Notify::new(),
-            conns: Mutex::new(HashMap::new()),
+            conns: Mutex::new(hashbrown::HashMap::new()),
             next_conn: AtomicU64::new(1),
             sockets: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
@@ -126,11 +130,21 @@ impl Shared {
     }
 
     fn drain(self: &Arc<Self>, state: &mut State) {
+        // Held across a run of outputs (a broadcast's recipients), let go
+        // before an event is routed (routing one may open a connection).
+        let mut conns = None;
         loop {
             match state.server.poll_output() {
-                Output::Io(io) => self.route_io(io),
-                Output::Event(event) => self.route_event(&state.server, event, &mut state.ready),
+                Output::Io(io) => {
+                    let conns = conns.get_or_insert_with(|| lock(&self.conns));
+                    route_io(conns, io);
+                }
+                Output::Event(event) => {
+                    conns = None;
+                    self.route_event(&state.server, event, &mut state.ready);
+                }
                 Output::Timeout(deadline) => {
+                    drop(conns);
                     if state.deadline != deadline {
                         state.deadline = deadline;
                         self.deadline_changed.notify(usize::MAX);
@@ -138,19 +152,6 @@ impl Shared {
                     return;
                 }
             }
-        }
-    }
-
-    fn route_io(&self, io: Io) {
-        let conn = match &io {
-            Io::Transmit { conn, .. }
-            | Io::Respond { conn, .. }
-            | Io::Upgrade { conn, .. }
-            | Io::Close { conn } => *conn,
-        };
-        if let Some(tx) = lock(&self.conns).get(&conn) {
-            // Unbounded: the core bounds what it queues per session.
-            let _ = tx.try_send(io);
         }
     }
 
@@ -304,6 +305,20 @@ impl Shared {
     /// Spawns a future on the runtime.
     pub(crate) fn spawn(&self, future: impl core::future::Future<Output = ()> + Send + 'static) {
         self.runtime.spawn(Box::pin(future));
+    }
+}
+
+/// Hands `io` to its connection's outbox.
+fn route_io(conns: &hashbrown::HashMap<ConnId, OutboxSender>, io: Io) {
+    let conn = match &io {
+        Io::Transmit { conn, .. }
+        | Io::Respond { conn, .. }
+        | Io::Upgrade { conn, .. }
+        | Io::Close { conn } => *conn,
+    };
+    if let Some(tx) = conns.get(&conn) {
+        // Unbounded: the core bounds what it queues per session.
+        let _ = tx.try_send(io);
     }
 }
 
