@@ -472,12 +472,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                         Poll::Ready(Err(_)) => return Poll::Ready(()),
                         Poll::Ready(Ok(())) => {
                             self.unflushed = false;
-                            let conn = self.conn;
-                            self.shared
-                                .process(|server, now| server.handle_flushed(now, conn));
+                            // Told the core at its next input: no state
+                            // lock and drain per recipient of a broadcast.
+                            self.shared.report_flushed(self.conn);
                             // The outbox was found empty with this task's
-                            // waker in it: what comes now (this report's
-                            // outputs included) wakes it, no need to look.
+                            // waker in it: what comes now wakes it.
                             return Poll::Pending;
                         }
                     }

@@ -41,6 +41,8 @@ struct State {
     deadline: Option<Instant>,
     /// Sockets whose job runner must start once the lock is released.
     ready: Vec<Socket>,
+    /// The reports taken from [`Shared::flushed`] (kept for its allocation).
+    flushed: Vec<ConnId>,
 }
 
 /// Shared by every handle of one server.
@@ -50,6 +52,14 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Raised whenever the core's next deadline changes.
     deadline_changed: Notify,
+    /// WebSockets that wrote everything they were given since they were
+    /// last told the core; applied at the start of the next input. The
+    /// core reads what this reports (a link's unflushed count) only while
+    /// handling an input, so the deferred report changes nothing it
+    /// decides, and a broadcast's recipients do not take the state lock
+    /// and drain the core once each. At most one entry per connection
+    /// between two inputs (a connection writes only what an input gave it).
+    flushed: Mutex<Vec<ConnId>>,
     /// Where each connection's outputs go. Looked up once per output (a
     /// broadcast's every recipient): hashbrown's hasher, not SipHash, as
     /// the keys are the server's own sequential ids (nothing a peer picks).
@@ -79,7 +89,9 @@ impl Shared {
                 server,
                 deadline: None,
                 ready: Vec::new(),
+                flushed: Vec::new(),
             }),
+            flushed: Mutex::new(Vec::new()),
             deadline_changed: Notify::new(),
             conns: Mutex::new(hashbrown::HashMap::new()),
             next_conn: AtomicU64::new(1),
@@ -117,10 +129,24 @@ impl Shared {
     ) -> R {
         let mut state = lock(&self.state);
         let now = self.clock.now();
+        self.apply_flushed(&mut state, now);
         let result = f(&mut state.server, now);
         self.drain(&mut state);
         ready.append(&mut state.ready);
         result
+    }
+
+    /// Tells the core, at its next input, that WebSocket `conn` wrote
+    /// everything it was given.
+    pub(crate) fn report_flushed(&self, conn: ConnId) {
+        lock(&self.flushed).push(conn);
+    }
+
+    fn apply_flushed(&self, state: &mut State, now: Instant) {
+        core::mem::swap(&mut *lock(&self.flushed), &mut state.flushed);
+        for conn in state.flushed.drain(..) {
+            state.server.handle_flushed(now, conn);
+        }
     }
 
     /// Reads the server under the lock: no input, nothing to route.
