@@ -437,6 +437,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
     /// Writes everything queued, then flushes and tells the core once.
     /// `Ready` when the connection is over (closed, or a write failed).
     fn poll_write_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // The last output taken in this poll emptied the outbox, with this
+        // task's waker left in it: no need to look again before the flush.
+        // Only within one poll (a wake in between has been spent on it).
+        let mut emptied = false;
         loop {
             if self.closing {
                 if Pin::new(&mut self.stream).poll_flush(cx).is_pending() {
@@ -459,12 +463,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                 }
                 continue;
             }
-            match self.outputs.poll_recv(cx) {
-                Poll::Ready(Ok(io)) => match frame_of(io) {
-                    Frame::Data(data) => self.writing = Some((data, 0)),
-                    Frame::Close => self.closing = true,
-                    Frame::Nothing => {}
-                },
+            let next = if core::mem::take(&mut emptied) {
+                Poll::Pending
+            } else {
+                self.outputs.poll_recv_last(cx)
+            };
+            match next {
+                Poll::Ready(Ok((io, last))) => {
+                    emptied = last;
+                    match frame_of(io) {
+                        Frame::Data(data) => self.writing = Some((data, 0)),
+                        Frame::Close => self.closing = true,
+                        Frame::Nothing => {}
+                    }
+                }
                 Poll::Ready(Err(_)) => return Poll::Ready(()),
                 Poll::Pending if self.unflushed => {
                     match Pin::new(&mut self.stream).poll_flush(cx) {
