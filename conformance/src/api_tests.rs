@@ -274,6 +274,7 @@ macro_rules! api_tests {
             disconnect_transport_close,
             disconnect_ping_timeout,
             disconnect_connection_closes_all_namespaces,
+            stalled_reader_is_dropped_at_the_packet_limit,
             fetch_sockets,
             sockets_join_leave,
             disconnect_sockets,
@@ -1491,6 +1492,33 @@ pub fn disconnect_transport_close<R: TestRuntime>() {
         )
     );
     assert_eq!(server.io.socket_count(), 0);
+}
+
+/// A client that stops reading is disconnected ("transport error") once
+/// `max_buffered_packets` of its packets wait unwritten behind what the
+/// kernel took; broadcasts go on for the others meanwhile, in order, each
+/// sent once the last was read (so a reading client is never over the
+/// limit), and the broadcaster never waits for the stalled one.
+pub fn stalled_reader_is_dropped_at_the_packet_limit<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.max_buffered_packets = 8;
+    let (server, sockets, disconnects) = start_with_disconnects::<R>(config);
+    let mut reader = server.client("/");
+    let _ = sockets.get();
+    let stalled = server.client("/");
+    let stalled_id = sockets.get().id().to_owned();
+    // 64 KiB a packet: 40 MiB in all, more than loopback TCP buffers hold.
+    let big = "x".repeat(64 * 1024);
+    let expected = format!(r#"42["big","{big}"]"#);
+    for _ in 0..640 {
+        let (io, big) = (server.io.clone(), big.clone());
+        server.call(move || io.to("kept").emit("big", &big).unwrap());
+        assert!(reader.recv_text().unwrap() == expected, "a big packet");
+    }
+    let (id, reason, _, _) = disconnects.get();
+    assert_eq!((id, reason), (stalled_id, DisconnectReason::TransportError));
+    assert_eq!(server.io.socket_count(), 1);
+    drop(stalled);
 }
 
 /// A client that stops answering pings: "ping timeout"; one that answers

@@ -397,10 +397,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
     /// own task: no spawn, no hop to another thread before an ack is
     /// written. `Ready` when the peer closed.
     fn poll_read_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        // What this queues is written by the writing side, polled right
+        // What a read queues is written by the writing side, polled right
         // after: no wake for it (a wake would only queue this task on the
-        // runtime again).
-        self.outputs.set_looking(true);
+        // runtime again). Set on the first read with data: a poll woken
+        // only to write (a broadcast) reads nothing and skips the two locks.
+        let mut looking = false;
         let mut reads = 0;
         let poll = loop {
             if reads == READS_PER_POLL {
@@ -410,13 +411,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                 break Poll::Pending;
             }
             reads += 1;
-            match read_and_feed(
-                cx,
-                &mut self.stream,
-                &self.shared,
-                self.conn,
-                &mut self.ready,
-            ) {
+            let feed = Feed {
+                shared: &self.shared,
+                conn: self.conn,
+                outputs: &self.outputs,
+                looking: &mut looking,
+                ready: &mut self.ready,
+            };
+            match read_and_feed(cx, &mut self.stream, feed) {
                 Poll::Pending => break Poll::Pending,
                 Poll::Ready(false) => break Poll::Ready(()),
                 Poll::Ready(true) => {
@@ -426,13 +428,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                 }
             }
         };
-        self.outputs.set_looking(false);
+        if looking {
+            self.outputs.set_looking(false);
+        }
         poll
     }
 
     /// Writes everything queued, then flushes and tells the core once.
     /// `Ready` when the connection is over (closed, or a write failed).
     fn poll_write_side(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // The last output taken in this poll emptied the outbox, with this
+        // task's waker left in it: no need to look again before the flush.
+        // Only within one poll (a wake in between has been spent on it).
+        let mut emptied = false;
         loop {
             if self.closing {
                 if Pin::new(&mut self.stream).poll_flush(cx).is_pending() {
@@ -455,12 +463,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                 }
                 continue;
             }
-            match self.outputs.poll_recv(cx) {
-                Poll::Ready(Ok(io)) => match frame_of(io) {
-                    Frame::Data(data) => self.writing = Some((data, 0)),
-                    Frame::Close => self.closing = true,
-                    Frame::Nothing => {}
-                },
+            let next = if core::mem::take(&mut emptied) {
+                Poll::Pending
+            } else {
+                self.outputs.poll_recv_last(cx)
+            };
+            match next {
+                Poll::Ready(Ok((io, last))) => {
+                    emptied = last;
+                    match frame_of(io) {
+                        Frame::Data(data) => self.writing = Some((data, 0)),
+                        Frame::Close => self.closing = true,
+                        Frame::Nothing => {}
+                    }
+                }
                 Poll::Ready(Err(_)) => return Poll::Ready(()),
                 Poll::Pending if self.unflushed => {
                     match Pin::new(&mut self.stream).poll_flush(cx) {
@@ -468,9 +484,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                         Poll::Ready(Err(_)) => return Poll::Ready(()),
                         Poll::Ready(Ok(())) => {
                             self.unflushed = false;
-                            let conn = self.conn;
-                            self.shared
-                                .process(|server, now| server.handle_flushed(now, conn));
+                            // Told the core at its next input: no state
+                            // lock and drain per recipient of a broadcast.
+                            self.shared.report_flushed(self.conn);
+                            // The outbox was found empty with this task's
+                            // waker in it: what comes now wakes it.
+                            return Poll::Pending;
                         }
                     }
                 }
@@ -501,15 +520,20 @@ std::thread_local! {
     static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Where [`read_and_feed`] hands what it read.
+struct Feed<'a> {
+    shared: &'a Arc<Shared>,
+    conn: ConnId,
+    outputs: &'a OutboxReceiver,
+    /// Whether the outbox was told the task is looking (set before the
+    /// first feed of a poll).
+    looking: &'a mut bool,
+    ready: &'a mut Vec<Socket>,
+}
+
 /// Reads what the socket has into the thread's buffer and hands it to the
 /// core; `Ready(false)` once the peer closed or the read failed.
-fn read_and_feed<R>(
-    cx: &mut Context<'_>,
-    reader: &mut R,
-    shared: &Arc<Shared>,
-    conn: ConnId,
-    ready: &mut Vec<Socket>,
-) -> Poll<bool>
+fn read_and_feed<R>(cx: &mut Context<'_>, reader: &mut R, feed: Feed<'_>) -> Poll<bool>
 where
     R: AsyncRead + Unpin,
 {
@@ -529,8 +553,15 @@ where
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(false),
             Poll::Ready(Ok(n)) => {
+                if !*feed.looking {
+                    feed.outputs.set_looking(true);
+                    *feed.looking = true;
+                }
                 let data = buf.get(..n).unwrap_or(&[]);
-                shared.process_into(ready, |server, now| server.handle_ws_data(now, conn, data));
+                let conn = feed.conn;
+                feed.shared.process_into(feed.ready, |server, now| {
+                    server.handle_ws_data(now, conn, data)
+                });
                 Poll::Ready(true)
             }
         }

@@ -114,10 +114,32 @@ impl OutboxReceiver {
             Some(io) => Poll::Ready(Ok(io)),
             None if state.sender_gone => Poll::Ready(Err(Closed)),
             None => {
-                match &mut state.waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
+                register(&mut state, cx);
+                Poll::Pending
+            }
+        }
+    }
+
+    /// [`OutboxReceiver::poll_recv`], also saying whether that output
+    /// emptied the queue, in which case the task of `cx` is now the one
+    /// woken by the next send: within the same poll the caller need not
+    /// look again (a wake that comes meanwhile polls it once more).
+    pub(crate) fn poll_recv_last(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Result<(Io, bool), Closed>> {
+        let mut state = lock(&self.state);
+        match take(&mut state) {
+            Some(io) => {
+                let last = state.queue.is_empty() && !state.sender_gone;
+                if last {
+                    register(&mut state, cx);
                 }
+                Poll::Ready(Ok((io, last)))
+            }
+            None if state.sender_gone => Poll::Ready(Err(Closed)),
+            None => {
+                register(&mut state, cx);
                 Poll::Pending
             }
         }
@@ -156,6 +178,14 @@ impl Drop for OutboxReceiver {
         state.receiver_gone = true;
         state.queue = VecDeque::new();
         state.waker = None;
+    }
+}
+
+/// Makes the task of `cx` the one the next send wakes.
+fn register(state: &mut State, cx: &std::task::Context<'_>) {
+    match &mut state.waker {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        slot => *slot = Some(cx.waker().clone()),
     }
 }
 
@@ -227,6 +257,37 @@ mod tests {
         assert_eq!(&out[..], [1, 2]);
         assert!(matches!(rx.try_recv(), Some(Io::Close { .. })));
         assert_eq!(data(rx.try_recv().unwrap()), [3]);
+    }
+
+    #[test]
+    fn taking_the_last_output_registers_the_waker() {
+        let (tx, rx) = outbox();
+        let counter = Arc::new(CountingWaker(Default::default()));
+        let waker = Waker::from(counter.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        tx.try_send(transmit(1)).unwrap();
+        tx.try_send(transmit(2)).unwrap();
+        let next = |cx: &mut std::task::Context<'_>| match rx.poll_recv_last(cx) {
+            Poll::Ready(Ok((io, last))) => (data(io), last),
+            other => std::panic!("not an output: {:?}", other.map(|r| r.is_ok())),
+        };
+        assert_eq!(next(&mut cx), (std::vec![1], false));
+        assert_eq!(next(&mut cx), (std::vec![2], true));
+        let wakes = || counter.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(wakes(), 0);
+        tx.try_send(transmit(3)).unwrap();
+        assert_eq!(wakes(), 1);
+        assert_eq!(next(&mut cx), (std::vec![3], true));
+        // Once the sender is gone, the last output registers nothing: the
+        // receiver must look again to see the end.
+        tx.try_send(transmit(4)).unwrap();
+        drop(tx);
+        assert_eq!(wakes(), 2);
+        assert_eq!(next(&mut cx), (std::vec![4], false));
+        assert!(matches!(
+            rx.poll_recv_last(&mut cx),
+            Poll::Ready(Err(Closed))
+        ));
     }
 
     #[test]

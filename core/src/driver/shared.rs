@@ -6,6 +6,8 @@
 //! outputs are routed, so bytes and events leave in the order the core
 //! produced them. Routing never runs user code and never takes the state
 //! lock again: it only sends on channels, updates maps and spawns tasks.
+//! Locks are taken in one order: the state, then the connection table,
+//! then an outbox.
 
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
@@ -39,6 +41,8 @@ struct State {
     deadline: Option<Instant>,
     /// Sockets whose job runner must start once the lock is released.
     ready: Vec<Socket>,
+    /// The reports taken from [`Shared::flushed`] (kept for its allocation).
+    flushed: Vec<ConnId>,
 }
 
 /// Shared by every handle of one server.
@@ -48,8 +52,18 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Raised whenever the core's next deadline changes.
     deadline_changed: Notify,
-    /// Where each connection's outputs go.
-    conns: Mutex<HashMap<ConnId, OutboxSender>>,
+    /// WebSockets that wrote everything they were given since they were
+    /// last told the core; applied at the start of the next input. The
+    /// core reads what this reports (a link's unflushed count) only while
+    /// handling an input, so the deferred report changes nothing it
+    /// decides, and a broadcast's recipients do not take the state lock
+    /// and drain the core once each. At most one entry per connection
+    /// between two inputs (a connection writes only what an input gave it).
+    flushed: Mutex<Vec<ConnId>>,
+    /// Where each connection's outputs go. Looked up once per output (a
+    /// broadcast's every recipient): hashbrown's hasher, not SipHash, as
+    /// the keys are the server's own sequential ids (nothing a peer picks).
+    conns: Mutex<hashbrown::HashMap<ConnId, OutboxSender>>,
     next_conn: AtomicU64,
     /// Sockets known to the application, by core id.
     sockets: Mutex<HashMap<SocketId, Socket>>,
@@ -75,9 +89,11 @@ impl Shared {
                 server,
                 deadline: None,
                 ready: Vec::new(),
+                flushed: Vec::new(),
             }),
+            flushed: Mutex::new(Vec::new()),
             deadline_changed: Notify::new(),
-            conns: Mutex::new(HashMap::new()),
+            conns: Mutex::new(hashbrown::HashMap::new()),
             next_conn: AtomicU64::new(1),
             sockets: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
@@ -113,10 +129,24 @@ impl Shared {
     ) -> R {
         let mut state = lock(&self.state);
         let now = self.clock.now();
+        self.apply_flushed(&mut state, now);
         let result = f(&mut state.server, now);
         self.drain(&mut state);
         ready.append(&mut state.ready);
         result
+    }
+
+    /// Tells the core, at its next input, that WebSocket `conn` wrote
+    /// everything it was given.
+    pub(crate) fn report_flushed(&self, conn: ConnId) {
+        lock(&self.flushed).push(conn);
+    }
+
+    fn apply_flushed(&self, state: &mut State, now: Instant) {
+        core::mem::swap(&mut *lock(&self.flushed), &mut state.flushed);
+        for conn in state.flushed.drain(..) {
+            state.server.handle_flushed(now, conn);
+        }
     }
 
     /// Reads the server under the lock: no input, nothing to route.
@@ -126,11 +156,21 @@ impl Shared {
     }
 
     fn drain(self: &Arc<Self>, state: &mut State) {
+        // Held across a run of outputs (a broadcast's recipients), let go
+        // before an event is routed (routing one may open a connection).
+        let mut conns = None;
         loop {
             match state.server.poll_output() {
-                Output::Io(io) => self.route_io(io),
-                Output::Event(event) => self.route_event(&state.server, event, &mut state.ready),
+                Output::Io(io) => {
+                    let conns = conns.get_or_insert_with(|| lock(&self.conns));
+                    route_io(conns, io);
+                }
+                Output::Event(event) => {
+                    conns = None;
+                    self.route_event(&state.server, event, &mut state.ready);
+                }
                 Output::Timeout(deadline) => {
+                    drop(conns);
                     if state.deadline != deadline {
                         state.deadline = deadline;
                         self.deadline_changed.notify(usize::MAX);
@@ -138,19 +178,6 @@ impl Shared {
                     return;
                 }
             }
-        }
-    }
-
-    fn route_io(&self, io: Io) {
-        let conn = match &io {
-            Io::Transmit { conn, .. }
-            | Io::Respond { conn, .. }
-            | Io::Upgrade { conn, .. }
-            | Io::Close { conn } => *conn,
-        };
-        if let Some(tx) = lock(&self.conns).get(&conn) {
-            // Unbounded: the core bounds what it queues per session.
-            let _ = tx.try_send(io);
         }
     }
 
@@ -304,6 +331,20 @@ impl Shared {
     /// Spawns a future on the runtime.
     pub(crate) fn spawn(&self, future: impl core::future::Future<Output = ()> + Send + 'static) {
         self.runtime.spawn(Box::pin(future));
+    }
+}
+
+/// Hands `io` to its connection's outbox.
+fn route_io(conns: &hashbrown::HashMap<ConnId, OutboxSender>, io: Io) {
+    let conn = match &io {
+        Io::Transmit { conn, .. }
+        | Io::Respond { conn, .. }
+        | Io::Upgrade { conn, .. }
+        | Io::Close { conn } => *conn,
+    };
+    if let Some(tx) = conns.get(&conn) {
+        // Unbounded: the core bounds what it queues per session.
+        let _ = tx.try_send(io);
     }
 }
 
