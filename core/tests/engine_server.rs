@@ -1016,6 +1016,33 @@ fn server_close_during_a_probed_upgrade_waits_for_it() {
 }
 
 #[test]
+fn a_poll_after_a_server_close_during_a_probed_upgrade_closes_the_websocket() {
+    // The client probed, the server closed the session, and instead of `5`
+    // the client polls again: the GET takes the `1`, the session is gone,
+    // and so is its WebSocket (found by random_interleavings_keep_the_invariants).
+    let mut h = Harness::default();
+    let (session, sid) = h.open_polling();
+    let ws = h.request(ws_request(&format!("EIO=4&transport=websocket&sid={sid}")));
+    h.take();
+    h.ws_data(ws, &client_text("2probe"));
+    h.transmitted(ws);
+    h.server
+        .close(h.now, session, CloseReason::ForcedClose)
+        .unwrap();
+    h.drain();
+    assert_eq!(h.events(), vec![closed(session, CloseReason::ForcedClose)]);
+    let get = h.poll(&sid);
+    assert_eq!(body(&h.response(get).unwrap()), "1");
+    let (data, closed_conn) = h.transmitted(ws);
+    assert!(closed_conn);
+    assert!(matches!(
+        read_frames(&data).as_slice(),
+        [Message::Close(None)]
+    ));
+    h.assert_empty();
+}
+
+#[test]
 fn upgrade_timeout_closes_the_websocket_and_polling_goes_on() {
     let mut h = Harness::default();
     let (session, sid) = h.open_polling();

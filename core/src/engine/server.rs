@@ -1523,12 +1523,23 @@ impl EngineServer {
         });
     }
 
-    /// Drops a lingering session for good.
+    /// Drops a lingering session for good. A probed upgrade that never
+    /// completed still holds its WebSocket: it is closed here, or it would
+    /// stay open (and in `conns`) for as long as the client keeps it.
     fn forget(&mut self, id: u64) {
         if let Some(session) = self.sessions.remove(&id) {
             self.by_sid.remove(&session.info.sid);
             if let Some(get) = session.held_get {
                 self.conns.remove(&get.conn);
+            }
+            if let Some(upgrade) = session.upgrade {
+                let conn = upgrade.link.conn;
+                self.conns.remove(&conn);
+                self.push_io(Io::Transmit {
+                    conn,
+                    data: close_frame(None),
+                });
+                self.push_io(Io::Close { conn });
             }
         }
     }
