@@ -6,10 +6,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use bytestring::ByteString;
-use serde_json::value::RawValue;
-
 use super::PacketError;
+use bytestring::ByteString;
 
 /// Compact JSON text, checked to be one JSON value.
 ///
@@ -25,8 +23,9 @@ impl RawJson {
     /// numbers beyond `f64` range and `\u` escapes of lone surrogates; it
     /// bounds neither nesting depth nor size (the transport bounds the size).
     pub fn parse(text: ByteString) -> Result<RawJson, PacketError> {
-        let value: &RawValue = serde_json::from_str(&text).map_err(|_| PacketError::InvalidJson)?;
-        Ok(RawJson(text.slice_ref(value.get())))
+        let (start, end) = super::syntax::value_span(&text).ok_or(PacketError::InvalidJson)?;
+        let value = text.get(start..end).ok_or(PacketError::InvalidJson)?;
+        Ok(RawJson(text.slice_ref(value)))
     }
 
     /// Wraps text the crate itself built as valid JSON.
@@ -120,6 +119,16 @@ impl fmt::Display for RawJson {
 
 /// Decodes a JSON string literal; borrowed when it holds no escapes.
 pub(crate) fn decode_string(literal: &str) -> Option<Cow<'_, str>> {
+    // The usual name, with no escape and no control character: its text
+    // is what lies between the quotes (what serde_json would borrow).
+    let inner = literal
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'));
+    if let Some(inner) = inner {
+        if !inner.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            return Some(Cow::Borrowed(inner));
+        }
+    }
     if let Ok(borrowed) = serde_json::from_str::<&str>(literal) {
         return Some(Cow::Borrowed(borrowed));
     }
@@ -453,6 +462,7 @@ mod placeholders {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::value::RawValue;
 
     fn raw(text: &'static str) -> RawJson {
         RawJson::parse(ByteString::from_static(text)).unwrap()
@@ -574,6 +584,30 @@ mod tests {
         assert_eq!(raw("[null]").event_name(), None);
         assert_eq!(raw("\"a\"").event_name(), None);
         assert_eq!(raw("[\"\\ud800\"]").event_name(), None);
+    }
+
+    #[test]
+    fn decode_string_agrees_with_serde_json() {
+        for literal in [
+            "\"\"",
+            "\"abc\"",
+            "\"é\"",
+            "\"a\\\"b\"",
+            "\"\\u0041\"",
+            "\"\\ud800\"",
+            "\"\u{1}\"",
+            "\"",
+            "\"a\"b\"",
+            "abc",
+            "\"a",
+        ] {
+            let reference = serde_json::from_str::<String>(literal).ok();
+            assert_eq!(
+                decode_string(literal).map(Cow::into_owned),
+                reference,
+                "{literal:?}"
+            );
+        }
     }
 
     #[test]

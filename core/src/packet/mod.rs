@@ -8,6 +8,7 @@ mod decoder;
 mod encode;
 mod json;
 mod parser;
+mod syntax;
 
 pub use args::{decode_args, encode_args, ArgsError};
 pub use decoder::{Decoder, Limits};
