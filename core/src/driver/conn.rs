@@ -5,7 +5,7 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -16,7 +16,7 @@ use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::outbox::OutboxReceiver;
 use super::shared::Shared;
-use super::socket::Socket;
+use super::socket::Ready;
 use crate::engine::{ConnId, Io};
 use crate::wire::http::{Request, RequestParser, Response};
 
@@ -360,7 +360,6 @@ where
         writing: None,
         unflushed: false,
         closing: false,
-        ready: Vec::new(),
     };
     std::future::poll_fn(move |cx| pump.poll(cx))
 }
@@ -378,8 +377,6 @@ struct WsPump<S> {
     unflushed: bool,
     /// The core asked to close: flushing and closing the stream.
     closing: bool,
-    /// Sockets whose handlers the last read woke (empty between polls).
-    ready: Vec<Socket>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
@@ -401,6 +398,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
         // after: no wake for it (a wake would only queue this task on the
         // runtime again).
         self.outputs.set_looking(true);
+        // The thread's list, so no connection keeps one between polls.
+        let mut ready = READY.take();
         let mut reads = 0;
         let poll = loop {
             if reads == READS_PER_POLL {
@@ -410,22 +409,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                 break Poll::Pending;
             }
             reads += 1;
-            match read_and_feed(
-                cx,
-                &mut self.stream,
-                &self.shared,
-                self.conn,
-                &mut self.ready,
-            ) {
+            match read_and_feed(cx, &mut self.stream, &self.shared, self.conn, &mut ready) {
                 Poll::Pending => break Poll::Pending,
                 Poll::Ready(false) => break Poll::Ready(()),
                 Poll::Ready(true) => {
-                    for socket in self.ready.drain(..) {
-                        socket.run_jobs_now(cx);
+                    for ready in ready.drain(..) {
+                        ready.run_now(cx);
                     }
                 }
             }
         };
+        READY.set(ready);
         self.outputs.set_looking(false);
         poll
     }
@@ -499,6 +493,9 @@ std::thread_local! {
     /// The one read buffer of a thread's WebSockets: a read and the core's
     /// handling of it happen in one poll, so no connection keeps a buffer.
     static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The sockets a WebSocket read made ready, while its task runs them
+    /// (taken out while in use: a nested use gets a list of its own).
+    static READY: Cell<Vec<Ready>> = const { Cell::new(Vec::new()) };
 }
 
 /// Reads what the socket has into the thread's buffer and hands it to the
@@ -508,7 +505,7 @@ fn read_and_feed<R>(
     reader: &mut R,
     shared: &Arc<Shared>,
     conn: ConnId,
-    ready: &mut Vec<Socket>,
+    ready: &mut Vec<Ready>,
 ) -> Poll<bool>
 where
     R: AsyncRead + Unpin,

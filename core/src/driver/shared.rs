@@ -23,7 +23,7 @@ use super::handshake::Handshake;
 use super::namespace::Registry;
 use super::outbox::{OutboxReceiver, OutboxSender};
 use super::runtime::Runtime;
-use super::socket::{Job, Socket};
+use super::socket::{Job, Ready, Socket};
 use crate::engine::{ConnId, Io};
 use crate::server::{DisconnectReason, Event, Output, Server, SocketId};
 use crate::time::{Instant, StdClock};
@@ -37,8 +37,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct State {
     server: Server,
     deadline: Option<Instant>,
-    /// Sockets whose job runner must start once the lock is released.
-    ready: Vec<Socket>,
 }
 
 /// Shared by every handle of one server.
@@ -74,7 +72,6 @@ impl Shared {
             state: Mutex::new(State {
                 server,
                 deadline: None,
-                ready: Vec::new(),
             }),
             deadline_changed: Notify::new(),
             conns: Mutex::new(HashMap::new()),
@@ -97,8 +94,8 @@ impl Shared {
     pub(crate) fn process<R>(self: &Arc<Self>, f: impl FnOnce(&mut Server, Instant) -> R) -> R {
         let mut ready = Vec::new();
         let result = self.process_into(&mut ready, f);
-        for socket in ready {
-            socket.spawn_jobs();
+        for ready in ready {
+            ready.spawn();
         }
         result
     }
@@ -108,14 +105,13 @@ impl Shared {
     /// released: a connection's reader runs them itself, with no task hop).
     pub(crate) fn process_into<R>(
         self: &Arc<Self>,
-        ready: &mut Vec<Socket>,
+        ready: &mut Vec<Ready>,
         f: impl FnOnce(&mut Server, Instant) -> R,
     ) -> R {
         let mut state = lock(&self.state);
         let now = self.clock.now();
         let result = f(&mut state.server, now);
-        self.drain(&mut state);
-        ready.append(&mut state.ready);
+        self.drain(&mut state, ready);
         result
     }
 
@@ -125,11 +121,11 @@ impl Shared {
         f(&state.server)
     }
 
-    fn drain(self: &Arc<Self>, state: &mut State) {
+    fn drain(self: &Arc<Self>, state: &mut State, ready: &mut Vec<Ready>) {
         loop {
             match state.server.poll_output() {
                 Output::Io(io) => self.route_io(io),
-                Output::Event(event) => self.route_event(&state.server, event, &mut state.ready),
+                Output::Event(event) => self.route_event(&state.server, event, ready),
                 Output::Timeout(deadline) => {
                     if state.deadline != deadline {
                         state.deadline = deadline;
@@ -154,7 +150,7 @@ impl Shared {
         }
     }
 
-    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Socket>) {
+    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
         match event {
             Event::ConnectRequest {
                 request,

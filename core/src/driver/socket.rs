@@ -463,38 +463,28 @@ impl Socket {
     }
 
     /// Queues work for the handlers; when no runner is active, the socket
-    /// goes to `ready` and whoever took the lock starts one after releasing
-    /// it. Called with the state lock held, so it only queues.
-    pub(crate) fn push_job(&self, job: Job, ready: &mut Vec<Socket>) {
-        if self.inner.jobs.push(job) {
-            ready.push(self.clone());
+    /// and the job go to `ready` and whoever took the lock starts a runner
+    /// with them after releasing it. Called with the state lock held, so it
+    /// only queues.
+    pub(crate) fn push_job(&self, job: Job, ready: &mut Vec<Ready>) {
+        if let Some(first) = self.inner.jobs.push_or_take(job) {
+            ready.push(Ready {
+                socket: self.clone(),
+                first,
+            });
         }
     }
 
-    /// Starts the job runner on a task of its own.
-    pub(crate) fn spawn_jobs(self) {
-        let shared = self.inner.shared.clone();
-        shared.spawn(self.run_jobs());
-    }
-
-    /// Runs queued jobs until none is left (the caller won the runner's
-    /// place through [`Socket::push_job`]).
-    pub(crate) async fn run_jobs(self) {
-        std::future::poll_fn(|cx| {
-            self.run_jobs_now(cx);
-            core::task::Poll::Ready(())
-        })
-        .await
-    }
-
-    /// [`Socket::run_jobs`] within the caller's poll: each handler runs
-    /// until its first await with `cx`, and what is left of it is spawned.
-    /// A connection's task calls this, so its state holds nothing of it.
-    pub(crate) fn run_jobs_now(&self, cx: &mut core::task::Context<'_>) {
-        while let Some(job) = self.inner.jobs.next() {
+    /// Runs `first`, then the queued jobs until none is left, within the
+    /// caller's poll: each handler runs until its first await with `cx`,
+    /// and what is left of it is spawned. A connection's task calls this
+    /// (through [`Ready::run_now`]), so its state holds nothing of it.
+    fn run_jobs_now(&self, first: Job, cx: &mut core::task::Context<'_>) {
+        let mut job = Some(first);
+        while let Some(current) = job.take().or_else(|| self.inner.jobs.next()) {
             // The usual event has one handler and no catch-all ones: its
             // future is not collected.
-            let (collected, single) = self.futures_of(job);
+            let (collected, single) = self.futures_of(current);
             start_now(
                 &*self.inner.shared.runtime,
                 cx,
@@ -591,6 +581,32 @@ impl Socket {
                     .collect()
             }
         }
+    }
+}
+
+/// A socket whose handlers must start (no runner was active), with the
+/// job that made it ready: it goes first, the queue's jobs after it.
+pub(crate) struct Ready {
+    socket: Socket,
+    first: Job,
+}
+
+impl Ready {
+    /// Runs the jobs within the caller's poll (see [`Socket::run_jobs_now`]).
+    pub(crate) fn run_now(self, cx: &mut core::task::Context<'_>) {
+        self.socket.run_jobs_now(self.first, cx);
+    }
+
+    /// Runs the jobs on a task of their own.
+    pub(crate) fn spawn(self) {
+        let shared = self.socket.inner.shared.clone();
+        let mut ready = Some(self);
+        shared.spawn(std::future::poll_fn(move |cx| {
+            if let Some(Ready { socket, first }) = ready.take() {
+                socket.run_jobs_now(first, cx);
+            }
+            core::task::Poll::Ready(())
+        }));
     }
 }
 
