@@ -10,12 +10,14 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use async_channel::Sender;
 use event_listener::Event as Notify;
+// Keyed by our own ids, looked up for every input and output: foldhash
+// (hashbrown's default) instead of std's SipHash.
+use hashbrown::HashMap;
 
 use super::ack::AckReply;
 use super::cluster::Cluster;
