@@ -189,17 +189,17 @@ fn is_special(byte: u8) -> bool {
     byte == b'"' || byte == b'\\' || byte < 0x20
 }
 
-/// Whether any of the 8 bytes of `word` may be special (never misses one;
-/// may report one that is not, which the byte loop then skips).
-fn may_hold_special(word: u64) -> bool {
+/// A high bit set in each byte of `word` (little-endian) that may be
+/// special; the lowest one set is exactly the first special byte (the
+/// borrows that cause false marks only run upwards from a true one).
+fn special_bytes(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
     let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    (zero_in(word ^ (ONES * u64::from(b'"')))
+    zero_in(word ^ (ONES * u64::from(b'"')))
         | zero_in(word ^ (ONES * u64::from(b'\\')))
-        | below_space)
-        != 0
+        | below_space
 }
 
 /// The end of the string literal whose quote is at `pos`: no control
@@ -208,10 +208,11 @@ fn may_hold_special(word: u64) -> bool {
 fn skip_string(bytes: &[u8], pos: usize) -> Option<usize> {
     let mut pos = pos + 1;
     loop {
-        // Eight bytes at a time while none of them can end the run.
+        // Eight bytes at a time, straight to the first special one.
         while let Some(chunk) = bytes.get(pos..pos + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().ok()?);
-            if may_hold_special(word) {
+            let special = special_bytes(u64::from_le_bytes(chunk.try_into().ok()?));
+            if special != 0 {
+                pos += (special.trailing_zeros() / 8) as usize;
                 break;
             }
             pos += 8;
@@ -392,6 +393,14 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn special_bytes_finds_the_first_special_byte(word in any::<[u8; 8]>()) {
+            let first = word.iter().position(|&b| is_special(b));
+            let special = special_bytes(u64::from_le_bytes(word));
+            let found = (special != 0).then(|| (special.trailing_zeros() / 8) as usize);
+            prop_assert_eq!(found, first);
+        }
+
         #[test]
         fn agrees_with_serde_json_on_any_text(text in any::<String>()) {
             prop_assert_eq!(value_span(&text), reference(&text), "{:?}", text);
