@@ -67,16 +67,34 @@ impl RawJson {
     /// text (`[]` when it has one or none); `None` when the value is not an
     /// array. One copy, no parse: the text is known to be valid.
     pub fn array_tail(&self) -> Option<RawJson> {
+        let (_, rest_at) = self.split_first()?;
+        Some(self.tail_at(rest_at))
+    }
+
+    /// For an array: its first element (`None` when it is empty) and where
+    /// the elements after it start (`None` when there are none), for
+    /// [`RawJson::tail_at`]. `None` when the value is not an array. One
+    /// scan serves both the event name and the arguments.
+    pub(crate) fn split_first(&self) -> Option<(Option<&str>, Option<usize>)> {
         let mut scan = lexical::Elements::new(self.as_str())?;
-        scan.next_element()?;
+        let first = scan.next_element()?;
         let rest = scan.rest()?;
-        if rest.is_empty() {
-            return Some(RawJson(ByteString::from_static("[]")));
+        let rest_at = (!rest.is_empty()).then(|| self.as_str().len() - rest.len());
+        Some((first, rest_at))
+    }
+
+    /// The array of the elements from `rest_at` on, as
+    /// [`RawJson::split_first`] found it (`[]` for `None`): one copy.
+    pub(crate) fn tail_at(&self, rest_at: Option<usize>) -> RawJson {
+        match rest_at.and_then(|at| self.as_str().get(at..)) {
+            Some(rest) if !rest.is_empty() => {
+                let mut text = String::with_capacity(rest.len() + 1);
+                text.push('[');
+                text.push_str(rest);
+                RawJson(ByteString::from(text))
+            }
+            _ => RawJson(ByteString::from_static("[]")),
         }
-        let mut text = String::with_capacity(rest.len() + 1);
-        text.push('[');
-        text.push_str(rest);
-        Some(RawJson(ByteString::from(text)))
     }
 
     /// For `["name", ...]`: the event name.
@@ -89,12 +107,7 @@ impl RawJson {
     /// element is neither, or when it is a string holding a lone surrogate
     /// escape (valid JSON, but not Unicode).
     pub fn event_name(&self) -> Option<Cow<'_, str>> {
-        let first = self.first_element()??;
-        match first.as_bytes().first()? {
-            b'"' => decode_string(first),
-            b'-' | b'0'..=b'9' => Some(Cow::Borrowed(first)),
-            _ => None,
-        }
+        element_name(self.first_element()??)
     }
 
     /// The underlying shared string.
@@ -114,6 +127,15 @@ impl RawJson {
 impl fmt::Display for RawJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The event name an array's first element gives (see [`RawJson::event_name`]).
+pub(crate) fn element_name(first: &str) -> Option<Cow<'_, str>> {
+    match first.as_bytes().first()? {
+        b'"' => decode_string(first),
+        b'-' | b'0'..=b'9' => Some(Cow::Borrowed(first)),
+        _ => None,
     }
 }
 
