@@ -5,7 +5,7 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -16,7 +16,7 @@ use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::outbox::OutboxReceiver;
 use super::shared::Shared;
-use super::socket::Socket;
+use super::socket::Ready;
 use crate::engine::{ConnId, Io};
 use crate::wire::http::{Request, RequestParser, Response};
 
@@ -360,7 +360,6 @@ where
         writing: None,
         unflushed: false,
         closing: false,
-        ready: Vec::new(),
     };
     std::future::poll_fn(move |cx| pump.poll(cx))
 }
@@ -378,8 +377,6 @@ struct WsPump<S> {
     unflushed: bool,
     /// The core asked to close: flushing and closing the stream.
     closing: bool,
-    /// Sockets whose handlers the last read woke (empty between polls).
-    ready: Vec<Socket>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
@@ -402,6 +399,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
         // runtime again). Set on the first read with data: a poll woken
         // only to write (a broadcast) reads nothing and skips the two locks.
         let mut looking = false;
+        // The thread's list, so no connection keeps one between polls.
+        let mut ready = READY.take();
         let mut reads = 0;
         let poll = loop {
             if reads == READS_PER_POLL {
@@ -416,18 +415,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                 conn: self.conn,
                 outputs: &self.outputs,
                 looking: &mut looking,
-                ready: &mut self.ready,
+                ready: &mut ready,
             };
             match read_and_feed(cx, &mut self.stream, feed) {
                 Poll::Pending => break Poll::Pending,
                 Poll::Ready(false) => break Poll::Ready(()),
                 Poll::Ready(true) => {
-                    for socket in self.ready.drain(..) {
-                        socket.run_jobs_now(cx);
+                    for ready in ready.drain(..) {
+                        ready.run_now(cx);
                     }
                 }
             }
         };
+        READY.set(ready);
         if looking {
             self.outputs.set_looking(false);
         }
@@ -518,6 +518,9 @@ std::thread_local! {
     /// The one read buffer of a thread's WebSockets: a read and the core's
     /// handling of it happen in one poll, so no connection keeps a buffer.
     static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The sockets a WebSocket read made ready, while its task runs them
+    /// (taken out while in use: a nested use gets a list of its own).
+    static READY: Cell<Vec<Ready>> = const { Cell::new(Vec::new()) };
 }
 
 /// Where [`read_and_feed`] hands what it read.
@@ -528,7 +531,7 @@ struct Feed<'a> {
     /// Whether the outbox was told the task is looking (set before the
     /// first feed of a poll).
     looking: &'a mut bool,
-    ready: &'a mut Vec<Socket>,
+    ready: &'a mut Vec<Ready>,
 }
 
 /// Reads what the socket has into the thread's buffer and hands it to the

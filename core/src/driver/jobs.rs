@@ -34,6 +34,19 @@ impl<J> JobQueue<J> {
         !std::mem::replace(&mut state.1, true)
     }
 
+    /// Queues `job` behind the active runner; when none is active, hands
+    /// `job` back instead (no queue memory for it): the caller becomes the
+    /// runner and runs it before whatever [`JobQueue::next`] gives.
+    pub(crate) fn push_or_take(&self, job: J) -> Option<J> {
+        let mut state = lock(&self.state);
+        if std::mem::replace(&mut state.1, true) {
+            state.0.push_back(job);
+            None
+        } else {
+            Some(job)
+        }
+    }
+
     /// The next job for the active runner; `None` ends the runner (and an
     /// idle owner keeps no queue memory).
     pub(crate) fn next(&self) -> Option<J> {

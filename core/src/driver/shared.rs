@@ -12,12 +12,14 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use async_channel::Sender;
 use event_listener::Event as Notify;
+// Keyed by our own ids, looked up for every input and output: foldhash
+// (hashbrown's default) instead of std's SipHash.
+use hashbrown::HashMap;
 
 use super::ack::AckReply;
 use super::cluster::Cluster;
@@ -25,7 +27,7 @@ use super::handshake::Handshake;
 use super::namespace::Registry;
 use super::outbox::{OutboxReceiver, OutboxSender};
 use super::runtime::Runtime;
-use super::socket::{Job, Socket};
+use super::socket::{Job, Ready, Socket};
 use crate::engine::{ConnId, Io};
 use crate::server::{DisconnectReason, Event, Output, Server, SocketId};
 use crate::time::{Instant, StdClock};
@@ -39,8 +41,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 struct State {
     server: Server,
     deadline: Option<Instant>,
-    /// Sockets whose job runner must start once the lock is released.
-    ready: Vec<Socket>,
     /// The reports taken from [`Shared::flushed`] (kept for its allocation).
     flushed: Vec<ConnId>,
 }
@@ -61,9 +61,8 @@ pub(crate) struct Shared {
     /// between two inputs (a connection writes only what an input gave it).
     flushed: Mutex<Vec<ConnId>>,
     /// Where each connection's outputs go. Looked up once per output (a
-    /// broadcast's every recipient): hashbrown's hasher, not SipHash, as
-    /// the keys are the server's own sequential ids (nothing a peer picks).
-    conns: Mutex<hashbrown::HashMap<ConnId, OutboxSender>>,
+    /// broadcast's every recipient).
+    conns: Mutex<HashMap<ConnId, OutboxSender>>,
     next_conn: AtomicU64,
     /// Sockets known to the application, by core id.
     sockets: Mutex<HashMap<SocketId, Socket>>,
@@ -88,12 +87,11 @@ impl Shared {
             state: Mutex::new(State {
                 server,
                 deadline: None,
-                ready: Vec::new(),
                 flushed: Vec::new(),
             }),
             flushed: Mutex::new(Vec::new()),
             deadline_changed: Notify::new(),
-            conns: Mutex::new(hashbrown::HashMap::new()),
+            conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             sockets: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
@@ -113,8 +111,8 @@ impl Shared {
     pub(crate) fn process<R>(self: &Arc<Self>, f: impl FnOnce(&mut Server, Instant) -> R) -> R {
         let mut ready = Vec::new();
         let result = self.process_into(&mut ready, f);
-        for socket in ready {
-            socket.spawn_jobs();
+        for ready in ready {
+            ready.spawn();
         }
         result
     }
@@ -124,15 +122,14 @@ impl Shared {
     /// released: a connection's reader runs them itself, with no task hop).
     pub(crate) fn process_into<R>(
         self: &Arc<Self>,
-        ready: &mut Vec<Socket>,
+        ready: &mut Vec<Ready>,
         f: impl FnOnce(&mut Server, Instant) -> R,
     ) -> R {
         let mut state = lock(&self.state);
         let now = self.clock.now();
         self.apply_flushed(&mut state, now);
         let result = f(&mut state.server, now);
-        self.drain(&mut state);
-        ready.append(&mut state.ready);
+        self.drain(&mut state, ready);
         result
     }
 
@@ -155,7 +152,7 @@ impl Shared {
         f(&state.server)
     }
 
-    fn drain(self: &Arc<Self>, state: &mut State) {
+    fn drain(self: &Arc<Self>, state: &mut State, ready: &mut Vec<Ready>) {
         // Held across a run of outputs (a broadcast's recipients), let go
         // before an event is routed (routing one may open a connection).
         let mut conns = None;
@@ -167,7 +164,7 @@ impl Shared {
                 }
                 Output::Event(event) => {
                     conns = None;
-                    self.route_event(&state.server, event, &mut state.ready);
+                    self.route_event(&state.server, event, ready);
                 }
                 Output::Timeout(deadline) => {
                     drop(conns);
@@ -181,7 +178,7 @@ impl Shared {
         }
     }
 
-    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Socket>) {
+    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
         match event {
             Event::ConnectRequest {
                 request,
@@ -335,7 +332,7 @@ impl Shared {
 }
 
 /// Hands `io` to its connection's outbox.
-fn route_io(conns: &hashbrown::HashMap<ConnId, OutboxSender>, io: Io) {
+fn route_io(conns: &HashMap<ConnId, OutboxSender>, io: Io) {
     let conn = match &io {
         Io::Transmit { conn, .. }
         | Io::Respond { conn, .. }

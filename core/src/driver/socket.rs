@@ -26,7 +26,7 @@ use super::operators::BroadcastOperator;
 use super::runtime::BoxFuture;
 use super::shared::{lock, Shared};
 use super::EmitError;
-use crate::packet::{decode_args, encode_args, ArgsError, RawJson};
+use crate::packet::{decode_args, element_name, encode_args, ArgsError, RawJson};
 use crate::server::{BroadcastOptions, DisconnectReason, ServerError, SocketId};
 
 /// The arguments of one event as received: the JSON array (event name
@@ -35,11 +35,26 @@ use crate::server::{BroadcastOptions, DisconnectReason, ServerError, SocketId};
 pub struct Payload {
     data: RawJson,
     attachments: Vec<Bytes>,
+    /// Where the arguments start in `data`, once the dispatch scanned it.
+    tail: Tail,
+}
+
+/// What the handler lookup already learned of where the arguments start.
+#[derive(Debug, Clone, Copy)]
+enum Tail {
+    Unscanned,
+    /// `data` is an array; its elements after the name start there
+    /// (`None`: there are none).
+    At(Option<usize>),
 }
 
 impl Payload {
     pub(crate) fn new(data: RawJson, attachments: Vec<Bytes>) -> Self {
-        Payload { data, attachments }
+        Payload {
+            data,
+            attachments,
+            tail: Tail::Unscanned,
+        }
     }
 
     /// The event name.
@@ -56,11 +71,14 @@ impl Payload {
     /// The arguments without the event name, as a JSON array of their
     /// exact text (for re-emitting them unchanged).
     pub fn args(&self) -> RawJson {
-        // One lexical pass over the event name, then one copy of the rest:
-        // the decoder already validated the array.
-        self.data
-            .array_tail()
-            .unwrap_or_else(|| RawJson::from_trusted(bytestring::ByteString::from_static("[]")))
+        // One copy of the rest (the decoder validated the array); the
+        // dispatch already found where it starts.
+        match self.tail {
+            Tail::At(rest_at) => self.data.tail_at(rest_at),
+            Tail::Unscanned => self.data.array_tail().unwrap_or_else(|| {
+                RawJson::from_trusted(bytestring::ByteString::from_static("[]"))
+            }),
+        }
     }
 
     /// The whole array, exactly as the client sent it.
@@ -463,38 +481,28 @@ impl Socket {
     }
 
     /// Queues work for the handlers; when no runner is active, the socket
-    /// goes to `ready` and whoever took the lock starts one after releasing
-    /// it. Called with the state lock held, so it only queues.
-    pub(crate) fn push_job(&self, job: Job, ready: &mut Vec<Socket>) {
-        if self.inner.jobs.push(job) {
-            ready.push(self.clone());
+    /// and the job go to `ready` and whoever took the lock starts a runner
+    /// with them after releasing it. Called with the state lock held, so it
+    /// only queues.
+    pub(crate) fn push_job(&self, job: Job, ready: &mut Vec<Ready>) {
+        if let Some(first) = self.inner.jobs.push_or_take(job) {
+            ready.push(Ready {
+                socket: self.clone(),
+                first,
+            });
         }
     }
 
-    /// Starts the job runner on a task of its own.
-    pub(crate) fn spawn_jobs(self) {
-        let shared = self.inner.shared.clone();
-        shared.spawn(self.run_jobs());
-    }
-
-    /// Runs queued jobs until none is left (the caller won the runner's
-    /// place through [`Socket::push_job`]).
-    pub(crate) async fn run_jobs(self) {
-        std::future::poll_fn(|cx| {
-            self.run_jobs_now(cx);
-            core::task::Poll::Ready(())
-        })
-        .await
-    }
-
-    /// [`Socket::run_jobs`] within the caller's poll: each handler runs
-    /// until its first await with `cx`, and what is left of it is spawned.
-    /// A connection's task calls this, so its state holds nothing of it.
-    pub(crate) fn run_jobs_now(&self, cx: &mut core::task::Context<'_>) {
-        while let Some(job) = self.inner.jobs.next() {
+    /// Runs `first`, then the queued jobs until none is left, within the
+    /// caller's poll: each handler runs until its first await with `cx`,
+    /// and what is left of it is spawned. A connection's task calls this
+    /// (through [`Ready::run_now`]), so its state holds nothing of it.
+    fn run_jobs_now(&self, first: Job, cx: &mut core::task::Context<'_>) {
+        let mut job = Some(first);
+        while let Some(current) = job.take().or_else(|| self.inner.jobs.next()) {
             // The usual event has one handler and no catch-all ones: its
             // future is not collected.
-            let (collected, single) = self.futures_of(job);
+            let (collected, single) = self.futures_of(current);
             start_now(
                 &*self.inner.shared.runtime,
                 cx,
@@ -514,15 +522,28 @@ impl Socket {
                 attachments,
                 ack,
             } => match self.handlers_for(&data) {
-                (any, handler) if any.is_empty() => {
-                    let payload = Payload { data, attachments };
+                (any, handler, tail) if any.is_empty() => {
+                    let payload = Payload {
+                        data,
+                        attachments,
+                        tail,
+                    };
                     let future = handler.and_then(|handler| {
                         handler(self.clone(), payload, AckSender::new(self.clone(), ack))
                     });
                     (Vec::new(), future)
                 }
-                (any, handler) => (
-                    self.event_futures(data, attachments, ack, any, handler),
+                (any, handler, tail) => (
+                    self.event_futures(
+                        Payload {
+                            data,
+                            attachments,
+                            tail,
+                        },
+                        ack,
+                        any,
+                        handler,
+                    ),
                     None,
                 ),
             },
@@ -530,24 +551,24 @@ impl Socket {
         }
     }
 
-    /// The catch-all handlers and the handler of the event `data` names.
-    fn handlers_for(&self, data: &RawJson) -> (Vec<AnyHandler>, Option<EventHandler>) {
+    /// The catch-all handlers, the handler of the event `data` names, and
+    /// where the arguments start (one scan of the name for both).
+    fn handlers_for(&self, data: &RawJson) -> (Vec<AnyHandler>, Option<EventHandler>, Tail) {
+        let split = data.split_first();
+        let name = split.and_then(|(first, _)| first).and_then(element_name);
+        let tail = split.map_or(Tail::Unscanned, |(_, rest_at)| Tail::At(rest_at));
         let handlers = lock(&self.inner.handlers);
-        let handler = data
-            .event_name()
-            .and_then(|name| handlers.events.get(name.as_ref()).cloned());
-        (handlers.any.clone(), handler)
+        let handler = name.and_then(|name| handlers.events.get(name.as_ref()).cloned());
+        (handlers.any.clone(), handler, tail)
     }
 
     fn event_futures(
         &self,
-        data: RawJson,
-        attachments: Vec<Bytes>,
+        payload: Payload,
         ack: Option<u64>,
         any: Vec<AnyHandler>,
         handler: Option<EventHandler>,
     ) -> Vec<BoxFuture<()>> {
-        let payload = Payload { data, attachments };
         let mut futures: Vec<BoxFuture<()>> = any
             .iter()
             .map(|h| h(self.clone(), payload.clone()))
@@ -577,8 +598,13 @@ impl Socket {
                 attachments,
                 ack,
             } => {
-                let (any, handler) = self.handlers_for(&data);
-                self.event_futures(data, attachments, ack, any, handler)
+                let (any, handler, tail) = self.handlers_for(&data);
+                let payload = Payload {
+                    data,
+                    attachments,
+                    tail,
+                };
+                self.event_futures(payload, ack, any, handler)
             }
             Job::Disconnect(reason, rooms) => {
                 *lock(&self.inner.rooms_at_disconnect) = rooms;
@@ -591,6 +617,32 @@ impl Socket {
                     .collect()
             }
         }
+    }
+}
+
+/// A socket whose handlers must start (no runner was active), with the
+/// job that made it ready: it goes first, the queue's jobs after it.
+pub(crate) struct Ready {
+    socket: Socket,
+    first: Job,
+}
+
+impl Ready {
+    /// Runs the jobs within the caller's poll (see [`Socket::run_jobs_now`]).
+    pub(crate) fn run_now(self, cx: &mut core::task::Context<'_>) {
+        self.socket.run_jobs_now(self.first, cx);
+    }
+
+    /// Runs the jobs on a task of their own.
+    pub(crate) fn spawn(self) {
+        let shared = self.socket.inner.shared.clone();
+        let mut ready = Some(self);
+        shared.spawn(std::future::poll_fn(move |cx| {
+            if let Some(Ready { socket, first }) = ready.take() {
+                socket.run_jobs_now(first, cx);
+            }
+            core::task::Poll::Ready(())
+        }));
     }
 }
 

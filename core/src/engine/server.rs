@@ -1233,10 +1233,17 @@ impl EngineServer {
         }
     }
 
+    // Called at every input and output: the usual case, nothing dirty,
+    // is checked inline.
+    #[inline]
     fn flush_dirty(&mut self) {
-        if self.dirty.is_empty() {
-            return;
+        if !self.dirty.is_empty() {
+            self.flush_dirty_sessions();
         }
+    }
+
+    /// Answers the held GETs of the sessions marked dirty.
+    fn flush_dirty_sessions(&mut self) {
         let mut dirty = core::mem::take(&mut self.dirty);
         for id in dirty.drain(..) {
             if let Some(session) = self.sessions.get_mut(&id) {

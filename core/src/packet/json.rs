@@ -6,10 +6,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use bytestring::ByteString;
-use serde_json::value::RawValue;
-
 use super::PacketError;
+use bytestring::ByteString;
 
 /// Compact JSON text, checked to be one JSON value.
 ///
@@ -25,8 +23,9 @@ impl RawJson {
     /// numbers beyond `f64` range and `\u` escapes of lone surrogates; it
     /// bounds neither nesting depth nor size (the transport bounds the size).
     pub fn parse(text: ByteString) -> Result<RawJson, PacketError> {
-        let value: &RawValue = serde_json::from_str(&text).map_err(|_| PacketError::InvalidJson)?;
-        Ok(RawJson(text.slice_ref(value.get())))
+        let (start, end) = super::syntax::value_span(&text).ok_or(PacketError::InvalidJson)?;
+        let value = text.get(start..end).ok_or(PacketError::InvalidJson)?;
+        Ok(RawJson(text.slice_ref(value)))
     }
 
     /// Wraps text the crate itself built as valid JSON.
@@ -68,16 +67,34 @@ impl RawJson {
     /// text (`[]` when it has one or none); `None` when the value is not an
     /// array. One copy, no parse: the text is known to be valid.
     pub fn array_tail(&self) -> Option<RawJson> {
+        let (_, rest_at) = self.split_first()?;
+        Some(self.tail_at(rest_at))
+    }
+
+    /// For an array: its first element (`None` when it is empty) and where
+    /// the elements after it start (`None` when there are none), for
+    /// [`RawJson::tail_at`]. `None` when the value is not an array. One
+    /// scan serves both the event name and the arguments.
+    pub(crate) fn split_first(&self) -> Option<(Option<&str>, Option<usize>)> {
         let mut scan = lexical::Elements::new(self.as_str())?;
-        scan.next_element()?;
+        let first = scan.next_element()?;
         let rest = scan.rest()?;
-        if rest.is_empty() {
-            return Some(RawJson(ByteString::from_static("[]")));
+        let rest_at = (!rest.is_empty()).then(|| self.as_str().len() - rest.len());
+        Some((first, rest_at))
+    }
+
+    /// The array of the elements from `rest_at` on, as
+    /// [`RawJson::split_first`] found it (`[]` for `None`): one copy.
+    pub(crate) fn tail_at(&self, rest_at: Option<usize>) -> RawJson {
+        match rest_at.and_then(|at| self.as_str().get(at..)) {
+            Some(rest) if !rest.is_empty() => {
+                let mut text = String::with_capacity(rest.len() + 1);
+                text.push('[');
+                text.push_str(rest);
+                RawJson(ByteString::from(text))
+            }
+            _ => RawJson(ByteString::from_static("[]")),
         }
-        let mut text = String::with_capacity(rest.len() + 1);
-        text.push('[');
-        text.push_str(rest);
-        Some(RawJson(ByteString::from(text)))
     }
 
     /// For `["name", ...]`: the event name.
@@ -90,12 +107,7 @@ impl RawJson {
     /// element is neither, or when it is a string holding a lone surrogate
     /// escape (valid JSON, but not Unicode).
     pub fn event_name(&self) -> Option<Cow<'_, str>> {
-        let first = self.first_element()??;
-        match first.as_bytes().first()? {
-            b'"' => decode_string(first),
-            b'-' | b'0'..=b'9' => Some(Cow::Borrowed(first)),
-            _ => None,
-        }
+        element_name(self.first_element()??)
     }
 
     /// The underlying shared string.
@@ -118,8 +130,27 @@ impl fmt::Display for RawJson {
     }
 }
 
+/// The event name an array's first element gives (see [`RawJson::event_name`]).
+pub(crate) fn element_name(first: &str) -> Option<Cow<'_, str>> {
+    match first.as_bytes().first()? {
+        b'"' => decode_string(first),
+        b'-' | b'0'..=b'9' => Some(Cow::Borrowed(first)),
+        _ => None,
+    }
+}
+
 /// Decodes a JSON string literal; borrowed when it holds no escapes.
 pub(crate) fn decode_string(literal: &str) -> Option<Cow<'_, str>> {
+    // The usual name, with no escape and no control character: its text
+    // is what lies between the quotes (what serde_json would borrow).
+    let inner = literal
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'));
+    if let Some(inner) = inner {
+        if !inner.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            return Some(Cow::Borrowed(inner));
+        }
+    }
     if let Ok(borrowed) = serde_json::from_str::<&str>(literal) {
         return Some(Cow::Borrowed(borrowed));
     }
@@ -453,6 +484,7 @@ mod placeholders {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::value::RawValue;
 
     fn raw(text: &'static str) -> RawJson {
         RawJson::parse(ByteString::from_static(text)).unwrap()
@@ -574,6 +606,30 @@ mod tests {
         assert_eq!(raw("[null]").event_name(), None);
         assert_eq!(raw("\"a\"").event_name(), None);
         assert_eq!(raw("[\"\\ud800\"]").event_name(), None);
+    }
+
+    #[test]
+    fn decode_string_agrees_with_serde_json() {
+        for literal in [
+            "\"\"",
+            "\"abc\"",
+            "\"é\"",
+            "\"a\\\"b\"",
+            "\"\\u0041\"",
+            "\"\\ud800\"",
+            "\"\u{1}\"",
+            "\"",
+            "\"a\"b\"",
+            "abc",
+            "\"a",
+        ] {
+            let reference = serde_json::from_str::<String>(literal).ok();
+            assert_eq!(
+                decode_string(literal).map(Cow::into_owned),
+                reference,
+                "{literal:?}"
+            );
+        }
     }
 
     #[test]

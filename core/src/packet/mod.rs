@@ -8,10 +8,12 @@ mod decoder;
 mod encode;
 mod json;
 mod parser;
+mod syntax;
 
 pub use args::{decode_args, encode_args, ArgsError};
 pub use decoder::{Decoder, Limits};
 pub use encode::{encode, encode_text};
+pub(crate) use json::element_name;
 pub use json::RawJson;
 pub use parser::{JsonParser, PacketDecoder, Parser};
 

@@ -894,6 +894,9 @@ impl<P: Parser> Server<P> {
         self.now = self.now.max(now);
     }
 
+    // Out of line: `poll_output` runs several times per input, and most
+    // calls find no engine event to handle.
+    #[inline(never)]
     fn on_engine_event(&mut self, event: EngineEvent) {
         match event {
             EngineEvent::Opened { session } => self.on_session_opened(session),
