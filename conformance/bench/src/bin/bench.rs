@@ -48,12 +48,14 @@ const ECHO_FIGURES: &[Figure] = &[
     Figure("server_cpu_share", "server busy", true),
     Figure("loadgen_cpu_share", "loadgen busy", true),
 ];
-/// The echo figures for a second runtime: its tails and its rate.
+/// The echo figures for a second runtime: its tails, its rate and what
+/// the fairness costs in CPU.
 const TAIL_FIGURES: &[Figure] = &[
     Figure("round_trips_per_sec", "rt/s", true),
     Figure("p50_us", "p50 µs", false),
     Figure("p99_us", "p99 µs", false),
     Figure("p99_over_p50", "p99/p50", false),
+    Figure("server_cpu_us_per_round_trip", "CPU µs/rt", false),
 ];
 
 /// The runtime README ("Picking a runtime") recommends when tails matter:
