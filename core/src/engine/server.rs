@@ -1012,11 +1012,7 @@ impl EngineServer {
         if busy {
             // As the reference: accepted, then closed at once; the session's
             // own transport carries on.
-            self.push_io(Io::Transmit {
-                conn,
-                data: close_frame(None),
-            });
-            self.push_io(Io::Close { conn });
+            self.close_websocket(conn);
             return;
         }
         let link = WsLink::new(conn, self.config.max_http_buffer_size);
@@ -1091,12 +1087,7 @@ impl EngineServer {
             if session.lingering {
                 // Closed during the upgrade: its last packets (ending with `1`) are out.
                 if let Some(link) = session.ws.take() {
-                    self.conns.remove(&link.conn);
-                    self.push_io(Io::Transmit {
-                        conn: link.conn,
-                        data: close_frame(None),
-                    });
-                    self.push_io(Io::Close { conn: link.conn });
+                    self.close_websocket(link.conn);
                 }
                 self.forget(id);
                 return;
@@ -1449,13 +1440,7 @@ impl EngineServer {
         }
         session.timers = SessionTimers::default();
         if let Some(upgrade) = session.upgrade.take() {
-            let conn = upgrade.link.conn;
-            self.conns.remove(&conn);
-            self.push_io(Io::Transmit {
-                conn,
-                data: close_frame(None),
-            });
-            self.push_io(Io::Close { conn });
+            self.close_websocket(upgrade.link.conn);
         }
         if session.transport == Transport::Polling {
             let close = Queued::Control(Packet::Close);
@@ -1540,15 +1525,19 @@ impl EngineServer {
                 self.conns.remove(&get.conn);
             }
             if let Some(upgrade) = session.upgrade {
-                let conn = upgrade.link.conn;
-                self.conns.remove(&conn);
-                self.push_io(Io::Transmit {
-                    conn,
-                    data: close_frame(None),
-                });
-                self.push_io(Io::Close { conn });
+                self.close_websocket(upgrade.link.conn);
             }
         }
+    }
+
+    /// Closes WebSocket `conn` with a bare close frame; the engine forgets it.
+    fn close_websocket(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+        self.push_io(Io::Transmit {
+            conn,
+            data: close_frame(None),
+        });
+        self.push_io(Io::Close { conn });
     }
 }
 
