@@ -5,15 +5,13 @@
 //!
 //! `bench [--quick] [--reps N] [--servers sio,socketioxide,node] [--out FILE]`
 //! (normally through `scripts/bench`).
-use std::fmt::Write as _;
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sio_bench::runner::{
-    format_value, max_open_files, median, parse_options, pinning, ratio, Error, Pins,
+    max_open_files, parse_options, pinning, ratio, repeat, report, Error, Figure, Paths, Pins,
+    Planned, Process,
 };
 
 const SERVERS: [&str; 3] = ["sio", "socketioxide", "node"];
@@ -33,9 +31,21 @@ struct Measurement {
     server_env: &'static [(&'static str, &'static str)],
 }
 
-/// A figure: its key in the load generator's JSON, its unit, and whether
-/// higher is better.
-struct Figure(&'static str, &'static str, bool);
+impl Planned for Measurement {
+    fn label(&self) -> &str {
+        &self.label
+    }
+    fn figures(&self) -> &'static [Figure] {
+        self.figures
+    }
+    /// Node has one runtime: not run again for a row on another one.
+    fn runs_on(&self, server: &str) -> bool {
+        server != "node" || self.server_env.is_empty()
+    }
+    fn server_env(&self) -> Option<&'static [(&'static str, &'static str)]> {
+        Some(self.server_env)
+    }
+}
 
 const ECHO_FIGURES: &[Figure] = &[
     Figure("round_trips_per_sec", "rt/s", true),
@@ -166,18 +176,14 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
     (plan, skipped)
 }
 
-struct Paths {
-    bin_dir: PathBuf,
-    node_dir: PathBuf,
-    logs: PathBuf,
-}
-
+/// Starts server `name` on [`PORT`], pinned by `pin`, with `env` beside
+/// the port, and waits until it listens.
 fn start_server(
     name: &str,
     paths: &Paths,
     pin: &[String],
     env: &[(&str, &str)],
-) -> Result<Child, Error> {
+) -> Result<Process, Error> {
     let program: Vec<String> = match name {
         "sio" => vec![paths.bin_dir.join("server_sio").display().to_string()],
         "socketioxide" => vec![paths
@@ -191,38 +197,16 @@ fn start_server(
         ],
         other => return Err(format!("unknown server {other}").into()),
     };
-    let command: Vec<&String> = pin.iter().chain(program.iter()).collect();
-    let log = std::fs::File::create(paths.logs.join(format!("{name}.log")))?;
-    let mut child = Command::new(command[0])
-        .args(&command[1..])
-        .env("PORT", PORT.to_string())
-        .envs(env.iter().copied())
-        .env_remove("RUST_LOG")
-        .current_dir(&paths.node_dir)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], PORT));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if let Some(status) = child.try_wait()? {
-            return Err(format!(
-                "{name} server exited: {status}; see {}",
-                paths.logs.display()
-            )
-            .into());
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            return Err(format!("{name} server did not listen within 15 s").into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(child)
+    let command: Vec<String> = pin.iter().cloned().chain(program).collect();
+    let env: Vec<(&str, String)> = [("PORT", PORT.to_string())]
+        .into_iter()
+        .chain(env.iter().map(|(key, value)| (*key, value.to_string())))
+        .collect();
+    paths.spawn_listening(name, &command, &env, PORT)
 }
 
 fn run_once(server: &str, m: &Measurement, paths: &Paths, pins: &Pins) -> Result<Value, Error> {
-    let mut child = start_server(server, paths, &pins.servers, m.server_env)?;
+    let child = start_server(server, paths, &pins.servers, m.server_env)?;
     let loadgen = paths.bin_dir.join("loadgen").display().to_string();
     let command: Vec<String> = pins
         .loadgen
@@ -240,8 +224,7 @@ fn run_once(server: &str, m: &Measurement, paths: &Paths, pins: &Pins) -> Result
         .args(&command[1..])
         .stderr(Stdio::inherit())
         .output();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     let output = output?;
     if !output.status.success() {
         return Err(format!(
@@ -268,116 +251,27 @@ fn main() -> Result<(), Error> {
         root.join("conformance/artifacts/bench/results.json"),
         |_, _| Ok(false),
     )?;
-    let bin_dir = std::env::current_exe()?
-        .parent()
-        .ok_or("exe dir")?
-        .to_path_buf();
-    let out_dir = options
-        .out
-        .parent()
-        .ok_or("--out has no folder")?
-        .to_path_buf();
-    std::fs::create_dir_all(&out_dir)?;
-    let paths = Paths {
-        bin_dir,
-        node_dir: root.join("conformance/bench/node"),
-        logs: out_dir.clone(),
-    };
+    let paths = Paths::new(&root, &options.out)?;
     let pins = pinning("server", "load generator");
-    let files = max_open_files();
-    let (plan, skipped) = plan(options.quick, files);
-    println!(
-        "sio bench{}: {} repetition(s), median kept",
-        if options.quick { " (--quick)" } else { "" },
-        options.reps
+    let (plan, skipped) = plan(options.quick, max_open_files());
+    let runs = repeat(
+        "sio bench",
+        &options,
+        &pins,
+        &plan,
+        &skipped,
+        |server, m| run_once(server, m, &paths, &pins),
     );
-    println!("{}", pins.note);
-    for s in &skipped {
-        println!("skipped: {s}");
-    }
-    let started = Instant::now();
-    // results[measurement][server] = runs
-    let mut runs: Vec<Map<String, Value>> = plan.iter().map(|_| Map::new()).collect();
-    for server in &options.servers {
-        for (i, m) in plan.iter().enumerate() {
-            if server == "node" && !m.server_env.is_empty() {
-                continue;
-            }
-            let mut reps = Vec::new();
-            for rep in 0..options.reps {
-                eprintln!("{server}: {} ({}/{})", m.label, rep + 1, options.reps);
-                match run_once(server, m, &paths, &pins) {
-                    Ok(v) => reps.push(v),
-                    Err(e) => eprintln!("{server}: {}: {e}", m.label),
-                }
-            }
-            runs[i].insert(server.clone(), Value::Array(reps));
-        }
-    }
-    eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
-
-    let mut table = String::new();
-    let mut json_rows = Vec::new();
-    writeln!(
-        table,
-        "| measurement | figure | sio | socketioxide | node | sio/socketioxide | sio/node |\n|---|---|---:|---:|---:|---:|---:|"
-    )?;
-    for (m, by_server) in plan.iter().zip(&runs) {
-        for Figure(key, unit, higher_better) in m.figures {
-            let mut medians = Map::new();
-            let value = |server: &str| -> Option<f64> {
-                let mut values: Vec<f64> = by_server
-                    .get(server)?
-                    .as_array()?
-                    .iter()
-                    .filter_map(|run| run.get(*key)?.as_f64())
-                    .collect();
-                median(&mut values)
-            };
-            let [sio, sx, node] = SERVERS.map(value);
-            for (server, v) in SERVERS.iter().zip([sio, sx, node]) {
-                medians.insert(server.to_string(), json!(v));
-            }
-            let (r1, r2) = (ratio(sio, sx), ratio(sio, node));
-            let better = if *higher_better {
-                "higher is better"
-            } else {
-                "lower is better"
-            };
-            writeln!(
-                table,
-                "| {} | {unit} | {} | {} | {} | {} | {} |",
-                m.label,
-                format_value(sio),
-                format_value(sx),
-                format_value(node),
-                format_value(r1),
-                format_value(r2)
-            )?;
-            let server_env: Map<String, Value> = m
-                .server_env
-                .iter()
-                .map(|(name, value)| (name.to_string(), json!(value)))
-                .collect();
-            json_rows.push(json!({
-                "measurement": m.label, "figure": key, "unit": unit, "better": better,
-                "server_env": server_env,
-                "median": medians, "sio_over_socketioxide": r1, "sio_over_node": r2,
-            }));
-        }
-    }
-    println!("\n{table}");
-    println!("Ratios are sio's figure divided by the other's: below 1 is better for sio on time, CPU and memory, above 1 on rates.");
-    println!("CPU is the server's utime+stime over the measured interval (per-thread schedstat sums when they agree).");
-    let document = json!({
-        "quick": options.quick,
-        "repetitions": options.reps,
-        "pinning": pins.note,
-        "skipped": skipped,
-        "table": json_rows,
-        "runs": plan.iter().zip(runs).map(|(m, r)| json!({"measurement": m.label, "runs": r})).collect::<Vec<_>>(),
-    });
-    std::fs::write(&options.out, serde_json::to_string_pretty(&document)?)?;
-    println!("JSON: {}", options.out.display());
-    Ok(())
+    report(
+        &SERVERS,
+        &options,
+        &pins,
+        &plan,
+        &skipped,
+        runs,
+        &[
+            "Ratios are sio's figure divided by the other's: below 1 is better for sio on time, CPU and memory, above 1 on rates.",
+            "CPU is the server's utime+stime over the measured interval (per-thread schedstat sums when they agree).",
+        ],
+    )
 }

@@ -7,22 +7,16 @@
 //!
 //! `redis_bench [--quick] [--reps N] [--servers sio,node] [--out FILE]
 //!  [--redis-server PATH]`
-use std::fmt::Write as _;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use sio_bench::runner::{
-    format_value, max_open_files, median, parse_options, pinning, ratio, Error, Pins,
+    max_open_files, parse_options, pinning, repeat, report, Error, Figure, Paths, Pins, Planned,
 };
 
 const SERVERS: [&str; 2] = ["sio", "node"];
-
-/// A figure: its key in the load generator's JSON, its unit, and whether
-/// higher is better.
-struct Figure(&'static str, &'static str, bool);
 
 const FIGURES: &[Figure] = &[
     Figure("deliveries_per_sec", "deliv/s", true),
@@ -44,6 +38,15 @@ struct Measurement {
     label: String,
     clients: usize,
     rounds: usize,
+}
+
+impl Planned for Measurement {
+    fn label(&self) -> &str {
+        &self.label
+    }
+    fn figures(&self) -> &'static [Figure] {
+        FIGURES
+    }
 }
 
 fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
@@ -77,60 +80,6 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
 
 fn free_port() -> Result<u16, Error> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-struct Paths {
-    bin_dir: PathBuf,
-    node_dir: PathBuf,
-    logs: PathBuf,
-}
-
-/// A child process killed (and reaped) when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Spawns `command` and waits until it accepts connections on `port`.
-fn spawn_listening(
-    what: &str,
-    command: &[String],
-    env: &[(&str, String)],
-    port: u16,
-    paths: &Paths,
-) -> Result<Process, Error> {
-    let log = std::fs::File::create(paths.logs.join(format!("{what}.log")))?;
-    let mut child = Command::new(&command[0]);
-    child
-        .args(&command[1..])
-        .env_remove("RUST_LOG")
-        .current_dir(&paths.node_dir)
-        .stdout(Stdio::null())
-        .stderr(log);
-    for (key, value) in env {
-        child.env(key, value);
-    }
-    let mut child = Process(child.spawn()?);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        if let Some(status) = child.0.try_wait()? {
-            return Err(format!(
-                "{what} exited: {status}; see {}",
-                paths.logs.join(format!("{what}.log")).display()
-            )
-            .into());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{what} did not listen within 15 s").into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(child)
 }
 
 fn server_command(name: &str, paths: &Paths, pin: &[String]) -> Result<Vec<String>, Error> {
@@ -173,17 +122,16 @@ fn run_once(
             "pubsub 0 0 0".into(),
         ])
         .collect();
-    let redis = spawn_listening("redis-server", &redis_command, &[], redis_port, paths)?;
+    let redis = paths.spawn_listening("redis-server", &redis_command, &[], redis_port)?;
     let url = format!("redis://127.0.0.1:{redis_port}");
     let command = server_command(server, paths, &pins.servers)?;
     let (port_a, port_b) = (free_port()?, free_port()?);
     let start = |label: &str, port: u16| {
-        spawn_listening(
+        paths.spawn_listening(
             &format!("{server}-redis-{label}"),
             &command,
             &[("PORT", port.to_string()), ("REDIS_URL", url.clone())],
             port,
-            paths,
         )
     };
     let a = start("a", port_a)?;
@@ -197,9 +145,9 @@ fn run_once(
             loadgen,
             format!("a=127.0.0.1:{port_a}"),
             format!("b=127.0.0.1:{port_b}"),
-            format!("pid_a={}", a.0.id()),
-            format!("pid_b={}", b.0.id()),
-            format!("pid_redis={}", redis.0.id()),
+            format!("pid_a={}", a.id()),
+            format!("pid_b={}", b.id()),
+            format!("pid_redis={}", redis.id()),
             format!("clients={}", m.clients),
             format!("rounds={}", m.rounds),
         ])
@@ -243,105 +191,24 @@ fn main() -> Result<(), Error> {
         )
         .into());
     }
-    let bin_dir = std::env::current_exe()?
-        .parent()
-        .ok_or("exe dir")?
-        .to_path_buf();
-    let out_dir = options
-        .out
-        .parent()
-        .ok_or("--out has no folder")?
-        .to_path_buf();
-    std::fs::create_dir_all(&out_dir)?;
-    let paths = Paths {
-        bin_dir,
-        node_dir: root.join("conformance/bench/node"),
-        logs: out_dir.clone(),
-    };
+    let paths = Paths::new(&root, &options.out)?;
     let pins = pinning("both servers", "load generator and redis-server");
     let (plan, skipped) = plan(options.quick, max_open_files());
-    println!(
-        "sio bench, Redis fan-out{}: {} repetition(s), median kept",
-        if options.quick { " (--quick)" } else { "" },
-        options.reps
-    );
-    println!("{}", pins.note);
-    for s in &skipped {
-        println!("skipped: {s}");
-    }
-    let started = Instant::now();
-    // runs[measurement][server] = the repetitions' outputs
-    let mut runs: Vec<Map<String, Value>> = plan.iter().map(|_| Map::new()).collect();
-    for server in &options.servers {
-        for (i, m) in plan.iter().enumerate() {
-            let mut reps = Vec::new();
-            for rep in 0..options.reps {
-                eprintln!("{server}: {} ({}/{})", m.label, rep + 1, options.reps);
-                match run_once(server, m, &paths, &pins, &redis_server) {
-                    Ok(v) => reps.push(v),
-                    Err(e) => eprintln!("{server}: {}: {e}", m.label),
-                }
-            }
-            runs[i].insert(server.clone(), Value::Array(reps));
-        }
-    }
-    eprintln!("done in {:.0} s", started.elapsed().as_secs_f64());
-
-    let mut table = String::new();
-    let mut json_rows = Vec::new();
-    writeln!(
-        table,
-        "| measurement | figure | sio | node | sio/node |\n|---|---|---:|---:|---:|"
-    )?;
-    for (m, by_server) in plan.iter().zip(&runs) {
-        for Figure(key, unit, higher_better) in FIGURES {
-            let value = |server: &str| -> Option<f64> {
-                let mut values: Vec<f64> = by_server
-                    .get(server)?
-                    .as_array()?
-                    .iter()
-                    .filter_map(|run| run.get(*key)?.as_f64())
-                    .collect();
-                median(&mut values)
-            };
-            let [sio, node] = SERVERS.map(value);
-            let mut medians = Map::new();
-            for (server, v) in SERVERS.iter().zip([sio, node]) {
-                medians.insert(server.to_string(), json!(v));
-            }
-            let r = ratio(sio, node);
-            let better = if *higher_better {
-                "higher is better"
-            } else {
-                "lower is better"
-            };
-            writeln!(
-                table,
-                "| {} | {unit} | {} | {} | {} |",
-                m.label,
-                format_value(sio),
-                format_value(node),
-                format_value(r)
-            )?;
-            json_rows.push(json!({
-                "measurement": m.label, "figure": key, "unit": unit, "better": better,
-                "median": medians, "sio_over_node": r,
-            }));
-        }
-    }
-    println!("\n{table}");
-    println!("Half the clients on server A, half on server B; the fanout is sent to A, which reaches B's clients through Redis.");
-    println!("Ratios are sio's figure divided by Node's: below 1 is better for sio on time and CPU, above 1 on rates.");
-    println!("CPU is each process's utime+stime over the measured rounds (per-thread schedstat sums when they agree).");
-    let document = json!({
-        "quick": options.quick,
-        "repetitions": options.reps,
-        "pinning": pins.note,
-        "skipped": skipped,
-        "table": json_rows,
-        "runs": plan.iter().zip(runs).map(|(m, r)| json!({"measurement": m.label, "runs": r})).collect::<Vec<_>>(),
+    let title = "sio bench, Redis fan-out";
+    let runs = repeat(title, &options, &pins, &plan, &skipped, |server, m| {
+        run_once(server, m, &paths, &pins, &redis_server)
     });
-    std::fs::write(&options.out, serde_json::to_string_pretty(&document)?)?;
-    println!("JSON: {}", options.out.display());
-    Ok(())
+    report(
+        &SERVERS,
+        &options,
+        &pins,
+        &plan,
+        &skipped,
+        runs,
+        &[
+            "Half the clients on server A, half on server B; the fanout is sent to A, which reaches B's clients through Redis.",
+            "Ratios are sio's figure divided by Node's: below 1 is better for sio on time and CPU, above 1 on rates.",
+            "CPU is each process's utime+stime over the measured rounds (per-thread schedstat sums when they agree).",
+        ],
+    )
 }
