@@ -1,8 +1,9 @@
 //! Shared parts of the bench harness: the Socket.IO test client the load
-//! generator runs (over WebSocket, or polling then upgraded), readings of a
-//! process's CPU time and memory, the runners' figures, and the runtime
-//! the Rust servers run on.
+//! generator runs (over WebSocket, or polling then upgraded), what the two
+//! load generators share, readings of a process's CPU time and memory, the
+//! runners' figures, and the runtime the Rust servers run on.
 pub mod client;
+pub mod load;
 pub mod polling;
 pub mod procfs;
 pub mod runner;

@@ -6,58 +6,25 @@
 //!
 //! `loadgen echo|fanout|connect|connect-polling addr=127.0.0.1:3000 pid=1234 clients=100 ...`
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sio_bench::client::Client;
+use sio_bench::load::{dial_many, payload, send_fanout, Args};
 use sio_bench::procfs::{rss_kib, CpuTime};
-use sio_bench::runner::percentile;
+use sio_bench::runner::{percentile, Error};
 use sio_core::packet::PacketType;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
-type Error = Box<dyn std::error::Error>;
-
-/// The payload of every echo and fanout: one object, keys in sorted order
-/// (socketioxide's `serde_json::Value` re-sorts them).
-fn payload(seq: u64) -> String {
-    format!(r#"[{{"data":"{}","seq":{seq}}}]"#, "x".repeat(64))
-}
-
-struct Args {
-    scenario: String,
-    opts: HashMap<String, String>,
-}
-
-impl Args {
-    fn parse() -> Result<Args, Error> {
-        let mut args = std::env::args().skip(1);
-        let scenario = args
-            .next()
-            .ok_or("usage: loadgen echo|fanout|connect|connect-polling key=value...")?;
-        let opts = args
-            .map(|a| {
-                a.split_once('=')
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .ok_or_else(|| format!("not key=value: {a}").into())
-            })
-            .collect::<Result<_, Error>>()?;
-        Ok(Args { scenario, opts })
-    }
-
-    fn get<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, Error> {
-        match self.opts.get(key) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| format!("bad {key}={v}").into()),
-        }
-    }
-}
-
 fn main() -> Result<(), Error> {
-    let args = Args::parse()?;
+    let mut argv = std::env::args().skip(1);
+    let scenario = argv
+        .next()
+        .ok_or("usage: loadgen echo|fanout|connect|connect-polling key=value...")?;
+    let args = Args::parse(argv)?;
     let addr: SocketAddr = args.get("addr", "127.0.0.1:3000".parse()?)?;
     let pid: u32 = args.get("pid", 0)?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -65,7 +32,7 @@ fn main() -> Result<(), Error> {
         .build()?;
     let local = LocalSet::new();
     let result = local.block_on(&rt, async {
-        match args.scenario.as_str() {
+        match scenario.as_str() {
             "echo" => echo(&args, addr, pid).await,
             "fanout" => fanout(&args, addr, pid).await,
             "connect" => connect(&args, addr, pid).await,
@@ -84,40 +51,11 @@ async fn connect_many(
     count: usize,
     parallel: usize,
 ) -> Result<Vec<Client>, Error> {
-    dial_many(addr, count, parallel, dial_websocket).await
+    dial_many(count, parallel, |_, seed| dial_websocket(addr, seed)).await
 }
 
 async fn dial_websocket(addr: SocketAddr, seed: u32) -> Result<Client, Error> {
     Ok(Client::connect(addr, seed).await?)
-}
-
-/// Connects `count` clients with `dial`, at most `parallel` at a time.
-async fn dial_many<F, Fut>(
-    addr: SocketAddr,
-    count: usize,
-    parallel: usize,
-    dial: F,
-) -> Result<Vec<Client>, Error>
-where
-    F: Fn(SocketAddr, u32) -> Fut,
-    Fut: std::future::Future<Output = Result<Client, Error>> + 'static,
-{
-    let gate = Rc::new(Semaphore::new(parallel));
-    let mut tasks = Vec::with_capacity(count);
-    for i in 0..count {
-        let gate = gate.clone();
-        let seed = (i as u32).wrapping_mul(2_654_435_761) ^ 0x9e37_79b9;
-        let dialing = dial(addr, seed);
-        tasks.push(tokio::task::spawn_local(async move {
-            let _permit = gate.acquire().await;
-            dialing.await
-        }));
-    }
-    let mut clients = Vec::with_capacity(count);
-    for task in tasks {
-        clients.push(task.await??);
-    }
-    Ok(clients)
 }
 
 /// Round trips of `echo` with its ack, each client keeping one in flight.
@@ -248,21 +186,8 @@ async fn fanout(args: &Args, addr: SocketAddr, pid: u32) -> Result<Value, Error>
         received.set(0);
         let body = payload(round as u64);
         let sent = Instant::now();
-        sender.emit("fanout", &body, None).await?;
-        // The sender is in the room too: its own tick.
-        loop {
-            let p = sender.next_packet().await?;
-            if p.kind == PacketType::Event {
-                let got: Value =
-                    serde_json::from_str(p.data.as_ref().map(|d| d.as_str()).unwrap_or(""))?;
-                let want: Value = serde_json::from_str(&format!(r#"["tick",{}"#, &body[1..]))?;
-                if got != want {
-                    return Err(format!("tick {got} != {want}").into());
-                }
-                on_tick();
-                break;
-            }
-        }
+        send_fanout(&mut sender, &body).await?;
+        on_tick();
         while received.get() < clients {
             if let Some(err) = failure.borrow().as_ref() {
                 return Err(format!("a client failed: {err}").into());
@@ -346,7 +271,7 @@ where
     let rss_before = rss_kib(pid).ok_or("no VmRSS for the server pid")?;
     let cpu_start = CpuTime::read(pid);
     let start = Instant::now();
-    let connected = dial_many(addr, clients, parallel, dial).await?;
+    let connected = dial_many(clients, parallel, |_, seed| dial(addr, seed)).await?;
     let elapsed = start.elapsed().as_secs_f64();
     let cpu_ns = CpuTime::read(pid).since(&cpu_start) as f64;
     tokio::time::sleep(settle).await;

@@ -9,56 +9,21 @@
 //! `loadgen_redis a=127.0.0.1:3001 b=127.0.0.1:3002 pid_a=1 pid_b=2
 //!  pid_redis=3 clients=1000 rounds=20 warmup_rounds=3`
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sio_bench::client::Client;
+use sio_bench::load::{dial_many, payload, send_fanout, Args};
 use sio_bench::procfs::CpuTime;
-use sio_bench::runner::percentile;
+use sio_bench::runner::{percentile, Error};
 use sio_core::packet::PacketType;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::LocalSet;
 
-type Error = Box<dyn std::error::Error>;
-
-/// The payload of every fanout, as the main load generator sends it.
-fn payload(seq: u64) -> String {
-    format!(r#"[{{"data":"{}","seq":{seq}}}]"#, "x".repeat(64))
-}
-
-struct Args(HashMap<String, String>);
-
-impl Args {
-    fn parse() -> Result<Args, Error> {
-        let opts = std::env::args()
-            .skip(1)
-            .map(|a| {
-                a.split_once('=')
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .ok_or_else(|| format!("not key=value: {a}").into())
-            })
-            .collect::<Result<_, Error>>()?;
-        Ok(Args(opts))
-    }
-
-    fn get<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, Error> {
-        match self.0.get(key) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| format!("bad {key}={v}").into()),
-        }
-    }
-
-    fn required<T: std::str::FromStr>(&self, key: &str) -> Result<T, Error> {
-        let v = self.0.get(key).ok_or_else(|| format!("missing {key}="))?;
-        v.parse().map_err(|_| format!("bad {key}={v}").into())
-    }
-}
-
 fn main() -> Result<(), Error> {
-    let args = Args::parse()?;
+    let args = Args::parse(std::env::args().skip(1))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -77,24 +42,14 @@ async fn connect_split(
     count: usize,
     parallel: usize,
 ) -> Result<Vec<(bool, Client)>, Error> {
-    let gate = Rc::new(Semaphore::new(parallel));
-    let mut tasks = Vec::with_capacity(count);
-    for i in 0..count {
-        let gate = gate.clone();
+    dial_many(count, parallel, |i, seed| {
         let on_a = i % 2 == 0;
-        tasks.push(tokio::task::spawn_local(async move {
-            let _permit = gate.acquire().await;
-            let seed = (i as u32).wrapping_mul(2_654_435_761) ^ 0x9e37_79b9;
-            Client::connect(if on_a { a } else { b }, seed)
-                .await
-                .map(|c| (on_a, c))
-        }));
-    }
-    let mut clients = Vec::with_capacity(count);
-    for task in tasks {
-        clients.push(task.await??);
-    }
-    Ok(clients)
+        async move {
+            let client = Client::connect(if on_a { a } else { b }, seed).await?;
+            Ok((on_a, client))
+        }
+    })
+    .await
 }
 
 /// What the readers record in a round.
@@ -182,21 +137,9 @@ async fn fanout(args: &Args) -> Result<Value, Error> {
         round.received.set(0);
         let body = payload(n as u64);
         let sent = Instant::now();
-        sender.emit("fanout", &body, None).await?;
-        // The sender is in the room too: its own tick, checked.
-        loop {
-            let p = sender.next_packet().await?;
-            if p.kind == PacketType::Event {
-                let got: Value =
-                    serde_json::from_str(p.data.as_ref().map(|d| d.as_str()).unwrap_or(""))?;
-                let want: Value = serde_json::from_str(&format!(r#"["tick",{}"#, &body[1..]))?;
-                if got != want {
-                    return Err(format!("tick {got} != {want}").into());
-                }
-                round.tick(true, clients);
-                break;
-            }
-        }
+        send_fanout(&mut sender, &body).await?;
+        // The sender is in the room too: its own tick counts.
+        round.tick(true, clients);
         while round.received.get() < clients {
             if let Some(err) = round.failure.borrow().as_ref() {
                 return Err(format!("a client failed: {err}").into());
