@@ -590,29 +590,11 @@ fn parse_head_bytes(
 ) -> Result<(ParsedHead, Version, usize), HttpError> {
     let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers];
     let mut parsed = httparse::Request::new(&mut slots);
-    let consumed = match parsed.parse(bytes) {
-        Ok(httparse::Status::Complete(consumed)) => consumed,
-        // The blank line is there, so httparse saw something it skipped.
-        Ok(httparse::Status::Partial) => return Err(HttpError::Malformed("incomplete head")),
-        Err(err) => return Err(httparse_error(err)),
-    };
-    let version = match parsed.version {
-        Some(0) => Version::Http10,
-        Some(1) => Version::Http11,
-        _ => return Err(HttpError::UnsupportedVersion),
-    };
+    let (consumed, version) = complete_head(parsed.parse(bytes), parsed.version)?;
     let (Some(method), Some(target)) = (parsed.method, parsed.path) else {
         return Err(HttpError::Malformed("incomplete request line"));
     };
-    let headers = parsed
-        .headers
-        .iter()
-        .map(convert_header)
-        .collect::<Result<Vec<_>, _>>()?;
-    let keep_alive = match version {
-        Version::Http11 => !headers_have_token(&headers, "connection", "close"),
-        Version::Http10 => headers_have_token(&headers, "connection", "keep-alive"),
-    };
+    let (headers, keep_alive) = convert_headers(parsed.headers, version)?;
     let head = ParsedHead {
         method: Method::from_token(method),
         target: String::from(target),
@@ -620,6 +602,43 @@ fn parse_head_bytes(
         keep_alive,
     };
     Ok((head, version, consumed))
+}
+
+/// What httparse made of a complete head (a request's or a response's):
+/// how many bytes it took, and its version.
+fn complete_head(
+    result: httparse::Result<usize>,
+    version: Option<u8>,
+) -> Result<(usize, Version), HttpError> {
+    let consumed = match result {
+        Ok(httparse::Status::Complete(consumed)) => consumed,
+        // The blank line is there, so httparse saw something it skipped.
+        Ok(httparse::Status::Partial) => return Err(HttpError::Malformed("incomplete head")),
+        Err(err) => return Err(httparse_error(err)),
+    };
+    let version = match version {
+        Some(0) => Version::Http10,
+        Some(1) => Version::Http11,
+        _ => return Err(HttpError::UnsupportedVersion),
+    };
+    Ok((consumed, version))
+}
+
+/// A head's headers, and whether its connection stays open after it (the
+/// default of `version`, or what `connection` says).
+fn convert_headers(
+    headers: &[httparse::Header<'_>],
+    version: Version,
+) -> Result<(Vec<Header>, bool), HttpError> {
+    let headers = headers
+        .iter()
+        .map(convert_header)
+        .collect::<Result<Vec<_>, _>>()?;
+    let keep_alive = match version {
+        Version::Http11 => !headers_have_token(&headers, "connection", "close"),
+        Version::Http10 => headers_have_token(&headers, "connection", "keep-alive"),
+    };
+    Ok((headers, keep_alive))
 }
 
 fn httparse_error(err: httparse::Error) -> HttpError {

@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{
-    body_state, find_blank_line, headers_have_token, httparse_error, push_decimal, push_field_text,
-    BodyState, Header, HttpError, Limits, Method, Version,
+    body_state, complete_head, convert_headers, find_blank_line, push_decimal, push_field_text,
+    BodyState, Header, HttpError, Limits, Method,
 };
 
 /// A request to write: [`OutgoingRequest::encode`] adds `Host` and, when
@@ -310,28 +310,11 @@ impl Pending {
 fn parse_response_head(bytes: &[u8], limits: &Limits) -> Result<(Pending, usize), HttpError> {
     let mut slots = alloc::vec![httparse::EMPTY_HEADER; limits.max_headers];
     let mut parsed = httparse::Response::new(&mut slots);
-    let consumed = match parsed.parse(bytes) {
-        Ok(httparse::Status::Complete(consumed)) => consumed,
-        Ok(httparse::Status::Partial) => return Err(HttpError::Malformed("incomplete head")),
-        Err(err) => return Err(httparse_error(err)),
-    };
-    let version = match parsed.version {
-        Some(0) => Version::Http10,
-        Some(1) => Version::Http11,
-        _ => return Err(HttpError::UnsupportedVersion),
-    };
+    let (consumed, version) = complete_head(parsed.parse(bytes), parsed.version)?;
     let status = parsed
         .code
         .ok_or(HttpError::Malformed("incomplete status line"))?;
-    let headers = parsed
-        .headers
-        .iter()
-        .map(super::convert_header)
-        .collect::<Result<Vec<_>, _>>()?;
-    let keep_alive = match version {
-        Version::Http11 => !headers_have_token(&headers, "connection", "close"),
-        Version::Http10 => headers_have_token(&headers, "connection", "keep-alive"),
-    };
+    let (headers, keep_alive) = convert_headers(parsed.headers, version)?;
     // RFC 9112 §6.3: these never have a body, whatever the headers say.
     let bodiless = (100..200).contains(&status) || status == 204 || status == 304;
     let framed = headers
