@@ -8,54 +8,19 @@
 // `step<TAB>channel<TAB>hex of the payload`.
 "use strict";
 
-const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const http = require("node:http");
-const net = require("node:net");
 const path = require("node:path");
 const { createClient } = require("redis");
 const { Server } = require("socket.io");
 const { createAdapter } = require("@socket.io/redis-adapter");
 const { io: connect } = require("socket.io-client");
+const { Redis, freePort } = require("../cluster/redis-server");
 
 const OUT = process.argv[2] ||
   path.join(__dirname, "../../core/tests/fixtures/adapter/captures.tsv");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const proc = spawn("redis-server", [
-    "--port", String(port), "--bind", "127.0.0.1",
-    "--save", "", "--appendonly", "no",
-  ], { stdio: "ignore" });
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    const probe = createClient({ url });
-    probe.on("error", () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      await probe.quit();
-      return { proc, url };
-    } catch {
-      await sleep(100);
-    }
-  }
-  proc.kill();
-  throw new Error("redis-server did not start");
-}
 
 async function startNode(url) {
   const pub = createClient({ url });
@@ -78,7 +43,9 @@ function connectClient(port, nsp = "/") {
 }
 
 async function main() {
-  const { proc, url } = await startRedis();
+  const redis = new Redis(await freePort());
+  await redis.start();
+  const url = redis.url;
   const records = [];
   let step = "setup";
   const recorder = createClient({ url });
@@ -164,9 +131,7 @@ async function main() {
     await node.sub.quit().catch(() => {});
   }
   await recorder.quit();
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill();
-  await exited;
+  await redis.kill();
 
   const lines = records
     .filter(([s]) => s !== "setup" && s !== "teardown")
