@@ -3,21 +3,21 @@
 //! the outcome; an error sticks; a body never exceeds the limit.
 #![no_main]
 
+mod http_input;
+
+use http_input::{pieces, HttpInput};
 use libfuzzer_sys::fuzz_target;
 use sio_core::wire::http::{HttpError, Limits, ReceivedResponse, ResponseParser};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&split_seed, rest)) = data.split_first() else {
+    let Some(HttpInput {
+        sizes,
+        limits,
+        bytes: input,
+    }) = HttpInput::read(data)
+    else {
         return;
     };
-    let Some((&limit_seed, input)) = rest.split_first() else {
-        return;
-    };
-    let limits = limits_from(limit_seed);
-    let sizes = [
-        usize::from(split_seed & 0x0f) + 1,
-        usize::from(split_seed >> 4) + 1,
-    ];
     let in_pieces = parse(input, &sizes, limits);
     let whole = parse(input, &[input.len().max(1)], limits);
     assert_eq!(in_pieces, whole, "the split changed the outcome");
@@ -26,18 +26,6 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// Default limits or tight ones, so the limit paths are reached too.
-fn limits_from(seed: u8) -> Limits {
-    if seed & 1 == 0 {
-        return Limits::default();
-    }
-    Limits {
-        max_headers: usize::from(seed >> 5),
-        max_head_bytes: usize::from(seed) * 2,
-        max_body_bytes: usize::from(seed >> 1),
-    }
-}
-
 fn parse(
     input: &[u8],
     sizes: &[usize],
@@ -45,12 +33,7 @@ fn parse(
 ) -> (Vec<ReceivedResponse>, Option<HttpError>) {
     let mut parser = ResponseParser::new(limits);
     let mut responses = Vec::new();
-    let mut rest = input;
-    let mut sizes = sizes.iter().copied().cycle();
-    while !rest.is_empty() {
-        let size = sizes.next().unwrap_or(rest.len()).clamp(1, rest.len());
-        let (piece, tail) = rest.split_at(size);
-        rest = tail;
+    for piece in pieces(input, sizes) {
         parser.feed(piece);
         loop {
             match parser.poll_response() {
