@@ -32,6 +32,17 @@ pub struct Scenario {
 /// The runtimes the suite runs on (`scenario-server`'s first argument).
 pub const RUNTIMES: &[&str] = &["tokio", "smol", "async-std"];
 
+/// Exits the process once its stdin closes: a server started by a runner
+/// that crashed leaves nothing behind (the suite's server binaries).
+pub fn exit_when_stdin_closes() {
+    std::thread::spawn(|| {
+        let mut sink = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(std::io::Read::read(&mut stdin, &mut sink), Ok(n) if n > 0) {}
+        std::process::exit(0);
+    });
+}
+
 /// The scenario called `name`.
 pub fn scenario(name: &str) -> Option<&'static Scenario> {
     scenarios::ALL.iter().find(|s| s.name == name)

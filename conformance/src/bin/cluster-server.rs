@@ -3,7 +3,7 @@
 //! Node side is conformance/cluster/node-server.js). Joins the cluster
 //! through sio-redis, prints `LISTENING <port>`, serves until killed (or
 //! until its stdin closes).
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    exit_when_stdin_closes();
+    sio_conformance::exit_when_stdin_closes();
     let listener = match TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
     {
@@ -71,15 +71,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn exit_when_stdin_closes() {
-    std::thread::spawn(|| {
-        let mut sink = [0u8; 64];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-        std::process::exit(0);
-    });
 }
 
 fn announce(port: u16) -> std::io::Result<()> {

@@ -3,7 +3,7 @@
 //! serves until killed (or until its stdin closes, so a crashed runner
 //! leaves no server behind). With a port it is a restarted server taking
 //! over its predecessor's port: it retries the bind for a while.
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         eprintln!("unknown scenario {name:?}; known: {}", names.join(", "));
         return ExitCode::from(2);
     };
-    exit_when_stdin_closes();
+    sio_conformance::exit_when_stdin_closes();
     let listener = match bind(port) {
         Ok(listener) => listener,
         Err(e) => {
@@ -94,15 +94,6 @@ fn announce(addr: SocketAddr) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "PORT {}", addr.port())?;
     out.flush()
-}
-
-fn exit_when_stdin_closes() {
-    std::thread::spawn(|| {
-        let mut sink = [0u8; 64];
-        let mut stdin = std::io::stdin();
-        while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-        std::process::exit(0);
-    });
 }
 
 fn serve_tokio(scenario: &Scenario, listener: TcpListener) -> std::io::Result<()> {
