@@ -1031,15 +1031,10 @@ impl Response {
         out.extend_from_slice(reason.as_bytes());
         out.extend_from_slice(b"\r\n");
         for (name, value) in &self.headers {
-            push_field_text(out, name);
-            out.extend_from_slice(b": ");
-            push_field_text(out, value);
-            out.extend_from_slice(b"\r\n");
+            push_header(out, name, value);
         }
         if self.needs_content_length() {
-            out.extend_from_slice(b"Content-Length: ");
-            push_decimal(out, self.body.len() as u64);
-            out.extend_from_slice(b"\r\n");
+            push_content_length(out, self.body.len());
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
@@ -1069,6 +1064,20 @@ impl Response {
         // beyond the reason phrase.
         64 + reason.len() + headers + self.body.len()
     }
+}
+
+/// One `name: value` line (see [`push_field_text`]).
+fn push_header(out: &mut BytesMut, name: &str, value: &str) {
+    push_field_text(out, name);
+    out.extend_from_slice(b": ");
+    push_field_text(out, value);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_content_length(out: &mut BytesMut, len: usize) {
+    out.extend_from_slice(b"Content-Length: ");
+    push_decimal(out, len as u64);
+    out.extend_from_slice(b"\r\n");
 }
 
 fn push_field_text(out: &mut BytesMut, text: &str) {

@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{
-    body_state, complete_head, convert_headers, find_blank_line, push_decimal, push_field_text,
-    BodyState, Header, HttpError, Limits, Method,
+    body_state, complete_head, convert_headers, find_blank_line, push_content_length,
+    push_field_text, push_header, BodyState, Header, HttpError, Limits, Method,
 };
 
 /// A request to write: [`OutgoingRequest::encode`] adds `Host` and, when
@@ -61,16 +61,11 @@ impl OutgoingRequest {
         push_field_text(out, host);
         out.extend_from_slice(b"\r\n");
         for (name, value) in &self.headers {
-            push_field_text(out, name);
-            out.extend_from_slice(b": ");
-            push_field_text(out, value);
-            out.extend_from_slice(b"\r\n");
+            push_header(out, name, value);
         }
         let has_body_method = matches!(self.method, Method::Post | Method::Put);
         if has_body_method || !self.body.is_empty() {
-            out.extend_from_slice(b"Content-Length: ");
-            push_decimal(out, self.body.len() as u64);
-            out.extend_from_slice(b"\r\n");
+            push_content_length(out, self.body.len());
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
