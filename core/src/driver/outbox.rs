@@ -109,15 +109,8 @@ impl OutboxReceiver {
     /// [`OutboxReceiver::recv`] as a poll: the task of `cx` is woken when
     /// an output comes.
     pub(crate) fn poll_recv(&self, cx: &mut std::task::Context<'_>) -> Poll<Result<Io, Closed>> {
-        let mut state = lock(&self.state);
-        match take(&mut state) {
-            Some(io) => Poll::Ready(Ok(io)),
-            None if state.sender_gone => Poll::Ready(Err(Closed)),
-            None => {
-                register(&mut state, cx);
-                Poll::Pending
-            }
-        }
+        self.poll_take(cx, false)
+            .map(|taken| taken.map(|(io, _)| io))
     }
 
     /// [`OutboxReceiver::poll_recv`], also saying whether that output
@@ -128,10 +121,21 @@ impl OutboxReceiver {
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> Poll<Result<(Io, bool), Closed>> {
+        self.poll_take(cx, true)
+    }
+
+    /// The next output and, with `watch_last`, whether it emptied the
+    /// queue (the waker of `cx` then registered); the waker is registered
+    /// whenever there is no output yet.
+    fn poll_take(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        watch_last: bool,
+    ) -> Poll<Result<(Io, bool), Closed>> {
         let mut state = lock(&self.state);
         match take(&mut state) {
             Some(io) => {
-                let last = state.queue.is_empty() && !state.sender_gone;
+                let last = watch_last && state.queue.is_empty() && !state.sender_gone;
                 if last {
                     register(&mut state, cx);
                 }
