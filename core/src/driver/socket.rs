@@ -514,109 +514,70 @@ impl Socket {
         }
     }
 
-    /// A job's handler futures: (collected, one more).
+    /// A job's handler futures, in order: (collected, one more). An event's
+    /// catch-all handlers are collected and its own handler comes last, so
+    /// the usual event (no catch-all handler) collects nothing.
     fn futures_of(&self, job: Job) -> (Vec<BoxFuture<()>>, Option<BoxFuture<()>>) {
         match job {
-            Job::Event {
-                data,
-                attachments,
-                ack,
-            } => match self.handlers_for(&data) {
-                (any, handler, tail) if any.is_empty() => {
-                    let payload = Payload {
-                        data,
-                        attachments,
-                        tail,
-                    };
-                    let future = handler.and_then(|handler| {
-                        handler(self.clone(), payload, AckSender::new(self.clone(), ack))
-                    });
-                    (Vec::new(), future)
-                }
-                (any, handler, tail) => (
-                    self.event_futures(
-                        Payload {
-                            data,
-                            attachments,
-                            tail,
-                        },
-                        ack,
-                        any,
-                        handler,
-                    ),
-                    None,
-                ),
-            },
-            job => (self.futures_for(job), None),
-        }
-    }
-
-    /// The catch-all handlers, the handler of the event `data` names, and
-    /// where the arguments start (one scan of the name for both).
-    fn handlers_for(&self, data: &RawJson) -> (Vec<AnyHandler>, Option<EventHandler>, Tail) {
-        let split = data.split_first();
-        let name = split.and_then(|(first, _)| first).and_then(element_name);
-        let tail = split.map_or(Tail::Unscanned, |(_, rest_at)| Tail::At(rest_at));
-        let handlers = lock(&self.inner.handlers);
-        let handler = name.and_then(|name| handlers.events.get(name.as_ref()).cloned());
-        (handlers.any.clone(), handler, tail)
-    }
-
-    fn event_futures(
-        &self,
-        payload: Payload,
-        ack: Option<u64>,
-        any: Vec<AnyHandler>,
-        handler: Option<EventHandler>,
-    ) -> Vec<BoxFuture<()>> {
-        let mut futures: Vec<BoxFuture<()>> = any
-            .iter()
-            .map(|h| h(self.clone(), payload.clone()))
-            .collect();
-        if let Some(handler) = handler {
-            futures.extend(handler(
-                self.clone(),
-                payload,
-                AckSender::new(self.clone(), ack),
-            ));
-        }
-        futures
-    }
-
-    fn futures_for(&self, job: Job) -> Vec<BoxFuture<()>> {
-        match job {
-            Job::Connect => self
-                .inner
-                .shared
-                .registry
-                .connection_handlers(&self.inner.nsp)
-                .into_iter()
-                .map(|handler| handler(self.clone()))
-                .collect(),
+            Job::Connect => (
+                self.inner
+                    .shared
+                    .registry
+                    .connection_handlers(&self.inner.nsp)
+                    .into_iter()
+                    .map(|handler| handler(self.clone()))
+                    .collect(),
+                None,
+            ),
             Job::Event {
                 data,
                 attachments,
                 ack,
             } => {
-                let (any, handler, tail) = self.handlers_for(&data);
-                let payload = Payload {
-                    data,
-                    attachments,
-                    tail,
-                };
-                self.event_futures(payload, ack, any, handler)
+                let (any, handler, payload) = self.dispatch(data, attachments);
+                let collected = any
+                    .iter()
+                    .map(|h| h(self.clone(), payload.clone()))
+                    .collect();
+                let last = handler.and_then(|handler| {
+                    handler(self.clone(), payload, AckSender::new(self.clone(), ack))
+                });
+                (collected, last)
             }
             Job::Disconnect(reason, rooms) => {
                 *lock(&self.inner.rooms_at_disconnect) = rooms;
                 // Handlers are dropped with the socket's last job: nothing can call them again.
                 let handlers = std::mem::take(&mut *lock(&self.inner.handlers));
-                handlers
+                let futures = handlers
                     .disconnect
                     .iter()
                     .map(|h| h(self.clone(), reason))
-                    .collect()
+                    .collect();
+                (futures, None)
             }
         }
+    }
+
+    /// The catch-all handlers and the handler of the event `data` names,
+    /// with the event's payload (one scan of the name for both).
+    fn dispatch(
+        &self,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+    ) -> (Vec<AnyHandler>, Option<EventHandler>, Payload) {
+        let split = data.split_first();
+        let name = split.and_then(|(first, _)| first).and_then(element_name);
+        let tail = split.map_or(Tail::Unscanned, |(_, rest_at)| Tail::At(rest_at));
+        let handlers = lock(&self.inner.handlers);
+        let handler = name.and_then(|name| handlers.events.get(name.as_ref()).cloned());
+        let any = handlers.any.clone();
+        drop(handlers);
+        let payload = Payload {
+            data,
+            attachments,
+            tail,
+        };
+        (any, handler, payload)
     }
 }
 
