@@ -41,12 +41,24 @@ use sio_bench::runner::{median, Error};
 
 /// Pins the calling thread to `cpu`.
 fn pin(cpu: usize) -> Result<(), Error> {
+    set_affinity(cpu..=cpu)
+}
+
+/// Lets this thread run on every CPU again.
+fn pin_any() -> Result<(), Error> {
+    set_affinity(0..=last_cpu())
+}
+
+/// Lets the calling thread run on `cpus` only.
+fn set_affinity(cpus: std::ops::RangeInclusive<usize>) -> Result<(), Error> {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; the call reads it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
+        for cpu in cpus.clone() {
+            libc::CPU_SET(cpu, &mut set);
+        }
         if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
-            return Err(format!("sched_setaffinity({cpu}) failed").into());
+            return Err(format!("sched_setaffinity({cpus:?}) failed").into());
         }
     }
     Ok(())
@@ -465,21 +477,6 @@ fn main() -> Result<(), Error> {
         let _ = child.wait();
         // Unpinned again, for the next child to inherit nothing.
         pin_any()?;
-    }
-    Ok(())
-}
-
-/// Lets this thread run on every CPU again.
-fn pin_any() -> Result<(), Error> {
-    // SAFETY: as in `pin`.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for cpu in 0..=last_cpu() {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
-            return Err("sched_setaffinity(all) failed".into());
-        }
     }
     Ok(())
 }
