@@ -35,8 +35,28 @@ pub struct Config {
     /// yet; past it the session is closed ("transport error"), so a client
     /// that stops reading cannot make the server buffer without limit.
     pub max_buffered_packets: usize,
+    /// Most bytes queued for one connection that it has not written to its
+    /// socket yet (16 MiB); past it the session is closed ("transport
+    /// error") and what was queued for it is dropped at once. It bounds
+    /// what a client that stops reading pins; a client that keeps up never
+    /// comes near it.
+    pub max_buffered_bytes: usize,
+    /// Once the server has decided to close a connection, it is gone this
+    /// long after (30 s, the `ws` library's close timeout), whether or not
+    /// the peer reads what was queued for it.
+    pub close_timeout: Duration,
     /// Most records in one polling POST body.
     pub max_payload_packets: usize,
+    /// Time a client has to send a whole request head, counted from the
+    /// connection's accept or the end of the previous response (60 s,
+    /// Node's `headersTimeout`); past it: 408 and close.
+    pub headers_timeout: Duration,
+    /// Time a client has to send a request's body once its head is in
+    /// (30 s); past it: 408 and close.
+    pub body_timeout: Duration,
+    /// Time an idle keep-alive connection stays open waiting for its next
+    /// request (5 s, Node's `keepAliveTimeout`); past it: closed.
+    pub keep_alive_timeout: Duration,
 }
 
 impl Default for Config {
@@ -53,7 +73,12 @@ impl Default for Config {
             cors: None,
             cookie: None,
             max_buffered_packets: 10_000,
+            max_buffered_bytes: 16 * 1024 * 1024,
+            close_timeout: Duration::from_millis(30_000),
             max_payload_packets: 10_000,
+            headers_timeout: Duration::from_millis(60_000),
+            body_timeout: Duration::from_millis(30_000),
+            keep_alive_timeout: Duration::from_millis(5_000),
         }
     }
 }
