@@ -32,9 +32,6 @@ mod ack;
 mod answer;
 mod bus;
 mod client;
-#[cfg(feature = "tls")]
-mod client_tls;
-mod client_url;
 mod cluster;
 mod conn;
 mod extensions;
@@ -52,13 +49,13 @@ mod socket;
 pub use ack::{AckError, AckSender};
 pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
+pub use client::UrlError;
 pub use client::{
     auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
     ClientSocket, ConnectErrorInfo, ManagerEvent,
 };
 #[cfg(feature = "tls")]
-pub use client_tls::{tls_config_with_roots, TlsConfigError};
-pub use client_url::UrlError;
+pub use client::{tls_config_with_roots, TlsConfigError};
 pub use cluster::ClusterError;
 pub use conn::{HttpExchange, WebSocketUpgrade};
 pub use extensions::Extensions;

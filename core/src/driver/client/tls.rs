@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures_rustls::rustls::{self, pki_types};
 
-use super::runtime::ClientStream;
+use crate::driver::runtime::ClientStream;
 
 /// Why a TLS client config could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
