@@ -26,13 +26,13 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use serde::Deserialize;
-use sio_core::driver::{
-    AckError, BoxFuture, ClusterError, Config, ConnectError, DisconnectReason, Payload,
-    RemoteSocket, Socket, SocketIo,
-};
 use sio_core::engine::Transport as EioTransport;
 use sio_core::packet::RawJson;
 use sio_core::wire::http::Response;
+use sio_driver::{
+    AckError, BoxFuture, ClusterError, Config, ConnectError, DisconnectReason, Payload,
+    RemoteSocket, Socket, SocketIo,
+};
 
 use crate::testclient::{TestClient, Transport};
 

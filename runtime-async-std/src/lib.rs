@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use async_std::net::TcpListener;
 
-pub use sio_core::driver::*;
+pub use sio_driver::*;
 
 /// async-std as a [`Runtime`]: its task spawner, async-io timers.
 #[derive(Debug, Clone, Copy, Default)]

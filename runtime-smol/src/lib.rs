@@ -19,7 +19,7 @@
 //! threads: the server works whether the application drives its main
 //! future with `smol::block_on` or anything else. Everything but the accept
 //! loop, the timer and the spawner is shared with the other runtime crates
-//! (`sio_core::driver`).
+//! (`sio_driver`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use smol::net::TcpListener;
 
-pub use sio_core::driver::*;
+pub use sio_driver::*;
 
 /// smol as a [`Runtime`]: tasks on smol's global executor, async-io timers.
 #[derive(Debug, Clone, Copy, Default)]

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Everything but the accept loop, the timer and the spawner is shared with
-//! the other runtime crates (`sio_core::driver`): moving an application to
+//! the other runtime crates (`sio_driver`): moving an application to
 //! sio-smol means changing this crate's name in its imports.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,7 +25,7 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
-pub use sio_core::driver::*;
+pub use sio_driver::*;
 
 mod tower;
 pub use crate::tower::{layer, NotFound, SioBody, SocketIoLayer, SocketIoService};

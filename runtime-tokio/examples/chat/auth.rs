@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sio_core::driver::{ConnectContext, ConnectError};
+use sio_driver::{ConnectContext, ConnectError};
 
 /// How long an issued token is valid.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);

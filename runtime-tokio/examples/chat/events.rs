@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sio_core::driver::{AckSender, DisconnectReason, EmitError, Socket, SocketIo};
+use sio_driver::{AckSender, DisconnectReason, EmitError, Socket, SocketIo};
 
 use crate::auth::User;
 

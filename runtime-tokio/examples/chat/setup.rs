@@ -2,8 +2,8 @@
 //! the environment, logging, and the Socket.IO server's configuration,
 //! middleware and handlers.
 
-use sio_core::driver::{Config, SocketIo};
 use sio_core::engine::{AllowedOrigins, Cors};
+use sio_driver::{Config, SocketIo};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::{self, Keys};

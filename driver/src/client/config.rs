@@ -1,16 +1,13 @@
 //! The client's options, and auth payloads as JSON.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 #[cfg(feature = "tls")]
 use std::sync::Arc;
 
 use bytestring::ByteString;
 use serde::Serialize;
 
-use crate::client::Config as CoreConfig;
-use crate::packet::{ArgsError, RawJson};
+use sio_core::client::Config as CoreConfig;
+use sio_core::packet::{ArgsError, RawJson};
 
 /// Options of a client: the core client's, plus the first namespace's auth.
 #[derive(Debug, Clone, Default)]

@@ -1,8 +1,5 @@
 //! The socket handles: one per namespace, with its handlers, emits and acks.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -13,14 +10,14 @@ use core::future::Future;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::client::{ClientError, DisconnectReason, EmitOptions};
-use crate::driver::ack::{await_ack, AckError, AckReply};
-use crate::driver::jobs::{start_in_order, JobQueue};
-use crate::driver::runtime::BoxFuture;
-use crate::driver::shared::lock;
-use crate::driver::socket::Payload;
-use crate::driver::EmitError;
-use crate::packet::{encode_args, RawJson};
+use crate::ack::{await_ack, AckError, AckReply};
+use crate::jobs::{start_in_order, JobQueue};
+use crate::runtime::BoxFuture;
+use crate::shared::lock;
+use crate::socket::Payload;
+use crate::EmitError;
+use sio_core::client::{ClientError, DisconnectReason, EmitOptions};
+use sio_core::packet::{encode_args, RawJson};
 
 use super::manager::{ClientManager, ConnectErrorInfo, Job, SocketSink};
 
@@ -353,10 +350,7 @@ pub struct ClientEmitter {
 impl ClientEmitter {
     /// Sets the ack deadline.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options = EmitOptions {
-            ack_timeout: Some(timeout),
-            ..self.options
-        };
+        self.options = self.options.with_ack(timeout);
         self
     }
 
@@ -369,10 +363,9 @@ impl ClientEmitter {
     /// Sends `event` with `args`.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let (data, attachments) = encode_args(Some(event), args)?;
-        let options = EmitOptions {
-            ack_timeout: None,
-            ..self.options
-        };
+        // A plain emit asks for no ack, whatever the deadline set.
+        let mut options = self.options;
+        options.ack_timeout = None;
         let nsp = &self.socket.inner.nsp;
         self.socket
             .inner

@@ -1,9 +1,6 @@
 //! The manager: one core client behind a lock, its connections and its
 //! timer task, shared by the sockets of its namespaces.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -11,16 +8,16 @@ use core::future::Future;
 use event_listener::Event as Notify;
 use serde::de::DeserializeOwned;
 
-use crate::client::{
+use crate::ack::AckReply;
+use crate::jobs::{start_in_order, JobQueue};
+use crate::runtime::{BoxFuture, Connector, Runtime};
+use crate::shared::lock;
+use crate::socket::Payload;
+use sio_core::client::{
     Client, ClientEvent, Config as CoreConfig, ConnId, DisconnectReason, Output, Transport,
 };
-use crate::driver::ack::AckReply;
-use crate::driver::jobs::{start_in_order, JobQueue};
-use crate::driver::runtime::{BoxFuture, Connector, Runtime};
-use crate::driver::shared::lock;
-use crate::driver::socket::Payload;
-use crate::packet::RawJson;
-use crate::time::{Instant, StdClock};
+use sio_core::packet::RawJson;
+use sio_core::time::{Instant, StdClock};
 
 use super::config::auth_json;
 use super::pump::{pump, ConnCommand, PumpSink};
@@ -298,6 +295,8 @@ impl ManagerInner {
                     }
                     return;
                 }
+                // Outputs this driver has no use for.
+                _ => {}
             }
         }
     }
@@ -405,6 +404,7 @@ impl ManagerInner {
             }
             ClientEvent::ReconnectFailed => self.push_manager_event(ManagerEvent::ReconnectFailed),
             ClientEvent::Upgraded => self.push_manager_event(ManagerEvent::Upgrade),
+            _ => {}
         }
     }
 

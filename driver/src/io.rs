@@ -1,8 +1,5 @@
 //! [`SocketIo`]: the server handle an application holds.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -24,8 +21,8 @@ use super::runtime::Runtime;
 use super::shared::Shared;
 use super::socket::Socket;
 use super::EmitError;
-use crate::server::{Config, Server};
-use crate::wire::http;
+use sio_core::server::{Config, Server};
+use sio_core::wire::http;
 
 /// A Socket.IO server: namespaces, handlers, and the operations Node's
 /// `io` object offers. Cloning shares it. The runtime crates build it
@@ -296,7 +293,7 @@ impl SocketIo {
     /// every clone of this handle shares it.
     ///
     /// ```no_run
-    /// # fn setup(io: &sio_core::driver::SocketIo) {
+    /// # fn setup(io: &sio_driver::SocketIo) {
     /// use sio_core::wire::http::Response;
     /// io.set_fallback(|request| match request.path() {
     ///     "/" => Response::new(200).with_body("text/html; charset=utf-8", "<h1>hi</h1>"),

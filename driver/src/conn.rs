@@ -2,9 +2,6 @@
 //! keep-alive and pipelining (one at a time, in order), held polling
 //! requests (watching for the client to go away), and WebSocket.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -17,8 +14,8 @@ use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::outbox::OutboxReceiver;
 use super::shared::Shared;
 use super::socket::Ready;
-use crate::engine::{ConnId, Io};
-use crate::wire::http::{Request, RequestParser, Response};
+use sio_core::engine::{ConnId, Io};
+use sio_core::wire::http::{Request, RequestParser, Response};
 
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 4096;
@@ -511,6 +508,7 @@ fn frame_of(io: Io) -> Frame {
         Io::Transmit { data, .. } => Frame::Data(data),
         Io::Close { .. } => Frame::Close,
         Io::Respond { .. } | Io::Upgrade { .. } => Frame::Nothing,
+        _ => Frame::Nothing,
     }
 }
 

@@ -1,17 +1,14 @@
 //! One task per TCP connection of the client: bytes in to the core, bytes
 //! out from its commands, and the manager's timer loop.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
-use crate::client::ConnId;
-use crate::driver::runtime::Runtime;
+use crate::runtime::Runtime;
+use sio_core::client::ConnId;
 
 /// Bytes read from the connection at once.
 const READ_CHUNK: usize = 16 * 1024;
@@ -46,7 +43,7 @@ enum PumpEnd {
 
 /// Moves the bytes of one connection: reads go to the core, the core's
 /// transmits go out; ends when either side is done, and tells the core.
-pub(super) async fn pump<M: PumpSink, S: crate::driver::runtime::ClientStream>(
+pub(super) async fn pump<M: PumpSink, S: crate::runtime::ClientStream>(
     manager: Weak<M>,
     conn: ConnId,
     stream: std::io::Result<S>,

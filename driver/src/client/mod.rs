@@ -1,5 +1,5 @@
 //! The Socket.IO client on any runtime: socket.io-client's `Manager` and
-//! `Socket`, as async handles over the sans-IO [`Client`](crate::client::Client).
+//! `Socket`, as async handles over the sans-IO [`Client`](sio_core::client::Client).
 //!
 //! ```text
 //! let socket = sio_tokio::client::socket("http://127.0.0.1:3000", ClientConfig::default())?;
@@ -26,8 +26,6 @@
 //! `http`, `https`, `ws` or `wss` (`url`); TLS
 //! (feature `tls`) wraps the connector's streams with rustls.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-
 mod config;
 mod manager;
 mod pump;
@@ -36,9 +34,7 @@ mod socket;
 mod tls;
 mod url;
 
-use std::prelude::rust_2021::*;
-
-use crate::driver::runtime::{Connector, Runtime};
+use crate::runtime::{Connector, Runtime};
 use manager::Dial;
 #[cfg(feature = "tls")]
 use tls::Tls;
