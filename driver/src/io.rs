@@ -26,7 +26,8 @@ use sio_core::wire::http;
 
 /// A Socket.IO server: namespaces, handlers, and the operations Node's
 /// `io` object offers. Cloning shares it. The runtime crates build it
-/// (`sio_tokio::SocketIo::new(config)` and the like) and serve it.
+/// (`sio_tokio::new(config)`, `sio_smol::new`, `sio_async_std::new`) and
+/// serve it.
 #[derive(Clone)]
 pub struct SocketIo {
     pub(crate) shared: Arc<Shared>,
@@ -77,7 +78,7 @@ impl SocketIo {
     /// right after construction:
     ///
     /// ```ignore
-    /// let io = sio_tokio::SocketIo::new(config).with_adapter(bus);
+    /// let io = sio_tokio::new(config).with_adapter(bus);
     /// ```
     ///
     /// The node's uid is random; the channel key prefix and the requests

@@ -88,7 +88,11 @@ impl ConnectContext {
         &self.handshake
     }
 
-    /// Data to hand to the socket once accepted (Node's `socket.data`).
+    /// Typed values to hand to the socket once accepted, read back with
+    /// [`Socket::extensions`](super::Socket::extensions). They stay in this
+    /// process and are not Node's `socket.data`: that is
+    /// [`Socket::set_data`](super::Socket::set_data), what `fetch_sockets`
+    /// reports.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
     }
