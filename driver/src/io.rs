@@ -77,9 +77,13 @@ impl SocketIo {
     /// that bus; `local()` keeps an operation on this node. Call it once,
     /// right after construction:
     ///
-    /// ```ignore
-    /// let io = sio_tokio::new(config).with_adapter(bus);
+    /// ```no_run
+    /// # fn join(config: sio_driver::Config, bus: impl sio_driver::Bus, runtime: impl sio_driver::Runtime) {
+    /// let io = sio_driver::SocketIo::with_runtime(runtime, config).with_adapter(bus);
+    /// # }
     /// ```
+    ///
+    /// (`sio_tokio::new(config).with_adapter(bus)` on a runtime crate.)
     ///
     /// The node's uid is random; the channel key prefix and the requests
     /// timeout come from the bus ([`Bus::key`], [`Bus::requests_timeout`]).

@@ -1,13 +1,18 @@
 //! The Socket.IO client on any runtime: socket.io-client's `Manager` and
 //! `Socket`, as async handles over the sans-IO [`Client`](sio_core::client::Client).
 //!
-//! ```text
-//! let socket = sio_tokio::client::socket("http://127.0.0.1:3000", ClientConfig::default())?;
+//! ```no_run
+//! # use sio_driver::{client_socket, ClientConfig, Connector, Runtime, UrlError};
+//! # fn demo(runtime: impl Runtime + Connector) -> Result<(), UrlError> {
+//! // On a runtime crate: sio_tokio::client::socket(url, config).
+//! let socket = client_socket(runtime, "http://127.0.0.1:3000", ClientConfig::default())?;
 //! socket.on_connect(|socket| async move { let _ = socket.emit("hello", &"world"); });
 //! socket.on("news", |_socket, text: String, ack| async move { let _ = ack.send(&"thanks"); });
 //! socket.connect();
 //! let admin = socket.manager().socket("/admin", None); // same connection
 //! admin.connect();
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! One [`ClientManager`] owns the core client behind a lock held only to
