@@ -28,6 +28,7 @@
 // The crate is no_std; this module is std-only (feature `driver`).
 use std::prelude::rust_2021::*;
 
+mod accept;
 mod ack;
 mod answer;
 mod bus;
@@ -49,6 +50,7 @@ mod runtime;
 mod shared;
 mod socket;
 
+pub use accept::accept_loop;
 pub use ack::{AckError, AckSender};
 pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
