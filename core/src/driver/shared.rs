@@ -70,6 +70,8 @@ pub(crate) struct Shared {
     acks: Mutex<HashMap<SocketId, HashMap<u64, Sender<AckReply>>>>,
     pub(crate) registry: Registry,
     pub(crate) http_limits: crate::wire::http::Limits,
+    /// The deadlines of a standalone server's HTTP connections.
+    pub(crate) http_timeouts: crate::wire::http::Timeouts,
     shutting_down: AtomicBool,
     /// The cluster this server joined, if an adapter is attached.
     pub(crate) cluster: OnceLock<Arc<Cluster>>,
@@ -80,6 +82,7 @@ impl Shared {
         runtime: Arc<dyn Runtime>,
         server: Server,
         http_limits: crate::wire::http::Limits,
+        http_timeouts: crate::wire::http::Timeouts,
     ) -> Arc<Self> {
         let shared = Arc::new(Shared {
             runtime,
@@ -97,6 +100,7 @@ impl Shared {
             acks: Mutex::new(HashMap::new()),
             registry: Registry::default(),
             http_limits,
+            http_timeouts,
             shutting_down: AtomicBool::new(false),
             cluster: OnceLock::new(),
         });
