@@ -59,8 +59,14 @@ impl SocketIo {
             max_body_bytes: config.engine.max_http_buffer_size,
             ..http::Limits::default()
         };
+        let http_timeouts = http::Timeouts {
+            headers: config.engine.headers_timeout,
+            body: config.engine.body_timeout,
+            keep_alive: config.engine.keep_alive_timeout,
+            write: config.engine.close_timeout,
+        };
         let server = Server::new(config, seed);
-        let shared = Shared::new(Arc::new(runtime), server, http_limits);
+        let shared = Shared::new(Arc::new(runtime), server, http_limits, http_timeouts);
         // The main namespace always exists, as in Node.
         let main = Namespace::existing(&shared, "/");
         SocketIo {

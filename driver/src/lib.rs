@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod accept;
 mod ack;
 mod answer;
 mod bus;
@@ -50,6 +51,7 @@ mod runtime;
 mod shared;
 mod socket;
 
+pub use accept::accept_loop;
 pub use ack::{AckError, AckSender};
 pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};

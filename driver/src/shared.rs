@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     acks: Mutex<HashMap<SocketId, HashMap<u64, Sender<AckReply>>>>,
     pub(crate) registry: Registry,
     pub(crate) http_limits: sio_core::wire::http::Limits,
+    /// The deadlines of a standalone server's HTTP connections.
+    pub(crate) http_timeouts: sio_core::wire::http::Timeouts,
     shutting_down: AtomicBool,
     /// The cluster this server joined, if an adapter is attached.
     pub(crate) cluster: OnceLock<Arc<Cluster>>,
@@ -77,6 +79,7 @@ impl Shared {
         runtime: Arc<dyn Runtime>,
         server: Server,
         http_limits: sio_core::wire::http::Limits,
+        http_timeouts: sio_core::wire::http::Timeouts,
     ) -> Arc<Self> {
         let shared = Arc::new(Shared {
             runtime,
@@ -94,6 +97,7 @@ impl Shared {
             acks: Mutex::new(HashMap::new()),
             registry: Registry::default(),
             http_limits,
+            http_timeouts,
             shutting_down: AtomicBool::new(false),
             cluster: OnceLock::new(),
         });

@@ -103,16 +103,26 @@ pub fn new(config: Config) -> SocketIo {
     SocketIo::with_runtime(Tokio::current(), config)
 }
 
-/// Accepts connections on `listener` and serves each on its own task, until
-/// accepting fails.
+/// Accepts connections on `listener` and serves each on its own task.
+///
+/// A failed accept does not end it: running out of file descriptors
+/// (`EMFILE`), a connection reset before it was taken and the like are
+/// logged (through `tracing`) and retried after a short pause (10 ms,
+/// growing to 1 s while they go on), as Node's server does. It returns
+/// only when the listener itself is unusable (see [`accept_loop`]).
 pub async fn serve(listener: TcpListener, io: SocketIo) -> std::io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        // Small packets go out at once (pongs, acks).
-        let _ = stream.set_nodelay(true);
-        let io = io.clone();
-        tokio::spawn(async move {
-            io.serve_connection(stream.compat(), Some(peer)).await;
-        });
-    }
+    let listener = &listener;
+    accept_loop(
+        &Tokio::current(),
+        move || listener.accept(),
+        |(stream, peer)| {
+            // Small packets go out at once (pongs, acks).
+            let _ = stream.set_nodelay(true);
+            let io = io.clone();
+            tokio::spawn(async move {
+                io.serve_connection(stream.compat(), Some(peer)).await;
+            });
+        },
+    )
+    .await
 }

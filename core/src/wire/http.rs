@@ -12,7 +12,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use core::fmt;
 
 mod client;
+mod timeouts;
 pub use client::{OutgoingRequest, ReceivedResponse, ResponseParser};
+pub use timeouts::{ConnDeadline, Expiry, Stage, Timeouts};
 
 /// Bounds on what one request may hold. Going over one is the peer's fault
 /// and answered with [`HttpError::status`].
@@ -484,6 +486,18 @@ impl RequestParser {
     /// How many bytes are buffered.
     pub fn buffered_len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// How far into the next request the parser is, for its deadline
+    /// ([`ConnDeadline::parsed`]). Call it after
+    /// [`RequestParser::poll_request`] returned `Ok(None)`; a lone CR (of
+    /// a blank line between requests) is no request yet.
+    pub fn stage(&self) -> Stage {
+        match self.state {
+            State::Body(_) => Stage::Body,
+            State::Head if !self.buf.is_empty() && self.buf[..] != *b"\r" => Stage::Head,
+            State::Head | State::Failed(_) => Stage::Idle,
+        }
     }
 
     fn advance(&mut self) -> Result<Option<Request>, HttpError> {
@@ -1229,6 +1243,27 @@ mod tests {
         parser.feed(b"GET / HTTP/1.1\r\n\r\n");
         assert_eq!(parser.buffered_len(), 0);
         assert_eq!(parser.poll_request(), Err(err));
+    }
+
+    #[test]
+    fn stage_tells_head_from_body() {
+        let mut parser = RequestParser::new(Limits::default());
+        assert_eq!(parser.stage(), Stage::Idle);
+        parser.feed(b"\r");
+        assert_eq!(parser.poll_request(), Ok(None));
+        assert_eq!(parser.stage(), Stage::Idle);
+        parser.feed(b"\nP");
+        assert_eq!(parser.poll_request(), Ok(None));
+        assert_eq!(parser.stage(), Stage::Head);
+        parser.feed(b"OST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n");
+        assert_eq!(parser.poll_request(), Ok(None));
+        assert_eq!(parser.stage(), Stage::Body);
+        parser.feed(b"abGET / HTTP/1.1\r\n");
+        assert!(parser.poll_request().unwrap().is_some());
+        assert_eq!(parser.stage(), Stage::Head);
+        parser.feed(b"\r\n");
+        assert!(parser.poll_request().unwrap().is_some());
+        assert_eq!(parser.stage(), Stage::Idle);
     }
 
     #[test]
