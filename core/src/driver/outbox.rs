@@ -29,6 +29,9 @@ struct State {
     /// The receiver's task is in a poll that takes from the queue before
     /// it ends: a send needs no wake (which would only poll it again).
     receiver_looking: bool,
+    /// An [`Io::Abort`] came: what was queued is dropped, and so is
+    /// anything sent after it.
+    aborted: bool,
 }
 
 /// Creates an outbox.
@@ -39,6 +42,7 @@ pub(crate) fn outbox() -> (OutboxSender, OutboxReceiver) {
         sender_gone: false,
         receiver_gone: false,
         receiver_looking: false,
+        aborted: false,
     }));
     (
         OutboxSender {
@@ -62,11 +66,23 @@ impl OutboxSender {
             if state.receiver_gone {
                 return Err(io);
             }
-            state.queue.push_back(io);
-            if state.receiver_looking {
-                None
-            } else {
+            if state.aborted {
+                return Ok(());
+            }
+            if matches!(io, Io::Abort { .. }) {
+                // The receiver may be blocked writing what is queued: it
+                // is woken whatever it is doing, and finds only this.
+                state.aborted = true;
+                state.queue = VecDeque::new();
+                state.queue.push_back(io);
                 state.waker.take()
+            } else {
+                state.queue.push_back(io);
+                if state.receiver_looking {
+                    None
+                } else {
+                    state.waker.take()
+                }
             }
         };
         // Woken outside the lock: the receiver may run at once on another thread.
@@ -154,6 +170,16 @@ impl OutboxReceiver {
     /// core, before it polls its writing side); sends then wake nobody.
     pub(crate) fn set_looking(&self, looking: bool) {
         lock(&self.state).receiver_looking = looking;
+    }
+
+    /// Whether an [`Io::Abort`] came; if not, the task of `cx` is woken
+    /// when one does (for a task blocked on something else, a write).
+    pub(crate) fn poll_aborted(&self, cx: &std::task::Context<'_>) -> bool {
+        let mut state = lock(&self.state);
+        if !state.aborted {
+            register(&mut state, cx);
+        }
+        state.aborted
     }
 
     /// The next output if one is queued.
@@ -309,6 +335,25 @@ mod tests {
         }
         while rx.try_recv().is_some() {}
         assert!(lock(&rx.state).queue.capacity() <= KEPT_SLOTS);
+    }
+
+    #[test]
+    fn an_abort_drops_what_is_queued_and_wakes_a_blocked_receiver() {
+        let (tx, rx) = outbox();
+        let counter = Arc::new(CountingWaker(Default::default()));
+        let waker = Waker::from(counter.clone());
+        let cx = std::task::Context::from_waker(&waker);
+        tx.try_send(transmit(1)).unwrap();
+        tx.try_send(transmit(2)).unwrap();
+        // Blocked on a write, the receiver only watches for an abort.
+        assert!(!rx.poll_aborted(&cx));
+        rx.set_looking(true);
+        tx.try_send(Io::Abort { conn: ConnId(1) }).unwrap();
+        assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(rx.poll_aborted(&cx));
+        tx.try_send(transmit(3)).unwrap();
+        assert!(matches!(rx.try_recv(), Some(Io::Abort { .. })));
+        assert!(rx.try_recv().is_none());
     }
 
     /// Counts the wakes it gets.
