@@ -9,8 +9,12 @@
 //!   endpoint, tagged with a [`ConnId`] it chose (one id per request; a
 //!   request that becomes a WebSocket keeps its id as the WebSocket's id);
 //! - [`EngineServer::handle_ws_data`]: bytes read from an accepted WebSocket;
-//! - [`EngineServer::handle_flushed`]: everything transmitted so far on a
-//!   connection has been written (so the transport is writable again);
+//! - [`EngineServer::handle_written`]: how many more transmits of a
+//!   WebSocket (frames and bytes) were written to its socket since the last
+//!   report; what is transmitted and not reported written is its backlog,
+//!   bounded by [`Config::max_buffered_packets`] and
+//!   [`Config::max_buffered_bytes`] (a polling session's queue is bounded
+//!   the same way). [`EngineServer::handle_flushed`] says everything was;
 //! - [`EngineServer::handle_conn_closed`]: a connection closed or a
 //!   request aborted;
 //! - [`EngineServer::handle_timeout`] at the instant last returned in
@@ -25,6 +29,17 @@
 //! when data is queued, when the session pauses for an upgrade (noop), or
 //! when it closes.
 //!
+//! Every `handle_*` input first fires the deadlines already due at its
+//! `now`, so a driver whose timer wakes late never has an input handled by
+//! a session that should be gone.
+//!
+//! A connection the server closes ([`Io::Close`]: queued data, then the
+//! close) must be gone [`Config::close_timeout`] later whether its peer
+//! reads or not: unless the driver reported it closed by then, an
+//! [`Io::Abort`] follows (drop what is queued, close now). A client past
+//! its backlog bound is aborted at once ("transport error"): what was queued
+//! for it is dropped rather than held behind a close frame.
+//!
 //! # Behaviour of the reference server (engine.io 6.6) that this follows
 //!
 //! - Checks run in the reference's order: transport, then the sid (unknown:
@@ -35,15 +50,18 @@
 //!   refused like any other request (code 2 without a sid).
 //! - The next ping comes one `pingInterval` after the last pong; a `2` from
 //!   the client is a transport error (only the server pings in v4).
-//! - A POST over `max_http_buffer_size` gets 413 and is dropped, the session
-//!   stays; records before a bad one are handled, then the session closes
-//!   with "parse error", and the POST still gets `ok`.
+//! - A POST over `max_http_buffer_size` gets 413 and the session closes
+//!   ("transport error"; engine.io 6.6 says "payload too large"); records
+//!   before a bad one are handled, then the session closes with "parse
+//!   error", and the POST still gets `ok`.
 //! - Once the client probed (`2probe`), polling is paused: held and new GETs
 //!   get `6` at once (the reference answers within 100 ms), and packets wait
 //!   for the WebSocket. A second WebSocket for a session that is upgrading
 //!   or upgraded is accepted and closed at once.
 //! - A closed polling session whose client holds no GET keeps its packets and
-//!   `1` for the next GET, for at most 30 s (the reference's close timeout).
+//!   `1` for the next GET, for at most [`Config::close_timeout`] (30 s) and
+//!   no longer than its pending pong deadline (the reference's closing
+//!   socket keeps its ping timeout); later GETs get 400 code 1.
 //! - Unlike the reference, a `1` over WebSocket closes the session (the
 //!   reference ignores it and waits for the close frame).
 
