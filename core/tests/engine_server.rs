@@ -1525,6 +1525,18 @@ fn the_byte_bound_closes_a_websocket_and_a_polling_client() {
     let get = h.poll(&sid);
     assert_eq!(h.response(get).unwrap().status, 400);
     h.assert_empty();
+
+    // One message over the bound is no backlog: it goes out.
+    let huge = "z".repeat(5_000);
+    let (session, _, ws) = h.open_websocket();
+    h.server.handle_flushed(h.now, ws);
+    h.send(session, &huge);
+    assert!(h.events().is_empty());
+    h.send(session, "x");
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
 }
 
 #[test]

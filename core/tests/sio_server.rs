@@ -589,7 +589,12 @@ fn polling(h: &mut Harness, method: Method, sid: &str, body: &[u8]) -> Response 
 
 fn open_polling(h: &mut Harness) -> String {
     let conn = h.conn();
-    let req = request(Method::Get, "/socket.io/?EIO=4&transport=polling", vec![], b"");
+    let req = request(
+        Method::Get,
+        "/socket.io/?EIO=4&transport=polling",
+        vec![],
+        b"",
+    );
     h.server.handle_request(h.now, conn, req);
     h.drain();
     let body = String::from_utf8(h.responses.remove(&conn).unwrap().body.to_vec()).unwrap();

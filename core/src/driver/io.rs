@@ -53,7 +53,9 @@ fn seed_from(
 fn expect_seed(seed: Result<[u8; 32], RandomSourceError>) -> [u8; 32] {
     match seed {
         Ok(seed) => seed,
-        Err(error) => std::panic!("cannot seed session ids: {error}; use SocketIo::try_with_runtime to handle it"),
+        Err(error) => std::panic!(
+            "cannot seed session ids: {error}; use SocketIo::try_with_runtime to handle it"
+        ),
     }
 }
 

@@ -1490,10 +1490,13 @@ impl EngineServer {
             Transport::Polling if session.held_get.is_some() && !session.polling_paused() => false,
             Transport::Polling => {
                 session.queue.len() > config.max_buffered_packets
-                    || session.queued_bytes > config.max_buffered_bytes
+                    || (session.queued_bytes > config.max_buffered_bytes && session.queue.len() > 1)
             }
         };
-        let upgrade_over = session.upgrade.as_ref().is_some_and(|u| u.link.is_over(config));
+        let upgrade_over = session
+            .upgrade
+            .as_ref()
+            .is_some_and(|u| u.link.is_over(config));
         if over || upgrade_over {
             self.close_session(self.now, id, CloseReason::TransportError, Farewell::Abort);
         }

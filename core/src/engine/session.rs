@@ -96,10 +96,11 @@ impl WsLink {
         }
     }
 
-    /// Whether its backlog passed a bound of `config`.
+    /// Whether its backlog passed a bound of `config`. One message larger
+    /// than the byte bound alone is not a backlog: it may go out.
     pub(crate) fn is_over(&self, config: &Config) -> bool {
         self.unwritten_frames > config.max_buffered_packets
-            || self.unwritten_bytes > config.max_buffered_bytes
+            || (self.unwritten_bytes > config.max_buffered_bytes && self.unwritten_frames > 1)
     }
 }
 
