@@ -85,7 +85,7 @@ impl SocketIo {
     /// If that source fails (ids would be guessable otherwise); see
     /// [`SocketIo::try_with_runtime`].
     pub fn with_runtime<R: Runtime>(runtime: R, config: Config) -> SocketIo {
-        let seed = expect_seed(seed_from(|seed| getrandom::fill(seed)));
+        let seed = expect_seed(seed_from(getrandom::fill));
         SocketIo::with_seed(runtime, config, seed)
     }
 
@@ -95,7 +95,7 @@ impl SocketIo {
         runtime: R,
         config: Config,
     ) -> Result<SocketIo, RandomSourceError> {
-        let seed = seed_from(|seed| getrandom::fill(seed))?;
+        let seed = seed_from(getrandom::fill)?;
         Ok(SocketIo::with_seed(runtime, config, seed))
     }
 

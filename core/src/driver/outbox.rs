@@ -32,6 +32,9 @@ struct State {
     /// An [`Io::Abort`] came: what was queued is dropped, and so is
     /// anything sent after it.
     aborted: bool,
+    /// The receiver blocked on a write, woken by an abort only (not by
+    /// every send, which it could not write anyway).
+    abort_waker: Option<Waker>,
 }
 
 /// Creates an outbox.
@@ -43,6 +46,7 @@ pub(crate) fn outbox() -> (OutboxSender, OutboxReceiver) {
         receiver_gone: false,
         receiver_looking: false,
         aborted: false,
+        abort_waker: None,
     }));
     (
         OutboxSender {
@@ -61,7 +65,7 @@ pub(crate) struct OutboxSender {
 impl OutboxSender {
     /// Queues `io`; gives it back when the receiver is gone.
     pub(crate) fn try_send(&self, io: Io) -> Result<(), Io> {
-        let waker = {
+        let (waker, blocked) = {
             let mut state = lock(&self.state);
             if state.receiver_gone {
                 return Err(io);
@@ -75,18 +79,18 @@ impl OutboxSender {
                 state.aborted = true;
                 state.queue = VecDeque::new();
                 state.queue.push_back(io);
-                state.waker.take()
+                (state.waker.take(), state.abort_waker.take())
             } else {
                 state.queue.push_back(io);
                 if state.receiver_looking {
-                    None
+                    (None, None)
                 } else {
-                    state.waker.take()
+                    (state.waker.take(), None)
                 }
             }
         };
         // Woken outside the lock: the receiver may run at once on another thread.
-        if let Some(waker) = waker {
+        for waker in [waker, blocked].into_iter().flatten() {
             waker.wake();
         }
         Ok(())
@@ -177,7 +181,10 @@ impl OutboxReceiver {
     pub(crate) fn poll_aborted(&self, cx: &std::task::Context<'_>) -> bool {
         let mut state = lock(&self.state);
         if !state.aborted {
-            register(&mut state, cx);
+            match &mut state.abort_waker {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
         }
         state.aborted
     }
@@ -208,6 +215,7 @@ impl Drop for OutboxReceiver {
         state.receiver_gone = true;
         state.queue = VecDeque::new();
         state.waker = None;
+        state.abort_waker = None;
     }
 }
 
@@ -345,8 +353,11 @@ mod tests {
         let cx = std::task::Context::from_waker(&waker);
         tx.try_send(transmit(1)).unwrap();
         tx.try_send(transmit(2)).unwrap();
-        // Blocked on a write, the receiver only watches for an abort.
+        // Blocked on a write, the receiver only watches for an abort: a
+        // send does not wake it.
         assert!(!rx.poll_aborted(&cx));
+        tx.try_send(transmit(9)).unwrap();
+        assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 0);
         rx.set_looking(true);
         tx.try_send(Io::Abort { conn: ConnId(1) }).unwrap();
         assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 1);
