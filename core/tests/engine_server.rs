@@ -1619,6 +1619,7 @@ enum Op {
     Close(usize),
     ConnClosed(usize),
     Flushed(usize),
+    Written(usize, u8),
     Advance(u32),
 }
 
@@ -1635,6 +1636,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0..4usize).prop_map(Op::Close),
         (0..8usize).prop_map(Op::ConnClosed),
         (0..6usize).prop_map(Op::Flushed),
+        (0..6usize, 0..4u8).prop_map(|(c, n)| Op::Written(c, n)),
         (0..30_000u32).prop_map(Op::Advance),
     ]
 }
@@ -1649,6 +1651,7 @@ proptest! {
     fn random_interleavings_keep_the_invariants(ops in proptest::collection::vec(op(), 1..60)) {
         let mut config = Config::default();
         config.max_buffered_packets = 5;
+        config.max_buffered_bytes = 200;
         let mut server = EngineServer::new(config, SEED);
         let mut now = 0u64;
         let mut next_conn = 0u64;
@@ -1717,6 +1720,9 @@ proptest! {
                 Op::Flushed(i) => if let Some(c) = ws_conns.get(i) {
                     server.handle_flushed(t, *c);
                 },
+                Op::Written(i, n) => if let Some(c) = ws_conns.get(i) {
+                    server.handle_written(t, *c, usize::from(n), 40 * usize::from(n));
+                },
                 Op::Advance(ms) => {
                     now += u64::from(ms);
                     server.handle_timeout(Instant::from_millis(now));
@@ -1744,6 +1750,9 @@ proptest! {
                     Output::Event(EngineEvent::Closed { session, .. }) => {
                         prop_assert!(closed_sessions.insert(session), "closed twice");
                     }
+                    Output::Io(Io::Abort { conn }) => {
+                        prop_assert!(!pending.contains(&conn), "aborted before its answer: {:?}", conn);
+                    }
                     _ => {}
                 }
             }
@@ -1753,12 +1762,15 @@ proptest! {
         for (s, _) in &sids {
             let _ = server.close(t, *s, CloseReason::ServerShutdown);
         }
-        server.handle_timeout(Instant::from_millis(now + 100_000));
-        loop {
-            match server.poll_output() {
-                Output::Timeout(_) => break,
-                Output::Io(Io::Respond { conn, .. }) => { pending.remove(&conn); }
-                _ => {}
+        // Twice: a close made by a deadline of the first gets its own deadline.
+        for later in [100_000, 200_000] {
+            server.handle_timeout(Instant::from_millis(now + later));
+            loop {
+                match server.poll_output() {
+                    Output::Timeout(_) => break,
+                    Output::Io(Io::Respond { conn, .. }) => { pending.remove(&conn); }
+                    _ => {}
+                }
             }
         }
         prop_assert_eq!(server.session_count(), 0);
@@ -1767,5 +1779,7 @@ proptest! {
         prop_assert_eq!(footprint.sessions, 0);
         prop_assert_eq!(footprint.connections, 0);
         prop_assert_eq!(footprint.timer_entries, 0);
+        // Every connection told to close was aborted by its deadline.
+        prop_assert_eq!(footprint.closing_connections, 0);
     }
 }
