@@ -275,6 +275,9 @@ macro_rules! api_tests {
             disconnect_ping_timeout,
             disconnect_connection_closes_all_namespaces,
             stalled_reader_is_dropped_at_the_packet_limit,
+            stalled_reader_is_dropped_at_the_byte_limit,
+            a_reader_that_keeps_up_is_never_dropped,
+            a_closed_connection_is_gone_by_the_close_timeout,
             fetch_sockets,
             sockets_join_leave,
             disconnect_sockets,
@@ -1541,6 +1544,101 @@ pub fn stalled_reader_is_dropped_at_the_packet_limit<R: TestRuntime>() {
     assert_eq!((id, reason), (stalled_id, DisconnectReason::TransportError));
     assert_eq!(server.io.socket_count(), 1);
     drop(stalled);
+}
+
+/// A client that stops reading under a fan-out of large messages is
+/// disconnected ("transport error") once `max_buffered_bytes` of them wait
+/// unwritten, long before the packet limit; the reader goes on receiving.
+pub fn stalled_reader_is_dropped_at_the_byte_limit<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.max_buffered_bytes = 2 * 1024 * 1024;
+    let (server, sockets, disconnects) = start_with_disconnects::<R>(config);
+    let mut reader = server.client("/");
+    let _ = sockets.get();
+    let stalled = server.client("/");
+    let stalled_id = sockets.get().id().to_owned();
+    // 64 KiB a packet, 40 MiB in all: far fewer packets than the packet
+    // limit (10,000), far more bytes than loopback buffers and the bound.
+    let big = "x".repeat(64 * 1024);
+    let expected = format!(r#"42["big","{big}"]"#);
+    for _ in 0..640 {
+        let (io, big) = (server.io.clone(), big.clone());
+        server.call(move || io.to("kept").emit("big", &big).unwrap());
+        assert!(reader.recv_text().unwrap() == expected, "a big packet");
+    }
+    let (id, reason, _, _) = disconnects.get();
+    assert_eq!((id, reason), (stalled_id, DisconnectReason::TransportError));
+    assert_eq!(server.io.socket_count(), 1);
+    drop(stalled);
+}
+
+/// A client that reads as fast as it can while the server keeps far more
+/// in flight than the kernel buffers (so the server's queue for it never
+/// empties) is never dropped, though three times `max_buffered_packets`
+/// go through: what the driver wrote counts as written even mid-burst.
+pub fn a_reader_that_keeps_up_is_never_dropped<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.max_buffered_packets = 100;
+    let (server, sockets, disconnects) = start_with_disconnects::<R>(config);
+    let mut reader = server.client("/");
+    let _ = sockets.get();
+    // 256 KiB a packet, 56 in flight (14 MiB, under the 16 MiB bound); the
+    // packet bound leaves room for reports that lag by a poll.
+    let big = "y".repeat(256 * 1024);
+    let expected = format!(r#"42["big","{big}"]"#);
+    let window = 56;
+    let total = 300;
+    let emit = |n: usize| {
+        let (io, big) = (server.io.clone(), big.clone());
+        server.call(move || {
+            for _ in 0..n {
+                io.to("kept").emit("big", &big).unwrap();
+            }
+        });
+    };
+    emit(window);
+    for _ in window..total {
+        assert!(reader.recv_text().unwrap() == expected, "a big packet");
+        emit(1);
+    }
+    for _ in 0..window {
+        assert!(reader.recv_text().unwrap() == expected, "a big packet");
+    }
+    disconnects.none();
+    assert_eq!(server.io.socket_count(), 1);
+}
+
+/// A connection the server closes gracefully (`disconnect_connection`:
+/// queued data, DISCONNECT, `1`, close frame) to a peer that does not read
+/// is dropped by `close_timeout`, with what was still queued for it: the
+/// peer never gets to the DISCONNECT.
+pub fn a_closed_connection_is_gone_by_the_close_timeout<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.close_timeout = Duration::from_millis(300);
+    config.engine.max_buffered_bytes = 256 * 1024 * 1024;
+    let (server, sockets, disconnects) = start_with_disconnects::<R>(config);
+    let mut stalled = server.client("/");
+    let socket = sockets.get();
+    // 16 MiB queued: more than loopback buffers take from a peer that does
+    // not read, so the close frame stays queued behind data.
+    let big = "z".repeat(256 * 1024);
+    let s = socket.clone();
+    server.call(move || {
+        for _ in 0..64 {
+            s.emit("big", &big).unwrap();
+        }
+        s.disconnect_connection().unwrap();
+    });
+    let (_, reason, _, _) = disconnects.get();
+    assert_eq!(reason, DisconnectReason::ServerNamespaceDisconnect);
+    std::thread::sleep(Duration::from_millis(1_500));
+    // Now reading: the connection ends before the DISCONNECT.
+    let mut packets = 0;
+    while let Ok(received) = stalled.recv_packet(WAIT) {
+        assert_ne!(received.text, "41", "the close was not cut short");
+        packets += 1;
+    }
+    assert!(packets < 64, "read {packets}: nothing was dropped");
 }
 
 /// A client that stops answering pings: "ping timeout"; one that answers
