@@ -294,6 +294,7 @@ macro_rules! api_tests {
             slow_request_head_gets_408,
             idle_keep_alive_connection_is_closed,
             slow_request_body_gets_408,
+            oversize_post_closes_its_session,
             keep_alive_client_within_the_timeouts_is_undisturbed,
             response_to_a_client_that_does_not_read_is_dropped,
         );
@@ -2363,6 +2364,40 @@ pub fn slow_request_body_gets_408<R: TestRuntime>() {
         "{answer}"
     );
     assert_took("the slow body's 408", closed - started, 300);
+}
+
+/// A POST over `max_http_buffer_size` on the standalone server: its body
+/// is refused unread, answered 413, and its session fails as in engine.io
+/// 6.6 ("payload too large"): the socket hears "transport error" and the
+/// session's next request gets 400.
+pub fn oversize_post_closes_its_session<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.max_http_buffer_size = 100;
+    let (server, sockets) = start_reporting_with::<R>(config);
+    let mut client = RawHttp::connect(server.addr);
+    let base = "/socket.io/?EIO=4&transport=polling";
+    let open = client.request("GET", base, "");
+    let target = format!("{base}&sid={}", polling_sid(&open.body));
+    assert_eq!(&client.request("POST", &target, "40").body[..], b"ok");
+    let socket = sockets.get();
+    let (tx, disconnected) = channel();
+    socket.on_disconnect(move |_, reason| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(reason);
+        }
+    });
+    let big = format!("4{}", "x".repeat(200));
+    let head = format!(
+        "POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        big.len()
+    );
+    client.send(head.as_bytes());
+    let (answer, _) = client.until_closed();
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert_eq!(disconnected.get(), DisconnectReason::TransportError);
+    let mut other = RawHttp::connect(server.addr);
+    assert_eq!(other.request("GET", &target, "").status, 400);
 }
 
 /// A polling client on one keep-alive connection, every HTTP timeout

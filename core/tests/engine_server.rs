@@ -12,7 +12,7 @@ use sio_core::engine::{
     AllowedOrigins, CloseReason, Config, ConnId, Cookie, Cors, EngineEvent, EngineServer, Io,
     OutMessage, Output, Packet, SessionId, Transport,
 };
-use sio_core::wire::http::{Header, Method, Request, Response};
+use sio_core::wire::http::{self, Header, HttpError, Method, Request, RequestParser, Response};
 use sio_core::wire::ws::frame::{
     encode_frame, server_frame, CloseFrame, Decoder, Limits, Message, OpCode, Role,
 };
@@ -927,6 +927,47 @@ fn oversize_post_gets_413_and_closes_the_session() {
         400,
         r#"{"code":1,"message":"Session ID unknown"}"#,
     );
+    h.assert_empty();
+}
+
+#[test]
+fn a_post_refused_unread_for_its_size_closes_the_session() {
+    // The standalone driver's parser refuses an oversize body before it is
+    // read; the core hears of it through the head alone.
+    let mut config = Config::default();
+    config.max_http_buffer_size = 10;
+    let mut h = Harness::new(config);
+    let (session, sid) = h.open_polling();
+    let get = h.poll(&sid);
+    let mut parser = RequestParser::new(http::Limits {
+        max_body_bytes: 10,
+        ..http::Limits::default()
+    });
+    parser.feed(
+        format!(
+            "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\n\
+             Host: localhost\r\nContent-Length: 11\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(parser.poll_request(), Err(HttpError::BodyTooLarge));
+    let head = parser.take_refused_head().expect("the refused head");
+    assert!(head.body.is_empty());
+    let conn = h.conn();
+    h.server.handle_request_too_large(h.now, conn, head);
+    h.drain();
+    assert_eq!(h.response(conn).unwrap().status, 413);
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
+    assert_eq!(body(&h.response(get).unwrap()), "1");
+    // Without a session it is a plain 413.
+    let conn = h.conn();
+    h.server
+        .handle_request_too_large(h.now, conn, post("EIO=4&transport=polling", b""));
+    h.drain();
+    assert_eq!(h.response(conn).unwrap().status, 413);
     h.assert_empty();
 }
 

@@ -171,6 +171,15 @@ pub(crate) async fn serve<S>(
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(response) => {
+                let response = match parser.take_refused_head() {
+                    // A body over the limit, refused unread: for the
+                    // endpoint, the core answers (the session it was for
+                    // fails, as in the reference).
+                    Some(head) if shared.read(|server| server.matches(&head)) => {
+                        answer_too_large(&shared, head).await.unwrap_or(response)
+                    }
+                    _ => response,
+                };
                 write_response(&shared, &mut stream, &mut timer, &response, false).await;
                 return;
             }
@@ -239,6 +248,17 @@ pub(crate) async fn serve<S>(
             // The client went away (or the server dropped the request).
             _ => return,
         }
+    }
+}
+
+/// The core's answer to a request whose body was refused for its size.
+async fn answer_too_large(shared: &Arc<Shared>, head: Request) -> Option<Response> {
+    let (conn, outputs) = shared.open_conn();
+    let _guard = ConnGuard::new(shared.clone(), conn);
+    shared.process(|server, now| server.handle_request_too_large(now, conn, head));
+    match outputs.recv().await {
+        Ok(Io::Respond { response, .. }) => Some(response),
+        _ => None,
     }
 }
 

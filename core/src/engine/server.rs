@@ -621,6 +621,25 @@ impl EngineServer {
         }
     }
 
+    /// Input: a request for this endpoint whose body went over
+    /// [`Config::max_http_buffer_size`] and was refused unread by the
+    /// driver's parser ([`crate::wire::http::RequestParser::take_refused_head`]
+    /// gives its head). It gets 413, and a polling POST of an open session
+    /// fails that session ("transport error"), as the reference's "payload
+    /// too large" does.
+    pub fn handle_request_too_large(&mut self, now: Instant, conn: ConnId, req: Request) {
+        self.begin_input(now);
+        let headers = self.polling_headers(&req);
+        if req.method == Method::Post {
+            if let Ok((Transport::Polling, Some(id))) = self.verify(&req, false) {
+                if self.sessions.get(&id).is_some_and(|s| !s.lingering) {
+                    self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
+                }
+            }
+        }
+        self.respond(conn, build_response(413, None, Bytes::new(), headers));
+    }
+
     /// Answers `req` with 403 `{"code":4,"message":"Forbidden"}`, as the
     /// reference does when the application's allow-request check refuses
     /// (a WebSocket upgrade request gets the reference's plain 400 instead).

@@ -384,6 +384,13 @@ impl<P: Parser> Server<P> {
         self.engine.handle_request_from(now, conn, req, peer);
     }
 
+    /// Input: a request whose body was over the size limit and refused
+    /// unread (see [`EngineServer::handle_request_too_large`]).
+    pub fn handle_request_too_large(&mut self, now: Instant, conn: ConnId, req: Request) {
+        self.run_due(now);
+        self.engine.handle_request_too_large(now, conn, req);
+    }
+
     /// Answers `req` with 403 (the application's allow-request check refused).
     pub fn forbid(&mut self, conn: ConnId, req: &Request) {
         self.engine.forbid(conn, req);
