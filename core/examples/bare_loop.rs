@@ -12,7 +12,7 @@
 //!   to write what the core hands out, and to notice that a connection
 //!   closed. HTTP heads go through [`RequestParser`]; after an upgrade the
 //!   raw bytes go to [`Server::handle_ws_data`].
-//! - `now`: a monotonic clock as a core [`Instant`] (here [`StdClock`]).
+//! - `now`: a monotonic clock as a core [`Instant`] (here `std::time::Instant::now()` through [`StdClock`]).
 //! - 32 random bytes once, as the seed of session and socket ids (here read
 //!   from `/dev/urandom`; a hardware RNG on a microcontroller). The core has
 //!   no random source of its own.
@@ -76,7 +76,7 @@ fn main() -> std::io::Result<()> {
         ..Limits::default()
     };
     let mut server = Server::new(config, random_seed()?);
-    let clock = StdClock::new();
+    let clock = StdClock::with_epoch(std::time::Instant::now());
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = TcpListener::bind(format!("127.0.0.1:{port}"))?;
@@ -87,7 +87,7 @@ fn main() -> std::io::Result<()> {
     let mut next_id = 0u64;
     let mut deadline: Option<Instant> = None;
     loop {
-        let now = clock.now();
+        let now = clock.convert(std::time::Instant::now());
         let mut busy = accept_all(&listener, &mut conns, &mut next_id, limits);
         for conn in conns.values_mut() {
             busy |= conn.read_input(&mut server, now, &mut next_id);

@@ -55,7 +55,7 @@ impl Sub<Instant> for Instant {
 }
 
 /// Turns `std::time::Instant`s into core [`Instant`]s relative to a fixed
-/// epoch taken when the clock is made.
+/// epoch the caller chooses (a pure conversion: it reads no clock).
 #[cfg(feature = "std")]
 #[derive(Debug, Clone, Copy)]
 pub struct StdClock {
@@ -64,16 +64,10 @@ pub struct StdClock {
 
 #[cfg(feature = "std")]
 impl StdClock {
-    /// A clock whose epoch is now.
-    pub fn new() -> Self {
-        StdClock {
-            epoch: std::time::Instant::now(),
-        }
-    }
-
-    /// The current time.
-    pub fn now(&self) -> Instant {
-        self.convert(std::time::Instant::now())
+    /// A clock counting from `epoch` (the caller reads its own clock: the
+    /// core never does).
+    pub fn with_epoch(epoch: std::time::Instant) -> Self {
+        StdClock { epoch }
     }
 
     /// A std instant as a core instant (instants before the epoch become the epoch).
@@ -83,21 +77,14 @@ impl StdClock {
 
     /// A core instant back as a std instant, for arming a runtime timer.
     /// An instant too far away for std (a deadline meant as "never") becomes
-    /// one a year from the epoch's far side: the caller wakes, finds nothing
-    /// due, and waits again.
+    /// one a century after the epoch: the caller wakes, finds nothing due,
+    /// and waits again.
     pub fn to_std(&self, t: Instant) -> std::time::Instant {
-        const FAR: core::time::Duration = core::time::Duration::from_secs(365 * 24 * 3600);
+        const FAR: core::time::Duration = core::time::Duration::from_secs(100 * 365 * 24 * 3600);
         self.epoch
             .checked_add(t.0)
-            .or_else(|| std::time::Instant::now().checked_add(FAR))
+            .or_else(|| self.epoch.checked_add(FAR))
             .unwrap_or(self.epoch)
-    }
-}
-
-#[cfg(feature = "std")]
-impl Default for StdClock {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -120,8 +107,8 @@ mod tests {
     #[cfg(feature = "std")]
     #[test]
     fn std_conversion_never_overflows() {
-        let clock = StdClock::new();
-        let t = clock.now();
+        let clock = StdClock::with_epoch(std::time::Instant::now());
+        let t = clock.convert(std::time::Instant::now());
         assert!(clock.to_std(t) >= clock.to_std(Instant::ZERO));
         // "Never" must not panic and must lie in the future.
         let never = clock.to_std(Instant::from_duration(Duration::MAX));

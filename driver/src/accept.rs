@@ -49,8 +49,8 @@ where
                 return Err(error);
             }
             Err(error) => {
-                failures.log(&error);
-                let until = StdInstant::now() + pause.next();
+                failures.log(&error, runtime.now());
+                let until = runtime.now() + pause.next();
                 runtime.sleep_until(until).await;
             }
         }
@@ -110,10 +110,9 @@ struct Failures {
 }
 
 impl Failures {
-    fn log(&mut self, error: &io::Error) {
+    fn log(&mut self, error: &io::Error, now: StdInstant) {
         self.count += 1;
         self.unlogged += 1;
-        let now = StdInstant::now();
         if self
             .last_log
             .is_some_and(|last| now.duration_since(last) < LOG_EVERY)
@@ -153,9 +152,24 @@ mod tests {
             unreachable!("the accept loop spawns nothing itself");
         }
 
-        fn sleep_until(&self, _deadline: StdInstant) -> BoxFuture<()> {
+        fn now(&self) -> StdInstant {
+            StdInstant::now()
+        }
+
+        fn timer(&self, _deadline: StdInstant) -> Box<dyn crate::runtime::Timer> {
             *self.0.lock().unwrap() += 1;
-            Box::pin(async {})
+            Box::new(Fired)
+        }
+    }
+
+    /// A timer that has always fired.
+    struct Fired;
+
+    impl crate::runtime::Timer for Fired {
+        fn reset(&mut self, _deadline: StdInstant) {}
+
+        fn poll_fire(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            std::task::Poll::Ready(())
         }
     }
 

@@ -569,7 +569,7 @@ impl Waiting {
         loop {
             let (runtime, clock) = {
                 let shared = self.shared.upgrade()?;
-                (shared.runtime.clone(), shared.clock)
+                (shared.runtime.clone(), shared.clock.clone())
             };
             let sleep = runtime.sleep_until(clock.to_std(deadline));
             let received = futures_lite::future::or(async { Some(self.rx.recv().await) }, async {

@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::outbox::OutboxReceiver;
-use super::runtime::BoxFuture;
+use super::runtime::Timer;
 use super::shared::Shared;
 use super::socket::Ready;
 use sio_core::engine::{ConnId, Io};
@@ -273,11 +273,12 @@ fn shutting_down() -> Response {
 }
 
 /// A connection's HTTP deadline (the core's [`ConnDeadline`]) and the one
-/// runtime sleep armed for it, made again only when the deadline moves
-/// (not per read) and dropped while there is none.
+/// runtime timer armed for it: made at the first deadline, moved when the
+/// deadline moves (not per read), kept while there is none.
 struct HttpTimer {
     deadline: ConnDeadline,
-    alarm: Option<(Instant, BoxFuture<()>)>,
+    /// The timer and the deadline it is armed for (`None`: spent).
+    alarm: Option<(Option<Instant>, Box<dyn Timer>)>,
 }
 
 impl HttpTimer {
@@ -290,7 +291,6 @@ impl HttpTimer {
 
     fn request_complete(&mut self) {
         self.deadline.request_complete();
-        self.alarm = None;
     }
 
     /// `Ready` with what to do once the current deadline passed; never
@@ -298,21 +298,28 @@ impl HttpTimer {
     fn poll_expired(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<Expiry> {
         loop {
             let Some(at) = self.deadline.deadline() else {
-                self.alarm = None;
                 return Poll::Pending;
             };
             let alarm = match &mut self.alarm {
-                Some((armed, alarm)) if *armed == at => alarm,
+                Some((armed, alarm)) => {
+                    if *armed != Some(at) {
+                        alarm.reset(shared.clock.to_std(at));
+                        *armed = Some(at);
+                    }
+                    alarm
+                }
                 slot => {
-                    let sleep = shared.runtime.sleep_until(shared.clock.to_std(at));
-                    &mut slot.insert((at, sleep)).1
+                    let timer = shared.runtime.timer(shared.clock.to_std(at));
+                    &mut slot.insert((Some(at), timer)).1
                 }
             };
-            if alarm.as_mut().poll(cx).is_pending() {
+            if alarm.poll_fire(cx).is_pending() {
                 return Poll::Pending;
             }
-            // Spent: a finished future is not polled again.
-            self.alarm = None;
+            // Fired: armed again only for a new deadline.
+            if let Some((armed, _)) = &mut self.alarm {
+                *armed = None;
+            }
             if let Some(expiry) = self.deadline.expired(shared.clock.now()) {
                 return Poll::Ready(expiry);
             }

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 
+use crate::clock::Clock;
 use sio_core::engine::{HandshakeInfo, Transport};
 use sio_core::packet::RawJson;
-use sio_core::time::StdClock;
 use sio_core::wire::http::{Header, PackedHeaders};
 
 /// The handshake of a socket.
@@ -25,7 +25,7 @@ pub struct Handshake {
 }
 
 impl Handshake {
-    pub(crate) fn new(info: &HandshakeInfo, auth: Option<RawJson>, clock: &StdClock) -> Self {
+    pub(crate) fn new(info: &HandshakeInfo, auth: Option<RawJson>, clock: &Clock) -> Self {
         // The session's age tells when it was opened in wall-clock time.
         let age = clock.now().saturating_duration_since(info.issued);
         Handshake {
@@ -33,9 +33,10 @@ impl Handshake {
             headers: info.headers.clone(),
             unpacked: std::sync::OnceLock::new(),
             peer: info.peer,
-            issued: SystemTime::now()
-                .checked_sub(age)
-                .unwrap_or_else(SystemTime::now),
+            issued: {
+                let wall = clock.wall_clock();
+                wall.checked_sub(age).unwrap_or(wall)
+            },
             transport: info.transport,
             auth,
         }

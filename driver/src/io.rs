@@ -311,7 +311,7 @@ impl SocketIo {
             }
             self.shared
                 .runtime
-                .sleep_until(std::time::Instant::now() + Duration::from_millis(10))
+                .sleep_until(self.shared.clock.now_std() + Duration::from_millis(10))
                 .await;
         }
     }

@@ -37,6 +37,7 @@ mod ack;
 mod answer;
 mod bus;
 mod client;
+mod clock;
 mod cluster;
 mod conn;
 mod extensions;
@@ -73,7 +74,7 @@ pub use io::{RandomSourceError, SocketIo};
 pub use namespace::{ConnectContext, ConnectError, Namespace};
 pub use operators::BroadcastOperator;
 pub use remote::RemoteSocket;
-pub use runtime::{BoxFuture, ClientStream, Connector, Runtime};
+pub use runtime::{BoxFuture, ClientStream, Connector, Runtime, Timer};
 pub use socket::{Payload, Socket, SocketEmitter};
 
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload

@@ -25,9 +25,10 @@ use super::namespace::Registry;
 use super::outbox::{OutboxReceiver, OutboxSender};
 use super::runtime::Runtime;
 use super::socket::{Job, Ready, Socket};
+use crate::clock::Clock;
 use sio_core::engine::{ConnId, Io};
 use sio_core::server::{DisconnectReason, Event, Output, Server, SocketId};
-use sio_core::time::{Instant, StdClock};
+use sio_core::time::Instant;
 
 /// Locks `m`, recovering the data if a panicking thread poisoned it (every
 /// critical section leaves the maps consistent before it can panic).
@@ -52,7 +53,7 @@ struct State {
 /// Shared by every handle of one server.
 pub(crate) struct Shared {
     pub(crate) runtime: Arc<dyn Runtime>,
-    pub(crate) clock: StdClock,
+    pub(crate) clock: Clock,
     state: Mutex<State>,
     /// Raised whenever the core's next deadline changes.
     deadline_changed: Notify,
@@ -90,8 +91,8 @@ impl Shared {
         http_timeouts: sio_core::wire::http::Timeouts,
     ) -> Arc<Self> {
         let shared = Arc::new(Shared {
+            clock: Clock::new(runtime.clone()),
             runtime,
-            clock: StdClock::new(),
             state: Mutex::new(State {
                 server,
                 deadline: None,
@@ -364,6 +365,8 @@ fn route_io(conns: &HashMap<ConnId, OutboxSender>, io: Io) {
 /// Sleeps until the core's next deadline (or until it changes) and calls
 /// `handle_timeout`. One task for the whole server: no timer per socket.
 async fn timer_loop(shared: std::sync::Weak<Shared>) {
+    // One timer, moved to each new deadline.
+    let mut timer: Option<Box<dyn super::runtime::Timer>> = None;
     loop {
         let Some(s) = shared.upgrade() else { return };
         if s.is_shutting_down() && lock(&s.sockets).is_empty() && lock(&s.conns).is_empty() {
@@ -372,14 +375,22 @@ async fn timer_loop(shared: std::sync::Weak<Shared>) {
         // Listen first, then read the deadline: a change in between still wakes us.
         let changed = s.deadline_changed.listen();
         let deadline = lock(&s.state).deadline;
-        let runtime = s.runtime.clone();
-        let clock = s.clock;
+        let armed = deadline.map(|at| {
+            let at = s.clock.to_std(at);
+            match timer.take() {
+                Some(mut timer) => {
+                    timer.reset(at);
+                    timer
+                }
+                None => s.runtime.timer(at),
+            }
+        });
         drop(s);
-        match deadline {
+        match armed {
             None => changed.await,
-            Some(at) => {
-                let sleep = runtime.sleep_until(clock.to_std(at));
-                futures_lite::future::or(sleep, changed).await;
+            Some(mut armed) => {
+                futures_lite::future::or(super::runtime::fired(&mut *armed), changed).await;
+                timer = Some(armed);
             }
         }
         let Some(s) = shared.upgrade() else { return };

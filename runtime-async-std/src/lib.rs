@@ -38,8 +38,12 @@ impl Runtime for AsyncStd {
         async_std::task::spawn(future);
     }
 
-    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
-        sio_smol::Smol.sleep_until(deadline)
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn timer(&self, deadline: Instant) -> Box<dyn Timer> {
+        sio_smol::Smol.timer(deadline)
     }
 }
 

@@ -38,11 +38,25 @@ impl Runtime for Smol {
         smol::spawn(future).detach();
     }
 
-    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
-        let timer = smol::Timer::at(deadline);
-        Box::pin(async move {
-            timer.await;
-        })
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn timer(&self, deadline: Instant) -> Box<dyn Timer> {
+        Box::new(SmolTimer(smol::Timer::at(deadline)))
+    }
+}
+
+/// An async-io timer, moved with `set_at` (sio-async-std uses it too).
+pub struct SmolTimer(smol::Timer);
+
+impl Timer for SmolTimer {
+    fn reset(&mut self, deadline: Instant) {
+        self.0.set_at(deadline);
+    }
+
+    fn poll_fire(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::future::Future::poll(std::pin::Pin::new(&mut self.0), cx).map(|_| ())
     }
 }
 

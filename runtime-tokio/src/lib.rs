@@ -57,9 +57,30 @@ impl Runtime for Tokio {
         self.handle.spawn(future);
     }
 
-    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
-        // Made when first polled, inside the runtime's context.
-        Box::pin(async move { tokio::time::sleep_until(deadline.into()).await })
+    fn now(&self) -> Instant {
+        // tokio's clock, so that a paused test runtime moves the driver too.
+        tokio::time::Instant::now().into_std()
+    }
+
+    fn timer(&self, deadline: Instant) -> Box<dyn Timer> {
+        // Made inside the runtime's context, whatever thread asks.
+        let _context = self.handle.enter();
+        Box::new(TokioTimer(Box::pin(tokio::time::sleep_until(
+            deadline.into(),
+        ))))
+    }
+}
+
+/// A tokio `Sleep`, reset in place.
+struct TokioTimer(std::pin::Pin<Box<tokio::time::Sleep>>);
+
+impl Timer for TokioTimer {
+    fn reset(&mut self, deadline: Instant) {
+        self.0.as_mut().reset(deadline.into());
+    }
+
+    fn poll_fire(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::future::Future::poll(self.0.as_mut(), cx)
     }
 }
 

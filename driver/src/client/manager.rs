@@ -9,6 +9,7 @@ use event_listener::Event as Notify;
 use serde::de::DeserializeOwned;
 
 use crate::ack::AckReply;
+use crate::clock::Clock;
 use crate::jobs::{start_in_order, JobQueue};
 use crate::runtime::{BoxFuture, Connector, Runtime};
 use crate::shared::lock;
@@ -17,7 +18,7 @@ use sio_core::client::{
     Client, ClientEvent, Config as CoreConfig, ConnId, DisconnectReason, Output, Transport,
 };
 use sio_core::packet::RawJson;
-use sio_core::time::{Instant, StdClock};
+use sio_core::time::Instant;
 
 use super::config::auth_json;
 use super::pump::{pump, ConnCommand, PumpSink};
@@ -83,7 +84,7 @@ struct State {
 
 pub(super) struct ManagerInner {
     pub(super) runtime: Arc<dyn Runtime>,
-    clock: StdClock,
+    clock: Clock,
     state: Mutex<State>,
     deadline_changed: Notify,
     /// Opens a connection and pumps it (the connector, type-erased).
@@ -180,11 +181,13 @@ impl ClientManager {
                 pump(manager, conn, stream, writes, timer).await;
             })
         });
+        let runtime = runtime as Arc<dyn Runtime>;
+        let seed = random_seed(&*runtime);
         let inner = Arc::new(ManagerInner {
-            runtime: runtime as Arc<dyn Runtime>,
-            clock: StdClock::new(),
+            clock: Clock::new(runtime.clone()),
+            runtime,
             state: Mutex::new(State {
-                client: Client::new(config, random_seed()),
+                client: Client::new(config, seed),
                 deadline: None,
             }),
             deadline_changed: Notify::new(),
@@ -417,11 +420,14 @@ impl ManagerInner {
     }
 }
 
-fn random_seed() -> [u8; 32] {
+fn random_seed(runtime: &dyn Runtime) -> [u8; 32] {
     let mut seed = [0u8; 32];
     if getrandom::fill(&mut seed).is_err() {
+        // The seed only makes WebSocket keys and reconnection jitter, which
+        // need not be secret (RFC 6455 section 10.3 asks nothing more).
         tracing::warn!("no OS random source; WebSocket keys are predictable");
-        let t = std::time::SystemTime::now()
+        let t = runtime
+            .wall_clock()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         seed[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
@@ -437,7 +443,7 @@ async fn timer_loop(manager: Weak<ManagerInner>) {
         let changed = m.deadline_changed.listen();
         let deadline = lock(&m.state).deadline;
         let runtime = m.runtime.clone();
-        let clock = m.clock;
+        let clock = m.clock.clone();
         drop(m);
         match deadline {
             None => changed.await,

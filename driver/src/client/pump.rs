@@ -103,7 +103,7 @@ pub(super) async fn pump<M: PumpSink, S: crate::runtime::ClientStream>(
             let answered = async {
                 let _ = reader.read(&mut buf).await;
             };
-            let deadline = std::time::Instant::now() + grace;
+            let deadline = timer.now() + grace;
             futures_lite::future::or(answered, timer.sleep_until(deadline)).await;
         }
     }
