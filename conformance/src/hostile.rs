@@ -64,7 +64,7 @@ pub const CASES: &[Case] = &[
     },
     Case {
         name: "hostile-stalled-reader",
-        what: "a reader that stops reading under a 40 MB fan-out",
+        what: "a reader that stops reading under a 24 MB fan-out",
         fd_limit: None,
     },
     Case {

@@ -25,13 +25,14 @@ const HOST = target.hostname;
 const PORT = Number(target.port);
 
 // RSS may exceed its baseline by this much once an attack is over. The
-// attacks push tens of MB through the server (40 MB fan-out, 300
-// connections, 1 MB partial attachments on 20 connections): anything
-// pinned shows as 10 MB or more. Below it is allocator slack that is not
-// ours to judge (glibc keeps freed chunks in per-thread arenas, and
-// what the first large messages grow stays mapped) and the session table
-// and thread stacks that grew with the attack's peak.
-const RSS_TOLERANCE_KB = 6 * 1024;
+// attacks push tens of MB through the server (a 24 MB fan-out, 300
+// connections, 20 connections holding 0.9 MB of attachments each): what
+// one of them pins shows as 14 MB or more (37 MB for the stalled reader on
+// a server that keeps it). Below it is allocator slack: blocks under
+// glibc's mmap threshold (64 KiB here, see hostile::SERVER_ENV) stay in
+// its per-thread arenas when freed, up to 5 MB of them after the
+// attachments case; and the tables that grew with the attack's peak.
+const RSS_TOLERANCE_KB = 8 * 1024;
 // How long past the server's close deadline the RSS may take to settle.
 const SETTLE_MS = 2000;
 // Acks later than this fail the case.
@@ -179,7 +180,7 @@ function checkProbe(report) {
   t.check(report.disconnects.length === 0, `the probe was disconnected: ${report.disconnects.join(", ")}`);
   for (const w of report.windows) {
     t.check(w.late.length === 0, `probe, ${w.name}: ${w.late.length} of ${w.sent} acks missing or later than ${ACK_DEADLINE_MS} ms (first: emit #${w.late[0] && w.late[0].n}, ${w.late[0] && w.late[0].ms} ms)`);
-    t.check(w.sent > 0 && w.acked === w.sent, `probe, ${w.name}: ${w.acked} of ${w.sent} emits acked`);
+    t.check(w.acked === w.sent, `probe, ${w.name}: ${w.acked} of ${w.sent} emits acked`);
   }
   const after = report.windows.find((w) => w.name === "after");
   t.check(after && after.acked >= 5, `probe: only ${after ? after.acked : 0} acks after the attack`);
