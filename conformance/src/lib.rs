@@ -15,6 +15,7 @@ pub mod api_tests;
 pub mod client_scenarios;
 pub mod hostile;
 pub mod scenarios;
+pub mod soak;
 pub mod testclient;
 
 pub use sio_core::driver::{Config, SocketIo};
@@ -45,11 +46,11 @@ pub fn exit_when_stdin_closes() {
     });
 }
 
-/// The scenario called `name` (the hostile suite's server included).
+/// The scenario called `name` (the hostile suite's and the soak's servers included).
 pub fn scenario(name: &str) -> Option<&'static Scenario> {
     scenarios::ALL
         .iter()
-        .chain(std::iter::once(&hostile::SERVER))
+        .chain([&hostile::SERVER, &soak::SERVER])
         .find(|s| s.name == name)
 }
 
