@@ -54,7 +54,7 @@ h.hostileCase(async ({ info }) => {
     t.step(what);
     const ws = await h.rawSocket();
     send(ws);
-    t.check(await closedSession(ws, info), `${what}: the session is still open ${info.close_timeout_ms + 1000} ms later`);
+    t.check(await closedSession(ws, info), `the session is still open ${info.close_timeout_ms + 1000} ms later`);
   }
 
   t.step(`${PARTIAL} connections stall with ${info.max_attachments - 1} of ${info.max_attachments} attachments sent`);

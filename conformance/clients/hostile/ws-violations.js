@@ -64,9 +64,9 @@ h.hostileCase(async ({ info }) => {
     s.write(bytes);
     await h.receivedWithin(s, (b) => b.includes("\r\n\r\n"), CLOSE_MS);
     const status = h.statusOf(s.received);
-    t.check(status === null || (status >= 400 && status < 500), `${what}: answered ${status}, expected a 4xx`);
+    t.check(status === null || (status >= 400 && status < 500), `answered ${status}, expected a 4xx`);
     const limit = info.headers_timeout_ms + 1000;
-    t.check(await h.closedWithin(s, limit), `${what}: still open ${limit} ms later`);
+    t.check(await h.closedWithin(s, limit), `still open ${limit} ms later`);
     s.destroy();
   }
 });
