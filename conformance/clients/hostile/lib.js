@@ -6,7 +6,8 @@
 //      with an ack every 100 ms,
 //   3. takes the server's RSS baseline once the probe is warm,
 //   4. runs the attack,
-//   5. waits for the server's RSS to come back near the baseline,
+//   5. waits for the server's RSS to come back near the baseline and its
+//      open descriptors to their number before the attack,
 //   6. checks that every probe ack came within 1 s, before, during and
 //      after the attack (at least 1 s of it after), and that the probe was
 //      never disconnected, and that the server process still runs.
@@ -119,15 +120,19 @@ function startProbe() {
   });
 }
 
-// Polls the RSS until it is within tolerance of `baseline` or `ms` pass.
-async function rssSettles(pid, baseline, ms) {
+// Polls the RSS and the open descriptors until the RSS is within
+// tolerance of `baseline` and the descriptors are back to `fds` (the probe
+// keeps its own), or `ms` pass.
+async function settles(pid, baseline, fds, ms) {
   const deadline = Date.now() + ms;
   let peak = 0;
   for (;;) {
-    const now = rssKb(pid);
-    peak = Math.max(peak, now);
-    if (now <= baseline + RSS_TOLERANCE_KB) return { ok: true, rss: now, peak };
-    if (Date.now() >= deadline) return { ok: false, rss: now, peak };
+    const rss = rssKb(pid);
+    const open = fdCount(pid);
+    peak = Math.max(peak, rss);
+    const rssOk = rss <= baseline + RSS_TOLERANCE_KB;
+    const fdsOk = open <= fds;
+    if ((rssOk && fdsOk) || Date.now() >= deadline) return { rssOk, fdsOk, rss, peak, fds: open };
     await t.delay(100);
   }
 }
@@ -155,15 +160,17 @@ function hostileCase(attack) {
       t.step("after the attack");
       probe.mark("after");
       const afterStarted = Date.now();
-      const rss = await rssSettles(pid, baseline, info.close_timeout_ms + SETTLE_MS);
+      const settleMs = info.close_timeout_ms + SETTLE_MS;
+      const after = await settles(pid, baseline, fds, settleMs);
       const left = AFTER_MS - (Date.now() - afterStarted);
       if (left > 0) await t.delay(left);
       t.check(alive(pid), "the server process is gone");
       const report = await probe.report();
-      t.note(`attack ${attackMs} ms; RSS baseline ${mb(baseline)}, now ${mb(rss.rss)} (peak seen after the attack ${mb(rss.peak)}); fds ${fds} -> ${fdCount(pid)}; probe ${probeSummary(report)}`);
+      t.note(`attack ${attackMs} ms; RSS baseline ${mb(baseline)}, now ${mb(after.rss)} (peak seen after the attack ${mb(after.peak)}); fds ${fds} -> ${after.fds}; probe ${probeSummary(report)}`);
       if (typeof lastChecks === "function") lastChecks();
       checkProbe(report);
-      t.check(rss.ok, `server RSS ${mb(rss.rss)} did not come back within ${mb(RSS_TOLERANCE_KB)} of its baseline ${mb(baseline)} in ${info.close_timeout_ms + SETTLE_MS} ms after the attack`);
+      t.check(after.rssOk, `server RSS ${mb(after.rss)} did not come back within ${mb(RSS_TOLERANCE_KB)} of its baseline ${mb(baseline)} in ${settleMs} ms after the attack`);
+      t.check(after.fdsOk, `the server still has ${after.fds} descriptors open, ${fds} before the attack, ${settleMs} ms after it`);
     } finally {
       probe.stop();
     }
