@@ -1,7 +1,7 @@
 "use strict";
 // The chat example's page in headless Chromium (Debian's, driven by
 // playwright-core): two pages log in as two users, join a room and see each
-// other's messages.
+// other's messages (peers named by socket id, as the guide's events do).
 //
 //   node clients/browser-chat.js <chat url> <default|polling> <artifacts dir>
 //
@@ -84,6 +84,9 @@ async function login(page, name, pageUrl, transport) {
   await page.fill("#room", ROOM);
   await page.click("#join");
   await waitForText(page, name, "#current-room", (text) => text.includes("lobby"), "showed the room");
+  // The chat names peers by socket id, as the guide's events do.
+  const connected = (await logLines(page)).filter((l) => l.startsWith("connected as socket "));
+  return connected[connected.length - 1].slice("connected as socket ".length);
 }
 
 async function say(page, name, message) {
@@ -133,19 +136,20 @@ t.run(async () => {
       page.on("websocket", (ws) => { if (!polling) websockets.push(ws.url()); });
     }
 
-    await login(alice, "Alice", pageUrl, transport);
-    await login(bob, "Bob", pageUrl, transport);
-    await waitForLog(alice, "Alice", (l) => l === 'Bob joined "lobby"', "Bob joining");
+    const aliceId = await login(alice, "Alice", pageUrl, transport);
+    const bobId = await login(bob, "Bob", pageUrl, transport);
+    await waitForLog(alice, "Alice", new Function("line", `return line === ${JSON.stringify(`${bobId} joined "${ROOM}"`)};`),
+      "Bob joining");
 
     const fromAlice = `hello Bob, this is Alice on ${mode}`;
     const fromBob = `hi Alice, Bob here on ${mode}`;
     await say(alice, "Alice", fromAlice);
     t.step("Bob sees Alice's message");
-    await waitForLog(bob, "Bob", new Function("line", `return line === ${JSON.stringify(`[${ROOM}] Alice: ${fromAlice}`)};`),
+    await waitForLog(bob, "Bob", new Function("line", `return line === ${JSON.stringify(`[${ROOM}] ${aliceId}: ${fromAlice}`)};`),
       "Alice's message");
     await say(bob, "Bob", fromBob);
     t.step("Alice sees Bob's message");
-    await waitForLog(alice, "Alice", new Function("line", `return line === ${JSON.stringify(`[${ROOM}] Bob: ${fromBob}`)};`),
+    await waitForLog(alice, "Alice", new Function("line", `return line === ${JSON.stringify(`[${ROOM}] ${bobId}: ${fromBob}`)};`),
       "Bob's message");
 
     t.step("transports");

@@ -26,13 +26,13 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use serde::Deserialize;
-use sio_core::driver::{
-    AckError, BoxFuture, ClusterError, Config, ConnectError, DisconnectReason, Payload,
-    RemoteSocket, Socket, SocketIo,
-};
 use sio_core::engine::Transport as EioTransport;
 use sio_core::packet::RawJson;
 use sio_core::wire::http::Response;
+use sio_driver::{
+    AckError, BoxFuture, ClusterError, Config, ConnectError, DisconnectReason, Payload,
+    RemoteSocket, Socket, SocketIo,
+};
 
 use crate::testclient::{TestClient, Transport};
 
@@ -288,6 +288,11 @@ macro_rules! api_tests {
             emits_from_a_plain_thread,
             disconnect_from_a_plain_thread,
             fallback_answers_other_paths,
+            slow_request_head_gets_408,
+            idle_keep_alive_connection_is_closed,
+            slow_request_body_gets_408,
+            keep_alive_client_within_the_timeouts_is_undisturbed,
+            response_to_a_client_that_does_not_read_is_dropped,
         );
     };
     (@each $rt:ty; $($(#[$attr:meta])* $name:ident),* $(,)?) => {
@@ -344,6 +349,23 @@ fn start_reporting<R: TestRuntime>(
         });
         setup(io);
     });
+    (server, rx)
+}
+
+/// [`start_reporting`] with `config`.
+fn start_reporting_with<R: TestRuntime>(config: Config) -> (TestServer, Rx<Socket>) {
+    let (tx, rx) = channel();
+    let server = R::start(
+        config,
+        Box::new(move |io| {
+            io.on_connection(move |socket| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(socket);
+                }
+            });
+        }),
+    );
     (server, rx)
 }
 
@@ -2090,4 +2112,235 @@ pub fn fallback_answers_other_paths<R: TestRuntime>() {
     // A Socket.IO session opens as before, and the fallback never sees it.
     let _client = server.client("/");
     seen.none();
+}
+
+// ----- HTTP timeouts of a standalone server -----
+
+/// A config whose HTTP timeouts are all `ms`, short enough for a test.
+fn http_timeouts(ms: u64) -> Config {
+    let mut config = Config::default();
+    let t = Duration::from_millis(ms);
+    config.engine.headers_timeout = t;
+    config.engine.body_timeout = t;
+    config.engine.keep_alive_timeout = t;
+    config.engine.close_timeout = t;
+    config
+}
+
+/// One keep-alive connection, driven by hand.
+struct RawHttp {
+    stream: std::net::TcpStream,
+    buf: bytes::BytesMut,
+}
+
+impl RawHttp {
+    fn connect(addr: SocketAddr) -> RawHttp {
+        let stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        RawHttp {
+            stream,
+            buf: bytes::BytesMut::new(),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Sends a keep-alive request and reads its response.
+    fn request(
+        &mut self,
+        method: &str,
+        target: &str,
+        body: &str,
+    ) -> crate::testclient::HttpResponse {
+        let head = format!(
+            "{method} {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        self.send(head.as_bytes());
+        let response = crate::testclient::read_response(&mut self.stream, &mut self.buf, WAIT)
+            .unwrap_or_else(|e| panic!("{method} {target}: no response: {e}"));
+        // One response per request: nothing of the next is buffered.
+        self.buf.clear();
+        response
+    }
+
+    /// Everything the server writes until it closes the connection, and
+    /// when it closed it (panics if it stays open for [`WAIT`]).
+    fn until_closed(&mut self) -> (String, std::time::Instant) {
+        self.stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        let mut answer = Vec::new();
+        if let Err(e) = self.stream.read_to_end(&mut answer) {
+            panic!(
+                "the server kept the connection open ({e}); it sent {:?}",
+                String::from_utf8_lossy(&answer)
+            );
+        }
+        let at = std::time::Instant::now();
+        (String::from_utf8_lossy(&answer).into_owned(), at)
+    }
+}
+
+/// Asserts `elapsed` is the timeout `ms` (late by less than a second).
+fn assert_took(what: &str, elapsed: Duration, ms: u64) {
+    let ms = Duration::from_millis(ms);
+    assert!(
+        elapsed >= ms - Duration::from_millis(20) && elapsed < ms + Duration::from_secs(1),
+        "{what} after {elapsed:?}, expected {ms:?}"
+    );
+}
+
+/// The open packet's sid in a polling handshake body (`0{"sid":...}`).
+fn polling_sid(body: &[u8]) -> String {
+    let text = std::str::from_utf8(body).expect("UTF-8 payload");
+    let json = text.strip_prefix('0').expect("an open packet");
+    let value: serde_json::Value = serde_json::from_str(json).expect("open JSON");
+    value["sid"].as_str().expect("sid").to_owned()
+}
+
+/// A request head that does not complete gets 408 and a closed connection
+/// at `headers_timeout`, counted from the accept; bytes trickling in do
+/// not restart it. A connection that sends nothing gets the same (not
+/// the tighter keep-alive close).
+pub fn slow_request_head_gets_408<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.headers_timeout = Duration::from_millis(400);
+    config.engine.keep_alive_timeout = Duration::from_millis(100);
+    let server = R::start(config, Box::new(|_| {}));
+
+    let mut slow = RawHttp::connect(server.addr);
+    let started = std::time::Instant::now();
+    slow.send(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n");
+    // Stops before the deadline: nothing is sent to a closed connection.
+    for byte in b"X-Slow: abc" {
+        std::thread::sleep(Duration::from_millis(25));
+        slow.send(&[*byte]);
+    }
+    let (answer, closed) = slow.until_closed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n")
+            && answer.contains("\r\nConnection: close\r\n"),
+        "{answer}"
+    );
+    assert_took("the slow head's 408", closed - started, 400);
+
+    let mut silent = RawHttp::connect(server.addr);
+    let started = std::time::Instant::now();
+    let (answer, closed) = silent.until_closed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{answer}"
+    );
+    assert_took("a silent connection's 408", closed - started, 400);
+}
+
+/// An idle keep-alive connection is closed, without a word, at
+/// `keep_alive_timeout` after its last response.
+pub fn idle_keep_alive_connection_is_closed<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.keep_alive_timeout = Duration::from_millis(300);
+    let server = R::start(config, Box::new(|_| {}));
+    let mut client = RawHttp::connect(server.addr);
+    assert_eq!(client.request("GET", "/elsewhere", "").status, 404);
+    let answered = std::time::Instant::now();
+    let (answer, closed) = client.until_closed();
+    assert_eq!(answer, "");
+    assert_took("the idle close", closed - answered, 300);
+}
+
+/// A body that does not arrive in whole gets 408 at `body_timeout`, counted
+/// from the end of its head.
+pub fn slow_request_body_gets_408<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.body_timeout = Duration::from_millis(300);
+    let server = R::start(config, Box::new(|_| {}));
+    let mut client = RawHttp::connect(server.addr);
+    let started = std::time::Instant::now();
+    client.send(b"POST /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+    let (answer, closed) = client.until_closed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n")
+            && answer.contains("\r\nConnection: close\r\n"),
+        "{answer}"
+    );
+    assert_took("the slow body's 408", closed - started, 300);
+}
+
+/// A polling client on one keep-alive connection, every HTTP timeout
+/// 300 ms: a GET held by the server longer than that is answered (no
+/// request deadline while the server holds it), and requests spaced
+/// closer than the idle timeout keep the connection for longer than any
+/// of the timeouts.
+pub fn keep_alive_client_within_the_timeouts_is_undisturbed<R: TestRuntime>() {
+    let mut config = http_timeouts(300);
+    config.engine.ping_interval = Duration::from_millis(900);
+    config.engine.ping_timeout = Duration::from_millis(3000);
+    let (server, sockets) = start_reporting_with::<R>(config);
+    let mut client = RawHttp::connect(server.addr);
+    let base = "/socket.io/?EIO=4&transport=polling";
+    let open = client.request("GET", base, "");
+    let target = format!("{base}&sid={}", polling_sid(&open.body));
+    assert_eq!(&client.request("POST", &target, "40").body[..], b"ok");
+    assert!(client
+        .request("GET", &target, "")
+        .body
+        .starts_with(b"40{\"sid\":"));
+    let _socket = sockets.get();
+    let held = std::time::Instant::now();
+    assert_eq!(
+        &client.request("GET", &target, "").body[..],
+        b"2",
+        "the ping"
+    );
+    assert!(
+        held.elapsed() > Duration::from_millis(500),
+        "the GET was held"
+    );
+    assert_eq!(&client.request("POST", &target, "3").body[..], b"ok");
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(client.request("GET", "/elsewhere", "").status, 404);
+    }
+    assert_eq!(server.io.socket_count(), 1);
+}
+
+/// A response the client does not read does not hold the connection past
+/// `close_timeout`: a polling GET answered with 24 MiB of queued packets
+/// to a client that reads nothing is dropped, its unsent rest with it.
+pub fn response_to_a_client_that_does_not_read_is_dropped<R: TestRuntime>() {
+    let mut config = http_timeouts(300);
+    config.engine.max_buffered_bytes = 128 * 1024 * 1024;
+    let (server, sockets) = start_reporting_with::<R>(config);
+    let mut client = RawHttp::connect(server.addr);
+    let base = "/socket.io/?EIO=4&transport=polling";
+    let open = client.request("GET", base, "");
+    let target = format!("{base}&sid={}", polling_sid(&open.body));
+    assert_eq!(&client.request("POST", &target, "40").body[..], b"ok");
+    assert!(client
+        .request("GET", &target, "")
+        .body
+        .starts_with(b"40{\"sid\":"));
+    let _socket = sockets.get();
+    // More than loopback's socket buffers hold.
+    let big = "x".repeat(1024 * 1024);
+    for _ in 0..24 {
+        let (io, big) = (server.io.clone(), big.clone());
+        server.call(move || io.emit("big", &big).unwrap());
+    }
+    // A connection of its own: the first one has been idle too long.
+    let mut stalled = RawHttp::connect(server.addr);
+    stalled.send(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    std::thread::sleep(Duration::from_millis(1000));
+    let (answer, _) = stalled.until_closed();
+    assert!(
+        answer.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
+    assert!(
+        answer.len() < 24 * 1024 * 1024,
+        "{} bytes: the whole response",
+        answer.len()
+    );
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use async_channel::{Receiver, Sender};
 use bytes::Bytes;
 use serde_json::{json, Value};
-use sio_core::driver::{
+use sio_driver::{
     AckError, ClientConfig, ClientDisconnectReason as DisconnectReason, ClientSocket,
     ClientTransport, ConnectErrorInfo, ManagerEvent, UrlError,
 };

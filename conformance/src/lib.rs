@@ -2,7 +2,7 @@
 //! the npm reference client (`socket.io-client` 4.x).
 //!
 //! A scenario is a server setup written against the runtime-agnostic API
-//! ([`sio_core::driver::SocketIo`]) plus an optional [`Config`] tweak, and a
+//! ([`sio_driver::SocketIo`]) plus an optional [`Config`] tweak, and a
 //! client script `clients/<name>.js` that checks what the server does.
 //! `scenario-server <runtime> <scenario>` serves one scenario;
 //! `conformance` runs every scenario against every runtime, then the
@@ -18,7 +18,7 @@ pub mod scenarios;
 pub mod soak;
 pub mod testclient;
 
-pub use sio_core::driver::{Config, SocketIo};
+pub use sio_driver::{Config, SocketIo};
 
 /// One server setup the reference client checks.
 pub struct Scenario {

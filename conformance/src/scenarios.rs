@@ -1,14 +1,14 @@
 //! The scenario servers. Each function sets up one [`SocketIo`]; its
 //! client script `clients/<name>.js` says what it expects.
 //!
-//! Written against `sio_core::driver` only, so every runtime serves the
+//! Written against `sio_driver` only, so every runtime serves the
 //! same scenarios.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use sio_core::driver::{AckError, ConnectError, Socket};
+use sio_driver::{AckError, ConnectError, Socket};
 
 use crate::{Config, Scenario, SocketIo};
 

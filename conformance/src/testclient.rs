@@ -774,7 +774,7 @@ fn read_some(stream: &mut TcpStream, buf: &mut BytesMut, deadline: Instant) -> R
 
 /// Reads a whole response with a Content-Length body. `buf` keeps partial
 /// bytes, so a timed-out read can be resumed with the same `buf`.
-fn read_response(
+pub(crate) fn read_response(
     stream: &mut TcpStream,
     buf: &mut BytesMut,
     timeout: Duration,

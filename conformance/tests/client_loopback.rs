@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use sio_core::driver::{ClientConfig, ClientSocket, DisconnectReason, SocketIo, UrlError};
+use sio_driver::{ClientConfig, ClientSocket, DisconnectReason, SocketIo, UrlError};
 
 const WAIT: Duration = Duration::from_secs(5);
 

@@ -17,7 +17,7 @@ use sio_conformance::api_tests::{
     AsyncStdRuntime, SmolRuntime, TestRuntime, TestServer, TokioRuntime,
 };
 use sio_conformance::testclient::TestClient;
-use sio_core::driver::{
+use sio_driver::{
     BoxFuture, Bus, BusError, BusEvent, BusSink, ClusterError, Config, Socket, SocketIo,
 };
 
@@ -679,7 +679,7 @@ fn requests_time_out_when_a_node_does_not_answer<R: TestRuntime>() {
     a1.ack(got.packet.id.unwrap(), "[1]").unwrap();
     assert!(matches!(
         a.server.block_on(waiting),
-        Err(sio_core::driver::AckError::Timeout)
+        Err(sio_driver::AckError::Timeout)
     ));
 }
 
@@ -856,7 +856,7 @@ fn a_bus_that_never_counts_the_nodes_does_not_hang_requests<R: TestRuntime>() {
     a1.ack(got.packet.id.unwrap(), "[5]").unwrap();
     assert!(matches!(
         a.server.block_on(waiting),
-        Err(sio_core::driver::AckError::Timeout)
+        Err(sio_driver::AckError::Timeout)
     ));
 }
 

@@ -58,8 +58,6 @@ extern crate std;
 pub mod adapter;
 pub mod client;
 mod decimal;
-#[cfg(feature = "driver")]
-pub mod driver;
 pub mod engine;
 pub mod packet;
 pub mod server;

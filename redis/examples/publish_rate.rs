@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sio_core::driver::{Bus, BusEvent};
+use sio_driver::{Bus, BusEvent};
 use sio_redis::RedisAdapter;
 use sio_tokio::Config;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_lite::FutureExt;
 use sio_core::adapter::DEFAULT_KEY;
-use sio_core::driver::{BoxFuture, Bus, BusError, BusSink, DEFAULT_REQUESTS_TIMEOUT};
+use sio_driver::{BoxFuture, Bus, BusError, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 
 use crate::error::ConnectError;
 use crate::link::{Link, Options};

@@ -1,6 +1,6 @@
 //! Why the adapter could not start.
 
-use sio_core::driver::BusError;
+use sio_driver::BusError;
 
 /// Why [`RedisAdapter::connect`](crate::RedisAdapter::connect) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! with Node socket.io servers that use `@socket.io/redis-adapter` on the
 //! same Redis.
 //!
-//! [`RedisAdapter`] implements the driver's [`Bus`](sio_core::driver::Bus):
+//! [`RedisAdapter`] implements the driver's [`Bus`](sio_driver::Bus):
 //! it only moves bytes between Redis publish/subscribe and the driver, which
 //! speaks the reference adapter's protocol. Written once for every runtime:
 //! enable the feature of yours (`tokio`, the default; `smol`; `async-std`).

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_lite::{FutureExt, StreamExt};
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use redis::{AsyncConnectionConfig, Msg};
-use sio_core::driver::{BusError, BusEvent, BusSink};
+use sio_driver::{BusError, BusEvent, BusSink};
 
 use crate::error::bus_error;
 use crate::runtime::Runtime;

@@ -1,7 +1,7 @@
 //! The publisher: `PUBLISH` commands queued in call order and written to
 //! Redis by one task, pipelined.
 //!
-//! [`Bus::publish`](sio_core::driver::Bus::publish) must fix the order when
+//! [`Bus::publish`](sio_driver::Bus::publish) must fix the order when
 //! it is called. The redis crate's multiplexed connection only queues a
 //! command when its future is first polled, so concurrent command futures
 //! have no defined order; here the call queues the message at once and the
@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sio_core::driver::{BoxFuture, BusError};
+use sio_driver::{BoxFuture, BusError};
 
 use crate::link::Link;
 

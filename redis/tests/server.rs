@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::server::RedisServer;
 use common::within;
-use sio_core::driver::Bus;
+use sio_driver::Bus;
 use sio_redis::RedisAdapter;
 use sio_tokio::{Config, ServerSideAck, SocketIo};
 

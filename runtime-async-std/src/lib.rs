@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use async_std::net::TcpListener;
 
-pub use sio_core::driver::*;
+pub use sio_driver::*;
 
 /// async-std as a [`Runtime`]: its task spawner, async-io timers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -83,7 +83,9 @@ pub fn new(config: Config) -> SocketIo {
 }
 
 /// Accepts connections on `listener` and serves each on its own async-std
-/// task, until accepting fails.
+/// task. Failed accepts (out of file descriptors and the like) are logged
+/// and retried after a short pause; it returns only when the listener
+/// itself is unusable (see [`accept_loop`]).
 pub async fn serve(listener: TcpListener, io: SocketIo) -> std::io::Result<()> {
     // The socket leaves async-std's handle and joins smol's on the same
     // async-io reactor.

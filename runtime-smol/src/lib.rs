@@ -19,7 +19,7 @@
 //! threads: the server works whether the application drives its main
 //! future with `smol::block_on` or anything else. Everything but the accept
 //! loop, the timer and the spawner is shared with the other runtime crates
-//! (`sio_core::driver`).
+//! (`sio_driver`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use smol::net::TcpListener;
 
-pub use sio_core::driver::*;
+pub use sio_driver::*;
 
 /// smol as a [`Runtime`]: tasks on smol's global executor, async-io timers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -85,8 +85,13 @@ pub fn new(config: Config) -> SocketIo {
     SocketIo::with_runtime(Smol, config)
 }
 
-/// Accepts connections on `listener` and serves each on its own task, until
-/// accepting fails.
+/// Accepts connections on `listener` and serves each on its own task.
+///
+/// A failed accept does not end it: running out of file descriptors
+/// (`EMFILE`), a connection reset before it was taken and the like are
+/// logged (through `tracing`) and retried after a short pause (10 ms,
+/// growing to 1 s while they go on), as Node's server does. It returns
+/// only when the listener itself is unusable (see [`accept_loop`]).
 pub async fn serve(listener: TcpListener, io: SocketIo) -> std::io::Result<()> {
     serve_with(&Smol, listener, io).await
 }
@@ -99,13 +104,18 @@ pub async fn serve_with(
     listener: TcpListener,
     io: SocketIo,
 ) -> std::io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        // Small packets go out at once (pongs, acks).
-        let _ = stream.set_nodelay(true);
-        let io = io.clone();
-        runtime.spawn(Box::pin(async move {
-            io.serve_connection(stream, Some(peer)).await;
-        }));
-    }
+    let listener = &listener;
+    accept_loop(
+        runtime,
+        move || listener.accept(),
+        |(stream, peer): (smol::net::TcpStream, _)| {
+            // Small packets go out at once (pongs, acks).
+            let _ = stream.set_nodelay(true);
+            let io = io.clone();
+            runtime.spawn(Box::pin(async move {
+                io.serve_connection(stream, Some(peer)).await;
+            }));
+        },
+    )
+    .await
 }

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Everything but the accept loop, the timer and the spawner is shared with
-//! the other runtime crates (`sio_core::driver`): moving an application to
+//! the other runtime crates (`sio_driver`): moving an application to
 //! sio-smol means changing this crate's name in its imports.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,7 +25,7 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
-pub use sio_core::driver::*;
+pub use sio_driver::*;
 
 mod tower;
 pub use crate::tower::{layer, NotFound, SioBody, SocketIoLayer, SocketIoService};
@@ -103,16 +103,26 @@ pub fn new(config: Config) -> SocketIo {
     SocketIo::with_runtime(Tokio::current(), config)
 }
 
-/// Accepts connections on `listener` and serves each on its own task, until
-/// accepting fails.
+/// Accepts connections on `listener` and serves each on its own task.
+///
+/// A failed accept does not end it: running out of file descriptors
+/// (`EMFILE`), a connection reset before it was taken and the like are
+/// logged (through `tracing`) and retried after a short pause (10 ms,
+/// growing to 1 s while they go on), as Node's server does. It returns
+/// only when the listener itself is unusable (see [`accept_loop`]).
 pub async fn serve(listener: TcpListener, io: SocketIo) -> std::io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
-        // Small packets go out at once (pongs, acks).
-        let _ = stream.set_nodelay(true);
-        let io = io.clone();
-        tokio::spawn(async move {
-            io.serve_connection(stream.compat(), Some(peer)).await;
-        });
-    }
+    let listener = &listener;
+    accept_loop(
+        &Tokio::current(),
+        move || listener.accept(),
+        |(stream, peer)| {
+            // Small packets go out at once (pongs, acks).
+            let _ = stream.set_nodelay(true);
+            let io = io.clone();
+            tokio::spawn(async move {
+                io.serve_connection(stream.compat(), Some(peer)).await;
+            });
+        },
+    )
+    .await
 }

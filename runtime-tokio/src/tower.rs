@@ -20,6 +20,19 @@
 //!
 //! WebSocket upgrades need an HTTP/1.1 server with upgrades enabled
 //! (`axum::serve` and hyper-util's auto builder with `serve_connection_with_upgrades` do).
+//!
+//! HTTP timeouts belong to the server the layer is mounted in: the
+//! `headers_timeout`, `body_timeout` and `keep_alive_timeout` of
+//! [`Config`](crate::Config) (and `close_timeout`'s bound on a response
+//! write) apply only to [`serve`](crate::serve). Mounted here, bound slow
+//! clients with that server's settings: hyper's
+//! `http1::Builder::header_read_timeout` (it needs a timer, such as
+//! hyper-util's `TokioTimer`; recent hyper versions also start it while a
+//! keep-alive connection is idle), tower-http's
+//! `RequestBodyTimeoutLayer` for bodies, or a reverse proxy's own
+//! timeouts. A whole-request timeout (tower-http's `TimeoutLayer`) must
+//! exceed the ping interval (25 s by default), which is how long a
+//! polling GET is held.
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sio_core::driver::{Config, SocketIo};
+use sio_driver::{Config, SocketIo};
 use sio_redis::RedisAdapter;
 
 /// The Node servers' `requestsTimeout`.

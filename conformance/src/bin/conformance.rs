@@ -27,6 +27,12 @@
 //! drives its page in headless Chromium (`/usr/bin/chromium`; its absence
 //! fails these rows) and saves screenshots under `conformance/artifacts/`.
 //!
+//! Per runtime, the chat contract runs (issue 21): that runtime's chat
+//! example (`examples/chat`, `smol_chat`, `async_std_chat`, built by
+//! `conformance/run`) with a short rate window, and
+//! `node clients/chat-guide.js <url> <websocket|polling|upgrade>`, which
+//! drives every row of the Socket.IO basics guide's table.
+//!
 //! It ends with a table and `N passed, N failed`; the exit status is
 //! non-zero when anything failed.
 use std::collections::VecDeque;
@@ -53,6 +59,19 @@ const BROWSER_RUNS: &[(&str, &str)] = &[
 ];
 /// The runtime the chat example runs on.
 const BROWSER_RUNTIME: &str = "tokio";
+/// The chat contract runs: row name and the client's transports.
+const CHAT_CONTRACT_RUNS: &[(&str, &str)] = &[
+    ("chat-guide-ws", "websocket"),
+    ("chat-guide-polling", "polling"),
+    ("chat-guide-upgrade", "upgrade"),
+];
+/// The chat's rate window in those runs (the guide's 60 s, shortened so
+/// the scenario sees it slide; the limit stays 10).
+const CHAT_RATE_WINDOW_MS: u64 = 3000;
+/// How long one chat contract run may take (the window's wait included).
+const CHAT_CONTRACT_TIMEOUT: Duration = Duration::from_secs(40);
+/// The chat's `JWT_SECRET` in every run (the contract runs sign tokens).
+const CHAT_SECRET: &str = "sio-conformance-browser-secret";
 /// Where Debian installs Chromium; `SIO_CHROMIUM` overrides it.
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// How long a server may take to print its port.
@@ -104,6 +123,9 @@ fn main() -> ExitCode {
         for (name, mode) in BROWSER_RUNS {
             println!("{name:<20} chat example in Chromium, {mode} transports (tokio)");
         }
+        for (name, mode) in CHAT_CONTRACT_RUNS {
+            println!("{name:<20} chat example, the guide's events, {mode} transports");
+        }
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -142,6 +164,14 @@ fn main() -> ExitCode {
         if let Err(e) = run_client_direction(&dir, runtime, &options, &mut outcomes) {
             eprintln!("conformance: {e}");
             return ExitCode::from(2);
+        }
+        for (name, mode) in CHAT_CONTRACT_RUNS {
+            if !options.scenarios.is_empty() && !options.scenarios.iter().any(|s| s == name) {
+                continue;
+            }
+            let outcome = run_chat_contract(&dir, &server, runtime, name, mode);
+            report_progress(&outcome, options.verbose);
+            outcomes.push(outcome);
         }
     }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME) {
@@ -230,6 +260,7 @@ fn parse_args() -> Result<Options, String> {
                     && hostile::case(name).is_none()
                     && !client_side
                     && !BROWSER_RUNS.iter().any(|(b, _)| *b == name)
+                    && !CHAT_CONTRACT_RUNS.iter().any(|(c, _)| *c == name)
                 {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }
@@ -536,10 +567,19 @@ fn run_hostile(dir: &Path, binary: &Path, runtime: &str, case: &'static hostile:
     outcome
 }
 
-/// The chat example of the target directory that `sibling` (a binary of
-/// this package) is in: `examples/chat` beside it.
-fn chat_binary(sibling: &Path) -> Result<PathBuf, String> {
-    let name = format!("chat{}", std::env::consts::EXE_SUFFIX);
+/// The chat example of `runtime`, as its crate names it.
+fn chat_example(runtime: &str) -> &'static str {
+    match runtime {
+        "smol" => "smol_chat",
+        "async-std" => "async_std_chat",
+        _ => "chat",
+    }
+}
+
+/// The chat example `example` of the target directory that `sibling` (a
+/// binary of this package) is in: `examples/<example>` beside it.
+fn chat_binary(sibling: &Path, example: &str) -> Result<PathBuf, String> {
+    let name = format!("{example}{}", std::env::consts::EXE_SUFFIX);
     let path = sibling
         .parent()
         .map(|dir| dir.join("examples").join(name))
@@ -548,7 +588,7 @@ fn chat_binary(sibling: &Path) -> Result<PathBuf, String> {
         Ok(path)
     } else {
         Err(format!(
-            "{} is missing: build it with `cargo build -p sio-tokio --example chat`",
+            "{} is missing: build it with `conformance/run` (cargo build --example {example})",
             path.display()
         ))
     }
@@ -565,7 +605,7 @@ fn free_port() -> Result<u16, String> {
 
 /// The chat example on a free port (tried a few times: another process may
 /// take the port between the probe and the bind).
-fn start_chat(binary: &Path) -> Result<(Server, u16), String> {
+fn start_chat(binary: &Path, env: &[(&str, String)]) -> Result<(Server, u16), String> {
     let mut last_error = String::new();
     for _ in 0..3 {
         let port = free_port()?;
@@ -573,9 +613,10 @@ fn start_chat(binary: &Path) -> Result<(Server, u16), String> {
         command
             .env("PORT", port.to_string())
             .env("CORS_ORIGIN", format!("http://127.0.0.1:{port}"))
-            .env("JWT_SECRET", "sio-conformance-browser-secret")
+            .env("JWT_SECRET", CHAT_SECRET)
             .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .envs(env.iter().map(|(k, v)| (k, v)));
         match start_server(command, "chat example", |line| {
             line.strip_prefix("chat listening on http://127.0.0.1:")
                 .and_then(|p| p.trim().parse::<u16>().ok())
@@ -599,7 +640,7 @@ fn run_browser(dir: &Path, sibling: &Path, name: &'static str, mode: &str) -> Ou
     let mut outcome = new_outcome(name, BROWSER_RUNTIME);
     let chromium = chromium_path();
     let prepared = if chromium.is_file() {
-        chat_binary(sibling).and_then(|chat| start_chat(&chat))
+        chat_binary(sibling, chat_example(BROWSER_RUNTIME)).and_then(|chat| start_chat(&chat, &[]))
     } else {
         Err(format!(
             "Chromium is missing: {} not found (install it: apt-get install chromium chromium-driver; .ci/run does)",
@@ -621,6 +662,43 @@ fn run_browser(dir: &Path, sibling: &Path, name: &'static str, mode: &str) -> Ou
             client.label = "chat";
             let mut no_restart =
                 |_: &mut Server| Err("the browser runs cannot restart the server".to_owned());
+            client.run(&mut server, &mut no_restart, &mut outcome);
+        }
+        Err(reason) => outcome.reason = reason,
+    }
+    outcome.secs = started.elapsed().as_secs_f64();
+    outcome
+}
+
+/// One chat contract run: `runtime`'s chat example and
+/// `clients/chat-guide.js` with `transports`.
+fn run_chat_contract(
+    dir: &Path,
+    sibling: &Path,
+    runtime: &str,
+    name: &'static str,
+    transports: &str,
+) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = new_outcome(name, runtime);
+    let window = ("CHAT_RATE_WINDOW_MS", CHAT_RATE_WINDOW_MS.to_string());
+    let prepared = chat_binary(sibling, chat_example(runtime))
+        .and_then(|chat| start_chat(&chat, std::slice::from_ref(&window)));
+    match prepared {
+        Ok((mut server, port)) => {
+            let mut client = Client::new(dir, "chat-guide", port, CHAT_CONTRACT_TIMEOUT);
+            client.args = vec![transports.to_owned()];
+            client.env = vec![
+                (
+                    "CLIENT_TIMEOUT_MS",
+                    (CHAT_CONTRACT_TIMEOUT.as_millis() - 5000).to_string(),
+                ),
+                ("JWT_SECRET", CHAT_SECRET.to_owned()),
+                window,
+            ];
+            client.label = "chat";
+            let mut no_restart =
+                |_: &mut Server| Err("the chat runs cannot restart the server".to_owned());
             client.run(&mut server, &mut no_restart, &mut outcome);
         }
         Err(reason) => outcome.reason = reason,

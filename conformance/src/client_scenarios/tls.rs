@@ -6,7 +6,7 @@
 //! `connect_error` naming it.
 
 use super::*;
-use sio_core::driver::{rustls::pki_types::CertificateDer, tls_config_with_roots};
+use sio_driver::{rustls::pki_types::CertificateDer, tls_config_with_roots};
 
 /// A self-signed certificate for `localhost` and `127.0.0.1`, in a
 /// temporary folder removed on drop.

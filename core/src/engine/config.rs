@@ -43,19 +43,27 @@ pub struct Config {
     pub max_buffered_bytes: usize,
     /// Once the server has decided to close a connection, it is gone this
     /// long after (30 s, the `ws` library's close timeout), whether or not
-    /// the peer reads what was queued for it.
+    /// the peer reads what was queued for it. A standalone server also
+    /// gives each HTTP response (the `101` and open packet of a WebSocket
+    /// included) this long to be written, then drops a client that does
+    /// not read it.
     pub close_timeout: Duration,
     /// Most records in one polling POST body.
     pub max_payload_packets: usize,
-    /// Time a client has to send a whole request head, counted from the
-    /// connection's accept or the end of the previous response (60 s,
-    /// Node's `headersTimeout`); past it: 408 and close.
+    /// Time a client has to send a whole request head (60 s, Node's
+    /// `headersTimeout`), counted from its first byte, or from the accept
+    /// for a connection's first request (so a connection that sends
+    /// nothing lasts this long too); past it: 408 and close. Applies to a
+    /// standalone server (`serve`); mounted in another HTTP stack, that
+    /// stack's own timeouts apply.
     pub headers_timeout: Duration,
-    /// Time a client has to send a request's body once its head is in
-    /// (30 s); past it: 408 and close.
+    /// Time a client has to send a request's whole body once its head is
+    /// in (30 s); past it: 408 and close. A held polling GET has no
+    /// deadline: the server answers it within the ping interval.
     pub body_timeout: Duration,
-    /// Time an idle keep-alive connection stays open waiting for its next
-    /// request (5 s, Node's `keepAliveTimeout`); past it: closed.
+    /// Time an idle keep-alive connection stays open, from the end of the
+    /// last response to the first byte of the next request (5 s, Node's
+    /// `keepAliveTimeout`); past it: closed without a response.
     pub keep_alive_timeout: Duration,
 }
 

@@ -305,6 +305,18 @@ pub enum Io {
     },
 }
 
+impl Io {
+    /// The connection this is for.
+    pub fn conn(&self) -> ConnId {
+        match self {
+            Io::Transmit { conn, .. }
+            | Io::Respond { conn, .. }
+            | Io::Upgrade { conn, .. }
+            | Io::Close { conn } => *conn,
+        }
+    }
+}
+
 /// What happened to a session, for the layer above.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -28,8 +28,11 @@ impl RawJson {
         Ok(RawJson(text.slice_ref(value)))
     }
 
-    /// Wraps text the crate itself built as valid JSON.
-    pub(crate) fn from_trusted(text: ByteString) -> RawJson {
+    /// Wraps text the caller built as one valid JSON value (serde_json's
+    /// output, or a literal), without checking it again. Text that is not
+    /// valid JSON would be sent as it is: use [`RawJson::parse`] for
+    /// anything that came from outside.
+    pub fn from_trusted(text: ByteString) -> RawJson {
         RawJson(text)
     }
 
@@ -75,7 +78,7 @@ impl RawJson {
     /// the elements after it start (`None` when there are none), for
     /// [`RawJson::tail_at`]. `None` when the value is not an array. One
     /// scan serves both the event name and the arguments.
-    pub(crate) fn split_first(&self) -> Option<(Option<&str>, Option<usize>)> {
+    pub fn split_first(&self) -> Option<(Option<&str>, Option<usize>)> {
         let mut scan = lexical::Elements::new(self.as_str())?;
         let first = scan.next_element()?;
         let rest = scan.rest()?;
@@ -85,7 +88,7 @@ impl RawJson {
 
     /// The array of the elements from `rest_at` on, as
     /// [`RawJson::split_first`] found it (`[]` for `None`): one copy.
-    pub(crate) fn tail_at(&self, rest_at: Option<usize>) -> RawJson {
+    pub fn tail_at(&self, rest_at: Option<usize>) -> RawJson {
         match rest_at.and_then(|at| self.as_str().get(at..)) {
             Some(rest) if !rest.is_empty() => {
                 let mut text = String::with_capacity(rest.len() + 1);
@@ -130,8 +133,9 @@ impl fmt::Display for RawJson {
     }
 }
 
-/// The event name an array's first element gives (see [`RawJson::event_name`]).
-pub(crate) fn element_name(first: &str) -> Option<Cow<'_, str>> {
+/// The event name an array's first element gives (see [`RawJson::event_name`]):
+/// for a caller that already split the array and holds that element.
+pub fn element_name(first: &str) -> Option<Cow<'_, str>> {
     match first.as_bytes().first()? {
         b'"' => decode_string(first),
         b'-' | b'0'..=b'9' => Some(Cow::Borrowed(first)),

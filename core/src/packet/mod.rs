@@ -13,8 +13,7 @@ mod syntax;
 pub use args::{decode_args, encode_args, ArgsError};
 pub use decoder::{Decoder, Limits};
 pub use encode::{encode, encode_text};
-#[cfg(feature = "driver")]
-pub(crate) use json::element_name;
+pub use json::element_name;
 pub use json::RawJson;
 pub use parser::{JsonParser, PacketDecoder, Parser};
 

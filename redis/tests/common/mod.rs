@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_lite::FutureExt;
-use sio_core::driver::{Bus, BusEvent, BusSink};
+use sio_driver::{Bus, BusEvent, BusSink};
 use sio_redis::{ConnectError, RedisAdapter};
 
 use server::{free_port, RedisServer};

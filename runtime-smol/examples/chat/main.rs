@@ -32,7 +32,7 @@ fn main() -> std::io::Result<()> {
     let settings = Settings::from_env()?;
     smol::block_on(async {
         let io = sio_smol::new(setup::config(&settings.cors_origin));
-        setup::install(&io, settings.keys.clone());
+        setup::install(&io, settings.keys.clone(), settings.rate_limit);
         let site = Site::new(settings.keys);
         io.set_fallback(routes::fallback(site, settings.cors_origin));
 

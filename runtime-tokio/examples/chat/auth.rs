@@ -5,10 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sio_core::driver::{ConnectContext, ConnectError};
+use sio_driver::{ConnectContext, ConnectError};
 
 /// How long an issued token is valid.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -27,11 +26,18 @@ pub struct User {
     pub name: String,
 }
 
+/// The token's payload, as the Node guide signs it: `userId`, and here
+/// also the display name and an expiry. Tokens signed elsewhere with the
+/// same secret need `userId` only: `name` defaults to it, and `exp` is
+/// checked when present (as `jsonwebtoken.verify` does in Node).
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Claims {
-    sub: String,
-    name: String,
-    exp: u64,
+    user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
 }
 
 /// The signing and checking keys of one secret.
@@ -74,29 +80,30 @@ impl Keys {
             .saturating_add(TOKEN_LIFETIME)
             .as_secs();
         let claims = Claims {
-            sub: user.id,
-            name: user.name,
-            exp,
+            user_id: user.id,
+            name: Some(user.name),
+            exp: Some(exp),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| TokenRequestError::Signing(e.to_string()))
     }
 
-    /// The user a token stands for, or why it is refused.
-    pub fn verify(&self, token: &str) -> Result<User, &'static str> {
+    /// The user a token stands for, or `None` when it does not verify
+    /// (bad signature, not HS256, expired, malformed, no `userId`).
+    pub fn verify(&self, token: &str) -> Option<User> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => "token expired",
-                _ => "invalid token",
-            },
-        )?;
-        let Claims { sub, name, .. } = data.claims;
-        if sub.is_empty() || name.is_empty() {
-            return Err("invalid token");
+        // Node's `jwt.verify`: `exp` checked when present, no clock leeway.
+        validation.set_required_spec_claims::<&str>(&[]);
+        validation.leeway = 0;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok()?;
+        let Claims { user_id, name, .. } = data.claims;
+        if user_id.is_empty() {
+            return None;
         }
-        Ok(User { id: sub, name })
+        let name = name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| user_id.clone());
+        Some(User { id: user_id, name })
     }
 }
 
@@ -158,12 +165,19 @@ fn token_of(context: &ConnectContext) -> Option<String> {
     from_auth.or_else(|| handshake.query("token").filter(|t| !t.is_empty()))
 }
 
+/// Why a connection is refused, word for word as the Node guide says it.
+pub const NO_TOKEN: &str = "Authentication error: No token";
+pub const INVALID_TOKEN: &str = "Authentication error: Invalid token";
+
 /// The connect middleware: admits a socket with a valid token and stores
-/// its [`User`] in the socket's extensions.
+/// its [`User`] in the socket's extensions (this process's own typed
+/// per-socket values; `events.rs` also puts `{userId}` in `socket.data`,
+/// what `fetch_sockets` reports).
 pub async fn authenticate(keys: Keys, context: ConnectContext) -> Result<(), ConnectError> {
-    let refuse = |reason: &str| ConnectError::new(format!("Authentication error: {reason}"));
-    let token = token_of(&context).ok_or_else(|| refuse("missing token"))?;
-    let user = keys.verify(&token).map_err(refuse)?;
+    let token = token_of(&context).ok_or_else(|| ConnectError::new(NO_TOKEN))?;
+    let user = keys
+        .verify(&token)
+        .ok_or_else(|| ConnectError::new(INVALID_TOKEN))?;
     tracing::debug!(user = %user.id, "authenticated");
     context.extensions().insert(user);
     Ok(())
@@ -185,8 +199,36 @@ mod tests {
     #[test]
     fn token_of_another_secret_is_invalid() {
         let token = Keys::new(b"one").issue("ada").unwrap();
-        assert_eq!(Keys::new(b"two").verify(&token), Err("invalid token"));
-        assert_eq!(Keys::new(b"one").verify("garbage"), Err("invalid token"));
+        assert_eq!(Keys::new(b"two").verify(&token), None);
+        assert_eq!(Keys::new(b"one").verify("garbage"), None);
+    }
+
+    fn sign(keys: &Keys, claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &keys.encoding).unwrap()
+    }
+
+    #[test]
+    fn node_style_tokens_need_user_id_only() {
+        let keys = Keys::new(b"test");
+        let user = keys.verify(&sign(&keys, &serde_json::json!({ "userId": "u1" })));
+        assert_eq!(
+            user,
+            Some(User {
+                id: "u1".into(),
+                name: "u1".into()
+            })
+        );
+        assert_eq!(
+            keys.verify(&sign(&keys, &serde_json::json!({ "sub": "u1" }))),
+            None
+        );
+        let past = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            - 10;
+        let expired = serde_json::json!({ "userId": "u1", "exp": past });
+        assert_eq!(keys.verify(&sign(&keys, &expired)), None);
     }
 
     #[test]

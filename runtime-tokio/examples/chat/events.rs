@@ -1,29 +1,49 @@
-//! The chat's Socket.IO side: what each event does, the per-socket rate
-//! limit, and turning handler failures into `error` events. Shared by the
-//! chat examples of every runtime crate: it uses sio-core's
+//! The chat's Socket.IO side, event for event as the Socket.IO basics guide
+//! (the Node version of this app) handles them, so that a client written
+//! against the Node server works unchanged; the table is in `main.rs`.
+//! Shared by the chat examples of every runtime crate: it uses sio-core's
 //! runtime-agnostic API only, and never sleeps or spawns.
+//!
+//! Every handler runs to completion without awaiting, so the events of one
+//! socket are handled (and rate-limited) strictly in arrival order.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use sio_core::driver::{AckSender, DisconnectReason, EmitError, Socket, SocketIo};
+use serde_json::json;
+use serde_json::value::RawValue;
+use sio_driver::{AckSender, DisconnectReason, EmitError, Payload, Socket, SocketIo};
 
 use crate::auth::User;
 
-/// Events a socket may send per [`RATE_WINDOW`], over all chat events.
-const RATE_LIMIT: usize = 10;
-const RATE_WINDOW: Duration = Duration::from_secs(60);
-/// Longest room id and room message a client may send (in characters).
-const MAX_ROOM_ID_CHARS: usize = 64;
-const MAX_MESSAGE_CHARS: usize = 2_000;
+/// The guide's rate limit on `message` events: more than `max_events`
+/// within `window` (sliding, per socket) and the event is dropped with an
+/// `error` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max_events: usize,
+    pub window: Duration,
+}
+
+impl Default for RateLimit {
+    /// The guide's: 10 `message` events per 60 s.
+    fn default() -> Self {
+        RateLimit {
+            max_events: 10,
+            window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the sender gets when the rate limit drops its `message`.
+const RATE_LIMIT_EXCEEDED: &str = "Rate limit exceeded";
+
 /// Rooms clients join through `join_room` are kept apart from the
-/// server's own rooms (`user:{id}`) by this prefix, so nobody can join
-/// another user's private room.
+/// server's own rooms (`user:{id}`) by this prefix, invisible to clients,
+/// so nobody can join another user's private room by naming it.
 const CHAT_ROOM_PREFIX: &str = "room:";
 
 /// The private room of every connection of user `user_id`.
@@ -46,7 +66,7 @@ pub fn emit_to_user<T: Serialize + ?Sized>(
 }
 
 /// At most `limit` events in any `window`: the times of the events let
-/// through, oldest first.
+/// through, oldest first. Refused events do not count.
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: usize,
@@ -55,11 +75,11 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(limit: usize, window: Duration) -> Self {
+    pub fn new(limit: RateLimit) -> Self {
         RateLimiter {
-            limit,
-            window,
-            admitted: VecDeque::with_capacity(limit),
+            limit: limit.max_events,
+            window: limit.window,
+            admitted: VecDeque::with_capacity(limit.max_events.min(64)),
         }
     }
 
@@ -79,7 +99,8 @@ impl RateLimiter {
     }
 }
 
-/// Why an event was not processed; the client gets it as an `error` event.
+/// Why an event was not processed; the client gets it as an `error` event
+/// `{ message }`.
 #[derive(Debug)]
 pub struct EventError(String);
 
@@ -101,7 +122,7 @@ type EventResult = Result<(), EventError>;
 #[derive(Clone)]
 struct Session {
     io: SocketIo,
-    user: User,
+    /// Of `message` events only, as in the guide.
     limiter: Arc<Mutex<RateLimiter>>,
 }
 
@@ -112,241 +133,298 @@ impl Session {
     }
 }
 
-/// Tells the client why its event was not processed.
-fn report(socket: &Socket, event: &str, error: &EventError) {
+/// Tells the client why its event was not processed: an `error` event
+/// `{ message }`, and, when it asked for an acknowledgement, the ack
+/// `{ status: "error", message }` (so its callback does not wait for
+/// nothing). The connection stays up.
+fn report(socket: &Socket, event: &str, error: &EventError, ack: Option<AckSender>) {
     tracing::debug!(socket = socket.id(), event, error = %error.0, "event refused");
     if let Err(e) = socket.emit("error", &json!({ "message": error.0 })) {
         tracing::debug!(socket = socket.id(), %e, "could not report an error");
     }
+    if let Some(ack) = ack {
+        let _ = ack.send(&json!({ "status": "error", "message": error.0 }));
+    }
 }
 
-/// Registers `handler` for `event` behind the rate limit, with the
-/// arguments decoded as `T` by hand so that a payload of the wrong shape
-/// is answered with an `error` event instead of being dropped unseen.
-fn register<T, F, Fut>(socket: &Socket, session: &Session, event: &'static str, handler: F)
-where
-    T: DeserializeOwned + Send + 'static,
-    F: Fn(Session, Socket, T, AckSender) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = EventResult> + Send + 'static,
-{
+/// A handler: synchronous, so it runs whole before the socket's next event.
+/// It takes the ack out of its slot when it answers; a failure is reported
+/// through what is left there.
+type Handler = fn(&Session, &Socket, &Payload, &mut Option<AckSender>) -> EventResult;
+
+/// Registers `handler` for `event`; its failure becomes an `error` event.
+fn register(socket: &Socket, session: &Session, event: &'static str, handler: Handler) {
     let session = session.clone();
     socket.on_payload(event, move |socket, payload, ack| {
-        // Checked before the first await: events are counted in arrival order.
-        let work = if !session.admit() {
-            Err(EventError::new("Rate limit exceeded"))
-        } else {
-            payload
-                .decode::<T>()
-                .map_err(|e| EventError::new(format!("invalid payload for '{event}': {e}")))
-                .map(|args| handler(session.clone(), socket.clone(), args, ack))
-        };
-        async move {
-            let outcome = match work {
-                Ok(running) => running.await,
-                Err(refused) => Err(refused),
-            };
-            if let Err(error) = outcome {
-                report(&socket, event, &error);
-            }
+        let mut ack = Some(ack);
+        if let Err(error) = handler(&session, &socket, &payload, &mut ack) {
+            report(&socket, event, &error, ack);
         }
+        std::future::ready(())
     });
 }
 
-/// `{ roomId }`
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RoomRequest {
-    room_id: String,
-}
-
-/// `{ roomId, message }`
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RoomMessage {
-    room_id: String,
-    message: String,
-}
-
-/// `{ message }` (any JSON)
-#[derive(Deserialize)]
-struct ChatMessage {
-    message: Value,
-}
-
-/// What the room's members receive about a message or announcement.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RoomMessageOut<'a> {
-    socket_id: &'a str,
-    user_id: &'a str,
-    name: &'a str,
-    message: &'a str,
-    room_id: &'a str,
-}
-
-/// `{ userId, name, roomId }` for `user_joined` / `user_left`.
-fn membership(user: &User, room_id: &str) -> Value {
-    json!({ "userId": user.id, "name": user.name, "roomId": room_id })
-}
-
-fn checked_room_id(room_id: &str) -> Result<&str, EventError> {
-    if room_id.is_empty() || room_id.chars().count() > MAX_ROOM_ID_CHARS {
+/// The first argument's JSON text exactly as the client sent it (so data
+/// relayed "unchanged" keeps its key order and number spelling), or `None`
+/// when it sent none (Node's `data` is then `undefined`, which JSON leaves
+/// out). Binary attachments are refused: the example speaks JSON.
+fn raw_argument(payload: &Payload, event: &str) -> Result<Option<Box<RawValue>>, EventError> {
+    if !payload.attachments().is_empty() {
         return Err(EventError::new(format!(
-            "roomId must have 1 to {MAX_ROOM_ID_CHARS} characters"
+            "invalid payload for '{event}': binary data is not supported"
+        )));
+    }
+    match payload.args().first_element() {
+        Some(Some(text)) => RawValue::from_string(text.to_owned())
+            .map(Some)
+            .map_err(|e| EventError::new(format!("invalid payload for '{event}': {e}"))),
+        _ => Ok(None),
+    }
+}
+
+/// The first argument as `T` (a missing one reads as `null`), or the
+/// reason it is not one.
+fn argument<T: DeserializeOwned>(
+    payload: &Payload,
+    event: &str,
+    wanted: &str,
+) -> Result<T, EventError> {
+    let raw = raw_argument(payload, event)?;
+    serde_json::from_str(raw.as_deref().map_or("null", RawValue::get)).map_err(|e| {
+        EventError::new(format!(
+            "invalid payload for '{event}': expected {wanted} ({e})"
+        ))
+    })
+}
+
+/// The first argument, or `null` when there is none (what Node's
+/// `emit(event, undefined)` sends).
+fn data_or_null(payload: &Payload, event: &str) -> Result<Box<RawValue>, EventError> {
+    // The default RawValue is `null`.
+    Ok(raw_argument(payload, event)?.unwrap_or_default())
+}
+
+/// A room id: a non-empty string.
+fn room_id(payload: &Payload, event: &str) -> Result<String, EventError> {
+    let room_id: String = argument(payload, event, "a room id string")?;
+    if room_id.is_empty() {
+        return Err(EventError::new(format!(
+            "invalid payload for '{event}': the room id is empty"
         )));
     }
     Ok(room_id)
 }
 
-fn checked_message(message: &str) -> Result<&str, EventError> {
-    if message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(EventError::new(format!(
-            "message longer than {MAX_MESSAGE_CHARS} characters"
-        )));
+/// Answers the client's ack request, if it made one.
+fn answer<T: Serialize + ?Sized>(ack: &mut Option<AckSender>, reply: &T) -> EventResult {
+    match ack.take() {
+        Some(ack) => ack.send(reply).map_err(EventError::from),
+        None => Ok(()),
     }
-    Ok(message)
 }
 
-/// The checked chat room of `room_id`, which the socket must be in.
-fn joined_room(socket: &Socket, room_id: &str) -> Result<String, EventError> {
-    let room = chat_room(checked_room_id(room_id)?);
-    if !socket.rooms().contains(&room) {
-        return Err(EventError::new(format!("join room '{room_id}' first")));
+/// `{ message }` of `chat`.
+#[derive(Deserialize)]
+struct ChatIn {
+    message: Box<RawValue>,
+}
+
+/// `{ roomId, message }` of `room_message` and `room_announce`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoomMessageIn {
+    room_id: String,
+    message: Box<RawValue>,
+}
+
+/// `{ message: "Message received", data }`.
+#[derive(Serialize)]
+struct Response<'a> {
+    message: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a RawValue>,
+}
+
+/// `{ status: "ok", echo }`.
+#[derive(Serialize)]
+struct ChatResponse<'a> {
+    status: &'static str,
+    echo: &'a RawValue,
+}
+
+/// `{ socketId, roomId }`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserJoined<'a> {
+    socket_id: &'a str,
+    room_id: &'a str,
+}
+
+/// `{ socketId }`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserLeft<'a> {
+    socket_id: &'a str,
+}
+
+/// `{ socketId, message }`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RoomMessageOut<'a> {
+    socket_id: &'a str,
+    message: &'a RawValue,
+}
+
+/// `message`, any data: `response` `{ message: "Message received", data }`
+/// to the sender; more than the rate limit allows gets `error` instead.
+fn on_message(
+    session: &Session,
+    socket: &Socket,
+    payload: &Payload,
+    _ack: &mut Option<AckSender>,
+) -> EventResult {
+    if !session.admit() {
+        return Err(EventError::new(RATE_LIMIT_EXCEEDED));
     }
-    Ok(room)
-}
-
-/// Answers the client's callback, if it passed one.
-fn acknowledge(ack: AckSender, reply: &Value) -> EventResult {
-    ack.send(reply).map_err(EventError::from)
-}
-
-/// `message`: answered to the sender alone with `response`.
-async fn on_message(
-    session: Session,
-    socket: Socket,
-    message: Value,
-    _ack: AckSender,
-) -> EventResult {
-    socket.emit(
-        "response",
-        &json!({ "echo": message, "from": session.user.name }),
-    )?;
+    let data = raw_argument(payload, "message")?;
+    let response = Response {
+        message: "Message received",
+        data: data.as_deref(),
+    };
+    socket.emit("response", &response)?;
     Ok(())
 }
 
-/// `broadcast`: to everyone but the sender.
-async fn on_broadcast(
-    session: Session,
-    socket: Socket,
-    message: Value,
-    _ack: AckSender,
+/// `broadcast`, any data: `message` with it unchanged to everyone else.
+fn on_broadcast(
+    _: &Session,
+    socket: &Socket,
+    payload: &Payload,
+    _ack: &mut Option<AckSender>,
 ) -> EventResult {
-    let out = json!({ "userId": session.user.id, "name": session.user.name, "message": message });
-    socket.broadcast().emit("broadcast", &out)?;
+    let data = data_or_null(payload, "broadcast")?;
+    socket.broadcast().emit("message", &data)?;
     Ok(())
 }
 
-/// `announce`: to everyone, the sender included, as `announcement`.
-async fn on_announce(
-    session: Session,
-    _socket: Socket,
-    message: Value,
-    _ack: AckSender,
+/// `announce`, any data: `announcement` with it unchanged to everyone.
+fn on_announce(
+    session: &Session,
+    _: &Socket,
+    payload: &Payload,
+    _ack: &mut Option<AckSender>,
 ) -> EventResult {
-    let out = json!({ "userId": session.user.id, "name": session.user.name, "message": message });
-    session.io.emit("announcement", &out)?;
+    let data = data_or_null(payload, "announce")?;
+    session.io.emit("announcement", &data)?;
     Ok(())
 }
 
-/// `chat`: `{ message }`, acknowledged with `{ status: "ok", echo: message }`.
-async fn on_chat(
-    _session: Session,
-    _socket: Socket,
-    chat: ChatMessage,
-    ack: AckSender,
+/// `chat`, `{ message }`: `chat_response` `{ status: "ok", echo }` to the
+/// sender, and the same object as the ack when it asked for one.
+fn on_chat(
+    _: &Session,
+    socket: &Socket,
+    payload: &Payload,
+    ack: &mut Option<AckSender>,
 ) -> EventResult {
-    acknowledge(ack, &json!({ "status": "ok", "echo": chat.message }))
+    let chat: ChatIn = argument(payload, "chat", "{ message }")?;
+    let reply = ChatResponse {
+        status: "ok",
+        echo: &chat.message,
+    };
+    socket.emit("chat_response", &reply)?;
+    answer(ack, &reply)?;
+    Ok(())
 }
 
-/// `join_room`: joins, then `user_joined` to the room (the joiner included).
-async fn on_join_room(
-    session: Session,
-    socket: Socket,
-    request: RoomRequest,
-    ack: AckSender,
+/// `join_room`, a room id: joins it, `user_joined` `{ socketId, roomId }`
+/// to the others in the room (and the ack `{ status: "ok", roomId }`).
+fn on_join_room(
+    _: &Session,
+    socket: &Socket,
+    payload: &Payload,
+    ack: &mut Option<AckSender>,
 ) -> EventResult {
-    let room_id = checked_room_id(&request.room_id)?;
-    socket.join(&chat_room(room_id))?;
-    tracing::info!(user = %session.user.id, room = %room_id, "joined room");
-    session
-        .io
-        .to(&chat_room(room_id))
-        .emit("user_joined", &membership(&session.user, room_id))?;
-    acknowledge(ack, &json!({ "status": "ok", "roomId": room_id }))
+    let room_id = room_id(payload, "join_room")?;
+    let room = chat_room(&room_id);
+    socket.join(&room)?;
+    tracing::info!(socket = socket.id(), room = %room_id, "joined room");
+    let joined = UserJoined {
+        socket_id: socket.id(),
+        room_id: &room_id,
+    };
+    socket.to(&room).emit("user_joined", &joined)?;
+    answer(ack, &json!({ "status": "ok", "roomId": room_id }))?;
+    Ok(())
 }
 
-/// `leave_room`: leaves, then `user_left` to those still in the room.
-async fn on_leave_room(
-    session: Session,
-    socket: Socket,
-    request: RoomRequest,
-    ack: AckSender,
+/// `leave_room`, a room id: leaves it, `user_left` `{ socketId }` to the
+/// others in the room (and the ack `{ status: "ok", roomId }`).
+fn on_leave_room(
+    _: &Session,
+    socket: &Socket,
+    payload: &Payload,
+    ack: &mut Option<AckSender>,
 ) -> EventResult {
-    let room = joined_room(&socket, &request.room_id)?;
+    let room_id = room_id(payload, "leave_room")?;
+    let room = chat_room(&room_id);
     socket.leave(&room)?;
-    tracing::info!(user = %session.user.id, room = %request.room_id, "left room");
+    tracing::info!(socket = socket.id(), room = %room_id, "left room");
+    let left = UserLeft {
+        socket_id: socket.id(),
+    };
+    socket.to(&room).emit("user_left", &left)?;
+    answer(ack, &json!({ "status": "ok", "roomId": room_id }))?;
+    Ok(())
+}
+
+/// `room_message`, `{ roomId, message }`: `message` `{ socketId, message }`
+/// to the room but the sender (and the ack `{ status: "ok" }`).
+fn on_room_message(
+    _: &Session,
+    socket: &Socket,
+    payload: &Payload,
+    ack: &mut Option<AckSender>,
+) -> EventResult {
+    let request: RoomMessageIn = argument(payload, "room_message", "{ roomId, message }")?;
+    let out = RoomMessageOut {
+        socket_id: socket.id(),
+        message: &request.message,
+    };
+    socket
+        .to(&chat_room(&request.room_id))
+        .emit("message", &out)?;
+    answer(ack, &json!({ "status": "ok" }))?;
+    Ok(())
+}
+
+/// `room_announce`, `{ roomId, message }`: `announcement`
+/// `{ socketId, message }` to the whole room, the sender included (and the
+/// ack `{ status: "ok" }`).
+fn on_room_announce(
+    session: &Session,
+    socket: &Socket,
+    payload: &Payload,
+    ack: &mut Option<AckSender>,
+) -> EventResult {
+    let request: RoomMessageIn = argument(payload, "room_announce", "{ roomId, message }")?;
+    let out = RoomMessageOut {
+        socket_id: socket.id(),
+        message: &request.message,
+    };
     session
         .io
-        .to(&room)
-        .emit("user_left", &membership(&session.user, &request.room_id))?;
-    acknowledge(ack, &json!({ "status": "ok", "roomId": request.room_id }))
+        .to(&chat_room(&request.room_id))
+        .emit("announcement", &out)?;
+    answer(ack, &json!({ "status": "ok" }))?;
+    Ok(())
 }
 
-/// `room_message`: `message` to the room but the sender.
-async fn on_room_message(
-    session: Session,
-    socket: Socket,
-    request: RoomMessage,
-    ack: AckSender,
-) -> EventResult {
-    let room = joined_room(&socket, &request.room_id)?;
-    let out = RoomMessageOut {
-        socket_id: socket.id(),
-        user_id: &session.user.id,
-        name: &session.user.name,
-        message: checked_message(&request.message)?,
-        room_id: &request.room_id,
-    };
-    socket.to(&room).emit("message", &out)?;
-    acknowledge(ack, &json!({ "status": "ok" }))
-}
-
-/// `room_announce`: `room_announcement` to the whole room, the sender included.
-async fn on_room_announce(
-    session: Session,
-    socket: Socket,
-    request: RoomMessage,
-    ack: AckSender,
-) -> EventResult {
-    let room = joined_room(&socket, &request.room_id)?;
-    let out = RoomMessageOut {
-        socket_id: socket.id(),
-        user_id: &session.user.id,
-        name: &session.user.name,
-        message: checked_message(&request.message)?,
-        room_id: &request.room_id,
-    };
-    session.io.to(&room).emit("room_announcement", &out)?;
-    acknowledge(ack, &json!({ "status": "ok" }))
-}
-
-/// Tells the rooms a socket was in that its user left them.
-fn announce_departure(io: &SocketIo, user: &User, rooms: &[String]) {
-    for room in rooms {
-        if let Some(room_id) = room.strip_prefix(CHAT_ROOM_PREFIX) {
-            let _ = io.to(room).emit("user_left", &membership(user, room_id));
-        }
+/// Tells the chat rooms a socket was in that it left them, as
+/// `leave_room` would.
+fn announce_departure(io: &SocketIo, socket_id: &str, rooms: &[String]) {
+    for room in rooms.iter().filter(|r| r.starts_with(CHAT_ROOM_PREFIX)) {
+        let _ = io.to(room).emit("user_left", &UserLeft { socket_id });
     }
 }
 
@@ -370,10 +448,11 @@ async fn welcome(io: SocketIo, socket: Socket, user: User) {
     }
 }
 
-/// Sets up a socket the auth middleware admitted: its handlers first
-/// (before the first await, so no event finds them missing), then the
-/// welcome, which counts the user's connections over the whole cluster.
-pub async fn on_connection(io: SocketIo, socket: Socket) {
+/// Sets up a socket the auth middleware admitted: its room `user:{id}`,
+/// its `socket.data`, its handlers (before the first await, so no event
+/// finds them missing), then the welcome, which counts the user's
+/// connections over the whole cluster.
+pub async fn on_connection(io: SocketIo, socket: Socket, limit: RateLimit) {
     let Some(user) = socket.extensions().get::<User>() else {
         // Only the middleware admits sockets, and it always stores the user.
         tracing::error!(socket = socket.id(), "socket without a user; disconnecting");
@@ -384,10 +463,13 @@ pub async fn on_connection(io: SocketIo, socket: Socket) {
     if let Err(e) = socket.join(&user_room(&user.id)) {
         tracing::warn!(socket = socket.id(), %e, "could not join the user's room");
     }
+    // Node's `socket.data`: what `fetch_sockets` reports, on every node.
+    if let Err(e) = socket.set_data(&json!({ "userId": user.id, "name": user.name })) {
+        tracing::warn!(socket = socket.id(), %e, "could not set the socket's data");
+    }
     let session = Session {
         io: io.clone(),
-        user: user.clone(),
-        limiter: Arc::new(Mutex::new(RateLimiter::new(RATE_LIMIT, RATE_WINDOW))),
+        limiter: Arc::new(Mutex::new(RateLimiter::new(limit))),
     };
     register(&socket, &session, "message", on_message);
     register(&socket, &session, "broadcast", on_broadcast);
@@ -398,16 +480,16 @@ pub async fn on_connection(io: SocketIo, socket: Socket) {
     register(&socket, &session, "room_message", on_room_message);
     register(&socket, &session, "room_announce", on_room_announce);
 
-    let (io_for_welcome, user_for_welcome) = (io.clone(), user.clone());
+    let (io_for_welcome, user_id) = (io.clone(), user.id.clone());
     socket.on_disconnect(move |socket, reason: DisconnectReason| {
         let io = io.clone();
-        let user = user.clone();
+        let user_id = user_id.clone();
         async move {
-            tracing::info!(socket = socket.id(), user = %user.id, reason = reason.as_str(), "disconnected");
-            announce_departure(&io, &user, &socket.rooms());
+            tracing::info!(socket = socket.id(), user = %user_id, reason = reason.as_str(), "disconnected");
+            announce_departure(&io, socket.id(), &socket.rooms());
         }
     });
-    welcome(io_for_welcome, socket, user_for_welcome).await;
+    welcome(io_for_welcome, socket, user).await;
 }
 
 #[cfg(test)]
@@ -417,7 +499,7 @@ mod tests {
     #[test]
     fn limiter_refuses_the_eleventh_event_in_a_minute() {
         let start = Instant::now();
-        let mut limiter = RateLimiter::new(10, Duration::from_secs(60));
+        let mut limiter = RateLimiter::new(RateLimit::default());
         for i in 0..10 {
             assert!(limiter.admit(start + Duration::from_secs(i)), "event {i}");
         }
@@ -431,7 +513,10 @@ mod tests {
     #[test]
     fn refused_events_do_not_count() {
         let start = Instant::now();
-        let mut limiter = RateLimiter::new(1, Duration::from_secs(60));
+        let mut limiter = RateLimiter::new(RateLimit {
+            max_events: 1,
+            window: Duration::from_secs(60),
+        });
         assert!(limiter.admit(start));
         for s in 1..60 {
             assert!(!limiter.admit(start + Duration::from_secs(s)));
@@ -443,5 +528,34 @@ mod tests {
     fn chat_rooms_cannot_name_user_rooms() {
         assert_eq!(chat_room("user:ada"), "room:user:ada");
         assert_ne!(chat_room("x"), user_room("x"));
+    }
+
+    #[test]
+    fn payloads_keep_the_guides_key_order() {
+        let data = RawValue::from_string(r#"{"z":1.50,"a":"\u0001"}"#.to_owned()).unwrap();
+        let response = Response {
+            message: "Message received",
+            data: Some(&data),
+        };
+        assert_eq!(
+            serde_json::to_string(&response).unwrap(),
+            r#"{"message":"Message received","data":{"z":1.50,"a":"\u0001"}}"#
+        );
+        let absent = Response {
+            message: "Message received",
+            data: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&absent).unwrap(),
+            r#"{"message":"Message received"}"#
+        );
+        let joined = UserJoined {
+            socket_id: "s1",
+            room_id: "r",
+        };
+        assert_eq!(
+            serde_json::to_string(&joined).unwrap(),
+            r#"{"socketId":"s1","roomId":"r"}"#
+        );
     }
 }

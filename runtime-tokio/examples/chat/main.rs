@@ -6,33 +6,46 @@
 //! ```
 //!
 //! Environment: `PORT` (3000), `JWT_SECRET` (a development default, with a
-//! warning), `CORS_ORIGIN` (`http://localhost:3000`), `RUST_LOG` (`info`).
+//! warning), `CORS_ORIGIN` (`http://localhost:3000`), `RUST_LOG` (`info`);
+//! for tests, `CHAT_RATE_LIMIT` (10) and `CHAT_RATE_WINDOW_MS` (60000).
 //!
 //! HTTP: `GET /` the page, `GET /socket.io.min.js` the browser client (when
 //! installed), `GET /token?user=NAME` a test token `{"token": "..."}` (an
-//! HS256 JWT valid for an hour), and Socket.IO at `/socket.io/`.
+//! HS256 JWT valid for an hour whose payload carries `userId`, the name in
+//! lower case with dashes, and `name`), and Socket.IO at `/socket.io/`.
 //!
-//! Socket.IO: connecting needs a token, as `auth: { token }` or the `token`
-//! query parameter; without a valid one the client's `connect_error` says
-//! `Authentication error: <reason>`. Each connection joins `user:{id}`; all
-//! connections of the user get `welcome` `{socketId, userId, name,
-//! connections}`. Events from the client (at most 10 per rolling minute per
-//! socket, else `error` `{message: "Rate limit exceeded"}`; any failure is
-//! an `error` `{message}` event too):
+//! Socket.IO speaks the Socket.IO basics guide's events exactly, so a
+//! client written for the Node version of this app works unchanged
+//! (payloads are JSON):
 //!
-//! | event | payload | effect |
-//! |---|---|---|
-//! | `message` | any | `response` `{echo, from}` to the sender |
-//! | `broadcast` | any | `broadcast` `{userId, name, message}` to everyone else |
-//! | `announce` | any | `announcement` `{userId, name, message}` to everyone |
-//! | `chat` | `{message}` | ack `{status: "ok", echo: message}` |
-//! | `join_room` | `{roomId}` | joins; `user_joined` `{userId, name, roomId}` to the room; ack `{status, roomId}` |
-//! | `leave_room` | `{roomId}` | leaves; `user_left` `{userId, name, roomId}` to the room; ack `{status, roomId}` |
-//! | `room_message` | `{roomId, message}` | `message` `{socketId, userId, name, message, roomId}` to the room but the sender; ack `{status}` |
-//! | `room_announce` | `{roomId, message}` | `room_announcement` (same fields) to the whole room; ack `{status}` |
+//! | client emits | server does |
+//! |---|---|
+//! | connect with `auth.token` or query `token` (HS256 JWT) | refuses with `Authentication error: No token` without one, `Authentication error: Invalid token` when it does not verify (signature, expiry when it has one, `userId`); else joins room `user:<userId>` |
+//! | `message`, any `data` | `response` `{message: "Message received", data}` to the sender |
+//! | `broadcast`, any `data` | `message` with `data` unchanged to everyone but the sender |
+//! | `announce`, any `data` | `announcement` with `data` unchanged to everyone |
+//! | `chat`, `{message}` | `chat_response` `{status: "ok", echo: message}` to the sender, and the same object as the ack when asked |
+//! | `join_room`, a room id string | joins it; `user_joined` `{socketId, roomId}` to the others in the room |
+//! | `leave_room`, a room id string | leaves it; `user_left` `{socketId}` to the others in the room |
+//! | `room_message`, `{roomId, message}` | `message` `{socketId, message}` to the room but the sender |
+//! | `room_announce`, `{roomId, message}` | `announcement` `{socketId, message}` to the whole room |
+//! | more than 10 `message` events within 60 s | `error` `{message: "Rate limit exceeded"}`, the event dropped |
+//! | a handler fails (a payload of the wrong shape) | `error` `{message}` to the sender; the connection stays up |
 //!
-//! A socket that disconnects is logged with its reason, and the rooms it
-//! was in get `user_left`.
+//! The rate limit is per socket and counts `message` events only, over a
+//! sliding window: an event is let through when fewer than 10 were let
+//! through in the 60 s before it; dropped events do not count.
+//!
+//! Beyond the guide: every connection of a user gets `welcome`
+//! `{socketId, userId, name, connections}` when another one (or itself)
+//! connects (delivered to `user:<userId>`); `join_room` and `leave_room`
+//! acknowledge `{status: "ok", roomId}`, `room_message` and `room_announce`
+//! `{status: "ok"}`, and a failed event `{status: "error", message}`, when
+//! the client asked for an ack; a socket that disconnects sends
+//! `user_left` `{socketId}` to the rooms it was in. Rooms joined with
+//! `join_room` live under an internal prefix, so no client can join
+//! another user's `user:<userId>`. The socket's `data` (what
+//! `fetch_sockets` reports) is `{userId, name}`.
 //!
 //! `check.js` beside this file drives all of it with the Node client.
 //!
@@ -127,7 +140,7 @@ async fn main() -> std::io::Result<()> {
     let settings = Settings::from_env()?;
 
     let io = sio_tokio::new(setup::config(&settings.cors_origin));
-    setup::install(&io, settings.keys.clone());
+    setup::install(&io, settings.keys.clone(), settings.rate_limit);
     let site = Site::new(settings.keys);
     let app = routes(site, &settings.cors_origin).layer(sio_tokio::layer(io.clone()));
 

@@ -2,17 +2,20 @@
 //! the environment, logging, and the Socket.IO server's configuration,
 //! middleware and handlers.
 
-use sio_core::driver::{Config, SocketIo};
+use std::time::Duration;
+
 use sio_core::engine::{AllowedOrigins, Cors};
+use sio_driver::{Config, SocketIo};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::{self, Keys};
-use crate::events;
+use crate::events::{self, RateLimit};
 
 const DEFAULT_PORT: u16 = 3000;
 const DEFAULT_CORS_ORIGIN: &str = "http://localhost:3000";
 
-/// The chat's settings: `PORT`, `CORS_ORIGIN`, `JWT_SECRET`.
+/// The chat's settings: `PORT`, `CORS_ORIGIN`, `JWT_SECRET`, and for
+/// tests `CHAT_RATE_LIMIT` and `CHAT_RATE_WINDOW_MS`.
 pub struct Settings {
     /// The port on 127.0.0.1.
     pub port: u16,
@@ -20,26 +23,47 @@ pub struct Settings {
     pub cors_origin: String,
     /// The keys of `JWT_SECRET`.
     pub keys: Keys,
+    /// The `message` rate limit: the guide's 10 per 60 s, unless
+    /// `CHAT_RATE_LIMIT` (events) or `CHAT_RATE_WINDOW_MS` say otherwise (the
+    /// conformance suite shortens the window so as not to wait a minute).
+    pub rate_limit: RateLimit,
 }
 
 impl Settings {
     /// The settings from the environment, with the defaults for what is
     /// unset; an unparsable `PORT` is an error.
     pub fn from_env() -> std::io::Result<Settings> {
-        let port = match std::env::var("PORT") {
-            Ok(port) => port.parse::<u16>().map_err(|e| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("PORT={port}: {e}"),
-                )
-            })?,
-            Err(_) => DEFAULT_PORT,
+        let port = env_number("PORT")?.unwrap_or(DEFAULT_PORT);
+        let default_limit = RateLimit::default();
+        let rate_limit = RateLimit {
+            max_events: env_number("CHAT_RATE_LIMIT")?.unwrap_or(default_limit.max_events),
+            window: env_number("CHAT_RATE_WINDOW_MS")?
+                .map(Duration::from_millis)
+                .unwrap_or(default_limit.window),
         };
         Ok(Settings {
             port,
             cors_origin: env_or("CORS_ORIGIN", DEFAULT_CORS_ORIGIN),
             keys: Keys::from_env(),
+            rate_limit,
         })
+    }
+}
+
+/// The number in the variable `name`, if set; unparsable is an error.
+fn env_number<T>(name: &str) -> std::io::Result<Option<T>>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(value) => value.parse::<T>().map(Some).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{name}={value}: {e}"),
+            )
+        }),
+        Err(_) => Ok(None),
     }
 }
 
@@ -65,9 +89,10 @@ pub fn config(cors_origin: &str) -> Config {
     config
 }
 
-/// Puts the chat on `io`: JWT auth at connect, then the chat events.
-pub fn install(io: &SocketIo, keys: Keys) {
+/// Puts the chat on `io`: JWT auth at connect, then the chat events with
+/// `rate_limit` on `message`.
+pub fn install(io: &SocketIo, keys: Keys, rate_limit: RateLimit) {
     io.use_middleware(move |context| auth::authenticate(keys.clone(), context));
     let handle = io.clone();
-    io.on_connection(move |socket| events::on_connection(handle.clone(), socket));
+    io.on_connection(move |socket| events::on_connection(handle.clone(), socket, rate_limit));
 }

@@ -3,9 +3,6 @@
 //! starts; what remains after an await runs as its own task. One piece for
 //! the server's sockets and the client's sockets and manager.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::task::Context;

@@ -3,9 +3,6 @@
 //! sockets it selects. With a cluster adapter, each goes to the other nodes
 //! too (unless `local`), as the reference adapter sends it.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,9 +15,9 @@ use super::cluster::{Cluster, ClusterError, Waiting};
 use super::remote::{args_value, decode_value, RemoteSocket};
 use super::shared::Shared;
 use super::EmitError;
-use crate::adapter::{Flag, Response, Targets};
-use crate::packet::encode_args;
-use crate::server::{BroadcastOptions, SocketId};
+use sio_core::adapter::{Flag, Response, Targets};
+use sio_core::packet::encode_args;
+use sio_core::server::{BroadcastOptions, SocketId};
 
 /// Selects sockets of one namespace (or of every child of a dynamic one).
 #[derive(Clone)]

@@ -9,9 +9,6 @@
 //! Locks are taken in one order: the state, then the connection table,
 //! then an outbox.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -28,9 +25,9 @@ use super::namespace::Registry;
 use super::outbox::{OutboxReceiver, OutboxSender};
 use super::runtime::Runtime;
 use super::socket::{Job, Ready, Socket};
-use crate::engine::{ConnId, Io};
-use crate::server::{DisconnectReason, Event, Output, Server, SocketId};
-use crate::time::{Instant, StdClock};
+use sio_core::engine::{ConnId, Io};
+use sio_core::server::{DisconnectReason, Event, Output, Server, SocketId};
+use sio_core::time::{Instant, StdClock};
 
 /// Locks `m`, recovering the data if a panicking thread poisoned it (every
 /// critical section leaves the maps consistent before it can panic).
@@ -69,7 +66,9 @@ pub(crate) struct Shared {
     /// Senders waiting for acks, per socket then ack id.
     acks: Mutex<HashMap<SocketId, HashMap<u64, Sender<AckReply>>>>,
     pub(crate) registry: Registry,
-    pub(crate) http_limits: crate::wire::http::Limits,
+    pub(crate) http_limits: sio_core::wire::http::Limits,
+    /// The deadlines of a standalone server's HTTP connections.
+    pub(crate) http_timeouts: sio_core::wire::http::Timeouts,
     shutting_down: AtomicBool,
     /// The cluster this server joined, if an adapter is attached.
     pub(crate) cluster: OnceLock<Arc<Cluster>>,
@@ -79,7 +78,8 @@ impl Shared {
     pub(crate) fn new(
         runtime: Arc<dyn Runtime>,
         server: Server,
-        http_limits: crate::wire::http::Limits,
+        http_limits: sio_core::wire::http::Limits,
+        http_timeouts: sio_core::wire::http::Timeouts,
     ) -> Arc<Self> {
         let shared = Arc::new(Shared {
             runtime,
@@ -97,6 +97,7 @@ impl Shared {
             acks: Mutex::new(HashMap::new()),
             registry: Registry::default(),
             http_limits,
+            http_timeouts,
             shutting_down: AtomicBool::new(false),
             cluster: OnceLock::new(),
         });
@@ -174,6 +175,7 @@ impl Shared {
                     }
                     return;
                 }
+                _ => {}
             }
         }
     }
@@ -261,6 +263,7 @@ impl Shared {
                     );
                 }
             }
+            _ => {}
         }
     }
 
@@ -333,13 +336,7 @@ impl Shared {
 
 /// Hands `io` to its connection's outbox.
 fn route_io(conns: &HashMap<ConnId, OutboxSender>, io: Io) {
-    let conn = match &io {
-        Io::Transmit { conn, .. }
-        | Io::Respond { conn, .. }
-        | Io::Upgrade { conn, .. }
-        | Io::Close { conn } => *conn,
-    };
-    if let Some(tx) = conns.get(&conn) {
+    if let Some(tx) = conns.get(&io.conn()) {
         // Unbounded: the core bounds what it queues per session.
         let _ = tx.try_send(io);
     }

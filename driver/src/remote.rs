@@ -2,9 +2,6 @@
 //! another one of the cluster (Node's `RemoteSocket`), and the conversions
 //! between sio's payloads and the adapter's values.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,9 +14,9 @@ use super::operators::BroadcastOperator;
 use super::shared::Shared;
 use super::socket::Socket;
 use super::EmitError;
-use crate::adapter::{self, FetchedSocket, Value};
-use crate::packet::{decode_args, ArgsError, RawJson};
-use crate::server::BroadcastOptions;
+use sio_core::adapter::{self, FetchedSocket, Value};
+use sio_core::packet::{decode_args, ArgsError, RawJson};
+use sio_core::server::BroadcastOptions;
 
 /// A socket of the cluster, as `fetch_sockets` returns it (Node's
 /// `RemoteSocket`): its id, namespace, rooms, data and handshake as they
@@ -221,7 +218,7 @@ pub(crate) fn handshake_value(handshake: &Handshake) -> Value {
     let issued = i64::try_from(handshake.issued_millis()).unwrap_or(i64::MAX);
     let mut query: Vec<(String, Value)> = Vec::new();
     if let Some((_, text)) = handshake.url().split_once('?') {
-        for (key, value) in crate::wire::http::query_pairs(text) {
+        for (key, value) in sio_core::wire::http::query_pairs(text) {
             let value = Value::str(value.into_owned());
             match query.iter_mut().find(|(name, _)| **name == *key) {
                 Some((_, Value::Array(values))) => values.push(value),

@@ -4,9 +4,6 @@
 //! literals in brackets, the path as the namespace and the query string
 //! passed on to every Engine.IO request.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 /// The URL cannot be used by the client (its text and why).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlError {

@@ -1,9 +1,6 @@
 //! A typed map of per-socket data (Node's `socket.data`), written by
 //! middleware and handlers.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,8 +1,5 @@
 //! [`SocketIo`]: the server handle an application holds.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -24,12 +21,13 @@ use super::runtime::Runtime;
 use super::shared::Shared;
 use super::socket::Socket;
 use super::EmitError;
-use crate::server::{Config, Server};
-use crate::wire::http;
+use sio_core::server::{Config, Server};
+use sio_core::wire::http;
 
 /// A Socket.IO server: namespaces, handlers, and the operations Node's
 /// `io` object offers. Cloning shares it. The runtime crates build it
-/// (`sio_tokio::SocketIo::new(config)` and the like) and serve it.
+/// (`sio_tokio::new(config)`, `sio_smol::new`, `sio_async_std::new`) and
+/// serve it.
 #[derive(Clone)]
 pub struct SocketIo {
     pub(crate) shared: Arc<Shared>,
@@ -61,8 +59,14 @@ impl SocketIo {
             max_body_bytes: config.engine.max_http_buffer_size,
             ..http::Limits::default()
         };
+        let http_timeouts = http::Timeouts {
+            headers: config.engine.headers_timeout,
+            body: config.engine.body_timeout,
+            keep_alive: config.engine.keep_alive_timeout,
+            write: config.engine.close_timeout,
+        };
         let server = Server::new(config, seed);
-        let shared = Shared::new(Arc::new(runtime), server, http_limits);
+        let shared = Shared::new(Arc::new(runtime), server, http_limits, http_timeouts);
         // The main namespace always exists, as in Node.
         let main = Namespace::existing(&shared, "/");
         SocketIo {
@@ -79,9 +83,13 @@ impl SocketIo {
     /// that bus; `local()` keeps an operation on this node. Call it once,
     /// right after construction:
     ///
-    /// ```ignore
-    /// let io = sio_tokio::SocketIo::new(config).with_adapter(bus);
+    /// ```no_run
+    /// # fn join(config: sio_driver::Config, bus: impl sio_driver::Bus, runtime: impl sio_driver::Runtime) {
+    /// let io = sio_driver::SocketIo::with_runtime(runtime, config).with_adapter(bus);
+    /// # }
     /// ```
+    ///
+    /// (`sio_tokio::new(config).with_adapter(bus)` on a runtime crate.)
     ///
     /// The node's uid is random; the channel key prefix and the requests
     /// timeout come from the bus ([`Bus::key`], [`Bus::requests_timeout`]).
@@ -296,7 +304,7 @@ impl SocketIo {
     /// every clone of this handle shares it.
     ///
     /// ```no_run
-    /// # fn setup(io: &sio_core::driver::SocketIo) {
+    /// # fn setup(io: &sio_driver::SocketIo) {
     /// use sio_core::wire::http::Response;
     /// io.set_fallback(|request| match request.path() {
     ///     "/" => Response::new(200).with_body("text/html; charset=utf-8", "<h1>hi</h1>"),

@@ -1,5 +1,10 @@
-//! The runtime-agnostic async layer (feature `driver`): everything the
-//! runtime crates share, written once.
+//! # sio-driver
+//!
+//! The user API and async driver of sio, written once for every runtime
+//! (quinn's role beside quinn-proto): the runtime crates (sio-tokio,
+//! sio-smol, sio-async-std) implement [`Runtime`] and add their accept
+//! loops; everything else they re-export from here. The protocol itself is
+//! the sans-IO `sio-core`, which this crate drives.
 //!
 //! - [`SocketIo`], [`Namespace`], [`Socket`], [`BroadcastOperator`]: the
 //!   user API, with the names Socket.IO users know.
@@ -16,25 +21,22 @@
 //!   (a page, a token route); real routing belongs to an HTTP framework
 //!   the server is mounted in (sio-tokio's tower layer).
 //!
-//! The core [`Server`](crate::server::Server) sits behind one lock that is
+//! The core [`Server`](sio_core::server::Server) sits behind one lock that is
 //! held only to feed one input and route its outputs.
 //!
 //! - A [`Bus`] attached with [`SocketIo::with_adapter`] joins the server to
 //!   a cluster of sio and Node socket.io servers: it speaks the reference
-//!   Redis adapter's protocol ([`crate::adapter`]); operations that ask the
+//!   Redis adapter's protocol ([`sio_core::adapter`]); operations that ask the
 //!   other nodes return [`ClusterError`] when the bus fails or a node does
 //!   not answer in time.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
+mod accept;
 mod ack;
 mod answer;
 mod bus;
 mod client;
-#[cfg(feature = "tls")]
-mod client_tls;
-mod client_url;
 mod cluster;
 mod conn;
 mod extensions;
@@ -49,16 +51,17 @@ mod runtime;
 mod shared;
 mod socket;
 
+pub use accept::accept_loop;
 pub use ack::{AckError, AckSender};
 pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
+pub use client::UrlError;
 pub use client::{
     auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
     ClientSocket, ConnectErrorInfo, ManagerEvent,
 };
 #[cfg(feature = "tls")]
-pub use client_tls::{tls_config_with_roots, TlsConfigError};
-pub use client_url::UrlError;
+pub use client::{tls_config_with_roots, TlsConfigError};
 pub use cluster::ClusterError;
 pub use conn::{HttpExchange, WebSocketUpgrade};
 pub use extensions::Extensions;
@@ -73,17 +76,17 @@ pub use remote::RemoteSocket;
 pub use runtime::{BoxFuture, ClientStream, Connector, Runtime};
 pub use socket::{Payload, Socket, SocketEmitter};
 
-/// Why a client socket disconnected (socket.io-client's reason strings).
-pub use crate::client::DisconnectReason as ClientDisconnectReason;
-/// A client transport (`ClientConfig::engine.transports`).
-pub use crate::client::Transport as ClientTransport;
-pub use crate::server::{Config, DisconnectReason};
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload
 /// travels as a binary attachment.
 pub use bytes::Bytes;
+/// Why a client socket disconnected (socket.io-client's reason strings).
+pub use sio_core::client::DisconnectReason as ClientDisconnectReason;
+/// A client transport (`ClientConfig::engine.transports`).
+pub use sio_core::client::Transport as ClientTransport;
+pub use sio_core::server::{Config, DisconnectReason};
 
-use crate::packet::ArgsError;
-use crate::server::ServerError;
+use sio_core::packet::ArgsError;
+use sio_core::server::ServerError;
 
 /// Why an emit (or join, leave, disconnect) could not be done.
 #[derive(Debug)]

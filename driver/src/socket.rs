@@ -6,9 +6,6 @@
 //! in place before the first event is looked up); what remains after an
 //! await runs as its own task, so a slow handler delays nobody.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,8 +23,8 @@ use super::operators::BroadcastOperator;
 use super::runtime::BoxFuture;
 use super::shared::{lock, Shared};
 use super::EmitError;
-use crate::packet::{decode_args, element_name, encode_args, ArgsError, RawJson};
-use crate::server::{BroadcastOptions, DisconnectReason, ServerError, SocketId};
+use sio_core::packet::{decode_args, element_name, encode_args, ArgsError, RawJson};
+use sio_core::server::{BroadcastOptions, DisconnectReason, ServerError, SocketId};
 
 /// The arguments of one event as received: the JSON array (event name
 /// first) and the binary attachments its placeholders point at.

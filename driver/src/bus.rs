@@ -1,12 +1,9 @@
 //! The publish/subscribe bus that joins server nodes into one cluster.
 //!
 //! The driver speaks the reference Redis adapter's protocol (channel names,
-//! messages, requests and responses: [`crate::adapter`]); a bus only moves
+//! messages, requests and responses: [`sio_core::adapter`]); a bus only moves
 //! bytes. `sio-redis` implements it on a real Redis, for every runtime.
 //! A bus is attached with [`SocketIo::with_adapter`](super::SocketIo).
-
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +88,7 @@ pub trait Bus: Send + Sync + 'static {
 
     /// The channel key prefix (the reference adapter's `key` option).
     fn key(&self) -> &str {
-        crate::adapter::DEFAULT_KEY
+        sio_core::adapter::DEFAULT_KEY
     }
 
     /// How long a cluster request waits for every node to answer (the

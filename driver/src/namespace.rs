@@ -2,9 +2,6 @@
 //! middleware (whose outcome becomes the core's connect verdict), and
 //! dynamic namespaces created by a predicate.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -25,9 +22,9 @@ use super::runtime::BoxFuture;
 use super::shared::{lock, Shared};
 use super::socket::{Payload, Socket};
 use super::EmitError;
-use crate::adapter::Value;
-use crate::packet::{encode_args, RawJson};
-use crate::server::{BroadcastOptions, ConnectRequestId};
+use sio_core::adapter::Value;
+use sio_core::packet::{encode_args, RawJson};
+use sio_core::server::{BroadcastOptions, ConnectRequestId};
 
 pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
 type Middleware = Arc<dyn Fn(ConnectContext) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
@@ -91,7 +88,11 @@ impl ConnectContext {
         &self.handshake
     }
 
-    /// Data to hand to the socket once accepted (Node's `socket.data`).
+    /// Typed values to hand to the socket once accepted, read back with
+    /// [`Socket::extensions`](super::Socket::extensions). They stay in this
+    /// process and are not Node's `socket.data`: that is
+    /// [`Socket::set_data`](super::Socket::set_data), what `fetch_sockets`
+    /// reports.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
     }

@@ -1,363 +1,12 @@
-//! HTTP/1.1 on the server side: an incremental request parser (heads through
-//! httparse, bodies by Content-Length or chunked coding) and a response
-//! writer. Only what an Engine.IO endpoint needs, but all of it exact. The
-//! client side (a request writer and a response parser) is in `client`'s
-//! items, re-exported here.
+//! The incremental request parser: heads through httparse, bodies by
+//! Content-Length or chunked coding, pipelined requests one by one.
 
-use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use bytes::{Buf, Bytes, BytesMut};
-use core::fmt;
 
-mod client;
-pub use client::{OutgoingRequest, ReceivedResponse, ResponseParser};
-
-/// Bounds on what one request may hold. Going over one is the peer's fault
-/// and answered with [`HttpError::status`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Most header lines in one head (431 past it).
-    pub max_headers: usize,
-    /// Most bytes in one head, request line included (431 past it). The
-    /// trailer section of a chunked body is held to the same bound.
-    pub max_head_bytes: usize,
-    /// Most bytes in one body after de-chunking (413 past it).
-    pub max_body_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_headers: 64,
-            max_head_bytes: 16 * 1024,
-            max_body_bytes: 1_000_000,
-        }
-    }
-}
-
-/// Request method.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Method {
-    /// GET
-    Get,
-    /// POST
-    Post,
-    /// PUT
-    Put,
-    /// OPTIONS (CORS preflight)
-    Options,
-    /// HEAD
-    Head,
-    /// DELETE
-    Delete,
-    /// Any other token.
-    Other(String),
-}
-
-impl Method {
-    /// The method token as it appears on the request line.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Options => "OPTIONS",
-            Method::Head => "HEAD",
-            Method::Delete => "DELETE",
-            Method::Other(token) => token,
-        }
-    }
-
-    /// Methods are case-sensitive: `get` is not `GET`.
-    fn from_token(token: &str) -> Method {
-        match token {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "OPTIONS" => Method::Options,
-            "HEAD" => Method::Head,
-            "DELETE" => Method::Delete,
-            other => Method::Other(String::from(other)),
-        }
-    }
-}
-
-/// One header line; `name` is lower-cased.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// Lower-cased field name.
-    pub name: String,
-    /// Field value, surrounding whitespace trimmed.
-    pub value: String,
-}
-
-/// Header lines kept for a long time (a session's handshake), packed: the
-/// names and values back to back in one string, and where each ends. Two
-/// allocations whatever the count, instead of two per line. Cloning shares
-/// them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PackedHeaders {
-    text: alloc::sync::Arc<str>,
-    /// End of each name, then of its value, in `text`.
-    ends: alloc::sync::Arc<[u32]>,
-}
-
-impl PackedHeaders {
-    /// Packs `headers`, in order. Lines past 4 GiB in all are left out (a
-    /// request head is bounded far below that).
-    pub fn new(headers: &[Header]) -> Self {
-        let mut text = String::new();
-        let mut ends = Vec::with_capacity(headers.len() * 2);
-        for header in headers {
-            let (Ok(name_end), Ok(value_end)) = (
-                u32::try_from(text.len() + header.name.len()),
-                u32::try_from(text.len() + header.name.len() + header.value.len()),
-            ) else {
-                break;
-            };
-            text.push_str(&header.name);
-            text.push_str(&header.value);
-            ends.push(name_end);
-            ends.push(value_end);
-        }
-        PackedHeaders {
-            text: text.into(),
-            ends: ends.into(),
-        }
-    }
-
-    /// How many lines.
-    pub fn len(&self) -> usize {
-        self.ends.len() / 2
-    }
-
-    /// Whether there is none.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// Each line as (lower-cased name, value), in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.ends.chunks_exact(2).scan(0usize, move |start, pair| {
-            let (name_end, value_end) = (pair[0] as usize, pair[1] as usize);
-            let name = self.text.get(*start..name_end).unwrap_or("");
-            let value = self.text.get(name_end..value_end).unwrap_or("");
-            *start = value_end;
-            Some((name, value))
-        })
-    }
-
-    /// The first value of header `name` (case-insensitive).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
-    }
-
-    /// The lines unpacked.
-    pub fn to_headers(&self) -> Vec<Header> {
-        self.iter()
-            .map(|(name, value)| Header {
-                name: name.into(),
-                value: value.into(),
-            })
-            .collect()
-    }
-}
-
-/// A complete request: head and de-chunked body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The method.
-    pub method: Method,
-    /// The request target as sent, e.g. `/socket.io/?EIO=4&transport=polling`.
-    pub target: String,
-    /// Header lines in order.
-    pub headers: Vec<Header>,
-    /// The body (empty when there is none).
-    pub body: Bytes,
-    /// Whether the connection stays open after the response (HTTP/1.1
-    /// without `Connection: close`, or HTTP/1.0 with `keep-alive`).
-    pub keep_alive: bool,
-}
-
-impl Request {
-    /// The target's path, without the query.
-    pub fn path(&self) -> &str {
-        match self.target.split_once('?') {
-            Some((path, _)) => path,
-            None => &self.target,
-        }
-    }
-
-    /// The raw query string after `?`, if any.
-    pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, query)| query)
-    }
-
-    /// The first value of query parameter `name`, percent-decoded
-    /// (`+` as space); `None` when absent. A parameter without `=` has the
-    /// empty value. Invalid escapes are kept literally; decoded bytes that
-    /// are not UTF-8 become U+FFFD.
-    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
-        query_param(self.query()?, name)
-    }
-
-    /// The first header called `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|header| header.name.eq_ignore_ascii_case(name))
-            .map(|header| header.value.as_str())
-    }
-
-    /// Whether the comma-separated header `name` holds `token` (case-insensitive),
-    /// as in `Connection: keep-alive, Upgrade`. Every header line called
-    /// `name` is searched.
-    pub fn header_has_token(&self, name: &str, token: &str) -> bool {
-        headers_have_token(&self.headers, name, token)
-    }
-}
-
-fn headers_have_token(headers: &[Header], name: &str, token: &str) -> bool {
-    headers
-        .iter()
-        .filter(|header| header.name.eq_ignore_ascii_case(name))
-        .flat_map(|header| header.value.split(','))
-        .any(|item| trim_http_whitespace(item).eq_ignore_ascii_case(token))
-}
-
-fn trim_http_whitespace(text: &str) -> &str {
-    text.trim_matches(|c| c == ' ' || c == '\t')
-}
-
-/// The first value of parameter `name` in a query string (`a=1&b=2`),
-/// percent-decoded (`+` as space); `None` when absent.
-pub fn query_param<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
-    query
-        .split('&')
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .find(|(key, _)| percent_decode(key) == name)
-        .map(|(_, value)| percent_decode(value))
-}
-
-/// Every `key=value` pair of a query string, percent-decoded, in order.
-pub fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .map(|(key, value)| (percent_decode(key), percent_decode(value)))
-}
-
-/// `application/x-www-form-urlencoded` decoding of one key or value.
-fn percent_decode(text: &str) -> Cow<'_, str> {
-    if !text.bytes().any(|b| b == b'%' || b == b'+') {
-        return Cow::Borrowed(text);
-    }
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        let escaped = match byte {
-            b'%' => escaped_byte(bytes.get(index + 1..index + 3)),
-            _ => None,
-        };
-        match (byte, escaped) {
-            (_, Some(value)) => {
-                decoded.push(value);
-                index += 3;
-            }
-            (b'+', None) => {
-                decoded.push(b' ');
-                index += 1;
-            }
-            (other, None) => {
-                decoded.push(other);
-                index += 1;
-            }
-        }
-    }
-    match String::from_utf8(decoded) {
-        Ok(text) => Cow::Owned(text),
-        Err(err) => Cow::Owned(String::from_utf8_lossy(err.as_bytes()).into_owned()),
-    }
-}
-
-/// The byte of the two hex digits after a `%`, if they are hex digits.
-fn escaped_byte(digits: Option<&[u8]>) -> Option<u8> {
-    match digits? {
-        [high, low] => Some(hex_value(*high)? << 4 | hex_value(*low)?),
-        _ => None,
-    }
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// What was wrong with a request; the peer's fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HttpError {
-    /// The head did not parse.
-    Malformed(&'static str),
-    /// The head is larger than [`Limits::max_head_bytes`].
-    HeadTooLarge,
-    /// More headers than [`Limits::max_headers`].
-    TooManyHeaders,
-    /// The body is larger than [`Limits::max_body_bytes`].
-    BodyTooLarge,
-    /// A transfer coding other than `chunked`, or a bad chunk.
-    BadTransferEncoding,
-    /// Content-Length missing its number, or given twice with different values.
-    BadContentLength,
-    /// Only HTTP/1.0 and HTTP/1.1 are served.
-    UnsupportedVersion,
-    /// The connection closed in the middle of a response (client side).
-    Truncated,
-}
-
-impl HttpError {
-    /// The status to answer with before closing the connection.
-    pub fn status(&self) -> u16 {
-        match self {
-            HttpError::Malformed(_)
-            | HttpError::BadTransferEncoding
-            | HttpError::BadContentLength
-            | HttpError::Truncated => 400,
-            HttpError::HeadTooLarge | HttpError::TooManyHeaders => 431,
-            HttpError::BodyTooLarge => 413,
-            HttpError::UnsupportedVersion => 505,
-        }
-    }
-}
-
-impl fmt::Display for HttpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HttpError::Malformed(what) => write!(f, "malformed request: {what}"),
-            HttpError::HeadTooLarge => f.write_str("request head too large"),
-            HttpError::TooManyHeaders => f.write_str("too many request headers"),
-            HttpError::BodyTooLarge => f.write_str("request body too large"),
-            HttpError::BadTransferEncoding => f.write_str("bad transfer encoding"),
-            HttpError::BadContentLength => f.write_str("bad content-length"),
-            HttpError::UnsupportedVersion => f.write_str("unsupported HTTP version"),
-            HttpError::Truncated => f.write_str("connection closed mid-message"),
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl std::error::Error for HttpError {}
+use super::*;
 
 /// Longest chunk-size line (size, extensions, CRLF) accepted; extensions
 /// are ignored, so there is no reason to buffer more of them.
@@ -403,7 +52,7 @@ struct ParsedHead {
 }
 
 #[derive(Debug)]
-enum BodyState {
+pub(super) enum BodyState {
     /// Exactly this many bytes follow the head.
     Length(usize),
     /// `Transfer-Encoding: chunked`, de-chunked as it arrives.
@@ -411,7 +60,7 @@ enum BodyState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Version {
+pub(super) enum Version {
     Http10,
     Http11,
 }
@@ -484,6 +133,18 @@ impl RequestParser {
     /// How many bytes are buffered.
     pub fn buffered_len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// How far into the next request the parser is, for its deadline
+    /// ([`ConnDeadline::parsed`]). Call it after
+    /// [`RequestParser::poll_request`] returned `Ok(None)`; a lone CR (of
+    /// a blank line between requests) is no request yet.
+    pub fn stage(&self) -> Stage {
+        match self.state {
+            State::Body(_) => Stage::Body,
+            State::Head if !self.buf.is_empty() && self.buf[..] != *b"\r" => Stage::Head,
+            State::Head | State::Failed(_) => Stage::Idle,
+        }
     }
 
     fn advance(&mut self) -> Result<Option<Request>, HttpError> {
@@ -567,7 +228,7 @@ impl RequestParser {
 
 /// The index just past the first empty line (`\n\n` or `\n\r\n`) at or
 /// after a `\n` at `from`.
-fn find_blank_line(bytes: &[u8], from: usize) -> Option<usize> {
+pub(super) fn find_blank_line(bytes: &[u8], from: usize) -> Option<usize> {
     let tail = bytes.get(from..)?;
     tail.iter()
         .enumerate()
@@ -606,7 +267,7 @@ fn parse_head_bytes(
 
 /// What httparse made of a complete head (a request's or a response's):
 /// how many bytes it took, and its version.
-fn complete_head(
+pub(super) fn complete_head(
     result: httparse::Result<usize>,
     version: Option<u8>,
 ) -> Result<(usize, Version), HttpError> {
@@ -626,7 +287,7 @@ fn complete_head(
 
 /// A head's headers, and whether its connection stays open after it (the
 /// default of `version`, or what `connection` says).
-fn convert_headers(
+pub(super) fn convert_headers(
     headers: &[httparse::Header<'_>],
     version: Version,
 ) -> Result<(Vec<Header>, bool), HttpError> {
@@ -665,7 +326,7 @@ fn convert_header(header: &httparse::Header<'_>) -> Result<Header, HttpError> {
 
 /// How the body is framed (RFC 9112 §6.3), rejecting every ambiguity a
 /// proxy in front of us might resolve differently.
-fn body_state(
+pub(super) fn body_state(
     headers: &[Header],
     version: Version,
     limits: &Limits,
@@ -736,7 +397,11 @@ impl BodyState {
     }
 
     /// The whole body once it is buffered.
-    fn poll(&mut self, buf: &mut BytesMut, limits: &Limits) -> Result<Option<Bytes>, HttpError> {
+    pub(super) fn poll(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+    ) -> Result<Option<Bytes>, HttpError> {
         match self {
             BodyState::Length(length) if buf.len() >= *length => {
                 Ok(Some(buf.split_to(*length).freeze()))
@@ -761,7 +426,7 @@ impl ParsedHead {
 
 /// Incremental decoder of a chunked body (RFC 9112 §7.1).
 #[derive(Debug)]
-struct ChunkedBody {
+pub(super) struct ChunkedBody {
     phase: ChunkPhase,
     body: BytesMut,
 }
@@ -945,161 +610,6 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {
     })
 }
 
-/// A response to write. `Content-Length` is added by [`Response::encode`]
-/// (except for 1xx, 204 and 304, and when already set).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// Status code.
-    pub status: u16,
-    /// Header lines in order.
-    pub headers: Vec<(Cow<'static, str>, String)>,
-    /// Body bytes.
-    pub body: Bytes,
-}
-
-impl Response {
-    /// An empty response with `status`.
-    pub fn new(status: u16) -> Self {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: Bytes::new(),
-        }
-    }
-
-    /// Adds a header line (builder style).
-    pub fn with_header(
-        mut self,
-        name: impl Into<Cow<'static, str>>,
-        value: impl Into<String>,
-    ) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the body and its `Content-Type` (builder style).
-    pub fn with_body(self, content_type: &'static str, body: impl Into<Bytes>) -> Self {
-        let mut r = self.with_header("Content-Type", content_type);
-        r.body = body.into();
-        r
-    }
-
-    /// The first header called `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(header_name, _)| header_name.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The standard reason phrase of `status`.
-    pub fn reason(status: u16) -> &'static str {
-        match status {
-            100 => "Continue",
-            101 => "Switching Protocols",
-            200 => "OK",
-            201 => "Created",
-            204 => "No Content",
-            301 => "Moved Permanently",
-            302 => "Found",
-            304 => "Not Modified",
-            400 => "Bad Request",
-            403 => "Forbidden",
-            404 => "Not Found",
-            405 => "Method Not Allowed",
-            408 => "Request Timeout",
-            413 => "Content Too Large",
-            414 => "URI Too Long",
-            431 => "Request Header Fields Too Large",
-            500 => "Internal Server Error",
-            501 => "Not Implemented",
-            503 => "Service Unavailable",
-            505 => "HTTP Version Not Supported",
-            _ => "Unknown",
-        }
-    }
-
-    /// Writes status line, headers, Content-Length and body to `out`.
-    /// CR, LF and NUL in header names and values are written as spaces, so
-    /// a value echoed from a request can never split the response.
-    pub fn encode(&self, out: &mut BytesMut) {
-        let reason = Response::reason(self.status);
-        out.reserve(self.encoded_len_hint(reason));
-        out.extend_from_slice(b"HTTP/1.1 ");
-        push_decimal(out, u64::from(self.status));
-        out.extend_from_slice(b" ");
-        out.extend_from_slice(reason.as_bytes());
-        out.extend_from_slice(b"\r\n");
-        for (name, value) in &self.headers {
-            push_header(out, name, value);
-        }
-        if self.needs_content_length() {
-            push_content_length(out, self.body.len());
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&self.body);
-    }
-
-    /// [`Response::encode`] into fresh bytes.
-    pub fn to_bytes(&self) -> Bytes {
-        let mut out = BytesMut::new();
-        self.encode(&mut out);
-        out.freeze()
-    }
-
-    /// 1xx, 204 and 304 have no body by definition (RFC 9110 §8.6).
-    fn needs_content_length(&self) -> bool {
-        let bodiless =
-            (100..200).contains(&self.status) || self.status == 204 || self.status == 304;
-        !bodiless && self.header("content-length").is_none()
-    }
-
-    fn encoded_len_hint(&self, reason: &str) -> usize {
-        let headers: usize = self
-            .headers
-            .iter()
-            .map(|(name, value)| name.len() + value.len() + 4)
-            .sum();
-        // Status line, Content-Length line and final CRLF fit in 64 bytes
-        // beyond the reason phrase.
-        64 + reason.len() + headers + self.body.len()
-    }
-}
-
-/// One `name: value` line (see [`push_field_text`]).
-fn push_header(out: &mut BytesMut, name: &str, value: &str) {
-    push_field_text(out, name);
-    out.extend_from_slice(b": ");
-    push_field_text(out, value);
-    out.extend_from_slice(b"\r\n");
-}
-
-fn push_content_length(out: &mut BytesMut, len: usize) {
-    out.extend_from_slice(b"Content-Length: ");
-    push_decimal(out, len as u64);
-    out.extend_from_slice(b"\r\n");
-}
-
-fn push_field_text(out: &mut BytesMut, text: &str) {
-    let unsafe_byte = |byte: &u8| matches!(byte, b'\r' | b'\n' | 0);
-    if !text.as_bytes().iter().any(unsafe_byte) {
-        out.extend_from_slice(text.as_bytes());
-        return;
-    }
-    for byte in text.as_bytes() {
-        out.extend_from_slice(if unsafe_byte(byte) {
-            b" "
-        } else {
-            core::slice::from_ref(byte)
-        });
-    }
-}
-
-/// Decimal digits of `value` without going through `core::fmt`.
-fn push_decimal(out: &mut BytesMut, value: u64) {
-    out.extend_from_slice(crate::decimal::Decimal::new(value).as_bytes());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1202,15 +712,6 @@ mod tests {
     }
 
     #[test]
-    fn decimal_digits() {
-        for value in [0u64, 7, 10, 404, 65535, u64::MAX] {
-            let mut out = BytesMut::new();
-            push_decimal(&mut out, value);
-            assert_eq!(&out[..], alloc::format!("{value}").as_bytes());
-        }
-    }
-
-    #[test]
     fn header_values_cannot_split_a_response() {
         let response = Response::new(200).with_header("X-Echo", "a\r\nSet-Cookie: x\0");
         let bytes = response.to_bytes();
@@ -1229,6 +730,27 @@ mod tests {
         parser.feed(b"GET / HTTP/1.1\r\n\r\n");
         assert_eq!(parser.buffered_len(), 0);
         assert_eq!(parser.poll_request(), Err(err));
+    }
+
+    #[test]
+    fn stage_tells_head_from_body() {
+        let mut parser = RequestParser::new(Limits::default());
+        assert_eq!(parser.stage(), Stage::Idle);
+        parser.feed(b"\r");
+        assert_eq!(parser.poll_request(), Ok(None));
+        assert_eq!(parser.stage(), Stage::Idle);
+        parser.feed(b"\nP");
+        assert_eq!(parser.poll_request(), Ok(None));
+        assert_eq!(parser.stage(), Stage::Head);
+        parser.feed(b"OST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n");
+        assert_eq!(parser.poll_request(), Ok(None));
+        assert_eq!(parser.stage(), Stage::Body);
+        parser.feed(b"abGET / HTTP/1.1\r\n");
+        assert!(parser.poll_request().unwrap().is_some());
+        assert_eq!(parser.stage(), Stage::Head);
+        parser.feed(b"\r\n");
+        assert!(parser.poll_request().unwrap().is_some());
+        assert_eq!(parser.stage(), Stage::Idle);
     }
 
     #[test]

@@ -2,23 +2,23 @@
 //! keep-alive and pipelining (one at a time, in order), held polling
 //! requests (watching for the client to go away), and WebSocket.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
-use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::outbox::OutboxReceiver;
+use super::runtime::BoxFuture;
 use super::shared::Shared;
 use super::socket::Ready;
-use crate::engine::{ConnId, Io};
-use crate::wire::http::{Request, RequestParser, Response};
+use sio_core::engine::{ConnId, Io};
+use sio_core::time::Instant;
+use sio_core::wire::http::{ConnDeadline, Expiry, Request, RequestParser, Response};
 
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 4096;
@@ -165,22 +165,20 @@ pub(crate) async fn serve<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut parser = RequestParser::new(shared.http_limits);
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut timer = HttpTimer::new(&shared);
     loop {
-        let request = match next_request(&mut stream, &mut parser, &mut buf).await {
+        let request = match next_request(&shared, &mut stream, &mut parser, &mut timer).await {
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(response) => {
-                let _ = write_response(&mut stream, &response, false).await;
+                write_response(&shared, &mut stream, &mut timer, &response, false).await;
                 return;
             }
         };
         let keep_alive = request.keep_alive;
         if !shared.read(|server| server.matches(&request)) {
             let response = answer_elsewhere(&fallback, &request);
-            if write_response(&mut stream, &response, keep_alive)
-                .await
-                .is_err()
+            if !write_response(&shared, &mut stream, &mut timer, &response, keep_alive).await
                 || !keep_alive
             {
                 return;
@@ -188,23 +186,23 @@ pub(crate) async fn serve<S>(
             continue;
         }
         if refused_at_shutdown(&shared, &request) {
-            let _ = write_response(&mut stream, &shutting_down(), false).await;
+            write_response(&shared, &mut stream, &mut timer, &shutting_down(), false).await;
             return;
         }
         let (conn, outputs) = shared.open_conn();
         let guard = ConnGuard::new(shared.clone(), conn);
         shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
+        // No request deadline while the core holds the request: it answers
+        // a held poll within the ping interval.
         let answer = futures_lite::future::or(
             async { outputs.recv().await.ok() },
-            watch_for_close(&mut stream, &mut parser, &mut buf),
+            watch_for_close(&mut stream, &mut parser),
         )
         .await;
         match answer {
             Some(Io::Respond { response, .. }) => {
                 drop(guard);
-                if write_response(&mut stream, &response, keep_alive)
-                    .await
-                    .is_err()
+                if !write_response(&shared, &mut stream, &mut timer, &response, keep_alive).await
                     || !keep_alive
                 {
                     return;
@@ -216,7 +214,7 @@ pub(crate) async fn serve<S>(
                 let mut out = BytesMut::with_capacity(512);
                 response.encode(&mut out);
                 let sent = outputs.take_transmits(&mut out);
-                if stream.write_all(&out).await.is_err() || stream.flush().await.is_err() {
+                if !write_within(&shared, &mut stream, &mut timer, &out).await {
                     return;
                 }
                 drop(out);
@@ -227,7 +225,7 @@ pub(crate) async fn serve<S>(
                 // runs on a task of its own, sized for it alone (this
                 // task's state is sized for every HTTP step too).
                 let initial = parser.take_buffered();
-                drop((parser, buf, response));
+                drop((parser, timer, response));
                 if !initial.is_empty() {
                     // Bytes that came with the upgrade request (rare):
                     // their handlers run on tasks of their own.
@@ -254,19 +252,72 @@ fn shutting_down() -> Response {
     Response::new(503).with_body("text/plain; charset=utf-8", "Server shutting down")
 }
 
-/// Reads until the parser has a whole request. `Ok(None)`: the peer closed;
-/// `Err`: the error response to send before closing.
+/// A connection's HTTP deadline (the core's [`ConnDeadline`]) and the one
+/// runtime sleep armed for it, made again only when the deadline moves
+/// (not per read) and dropped while there is none.
+struct HttpTimer {
+    deadline: ConnDeadline,
+    alarm: Option<(Instant, BoxFuture<()>)>,
+}
+
+impl HttpTimer {
+    fn new(shared: &Shared) -> Self {
+        HttpTimer {
+            deadline: ConnDeadline::new(shared.http_timeouts, shared.clock.now()),
+            alarm: None,
+        }
+    }
+
+    fn request_complete(&mut self) {
+        self.deadline.request_complete();
+        self.alarm = None;
+    }
+
+    /// `Ready` with what to do once the current deadline passed; never
+    /// while there is none.
+    fn poll_expired(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<Expiry> {
+        loop {
+            let Some(at) = self.deadline.deadline() else {
+                self.alarm = None;
+                return Poll::Pending;
+            };
+            let alarm = match &mut self.alarm {
+                Some((armed, alarm)) if *armed == at => alarm,
+                slot => {
+                    let sleep = shared.runtime.sleep_until(shared.clock.to_std(at));
+                    &mut slot.insert((at, sleep)).1
+                }
+            };
+            if alarm.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // Spent: a finished future is not polled again.
+            self.alarm = None;
+            if let Some(expiry) = self.deadline.expired(shared.clock.now()) {
+                return Poll::Ready(expiry);
+            }
+        }
+    }
+}
+
+/// Reads until the parser has a whole request, within the connection's
+/// deadline. `Ok(None)`: the connection is over (closed by the peer, or
+/// idle too long); `Err`: the error response to send before closing.
 async fn next_request<S>(
+    shared: &Shared,
     stream: &mut S,
     parser: &mut RequestParser,
-    buf: &mut [u8],
+    timer: &mut HttpTimer,
 ) -> Result<Option<Request>, Response>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     loop {
         match parser.poll_request() {
-            Ok(Some(request)) => return Ok(Some(request)),
+            Ok(Some(request)) => {
+                timer.request_complete();
+                return Ok(Some(request));
+            }
             Ok(None) => {}
             Err(error) => {
                 tracing::debug!(%error, "malformed HTTP request");
@@ -274,51 +325,99 @@ where
                     .with_body("text/plain; charset=utf-8", error.to_string()));
             }
         }
-        if parser.take_expect_continue()
-            && stream
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .await
-                .is_err()
-        {
-            return Ok(None);
+        timer.deadline.parsed(shared.clock.now(), parser.stage());
+        if parser.take_expect_continue() {
+            let mut write = core::pin::pin!(stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n"));
+            let written = std::future::poll_fn(|cx| match write.as_mut().poll(cx) {
+                Poll::Ready(result) => Poll::Ready(Ok(result.is_ok())),
+                Poll::Pending => timer.poll_expired(cx, shared).map(Err),
+            })
+            .await;
+            match written {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(expiry) => return timed_out(expiry),
+            }
         }
-        match stream.read(buf).await {
-            Ok(0) | Err(_) => return Ok(None),
-            Ok(n) => parser.feed(&buf[..n]),
+        let read = std::future::poll_fn(|cx| match poll_feed(cx, stream, parser) {
+            Poll::Ready(more) => Poll::Ready(Ok(more)),
+            Poll::Pending => timer.poll_expired(cx, shared).map(Err),
+        })
+        .await;
+        match read {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(expiry) => return timed_out(expiry),
         }
+    }
+}
+
+/// What [`next_request`] returns for a passed deadline.
+fn timed_out(expiry: Expiry) -> Result<Option<Request>, Response> {
+    tracing::debug!(?expiry, "HTTP connection timed out");
+    match expiry.response() {
+        Some(response) => Err(response),
+        None => Ok(None),
     }
 }
 
 /// While a request is held, reads what the client sends (pipelined bytes
 /// are kept for later) and returns `None` when it closes the connection.
-async fn watch_for_close<S>(
-    stream: &mut S,
-    parser: &mut RequestParser,
-    buf: &mut [u8],
-) -> Option<Io>
+async fn watch_for_close<S>(stream: &mut S, parser: &mut RequestParser) -> Option<Io>
 where
     S: AsyncRead + Unpin,
 {
     loop {
-        match stream.read(buf).await {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => {
-                parser.feed(&buf[..n]);
-                // A client pipelining without bound while its poll is held
-                // gets no more buffer than one request may use.
-                if parser.buffered_len() > buf.len() + 64 * 1024 + 1_000_000 {
-                    return None;
-                }
-            }
+        if !std::future::poll_fn(|cx| poll_feed(cx, stream, parser)).await {
+            return None;
+        }
+        // A client pipelining without bound while its poll is held gets no
+        // more buffer than one request may use.
+        if parser.buffered_len() > READ_CHUNK + 64 * 1024 + 1_000_000 {
+            return None;
         }
     }
 }
 
+/// Reads what the socket has into the thread's buffer and feeds it to
+/// `parser` in the same poll, so an idle connection keeps no read buffer.
+/// `Ready(false)` once the peer closed or the read failed.
+fn poll_feed<S>(cx: &mut Context<'_>, stream: &mut S, parser: &mut RequestParser) -> Poll<bool>
+where
+    S: AsyncRead + Unpin,
+{
+    READ_BUFFER.with(|cell| {
+        // Taken by a read under way on this thread (not expected: feeding
+        // a parser polls nothing): a buffer of its own.
+        let mut own = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let buf = match borrowed.as_deref_mut() {
+            Ok(buf) => buf,
+            Err(_) => &mut own,
+        };
+        if buf.len() < READ_CHUNK {
+            buf.resize(READ_CHUNK, 0);
+        }
+        match Pin::new(stream).poll_read(cx, buf) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(false),
+            Poll::Ready(Ok(n)) => {
+                parser.feed(buf.get(..n).unwrap_or(&[]));
+                Poll::Ready(true)
+            }
+        }
+    })
+}
+
+/// Writes `response` within the write timeout; `false` when the
+/// connection is to be dropped (the write failed or timed out).
 async fn write_response<S>(
+    shared: &Shared,
     stream: &mut S,
+    timer: &mut HttpTimer,
     response: &Response,
     keep_alive: bool,
-) -> std::io::Result<()>
+) -> bool
 where
     S: AsyncWrite + Unpin,
 {
@@ -331,8 +430,38 @@ where
             .with_header("Connection", "close")
             .encode(&mut out);
     }
-    stream.write_all(&out).await?;
-    stream.flush().await
+    write_within(shared, stream, timer, &out).await
+}
+
+/// Writes and flushes `bytes`, giving up at the write deadline (a client
+/// that does not read must not hold the connection); `false` when the
+/// connection is to be dropped.
+async fn write_within<S>(
+    shared: &Shared,
+    stream: &mut S,
+    timer: &mut HttpTimer,
+    bytes: &[u8],
+) -> bool
+where
+    S: AsyncWrite + Unpin,
+{
+    timer.deadline.response_started(shared.clock.now());
+    let mut write = core::pin::pin!(async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    });
+    let written = std::future::poll_fn(|cx| match write.as_mut().poll(cx) {
+        Poll::Ready(result) => Poll::Ready(result.is_ok()),
+        Poll::Pending => timer.poll_expired(cx, shared).map(|_| {
+            tracing::debug!("the client did not read its response in time; dropping it");
+            false
+        }),
+    })
+    .await;
+    if written {
+        timer.deadline.response_written(shared.clock.now());
+    }
+    written
 }
 
 /// Runs a WebSocket: what the client sends goes to the core, what the core
@@ -511,6 +640,7 @@ fn frame_of(io: Io) -> Frame {
         Io::Transmit { data, .. } => Frame::Data(data),
         Io::Close { .. } => Frame::Close,
         Io::Respond { .. } | Io::Upgrade { .. } => Frame::Nothing,
+        _ => Frame::Nothing,
     }
 }
 

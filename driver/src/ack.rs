@@ -1,16 +1,13 @@
 //! Acknowledgements: the sender handed to event handlers, and the replies
 //! that come back for our own emits.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::socket::Socket;
 use super::EmitError;
-use crate::packet::{decode_args, ArgsError, RawJson};
+use sio_core::packet::{decode_args, ArgsError, RawJson};
 
 /// What came back for an emit that wanted an ack.
 #[derive(Debug)]

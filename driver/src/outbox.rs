@@ -6,15 +6,12 @@
 //! a lock-free queue block of 31 slots and three cache-padded heads; this
 //! is a deque behind a mutex that shrinks back when drained, and one waker.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 
 use super::shared::lock;
-use crate::engine::Io;
+use sio_core::engine::Io;
 
 /// Slots kept when the outbox is drained: enough for the usual single
 /// output, small enough for an idle connection.
@@ -205,9 +202,9 @@ fn take(state: &mut State) -> Option<Io> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ConnId;
     use bytes::Bytes;
     use core::future::Future;
+    use sio_core::engine::ConnId;
 
     fn transmit(n: u8) -> Io {
         Io::Transmit {

@@ -2,9 +2,6 @@
 //! requests answered as the reference adapter (`RedisAdapter#onrequest`)
 //! answers them, and [`ServerSideAck`] for their server-side emits.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,9 +13,9 @@ use super::cluster::Cluster;
 use super::remote::{self, first_arg};
 use super::shared::Shared;
 use super::socket::Payload;
-use crate::adapter::{AdapterPacket, BroadcastMessage, Request, Response, Targets, Value};
-use crate::packet::{PacketType, RawJson};
-use crate::server::BroadcastOptions;
+use sio_core::adapter::{AdapterPacket, BroadcastMessage, Request, Response, Targets, Value};
+use sio_core::packet::{PacketType, RawJson};
+use sio_core::server::BroadcastOptions;
 
 impl Cluster {
     /// Answers a request from another node as the reference adapter does.
@@ -97,6 +94,8 @@ impl Cluster {
                 opts,
                 ..
             } => self.answer_broadcast(shared, nsp, request_id, packet, opts),
+            // Requests this node does not know: the asker times out, as with Node.
+            _ => {}
         }
     }
 
@@ -107,7 +106,7 @@ impl Cluster {
         request_id: Option<String>,
         data: Vec<Value>,
     ) {
-        let (text, attachments) = crate::adapter::to_packet_json(&Value::Array(data));
+        let (text, attachments) = sio_core::adapter::to_packet_json(&Value::Array(data));
         let payload = Payload::new(RawJson::from_trusted(ByteString::from(text)), attachments);
         let Some(event) = payload.event() else {
             tracing::warn!(%nsp, "server-side emit without an event name dropped");
@@ -203,7 +202,7 @@ impl ServerSideAck {
         let Some((cluster, nsp, request_id)) = self.reply else {
             return Ok(());
         };
-        let (data, attachments) = crate::packet::encode_args(None, &(arg,))?;
+        let (data, attachments) = sio_core::packet::encode_args(None, &(arg,))?;
         let data = first_arg(&data, &attachments);
         cluster.respond(&nsp, &Response::ServerSideEmit { request_id, data });
         Ok(())

@@ -1,18 +1,15 @@
 //! What a socket's connection started with, owned, for middleware and
 //! handlers: Node's `socket.handshake`.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 
-use crate::engine::{HandshakeInfo, Transport};
-use crate::packet::RawJson;
-use crate::time::StdClock;
-use crate::wire::http::{Header, PackedHeaders};
+use sio_core::engine::{HandshakeInfo, Transport};
+use sio_core::packet::RawJson;
+use sio_core::time::StdClock;
+use sio_core::wire::http::{Header, PackedHeaders};
 
 /// The handshake of a socket.
 #[derive(Debug, Clone)]
@@ -52,7 +49,7 @@ impl Handshake {
     /// Query parameter `name` of the handshake request, percent-decoded.
     pub fn query(&self, name: &str) -> Option<String> {
         let query = self.url.split_once('?')?.1;
-        crate::wire::http::query_param(query, name).map(|v| v.into_owned())
+        sio_core::wire::http::query_param(query, name).map(|v| v.into_owned())
     }
 
     /// Header `name` of the handshake request (case-insensitive).

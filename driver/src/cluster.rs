@@ -1,5 +1,5 @@
 //! The cluster adapter: this node speaks the reference Redis adapter's
-//! protocol (`@socket.io/redis-adapter` 8.x, [`crate::adapter`]) over a
+//! protocol (`@socket.io/redis-adapter` 8.x, [`sio_core::adapter`]) over a
 //! [`Bus`], so sio servers and Node socket.io servers share broadcasts,
 //! requests and responses.
 //!
@@ -16,9 +16,6 @@
 //! Locking: the cluster's own lock is never held while the server state
 //! lock is taken (the state lock may be held while taking this one).
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -31,12 +28,12 @@ use futures_lite::FutureExt;
 use super::bus::{Bus, BusError, BusEvent};
 use super::runtime::BoxFuture;
 use super::shared::{lock, Shared};
-use crate::adapter::{
+use sio_core::adapter::{
     read_incoming, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind, Channels,
     FetchedSocket, Finished, Incoming, PendingRequests, Request, RequestType, Response, Targets,
     Value,
 };
-use crate::time::Instant;
+use sio_core::time::Instant;
 
 /// Bus events waiting for the handler task; beyond this they are dropped
 /// (the node cannot keep up; the bus itself buffers too).

@@ -2,14 +2,11 @@
 //! whatever stream the runtime's connector opens. Mozilla's roots
 //! (webpki-roots) are trusted unless the config brings its own.
 
-// The crate is no_std; this module is std-only (feature `tls`).
-use std::prelude::rust_2021::*;
-
 use std::sync::Arc;
 
 use futures_rustls::rustls::{self, pki_types};
 
-use super::runtime::ClientStream;
+use crate::runtime::ClientStream;
 
 /// Why a TLS client config could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]

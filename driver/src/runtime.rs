@@ -2,9 +2,6 @@
 //! an instant. Sockets come in as futures-io streams, so each runtime crate
 //! only adapts its own listener and stream types.
 
-// The crate is no_std; this module is std-only (feature `driver`).
-use std::prelude::rust_2021::*;
-
 use core::future::Future;
 use core::pin::Pin;
 use std::time::Instant as StdInstant;

@@ -1,0 +1,481 @@
+//! The manager: one core client behind a lock, its connections and its
+//! timer task, shared by the sockets of its namespaces.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use core::future::Future;
+use event_listener::Event as Notify;
+use serde::de::DeserializeOwned;
+
+use crate::ack::AckReply;
+use crate::jobs::{start_in_order, JobQueue};
+use crate::runtime::{BoxFuture, Connector, Runtime};
+use crate::shared::lock;
+use crate::socket::Payload;
+use sio_core::client::{
+    Client, ClientEvent, Config as CoreConfig, ConnId, DisconnectReason, Output, Transport,
+};
+use sio_core::packet::RawJson;
+use sio_core::time::{Instant, StdClock};
+
+use super::config::auth_json;
+use super::pump::{pump, ConnCommand, PumpSink};
+#[cfg(feature = "tls")]
+use super::tls::Tls;
+
+/// Where the manager's connections go.
+#[derive(Clone)]
+pub(super) struct Dial {
+    pub(super) host: String,
+    pub(super) port: u16,
+    #[cfg(feature = "tls")]
+    pub(super) tls: Option<Tls>,
+}
+
+/// Why the server refused a namespace (CONNECT_ERROR).
+#[derive(Debug, Clone)]
+pub struct ConnectErrorInfo {
+    /// The error's message (Node's `err.message`).
+    pub message: String,
+    /// The error's `data`, when the server sent some.
+    pub data: Option<RawJson>,
+}
+
+impl ConnectErrorInfo {
+    /// The `data` decoded as `T`.
+    pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_str(self.data.as_ref()?.as_str()).ok()
+    }
+}
+
+/// What a socket's handlers hear, in order.
+pub(super) enum Job {
+    Connect,
+    ConnectError(ConnectErrorInfo),
+    Disconnect(DisconnectReason),
+    Event { payload: Payload, ack: Option<u64> },
+}
+
+/// A namespace's socket as the manager sees it. The socket module
+/// implements it, so the manager routes to sockets without reaching up.
+pub(super) trait SocketSink: Send + Sync + 'static {
+    /// Its namespace.
+    fn nsp(&self) -> &str;
+    /// Whether it is connected.
+    fn connected(&self) -> bool;
+    /// Connected with `Some(sid)`, disconnected with `None`.
+    fn set_sid(&self, sid: Option<String>);
+    /// Queues `job` for its handlers, starting their runner when idle.
+    fn push_job(self: Arc<Self>, job: Job);
+    /// For the socket module to get its own type back.
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
+}
+
+type OpenFn = dyn Fn(Weak<ManagerInner>, ConnId, async_channel::Receiver<ConnCommand>) -> BoxFuture<()>
+    + Send
+    + Sync;
+
+struct State {
+    client: Client,
+    deadline: Option<Instant>,
+}
+
+pub(super) struct ManagerInner {
+    pub(super) runtime: Arc<dyn Runtime>,
+    clock: StdClock,
+    state: Mutex<State>,
+    deadline_changed: Notify,
+    /// Opens a connection and pumps it (the connector, type-erased).
+    open: Box<OpenFn>,
+    /// Bytes to write, per connection; dropping the sender closes it
+    /// after what is queued.
+    conns: Mutex<HashMap<ConnId, async_channel::Sender<ConnCommand>>>,
+    /// Why the last connection could not be opened (TCP or TLS), for the
+    /// sockets' `connect_error`.
+    last_io_error: Mutex<Option<String>>,
+    /// Weak: the sockets own the manager, not the other way round, so
+    /// dropping every handle closes the connection and ends the tasks.
+    pub(super) sockets: Mutex<HashMap<String, Weak<dyn SocketSink>>>,
+    pub(super) acks: Mutex<HashMap<(String, u64), async_channel::Sender<AckReply>>>,
+    handlers: Mutex<Vec<ManagerHandler>>,
+    jobs: JobQueue<ManagerEvent>,
+}
+
+/// What happens to the connection: socket.io-client's manager events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ManagerEvent {
+    /// The Engine.IO connection is open (`open`).
+    Open,
+    /// A connection attempt failed before it opened (`error`).
+    Error(&'static str),
+    /// The open connection was lost or closed (`close`).
+    Close(DisconnectReason),
+    /// A reconnection attempt starts, numbered from 1 (`reconnect_attempt`).
+    ReconnectAttempt(u32),
+    /// A reconnection attempt succeeded (`reconnect`).
+    Reconnect(u32),
+    /// Every allowed attempt failed (`reconnect_failed`).
+    ReconnectFailed,
+    /// The connection moved from long-polling to a WebSocket (the engine's
+    /// `upgrade`).
+    Upgrade,
+}
+
+type ManagerHandler = Arc<dyn Fn(ClientManager, ManagerEvent) -> BoxFuture<()> + Send + Sync>;
+
+/// One connection to a server, shared by the sockets of its namespaces
+/// (socket.io-client's `Manager`). Cloning shares it.
+#[derive(Clone)]
+pub struct ClientManager {
+    pub(super) inner: Arc<ManagerInner>,
+}
+
+impl std::fmt::Debug for ClientManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientManager").finish_non_exhaustive()
+    }
+}
+
+impl ClientManager {
+    /// A manager for `host:port` on `runtime`; nothing is opened until a
+    /// socket connects.
+    pub fn new<R: Runtime + Connector>(
+        runtime: R,
+        config: CoreConfig,
+        host: String,
+        port: u16,
+    ) -> Self {
+        let dial = Dial {
+            host,
+            port,
+            #[cfg(feature = "tls")]
+            tls: None,
+        };
+        Self::start(runtime, config, dial)
+    }
+
+    pub(super) fn start<R: Runtime + Connector>(
+        runtime: R,
+        config: CoreConfig,
+        dial: Dial,
+    ) -> Self {
+        let runtime = Arc::new(runtime);
+        let connector = runtime.clone();
+        let open: Box<OpenFn> = Box::new(move |manager, conn, writes| {
+            let timer = connector.clone() as Arc<dyn Runtime>;
+            let connector = connector.clone();
+            let dial = dial.clone();
+            Box::pin(async move {
+                let stream = connector.connect(&dial.host, dial.port).await;
+                #[cfg(feature = "tls")]
+                if let Some(tls) = &dial.tls {
+                    let stream = match stream {
+                        Ok(stream) => tls.wrap(stream).await,
+                        Err(error) => Err(error),
+                    };
+                    return pump(manager, conn, stream, writes, timer).await;
+                }
+                pump(manager, conn, stream, writes, timer).await;
+            })
+        });
+        let inner = Arc::new(ManagerInner {
+            runtime: runtime as Arc<dyn Runtime>,
+            clock: StdClock::new(),
+            state: Mutex::new(State {
+                client: Client::new(config, random_seed()),
+                deadline: None,
+            }),
+            deadline_changed: Notify::new(),
+            open,
+            conns: Mutex::new(HashMap::new()),
+            last_io_error: Mutex::new(None),
+            sockets: Mutex::new(HashMap::new()),
+            acks: Mutex::new(HashMap::new()),
+            handlers: Mutex::new(Vec::new()),
+            jobs: JobQueue::default(),
+        });
+        let timers = Arc::downgrade(&inner);
+        inner.runtime.spawn(Box::pin(timer_loop(timers)));
+        ClientManager { inner }
+    }
+
+    /// Closes the connection and stops reconnecting; the sockets hear
+    /// "forced close" (socket.io-client's `manager.disconnect()`).
+    pub fn close(&self) {
+        self.process(|client, now| client.close(now));
+    }
+
+    /// Calls `handler` for every [`ManagerEvent`], in order
+    /// (`socket.io.on("reconnect", ..)` and the like).
+    pub fn on_event<F, Fut>(&self, handler: F)
+    where
+        F: Fn(ClientManager, ManagerEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.inner.handlers).push(Arc::new(move |m, e| Box::pin(handler(m, e))));
+    }
+
+    async fn run_jobs(self) {
+        while let Some(event) = self.inner.jobs.next() {
+            start_in_order(&*self.inner.runtime, self.futures_for(&event)).await;
+        }
+    }
+
+    fn futures_for(&self, event: &ManagerEvent) -> Vec<BoxFuture<()>> {
+        let handlers = lock(&self.inner.handlers).clone();
+        handlers
+            .iter()
+            .map(|handler| handler(self.clone(), event.clone()))
+            .collect()
+    }
+
+    /// The transport of the current connection (attempt), as the engine's
+    /// `transport.name`.
+    pub fn transport(&self) -> Option<Transport> {
+        lock(&self.inner.state).client.transport()
+    }
+
+    /// The Engine.IO session id while connected.
+    pub fn engine_id(&self) -> Option<String> {
+        lock(&self.inner.state)
+            .client
+            .engine_sid()
+            .map(str::to_owned)
+    }
+
+    pub(super) fn process<R>(&self, f: impl FnOnce(&mut Client, Instant) -> R) -> R {
+        self.inner.process(f)
+    }
+}
+
+impl Drop for ManagerInner {
+    fn drop(&mut self) {
+        // The timer task waits on this; it ends when it finds us gone.
+        self.deadline_changed.notify(usize::MAX);
+    }
+}
+
+impl ManagerInner {
+    /// Feeds one input or command to the core and routes what it produced.
+    pub(super) fn process<R>(self: &Arc<Self>, f: impl FnOnce(&mut Client, Instant) -> R) -> R {
+        let mut state = lock(&self.state);
+        let now = self.clock.now();
+        let result = f(&mut state.client, now);
+        self.drain(&mut state);
+        result
+    }
+
+    fn drain(self: &Arc<Self>, state: &mut State) {
+        loop {
+            match state.client.poll_output() {
+                Output::Connect { conn } => self.open_conn(conn),
+                Output::Transmit { conn, data } => {
+                    if let Some(tx) = lock(&self.conns).get(&conn) {
+                        let _ = tx.try_send(ConnCommand::Write(data));
+                    }
+                }
+                Output::Linger { conn, grace } => {
+                    if let Some(tx) = lock(&self.conns).remove(&conn) {
+                        let _ = tx.try_send(ConnCommand::Linger(grace));
+                    }
+                }
+                Output::Close { conn } => {
+                    lock(&self.conns).remove(&conn);
+                }
+                Output::Event(ClientEvent::OpenError { message }) => {
+                    self.open_failed(&state.client, message)
+                }
+                Output::Event(event) => self.route_event(event),
+                Output::Timeout(deadline) => {
+                    if state.deadline != deadline {
+                        state.deadline = deadline;
+                        self.deadline_changed.notify(usize::MAX);
+                    }
+                    return;
+                }
+                // Outputs this driver has no use for.
+                _ => {}
+            }
+        }
+    }
+
+    fn open_conn(self: &Arc<Self>, conn: ConnId) {
+        // Unbounded: the core bounds what it produces.
+        let (tx, rx) = async_channel::unbounded();
+        lock(&self.conns).insert(conn, tx);
+        let pump = (self.open)(Arc::downgrade(self), conn, rx);
+        self.runtime.spawn(pump);
+    }
+
+    pub(super) fn socket(&self, nsp: &str) -> Option<Arc<dyn SocketSink>> {
+        lock(&self.sockets).get(nsp)?.upgrade()
+    }
+
+    /// Queues a manager event for its handlers; starts their runner when idle.
+    fn push_manager_event(self: &Arc<Self>, event: ManagerEvent) {
+        if self.jobs.push(event) {
+            let manager = ClientManager {
+                inner: self.clone(),
+            };
+            self.runtime.spawn(Box::pin(manager.run_jobs()));
+        }
+    }
+
+    /// An attempt failed before it opened: the manager's `error`, and
+    /// `connect_error` on every socket still waiting to connect (as
+    /// socket.io-client's sockets hear their manager's errors), with the
+    /// I/O error (an untrusted certificate, a refused connection) as the
+    /// `description` of its data. Reconnection goes on.
+    fn open_failed(self: &Arc<Self>, client: &Client, message: &'static str) {
+        let description = lock(&self.last_io_error).take();
+        let data = description.and_then(|description| {
+            let mut map = std::collections::BTreeMap::new();
+            map.insert("description", description);
+            auth_json(&map).ok()
+        });
+        let waiting: Vec<Arc<dyn SocketSink>> = lock(&self.sockets)
+            .values()
+            .filter_map(Weak::upgrade)
+            .filter(|s| !s.connected() && client.is_active(s.nsp()))
+            .collect();
+        for socket in waiting {
+            socket.push_job(Job::ConnectError(ConnectErrorInfo {
+                message: message.to_owned(),
+                data: data.clone(),
+            }));
+        }
+        self.push_manager_event(ManagerEvent::Error(message));
+    }
+
+    fn route_event(self: &Arc<Self>, event: ClientEvent) {
+        match event {
+            ClientEvent::Connected { nsp, sid } => {
+                if let Some(s) = self.socket(&nsp) {
+                    s.set_sid(Some(sid.to_string()));
+                    s.push_job(Job::Connect);
+                }
+            }
+            ClientEvent::ConnectError { nsp, message, data } => {
+                if let Some(s) = self.socket(&nsp) {
+                    s.push_job(Job::ConnectError(ConnectErrorInfo { message, data }));
+                }
+            }
+            ClientEvent::Disconnected { nsp, reason } => {
+                if let Some(s) = self.socket(&nsp) {
+                    s.set_sid(None);
+                    s.push_job(Job::Disconnect(reason));
+                }
+            }
+            ClientEvent::Event {
+                nsp,
+                data,
+                attachments,
+                ack,
+            } => {
+                if let Some(s) = self.socket(&nsp) {
+                    s.push_job(Job::Event {
+                        payload: Payload::new(data, attachments),
+                        ack,
+                    });
+                }
+            }
+            ClientEvent::Ack {
+                nsp,
+                id,
+                data,
+                attachments,
+            } => self.settle_ack(&nsp, id, Some(AckReply::Data { data, attachments })),
+            ClientEvent::AckTimeout { nsp, id } => {
+                self.settle_ack(&nsp, id, Some(AckReply::Timeout))
+            }
+            ClientEvent::AckCancelled { nsp, id } => self.settle_ack(&nsp, id, None),
+            ClientEvent::Open { .. } => self.push_manager_event(ManagerEvent::Open),
+            ClientEvent::OpenError { message } => {
+                self.push_manager_event(ManagerEvent::Error(message))
+            }
+            ClientEvent::Closed { reason } => self.push_manager_event(ManagerEvent::Close(reason)),
+            ClientEvent::Reconnecting { attempt } => {
+                self.push_manager_event(ManagerEvent::ReconnectAttempt(attempt))
+            }
+            ClientEvent::Reconnected { attempt } => {
+                self.push_manager_event(ManagerEvent::Reconnect(attempt))
+            }
+            ClientEvent::ReconnectFailed => self.push_manager_event(ManagerEvent::ReconnectFailed),
+            ClientEvent::Upgraded => self.push_manager_event(ManagerEvent::Upgrade),
+            _ => {}
+        }
+    }
+
+    /// Answers one waiter; `None` drops it ("disconnected").
+    fn settle_ack(&self, nsp: &str, id: u64, reply: Option<AckReply>) {
+        let waiter = lock(&self.acks).remove(&(nsp.to_owned(), id));
+        if let (Some(tx), Some(reply)) = (waiter, reply) {
+            let _ = tx.try_send(reply);
+        }
+    }
+}
+
+fn random_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    if getrandom::fill(&mut seed).is_err() {
+        tracing::warn!("no OS random source; WebSocket keys are predictable");
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        seed[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
+    }
+    seed
+}
+
+/// Sleeps until the core's next deadline (or until it changes) and calls
+/// `handle_timeout`.
+async fn timer_loop(manager: Weak<ManagerInner>) {
+    loop {
+        let Some(m) = manager.upgrade() else { return };
+        let changed = m.deadline_changed.listen();
+        let deadline = lock(&m.state).deadline;
+        let runtime = m.runtime.clone();
+        let clock = m.clock;
+        drop(m);
+        match deadline {
+            None => changed.await,
+            Some(at) => {
+                let sleep = runtime.sleep_until(clock.to_std(at));
+                futures_lite::future::or(sleep, changed).await;
+            }
+        }
+        let Some(m) = manager.upgrade() else { return };
+        let due = lock(&m.state)
+            .deadline
+            .is_some_and(|at| at <= m.clock.now());
+        if due {
+            m.process(|client, now| client.handle_timeout(now));
+        }
+    }
+}
+
+impl PumpSink for ManagerInner {
+    fn connected(self: &Arc<Self>, conn: ConnId) {
+        self.process(|client, now| client.handle_connected(now, conn));
+    }
+
+    fn data(self: &Arc<Self>, conn: ConnId, data: &[u8]) {
+        self.process(|client, now| client.handle_data(now, conn, data));
+    }
+
+    fn closed(self: &Arc<Self>, conn: ConnId, error: Option<String>) {
+        let failed = error.is_some();
+        if failed {
+            // Read by the `OpenError` this close may bring, right now;
+            // never left for a later, unrelated one.
+            *lock(&self.last_io_error) = error;
+        }
+        lock(&self.conns).remove(&conn);
+        self.process(|client, now| client.handle_closed(now, conn));
+        if failed {
+            lock(&self.last_io_error).take();
+        }
+    }
+}
