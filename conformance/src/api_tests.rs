@@ -275,6 +275,9 @@ macro_rules! api_tests {
             disconnect_ping_timeout,
             disconnect_connection_closes_all_namespaces,
             stalled_reader_is_dropped_at_the_packet_limit,
+            stalled_reader_is_dropped_at_the_byte_limit,
+            a_reader_that_keeps_up_is_never_dropped,
+            a_closed_connection_is_gone_by_the_close_timeout,
             fetch_sockets,
             sockets_join_leave,
             disconnect_sockets,
@@ -291,6 +294,7 @@ macro_rules! api_tests {
             slow_request_head_gets_408,
             idle_keep_alive_connection_is_closed,
             slow_request_body_gets_408,
+            oversize_post_closes_its_session,
             keep_alive_client_within_the_timeouts_is_undisturbed,
             response_to_a_client_that_does_not_read_is_dropped,
         );
@@ -1543,6 +1547,101 @@ pub fn stalled_reader_is_dropped_at_the_packet_limit<R: TestRuntime>() {
     drop(stalled);
 }
 
+/// A client that stops reading under a fan-out of large messages is
+/// disconnected ("transport error") once `max_buffered_bytes` of them wait
+/// unwritten, long before the packet limit; the reader goes on receiving.
+pub fn stalled_reader_is_dropped_at_the_byte_limit<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.max_buffered_bytes = 2 * 1024 * 1024;
+    let (server, sockets, disconnects) = start_with_disconnects::<R>(config);
+    let mut reader = server.client("/");
+    let _ = sockets.get();
+    let stalled = server.client("/");
+    let stalled_id = sockets.get().id().to_owned();
+    // 64 KiB a packet, 40 MiB in all: far fewer packets than the packet
+    // limit (10,000), far more bytes than loopback buffers and the bound.
+    let big = "x".repeat(64 * 1024);
+    let expected = format!(r#"42["big","{big}"]"#);
+    for _ in 0..640 {
+        let (io, big) = (server.io.clone(), big.clone());
+        server.call(move || io.to("kept").emit("big", &big).unwrap());
+        assert!(reader.recv_text().unwrap() == expected, "a big packet");
+    }
+    let (id, reason, _, _) = disconnects.get();
+    assert_eq!((id, reason), (stalled_id, DisconnectReason::TransportError));
+    assert_eq!(server.io.socket_count(), 1);
+    drop(stalled);
+}
+
+/// A client that reads as fast as it can while the server keeps far more
+/// in flight than the kernel buffers (so the server's queue for it never
+/// empties) is never dropped, though three times `max_buffered_packets`
+/// go through: what the driver wrote counts as written even mid-burst.
+pub fn a_reader_that_keeps_up_is_never_dropped<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.max_buffered_packets = 100;
+    let (server, sockets, disconnects) = start_with_disconnects::<R>(config);
+    let mut reader = server.client("/");
+    let _ = sockets.get();
+    // 256 KiB a packet, 56 in flight (14 MiB, under the 16 MiB bound); the
+    // packet bound leaves room for reports that lag by a poll.
+    let big = "y".repeat(256 * 1024);
+    let expected = format!(r#"42["big","{big}"]"#);
+    let window = 56;
+    let total = 300;
+    let emit = |n: usize| {
+        let (io, big) = (server.io.clone(), big.clone());
+        server.call(move || {
+            for _ in 0..n {
+                io.to("kept").emit("big", &big).unwrap();
+            }
+        });
+    };
+    emit(window);
+    for _ in window..total {
+        assert!(reader.recv_text().unwrap() == expected, "a big packet");
+        emit(1);
+    }
+    for _ in 0..window {
+        assert!(reader.recv_text().unwrap() == expected, "a big packet");
+    }
+    disconnects.none();
+    assert_eq!(server.io.socket_count(), 1);
+}
+
+/// A connection the server closes gracefully (`disconnect_connection`:
+/// queued data, DISCONNECT, `1`, close frame) to a peer that does not read
+/// is dropped by `close_timeout`, with what was still queued for it: the
+/// peer never gets to the DISCONNECT.
+pub fn a_closed_connection_is_gone_by_the_close_timeout<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.close_timeout = Duration::from_millis(300);
+    config.engine.max_buffered_bytes = 256 * 1024 * 1024;
+    let (server, sockets, disconnects) = start_with_disconnects::<R>(config);
+    let mut stalled = server.client("/");
+    let socket = sockets.get();
+    // 16 MiB queued: more than loopback buffers take from a peer that does
+    // not read, so the close frame stays queued behind data.
+    let big = "z".repeat(256 * 1024);
+    let s = socket.clone();
+    server.call(move || {
+        for _ in 0..64 {
+            s.emit("big", &big).unwrap();
+        }
+        s.disconnect_connection().unwrap();
+    });
+    let (_, reason, _, _) = disconnects.get();
+    assert_eq!(reason, DisconnectReason::ServerNamespaceDisconnect);
+    std::thread::sleep(Duration::from_millis(1_500));
+    // Now reading: the connection ends before the DISCONNECT.
+    let mut packets = 0;
+    while let Ok(received) = stalled.recv_packet(WAIT) {
+        assert_ne!(received.text, "41", "the close was not cut short");
+        packets += 1;
+    }
+    assert!(packets < 64, "read {packets}: nothing was dropped");
+}
+
 /// A client that stops answering pings: "ping timeout"; one that answers
 /// stays connected across several pings.
 pub fn disconnect_ping_timeout<R: TestRuntime>() {
@@ -2265,6 +2364,40 @@ pub fn slow_request_body_gets_408<R: TestRuntime>() {
         "{answer}"
     );
     assert_took("the slow body's 408", closed - started, 300);
+}
+
+/// A POST over `max_http_buffer_size` on the standalone server: its body
+/// is refused unread, answered 413, and its session fails as in engine.io
+/// 6.6 ("payload too large"): the socket hears "transport error" and the
+/// session's next request gets 400.
+pub fn oversize_post_closes_its_session<R: TestRuntime>() {
+    let mut config = Config::default();
+    config.engine.max_http_buffer_size = 100;
+    let (server, sockets) = start_reporting_with::<R>(config);
+    let mut client = RawHttp::connect(server.addr);
+    let base = "/socket.io/?EIO=4&transport=polling";
+    let open = client.request("GET", base, "");
+    let target = format!("{base}&sid={}", polling_sid(&open.body));
+    assert_eq!(&client.request("POST", &target, "40").body[..], b"ok");
+    let socket = sockets.get();
+    let (tx, disconnected) = channel();
+    socket.on_disconnect(move |_, reason| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(reason);
+        }
+    });
+    let big = format!("4{}", "x".repeat(200));
+    let head = format!(
+        "POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        big.len()
+    );
+    client.send(head.as_bytes());
+    let (answer, _) = client.until_closed();
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert_eq!(disconnected.get(), DisconnectReason::TransportError);
+    let mut other = RawHttp::connect(server.addr);
+    assert_eq!(other.request("GET", &target, "").status, 400);
 }
 
 /// A polling client on one keep-alive connection, every HTTP timeout

@@ -74,12 +74,14 @@ fn config() -> Config {
     // Heartbeats far away too, in case a drain ever looks at the clock.
     config.engine.ping_interval = Duration::from_secs(1_000_000);
     config.engine.ping_timeout = Duration::from_secs(1_000_000);
-    // Backpressure: every Transmit counts as unflushed until
-    // `handle_flushed`, and a WebSocket past `max_buffered_packets` is
-    // closed. Rather than flushing 10,000 connections after every
-    // measured broadcast (which would add 10,000 calls to what is timed),
-    // the limit is lifted: the count saturates, the sockets stay open.
+    // Backpressure: every Transmit counts as unwritten until
+    // `handle_written` / `handle_flushed`, and a WebSocket past
+    // `max_buffered_packets` or `max_buffered_bytes` is closed. Rather than
+    // reporting 10,000 connections written after every measured broadcast
+    // (which would add 10,000 calls to what is timed), the limits are
+    // lifted: the counts saturate, the sockets stay open.
     config.engine.max_buffered_packets = usize::MAX;
+    config.engine.max_buffered_bytes = usize::MAX;
     config
 }
 

@@ -163,7 +163,8 @@ fn deliver(server: &mut Server, conns: &mut BTreeMap<u64, Conn>, now: Instant, i
         Io::Transmit { conn, .. }
         | Io::Respond { conn, .. }
         | Io::Upgrade { conn, .. }
-        | Io::Close { conn } => *conn,
+        | Io::Close { conn }
+        | Io::Abort { conn } => *conn,
         _ => return,
     };
     let Some(conn) = conns.values_mut().find(|c| c.core_id() == Some(target)) else {
@@ -195,6 +196,11 @@ fn deliver(server: &mut Server, conns: &mut BTreeMap<u64, Conn>, now: Instant, i
             conn.unflushed = true;
         }
         Io::Close { .. } => conn.closing = true,
+        // Its peer does not read: what is queued goes, and so does it.
+        Io::Abort { .. } => {
+            conn.out.clear();
+            conn.dead = true;
+        }
         _ => {}
     }
 }

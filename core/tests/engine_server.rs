@@ -12,7 +12,7 @@ use sio_core::engine::{
     AllowedOrigins, CloseReason, Config, ConnId, Cookie, Cors, EngineEvent, EngineServer, Io,
     OutMessage, Output, Packet, SessionId, Transport,
 };
-use sio_core::wire::http::{Header, Method, Request, Response};
+use sio_core::wire::http::{self, Header, HttpError, Method, Request, RequestParser, Response};
 use sio_core::wire::ws::frame::{
     encode_frame, server_frame, CloseFrame, Decoder, Limits, Message, OpCode, Role,
 };
@@ -675,6 +675,64 @@ fn ping_at_interval_and_timeout_exactly() {
 }
 
 #[test]
+fn a_request_at_the_pong_deadline_finds_the_session_gone() {
+    // The driver's timer may wake late: an input at or past a deadline
+    // must not see the session (no handle_timeout in between here).
+    let mut h = Harness::default();
+    let (session, sid) = h.open_polling();
+    h.advance_to(25_000);
+    h.now = Instant::from_millis(45_000);
+    let get = h.poll(&sid);
+    assert_refused(
+        &h.response(get).unwrap(),
+        400,
+        r#"{"code":1,"message":"Session ID unknown"}"#,
+    );
+    assert_eq!(h.events(), vec![closed(session, CloseReason::PingTimeout)]);
+    h.assert_empty();
+
+    // Same for a POST and for WebSocket data.
+    let (session, sid) = h.open_polling();
+    h.advance_to(70_000);
+    h.now = Instant::from_millis(90_000);
+    let post = h.post(&sid, b"3");
+    assert_eq!(h.response(post).unwrap().status, 400);
+    assert_eq!(h.events(), vec![closed(session, CloseReason::PingTimeout)]);
+    let (session, _, ws) = h.open_websocket();
+    h.server.handle_flushed(h.now, ws);
+    h.advance_to(115_000);
+    h.out.clear();
+    h.now = Instant::from_millis(135_000);
+    h.ws_data(ws, &client_text("3"));
+    assert_eq!(h.events(), vec![closed(session, CloseReason::PingTimeout)]);
+}
+
+#[test]
+fn a_server_closed_polling_session_is_gone_at_its_pong_deadline() {
+    // Closed by the server while a ping waits for its pong: as the
+    // reference, the pong deadline still ends it, and later GETs get 400
+    // rather than the lingering packets.
+    let mut h = Harness::default();
+    let (session, sid) = h.open_polling();
+    h.advance_to(25_001);
+    h.now = Instant::from_millis(45_000);
+    h.server
+        .close(h.now, session, CloseReason::ForcedClose)
+        .unwrap();
+    h.drain();
+    assert_eq!(h.events(), vec![closed(session, CloseReason::ForcedClose)]);
+    h.now = Instant::from_millis(45_001);
+    let get = h.poll(&sid);
+    assert_refused(
+        &h.response(get).unwrap(),
+        400,
+        r#"{"code":1,"message":"Session ID unknown"}"#,
+    );
+    assert!(h.events().is_empty());
+    h.assert_empty();
+}
+
+#[test]
 fn pong_resets_the_heartbeat() {
     let mut h = Harness::default();
     let (session, sid) = h.open_polling();
@@ -847,20 +905,70 @@ fn empty_and_binary_posts_close_the_session() {
 }
 
 #[test]
-fn oversize_post_gets_413() {
+fn oversize_post_gets_413_and_closes_the_session() {
     let mut config = Config::default();
     config.max_http_buffer_size = 10;
     let mut h = Harness::new(config);
     let (session, sid) = h.open_polling();
+    let get = h.poll(&sid);
     let conn = h.post(&sid, b"4abcdefghij");
     let response = h.response(conn).unwrap();
     assert_eq!(response.status, 413);
-    assert!(h.events().is_empty());
-    // As the reference: the payload is dropped, the session stays.
-    assert_eq!(h.server.session_count(), 1);
+    // As engine.io 6.6 ("payload too large"): the session closes and its
+    // held GET learns it.
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
+    assert_eq!(body(&h.response(get).unwrap()), "1");
     let conn = h.post(&sid, b"4abcdefghi");
-    assert_eq!(h.response(conn).unwrap().status, 200);
-    assert_eq!(h.events(), vec![message(session, "abcdefghi")]);
+    assert_refused(
+        &h.response(conn).unwrap(),
+        400,
+        r#"{"code":1,"message":"Session ID unknown"}"#,
+    );
+    h.assert_empty();
+}
+
+#[test]
+fn a_post_refused_unread_for_its_size_closes_the_session() {
+    // The standalone driver's parser refuses an oversize body before it is
+    // read; the core hears of it through the head alone.
+    let mut config = Config::default();
+    config.max_http_buffer_size = 10;
+    let mut h = Harness::new(config);
+    let (session, sid) = h.open_polling();
+    let get = h.poll(&sid);
+    let mut parser = RequestParser::new(http::Limits {
+        max_body_bytes: 10,
+        ..http::Limits::default()
+    });
+    parser.feed(
+        format!(
+            "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\n\
+             Host: localhost\r\nContent-Length: 11\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(parser.poll_request(), Err(HttpError::BodyTooLarge));
+    let head = parser.take_refused_head().expect("the refused head");
+    assert!(head.body.is_empty());
+    let conn = h.conn();
+    h.server.handle_request_too_large(h.now, conn, head);
+    h.drain();
+    assert_eq!(h.response(conn).unwrap().status, 413);
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
+    assert_eq!(body(&h.response(get).unwrap()), "1");
+    // Without a session it is a plain 413.
+    let conn = h.conn();
+    h.server
+        .handle_request_too_large(h.now, conn, post("EIO=4&transport=polling", b""));
+    h.drain();
+    assert_eq!(h.response(conn).unwrap().status, 413);
+    h.assert_empty();
 }
 
 #[test]
@@ -1391,9 +1499,124 @@ fn backpressure_closes_a_client_that_does_not_read() {
         h.events(),
         vec![closed(session, CloseReason::TransportError)]
     );
+    // What was queued is dropped at once, not held behind a close frame.
+    assert_eq!(h.take().last(), Some(&Output::Io(Io::Abort { conn: ws })));
+    h.assert_empty();
+}
+
+#[test]
+fn progress_reports_keep_a_reading_client_under_the_bounds() {
+    let mut config = Config::default();
+    config.max_buffered_packets = 3;
+    let mut h = Harness::new(config);
+    let (session, _, ws) = h.open_websocket();
+    h.server.handle_flushed(h.now, ws);
+    let frame_len = OutMessage::text("x").ws_frame().len();
+    // Never all written at once, yet never more than 3 behind.
+    for _ in 0..3 {
+        h.send(session, "x");
+    }
+    for _ in 0..10 {
+        h.server.handle_written(h.now, ws, 2, 2 * frame_len);
+        h.send(session, "x");
+        h.send(session, "x");
+    }
+    assert!(h.events().is_empty());
+    h.send(session, "x");
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
+    h.assert_empty();
+}
+
+#[test]
+fn the_byte_bound_closes_a_websocket_and_a_polling_client() {
+    let mut config = Config::default();
+    config.max_buffered_bytes = 3_000;
+    let mut h = Harness::new(config);
+    let big = "y".repeat(1_000);
+    let (session, _, ws) = h.open_websocket();
+    h.server.handle_flushed(h.now, ws);
+    h.send(session, &big);
+    h.send(session, &big);
+    // Written: no longer counted.
+    h.server.handle_written(h.now, ws, 2, 2_008);
+    h.send(session, &big);
+    h.send(session, &big);
+    assert!(h.events().is_empty());
+    h.send(session, &big);
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
+    assert_eq!(h.take().last(), Some(&Output::Io(Io::Abort { conn: ws })));
+
+    let (session, sid) = h.open_polling();
+    for _ in 0..2 {
+        h.send(session, &big);
+    }
+    assert!(h.events().is_empty());
+    h.send(session, &big);
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
+    // Its queue is gone with it.
+    let get = h.poll(&sid);
+    assert_eq!(h.response(get).unwrap().status, 400);
+    h.assert_empty();
+
+    // One message over the bound is no backlog: it goes out.
+    let huge = "z".repeat(5_000);
+    let (session, _, ws) = h.open_websocket();
+    h.server.handle_flushed(h.now, ws);
+    h.send(session, &huge);
+    assert!(h.events().is_empty());
+    h.send(session, "x");
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
+}
+
+#[test]
+fn a_closed_websocket_is_aborted_at_the_close_timeout() {
+    let mut h = Harness::default();
+    let (session, _, ws) = h.open_websocket();
+    h.send(session, "last");
+    h.server
+        .close(h.now, session, CloseReason::ForcedClose)
+        .unwrap();
+    h.drain();
     let (_, closed_conn) = h.transmitted(ws);
     assert!(closed_conn);
+    h.events();
+    // The peer does not read, so the driver cannot finish the close.
+    assert_eq!(h.server.footprint().closing_connections, 1);
+    assert_eq!(h.timeout, Some(Instant::from_millis(30_000)));
+    h.advance_to(29_999);
+    assert!(h.out.is_empty());
+    h.advance_to(30_000);
+    assert_eq!(h.take(), vec![Output::Io(Io::Abort { conn: ws })]);
+    assert_eq!(h.server.footprint().closing_connections, 0);
+    h.server.handle_conn_closed(h.now, ws);
     h.assert_empty();
+    assert_eq!(h.timeout, None);
+
+    // A peer that reads: the driver reports the connection gone, no abort.
+    let (session, _, ws) = h.open_websocket();
+    h.server
+        .close(h.now, session, CloseReason::ForcedClose)
+        .unwrap();
+    h.drain();
+    h.take();
+    h.now = Instant::from_millis(40_000);
+    h.server.handle_conn_closed(h.now, ws);
+    h.advance_to(100_000);
+    assert!(h.take().is_empty());
+    assert_eq!(h.server.footprint().closing_connections, 0);
+    assert_eq!(h.timeout, None);
 }
 
 // ---------------------------------------------------------------- OutMessage
@@ -1437,6 +1660,7 @@ enum Op {
     Close(usize),
     ConnClosed(usize),
     Flushed(usize),
+    Written(usize, u8),
     Advance(u32),
 }
 
@@ -1453,6 +1677,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0..4usize).prop_map(Op::Close),
         (0..8usize).prop_map(Op::ConnClosed),
         (0..6usize).prop_map(Op::Flushed),
+        (0..6usize, 0..4u8).prop_map(|(c, n)| Op::Written(c, n)),
         (0..30_000u32).prop_map(Op::Advance),
     ]
 }
@@ -1467,6 +1692,7 @@ proptest! {
     fn random_interleavings_keep_the_invariants(ops in proptest::collection::vec(op(), 1..60)) {
         let mut config = Config::default();
         config.max_buffered_packets = 5;
+        config.max_buffered_bytes = 200;
         let mut server = EngineServer::new(config, SEED);
         let mut now = 0u64;
         let mut next_conn = 0u64;
@@ -1535,6 +1761,9 @@ proptest! {
                 Op::Flushed(i) => if let Some(c) = ws_conns.get(i) {
                     server.handle_flushed(t, *c);
                 },
+                Op::Written(i, n) => if let Some(c) = ws_conns.get(i) {
+                    server.handle_written(t, *c, usize::from(n), 40 * usize::from(n));
+                },
                 Op::Advance(ms) => {
                     now += u64::from(ms);
                     server.handle_timeout(Instant::from_millis(now));
@@ -1562,6 +1791,9 @@ proptest! {
                     Output::Event(EngineEvent::Closed { session, .. }) => {
                         prop_assert!(closed_sessions.insert(session), "closed twice");
                     }
+                    Output::Io(Io::Abort { conn }) => {
+                        prop_assert!(!pending.contains(&conn), "aborted before its answer: {:?}", conn);
+                    }
                     _ => {}
                 }
             }
@@ -1571,12 +1803,15 @@ proptest! {
         for (s, _) in &sids {
             let _ = server.close(t, *s, CloseReason::ServerShutdown);
         }
-        server.handle_timeout(Instant::from_millis(now + 100_000));
-        loop {
-            match server.poll_output() {
-                Output::Timeout(_) => break,
-                Output::Io(Io::Respond { conn, .. }) => { pending.remove(&conn); }
-                _ => {}
+        // Twice: a close made by a deadline of the first gets its own deadline.
+        for later in [100_000, 200_000] {
+            server.handle_timeout(Instant::from_millis(now + later));
+            loop {
+                match server.poll_output() {
+                    Output::Timeout(_) => break,
+                    Output::Io(Io::Respond { conn, .. }) => { pending.remove(&conn); }
+                    _ => {}
+                }
             }
         }
         prop_assert_eq!(server.session_count(), 0);
@@ -1585,5 +1820,7 @@ proptest! {
         prop_assert_eq!(footprint.sessions, 0);
         prop_assert_eq!(footprint.connections, 0);
         prop_assert_eq!(footprint.timer_entries, 0);
+        // Every connection told to close was aborted by its deadline.
+        prop_assert_eq!(footprint.closing_connections, 0);
     }
 }

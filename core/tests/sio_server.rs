@@ -577,6 +577,84 @@ fn connect_timeout_closes_at_exactly_45_s() {
     assert!(h.take_events().is_empty());
 }
 
+/// A polling request at `query` (`sid=` appended), with `body` for a POST.
+fn polling(h: &mut Harness, method: Method, sid: &str, body: &[u8]) -> Response {
+    let conn = h.conn();
+    let target = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    h.server
+        .handle_request(h.now, conn, request(method, &target, vec![], body));
+    h.drain();
+    h.responses.remove(&conn).expect("answered")
+}
+
+fn open_polling(h: &mut Harness) -> String {
+    let conn = h.conn();
+    let req = request(
+        Method::Get,
+        "/socket.io/?EIO=4&transport=polling",
+        vec![],
+        b"",
+    );
+    h.server.handle_request(h.now, conn, req);
+    h.drain();
+    let body = String::from_utf8(h.responses.remove(&conn).unwrap().body.to_vec()).unwrap();
+    body.strip_prefix("0{\"sid\":\"")
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
+const UNKNOWN_SID: &str = r#"{"code":1,"message":"Session ID unknown"}"#;
+
+#[test]
+fn a_polling_session_past_its_pong_deadline_gets_400() {
+    // Node's defaults: the connect timeout (45 s) and the pong deadline
+    // (25 s + 20 s) fall together; the driver's timer wakes a little late
+    // for the ping, so the connect timeout closes the session first.
+    let mut h = Harness::new(Config::default());
+    let sid = open_polling(&mut h);
+    h.now = Instant::from_millis(25_001);
+    h.server.handle_timeout(h.now);
+    h.drain();
+    h.now = Instant::from_millis(45_000);
+    h.server.handle_timeout(h.now);
+    h.drain();
+    // Past the pong deadline the session is gone, as in Node, rather than
+    // lingering with its ping and close packet.
+    h.now = Instant::from_millis(45_001);
+    let response = polling(&mut h, Method::Get, &sid, b"");
+    assert_eq!(response.status, 400);
+    assert_eq!(&response.body[..], UNKNOWN_SID.as_bytes());
+    assert_eq!(h.server.engine().footprint().sessions, 0);
+}
+
+#[test]
+fn inputs_see_deadlines_that_are_due() {
+    let mut config = Config::default();
+    config.engine.ping_interval = Duration::from_secs(25);
+    config.engine.ping_timeout = Duration::from_secs(20);
+    let mut h = Harness::new(config);
+    let sid = open_polling(&mut h);
+    let ok = polling(&mut h, Method::Post, &sid, b"40");
+    assert_eq!(&ok.body[..], b"ok");
+    let (request, _) = h.only_connect_request();
+    let socket = h.server.accept(h.now, request).unwrap();
+    h.drain();
+    h.take_events();
+    let connect = polling(&mut h, Method::Get, &sid, b"");
+    assert!(connect.body.starts_with(b"40"));
+    h.advance_to(Instant::from_millis(25_000));
+    // At the pong deadline exactly, with no timeout handled first.
+    h.now = Instant::from_millis(45_000);
+    let response = polling(&mut h, Method::Get, &sid, b"");
+    assert_eq!(response.status, 400);
+    assert_eq!(&response.body[..], UNKNOWN_SID.as_bytes());
+    assert_eq!(
+        disconnects(&h.take_events()),
+        vec![(socket, DisconnectReason::PingTimeout)]
+    );
+}
+
 #[test]
 fn a_pending_verdict_does_not_stop_the_connect_timeout() {
     let mut h = Harness::new(config());

@@ -171,6 +171,15 @@ pub(crate) async fn serve<S>(
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(response) => {
+                let response = match parser.take_refused_head() {
+                    // A body over the limit, refused unread: for the
+                    // endpoint, the core answers (the session it was for
+                    // fails, as in the reference).
+                    Some(head) if shared.read(|server| server.matches(&head)) => {
+                        answer_too_large(&shared, head).await.unwrap_or(response)
+                    }
+                    _ => response,
+                };
                 write_response(&shared, &mut stream, &mut timer, &response, false).await;
                 return;
             }
@@ -239,6 +248,17 @@ pub(crate) async fn serve<S>(
             // The client went away (or the server dropped the request).
             _ => return,
         }
+    }
+}
+
+/// The core's answer to a request whose body was refused for its size.
+async fn answer_too_large(shared: &Arc<Shared>, head: Request) -> Option<Response> {
+    let (conn, outputs) = shared.open_conn();
+    let _guard = ConnGuard::new(shared.clone(), conn);
+    shared.process(|server, now| server.handle_request_too_large(now, conn, head));
+    match outputs.recv().await {
+        Ok(Io::Respond { response, .. }) => Some(response),
+        _ => None,
     }
 }
 
@@ -488,6 +508,7 @@ where
         conn,
         writing: None,
         unflushed: false,
+        written: (0, 0),
         closing: false,
     };
     std::future::poll_fn(move |cx| pump.poll(cx))
@@ -504,6 +525,8 @@ struct WsPump<S> {
     writing: Option<(bytes::Bytes, usize)>,
     /// Written since the last flush.
     unflushed: bool,
+    /// Frames and bytes written since the core was last told.
+    written: (usize, usize),
     /// The core asked to close: flushing and closing the stream.
     closing: bool,
 }
@@ -514,7 +537,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
         if !self.closing && self.poll_read_side(cx).is_ready() {
             return Poll::Ready(());
         }
-        self.poll_write_side(cx)
+        let poll = self.poll_write_side(cx);
+        // One report per poll, however many frames it wrote.
+        if self.written != (0, 0) {
+            let (frames, bytes) = core::mem::take(&mut self.written);
+            self.shared.report_written(self.conn, frames, bytes);
+        }
+        poll
+    }
+
+    /// Blocked on the socket: `Ready` if the core aborted the connection
+    /// meanwhile (its peer does not read), which drops it at once.
+    fn blocked(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.outputs.poll_aborted(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 
     /// Reads, hands the bytes to the core and starts the handlers they
@@ -573,18 +612,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
         loop {
             if self.closing {
                 if Pin::new(&mut self.stream).poll_flush(cx).is_pending() {
-                    return Poll::Pending;
+                    return self.blocked(cx);
                 }
-                return Pin::new(&mut self.stream).poll_close(cx).map(|_| ());
+                return match Pin::new(&mut self.stream).poll_close(cx) {
+                    Poll::Pending => self.blocked(cx),
+                    Poll::Ready(_) => Poll::Ready(()),
+                };
             }
             if let Some((data, written)) = &mut self.writing {
                 let rest = data.get(*written..).unwrap_or(&[]);
                 match Pin::new(&mut self.stream).poll_write(cx, rest) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => return self.blocked(cx),
                     Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
                     Poll::Ready(Ok(n)) => {
                         *written += n;
                         if *written >= data.len() {
+                            self.written.0 += 1;
+                            self.written.1 += data.len();
                             self.writing = None;
                             self.unflushed = true;
                         }
@@ -603,6 +647,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                     match frame_of(io) {
                         Frame::Data(data) => self.writing = Some((data, 0)),
                         Frame::Close => self.closing = true,
+                        Frame::Abort => return Poll::Ready(()),
                         Frame::Nothing => {}
                     }
                 }
@@ -613,9 +658,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                         Poll::Ready(Err(_)) => return Poll::Ready(()),
                         Poll::Ready(Ok(())) => {
                             self.unflushed = false;
-                            // Told the core at its next input: no state
-                            // lock and drain per recipient of a broadcast.
-                            self.shared.report_flushed(self.conn);
                             // The outbox was found empty with this task's
                             // waker in it: what comes now wakes it.
                             return Poll::Pending;
@@ -632,6 +674,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
 enum Frame {
     Data(bytes::Bytes),
     Close,
+    /// Drop the connection now, written or not.
+    Abort,
     Nothing,
 }
 
@@ -639,6 +683,7 @@ fn frame_of(io: Io) -> Frame {
     match io {
         Io::Transmit { data, .. } => Frame::Data(data),
         Io::Close { .. } => Frame::Close,
+        Io::Abort { .. } => Frame::Abort,
         Io::Respond { .. } | Io::Upgrade { .. } => Frame::Nothing,
         _ => Frame::Nothing,
     }

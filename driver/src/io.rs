@@ -24,6 +24,38 @@ use super::EmitError;
 use sio_core::server::{Config, Server};
 use sio_core::wire::http;
 
+/// The operating system's random source failed: session ids cannot be
+/// made unguessable, so no server is built.
+#[derive(Debug, Clone)]
+pub struct RandomSourceError(getrandom::Error);
+
+impl std::fmt::Display for RandomSourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the OS random source failed ({})", self.0)
+    }
+}
+
+impl std::error::Error for RandomSourceError {}
+
+/// A seed from `fill` (the OS source, or a test's).
+fn seed_from(
+    fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+) -> Result<[u8; 32], RandomSourceError> {
+    let mut seed = [0u8; 32];
+    fill(&mut seed).map_err(RandomSourceError)?;
+    Ok(seed)
+}
+
+/// The seed, or a panic at construction (startup, never a peer's input).
+fn expect_seed(seed: Result<[u8; 32], RandomSourceError>) -> [u8; 32] {
+    match seed {
+        Ok(seed) => seed,
+        Err(error) => std::panic!(
+            "cannot seed session ids: {error}; use SocketIo::try_with_runtime to handle it"
+        ),
+    }
+}
+
 /// A Socket.IO server: namespaces, handlers, and the operations Node's
 /// `io` object offers. Cloning shares it. The runtime crates build it
 /// (`sio_tokio::new(config)`, `sio_smol::new`, `sio_async_std::new`) and
@@ -45,16 +77,27 @@ impl std::fmt::Debug for SocketIo {
 impl SocketIo {
     /// A server on `runtime`. Session and socket ids come from a seed drawn
     /// from the operating system's random source.
+    ///
+    /// # Panics
+    ///
+    /// If that source fails (ids would be guessable otherwise); see
+    /// [`SocketIo::try_with_runtime`].
     pub fn with_runtime<R: Runtime>(runtime: R, config: Config) -> SocketIo {
-        let mut seed = [0u8; 32];
-        if getrandom::fill(&mut seed).is_err() {
-            // No OS randomness (exotic targets): ids stay unique, not secret.
-            tracing::warn!("no OS random source; session ids are predictable");
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default();
-            seed[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
-        }
+        let seed = expect_seed(seed_from(getrandom::fill));
+        SocketIo::with_seed(runtime, config, seed)
+    }
+
+    /// [`SocketIo::with_runtime`], or an error if the operating system's
+    /// random source fails.
+    pub fn try_with_runtime<R: Runtime>(
+        runtime: R,
+        config: Config,
+    ) -> Result<SocketIo, RandomSourceError> {
+        let seed = seed_from(getrandom::fill)?;
+        Ok(SocketIo::with_seed(runtime, config, seed))
+    }
+
+    fn with_seed<R: Runtime>(runtime: R, config: Config, seed: [u8; 32]) -> SocketIo {
         let http_limits = http::Limits {
             max_body_bytes: config.engine.max_http_buffer_size,
             ..http::Limits::default()
@@ -353,5 +396,31 @@ impl SocketIo {
         peer: Option<SocketAddr>,
     ) -> HttpExchange {
         super::conn::exchange(self.shared.clone(), request, peer).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_comes_from_the_source() {
+        let seed = seed_from(|buf| {
+            buf.fill(7);
+            Ok(())
+        });
+        assert_eq!(seed.unwrap(), [7; 32]);
+    }
+
+    #[test]
+    fn a_failing_source_is_an_error_not_a_clock_seed() {
+        let error = seed_from(|_| Err(getrandom::Error::UNSUPPORTED)).unwrap_err();
+        assert!(error.to_string().contains("random source failed"));
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot seed session ids")]
+    fn the_infallible_constructor_panics_on_a_failing_source() {
+        expect_seed(seed_from(|_| Err(getrandom::Error::UNEXPECTED)));
     }
 }

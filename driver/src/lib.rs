@@ -69,7 +69,7 @@ pub use extensions::Extensions;
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
 pub use handshake::Handshake;
-pub use io::SocketIo;
+pub use io::{RandomSourceError, SocketIo};
 pub use namespace::{ConnectContext, ConnectError, Namespace};
 pub use operators::BroadcastOperator;
 pub use remote::RemoteSocket;

@@ -26,6 +26,12 @@ struct State {
     /// The receiver's task is in a poll that takes from the queue before
     /// it ends: a send needs no wake (which would only poll it again).
     receiver_looking: bool,
+    /// An [`Io::Abort`] came: what was queued is dropped, and so is
+    /// anything sent after it.
+    aborted: bool,
+    /// The receiver blocked on a write, woken by an abort only (not by
+    /// every send, which it could not write anyway).
+    abort_waker: Option<Waker>,
 }
 
 /// Creates an outbox.
@@ -36,6 +42,8 @@ pub(crate) fn outbox() -> (OutboxSender, OutboxReceiver) {
         sender_gone: false,
         receiver_gone: false,
         receiver_looking: false,
+        aborted: false,
+        abort_waker: None,
     }));
     (
         OutboxSender {
@@ -54,20 +62,32 @@ pub(crate) struct OutboxSender {
 impl OutboxSender {
     /// Queues `io`; gives it back when the receiver is gone.
     pub(crate) fn try_send(&self, io: Io) -> Result<(), Io> {
-        let waker = {
+        let (waker, blocked) = {
             let mut state = lock(&self.state);
             if state.receiver_gone {
                 return Err(io);
             }
-            state.queue.push_back(io);
-            if state.receiver_looking {
-                None
+            if state.aborted {
+                return Ok(());
+            }
+            if matches!(io, Io::Abort { .. }) {
+                // The receiver may be blocked writing what is queued: it
+                // is woken whatever it is doing, and finds only this.
+                state.aborted = true;
+                state.queue = VecDeque::new();
+                state.queue.push_back(io);
+                (state.waker.take(), state.abort_waker.take())
             } else {
-                state.waker.take()
+                state.queue.push_back(io);
+                if state.receiver_looking {
+                    (None, None)
+                } else {
+                    (state.waker.take(), None)
+                }
             }
         };
         // Woken outside the lock: the receiver may run at once on another thread.
-        if let Some(waker) = waker {
+        for waker in [waker, blocked].into_iter().flatten() {
             waker.wake();
         }
         Ok(())
@@ -153,6 +173,19 @@ impl OutboxReceiver {
         lock(&self.state).receiver_looking = looking;
     }
 
+    /// Whether an [`Io::Abort`] came; if not, the task of `cx` is woken
+    /// when one does (for a task blocked on something else, a write).
+    pub(crate) fn poll_aborted(&self, cx: &std::task::Context<'_>) -> bool {
+        let mut state = lock(&self.state);
+        if !state.aborted {
+            match &mut state.abort_waker {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+        }
+        state.aborted
+    }
+
     /// The next output if one is queued.
     #[cfg(test)]
     pub(crate) fn try_recv(&self) -> Option<Io> {
@@ -179,6 +212,7 @@ impl Drop for OutboxReceiver {
         state.receiver_gone = true;
         state.queue = VecDeque::new();
         state.waker = None;
+        state.abort_waker = None;
     }
 }
 
@@ -306,6 +340,28 @@ mod tests {
         }
         while rx.try_recv().is_some() {}
         assert!(lock(&rx.state).queue.capacity() <= KEPT_SLOTS);
+    }
+
+    #[test]
+    fn an_abort_drops_what_is_queued_and_wakes_a_blocked_receiver() {
+        let (tx, rx) = outbox();
+        let counter = Arc::new(CountingWaker(Default::default()));
+        let waker = Waker::from(counter.clone());
+        let cx = std::task::Context::from_waker(&waker);
+        tx.try_send(transmit(1)).unwrap();
+        tx.try_send(transmit(2)).unwrap();
+        // Blocked on a write, the receiver only watches for an abort: a
+        // send does not wake it.
+        assert!(!rx.poll_aborted(&cx));
+        tx.try_send(transmit(9)).unwrap();
+        assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        rx.set_looking(true);
+        tx.try_send(Io::Abort { conn: ConnId(1) }).unwrap();
+        assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(rx.poll_aborted(&cx));
+        tx.try_send(transmit(3)).unwrap();
+        assert!(matches!(rx.try_recv(), Some(Io::Abort { .. })));
+        assert!(rx.try_recv().is_none());
     }
 
     /// Counts the wakes it gets.

@@ -35,11 +35,18 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A connection's write progress, not yet told the core.
+struct Written {
+    conn: ConnId,
+    frames: usize,
+    bytes: usize,
+}
+
 struct State {
     server: Server,
     deadline: Option<Instant>,
-    /// The reports taken from [`Shared::flushed`] (kept for its allocation).
-    flushed: Vec<ConnId>,
+    /// The reports taken from [`Shared::written`] (kept for its allocation).
+    written: Vec<Written>,
 }
 
 /// Shared by every handle of one server.
@@ -49,14 +56,15 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Raised whenever the core's next deadline changes.
     deadline_changed: Notify,
-    /// WebSockets that wrote everything they were given since they were
-    /// last told the core; applied at the start of the next input. The
-    /// core reads what this reports (a link's unflushed count) only while
-    /// handling an input, so the deferred report changes nothing it
-    /// decides, and a broadcast's recipients do not take the state lock
-    /// and drain the core once each. At most one entry per connection
-    /// between two inputs (a connection writes only what an input gave it).
-    flushed: Mutex<Vec<ConnId>>,
+    /// What WebSockets wrote since they last told the core (one report per
+    /// poll of a connection's task, not per frame); applied at the start
+    /// of the next input. The core reads what this reports (a link's
+    /// backlog) only while handling an input, so the deferred report
+    /// changes nothing it decides, and a broadcast's recipients do not take
+    /// the state lock and drain the core once each. Bounded: a connection
+    /// writes only what an input gave it, and reports of the same
+    /// connection in a row are merged.
+    written: Mutex<Vec<Written>>,
     /// Where each connection's outputs go. Looked up once per output (a
     /// broadcast's every recipient).
     conns: Mutex<HashMap<ConnId, OutboxSender>>,
@@ -87,9 +95,9 @@ impl Shared {
             state: Mutex::new(State {
                 server,
                 deadline: None,
-                flushed: Vec::new(),
+                written: Vec::new(),
             }),
-            flushed: Mutex::new(Vec::new()),
+            written: Mutex::new(Vec::new()),
             deadline_changed: Notify::new(),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
@@ -128,22 +136,33 @@ impl Shared {
     ) -> R {
         let mut state = lock(&self.state);
         let now = self.clock.now();
-        self.apply_flushed(&mut state, now);
+        self.apply_written(&mut state, now);
         let result = f(&mut state.server, now);
         self.drain(&mut state, ready);
         result
     }
 
     /// Tells the core, at its next input, that WebSocket `conn` wrote
-    /// everything it was given.
-    pub(crate) fn report_flushed(&self, conn: ConnId) {
-        lock(&self.flushed).push(conn);
+    /// `frames` more of its transmits, `bytes` bytes in all.
+    pub(crate) fn report_written(&self, conn: ConnId, frames: usize, bytes: usize) {
+        let mut written = lock(&self.written);
+        match written.last_mut() {
+            Some(last) if last.conn == conn => {
+                last.frames = last.frames.saturating_add(frames);
+                last.bytes = last.bytes.saturating_add(bytes);
+            }
+            _ => written.push(Written {
+                conn,
+                frames,
+                bytes,
+            }),
+        }
     }
 
-    fn apply_flushed(&self, state: &mut State, now: Instant) {
-        core::mem::swap(&mut *lock(&self.flushed), &mut state.flushed);
-        for conn in state.flushed.drain(..) {
-            state.server.handle_flushed(now, conn);
+    fn apply_written(&self, state: &mut State, now: Instant) {
+        core::mem::swap(&mut *lock(&self.written), &mut state.written);
+        for w in state.written.drain(..) {
+            state.server.handle_written(now, w.conn, w.frames, w.bytes);
         }
     }
 

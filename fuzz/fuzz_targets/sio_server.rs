@@ -81,6 +81,7 @@ fn config(u: &mut Unstructured) -> ArbResult<Config> {
     engine.upgrade_timeout = Duration::from_millis(80);
     engine.max_http_buffer_size = 64 + usize::from(u.arbitrary::<u8>()?);
     engine.max_buffered_packets = 1 + usize::from(u.arbitrary::<u8>()? & 15);
+    engine.max_buffered_bytes = 64 + usize::from(u.arbitrary::<u16>()? & 0x3fff);
     engine.max_payload_packets = 1 + usize::from(u.arbitrary::<u8>()? & 7);
     engine.polling = flags & 1 == 0 || flags & 2 == 0;
     engine.websocket = flags & 2 == 0 || flags & 1 == 0;
@@ -267,6 +268,13 @@ impl Driver {
                 );
                 self.closed.insert(conn);
             }
+            Io::Abort { conn } => {
+                assert!(
+                    self.answered.contains(&conn) || self.websockets.contains(&conn),
+                    "abort of unknown {conn:?}"
+                );
+                self.closed.insert(conn);
+            }
             _ => {}
         }
     }
@@ -395,7 +403,13 @@ impl Driver {
             }
             13 => {
                 let conn = self.pick_ws(u)?;
-                self.server.handle_flushed(self.now, conn);
+                if u.arbitrary()? {
+                    self.server.handle_flushed(self.now, conn);
+                } else {
+                    let frames = u.int_in_range(0..=4)?;
+                    let bytes = u.int_in_range(0..=4096)?;
+                    self.server.handle_written(self.now, conn, frames, bytes);
+                }
             }
             14 => {
                 let mut conns: Vec<ConnId> = self.awaiting.iter().copied().collect();

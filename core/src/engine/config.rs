@@ -31,22 +31,27 @@ pub struct Config {
     pub cors: Option<Cors>,
     /// The `io` cookie set on the handshake response, if any.
     pub cookie: Option<Cookie>,
-    /// Most packets queued for one session that the client has not taken
-    /// yet; past it the session is closed ("transport error"), so a client
-    /// that stops reading cannot make the server buffer without limit.
+    /// Most packets queued for one session that its client has not taken
+    /// yet (10,000): on WebSocket, transmitted and not yet reported written
+    /// by the driver ([`EngineServer::handle_written`]); on polling, waiting
+    /// for a GET. Past it the session is closed ("transport error") and
+    /// what was queued for it is dropped at once, so a client that stops
+    /// reading cannot make the server buffer without limit.
+    ///
+    /// [`EngineServer::handle_written`]: super::EngineServer::handle_written
     pub max_buffered_packets: usize,
-    /// Most bytes queued for one connection that it has not written to its
-    /// socket yet (16 MiB); past it the session is closed ("transport
-    /// error") and what was queued for it is dropped at once. It bounds
-    /// what a client that stops reading pins; a client that keeps up never
-    /// comes near it.
+    /// Most bytes queued for one session that its client has not taken yet
+    /// (16 MiB), counted as [`Config::max_buffered_packets`] counts packets
+    /// (a single larger message still goes out). It bounds what a client
+    /// that stops reading pins; a client that keeps up never comes near it.
     pub max_buffered_bytes: usize,
     /// Once the server has decided to close a connection, it is gone this
     /// long after (30 s, the `ws` library's close timeout), whether or not
-    /// the peer reads what was queued for it. A standalone server also
-    /// gives each HTTP response (the `101` and open packet of a WebSocket
-    /// included) this long to be written, then drops a client that does
-    /// not read it.
+    /// the peer reads what was queued for it; a polling session the server
+    /// closed waits at most this long for the GET that takes its last
+    /// packets. A standalone server also gives each HTTP response (the
+    /// `101` and open packet of a WebSocket included) this long to be
+    /// written, then drops a client that does not read it.
     pub close_timeout: Duration,
     /// Most records in one polling POST body.
     pub max_payload_packets: usize,

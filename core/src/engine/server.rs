@@ -9,8 +9,12 @@
 //!   endpoint, tagged with a [`ConnId`] it chose (one id per request; a
 //!   request that becomes a WebSocket keeps its id as the WebSocket's id);
 //! - [`EngineServer::handle_ws_data`]: bytes read from an accepted WebSocket;
-//! - [`EngineServer::handle_flushed`]: everything transmitted so far on a
-//!   connection has been written (so the transport is writable again);
+//! - [`EngineServer::handle_written`]: how many more transmits of a
+//!   WebSocket (frames and bytes) were written to its socket since the last
+//!   report; what is transmitted and not reported written is its backlog,
+//!   bounded by [`Config::max_buffered_packets`] and
+//!   [`Config::max_buffered_bytes`] (a polling session's queue is bounded
+//!   the same way). [`EngineServer::handle_flushed`] says everything was;
 //! - [`EngineServer::handle_conn_closed`]: a connection closed or a
 //!   request aborted;
 //! - [`EngineServer::handle_timeout`] at the instant last returned in
@@ -25,6 +29,17 @@
 //! when data is queued, when the session pauses for an upgrade (noop), or
 //! when it closes.
 //!
+//! Every `handle_*` input first fires the deadlines already due at its
+//! `now`, so a driver whose timer wakes late never has an input handled by
+//! a session that should be gone.
+//!
+//! A connection the server closes ([`Io::Close`]: queued data, then the
+//! close) must be gone [`Config::close_timeout`] later whether its peer
+//! reads or not: unless the driver reported it closed by then, an
+//! [`Io::Abort`] follows (drop what is queued, close now). A client past
+//! its backlog bound is aborted at once ("transport error"): what was queued
+//! for it is dropped rather than held behind a close frame.
+//!
 //! # Behaviour of the reference server (engine.io 6.6) that this follows
 //!
 //! - Checks run in the reference's order: transport, then the sid (unknown:
@@ -35,15 +50,18 @@
 //!   refused like any other request (code 2 without a sid).
 //! - The next ping comes one `pingInterval` after the last pong; a `2` from
 //!   the client is a transport error (only the server pings in v4).
-//! - A POST over `max_http_buffer_size` gets 413 and is dropped, the session
-//!   stays; records before a bad one are handled, then the session closes
-//!   with "parse error", and the POST still gets `ok`.
+//! - A POST over `max_http_buffer_size` gets 413 and the session closes
+//!   ("transport error"; engine.io 6.6 says "payload too large"); records
+//!   before a bad one are handled, then the session closes with "parse
+//!   error", and the POST still gets `ok`.
 //! - Once the client probed (`2probe`), polling is paused: held and new GETs
 //!   get `6` at once (the reference answers within 100 ms), and packets wait
 //!   for the WebSocket. A second WebSocket for a session that is upgrading
 //!   or upgraded is accepted and closed at once.
 //! - A closed polling session whose client holds no GET keeps its packets and
-//!   `1` for the next GET, for at most 30 s (the reference's close timeout).
+//!   `1` for the next GET, for at most [`Config::close_timeout`] (30 s) and
+//!   no longer than its pending pong deadline (the reference's closing
+//!   socket keeps its ping timeout); later GETs get 400 code 1.
 //! - Unlike the reference, a `1` over WebSocket closes the session (the
 //!   reference ignores it and waits for the close frame).
 
@@ -63,7 +81,7 @@ use super::cors::{self, Headers};
 use super::handshake::Handshake;
 use super::packet::{Packet, PacketType};
 use super::payload::SEPARATOR;
-use super::session::{packet_frame, take_poll_body, HeldGet, Queued, Session, Upgrade, WsLink};
+use super::session::{packet_frame, HeldGet, Queued, Session, Upgrade, WsLink};
 use super::sid::SidGenerator;
 use super::timer::{SessionTimers, TimerEntry, TimerHeap, TimerKind};
 use crate::time::Instant;
@@ -299,7 +317,15 @@ pub enum Io {
         response: Response,
     },
     /// Close the connection `conn` once what was transmitted is written.
+    /// If it is still open [`Config::close_timeout`] later, an
+    /// [`Io::Abort`] for it follows.
     Close {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// Drop everything still queued for `conn` and close it now, written
+    /// or not: its peer does not read (or not soon enough).
+    Abort {
         /// The connection.
         conn: ConnId,
     },
@@ -312,7 +338,8 @@ impl Io {
             Io::Transmit { conn, .. }
             | Io::Respond { conn, .. }
             | Io::Upgrade { conn, .. }
-            | Io::Close { conn } => *conn,
+            | Io::Close { conn }
+            | Io::Abort { conn } => *conn,
         }
     }
 }
@@ -393,11 +420,10 @@ pub struct Footprint {
     pub timer_entries: usize,
     /// Outputs not yet taken by [`EngineServer::poll_output`].
     pub pending_outputs: usize,
+    /// Connections told to close that the driver has not reported gone
+    /// (each is aborted at its close deadline).
+    pub closing_connections: usize,
 }
-
-/// How long a polling session closed by the server waits for the GET that
-/// takes its close packet (the reference's polling `closeTimeout`).
-const LINGER: Duration = Duration::from_millis(30_000);
 
 /// `Content-Type` of polling payloads.
 const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
@@ -456,6 +482,9 @@ enum Farewell {
     WsEcho(Option<u16>),
     /// The transport's connection is gone: nothing to write on it.
     TransportGone,
+    /// The client does not read: what is queued for it is dropped and its
+    /// connection closed at once.
+    Abort,
 }
 
 /// What the server knows a connection to be.
@@ -491,6 +520,10 @@ pub struct EngineServer {
     now: Instant,
     /// The peer of the request being handled, for a handshake it opens.
     request_peer: Option<core::net::SocketAddr>,
+    /// Connections told to close, by deadline (the timeout is constant, so
+    /// this is in order); an entry is live while `closing_at` agrees.
+    closing: VecDeque<(Instant, ConnId)>,
+    closing_at: HashMap<ConnId, Instant>,
 }
 
 impl EngineServer {
@@ -512,6 +545,8 @@ impl EngineServer {
             dirty: Vec::new(),
             open_count: 0,
             now: Instant::ZERO,
+            closing: VecDeque::new(),
+            closing_at: HashMap::new(),
         }
     }
 
@@ -555,8 +590,7 @@ impl EngineServer {
     /// without it, as in the reference, it is refused like any other
     /// handshake that is not a GET.
     pub fn handle_request(&mut self, now: Instant, conn: ConnId, req: Request) {
-        self.now = now;
-        self.flush_dirty();
+        self.begin_input(now);
         if req.method == Method::Options {
             if let Some(cors) = &self.config.cors {
                 let response = cors::preflight(cors, &req);
@@ -587,6 +621,25 @@ impl EngineServer {
         }
     }
 
+    /// Input: a request for this endpoint whose body went over
+    /// [`Config::max_http_buffer_size`] and was refused unread by the
+    /// driver's parser ([`crate::wire::http::RequestParser::take_refused_head`]
+    /// gives its head). It gets 413, and a polling POST of an open session
+    /// fails that session ("transport error"), as the reference's "payload
+    /// too large" does.
+    pub fn handle_request_too_large(&mut self, now: Instant, conn: ConnId, req: Request) {
+        self.begin_input(now);
+        let headers = self.polling_headers(&req);
+        if req.method == Method::Post {
+            if let Ok((Transport::Polling, Some(id))) = self.verify(&req, false) {
+                if self.sessions.get(&id).is_some_and(|s| !s.lingering) {
+                    self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
+                }
+            }
+        }
+        self.respond(conn, build_response(413, None, Bytes::new(), headers));
+    }
+
     /// Answers `req` with 403 `{"code":4,"message":"Forbidden"}`, as the
     /// reference does when the application's allow-request check refuses
     /// (a WebSocket upgrade request gets the reference's plain 400 instead).
@@ -597,8 +650,7 @@ impl EngineServer {
 
     /// Input: bytes read from the WebSocket connection `conn`.
     pub fn handle_ws_data(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
-        self.now = now;
-        self.flush_dirty();
+        self.begin_input(now);
         let Some(ConnRole::WebSocket(id)) = self.conns.get(&conn).copied() else {
             return;
         };
@@ -638,19 +690,40 @@ impl EngineServer {
 
     /// Input: every byte transmitted on `conn` so far has been written.
     pub fn handle_flushed(&mut self, now: Instant, conn: ConnId) {
-        self.now = now;
-        self.flush_dirty();
-        if let Some(ConnRole::WebSocket(id)) = self.conns.get(&conn).copied() {
-            if let Some((link, _)) = self.sessions.get_mut(&id).and_then(|s| s.link_mut(conn)) {
-                link.unflushed = 0;
-            }
+        self.begin_input(now);
+        if let Some(link) = self.ws_link_mut(conn) {
+            link.unwritten_frames = 0;
+            link.unwritten_bytes = 0;
         }
+    }
+
+    /// Input: since its last report, the driver wrote `frames` more whole
+    /// transmits of `conn` to its socket, `bytes` bytes in all. What is
+    /// transmitted but not reported written is the connection's backlog,
+    /// bounded by [`Config::max_buffered_packets`] and
+    /// [`Config::max_buffered_bytes`].
+    pub fn handle_written(&mut self, now: Instant, conn: ConnId, frames: usize, bytes: usize) {
+        self.begin_input(now);
+        if let Some(link) = self.ws_link_mut(conn) {
+            link.unwritten_frames = link.unwritten_frames.saturating_sub(frames);
+            link.unwritten_bytes = link.unwritten_bytes.saturating_sub(bytes);
+        }
+    }
+
+    fn ws_link_mut(&mut self, conn: ConnId) -> Option<&mut WsLink> {
+        let Some(ConnRole::WebSocket(id)) = self.conns.get(&conn).copied() else {
+            return None;
+        };
+        self.sessions
+            .get_mut(&id)
+            .and_then(|s| s.link_mut(conn))
+            .map(|(link, _)| link)
     }
 
     /// Input: the connection or request `conn` is gone.
     pub fn handle_conn_closed(&mut self, now: Instant, conn: ConnId) {
-        self.now = now;
-        self.flush_dirty();
+        self.begin_input(now);
+        self.closing_at.remove(&conn);
         match self.conns.remove(&conn) {
             Some(ConnRole::HeldGet(id)) => {
                 if let Some(session) = self.sessions.get_mut(&id) {
@@ -687,8 +760,29 @@ impl EngineServer {
 
     /// Input: the deadline returned by [`Output::Timeout`] has come.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.begin_input(now);
+    }
+
+    /// What every input does first: deadlines already due at `now` fire,
+    /// so no input is handled by a session (or sent to a connection) that
+    /// should be gone, however late the driver's timer woke.
+    fn begin_input(&mut self, now: Instant) {
         self.now = now;
         self.flush_dirty();
+        self.fire_due(now);
+    }
+
+    fn fire_due(&mut self, now: Instant) {
+        while let Some(&(at, conn)) = self.closing.front() {
+            if at > now {
+                break;
+            }
+            self.closing.pop_front();
+            if self.closing_at.get(&conn) == Some(&at) {
+                self.closing_at.remove(&conn);
+                self.outputs.push_back(Output::Io(Io::Abort { conn }));
+            }
+        }
         while let Some(entry) = self.timers.peek() {
             if entry.at > now {
                 break;
@@ -745,7 +839,7 @@ impl EngineServer {
     ) -> Result<bool, EngineError> {
         let id = self.open_session(session)?;
         let writable = self.sessions.get(&id).is_some_and(|s| match s.transport {
-            Transport::WebSocket => s.ws.as_ref().is_some_and(|l| l.unflushed == 0),
+            Transport::WebSocket => s.ws.as_ref().is_some_and(|l| l.unwritten_frames == 0),
             Transport::Polling => s.held_get.is_some() && !s.polling_paused(),
         });
         if writable {
@@ -800,6 +894,7 @@ impl EngineServer {
             connections: self.conns.len(),
             timer_entries: self.timers.len(),
             pending_outputs: self.outputs.len(),
+            closing_connections: self.closing_at.len(),
         }
     }
 }
@@ -897,7 +992,24 @@ impl EngineServer {
     }
 
     fn push_io(&mut self, io: Io) {
+        if let Io::Close { conn } = io {
+            self.remember_closing(conn);
+        }
         self.outputs.push_back(Output::Io(io));
+    }
+
+    /// `conn` must be gone by the close timeout, whether its peer reads
+    /// what is queued or not.
+    fn remember_closing(&mut self, conn: ConnId) {
+        let at = self.now + self.config.close_timeout;
+        self.closing_at.insert(conn, at);
+        self.closing.push_back((at, conn));
+        // Entries of connections reported gone stay until their deadline:
+        // bound them.
+        if self.closing.len() > 2 * self.closing_at.len() + 64 {
+            let live = &self.closing_at;
+            self.closing.retain(|(at, conn)| live.get(conn) == Some(at));
+        }
     }
 
     fn push_event(&mut self, event: EngineEvent) {
@@ -1091,6 +1203,7 @@ impl EngineServer {
         });
         if let Some(session) = self.sessions.get_mut(&id) {
             let queue = core::mem::take(&mut session.queue);
+            session.queued_bytes = 0;
             if let Some(link) = session.ws.as_mut() {
                 for queued in queue {
                     transmit(&mut self.outputs, link, queued.to_ws_frame());
@@ -1141,11 +1254,13 @@ impl EngineServer {
             // next GET, as the reference drains before closing) `1`.
             if session.queue.len() > 1 {
                 let close = session.queue.pop_back();
-                let body = take_poll_body(&mut session.queue);
-                session.queue.extend(close);
+                let body = session.take_poll_body();
+                if let Some(close) = close {
+                    session.push(close);
+                }
                 self.answer_poll(HeldGet { conn, headers }, body);
             } else {
-                let body = take_poll_body(&mut session.queue);
+                let body = session.take_poll_body();
                 self.answer_poll(HeldGet { conn, headers }, body);
                 self.forget(id);
             }
@@ -1181,7 +1296,9 @@ impl EngineServer {
             return;
         }
         if req.body.len() > self.config.max_http_buffer_size {
-            // As the reference: 413, the payload dropped, the session kept.
+            // As the reference (engine.io 6.6, "payload too large"): 413,
+            // and the session fails.
+            self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
             self.respond(conn, build_response(413, None, Bytes::new(), headers));
             return;
         }
@@ -1273,7 +1390,7 @@ impl EngineServer {
         let Some(get) = session.held_get.take() else {
             return;
         };
-        let body = take_poll_body(&mut session.queue);
+        let body = session.take_poll_body();
         self.conns.remove(&get.conn);
         self.answer_poll(get, body);
     }
@@ -1370,43 +1487,50 @@ impl EngineServer {
                 transmit(&mut self.outputs, link, queued.to_ws_frame());
                 // The common case (a WebSocket, no upgrade under way) is
                 // checked with the session at hand: one lookup per send.
-                let over = link.unflushed > self.config.max_buffered_packets;
+                let over = link.is_over(&self.config);
                 if session.upgrade.is_none() {
                     if over {
                         self.close_session(
                             self.now,
                             id,
                             CloseReason::TransportError,
-                            Farewell::Failed,
+                            Farewell::Abort,
                         );
                     }
                     return;
                 }
             }
             _ => {
-                session.queue.push_back(queued);
+                session.push(queued);
                 self.mark_dirty(id);
             }
         }
         self.check_backpressure(id);
     }
 
-    /// Closes a session whose client takes more than
-    /// [`Config::max_buffered_packets`] without reading them.
+    /// Closes a session whose client leaves more than
+    /// [`Config::max_buffered_packets`] or [`Config::max_buffered_bytes`]
+    /// unread, dropping what was queued for it.
     fn check_backpressure(&mut self, id: u64) {
-        let limit = self.config.max_buffered_packets;
+        let config = &self.config;
         let Some(session) = self.sessions.get(&id) else {
             return;
         };
-        let backlog = match session.transport {
-            Transport::WebSocket => session.ws.as_ref().map_or(0, |l| l.unflushed),
+        let over = match session.transport {
+            Transport::WebSocket => session.ws.as_ref().is_some_and(|l| l.is_over(config)),
             // A held GET is about to take the queue.
-            Transport::Polling if session.held_get.is_some() && !session.polling_paused() => 0,
-            Transport::Polling => session.queue.len(),
+            Transport::Polling if session.held_get.is_some() && !session.polling_paused() => false,
+            Transport::Polling => {
+                session.queue.len() > config.max_buffered_packets
+                    || (session.queued_bytes > config.max_buffered_bytes && session.queue.len() > 1)
+            }
         };
-        let upgrade_backlog = session.upgrade.as_ref().map_or(0, |u| u.link.unflushed);
-        if backlog > limit || upgrade_backlog > limit {
-            self.close_session(self.now, id, CloseReason::TransportError, Farewell::Failed);
+        let upgrade_over = session
+            .upgrade
+            .as_ref()
+            .is_some_and(|u| u.link.is_over(config));
+        if over || upgrade_over {
+            self.close_session(self.now, id, CloseReason::TransportError, Farewell::Abort);
         }
     }
 
@@ -1417,6 +1541,11 @@ impl EngineServer {
                 if self.sessions.contains_key(&id) {
                     self.arm(id, TimerKind::PongDeadline, now + self.config.ping_timeout);
                 }
+            }
+            // As the reference, the pong deadline also ends a session
+            // closed by the server that still waits for its last GET.
+            TimerKind::PongDeadline if self.sessions.get(&id).is_some_and(|s| s.lingering) => {
+                self.forget(id)
             }
             TimerKind::PongDeadline => {
                 self.close_session(now, id, CloseReason::PingTimeout, Farewell::Failed)
@@ -1444,15 +1573,22 @@ impl EngineServer {
             // The client has paused polling for a probed upgrade: as the
             // reference, the packets and `1` wait for the upgrade to finish
             // and go out on the WebSocket (see `complete_upgrade`).
-            session.timers.set(TimerKind::Ping, None);
-            session.timers.set(TimerKind::PongDeadline, None);
-            session.queue.push_back(Queued::Control(Packet::Close));
+            session.push(Queued::Control(Packet::Close));
             self.linger(now, id, session, reason);
             return;
         }
+        // A lingering session keeps its pong deadline (see `linger`).
+        let pong_deadline = session.timers.get(TimerKind::PongDeadline);
         session.timers = SessionTimers::default();
         if let Some(upgrade) = session.upgrade.take() {
-            self.close_websocket(upgrade.link.conn);
+            if farewell == Farewell::Abort {
+                self.conns.remove(&upgrade.link.conn);
+                self.push_io(Io::Abort {
+                    conn: upgrade.link.conn,
+                });
+            } else {
+                self.close_websocket(upgrade.link.conn);
+            }
         }
         if session.transport == Transport::Polling {
             let close = Queued::Control(Packet::Close);
@@ -1465,10 +1601,11 @@ impl EngineServer {
                     // As the reference: the queued packets drain first and
                     // `1` waits for the next GET, so a client reads its
                     // DISCONNECT before the transport closes.
-                    let body = take_poll_body(&mut session.queue);
+                    let body = session.take_poll_body();
                     self.conns.remove(&get.conn);
                     self.answer_poll(get, body);
-                    session.queue.push_back(close);
+                    session.push(close);
+                    session.timers.set(TimerKind::PongDeadline, pong_deadline);
                     self.linger(now, id, session, reason);
                     return;
                 }
@@ -1482,7 +1619,8 @@ impl EngineServer {
                 }
                 (None, Farewell::Forced) => {
                     // Keep the packets and `1` for the next GETs.
-                    session.queue.push_back(close);
+                    session.push(close);
+                    session.timers.set(TimerKind::PongDeadline, pong_deadline);
                     self.linger(now, id, session, reason);
                     return;
                 }
@@ -1498,6 +1636,10 @@ impl EngineServer {
                 Farewell::WsError(code) => Some((None, close_frame(Some(code)))),
                 Farewell::WsEcho(code) => Some((None, close_frame(code))),
                 Farewell::TransportGone => None,
+                Farewell::Abort => {
+                    self.push_io(Io::Abort { conn });
+                    None
+                }
             };
             if let Some((packet, frame)) = last_frames {
                 if let Some(data) = packet {
@@ -1516,11 +1658,14 @@ impl EngineServer {
 
     /// Keeps a polling session the server closed until its client has
     /// fetched the queued packets and then `1` (the last entry of its
-    /// queue), for at most [`LINGER`]. It counts as closed from now on.
+    /// queue), for at most [`Config::close_timeout`] and, as in the
+    /// reference, no longer than the pong deadline it had. It counts as
+    /// closed from now on.
     fn linger(&mut self, now: Instant, id: u64, mut session: Box<Session>, reason: CloseReason) {
         session.lingering = true;
+        session.timers.set(TimerKind::Ping, None);
         self.sessions.insert(id, session);
-        self.arm(id, TimerKind::Linger, now + LINGER);
+        self.arm(id, TimerKind::Linger, now + self.config.close_timeout);
         self.push_event(EngineEvent::Closed {
             session: SessionId(id),
             reason,
@@ -1573,13 +1718,26 @@ impl EngineServer {
 
     /// The earliest live deadline; stale entries on top are dropped.
     fn next_deadline(&mut self) -> Option<Instant> {
+        let mut session = None;
         while let Some(entry) = self.timers.peek() {
             if is_live(&self.sessions, &entry) {
-                return Some(entry.at);
+                session = Some(entry.at);
+                break;
             }
             self.timers.pop();
         }
-        None
+        let mut closing = None;
+        while let Some(&(at, conn)) = self.closing.front() {
+            if self.closing_at.get(&conn) == Some(&at) {
+                closing = Some(at);
+                break;
+            }
+            self.closing.pop_front();
+        }
+        match (session, closing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -1589,9 +1747,10 @@ fn is_live(sessions: &HashMap<u64, Box<Session>>, entry: &TimerEntry) -> bool {
         .is_some_and(|s| s.timers.get(entry.kind) == Some(entry.at))
 }
 
-/// Writes `data` on a WebSocket, counting it until the driver reports it flushed.
+/// Writes `data` on a WebSocket, counting it until the driver reports it written.
 fn transmit(outputs: &mut VecDeque<Output>, link: &mut WsLink, data: Bytes) {
-    link.unflushed = link.unflushed.saturating_add(1);
+    link.unwritten_frames = link.unwritten_frames.saturating_add(1);
+    link.unwritten_bytes = link.unwritten_bytes.saturating_add(data.len());
     outputs.push_back(Output::Io(Io::Transmit {
         conn: link.conn,
         data,

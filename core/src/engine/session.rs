@@ -4,6 +4,7 @@
 use alloc::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
 
+use super::config::Config;
 use super::cors::Headers;
 use super::packet::Packet;
 use super::payload::{encode_payload, encoded_payload_len};
@@ -26,6 +27,14 @@ impl Queued {
         match self {
             Queued::Message(msg) => msg.to_packet(),
             Queued::Control(packet) => packet.clone(),
+        }
+    }
+
+    /// About how many bytes it takes queued.
+    fn size(&self) -> usize {
+        match self {
+            Queued::Message(msg) => msg.ws_frame().len(),
+            Queued::Control(_) => 1,
         }
     }
 
@@ -71,8 +80,9 @@ pub(crate) struct WsLink {
     pub(crate) conn: ConnId,
     /// Its frame decoder.
     pub(crate) decoder: Decoder,
-    /// Packets transmitted since the driver last reported it flushed.
-    pub(crate) unflushed: usize,
+    /// Transmits the driver has not reported written yet, and their bytes.
+    pub(crate) unwritten_frames: usize,
+    pub(crate) unwritten_bytes: usize,
 }
 
 impl WsLink {
@@ -81,8 +91,16 @@ impl WsLink {
         WsLink {
             conn,
             decoder: Decoder::new(Role::Server, Limits { max_message_bytes }),
-            unflushed: 0,
+            unwritten_frames: 0,
+            unwritten_bytes: 0,
         }
+    }
+
+    /// Whether its backlog passed a bound of `config`. One message larger
+    /// than the byte bound alone is not a backlog: it may go out.
+    pub(crate) fn is_over(&self, config: &Config) -> bool {
+        self.unwritten_frames > config.max_buffered_packets
+            || (self.unwritten_bytes > config.max_buffered_bytes && self.unwritten_frames > 1)
     }
 }
 
@@ -116,6 +134,8 @@ pub(crate) struct Session {
     pub(crate) lingering: bool,
     /// Packets waiting for a polling GET (or for the upgrade to finish).
     pub(crate) queue: VecDeque<Queued>,
+    /// About how many bytes `queue` holds.
+    pub(crate) queued_bytes: usize,
     /// The polling GET waiting for data.
     pub(crate) held_get: Option<HeldGet>,
     /// Listed for a flush to the held GET.
@@ -137,12 +157,25 @@ impl Session {
             info,
             lingering: false,
             queue: VecDeque::new(),
+            queued_bytes: 0,
             held_get: None,
             dirty: false,
             ws,
             upgrade: None,
             timers: SessionTimers::default(),
         }
+    }
+
+    /// Queues `queued` for polling (or for the upgrade to finish).
+    pub(crate) fn push(&mut self, queued: Queued) {
+        self.queued_bytes = self.queued_bytes.saturating_add(queued.size());
+        self.queue.push_back(queued);
+    }
+
+    /// The body of a polling response holding everything queued.
+    pub(crate) fn take_poll_body(&mut self) -> Bytes {
+        self.queued_bytes = 0;
+        take_poll_body(&mut self.queue)
     }
 
     /// Whether polling is paused because the client probed a WebSocket.

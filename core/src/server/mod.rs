@@ -380,8 +380,15 @@ impl<P: Parser> Server<P> {
         req: Request,
         peer: Option<core::net::SocketAddr>,
     ) {
-        self.advance(now);
+        self.run_due(now);
         self.engine.handle_request_from(now, conn, req, peer);
+    }
+
+    /// Input: a request whose body was over the size limit and refused
+    /// unread (see [`EngineServer::handle_request_too_large`]).
+    pub fn handle_request_too_large(&mut self, now: Instant, conn: ConnId, req: Request) {
+        self.run_due(now);
+        self.engine.handle_request_too_large(now, conn, req);
     }
 
     /// Answers `req` with 403 (the application's allow-request check refused).
@@ -391,24 +398,39 @@ impl<P: Parser> Server<P> {
 
     /// Input: bytes read from the WebSocket connection `conn`.
     pub fn handle_ws_data(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
-        self.advance(now);
+        self.run_due(now);
         self.engine.handle_ws_data(now, conn, data);
     }
 
     /// Input: every byte transmitted on `conn` so far has been written.
     pub fn handle_flushed(&mut self, now: Instant, conn: ConnId) {
-        self.advance(now);
+        self.run_due(now);
         self.engine.handle_flushed(now, conn);
+    }
+
+    /// Input: the driver wrote `frames` more whole transmits of `conn`,
+    /// `bytes` bytes in all, since its last report (see
+    /// [`EngineServer::handle_written`]).
+    pub fn handle_written(&mut self, now: Instant, conn: ConnId, frames: usize, bytes: usize) {
+        self.run_due(now);
+        self.engine.handle_written(now, conn, frames, bytes);
     }
 
     /// Input: the connection or request `conn` is gone.
     pub fn handle_conn_closed(&mut self, now: Instant, conn: ConnId) {
-        self.advance(now);
+        self.run_due(now);
         self.engine.handle_conn_closed(now, conn);
     }
 
     /// Input: the deadline returned by [`Output::Timeout`] has come.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.run_due(now);
+    }
+
+    /// What every input does first: the deadlines due at `now` (the
+    /// engine's, then ours) fire, so an input never finds a session or an
+    /// ack that should be gone, however late the driver's timer woke.
+    fn run_due(&mut self, now: Instant) {
         self.advance(now);
         self.engine.handle_timeout(now);
         loop {

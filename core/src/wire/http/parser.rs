@@ -25,6 +25,9 @@ pub struct RequestParser {
     head_scanned: usize,
     /// The current head asked for `100 Continue` and nobody took it yet.
     continue_pending: bool,
+    /// The head of a request refused for its body's size (see
+    /// [`RequestParser::take_refused_head`]).
+    refused: Option<Request>,
 }
 
 #[derive(Debug)]
@@ -74,6 +77,7 @@ impl RequestParser {
             state: State::Head,
             head_scanned: 0,
             continue_pending: false,
+            refused: None,
         }
     }
 
@@ -130,6 +134,14 @@ impl RequestParser {
         core::mem::take(&mut self.buf)
     }
 
+    /// After [`HttpError::BodyTooLarge`]: the head of the refused request,
+    /// with an empty body (its body was never read), so that the caller can
+    /// tell whose request it was (a polling POST's session fails, as in the
+    /// reference). Taken once.
+    pub fn take_refused_head(&mut self) -> Option<Request> {
+        self.refused.take()
+    }
+
     /// How many bytes are buffered.
     pub fn buffered_len(&self) -> usize {
         self.buf.len()
@@ -157,8 +169,17 @@ impl RequestParser {
         let State::Body(pending) = &mut self.state else {
             return Ok(None);
         };
-        let Some(body) = pending.body.poll(&mut self.buf, &self.limits)? else {
-            return Ok(None);
+        let body = match pending.body.poll(&mut self.buf, &self.limits) {
+            Ok(Some(body)) => body,
+            Ok(None) => return Ok(None),
+            Err(error) => {
+                if error == HttpError::BodyTooLarge {
+                    if let State::Body(pending) = core::mem::replace(&mut self.state, State::Head) {
+                        self.refused = Some(pending.head.into_request(Bytes::new()));
+                    }
+                }
+                return Err(error);
+            }
         };
         let State::Body(pending) = core::mem::replace(&mut self.state, State::Head) else {
             return Ok(None);
@@ -178,7 +199,14 @@ impl RequestParser {
         };
         let head_bytes = self.buf.get(..head_end).unwrap_or_default();
         let (head, version, consumed) = parse_head_bytes(head_bytes, &self.limits)?;
-        let body = body_state(&head.headers, version, &self.limits)?;
+        let body = match body_state(&head.headers, version, &self.limits) {
+            Ok(body) => body,
+            Err(HttpError::BodyTooLarge) => {
+                self.refused = Some(head.into_request(Bytes::new()));
+                return Err(HttpError::BodyTooLarge);
+            }
+            Err(error) => return Err(error),
+        };
         self.continue_pending = version == Version::Http11
             && body.expects_bytes()
             && headers_have_token(&head.headers, "expect", "100-continue");
@@ -613,6 +641,35 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_refused_for_its_size_leaves_its_head() {
+        let limits = Limits {
+            max_body_bytes: 4,
+            ..Limits::default()
+        };
+        let mut parser = RequestParser::new(limits);
+        parser.feed(b"POST /a?sid=x HTTP/1.1\r\nContent-Length: 5\r\n\r\n");
+        assert_eq!(parser.poll_request(), Err(HttpError::BodyTooLarge));
+        let head = parser.take_refused_head().unwrap();
+        assert_eq!(
+            (head.method, head.target.as_str()),
+            (Method::Post, "/a?sid=x")
+        );
+        assert_eq!(parser.take_refused_head(), None);
+        // Chunked: refused at the chunk that goes over.
+        let mut parser = RequestParser::new(limits);
+        parser.feed(b"POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+        assert_eq!(parser.poll_request(), Ok(None));
+        parser.feed(b"2\r\n");
+        assert_eq!(parser.poll_request(), Err(HttpError::BodyTooLarge));
+        assert_eq!(parser.take_refused_head().unwrap().target, "/b");
+        // Other errors leave none.
+        let mut parser = RequestParser::new(limits);
+        parser.feed(b"BAD\r\n\r\n");
+        assert!(parser.poll_request().is_err());
+        assert_eq!(parser.take_refused_head(), None);
+    }
 
     #[test]
     fn blank_line_search_finds_both_line_endings() {
