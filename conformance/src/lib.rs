@@ -7,12 +7,15 @@
 //! `scenario-server <runtime> <scenario>` serves one scenario;
 //! `conformance` runs every scenario against every runtime, then the
 //! client direction ([`client_scenarios`]: the sio client against the Node
-//! `socket.io` server) as `client-*` rows.
+//! `socket.io` server) as `client-*` rows, and the hostile-client suite
+//! ([`hostile`]) as `hostile-*` rows.
 #![forbid(unsafe_code)]
 
 pub mod api_tests;
 pub mod client_scenarios;
+pub mod hostile;
 pub mod scenarios;
+pub mod soak;
 pub mod testclient;
 
 pub use sio_driver::{Config, SocketIo};
@@ -43,9 +46,12 @@ pub fn exit_when_stdin_closes() {
     });
 }
 
-/// The scenario called `name`.
+/// The scenario called `name` (the hostile suite's and the soak's servers included).
 pub fn scenario(name: &str) -> Option<&'static Scenario> {
-    scenarios::ALL.iter().find(|s| s.name == name)
+    scenarios::ALL
+        .iter()
+        .chain([&hostile::SERVER, &soak::SERVER])
+        .find(|s| s.name == name)
 }
 
 /// The configuration of `scenario`: the default with its tweak applied.

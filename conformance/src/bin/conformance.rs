@@ -15,6 +15,12 @@
 //! (`sio_conformance::client_scenarios`: the sio client against the Node
 //! `socket.io` server, in this process).
 //!
+//! Then, per runtime, the hostile-client rows (`hostile-*`,
+//! `sio_conformance::hostile`): `scenario-server <runtime> hostile`, under
+//! `ulimit -n` when the case asks for it, attacked by
+//! `node clients/hostile/<case>.js <url>` (`hostile` on the command line
+//! names them all).
+//!
 //! Then the browser runs (tokio only): the chat example (`examples/chat`
 //! beside this binary, built by `conformance/run`) on a free port, and
 //! `node clients/browser-chat.js <url> <default|polling> <artifacts>`, which
@@ -38,10 +44,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sio_conformance::{client_scenarios, scenarios, RUNTIMES};
+use sio_conformance::{client_scenarios, hostile, scenarios, RUNTIMES};
 
 /// How long one client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one hostile case may run (they take seconds; this bounds a hang).
+const HOSTILE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one browser run may take (Chromium's start included).
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
 /// The browser runs: row name and the page's transport mode.
@@ -106,6 +114,9 @@ fn main() -> ExitCode {
         for s in scenarios::ALL {
             println!("{:<20} {}", s.name, s.what);
         }
+        for case in hostile::CASES {
+            println!("{:<20} {}", case.name, case.what);
+        }
         for name in client_scenarios::names() {
             println!("{name:<20} the sio client against the Node server");
         }
@@ -139,6 +150,14 @@ fn main() -> ExitCode {
                 continue;
             }
             let outcome = run_one(&dir, &server, runtime, scenario.name);
+            report_progress(&outcome, options.verbose);
+            outcomes.push(outcome);
+        }
+        for case in hostile::CASES {
+            if !options.scenarios.is_empty() && !options.scenarios.iter().any(|s| s == case.name) {
+                continue;
+            }
+            let outcome = run_hostile(&dir, &server, runtime, case);
             report_progress(&outcome, options.verbose);
             outcomes.push(outcome);
         }
@@ -231,9 +250,14 @@ fn parse_args() -> Result<Options, String> {
             "-v" | "--verbose" => options.verbose = true,
             "--list" => options.list = true,
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            "hostile" => {
+                let cases = hostile::CASES.iter().map(|c| c.name.to_owned());
+                options.scenarios.extend(cases);
+            }
             name => {
                 let client_side = client_scenarios::names().any(|n| n == name);
                 if sio_conformance::scenario(name).is_none()
+                    && hostile::case(name).is_none()
                     && !client_side
                     && !BROWSER_RUNS.iter().any(|(b, _)| *b == name)
                     && !CHAT_CONTRACT_RUNS.iter().any(|(c, _)| *c == name)
@@ -443,15 +467,28 @@ fn server_died(what: &str, server: &Server) -> String {
     }
 }
 
-/// `scenario-server <runtime> <scenario> [port]`.
+/// `scenario-server <runtime> <scenario> [port]`, under `ulimit -n
+/// <fd_limit>` when one is given (the shell execs the server, so the pid
+/// the runner holds is the server's).
 fn start_scenario_server(
     binary: &Path,
     runtime: &str,
     scenario: &str,
     port: Option<u16>,
+    fd_limit: Option<u32>,
+    env: &[(&str, &str)],
 ) -> Result<(Server, u16), String> {
-    let mut command = Command::new(binary);
-    command.args([runtime, scenario]);
+    let mut command = match fd_limit {
+        Some(limit) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                .arg(binary);
+            sh
+        }
+        None => Command::new(binary),
+    };
+    command.args([runtime, scenario]).envs(env.iter().copied());
     if let Some(port) = port {
         command.arg(port.to_string());
     }
@@ -478,13 +515,14 @@ fn new_outcome(scenario: &'static str, runtime: &str) -> Outcome {
 fn run_one(dir: &Path, binary: &Path, runtime: &str, scenario: &'static str) -> Outcome {
     let started = Instant::now();
     let mut outcome = new_outcome(scenario, runtime);
-    match start_scenario_server(binary, runtime, scenario, None) {
+    match start_scenario_server(binary, runtime, scenario, None, None, &[]) {
         Ok((mut server, port)) => {
             let client = Client::new(dir, scenario, port, CLIENT_TIMEOUT);
             let mut restart = |server: &mut Server| -> Result<(), String> {
                 // The old one must be gone before the new one takes its port.
                 server.stop();
-                let (new, new_port) = start_scenario_server(binary, runtime, scenario, Some(port))?;
+                let (new, new_port) =
+                    start_scenario_server(binary, runtime, scenario, Some(port), None, &[])?;
                 if new_port != port {
                     return Err(format!("restarted server took port {new_port}, not {port}"));
                 }
@@ -492,6 +530,36 @@ fn run_one(dir: &Path, binary: &Path, runtime: &str, scenario: &'static str) -> 
                 Ok(())
             };
             client.run(&mut server, &mut restart, &mut outcome);
+        }
+        Err(reason) => outcome.reason = reason,
+    }
+    outcome.secs = started.elapsed().as_secs_f64();
+    outcome
+}
+
+/// One hostile case: a fresh hostile server and the case's attack script.
+fn run_hostile(dir: &Path, binary: &Path, runtime: &str, case: &'static hostile::Case) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = new_outcome(case.name, runtime);
+    let server = start_scenario_server(
+        binary,
+        runtime,
+        hostile::SERVER.name,
+        None,
+        case.fd_limit,
+        hostile::SERVER_ENV,
+    );
+    match server {
+        Ok((mut server, port)) => {
+            let script = format!("hostile/{}", case.name.trim_start_matches("hostile-"));
+            let mut client = Client::new(dir, &script, port, HOSTILE_TIMEOUT);
+            client.env = vec![(
+                "CLIENT_TIMEOUT_MS",
+                (HOSTILE_TIMEOUT.as_millis() - 2000).to_string(),
+            )];
+            let mut no_restart =
+                |_: &mut Server| Err("the hostile cases cannot restart the server".to_owned());
+            client.run(&mut server, &mut no_restart, &mut outcome);
         }
         Err(reason) => outcome.reason = reason,
     }
