@@ -34,14 +34,14 @@ impl<P: Parser> Server<P> {
             .requests
             .remove(&request)
             .ok_or(ServerError::UnknownRequest)?;
-        let client = self
-            .clients
+        let sess = self
+            .sessions
             .get_mut(&pending.session)
             .ok_or(ServerError::UnknownRequest)?;
-        client.remove_pending(request);
+        sess.remove_pending(request);
         let socket = SocketId(self.next_socket);
         self.next_socket = self.next_socket.wrapping_add(1);
-        client.add_socket(pending.nsp.clone(), socket);
+        sess.add_socket(pending.nsp.clone(), socket);
         let sid = random_socket_id(&mut self.rng);
         let namespace = self
             .namespaces
@@ -90,8 +90,8 @@ impl<P: Parser> Server<P> {
             .requests
             .remove(&request)
             .ok_or(ServerError::UnknownRequest)?;
-        if let Some(client) = self.clients.get_mut(&pending.session) {
-            client.remove_pending(request);
+        if let Some(sess) = self.sessions.get_mut(&pending.session) {
+            sess.remove_pending(request);
         }
         self.send_connect_error(pending.session, pending.nsp, message, data);
         Ok(())
@@ -211,7 +211,7 @@ impl<P: Parser> Server<P> {
     /// session.
     pub fn shutdown(&mut self, now: Instant) {
         self.advance(now);
-        let sessions: Vec<SessionId> = self.clients.keys().copied().collect();
+        let sessions: Vec<SessionId> = self.sessions.keys().copied().collect();
         for session in sessions {
             self.close_session(
                 session,

@@ -7,7 +7,7 @@ use crate::engine::{self, CloseReason, EngineEvent, SessionId};
 use crate::packet::{Packet, PacketType, Parser, RawJson};
 use crate::time::Instant;
 
-use super::client::{Client, Route};
+use super::session::{Route, Session};
 use super::socket::SocketId;
 use super::timers::TimerKey;
 use super::types::{ConnectRequestId, DisconnectReason, Event};
@@ -40,15 +40,16 @@ impl<P: Parser> Server<P> {
             .map_or(self.now, |info| info.issued);
         let deadline = opened + self.connect_timeout;
         let decoder = self.parser.decoder(self.packet_limits);
-        self.clients.insert(session, Client::new(decoder, deadline));
+        self.sessions
+            .insert(session, Session::new(decoder, deadline));
         self.push_timer(deadline, TimerKey::Connect(session));
     }
 
     pub(super) fn on_session_message(&mut self, session: SessionId, message: engine::Packet) {
-        let Some(client) = self.clients.get_mut(&session) else {
+        let Some(sess) = self.sessions.get_mut(&session) else {
             return;
         };
-        let packet = match client.decode(message) {
+        let packet = match sess.decode(message) {
             Ok(Some(packet)) => packet,
             Ok(None) => return,
             Err(_) => {
@@ -60,7 +61,7 @@ impl<P: Parser> Server<P> {
                 return;
             }
         };
-        match client.route(&packet) {
+        match sess.route(&packet) {
             Route::Connect => self.on_connect(session, packet),
             Route::Socket(socket) => self.on_socket_packet(session, socket, packet),
             Route::Invalid => self.close_session(
@@ -72,10 +73,10 @@ impl<P: Parser> Server<P> {
     }
 
     pub(super) fn on_connect(&mut self, session: SessionId, packet: Packet) {
-        let Some(client) = self.clients.get_mut(&session) else {
+        let Some(sess) = self.sessions.get_mut(&session) else {
             return;
         };
-        if client.namespace_count() >= self.max_namespaces_per_session {
+        if sess.namespace_count() >= self.max_namespaces_per_session {
             self.send_connect_error(session, packet.nsp, "Too many namespaces", None);
             return;
         }
@@ -86,7 +87,7 @@ impl<P: Parser> Server<P> {
         }
         let request = ConnectRequestId(self.next_request);
         self.next_request = self.next_request.wrapping_add(1);
-        client.add_pending(packet.nsp.clone(), request);
+        sess.add_pending(packet.nsp.clone(), request);
         self.requests.insert(
             request,
             PendingConnect {

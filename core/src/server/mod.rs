@@ -25,11 +25,11 @@
 //! caller misused the API.
 
 mod broadcast;
-mod client;
 mod commands;
 mod incoming;
 mod namespace;
 mod outgoing;
+mod session;
 mod socket;
 mod timers;
 mod types;
@@ -53,8 +53,8 @@ use crate::packet::{self, JsonParser, Parser, RawJson};
 use crate::time::Instant;
 use crate::wire::http::Request;
 
-use client::Client;
 use namespace::Namespace;
+use session::Session;
 use socket::Socket;
 use timers::{timer_is_live, Timers};
 
@@ -84,7 +84,7 @@ pub struct Server<P: Parser = JsonParser> {
     dynamic_namespaces: bool,
     namespaces: BTreeMap<ByteString, Namespace>,
     sockets: BTreeMap<SocketId, Socket>,
-    clients: BTreeMap<SessionId, Client<P::Decoder>>,
+    sessions: BTreeMap<SessionId, Session<P::Decoder>>,
     requests: BTreeMap<ConnectRequestId, PendingConnect>,
     timers: Timers,
     events: VecDeque<Event>,
@@ -126,7 +126,7 @@ impl<P: Parser> Server<P> {
             dynamic_namespaces: false,
             namespaces,
             sockets: BTreeMap::new(),
-            clients: BTreeMap::new(),
+            sessions: BTreeMap::new(),
             requests: BTreeMap::new(),
             timers: Timers::new(),
             events: VecDeque::new(),
@@ -217,10 +217,10 @@ impl<P: Parser> Server<P> {
         self.advance(now);
         self.engine.handle_timeout(now);
         loop {
-            let (sockets, clients) = (&self.sockets, &self.clients);
+            let (sockets, sessions) = (&self.sockets, &self.sessions);
             let due = self
                 .timers
-                .pop_due(now, |at, key| timer_is_live(sockets, clients, at, key));
+                .pop_due(now, |at, key| timer_is_live(sockets, sessions, at, key));
             match due {
                 Some(key) => self.fire(key),
                 None => break,
@@ -299,9 +299,9 @@ impl<P: Parser> Server<P> {
 
     /// The sockets of `session`, in the order they joined.
     pub fn session_sockets(&self, session: SessionId) -> Vec<SocketId> {
-        self.clients
+        self.sessions
             .get(&session)
-            .map(|client| client.sockets().collect())
+            .map(|sess| sess.sockets().collect())
             .unwrap_or_default()
     }
 

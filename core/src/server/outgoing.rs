@@ -54,8 +54,8 @@ impl<P: Parser> Server<P> {
         if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
             namespace.remove_socket(socket, state.rooms.iter());
         }
-        if let Some(client) = self.clients.get_mut(&state.session) {
-            client.remove_socket(socket);
+        if let Some(sess) = self.sessions.get_mut(&state.session) {
+            sess.remove_socket(socket);
         }
         // Its ack timers become stale: their socket is gone.
         self.events.push_back(Event::Disconnect {
@@ -69,18 +69,18 @@ impl<P: Parser> Server<P> {
     /// Forgets `session`: its sockets leave with `reason`, its pending
     /// connect requests are dropped.
     pub(super) fn drop_session(&mut self, session: SessionId, reason: DisconnectReason) {
-        let Some(client) = self.clients.get(&session) else {
+        let Some(sess) = self.sessions.get(&session) else {
             return;
         };
-        let sockets: Vec<SocketId> = client.sockets().collect();
-        let requests: Vec<ConnectRequestId> = client.pending().collect();
+        let sockets: Vec<SocketId> = sess.sockets().collect();
+        let requests: Vec<ConnectRequestId> = sess.pending().collect();
         for socket in sockets {
             self.remove_socket(socket, reason);
         }
         for request in requests {
             self.requests.remove(&request);
         }
-        self.clients.remove(&session);
+        self.sessions.remove(&session);
     }
 
     /// Closes `session` from our side: forgotten at once, then the engine

@@ -4,7 +4,7 @@
 //! surface, and the heap is compacted when stale entries pile up, so its
 //! size stays proportional to the live timers.
 
-use super::client::Client;
+use super::session::Session;
 use super::socket::{Socket, SocketId};
 use super::types::{DisconnectReason, Event};
 use super::Server;
@@ -119,23 +119,23 @@ impl<P: Parser> Server<P> {
     }
 
     pub(super) fn push_timer(&mut self, deadline: Instant, key: TimerKey) {
-        let (sockets, clients) = (&self.sockets, &self.clients);
+        let (sockets, sessions) = (&self.sockets, &self.sessions);
         self.timers.push(deadline, key, |at, key| {
-            timer_is_live(sockets, clients, at, key)
+            timer_is_live(sockets, sessions, at, key)
         });
     }
 
     pub(super) fn next_deadline(&mut self) -> Option<Instant> {
-        let (sockets, clients) = (&self.sockets, &self.clients);
+        let (sockets, sessions) = (&self.sockets, &self.sessions);
         self.timers
-            .next(|at, key| timer_is_live(sockets, clients, at, key))
+            .next(|at, key| timer_is_live(sockets, sessions, at, key))
     }
 }
 
 /// Whether a timer entry still stands for something.
 pub(super) fn timer_is_live<D>(
     sockets: &BTreeMap<SocketId, Socket>,
-    clients: &BTreeMap<SessionId, Client<D>>,
+    sessions: &BTreeMap<SessionId, Session<D>>,
     at: Instant,
     key: TimerKey,
 ) -> bool
@@ -143,9 +143,9 @@ where
     D: packet::PacketDecoder,
 {
     match key {
-        TimerKey::Connect(session) => clients
+        TimerKey::Connect(session) => sessions
             .get(&session)
-            .is_some_and(|client| client.connect_deadline() == Some(at)),
+            .is_some_and(|sess| sess.connect_deadline() == Some(at)),
         TimerKey::Ack(socket, id) => sockets
             .get(&socket)
             .is_some_and(|state| state.ack_due_at(id, at)),
