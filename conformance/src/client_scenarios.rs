@@ -222,7 +222,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     }),
     ("client-connect-retry", |c| Box::pin(connect_retry(c))),
     ("client-reconnect-buffer", |c| {
-        Box::pin(reconnect_buffer(c, ClientTransport::Websocket))
+        Box::pin(reconnect_buffer(c, ClientTransport::WebSocket))
     }),
     ("client-reconnect-polling", |c| {
         Box::pin(reconnect_buffer(c, ClientTransport::Polling))
@@ -279,7 +279,7 @@ async fn polling_only(ctx: &Ctx) -> Outcome {
 }
 
 async fn websocket_only(ctx: &Ctx) -> Outcome {
-    single_transport(ctx, ClientTransport::Websocket, "websocket").await
+    single_transport(ctx, ClientTransport::WebSocket, "websocket").await
 }
 
 /// Only `transport` is allowed: the client and the Node server both say it
@@ -314,7 +314,7 @@ async fn upgrade(ctx: &Ctx) -> Outcome {
     check(
         "client transport",
         socket.manager().transport(),
-        Some(ClientTransport::Websocket),
+        Some(ClientTransport::WebSocket),
     )?;
     round_trips(&socket).await?;
     let info = transport_info(&socket).await?;
@@ -653,7 +653,7 @@ async fn rooms(ctx: &Ctx) -> Outcome {
 /// on one `transport`: the reasons and errors are socket.io-client's for it.
 async fn reconnect_buffer(ctx: &Ctx, transport: ClientTransport) -> Outcome {
     let (lost, failed) = match transport {
-        ClientTransport::Websocket => (DisconnectReason::TransportClose, "websocket error"),
+        ClientTransport::WebSocket => (DisconnectReason::TransportClose, "websocket error"),
         ClientTransport::Polling => (DisconnectReason::TransportError, "xhr poll error"),
     };
     // A fresh server: its list of "seq" events starts empty.

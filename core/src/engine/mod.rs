@@ -11,11 +11,13 @@ mod cors;
 mod session;
 mod sid;
 mod timer;
+mod transport;
 
 pub use config::{AllowedOrigins, Config, Cookie, Cors};
 pub use handshake::Handshake;
 pub use packet::{DecodeError, Packet, PacketType};
 pub use server::{
-    CloseReason, ConnId, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo, Io,
-    OutMessage, Output, SessionId, Transport,
+    CloseReason, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo, Io, OutMessage,
+    Output, SessionId,
 };
+pub use transport::{ConnId, Transport};

@@ -5,8 +5,8 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use bytes::Bytes;
 
-use super::types::{CloseReason, ConnId, EngineEvent, Io, Output, SessionId, Transport};
-use super::{EngineServer, Farewell};
+use super::types::{CloseReason, EngineEvent, Io, Output, SessionId};
+use super::{ConnId, EngineServer, Farewell, Transport};
 use crate::engine::packet::Packet;
 use crate::engine::session::{packet_frame, Queued, Session, WsLink};
 use crate::engine::timer::{SessionTimers, TimerKind};

@@ -73,7 +73,7 @@ use bytestring::ByteString;
 use hashbrown::HashMap;
 
 use super::config::Config;
-use super::cors::{self};
+use super::cors;
 use super::session::{Queued, Session, WsLink};
 use super::sid::SidGenerator;
 use super::timer::TimerHeap;
@@ -90,9 +90,10 @@ mod requests;
 mod timers;
 mod types;
 
+pub use super::transport::{ConnId, Transport};
 pub use types::{
-    CloseReason, ConnId, EngineError, EngineEvent, Footprint, HandshakeInfo, Io, OutMessage,
-    Output, SessionId, Transport,
+    CloseReason, EngineError, EngineEvent, Footprint, HandshakeInfo, Io, OutMessage, Output,
+    SessionId,
 };
 
 /// What a closing session writes on its transport.

@@ -4,8 +4,8 @@
 use bytes::Bytes;
 
 use super::requests::{build_response, TEXT_PLAIN};
-use super::types::{CloseReason, ConnId, Transport};
-use super::{ConnRole, EngineServer, Farewell};
+use super::types::CloseReason;
+use super::{ConnId, ConnRole, EngineServer, Farewell, Transport};
 use crate::engine::cors::Headers;
 use crate::engine::packet::Packet;
 use crate::engine::payload::SEPARATOR;

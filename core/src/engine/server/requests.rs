@@ -5,8 +5,8 @@ use alloc::format;
 use alloc::string::String;
 use bytes::Bytes;
 
-use super::types::{ConnId, EngineError, EngineEvent, Io, Output, SessionId, Transport};
-use super::EngineServer;
+use super::types::{EngineError, EngineEvent, Io, Output, SessionId};
+use super::{ConnId, EngineServer, Transport};
 use crate::engine::config::Cookie;
 use crate::engine::cors::{self, Headers};
 use crate::wire::http::{Method, Request, Response};

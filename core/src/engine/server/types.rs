@@ -6,14 +6,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use crate::engine::packet::{Packet, PacketType};
+use crate::engine::transport::{ConnId, Transport};
 use crate::time::Instant;
 use crate::wire::http::{PackedHeaders, Response};
 use crate::wire::ws::frame::OpCode;
-
-/// A driver-chosen id for one HTTP request, or for the connection a
-/// WebSocket request became.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub u64);
 
 /// The server's handle for one session (not the `sid` string clients see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,25 +19,6 @@ impl SessionId {
     /// The number behind the handle, unique for the server's lifetime.
     pub fn as_u64(self) -> u64 {
         self.0
-    }
-}
-
-/// The transport a session currently uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// HTTP long-polling.
-    Polling,
-    /// WebSocket.
-    WebSocket,
-}
-
-impl Transport {
-    /// The name used in the `transport` query parameter.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Polling => "polling",
-            Transport::WebSocket => "websocket",
-        }
     }
 }
 
