@@ -426,7 +426,7 @@ impl Client {
             self.fail_open(now, "transport error");
             return;
         };
-        let Ok(handshake) = Handshake::from_json(&json) else {
+        let Ok(handshake) = OpenPacket::from_json(&json) else {
             self.fail_open(now, "parse error");
             return;
         };

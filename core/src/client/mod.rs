@@ -88,7 +88,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::Deserialize;
 
-use crate::engine::{self, Handshake};
+use crate::engine::{self, OpenPacket};
 use crate::packet::{self, JsonParser, Packet, PacketType, Parser, RawJson};
 use crate::time::Instant;
 use crate::wire::ws::{self as websocket, Message, OpCode};

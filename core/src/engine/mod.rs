@@ -2,7 +2,7 @@
 //! and the server state machine.
 
 pub mod config;
-pub mod handshake;
+pub mod open_packet;
 pub mod packet;
 pub mod payload;
 pub mod server;
@@ -14,7 +14,7 @@ mod timer;
 mod transport;
 
 pub use config::{AllowedOrigins, Config, Cookie, Cors};
-pub use handshake::Handshake;
+pub use open_packet::OpenPacket;
 pub use packet::{DecodeError, Packet, PacketType};
 pub use server::{
     CloseReason, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo, Io, OutMessage,

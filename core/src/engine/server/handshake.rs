@@ -13,7 +13,7 @@ use super::requests::{build_response, cookie_line, Refusal, TEXT_PLAIN};
 use super::timers::millis;
 use super::types::{EngineEvent, HandshakeInfo, Io, SessionId};
 use super::{ConnId, ConnRole, EngineServer, Transport};
-use crate::engine::handshake::Handshake;
+use crate::engine::open_packet::OpenPacket;
 use crate::engine::packet::Packet;
 use crate::engine::session::{packet_frame, Session, Upgrade, WsLink};
 use crate::engine::timer::TimerKind;
@@ -63,14 +63,14 @@ impl EngineServer {
         } else {
             Vec::new()
         };
-        let handshake = Handshake {
+        let open = OpenPacket {
             sid: String::from(sid),
             upgrades,
             ping_interval: millis(self.config.ping_interval),
             ping_timeout: millis(self.config.ping_timeout),
             max_payload: u64::try_from(self.config.max_http_buffer_size).unwrap_or(u64::MAX),
         };
-        Packet::Open(ByteString::from(handshake.to_json()))
+        Packet::Open(ByteString::from(open.to_json()))
     }
 
     pub(super) fn open_polling(&mut self, now: Instant, conn: ConnId, req: &Request) {
