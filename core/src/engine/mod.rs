@@ -8,8 +8,8 @@ pub mod payload;
 pub mod server;
 
 mod cors;
+pub(crate) mod ids;
 mod session;
-mod sid;
 mod timer;
 mod transport;
 

@@ -8,6 +8,7 @@ use core::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use crate::engine::ids::ID_BYTES;
 use crate::engine::{CloseReason, SessionId};
 use crate::packet::{Packet, Parser, RawJson};
 use crate::time::Instant;
@@ -15,7 +16,7 @@ use crate::time::Instant;
 use super::namespace::Namespace;
 use super::socket::{Socket, SocketId};
 use super::types::{ConnectRequestId, DisconnectReason, Event, ServerError};
-use super::{broadcast, random_socket_id, Server, SOCKET_ID_BYTES};
+use super::{broadcast, Server};
 
 /// Connect verdicts, emits, acks and disconnects.
 impl<P: Parser> Server<P> {
@@ -42,7 +43,7 @@ impl<P: Parser> Server<P> {
         let socket = SocketId(self.next_socket);
         self.next_socket = self.next_socket.wrapping_add(1);
         sess.add_socket(pending.nsp.clone(), socket);
-        let sid = random_socket_id(&mut self.rng);
+        let sid = self.ids.next_id();
         let namespace = self
             .namespaces
             .entry(pending.nsp.clone())
@@ -59,7 +60,7 @@ impl<P: Parser> Server<P> {
         };
         state.rooms.insert(sid.clone());
         self.sockets.insert(socket, state);
-        let mut reply = String::with_capacity(SOCKET_ID_BYTES * 2 + 10);
+        let mut reply = String::with_capacity(ID_BYTES * 2 + 10);
         reply.push_str("{\"sid\":\"");
         reply.push_str(&sid);
         reply.push_str("\"}");

@@ -45,9 +45,8 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytestring::ByteString;
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
 
+use crate::engine::ids::IdGenerator;
 use crate::engine::{self, ConnId, EngineServer, SessionId};
 use crate::packet::{self, JsonParser, Parser, RawJson};
 use crate::time::Instant;
@@ -66,9 +65,6 @@ struct PendingConnect {
     auth: Option<RawJson>,
 }
 
-/// Characters of a socket id; 15 random bytes in base64url.
-const SOCKET_ID_BYTES: usize = 15;
-
 /// The Socket.IO server.
 pub struct Server<P: Parser = JsonParser> {
     engine: EngineServer,
@@ -77,7 +73,8 @@ pub struct Server<P: Parser = JsonParser> {
     max_pending_acks: usize,
     max_namespaces_per_session: usize,
     packet_limits: packet::Limits,
-    rng: ChaCha20Rng,
+    /// Socket ids.
+    ids: IdGenerator,
     /// The latest instant any input or call brought in; engine events are
     /// handled while draining outputs, where no `now` is given.
     now: Instant,
@@ -107,11 +104,10 @@ impl Server<JsonParser> {
 impl<P: Parser> Server<P> {
     /// A server speaking `parser`.
     pub fn with_parser(config: Config, parser: P, seed: [u8; 32]) -> Self {
-        let mut rng = ChaCha20Rng::from_seed(seed);
+        let mut ids = IdGenerator::new(seed);
         // The engine gets its own stream, so session ids and socket ids
         // never come from the same bytes.
-        let mut engine_seed = [0u8; 32];
-        rng.fill_bytes(&mut engine_seed);
+        let engine_seed = ids.fork_seed();
         let mut namespaces = BTreeMap::new();
         namespaces.insert(ByteString::from_static("/"), Namespace::new());
         Server {
@@ -121,7 +117,7 @@ impl<P: Parser> Server<P> {
             max_pending_acks: config.max_pending_acks,
             max_namespaces_per_session: config.max_namespaces_per_session,
             packet_limits: config.packet_limits,
-            rng,
+            ids,
             now: Instant::ZERO,
             dynamic_namespaces: false,
             namespaces,
@@ -314,12 +310,4 @@ impl<P: Parser> Server<P> {
             auth: state.auth.as_ref(),
         })
     }
-}
-
-/// 20 base64url characters from 15 random bytes.
-fn random_socket_id(rng: &mut ChaCha20Rng) -> ByteString {
-    use base64::Engine as _;
-    let mut bytes = [0u8; SOCKET_ID_BYTES];
-    rng.fill_bytes(&mut bytes);
-    ByteString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }

@@ -30,7 +30,7 @@ impl EngineServer {
         transport: Transport,
     ) -> (u64, ByteString) {
         let sid = loop {
-            let sid = self.sid_generator.next_sid();
+            let sid = self.ids.next_id();
             if !self.by_sid.contains_key(&sid) {
                 break sid;
             }

@@ -74,8 +74,8 @@ use hashbrown::HashMap;
 
 use super::config::Config;
 use super::cors;
+use super::ids::IdGenerator;
 use super::session::{Queued, Session, WsLink};
-use super::sid::SidGenerator;
 use super::timer::TimerHeap;
 use crate::time::Instant;
 use crate::wire::http::{Method, Request};
@@ -129,7 +129,7 @@ enum ConnRole {
 /// The Engine.IO server.
 pub struct EngineServer {
     config: Config,
-    sid_generator: SidGenerator,
+    ids: IdGenerator,
     next_session: u64,
     /// Boxed: the table then holds a pointer per session, and its spare
     /// capacity costs 16 bytes a slot rather than a whole session.
@@ -162,7 +162,7 @@ impl EngineServer {
     pub fn new(config: Config, seed: [u8; 32]) -> Self {
         EngineServer {
             config,
-            sid_generator: SidGenerator::new(seed),
+            ids: IdGenerator::new(seed),
             next_session: 0,
             sessions: HashMap::new(),
             by_sid: HashMap::new(),
