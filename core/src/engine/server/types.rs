@@ -9,7 +9,7 @@ use crate::engine::packet::{Packet, PacketType};
 use crate::engine::transport::{ConnId, Transport};
 use crate::time::Instant;
 use crate::wire::http::{PackedHeaders, Response};
-use crate::wire::ws::frame::OpCode;
+use crate::wire::ws::frame::{put_frame_header, OpCode, MAX_SERVER_HEADER_LEN};
 
 /// The server's handle for one session (not the `sid` string clients see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -102,8 +102,8 @@ impl OutMessage {
     /// frame is rebuilt from what was written.
     pub(crate) fn text_with(len: usize, write: impl FnOnce(&mut BytesMut)) -> OutMessage {
         let payload_len = len.saturating_add(1);
-        let mut frame = BytesMut::with_capacity(MAX_FRAME_HEADER + payload_len);
-        put_server_frame_header(&mut frame, OpCode::Text, payload_len);
+        let mut frame = BytesMut::with_capacity(MAX_SERVER_HEADER_LEN + payload_len);
+        put_frame_header(&mut frame, true, OpCode::Text, payload_len, None);
         let text_at = frame.len();
         frame.put_u8(PacketType::Message.digit());
         let data_at = text_at + 1;
@@ -111,8 +111,8 @@ impl OutMessage {
         if frame.len() - data_at != len {
             // A caller's miscount: reframe with the true length.
             let text = frame.split_off(data_at);
-            let mut fixed = BytesMut::with_capacity(MAX_FRAME_HEADER + text.len() + 1);
-            put_server_frame_header(&mut fixed, OpCode::Text, text.len() + 1);
+            let mut fixed = BytesMut::with_capacity(MAX_SERVER_HEADER_LEN + text.len() + 1);
+            put_frame_header(&mut fixed, true, OpCode::Text, text.len() + 1, None);
             let text_at = fixed.len();
             fixed.put_u8(PacketType::Message.digit());
             fixed.extend_from_slice(&text);
@@ -131,8 +131,8 @@ impl OutMessage {
 
     /// A binary message holding `data`.
     pub fn binary(data: &[u8]) -> OutMessage {
-        let mut frame = BytesMut::with_capacity(MAX_FRAME_HEADER + data.len());
-        put_server_frame_header(&mut frame, OpCode::Binary, data.len());
+        let mut frame = BytesMut::with_capacity(MAX_SERVER_HEADER_LEN + data.len());
+        put_frame_header(&mut frame, true, OpCode::Binary, data.len(), None);
         let data_at = frame.len();
         frame.extend_from_slice(data);
         OutMessage {
@@ -163,27 +163,6 @@ impl OutMessage {
     /// The text form `4...` sliced out of the frame, for a text message.
     pub(crate) fn text_form(&self) -> Option<Bytes> {
         self.text_at.map(|at| self.ws_frame.slice(at..))
-    }
-}
-
-/// The longest header of an unmasked frame: two bytes and a 64-bit length.
-const MAX_FRAME_HEADER: usize = 10;
-
-/// Writes the header of one unfragmented, unmasked frame carrying
-/// `payload_len` bytes (RFC 6455 section 5.2), so that an [`OutMessage`]'s
-/// type digit and data can follow it in the same buffer. It writes exactly
-/// what `wire::ws::frame::encode_frame` writes (a test checks it).
-fn put_server_frame_header(out: &mut BytesMut, opcode: OpCode, payload_len: usize) {
-    const FIN: u8 = 0x80;
-    out.put_u8(FIN | opcode as u8);
-    if payload_len < 126 {
-        out.put_u8(payload_len as u8);
-    } else if let Ok(len) = u16::try_from(payload_len) {
-        out.put_u8(126);
-        out.put_u16(len);
-    } else {
-        out.put_u8(127);
-        out.put_u64(payload_len as u64);
     }
 }
 
