@@ -84,10 +84,10 @@ impl<P: Parser> Server<P> {
             .0
     }
 
-    /// Like [`Server::broadcast`], asking every recipient for an ack with
+    /// Like [`Server::broadcast`](super::Server::broadcast), asking every recipient for an ack with
     /// one deadline, `now + timeout`. All recipients share one ack id (as in
     /// the reference server); returns each recipient with it. Sockets that
-    /// already wait for [`Config::max_pending_acks`] acks are left out.
+    /// already wait for [`Config::max_pending_acks`](super::Config::max_pending_acks) acks are left out.
     pub fn broadcast_with_ack(
         &mut self,
         now: Instant,

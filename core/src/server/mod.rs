@@ -7,7 +7,7 @@
 //!
 //! [`Server`] owns an [`EngineServer`]; the driver's inputs (requests,
 //! WebSocket bytes, flushes, closed connections, timeouts) pass through it
-//! unchanged. [`Server::poll_output`] hands out the engine's [`Io`] as is,
+//! unchanged. [`Server::poll_output`] hands out the engine's [`Io`](crate::engine::Io) as is,
 //! consumes the engine's events itself, and adds Socket.IO [`Event`]s for
 //! the application, which answers through methods: [`Server::accept`] /
 //! [`Server::reject`] for a [`Event::ConnectRequest`], [`Server::ack`] for

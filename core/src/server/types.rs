@@ -14,7 +14,7 @@ use crate::time::Instant;
 
 use super::socket::SocketId;
 
-/// Options of a [`Server`]. `Default` gives the Node server's defaults.
+/// Options of a [`Server`](super::Server). `Default` gives the Node server's defaults.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
@@ -58,11 +58,11 @@ impl ConnectRequestId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DisconnectReason {
-    /// The server disconnected the socket ([`Server::disconnect`]).
+    /// The server disconnected the socket ([`Server::disconnect`](super::Server::disconnect)).
     ServerNamespaceDisconnect,
     /// The client sent a DISCONNECT for the namespace.
     ClientNamespaceDisconnect,
-    /// [`Server::shutdown`].
+    /// [`Server::shutdown`](super::Server::shutdown).
     ServerShutdown,
     /// The client missed a heartbeat.
     PingTimeout,
@@ -118,8 +118,8 @@ impl fmt::Display for DisconnectReason {
 #[non_exhaustive]
 pub enum Event {
     /// A client asks to join `nsp`: run the middleware (and, when `dynamic`,
-    /// the namespace predicate), then call [`Server::accept`] or
-    /// [`Server::reject`].
+    /// the namespace predicate), then call [`Server::accept`](super::Server::accept) or
+    /// [`Server::reject`](super::Server::reject).
     ConnectRequest {
         /// The request to answer.
         request: ConnectRequestId,
@@ -132,7 +132,7 @@ pub enum Event {
         /// The namespace does not exist yet: accepting creates it.
         dynamic: bool,
     },
-    /// A socket joined its namespace (after [`Server::accept`]).
+    /// A socket joined its namespace (after [`Server::accept`](super::Server::accept)).
     Connected {
         /// The new socket.
         socket: SocketId,
@@ -149,14 +149,14 @@ pub enum Event {
         data: RawJson,
         /// Binary attachments, in placeholder order.
         attachments: Vec<Bytes>,
-        /// The ack id to answer with [`Server::ack`], if the client wants one.
+        /// The ack id to answer with [`Server::ack`](super::Server::ack), if the client wants one.
         ack: Option<u64>,
     },
     /// The client acknowledged an emit of ours.
     Ack {
         /// The socket.
         socket: SocketId,
-        /// The ack id [`Server::emit`] returned.
+        /// The ack id [`Server::emit`](super::Server::emit) returned.
         id: u64,
         /// The ack's arguments, an array, exactly as received.
         data: RawJson,
@@ -184,7 +184,7 @@ pub enum Event {
     },
 }
 
-/// One output of [`Server::poll_output`].
+/// One output of [`Server::poll_output`](super::Server::poll_output).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Output {

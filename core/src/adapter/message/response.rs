@@ -51,8 +51,8 @@ impl FetchedSocket {
     }
 }
 
-/// A response to a request, on [`super::Channels::response`] (or the
-/// requester's specific channel, see [`super::Channels::response_for`]).
+/// A response to a request, on [`crate::adapter::Channels::response`] (or the
+/// requester's specific channel, see [`crate::adapter::Channels::response_for`]).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Response {

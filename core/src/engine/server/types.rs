@@ -71,7 +71,7 @@ pub struct HandshakeInfo {
     /// When the session opened.
     pub issued: Instant,
     /// The address of the client that made the handshake request, when the
-    /// driver gave it ([`EngineServer::handle_request_from`]).
+    /// driver gave it ([`EngineServer::handle_request_from`](super::EngineServer::handle_request_from)).
     pub peer: Option<core::net::SocketAddr>,
 }
 
@@ -186,7 +186,7 @@ pub enum Io {
     },
     /// Answer the request `conn` with this `101` response; from now on the
     /// connection carries WebSocket frames: feed them to
-    /// [`EngineServer::handle_ws_data`] under the same id.
+    /// [`EngineServer::handle_ws_data`](super::EngineServer::handle_ws_data) under the same id.
     Upgrade {
         /// The request, now the WebSocket's id.
         conn: ConnId,
@@ -194,7 +194,7 @@ pub enum Io {
         response: Response,
     },
     /// Close the connection `conn` once what was transmitted is written.
-    /// If it is still open [`Config::close_timeout`] later, an
+    /// If it is still open [`Config::close_timeout`](crate::engine::Config::close_timeout) later, an
     /// [`Io::Abort`] for it follows.
     Close {
         /// The connection.
@@ -225,7 +225,7 @@ impl Io {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EngineEvent {
-    /// A session opened; its handshake is in [`EngineServer::handshake`].
+    /// A session opened; its handshake is in [`EngineServer::handshake`](super::EngineServer::handshake).
     Opened {
         /// The session.
         session: SessionId,
@@ -251,7 +251,7 @@ pub enum EngineEvent {
     },
 }
 
-/// One output of [`EngineServer::poll_output`].
+/// One output of [`EngineServer::poll_output`](super::EngineServer::poll_output).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Output {
@@ -293,9 +293,9 @@ pub struct Footprint {
     /// Held GETs and WebSockets the server tracks.
     pub connections: usize,
     /// Entries in the timer heap, stale ones included (stale entries are
-    /// dropped as [`EngineServer::poll_output`] reaches them).
+    /// dropped as [`EngineServer::poll_output`](super::EngineServer::poll_output) reaches them).
     pub timer_entries: usize,
-    /// Outputs not yet taken by [`EngineServer::poll_output`].
+    /// Outputs not yet taken by [`EngineServer::poll_output`](super::EngineServer::poll_output).
     pub pending_outputs: usize,
     /// Connections told to close that the driver has not reported gone
     /// (each is aborted at its close deadline).
