@@ -43,3 +43,22 @@ impl Transport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Transport;
+
+    /// Code written against the client's old `Transport::Websocket` still
+    /// builds, in expressions and in patterns.
+    #[test]
+    #[allow(deprecated)]
+    fn old_spelling_still_works() {
+        let t = Transport::Websocket;
+        assert_eq!(t, Transport::WebSocket);
+        let name = match t {
+            Transport::Polling => "polling",
+            Transport::Websocket => "websocket",
+        };
+        assert_eq!(name, t.as_str());
+    }
+}
