@@ -176,6 +176,17 @@ impl Harness {
     }
 
     /// The response to `conn` among the outputs taken, removing it.
+    /// The requests answered so far, in the order of their answers.
+    fn responded_order(&self) -> Vec<ConnId> {
+        self.out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Io(Io::Respond { conn, .. }) => Some(*conn),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn response(&mut self, conn: ConnId) -> Option<Response> {
         let pos = self
             .out
@@ -912,6 +923,9 @@ fn oversize_post_gets_413_and_closes_the_session() {
     let (session, sid) = h.open_polling();
     let get = h.poll(&sid);
     let conn = h.post(&sid, b"4abcdefghij");
+    // The 413 goes out before the held GET's `1`, as the reference writes
+    // it: the client reports a transport error, not a transport close.
+    assert_eq!(h.responded_order(), vec![conn, get]);
     let response = h.response(conn).unwrap();
     assert_eq!(response.status, 413);
     // As engine.io 6.6 ("payload too large"): the session closes and its
@@ -956,6 +970,7 @@ fn a_post_refused_unread_for_its_size_closes_the_session() {
     let conn = h.conn();
     h.server.handle_request_too_large(h.now, conn, head);
     h.drain();
+    assert_eq!(h.responded_order(), vec![conn, get]);
     assert_eq!(h.response(conn).unwrap().status, 413);
     assert_eq!(
         h.events(),

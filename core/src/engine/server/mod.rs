@@ -260,6 +260,9 @@ impl EngineServer {
     pub fn handle_request_too_large(&mut self, now: Instant, conn: ConnId, req: Request) {
         self.begin_input(now);
         let headers = self.polling_headers(&req);
+        // The 413 first, as the reference writes it before the session
+        // fails: the client reads it before its held GET's `1`.
+        self.respond(conn, build_response(413, None, Bytes::new(), headers));
         if req.method == Method::Post {
             if let Ok((Transport::Polling, Some(id))) = self.verify(&req, false) {
                 if self.sessions.get(&id).is_some_and(|s| !s.lingering) {
@@ -267,7 +270,6 @@ impl EngineServer {
                 }
             }
         }
-        self.respond(conn, build_response(413, None, Bytes::new(), headers));
     }
 
     /// Answers `req` with 403 `{"code":4,"message":"Forbidden"}`, as the

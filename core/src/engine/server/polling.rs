@@ -68,9 +68,10 @@ impl EngineServer {
         }
         if req.body.len() > self.config.max_http_buffer_size {
             // As the reference (engine.io 6.6, "payload too large"): 413,
-            // and the session fails.
-            self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
+            // then the session fails (so the client reads the 413 before
+            // its held GET's `1`, and reports a transport error).
             self.respond(conn, build_response(413, None, Bytes::new(), headers));
+            self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
             return;
         }
         self.process_payload(now, id, req.body.clone());
