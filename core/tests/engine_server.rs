@@ -923,18 +923,27 @@ fn oversize_post_gets_413_and_closes_the_session() {
     let (session, sid) = h.open_polling();
     let get = h.poll(&sid);
     let conn = h.post(&sid, b"4abcdefghij");
-    // The 413 goes out before the held GET's `1`, as the reference writes
-    // it: the client reports a transport error, not a transport close.
-    assert_eq!(h.responded_order(), vec![conn, get]);
+    // The 413 goes out alone: the session fails once it is written (the
+    // driver reports the request gone), so the client reads it before the
+    // held GET's `1` and reports a transport error, as with the reference.
+    assert_eq!(h.responded_order(), vec![conn]);
     let response = h.response(conn).unwrap();
     assert_eq!(response.status, 413);
-    // As engine.io 6.6 ("payload too large"): the session closes and its
-    // held GET learns it.
+    assert_eq!(h.events(), vec![]);
+    h.server.handle_conn_closed(h.now, conn);
+    h.drain();
+    // As engine.io 6.6 ("payload too large"): the session closes.
     assert_eq!(
         h.events(),
         vec![closed(session, CloseReason::TransportError)]
     );
-    assert_eq!(body(&h.response(get).unwrap()), "1");
+    // Its held GET is dropped (no `1` that could arrive before the 413).
+    assert!(
+        h.out.contains(&Output::Io(Io::Abort { conn: get })),
+        "{:?}",
+        h.out
+    );
+    assert_eq!(h.response(get), None);
     let conn = h.post(&sid, b"4abcdefghi");
     assert_refused(
         &h.response(conn).unwrap(),
@@ -965,24 +974,34 @@ fn a_post_refused_unread_for_its_size_closes_the_session() {
         .as_bytes(),
     );
     assert_eq!(parser.poll_request(), Err(HttpError::BodyTooLarge));
-    let head = parser.take_refused_head().expect("the refused head");
+    let (head, arrived) = parser.take_refused_head().expect("the refused head");
+    assert_eq!(arrived, 0);
     assert!(head.body.is_empty());
     let conn = h.conn();
     h.server.handle_request_too_large(h.now, conn, head);
     h.drain();
-    assert_eq!(h.responded_order(), vec![conn, get]);
+    assert_eq!(h.responded_order(), vec![conn]);
     assert_eq!(h.response(conn).unwrap().status, 413);
+    h.server.handle_conn_closed(h.now, conn);
+    h.drain();
     assert_eq!(
         h.events(),
         vec![closed(session, CloseReason::TransportError)]
     );
-    assert_eq!(body(&h.response(get).unwrap()), "1");
+    // Its held GET is dropped (no `1` that could arrive before the 413).
+    assert!(
+        h.out.contains(&Output::Io(Io::Abort { conn: get })),
+        "{:?}",
+        h.out
+    );
+    assert_eq!(h.response(get), None);
     // Without a session it is a plain 413.
     let conn = h.conn();
     h.server
         .handle_request_too_large(h.now, conn, post("EIO=4&transport=polling", b""));
     h.drain();
     assert_eq!(h.response(conn).unwrap().status, 413);
+    h.server.handle_conn_closed(h.now, conn);
     h.assert_empty();
 }
 

@@ -171,16 +171,22 @@ pub(crate) async fn serve<S>(
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(response) => {
-                let response = match parser.take_refused_head() {
-                    // A body over the limit, refused unread: for the
-                    // endpoint, the core answers (the session it was for
-                    // fails, as in the reference).
-                    Some(head) if shared.read(|server| server.matches(&head)) => {
-                        answer_too_large(&shared, head).await.unwrap_or(response)
+                // A body over the limit, refused unread: for the endpoint,
+                // the core answers, and the session it was for fails once
+                // the answer is written (the guard dropped after it).
+                let answered = match parser.take_refused_head() {
+                    Some((head, arrived)) if shared.read(|server| server.matches(&head)) => {
+                        drain_refused_body(&shared, &mut stream, &head, arrived).await;
+                        answer_too_large(&shared, head).await
                     }
-                    _ => response,
+                    _ => None,
+                };
+                let (response, guard) = match answered {
+                    Some((response, guard)) => (response, Some(guard)),
+                    None => (response, None),
                 };
                 write_response(&shared, &mut stream, &mut timer, &response, false).await;
+                drop(guard);
                 return;
             }
         };
@@ -210,10 +216,12 @@ pub(crate) async fn serve<S>(
         .await;
         match answer {
             Some(Io::Respond { response, .. }) => {
+                // The core hears the request is gone once its answer is
+                // written (a refused POST's session fails only then).
+                let written =
+                    write_response(&shared, &mut stream, &mut timer, &response, keep_alive).await;
                 drop(guard);
-                if !write_response(&shared, &mut stream, &mut timer, &response, keep_alive).await
-                    || !keep_alive
-                {
+                if !written || !keep_alive {
                     return;
                 }
             }
@@ -252,12 +260,46 @@ pub(crate) async fn serve<S>(
 }
 
 /// The core's answer to a request whose body was refused for its size.
-async fn answer_too_large(shared: &Arc<Shared>, head: Request) -> Option<Response> {
+/// Reads and drops the rest of a body refused for its size, as Node reads
+/// a body until it passes the limit: the client then finishes sending and
+/// reads the 413 as the answer to its POST (closing on a body half sent
+/// would reset the connection under it). Only up to the limit and one
+/// read chunk past it, within the body deadline; a larger or chunked body
+/// is not waited for.
+async fn drain_refused_body<S>(shared: &Shared, stream: &mut S, head: &Request, arrived: usize)
+where
+    S: AsyncRead + Unpin,
+{
+    let Some(length) = head
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    else {
+        return;
+    };
+    if length > shared.http_limits.max_body_bytes + 64 * 1024 {
+        return;
+    }
+    let mut left = length.saturating_sub(arrived);
+    let drain = async {
+        let mut buf = [0u8; 4096];
+        while left > 0 {
+            match futures_lite::AsyncReadExt::read(stream, &mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    };
+    let deadline = shared.clock.now_std() + shared.http_timeouts.body;
+    futures_lite::future::or(drain, shared.runtime.sleep_until(deadline)).await;
+}
+
+/// The guard tells the core when the answer is written.
+async fn answer_too_large(shared: &Arc<Shared>, head: Request) -> Option<(Response, ConnGuard)> {
     let (conn, outputs) = shared.open_conn();
-    let _guard = ConnGuard::new(shared.clone(), conn);
+    let guard = ConnGuard::new(shared.clone(), conn);
     shared.process(|server, now| server.handle_request_too_large(now, conn, head));
     match outputs.recv().await {
-        Ok(Io::Respond { response, .. }) => Some(response),
+        Ok(Io::Respond { response, .. }) => Some((response, guard)),
         _ => None,
     }
 }

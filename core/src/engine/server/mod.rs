@@ -124,6 +124,11 @@ enum ConnRole {
     HeldGet(u64),
     /// A WebSocket of this session (active or upgrading).
     WebSocket(u64),
+    /// A POST of this session refused for its size: the session fails once
+    /// the driver reports the request gone (its 413 written), so that the
+    /// client reads the 413 before the held GET's `1`, as from the
+    /// reference, whatever order two connections are written in.
+    Refused(u64),
 }
 
 /// The Engine.IO server.
@@ -255,19 +260,16 @@ impl EngineServer {
     /// [`Config::max_http_buffer_size`] and was refused unread by the
     /// driver's parser ([`crate::wire::http::RequestParser::take_refused_head`]
     /// gives its head). It gets 413, and a polling POST of an open session
-    /// fails that session ("transport error"), as the reference's "payload
-    /// too large" does.
+    /// fails that session ("transport error") once the driver reports the
+    /// request gone (its 413 written), as the reference's "payload too
+    /// large" does.
     pub fn handle_request_too_large(&mut self, now: Instant, conn: ConnId, req: Request) {
         self.begin_input(now);
         let headers = self.polling_headers(&req);
-        // The 413 first, as the reference writes it before the session
-        // fails: the client reads it before its held GET's `1`.
         self.respond(conn, build_response(413, None, Bytes::new(), headers));
         if req.method == Method::Post {
             if let Ok((Transport::Polling, Some(id))) = self.verify(&req, false) {
-                if self.sessions.get(&id).is_some_and(|s| !s.lingering) {
-                    self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
-                }
+                self.refuse_post(id, conn);
             }
         }
     }
@@ -385,6 +387,21 @@ impl EngineServer {
                 } else {
                     self.abort_upgrade(id, None);
                 }
+            }
+            Some(ConnRole::Refused(id)) => {
+                let Some(session) = self.sessions.get_mut(&id).filter(|s| !s.lingering) else {
+                    return;
+                };
+                // The held GET is dropped, not answered `1`: a client may
+                // read a `1` before the 413 that came first on another
+                // connection and report "transport close"; with both
+                // requests failed it reports "transport error", as it does
+                // against the reference.
+                if let Some(get) = session.held_get.take() {
+                    self.conns.remove(&get.conn);
+                    self.push_io(Io::Abort { conn: get.conn });
+                }
+                self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
             }
             None => {}
         }

@@ -55,6 +55,14 @@ impl EngineServer {
         }
     }
 
+    /// Fails session `id` once the 413 of its POST `conn` is written
+    /// (see `ConnRole::Refused`).
+    pub(super) fn refuse_post(&mut self, id: u64, conn: ConnId) {
+        if self.sessions.get(&id).is_some_and(|s| !s.lingering) {
+            self.conns.insert(conn, ConnRole::Refused(id));
+        }
+    }
+
     pub(super) fn on_post(&mut self, now: Instant, conn: ConnId, req: &Request, id: u64) {
         let headers = self.polling_headers(req);
         if self.sessions.get(&id).is_some_and(|s| s.lingering) {
@@ -68,10 +76,9 @@ impl EngineServer {
         }
         if req.body.len() > self.config.max_http_buffer_size {
             // As the reference (engine.io 6.6, "payload too large"): 413,
-            // then the session fails (so the client reads the 413 before
-            // its held GET's `1`, and reports a transport error).
+            // then the session fails.
             self.respond(conn, build_response(413, None, Bytes::new(), headers));
-            self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
+            self.refuse_post(id, conn);
             return;
         }
         self.process_payload(now, id, req.body.clone());

@@ -26,8 +26,9 @@ pub struct RequestParser {
     /// The current head asked for `100 Continue` and nobody took it yet.
     continue_pending: bool,
     /// The head of a request refused for its body's size (see
-    /// [`RequestParser::take_refused_head`]).
-    refused: Option<Request>,
+    /// [`RequestParser::take_refused_head`]), and how many of its body's
+    /// bytes had arrived.
+    refused: Option<(Request, usize)>,
 }
 
 #[derive(Debug)]
@@ -135,10 +136,11 @@ impl RequestParser {
     }
 
     /// After [`HttpError::BodyTooLarge`]: the head of the refused request,
-    /// with an empty body (its body was never read), so that the caller can
+    /// with an empty body (its body was never kept), so that the caller can
     /// tell whose request it was (a polling POST's session fails, as in the
-    /// reference). Taken once.
-    pub fn take_refused_head(&mut self) -> Option<Request> {
+    /// reference), and how many bytes of a `Content-Length` body had already
+    /// arrived (0 for a chunked one). Taken once.
+    pub fn take_refused_head(&mut self) -> Option<(Request, usize)> {
         self.refused.take()
     }
 
@@ -175,7 +177,8 @@ impl RequestParser {
             Err(error) => {
                 if error == HttpError::BodyTooLarge {
                     if let State::Body(pending) = core::mem::replace(&mut self.state, State::Head) {
-                        self.refused = Some(pending.head.into_request(Bytes::new()));
+                        // Chunked: what arrived is not counted.
+                        self.refused = Some((pending.head.into_request(Bytes::new()), 0));
                     }
                 }
                 return Err(error);
@@ -202,7 +205,8 @@ impl RequestParser {
         let body = match body_state(&head.headers, version, &self.limits) {
             Ok(body) => body,
             Err(HttpError::BodyTooLarge) => {
-                self.refused = Some(head.into_request(Bytes::new()));
+                let arrived = self.buf.len().saturating_sub(consumed);
+                self.refused = Some((head.into_request(Bytes::new()), arrived));
                 return Err(HttpError::BodyTooLarge);
             }
             Err(error) => return Err(error),
@@ -649,9 +653,10 @@ mod tests {
             ..Limits::default()
         };
         let mut parser = RequestParser::new(limits);
-        parser.feed(b"POST /a?sid=x HTTP/1.1\r\nContent-Length: 5\r\n\r\n");
+        parser.feed(b"POST /a?sid=x HTTP/1.1\r\nContent-Length: 5\r\n\r\nab");
         assert_eq!(parser.poll_request(), Err(HttpError::BodyTooLarge));
-        let head = parser.take_refused_head().unwrap();
+        let (head, arrived) = parser.take_refused_head().unwrap();
+        assert_eq!(arrived, 2);
         assert_eq!(
             (head.method, head.target.as_str()),
             (Method::Post, "/a?sid=x")
@@ -663,7 +668,7 @@ mod tests {
         assert_eq!(parser.poll_request(), Ok(None));
         parser.feed(b"2\r\n");
         assert_eq!(parser.poll_request(), Err(HttpError::BodyTooLarge));
-        assert_eq!(parser.take_refused_head().unwrap().target, "/b");
+        assert_eq!(parser.take_refused_head().unwrap().0.target, "/b");
         // Other errors leave none.
         let mut parser = RequestParser::new(limits);
         parser.feed(b"BAD\r\n\r\n");
