@@ -51,6 +51,8 @@ mod remote;
 mod runtime;
 mod shared;
 mod socket;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use accept::accept_loop;
 pub use ack::{AckError, AckSender};
