@@ -272,12 +272,12 @@ impl PipeControl {
         }
     }
 
-    /// Whether both directions are closed (or the pipe broke): the
-    /// connection is over for both ends.
+    /// Whether both directions are over (their writer shut down or their
+    /// reader went away, or the pipe broke).
     pub fn is_closed(&self) -> bool {
         [&self.a, &self.b].iter().all(|dir| {
             let dir = lock(dir);
-            dir.reset || dir.write_closed
+            dir.reset || dir.write_closed || dir.read_closed
         })
     }
 }

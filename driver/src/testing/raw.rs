@@ -167,7 +167,10 @@ impl RawClient {
     pub fn send_eio(&mut self, packets: &[EioPacket]) {
         let mut out = BytesMut::new();
         for packet in packets {
-            self.mask = self.mask.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            self.mask = self
+                .mask
+                .wrapping_mul(1_664_525)
+                .wrapping_add(1_013_904_223);
             let mask = Some(self.mask.to_be_bytes());
             match packet {
                 EioPacket::Binary(data) => encode_frame(&mut out, true, OpCode::Binary, data, mask),

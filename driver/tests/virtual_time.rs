@@ -1,0 +1,499 @@
+//! The whole driver on virtual time: handlers, middleware, acks with
+//! deadlines, rooms, disconnect reasons, heartbeats, HTTP deadlines and the
+//! client's reconnection, over in-memory connections with no sockets, no
+//! threads and no sleeping (see `sio_driver::testing`). Every deadline is
+//! checked to the nanosecond: nothing a nanosecond before, then exactly at.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use sio_driver::testing::{RawClient, VirtualRuntime};
+use sio_driver::{
+    client_socket, AckError, ClientConfig, ClientTransport, Config, ConnectError, DisconnectReason,
+    Runtime, Socket, SocketIo,
+};
+
+const NS: Duration = Duration::from_nanos(1);
+
+/// What handlers report, read by the test after driving the runtime.
+#[derive(Clone)]
+struct Log<T>(Arc<Mutex<Vec<T>>>);
+
+impl<T: Clone> Log<T> {
+    fn new() -> Self {
+        Log(Arc::new(Mutex::new(Vec::new())))
+    }
+    fn push(&self, value: T) {
+        self.0.lock().unwrap().push(value);
+    }
+    fn take(&self) -> Vec<T> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+/// A server on `rt` whose `/` sockets are logged as they connect.
+fn server(rt: &VirtualRuntime, config: Config) -> (SocketIo, Log<Socket>) {
+    let io = SocketIo::with_runtime(rt.clone(), config);
+    let sockets = Log::new();
+    let log = sockets.clone();
+    io.on_connection(move |socket| {
+        let log = log.clone();
+        async move { log.push(socket) }
+    });
+    (io, sockets)
+}
+
+fn sid_of(connect_reply: &str) -> String {
+    let json = connect_reply
+        .strip_prefix("40")
+        .unwrap_or_else(|| panic!("not a CONNECT reply: {connect_reply}"));
+    let value: serde_json::Value = serde_json::from_str(json).unwrap();
+    value["sid"].as_str().unwrap().to_owned()
+}
+
+// ----- connection and middleware -----
+
+#[test]
+fn connection_handler_gets_the_socket_of_the_connect_reply() {
+    let rt = VirtualRuntime::new();
+    let (io, sockets) = server(&rt, Config::default());
+    let (client, reply) = RawClient::connect(&rt, &io, "/", None);
+    let open: serde_json::Value = serde_json::from_str(client.open_json()).unwrap();
+    assert_eq!(open["pingInterval"], 25000);
+    let sockets = sockets.take();
+    assert_eq!(sockets.len(), 1);
+    assert_eq!(sockets[0].id(), sid_of(&reply.text));
+    assert!(sockets[0].connected());
+    assert_eq!(io.socket_count(), 1);
+    // Handshakes are dated by the runtime's (virtual) wall clock.
+    assert_eq!(sockets[0].handshake().issued(), Runtime::wall_clock(&rt));
+    assert_eq!(sockets[0].handshake().issued_millis(), 1_700_000_000_000);
+}
+
+#[test]
+fn middleware_refusal_is_a_connect_error_with_its_message_and_data() {
+    let rt = VirtualRuntime::new();
+    let (io, sockets) = server(&rt, Config::default());
+    let seen = Log::new();
+    let log = seen.clone();
+    io.use_middleware(move |ctx| {
+        let log = log.clone();
+        async move {
+            log.push(ctx.handshake().auth_raw().map(|a| a.as_str().to_owned()));
+            Err(ConnectError::new("not authorized").with_data(&serde_json::json!({"code": 401})))
+        }
+    });
+    let (mut client, reply) = RawClient::connect(&rt, &io, "/", Some(r#"{"token":"bad"}"#));
+    assert_eq!(
+        reply.text,
+        r#"44{"message":"not authorized","data":{"code":401}}"#
+    );
+    assert_eq!(seen.take(), vec![Some(r#"{"token":"bad"}"#.to_owned())]);
+    assert_eq!(sockets.len(), 0, "the connection handler never ran");
+    assert_eq!(io.socket_count(), 0);
+    assert_eq!(client.closed(), None, "the connection stays usable");
+}
+
+#[test]
+fn the_sio_client_hears_a_refusal_with_its_message() {
+    let rt = VirtualRuntime::new();
+    let (io, _) = server(&rt, Config::default());
+    io.use_middleware(|_| async move { Err(ConnectError::new("go away")) });
+    rt.listen("localhost", 3000, &io);
+    let client =
+        client_socket(rt.clone(), "http://localhost:3000", ClientConfig::default()).unwrap();
+    let errors = Log::new();
+    let log = errors.clone();
+    client.on_connect_error(move |_, error| {
+        let log = log.clone();
+        async move { log.push(error.message) }
+    });
+    client.connect();
+    rt.run_until_idle();
+    assert_eq!(errors.take(), vec!["go away".to_owned()]);
+    assert!(!client.connected());
+}
+
+// ----- events -----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Message {
+    a: u32,
+    b: String,
+}
+
+#[test]
+fn typed_and_binary_arguments_reach_the_handler_and_its_ack() {
+    let rt = VirtualRuntime::new();
+    let (io, _) = server(&rt, Config::default());
+    let got = Log::new();
+    let log = got.clone();
+    io.on_connection(move |socket| {
+        let log = log.clone();
+        async move {
+            socket.on("msg", move |_, (m, data): (Message, Bytes), ack| {
+                let log = log.clone();
+                async move {
+                    log.push((m.clone(), data.clone()));
+                    let reversed: Vec<u8> = data.iter().rev().copied().collect();
+                    let _ = ack.send(&(m.a + 1, Bytes::from(reversed)));
+                }
+            });
+        }
+    });
+    let (mut client, _) = RawClient::connect(&rt, &io, "/", None);
+    client.send_text(
+        r#"451-7["msg",{"a":1,"b":"x"},{"_placeholder":true,"num":0}]"#,
+        &[&[1, 2, 3]],
+    );
+    let ack = client.recv().expect("the ack");
+    assert_eq!(
+        got.take(),
+        vec![(
+            Message {
+                a: 1,
+                b: "x".into()
+            },
+            Bytes::from_static(&[1, 2, 3])
+        )]
+    );
+    assert_eq!(ack.text, r#"461-7[2,{"_placeholder":true,"num":0}]"#);
+    assert_eq!(ack.packet.attachments, vec![Bytes::from_static(&[3, 2, 1])]);
+}
+
+#[test]
+fn acks_both_ways_with_the_sio_client() {
+    let rt = VirtualRuntime::new();
+    let (io, sockets) = server(&rt, Config::default());
+    io.on_connection(|socket| async move {
+        socket.on("add", |_, (a, b): (i32, i32), ack| async move {
+            let _ = ack.send(&(a + b));
+        });
+    });
+    rt.listen("localhost", 3000, &io);
+    let mut config = ClientConfig::default();
+    config.engine.transports = vec![ClientTransport::Websocket];
+    let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
+    client.on("question", |_, text: String, ack| async move {
+        let _ = ack.send(&format!("{text}? yes"));
+    });
+    client.connect();
+    rt.run_until_idle();
+    assert!(client.connected());
+    let sum: i32 = rt.block_on(client.emit_with_ack("add", &(2, 3))).unwrap();
+    assert_eq!(sum, 5);
+    let socket = sockets.take().pop().unwrap();
+    let answer: String = rt
+        .block_on(socket.emit_with_ack("question", &"ready"))
+        .unwrap();
+    assert_eq!(answer, "ready? yes");
+    assert_eq!(rt.elapsed(), Duration::ZERO, "no time passed");
+}
+
+#[test]
+fn emit_with_ack_times_out_exactly_at_its_deadline() {
+    let rt = VirtualRuntime::new();
+    let (io, sockets) = server(&rt, Config::default());
+    let (mut client, _) = RawClient::connect(&rt, &io, "/", None);
+    let socket = sockets.take().pop().unwrap();
+    let start = rt.elapsed();
+    let pending = rt.spawn_task(
+        socket
+            .timeout(Duration::from_millis(1500))
+            .emit_with_ack::<_, String>("slow", &()),
+    );
+    rt.run_until_idle();
+    assert_eq!(client.recv_text(), r#"420["slow"]"#);
+    rt.advance(Duration::from_millis(1500) - NS);
+    assert!(!pending.is_finished(), "not a nanosecond early");
+    rt.advance(NS);
+    assert!(pending.is_finished(), "exactly at the deadline");
+    assert!(matches!(pending.take(), Err(AckError::Timeout)));
+    assert_eq!(rt.elapsed() - start, Duration::from_millis(1500));
+    // A late ack is ignored, and the socket goes on.
+    client.send_text(r#"430["late"]"#, &[]);
+    assert!(client.recv().is_none());
+    assert!(socket.connected());
+}
+
+#[test]
+fn the_sio_client_ack_timeout_is_exact_too() {
+    let rt = VirtualRuntime::new();
+    let (io, _) = server(&rt, Config::default());
+    io.on_connection(|socket| async move {
+        // Never answers.
+        socket.on("wait", |_, (): (), _ack| async move {});
+    });
+    rt.listen("localhost", 3000, &io);
+    let mut config = ClientConfig::default();
+    config.engine.transports = vec![ClientTransport::Websocket];
+    let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
+    client.connect();
+    rt.run_until_idle();
+    let pending = rt.spawn_task(
+        client
+            .timeout(Duration::from_secs(2))
+            .emit_with_ack::<_, ()>("wait", &()),
+    );
+    rt.advance(Duration::from_secs(2) - NS);
+    assert!(!pending.is_finished());
+    rt.advance(NS);
+    assert!(matches!(pending.take(), Err(AckError::Timeout)));
+}
+
+// ----- rooms and broadcast -----
+
+#[test]
+fn rooms_join_leave_and_broadcast_excluding_the_sender() {
+    let rt = VirtualRuntime::new();
+    let (io, _) = server(&rt, Config::default());
+    io.on_connection(|socket| async move {
+        socket.on("join", |socket, room: String, _| async move {
+            socket.join(&room).unwrap();
+        });
+        socket.on("leave", |socket, room: String, _| async move {
+            socket.leave(&room).unwrap();
+        });
+        socket.on(
+            "say",
+            |socket, (room, text): (String, String), _| async move {
+                socket.to(&room).emit("said", &text).unwrap();
+                // Everything before this reached the sender first.
+                socket.emit("done", &()).unwrap();
+            },
+        );
+    });
+    let mut a = RawClient::connect(&rt, &io, "/", None).0;
+    let mut b = RawClient::connect(&rt, &io, "/", None).0;
+    let mut c = RawClient::connect(&rt, &io, "/", None).0;
+    a.send_text(r#"42["join","r"]"#, &[]);
+    b.send_text(r#"42["join","r"]"#, &[]);
+    rt.run_until_idle();
+    a.send_text(r#"42["say","r","hi"]"#, &[]);
+    assert_eq!(a.recv_text(), r#"42["done"]"#, "the sender is left out");
+    assert_eq!(b.recv_text(), r#"42["said","hi"]"#);
+    assert!(c.recv().is_none(), "not in the room");
+    b.send_text(r#"42["leave","r"]"#, &[]);
+    c.send_text(r#"42["join","r"]"#, &[]);
+    rt.run_until_idle();
+    a.send_text(r#"42["say","r","again"]"#, &[]);
+    assert_eq!(a.recv_text(), r#"42["done"]"#);
+    assert!(b.recv().is_none(), "left the room");
+    assert_eq!(c.recv_text(), r#"42["said","again"]"#);
+    // The server's own broadcast to the room reaches every member.
+    io.to("r").emit("all", &1).unwrap();
+    assert_eq!(a.recv_text(), r#"42["all",1]"#);
+    assert!(b.recv().is_none());
+    assert_eq!(c.recv_text(), r#"42["all",1]"#);
+}
+
+// ----- disconnects -----
+
+/// A server whose `/` sockets log their disconnect reason.
+fn server_logging_disconnects(
+    rt: &VirtualRuntime,
+    config: Config,
+) -> (SocketIo, Log<Socket>, Log<DisconnectReason>) {
+    let (io, sockets) = server(rt, config);
+    let reasons = Log::new();
+    let log = reasons.clone();
+    io.on_connection(move |socket| {
+        let log = log.clone();
+        async move {
+            socket.on_disconnect(move |_, reason| {
+                let log = log.clone();
+                async move { log.push(reason) }
+            });
+        }
+    });
+    (io, sockets, reasons)
+}
+
+#[test]
+fn client_namespace_disconnect() {
+    let rt = VirtualRuntime::new();
+    let (io, _, reasons) = server_logging_disconnects(&rt, Config::default());
+    let (mut client, _) = RawClient::connect(&rt, &io, "/", None);
+    client.send_text("41", &[]);
+    rt.run_until_idle();
+    assert_eq!(
+        reasons.take(),
+        vec![DisconnectReason::ClientNamespaceDisconnect]
+    );
+    assert_eq!(io.socket_count(), 0);
+    assert_eq!(client.closed(), None, "the connection stays");
+}
+
+#[test]
+fn server_namespace_disconnect() {
+    let rt = VirtualRuntime::new();
+    let (io, sockets, reasons) = server_logging_disconnects(&rt, Config::default());
+    let (mut client, _) = RawClient::connect(&rt, &io, "/", None);
+    sockets.take()[0].disconnect().unwrap();
+    assert_eq!(client.recv_text(), "41");
+    assert_eq!(
+        reasons.take(),
+        vec![DisconnectReason::ServerNamespaceDisconnect]
+    );
+}
+
+#[test]
+fn transport_close_when_the_client_goes_away() {
+    let rt = VirtualRuntime::new();
+    let (io, _, reasons) = server_logging_disconnects(&rt, Config::default());
+    let (client, _) = RawClient::connect(&rt, &io, "/", None);
+    client.drop_connection();
+    rt.run_until_idle();
+    assert_eq!(reasons.take(), vec![DisconnectReason::TransportClose]);
+    assert_eq!(io.socket_count(), 0);
+}
+
+#[test]
+fn ping_timeout_exactly_at_ping_interval_plus_ping_timeout() {
+    let rt = VirtualRuntime::new();
+    let mut config = Config::default();
+    config.engine.ping_interval = Duration::from_millis(300);
+    config.engine.ping_timeout = Duration::from_millis(200);
+    let (io, _, reasons) = server_logging_disconnects(&rt, config);
+    let (mut client, _) = RawClient::connect(&rt, &io, "/", None);
+    let start = rt.elapsed();
+    // A client that answers stays, ping after ping.
+    for _ in 0..3 {
+        rt.advance(Duration::from_millis(300));
+        assert_eq!(client.closed(), None);
+    }
+    assert_eq!(client.pings(), 3);
+    // Now it stalls: the last ping went out at 900 ms.
+    client.set_auto_pong(false);
+    rt.advance(Duration::from_millis(300));
+    assert_eq!(client.closed(), None);
+    assert_eq!(client.pings(), 4, "a ping at 1200 ms, unanswered");
+    rt.advance(start + Duration::from_millis(1400) - NS - rt.elapsed());
+    assert!(reasons.take().is_empty(), "not a nanosecond early");
+    rt.advance(NS);
+    assert_eq!(reasons.take(), vec![DisconnectReason::PingTimeout]);
+    assert_eq!(rt.elapsed() - start, Duration::from_millis(1400));
+    assert!(client.closed().is_some());
+}
+
+// ----- HTTP deadlines -----
+
+#[test]
+fn headers_timeout_closes_a_connection_at_its_deadline() {
+    let rt = VirtualRuntime::new();
+    let mut config = Config::default();
+    config.engine.headers_timeout = Duration::from_secs(7);
+    let (io, _) = server(&rt, config);
+    let (mut end, control) = rt.connect_raw(&io, 4096);
+    end.write_now(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n")
+        .unwrap();
+    rt.advance(Duration::from_secs(7) - NS);
+    assert!(end.read_now().is_empty());
+    assert!(!end.at_eof());
+    rt.advance(NS);
+    let answer = String::from_utf8(end.read_now()).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "a slow head gets 408: {answer}"
+    );
+    assert!(end.at_eof());
+    rt.run_until_idle();
+    assert!(control.is_closed());
+}
+
+#[test]
+fn keep_alive_timeout_closes_an_idle_connection_at_its_deadline() {
+    let rt = VirtualRuntime::new();
+    let mut config = Config::default();
+    config.engine.keep_alive_timeout = Duration::from_secs(3);
+    let (io, _) = server(&rt, config);
+    let (mut end, _) = rt.connect_raw(&io, 4096);
+    end.write_now(b"GET /elsewhere HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    rt.run_until_idle();
+    let answer = String::from_utf8(end.read_now()).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    rt.advance(Duration::from_secs(3) - NS);
+    assert!(!end.at_eof(), "still open a nanosecond before");
+    rt.advance(NS);
+    assert!(end.at_eof(), "closed silently at the deadline");
+    assert!(end.read_now().is_empty());
+}
+
+// ----- the client's reconnection -----
+
+#[test]
+fn the_client_reconnects_after_its_delay_and_delivers_buffered_emits() {
+    let rt = VirtualRuntime::new();
+    let (io, sockets) = server(&rt, Config::default());
+    let received = Log::new();
+    let log = received.clone();
+    io.on_connection(move |socket| {
+        let log = log.clone();
+        async move {
+            socket.on("note", move |_, text: String, _| {
+                let log = log.clone();
+                async move { log.push(text) }
+            });
+        }
+    });
+    let listener = rt.listen("localhost", 3000, &io);
+    let mut config = ClientConfig::default();
+    config.engine.transports = vec![ClientTransport::Websocket];
+    config.engine.reconnection_delay = Duration::from_millis(1000);
+    config.engine.reconnection_delay_max = Duration::from_millis(10_000);
+    config.engine.randomization_factor = 0.0;
+    let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
+    let events = Log::new();
+    let (on_connect, on_disconnect) = (events.clone(), events.clone());
+    client.on_connect(move |_| {
+        let log = on_connect.clone();
+        async move { log.push("connect".to_owned()) }
+    });
+    client.on_disconnect(move |_, reason| {
+        let log = on_disconnect.clone();
+        async move { log.push(format!("disconnect: {}", reason.as_str())) }
+    });
+    client.connect();
+    rt.run_until_idle();
+    assert_eq!(events.take(), vec!["connect"]);
+    let first_id = client.id().unwrap();
+    assert_eq!(sockets.take().len(), 1);
+
+    // The server side drops the connection; the port refuses for a while.
+    listener.set_accepting(false);
+    let dropped_at = rt.elapsed();
+    listener.close_connections();
+    rt.run_until_idle();
+    assert_eq!(events.take(), vec!["disconnect: transport close"]);
+    assert!(!client.connected());
+    client.emit("note", &"sent while offline").unwrap();
+
+    // First attempt after exactly 1 s (refused), the next 2 s later.
+    rt.advance(Duration::from_millis(1000) - NS);
+    assert_eq!(listener.attempts().len(), 1, "not a nanosecond early");
+    rt.advance(NS);
+    assert_eq!(
+        listener.attempts(),
+        vec![Duration::ZERO, dropped_at + Duration::from_millis(1000)]
+    );
+    listener.set_accepting(true);
+    rt.advance(Duration::from_millis(2000) - NS);
+    assert_eq!(listener.attempts().len(), 2);
+    rt.advance(NS);
+    assert_eq!(
+        listener.attempts()[2],
+        dropped_at + Duration::from_millis(3000)
+    );
+    rt.run_until_idle();
+    assert_eq!(events.take(), vec!["connect"]);
+    assert!(client.connected());
+    assert_ne!(client.id().unwrap(), first_id, "a new socket");
+    assert_eq!(sockets.take().len(), 1);
+    assert_eq!(received.take(), vec!["sent while offline".to_owned()]);
+}
