@@ -92,13 +92,16 @@ struct ListenerState {
     attempts: Vec<Duration>,
 }
 
+/// A listener's state, shared by the runtime and the test's [`Listener`].
+type SharedListener = Arc<Mutex<ListenerState>>;
+
 struct Inner {
     epoch: StdInstant,
     wall_epoch: SystemTime,
     clock: Mutex<Clock>,
     /// Tasks woken and waiting to be polled, in wake order.
     queue: Mutex<VecDeque<Runnable>>,
-    listeners: Mutex<HashMap<(String, u16), Arc<Mutex<ListenerState>>>>,
+    listeners: Mutex<HashMap<(String, u16), SharedListener>>,
     next_peer_port: Mutex<u16>,
 }
 
