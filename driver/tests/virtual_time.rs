@@ -497,3 +497,211 @@ fn the_client_reconnects_after_its_delay_and_delivers_buffered_emits() {
     assert_eq!(sockets.take().len(), 1);
     assert_eq!(received.take(), vec!["sent while offline".to_owned()]);
 }
+
+#[test]
+fn ping_timeout_of_a_client_stalled_from_the_start() {
+    let rt = VirtualRuntime::new();
+    // The defaults: pingInterval 25 s, pingTimeout 20 s.
+    let (io, _, reasons) = server_logging_disconnects(&rt, Config::default());
+    let (mut client, _) = RawClient::connect(&rt, &io, "/", None);
+    client.set_auto_pong(false);
+    let opened = rt.elapsed();
+    rt.advance(Duration::from_secs(45) - NS);
+    assert!(reasons.take().is_empty());
+    assert_eq!(client.closed(), None);
+    assert_eq!(client.pings(), 1, "one ping, at 25 s");
+    rt.advance(NS);
+    assert_eq!(reasons.take(), vec![DisconnectReason::PingTimeout]);
+    assert_eq!(rt.elapsed() - opened, Duration::from_secs(45));
+    assert!(client.closed().is_some());
+    assert_eq!(io.socket_count(), 0);
+}
+
+#[test]
+fn io_emit_with_ack_collects_every_ack_or_times_out_at_its_deadline() {
+    let rt = VirtualRuntime::new();
+    let (io, _) = server(&rt, Config::default());
+    let mut a = RawClient::connect(&rt, &io, "/", None).0;
+    let mut b = RawClient::connect(&rt, &io, "/", None).0;
+    // Both answer: the future completes with both acks, at once.
+    let all = rt.spawn_task(
+        io.timeout(Duration::from_secs(1))
+            .emit_with_ack::<_, u32>("count", &()),
+    );
+    let (ra, rb) = (a.recv().unwrap(), b.recv().unwrap());
+    a.send_text(&format!("43{}[1]", ra.packet.id.unwrap()), &[]);
+    b.send_text(&format!("43{}[2]", rb.packet.id.unwrap()), &[]);
+    rt.run_until_idle();
+    assert!(all.is_finished());
+    let mut acks = all.take().unwrap();
+    acks.sort();
+    assert_eq!(acks, vec![1, 2]);
+    // One stays silent: a timeout exactly at the deadline.
+    let some = rt.spawn_task(
+        io.timeout(Duration::from_secs(1))
+            .emit_with_ack::<_, u32>("count", &()),
+    );
+    let ra = a.recv().unwrap();
+    b.recv().unwrap();
+    a.send_text(&format!("43{}[1]", ra.packet.id.unwrap()), &[]);
+    rt.advance(Duration::from_secs(1) - NS);
+    assert!(!some.is_finished());
+    rt.advance(NS);
+    assert!(matches!(some.take(), Err(AckError::Timeout)));
+}
+
+#[test]
+fn the_sio_client_leaving_its_namespace_is_a_client_namespace_disconnect() {
+    let rt = VirtualRuntime::new();
+    let (io, _, reasons) = server_logging_disconnects(&rt, Config::default());
+    rt.listen("localhost", 3000, &io);
+    let client =
+        client_socket(rt.clone(), "http://localhost:3000", ClientConfig::default()).unwrap();
+    let heard = Log::new();
+    let log = heard.clone();
+    client.on_disconnect(move |_, reason| {
+        let log = log.clone();
+        async move { log.push(reason.as_str()) }
+    });
+    client.connect();
+    rt.run_until_idle();
+    assert!(client.connected());
+    client.disconnect();
+    rt.run_until_idle();
+    assert_eq!(
+        reasons.take(),
+        vec![DisconnectReason::ClientNamespaceDisconnect]
+    );
+    assert_eq!(heard.take(), vec!["io client disconnect"]);
+    // It does not come back.
+    rt.advance(Duration::from_secs(60));
+    assert_eq!(io.socket_count(), 0);
+}
+
+#[test]
+fn the_client_over_polling_and_upgrade_reconnects_too() {
+    let rt = VirtualRuntime::new();
+    let (io, sockets) = server(&rt, Config::default());
+    let listener = rt.listen("localhost", 3000, &io);
+    let mut config = ClientConfig::default();
+    config.engine.randomization_factor = 0.0;
+    let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
+    client.connect();
+    rt.run_until_idle();
+    assert!(client.connected());
+    assert_eq!(
+        client.manager().transport(),
+        Some(ClientTransport::Websocket)
+    );
+    assert_eq!(sockets.take().len(), 1);
+    let before = listener.attempts().len();
+    listener.abort_connections();
+    rt.run_until_idle();
+    assert!(!client.connected());
+    rt.advance(Duration::from_millis(1000) - NS);
+    assert_eq!(listener.attempts().len(), before);
+    rt.advance(NS);
+    assert!(listener.attempts().len() > before, "an attempt at 1 s");
+    rt.run_until_idle();
+    assert!(client.connected());
+    assert_eq!(sockets.take().len(), 1);
+}
+
+// ----- backpressure -----
+
+/// A server whose sockets join `kept` and log their disconnects with ids.
+fn server_for_fanout(
+    rt: &VirtualRuntime,
+    config: Config,
+) -> (SocketIo, Log<Socket>, Log<(String, DisconnectReason)>) {
+    let (io, sockets) = server(rt, config);
+    let reasons = Log::new();
+    let log = reasons.clone();
+    io.on_connection(move |socket| {
+        let log = log.clone();
+        async move {
+            socket.join("kept").unwrap();
+            socket.on_disconnect(move |socket, reason| {
+                let log = log.clone();
+                async move { log.push((socket.id().to_owned(), reason)) }
+            });
+        }
+    });
+    (io, sockets, reasons)
+}
+
+#[test]
+fn a_stalled_reader_is_dropped_at_the_packet_limit() {
+    let rt = VirtualRuntime::new();
+    let mut config = Config::default();
+    config.engine.max_buffered_packets = 8;
+    let (io, sockets, reasons) = server_for_fanout(&rt, config);
+    let mut reader = RawClient::connect(&rt, &io, "/", None).0;
+    // Whatever the stalled client does not read fills its 1 KiB pipe.
+    let (mut stalled_end, _) = rt.connect_raw(&io, 1024);
+    let key = sio_core::wire::ws::handshake::client_key(*b"stalled-client!!");
+    let head = sio_core::wire::ws::handshake::client_request_head(
+        "localhost",
+        "/socket.io/?EIO=4&transport=websocket",
+        &key,
+    );
+    stalled_end.write_now(head.as_bytes()).unwrap();
+    rt.run_until_idle();
+    // The CONNECT, masked as a client must.
+    let mut frame = bytes::BytesMut::new();
+    sio_core::wire::ws::frame::encode_frame(
+        &mut frame,
+        true,
+        sio_core::wire::ws::OpCode::Text,
+        b"40",
+        Some([9, 9, 9, 9]),
+    );
+    stalled_end.write_now(&frame).unwrap();
+    rt.run_until_idle();
+    let stalled_id = sockets.take()[1].id().to_owned();
+    let text = "x".repeat(200);
+    let expected = format!(r#"42["big","{text}"]"#);
+    let mut sent = 0;
+    while reasons.len() == 0 {
+        io.to("kept").emit("big", &text).unwrap();
+        sent += 1;
+        assert_eq!(reader.recv_text(), expected, "the reader gets every packet");
+        assert!(sent < 100, "the stalled reader was never dropped");
+    }
+    assert_eq!(
+        reasons.take(),
+        vec![(stalled_id, DisconnectReason::TransportError)]
+    );
+    assert_eq!(io.socket_count(), 1);
+    // Deterministic, the same on every run: the 1 KiB pipe takes four
+    // 216-byte frames (and the start of a fifth, the write in progress),
+    // the eight after it wait in the queue, and the next one is too many.
+    assert_eq!(sent, 12);
+    io.to("kept").emit("after", &()).unwrap();
+    assert_eq!(reader.recv_text(), r#"42["after"]"#);
+}
+
+#[test]
+fn a_reader_behind_a_tiny_pipe_that_keeps_up_is_never_dropped() {
+    let rt = VirtualRuntime::new();
+    let mut config = Config::default();
+    config.engine.max_buffered_packets = 4;
+    let (io, _, reasons) = server_for_fanout(&rt, config);
+    let mut client = RawClient::open_with_capacity(&rt, &io, "", 256);
+    client.send_text("40", &[]);
+    assert!(client.recv_text().starts_with("40{"));
+    // Each packet is larger than what the pipe carries at once: every
+    // write is partial and waits for the reader.
+    let text = "y".repeat(3000);
+    let expected = format!(r#"42["big","{text}"]"#);
+    for _ in 0..20 {
+        for _ in 0..3 {
+            io.to("kept").emit("big", &text).unwrap();
+        }
+        for _ in 0..3 {
+            assert!(client.recv_text() == expected, "a whole packet");
+        }
+    }
+    assert!(reasons.take().is_empty());
+    assert_eq!(io.socket_count(), 1);
+}

@@ -64,18 +64,38 @@ impl RawClient {
     ///
     /// If the server does not upgrade or send the open packet.
     pub fn open(rt: &VirtualRuntime, io: &SocketIo, extra_query: &str) -> RawClient {
-        let (mut end, control) = rt.connect_raw(io, DEFAULT_CAPACITY);
+        RawClient::open_with_capacity(rt, io, extra_query, DEFAULT_CAPACITY)
+    }
+
+    /// [`RawClient::open`] over a pipe that buffers `capacity` bytes each
+    /// way (a small one makes the server wait for the client to read).
+    pub fn open_with_capacity(
+        rt: &VirtualRuntime,
+        io: &SocketIo,
+        extra_query: &str,
+        capacity: usize,
+    ) -> RawClient {
+        let (mut end, control) = rt.connect_raw(io, capacity);
         let key = client_key(*b"sio-virtual-test");
         let target = format!("/socket.io/?EIO=4&transport=websocket{extra_query}");
         let head = client_request_head("localhost", &target, &key);
-        assert_eq!(end.write_now(head.as_bytes()).ok(), Some(head.len()));
-        rt.run_until_idle();
+        let mut at = 0;
+        while at < head.len() {
+            at += end
+                .write_now(&head.as_bytes()[at..])
+                .expect("the server reads");
+            rt.run_until_idle();
+        }
         let mut parser = ResponseParser::new(HttpLimits::default());
-        parser.feed(&end.read_now());
-        let response = parser
-            .poll_response()
-            .expect("a valid HTTP response")
-            .expect("a whole 101 response");
+        let response = loop {
+            rt.run_until_idle();
+            let bytes = end.read_now();
+            assert!(!bytes.is_empty(), "the server answers the upgrade");
+            parser.feed(&bytes);
+            if let Some(response) = parser.poll_response().expect("a valid HTTP response") {
+                break response;
+            }
+        };
         let headers: Vec<(String, String)> = response
             .headers
             .iter()
@@ -250,13 +270,16 @@ impl RawClient {
     }
 
     fn fill(&mut self) {
-        self.rt.run_until_idle();
-        let bytes = self.end.read_now();
-        if !bytes.is_empty() {
-            // The server may have been waiting for room in the pipe.
+        loop {
+            // The server may be waiting for room in the pipe: read until
+            // it has nothing more to write.
             self.rt.run_until_idle();
+            let bytes = self.end.read_now();
+            if bytes.is_empty() {
+                break;
+            }
+            self.decoder.feed(&bytes);
         }
-        self.decoder.feed(&bytes);
         let mut pongs = Vec::new();
         loop {
             match self.decoder.poll_message() {
