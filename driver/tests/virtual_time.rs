@@ -705,3 +705,99 @@ fn a_reader_behind_a_tiny_pipe_that_keeps_up_is_never_dropped() {
     assert!(reasons.take().is_empty());
     assert_eq!(io.socket_count(), 1);
 }
+
+// ----- tasks end -----
+
+#[test]
+fn an_ack_awaited_without_deadline_ends_when_the_socket_disconnects() {
+    let rt = VirtualRuntime::new();
+    let (io, sockets) = server(&rt, Config::default());
+    let (mut client, _) = RawClient::connect(&rt, &io, "/", None);
+    let socket = sockets.take().pop().unwrap();
+    let pending = rt.spawn_task(socket.emit_with_ack::<_, ()>("never", &()));
+    rt.run_until_idle();
+    assert_eq!(client.recv_text(), r#"420["never"]"#);
+    client.send_text("41", &[]);
+    rt.run_until_idle();
+    assert!(pending.is_finished());
+    assert!(matches!(pending.take(), Err(AckError::Disconnected)));
+}
+
+#[test]
+fn dropping_every_client_handle_closes_its_connection_and_ends_its_tasks() {
+    let rt = VirtualRuntime::new();
+    let (io, _) = server(&rt, Config::default());
+    let listener = rt.listen("localhost", 3000, &io);
+    rt.run_until_idle();
+    let baseline = rt.live_tasks();
+    let mut config = ClientConfig::default();
+    config.engine.transports = vec![ClientTransport::Websocket];
+    let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
+    client.connect();
+    rt.run_until_idle();
+    assert!(client.connected());
+    assert_eq!(listener.open_connections(), 1);
+    assert!(rt.live_tasks() > baseline);
+    drop(client);
+    rt.run_until_idle();
+    assert_eq!(io.socket_count(), 0);
+    assert_eq!(listener.open_connections(), 0);
+    // Whatever lingers (a close handshake) is over within the close timeout.
+    rt.advance(Duration::from_secs(31));
+    assert_eq!(rt.live_tasks(), baseline, "every task of the client ended");
+}
+
+#[test]
+fn the_client_detects_a_stalled_server_at_ping_interval_plus_ping_timeout_and_reconnects() {
+    let rt = VirtualRuntime::new();
+    let mut config = Config::default();
+    config.engine.ping_interval = Duration::from_millis(300);
+    config.engine.ping_timeout = Duration::from_millis(200);
+    let (io, sockets) = server(&rt, config);
+    let listener = rt.listen("localhost", 3000, &io);
+    let mut config = ClientConfig::default();
+    config.engine.transports = vec![ClientTransport::Websocket];
+    config.engine.randomization_factor = 0.0;
+    config.engine.reconnection_delay = Duration::from_millis(100);
+    let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
+    let reasons = Log::new();
+    let log = reasons.clone();
+    client.on_disconnect(move |_, reason| {
+        let log = log.clone();
+        async move { log.push(reason.as_str()) }
+    });
+    client.connect();
+    rt.run_until_idle();
+    assert!(client.connected());
+    assert_eq!(sockets.take().len(), 1);
+    // Heartbeats keep it up for a while.
+    rt.advance(Duration::from_millis(1000));
+    assert!(client.connected());
+    // The last ping reached the client at 900 ms; then the network stalls.
+    let last_ping = Duration::from_millis(900);
+    listener.hold_connections(true);
+    rt.advance(last_ping + Duration::from_millis(500) - NS - rt.elapsed());
+    assert!(client.connected(), "not a nanosecond early");
+    rt.advance(NS);
+    assert!(!client.connected());
+    assert_eq!(reasons.take(), vec!["ping timeout"]);
+    // It reconnects after its delay, on a fresh connection.
+    rt.advance(Duration::from_millis(100));
+    assert!(client.connected());
+    assert_eq!(sockets.take().len(), 1);
+}
+
+#[test]
+#[ignore = "driver bug (shared.rs, s4-host's): a dropped server's timer task never ends"]
+fn a_dropped_server_ends_its_timer_task() {
+    let rt = VirtualRuntime::new();
+    let io = SocketIo::with_runtime(rt.clone(), Config::default());
+    rt.run_until_idle();
+    assert_eq!(rt.live_tasks(), 1, "the server's timer task");
+    drop(io);
+    rt.run_until_idle();
+    // The timer loop holds the server weakly and waits on its deadline
+    // notifier, which nothing raises when the server is dropped (the
+    // client's manager notifies in its Drop; the server does not).
+    assert_eq!(rt.live_tasks(), 0);
+}

@@ -25,6 +25,8 @@ struct Direction {
     read_closed: bool,
     /// Broken (an abort): reads and writes fail at once.
     reset: bool,
+    /// Held: the reader sees nothing until released (a stalled network).
+    held: bool,
     reader: Option<Waker>,
     writer: Option<Waker>,
 }
@@ -37,6 +39,7 @@ impl Direction {
             write_closed: false,
             read_closed: false,
             reset: false,
+            held: false,
             reader: None,
             writer: None,
         }))
@@ -92,9 +95,13 @@ impl PipeEnd {
         }
     }
 
-    /// Takes every byte buffered for this end now (without waiting).
+    /// Takes every byte buffered for this end now (without waiting;
+    /// nothing while the pipe is held).
     pub fn read_now(&mut self) -> Vec<u8> {
         let mut dir = lock(&self.read);
+        if dir.held {
+            return Vec::new();
+        }
         let bytes: Vec<u8> = dir.buf.drain(..).collect();
         let writer = dir.writer.take();
         drop(dir);
@@ -108,7 +115,7 @@ impl PipeEnd {
     /// every byte it wrote has been read.
     pub fn at_eof(&self) -> bool {
         let dir = lock(&self.read);
-        dir.reset || (dir.write_closed && dir.buf.is_empty())
+        dir.reset || (!dir.held && dir.write_closed && dir.buf.is_empty())
     }
 
     /// How many bytes wait for this end to read them.
@@ -175,6 +182,10 @@ impl futures_lite::AsyncRead for PipeEnd {
         }
         if out.is_empty() {
             return Poll::Ready(Ok(0));
+        }
+        if dir.held {
+            dir.reader = Some(cx.waker().clone());
+            return Poll::Pending;
         }
         if dir.buf.is_empty() {
             if dir.write_closed {
@@ -252,6 +263,19 @@ impl PipeControl {
             let mut dir = lock(dir);
             dir.reset = true;
             dir.buf.clear();
+            let wakers = dir.wake_all();
+            drop(dir);
+            wake(wakers);
+        }
+    }
+
+    /// Holds (or releases) both directions: while held, neither end reads
+    /// anything (bytes pile up to the buffer's capacity, then writers
+    /// wait), as over a network that stalled without closing.
+    pub fn hold(&self, held: bool) {
+        for dir in [&self.a, &self.b] {
+            let mut dir = lock(dir);
+            dir.held = held;
             let wakers = dir.wake_all();
             drop(dir);
             wake(wakers);

@@ -4,6 +4,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
@@ -103,6 +104,39 @@ struct Inner {
     queue: Mutex<VecDeque<Runnable>>,
     listeners: Mutex<HashMap<(String, u16), SharedListener>>,
     next_peer_port: Mutex<u16>,
+    /// Tasks spawned and not yet finished or dropped.
+    live_tasks: Arc<AtomicUsize>,
+}
+
+/// A task's future, counted in [`Inner::live_tasks`] until it is dropped
+/// (finished, or cancelled with its task).
+struct Counted<F> {
+    future: F,
+    live: Arc<AtomicUsize>,
+}
+
+impl<F> Counted<F> {
+    fn new(future: F, live: &Arc<AtomicUsize>) -> Self {
+        live.fetch_add(1, Ordering::Relaxed);
+        Counted {
+            future,
+            live: live.clone(),
+        }
+    }
+}
+
+impl<F: Future + Unpin> Future for Counted<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        std::pin::Pin::new(&mut self.future).poll(cx)
+    }
+}
+
+impl<F> Drop for Counted<F> {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A [`Runtime`] (and [`Connector`]) on virtual time, for deterministic
@@ -142,6 +176,7 @@ impl VirtualRuntime {
                 queue: Mutex::new(VecDeque::new()),
                 listeners: Mutex::new(HashMap::new()),
                 next_peer_port: Mutex::new(40_000),
+                live_tasks: Arc::new(AtomicUsize::new(0)),
             }),
         }
     }
@@ -154,6 +189,12 @@ impl VirtualRuntime {
     /// Virtual time elapsed since the epoch.
     pub fn elapsed(&self) -> Duration {
         lock(&self.inner.clock).offset
+    }
+
+    /// How many spawned tasks have neither finished nor been dropped: a
+    /// test can check that tasks end when what they serve goes away.
+    pub fn live_tasks(&self) -> usize {
+        self.inner.live_tasks.load(Ordering::Relaxed)
     }
 
     /// The earliest deadline of an armed timer, as virtual time since the
@@ -179,6 +220,7 @@ impl VirtualRuntime {
         T: Send + 'static,
         F: Future<Output = T> + Send + 'static,
     {
+        let future = Counted::new(Box::pin(future), &self.inner.live_tasks);
         let (runnable, task) = async_task::spawn(future, self.schedule_fn());
         runnable.schedule();
         Spawned { task: Some(task) }
@@ -329,6 +371,7 @@ impl VirtualRuntime {
 
 impl Runtime for VirtualRuntime {
     fn spawn(&self, future: BoxFuture<()>) {
+        let future = Counted::new(future, &self.inner.live_tasks);
         let (runnable, task) = async_task::spawn(future, self.schedule_fn());
         task.detach();
         runnable.schedule();
@@ -511,6 +554,14 @@ impl Listener {
             .iter()
             .filter(|c| !c.is_closed())
             .count()
+    }
+
+    /// Holds (or releases) every open accepted connection: nothing
+    /// written either way is read while held (see [`PipeControl::hold`]).
+    pub fn hold_connections(&self, held: bool) {
+        for connection in &lock(&self.state).connections {
+            connection.hold(held);
+        }
     }
 
     /// Closes every accepted connection, as a server whose sockets were
