@@ -801,3 +801,84 @@ fn a_dropped_server_ends_its_timer_task() {
     // client's manager notifies in its Drop; the server does not).
     assert_eq!(rt.live_tasks(), 0);
 }
+
+// ----- long-polling, spoken raw -----
+
+/// Sends one HTTP request on a fresh in-memory connection and returns the
+/// response, once the server has answered (time does not move).
+fn http(
+    rt: &VirtualRuntime,
+    io: &SocketIo,
+    method: sio_core::wire::http::Method,
+    target: &str,
+    body: &str,
+) -> Option<sio_core::wire::http::ReceivedResponse> {
+    let (mut end, _) = rt.connect_raw(io, 64 * 1024);
+    let request = sio_core::wire::http::OutgoingRequest::new(method, target)
+        .with_header("Connection", "close")
+        .with_body(Bytes::copy_from_slice(body.as_bytes()));
+    end.write_now(&request.to_bytes("localhost")).unwrap();
+    rt.run_until_idle();
+    let mut parser = sio_core::wire::http::ResponseParser::new(Default::default());
+    parser.feed(&end.read_now());
+    parser.poll_response().unwrap()
+}
+
+/// Opens a polling session; returns its sid.
+fn polling_session(rt: &VirtualRuntime, io: &SocketIo) -> String {
+    use sio_core::wire::http::Method;
+    let open = http(
+        rt,
+        io,
+        Method::Get,
+        "/socket.io/?EIO=4&transport=polling",
+        "",
+    )
+    .unwrap();
+    assert_eq!(open.status, 200);
+    let body = String::from_utf8(open.body.to_vec()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(body.strip_prefix('0').unwrap()).unwrap();
+    json["sid"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_polling_client_that_stops_polling_times_out_at_ping_interval_plus_ping_timeout() {
+    use sio_core::wire::http::Method;
+    let rt = VirtualRuntime::new();
+    let (io, _, reasons) = server_logging_disconnects(&rt, Config::default());
+    let sid = polling_session(&rt, &io);
+    let base = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let posted = http(&rt, &io, Method::Post, &base, "40").unwrap();
+    assert_eq!((posted.status, &posted.body[..]), (200, &b"ok"[..]));
+    let reply = http(&rt, &io, Method::Get, &base, "").unwrap();
+    assert!(reply.body.starts_with(b"40{\"sid\":"));
+    assert_eq!(io.socket_count(), 1);
+    // No GET after this: the ping at 25 s waits unsent, unanswered.
+    rt.advance(Duration::from_secs(45) - NS);
+    assert!(reasons.take().is_empty());
+    rt.advance(NS);
+    assert_eq!(reasons.take(), vec![DisconnectReason::PingTimeout]);
+    let gone = http(&rt, &io, Method::Get, &base, "").unwrap();
+    assert_eq!(gone.status, 400, "the session is gone");
+}
+
+#[test]
+fn a_held_poll_is_answered_with_the_ping_at_the_ping_interval() {
+    use sio_core::wire::http::Method;
+    let rt = VirtualRuntime::new();
+    let (io, _) = server(&rt, Config::default());
+    let sid = polling_session(&rt, &io);
+    let (mut end, _) = rt.connect_raw(&io, 64 * 1024);
+    let request = sio_core::wire::http::OutgoingRequest::new(
+        Method::Get,
+        format!("/socket.io/?EIO=4&transport=polling&sid={sid}"),
+    );
+    end.write_now(&request.to_bytes("localhost")).unwrap();
+    rt.advance(Duration::from_secs(25) - NS);
+    assert!(end.read_now().is_empty(), "held until the ping");
+    rt.advance(NS);
+    let mut parser = sio_core::wire::http::ResponseParser::new(Default::default());
+    parser.feed(&end.read_now());
+    let response = parser.poll_response().unwrap().expect("answered at 25 s");
+    assert_eq!((response.status, &response.body[..]), (200, &b"2"[..]));
+}
