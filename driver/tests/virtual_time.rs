@@ -882,3 +882,57 @@ fn a_held_poll_is_answered_with_the_ping_at_the_ping_interval() {
     let response = parser.poll_response().unwrap().expect("answered at 25 s");
     assert_eq!((response.status, &response.body[..]), (200, &b"2"[..]));
 }
+
+#[test]
+fn an_upgrade_that_never_completes_is_closed_at_the_upgrade_timeout() {
+    use sio_core::wire::ws::frame::{encode_frame, Decoder, Limits};
+    use sio_core::wire::ws::handshake::{client_key, client_request_head};
+    use sio_core::wire::ws::{Message, OpCode, Role};
+    let rt = VirtualRuntime::new();
+    let mut config = Config::default();
+    config.engine.upgrade_timeout = Duration::from_secs(4);
+    let (io, _) = server(&rt, config);
+    let sid = polling_session(&rt, &io);
+    let (mut ws, _) = rt.connect_raw(&io, 64 * 1024);
+    let key = client_key(*b"upgrading-client");
+    let head = client_request_head(
+        "localhost",
+        &format!("/socket.io/?EIO=4&transport=websocket&sid={sid}"),
+        &key,
+    );
+    ws.write_now(head.as_bytes()).unwrap();
+    rt.run_until_idle();
+    let mut parser = sio_core::wire::http::ResponseParser::new(Default::default());
+    parser.feed(&ws.read_now());
+    assert_eq!(parser.poll_response().unwrap().unwrap().status, 101);
+    let started = rt.elapsed();
+    let mut frame = bytes::BytesMut::new();
+    encode_frame(
+        &mut frame,
+        true,
+        OpCode::Text,
+        b"2probe",
+        Some([1, 2, 3, 4]),
+    );
+    ws.write_now(&frame).unwrap();
+    rt.run_until_idle();
+    let mut decoder = Decoder::new(Role::Client, Limits::default());
+    decoder.feed(&parser.take_buffered());
+    decoder.feed(&ws.read_now());
+    match decoder.poll_message().unwrap() {
+        Some(Message::Text(text)) => assert_eq!(&text[..], "3probe"),
+        other => panic!("expected 3probe, got {other:?}"),
+    }
+    // No `5`: the upgrade is abandoned at exactly the upgrade timeout.
+    rt.advance(Duration::from_secs(4) - NS);
+    assert!(ws.read_now().is_empty() && !ws.at_eof());
+    rt.advance(NS);
+    assert_eq!(rt.elapsed() - started, Duration::from_secs(4));
+    decoder.feed(&ws.read_now());
+    let closed = matches!(decoder.poll_message(), Ok(Some(Message::Close(_)))) || ws.at_eof();
+    assert!(closed, "the WebSocket is closed at the deadline");
+    // The session goes on over polling.
+    let base = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let posted = http(&rt, &io, sio_core::wire::http::Method::Post, &base, "40").unwrap();
+    assert_eq!(posted.status, 200);
+}
