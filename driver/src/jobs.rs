@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::task::Context;
 
 use super::runtime::{BoxFuture, Runtime};
-use super::shared::lock;
+use super::sync::lock;
 
 /// Work waiting for one owner's handlers, and whether a runner takes it.
 pub(crate) struct JobQueue<J> {

@@ -10,7 +10,9 @@
 //! then an outbox.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::sync::lock;
 
 use async_channel::Sender;
 use event_listener::Event as Notify;
@@ -29,12 +31,6 @@ use crate::clock::Clock;
 use sio_core::engine::{ConnId, Io};
 use sio_core::server::{DisconnectReason, Event, Output, Server, SocketId};
 use sio_core::time::Instant;
-
-/// Locks `m`, recovering the data if a panicking thread poisoned it (every
-/// critical section leaves the maps consistent before it can panic).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// A connection's write progress, not yet told the core.
 struct Written {

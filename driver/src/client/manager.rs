@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use crate::ack::AckReply;
 use crate::clock::Clock;
 use crate::jobs::{start_in_order, JobQueue};
+use crate::payload::Payload;
 use crate::runtime::{BoxFuture, Connector, Runtime};
-use crate::shared::lock;
-use crate::socket::Payload;
+use crate::sync::lock;
 use sio_core::client::{
     Client, ClientEvent, Config as CoreConfig, ConnId, DisconnectReason, Output, Transport,
 };

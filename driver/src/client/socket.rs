@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use crate::ack::{await_ack, AckError, AckReply};
 use crate::jobs::{start_in_order, JobQueue};
+use crate::payload::Payload;
 use crate::runtime::BoxFuture;
-use crate::shared::lock;
-use crate::socket::Payload;
+use crate::sync::lock;
 use crate::EmitError;
 use sio_core::client::{ClientError, DisconnectReason, EmitOptions};
 use sio_core::packet::{encode_args, RawJson};
