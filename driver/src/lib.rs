@@ -54,6 +54,8 @@ mod runtime;
 mod shared;
 mod socket;
 mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use accept::accept_loop;
 pub use ack::AckError;
