@@ -177,7 +177,7 @@ fn acks_both_ways_with_the_sio_client() {
     });
     rt.listen("localhost", 3000, &io);
     let mut config = ClientConfig::default();
-    config.engine.transports = vec![ClientTransport::Websocket];
+    config.engine.transports = vec![ClientTransport::WebSocket];
     let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
     client.on("question", |_, text: String, ack| async move {
         let _ = ack.send(&format!("{text}? yes"));
@@ -231,7 +231,7 @@ fn the_sio_client_ack_timeout_is_exact_too() {
     });
     rt.listen("localhost", 3000, &io);
     let mut config = ClientConfig::default();
-    config.engine.transports = vec![ClientTransport::Websocket];
+    config.engine.transports = vec![ClientTransport::WebSocket];
     let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
     client.connect();
     rt.run_until_idle();
@@ -444,7 +444,7 @@ fn the_client_reconnects_after_its_delay_and_delivers_buffered_emits() {
     });
     let listener = rt.listen("localhost", 3000, &io);
     let mut config = ClientConfig::default();
-    config.engine.transports = vec![ClientTransport::Websocket];
+    config.engine.transports = vec![ClientTransport::WebSocket];
     config.engine.reconnection_delay = Duration::from_millis(1000);
     config.engine.reconnection_delay_max = Duration::from_millis(10_000);
     config.engine.randomization_factor = 0.0;
@@ -591,7 +591,7 @@ fn the_client_over_polling_and_upgrade_reconnects_too() {
     assert!(client.connected());
     assert_eq!(
         client.manager().transport(),
-        Some(ClientTransport::Websocket)
+        Some(ClientTransport::WebSocket)
     );
     assert_eq!(sockets.take().len(), 1);
     let before = listener.attempts().len();
@@ -731,7 +731,7 @@ fn dropping_every_client_handle_closes_its_connection_and_ends_its_tasks() {
     rt.run_until_idle();
     let baseline = rt.live_tasks();
     let mut config = ClientConfig::default();
-    config.engine.transports = vec![ClientTransport::Websocket];
+    config.engine.transports = vec![ClientTransport::WebSocket];
     let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
     client.connect();
     rt.run_until_idle();
@@ -756,7 +756,7 @@ fn the_client_detects_a_stalled_server_at_ping_interval_plus_ping_timeout_and_re
     let (io, sockets) = server(&rt, config);
     let listener = rt.listen("localhost", 3000, &io);
     let mut config = ClientConfig::default();
-    config.engine.transports = vec![ClientTransport::Websocket];
+    config.engine.transports = vec![ClientTransport::WebSocket];
     config.engine.randomization_factor = 0.0;
     config.engine.reconnection_delay = Duration::from_millis(100);
     let client = client_socket(rt.clone(), "http://localhost:3000", config).unwrap();
