@@ -5,7 +5,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::shared::lock;
+use super::host::lock;
 
 /// Values keyed by their type; cloning the map shares it.
 #[derive(Clone, Default)]

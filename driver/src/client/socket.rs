@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::ack::{await_ack, AckError, AckReply};
+use crate::host::lock;
 use crate::jobs::{start_in_order, JobQueue};
 use crate::runtime::BoxFuture;
-use crate::shared::lock;
 use crate::socket::Payload;
 use crate::EmitError;
 use sio_core::client::{ClientError, DisconnectReason, EmitOptions};
