@@ -38,7 +38,7 @@ impl std::fmt::Display for RandomSourceError {
 impl std::error::Error for RandomSourceError {}
 
 /// A seed from `fill` (the OS source, or a test's).
-fn seed_from(
+pub(crate) fn seed_from(
     fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
 ) -> Result<[u8; 32], RandomSourceError> {
     let mut seed = [0u8; 32];
