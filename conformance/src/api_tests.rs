@@ -1,5 +1,5 @@
 //! The user API of the server, tested over real loopback sockets with the
-//! blocking [`TestClient`](crate::testclient::TestClient), written once for
+//! blocking [`TestClient`], written once for
 //! every runtime.
 //!
 //! Each test is a plain function generic over a [`TestRuntime`] (a server
@@ -316,7 +316,7 @@ macro_rules! api_tests {
 pub struct Rx<T>(mpsc::Receiver<T>);
 
 impl<T> Rx<T> {
-    /// The next value (panics after [`WAIT`]).
+    /// The next value (panics after `WAIT`).
     pub fn get(&self) -> T {
         self.0.recv_timeout(WAIT).expect("handler reported in time")
     }

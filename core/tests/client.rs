@@ -34,7 +34,7 @@ fn at(value: u64) -> Instant {
 fn config() -> Config {
     let mut config = Config::default();
     config.host = "localhost:3000".into();
-    config.transports = vec![Transport::Websocket];
+    config.transports = vec![Transport::WebSocket];
     config
 }
 

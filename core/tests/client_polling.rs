@@ -331,7 +331,7 @@ fn binary_emit_is_base64_in_the_payload() {
 #[test]
 fn upgrade_waits_for_the_pending_get_then_sends_5_and_held_writes() {
     let mut sim = Sim::opened(
-        config(&[Transport::Polling, Transport::Websocket]),
+        config(&[Transport::Polling, Transport::WebSocket]),
         OPEN_UPGRADE,
     );
     sim.take_events();
@@ -365,7 +365,7 @@ fn upgrade_waits_for_the_pending_get_then_sends_5_and_held_writes() {
     assert!(sim.take_requests(0).is_empty());
     assert_eq!(sim.take_messages(2), ["5", "42[\"held\"]"]);
     assert_eq!(sim.take_events(), [ClientEvent::Upgraded]);
-    assert_eq!(sim.client.transport(), Some(Transport::Websocket));
+    assert_eq!(sim.client.transport(), Some(Transport::WebSocket));
     assert_eq!(sim.closes, [0, 1]);
     // Everything goes over the WebSocket now.
     sim.ws_text(2, "2");
@@ -379,7 +379,7 @@ fn upgrade_waits_for_the_pending_get_then_sends_5_and_held_writes() {
 #[test]
 fn upgrade_waits_for_the_post_in_flight_too() {
     let mut sim = Sim::opened(
-        config(&[Transport::Polling, Transport::Websocket]),
+        config(&[Transport::Polling, Transport::WebSocket]),
         OPEN_UPGRADE,
     );
     sim.up(1);
@@ -392,13 +392,13 @@ fn upgrade_waits_for_the_post_in_flight_too() {
     assert!(sim.take_messages(2).is_empty());
     sim.answer(1, "ok");
     assert_eq!(sim.take_messages(2), ["5"]);
-    assert_eq!(sim.client.transport(), Some(Transport::Websocket));
+    assert_eq!(sim.client.transport(), Some(Transport::WebSocket));
 }
 
 #[test]
 fn failed_probe_leaves_polling_running() {
     let mut sim = Sim::opened(
-        config(&[Transport::Polling, Transport::Websocket]),
+        config(&[Transport::Polling, Transport::WebSocket]),
         OPEN_UPGRADE,
     );
     sim.up(1);
@@ -414,7 +414,7 @@ fn failed_probe_leaves_polling_running() {
     assert_eq!(sim.client.transport(), Some(Transport::Polling));
     // A wrong answer to the probe fails it the same way.
     let mut sim = Sim::opened(
-        config(&[Transport::Polling, Transport::Websocket]),
+        config(&[Transport::Polling, Transport::WebSocket]),
         OPEN_UPGRADE,
     );
     sim.up(2);
@@ -425,7 +425,7 @@ fn failed_probe_leaves_polling_running() {
 
 #[test]
 fn probe_lost_after_3probe_keeps_polling_paused_until_ping_timeout() {
-    let mut small = config(&[Transport::Polling, Transport::Websocket]);
+    let mut small = config(&[Transport::Polling, Transport::WebSocket]);
     small.max_buffered_emits = 3;
     let mut sim = Sim::opened(small, OPEN_UPGRADE);
     sim.up(1);
@@ -530,11 +530,11 @@ fn volatile_emit_during_a_post_is_dropped() {
 
 #[test]
 fn no_probe_when_upgrade_is_off_or_not_offered() {
-    let mut off = config(&[Transport::Polling, Transport::Websocket]);
+    let mut off = config(&[Transport::Polling, Transport::WebSocket]);
     off.upgrade = false;
     let sim = Sim::opened(off, OPEN_UPGRADE);
     assert_eq!(sim.connects, [0, 1]);
-    let sim = Sim::opened(config(&[Transport::Polling, Transport::Websocket]), OPEN);
+    let sim = Sim::opened(config(&[Transport::Polling, Transport::WebSocket]), OPEN);
     assert_eq!(sim.connects, [0, 1]);
     let sim = Sim::opened(config(&[Transport::Polling]), OPEN_UPGRADE);
     assert_eq!(sim.connects, [0, 1]);
@@ -736,7 +736,7 @@ mod hostile {
         /// no panic, and every transmit goes to a connection it asked for.
         #[test]
         fn any_server_input_is_survived(ops in proptest::collection::vec(op(), 0..40)) {
-            let mut sim = Sim::opened(config(&[Transport::Polling, Transport::Websocket]), OPEN_UPGRADE);
+            let mut sim = Sim::opened(config(&[Transport::Polling, Transport::WebSocket]), OPEN_UPGRADE);
             for op in ops {
                 match op {
                     Op::Bytes(id, bytes) if sim.connects.contains(&id) => {

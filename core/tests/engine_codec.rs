@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use proptest::prelude::*;
 use sio_core::engine::payload::{decode_payload, encode_payload, encoded_payload_len, SEPARATOR};
-use sio_core::engine::{DecodeError, Handshake, Packet, PacketType};
+use sio_core::engine::{DecodeError, OpenPacket, Packet, PacketType};
 
 fn text(data: &'static str) -> ByteString {
     ByteString::from_static(data)
@@ -166,7 +166,7 @@ fn documented_payloads_encode() {
 
 #[test]
 fn documented_handshake() {
-    let handshake = Handshake {
+    let handshake = OpenPacket {
         sid: "lv_VI97HAXpY6yYWAAAC".to_owned(),
         upgrades: vec!["websocket".to_owned()],
         ping_interval: 25000,
@@ -174,10 +174,10 @@ fn documented_handshake() {
         max_payload: 1_000_000,
     };
     assert_eq!(handshake.to_json(), HANDSHAKE_JSON);
-    assert_eq!(Handshake::from_json(HANDSHAKE_JSON), Ok(handshake.clone()));
+    assert_eq!(OpenPacket::from_json(HANDSHAKE_JSON), Ok(handshake.clone()));
     // The document's pretty-printed form reads the same.
     let pretty = "{\n  \"sid\": \"lv_VI97HAXpY6yYWAAAC\",\n  \"upgrades\": [\"websocket\"],\n  \"pingInterval\": 25000,\n  \"pingTimeout\": 20000,\n  \"maxPayload\": 1000000\n}";
-    assert_eq!(Handshake::from_json(pretty), Ok(handshake));
+    assert_eq!(OpenPacket::from_json(pretty), Ok(handshake));
 }
 
 #[test]
@@ -359,7 +359,7 @@ proptest! {
 
     #[test]
     fn arbitrary_handshake_json_never_panics(json in any::<String>()) {
-        let _ = Handshake::from_json(&json);
+        let _ = OpenPacket::from_json(&json);
     }
 
     #[test]
@@ -370,7 +370,7 @@ proptest! {
         ping_timeout in any::<u64>(),
         max_payload in any::<u64>(),
     ) {
-        let handshake = Handshake { sid, upgrades, ping_interval, ping_timeout, max_payload };
-        prop_assert_eq!(Handshake::from_json(&handshake.to_json()), Ok(handshake));
+        let handshake = OpenPacket { sid, upgrades, ping_interval, ping_timeout, max_payload };
+        prop_assert_eq!(OpenPacket::from_json(&handshake.to_json()), Ok(handshake));
     }
 }

@@ -1,12 +1,11 @@
-//! Acknowledgements: the sender handed to event handlers, and the replies
-//! that come back for our own emits.
+//! Acknowledgements of our own emits: the replies that come back, and the
+//! errors of waiting for them. (The sender handed to event handlers is
+//! the socket's: `AckSender` in `socket`.)
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
-use super::socket::Socket;
-use super::EmitError;
+use super::error::EmitError;
 use sio_core::packet::{decode_args, ArgsError, RawJson};
 
 /// What came back for an emit that wanted an ack.
@@ -62,38 +61,5 @@ pub(crate) async fn await_ack<T: DeserializeOwned>(
         }
         Ok(AckReply::Timeout) => Err(AckError::Timeout),
         Err(_) => Err(AckError::Disconnected),
-    }
-}
-
-/// Answers the client's ack request of one event. Dropping it unanswered
-/// sends nothing, as when a Node handler never calls its callback.
-#[derive(Debug)]
-pub struct AckSender {
-    socket: Socket,
-    id: Option<u64>,
-}
-
-impl AckSender {
-    pub(crate) fn new(socket: Socket, id: Option<u64>) -> Self {
-        AckSender { socket, id }
-    }
-
-    /// Whether the client asked for an acknowledgement.
-    pub fn is_requested(&self) -> bool {
-        self.id.is_some()
-    }
-
-    /// Sends the acknowledgement with `args` (a tuple for several
-    /// arguments, `()` for none). Without a request it does nothing.
-    pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
-        let Some(id) = self.id else { return Ok(()) };
-        self.socket.send_ack(id, args)
-    }
-
-    /// Sends the acknowledgement with `args` (a JSON array, e.g.
-    /// [`Payload::args`](super::Payload::args)) and its attachments, unchanged.
-    pub fn send_raw(self, args: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
-        let Some(id) = self.id else { return Ok(()) };
-        self.socket.send_ack_raw(id, args, attachments)
     }
 }

@@ -10,9 +10,9 @@ use bytestring::ByteString;
 
 use super::ack::AckReply;
 use super::cluster::Cluster;
+use super::payload::Payload;
 use super::remote::{self, first_arg};
 use super::shared::Shared;
-use super::socket::Payload;
 use sio_core::adapter::{AdapterPacket, BroadcastMessage, Request, Response, Targets, Value};
 use sio_core::packet::{PacketType, RawJson};
 use sio_core::server::BroadcastOptions;

@@ -27,7 +27,8 @@ use futures_lite::FutureExt;
 
 use super::bus::{Bus, BusError, BusEvent};
 use super::runtime::BoxFuture;
-use super::shared::{lock, Shared};
+use super::shared::Shared;
+use super::sync::lock;
 use sio_core::adapter::{
     read_incoming, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind, Channels,
     FetchedSocket, Finished, Incoming, PendingRequests, Request, RequestType, Response, Targets,

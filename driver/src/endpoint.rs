@@ -16,9 +16,10 @@ use std::task::Context;
 // default) instead of std's SipHash.
 use hashbrown::HashMap;
 
-use crate::host::{lock, Host, Machine, Next, Router};
+use crate::host::{Host, Machine, Next, Router};
 use crate::outbox::{OutboxReceiver, OutboxSender};
 use crate::runtime::Runtime;
+use crate::sync::lock;
 use sio_core::engine::{ConnId, EngineEvent, EngineServer, Io};
 use sio_core::server::{Event, Output, Server};
 use sio_core::time::Instant;

@@ -41,9 +41,10 @@ use hashbrown::HashMap;
 
 use crate::conn::{Fallback, FallbackSlot};
 use crate::endpoint::{Endpoint, Layer};
-use crate::host::{lock, start_timers, Host, Hosted};
+use crate::host::{start_timers, Host, Hosted};
 use crate::jobs::{start_now, JobQueue};
 use crate::runtime::{BoxFuture, Runtime};
+use crate::sync::lock;
 use sio_core::engine::{EngineEvent, EngineServer, Packet, SessionId};
 use sio_core::wire::http;
 

@@ -5,7 +5,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::host::lock;
+use super::sync::lock;
 
 /// Values keyed by their type; cloning the map shares it.
 #[derive(Clone, Default)]

@@ -3,24 +3,19 @@
 //! behind one lock, the run loop (feed an input with `now`, drain its
 //! outputs until it names its next deadline) and one timer task per host.
 //!
-//! Floor: the lowest of the driver with `runtime` and `clock`. It knows no
+//! Floor: the bottom one, beside `sync`, `runtime` and `clock`. It knows no
 //! machine's outputs and no handle: what an output means is the caller's
 //! [`Router`], so the server and the client layers build on this, never
 //! the other way round.
 
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use event_listener::Event as Notify;
 
 use crate::clock::Clock;
 use crate::runtime::{fired, Runtime, Timer};
+use crate::sync::lock;
 use sio_core::time::Instant;
-
-/// Locks `m`, recovering the data if a panicking thread poisoned it (every
-/// critical section leaves the maps consistent before it can panic).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// What [`Machine::poll_next`] gives: an output, or the end of a drain.
 pub(crate) enum Next<O> {

@@ -14,13 +14,13 @@ use super::answer::ServerSideAck;
 use super::bus::Bus;
 use super::cluster::ClusterError;
 use super::conn::{FallbackSlot, HttpExchange};
+use super::error::EmitError;
 use super::namespace::{ConnectContext, ConnectError, Namespace};
 use super::operators::BroadcastOperator;
 use super::remote::RemoteSocket;
 use super::runtime::Runtime;
 use super::shared::Shared;
 use super::socket::Socket;
-use super::EmitError;
 use sio_core::server::{Config, Server};
 use sio_core::wire::http;
 

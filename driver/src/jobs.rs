@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::task::Context;
 
-use super::host::lock;
 use super::runtime::{BoxFuture, Runtime};
+use super::sync::lock;
 
 /// Work waiting for one owner's handlers, and whether a runner takes it.
 pub(crate) struct JobQueue<J> {

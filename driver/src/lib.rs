@@ -45,6 +45,7 @@ mod cluster;
 mod conn;
 mod endpoint;
 pub mod engine_io;
+mod error;
 mod extensions;
 mod handshake;
 mod host;
@@ -53,13 +54,15 @@ mod jobs;
 mod namespace;
 mod operators;
 mod outbox;
+mod payload;
 mod remote;
 mod runtime;
 mod shared;
 mod socket;
+mod sync;
 
 pub use accept::accept_loop;
-pub use ack::{AckError, AckSender};
+pub use ack::AckError;
 pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 pub use client::UrlError;
@@ -71,6 +74,7 @@ pub use client::{
 pub use client::{tls_config_with_roots, TlsConfigError};
 pub use cluster::ClusterError;
 pub use conn::{HttpExchange, WebSocketUpgrade};
+pub use error::EmitError;
 pub use extensions::Extensions;
 /// rustls, for [`ClientConfig::with_tls`] (feature `tls`).
 #[cfg(feature = "tls")]
@@ -79,9 +83,10 @@ pub use handshake::Handshake;
 pub use io::{RandomSourceError, SocketIo};
 pub use namespace::{ConnectContext, ConnectError, Namespace};
 pub use operators::BroadcastOperator;
+pub use payload::Payload;
 pub use remote::RemoteSocket;
 pub use runtime::{BoxFuture, ClientStream, Connector, Runtime, Timer};
-pub use socket::{Payload, Socket, SocketEmitter};
+pub use socket::{AckSender, Socket, SocketEmitter};
 
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload
 /// travels as a binary attachment.
@@ -91,52 +96,3 @@ pub use sio_core::client::DisconnectReason as ClientDisconnectReason;
 /// A client transport (`ClientConfig::engine.transports`).
 pub use sio_core::client::Transport as ClientTransport;
 pub use sio_core::server::{Config, DisconnectReason};
-
-use sio_core::packet::ArgsError;
-use sio_core::server::ServerError;
-
-/// Why an emit (or join, leave, disconnect) could not be done.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum EmitError {
-    /// The arguments do not serialize.
-    Args(ArgsError),
-    /// The socket has disconnected.
-    Disconnected,
-    /// The socket already waits for as many acks as the server allows.
-    TooManyPendingAcks,
-    /// A namespace name must start with `/`.
-    InvalidNamespace,
-    /// The client already buffers as many emits as its config allows.
-    BufferFull,
-}
-
-impl std::fmt::Display for EmitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EmitError::Args(e) => write!(f, "arguments do not serialize: {e}"),
-            EmitError::Disconnected => f.write_str("socket has been disconnected"),
-            EmitError::TooManyPendingAcks => f.write_str("too many pending acks"),
-            EmitError::InvalidNamespace => f.write_str("namespace names start with '/'"),
-            EmitError::BufferFull => f.write_str("too many buffered emits"),
-        }
-    }
-}
-
-impl std::error::Error for EmitError {}
-
-impl From<ArgsError> for EmitError {
-    fn from(e: ArgsError) -> Self {
-        EmitError::Args(e)
-    }
-}
-
-impl From<ServerError> for EmitError {
-    fn from(e: ServerError) -> Self {
-        match e {
-            ServerError::TooManyPendingAcks => EmitError::TooManyPendingAcks,
-            ServerError::InvalidNamespace => EmitError::InvalidNamespace,
-            _ => EmitError::Disconnected,
-        }
-    }
-}

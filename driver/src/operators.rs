@@ -12,9 +12,9 @@ use serde::Serialize;
 
 use super::ack::{await_ack, AckError, AckReply};
 use super::cluster::{Cluster, ClusterError, Waiting};
+use super::error::EmitError;
 use super::remote::{args_value, decode_value, RemoteSocket};
 use super::shared::Shared;
-use super::EmitError;
 use sio_core::adapter::{Flag, Response, Targets};
 use sio_core::packet::encode_args;
 use sio_core::server::{BroadcastOptions, SocketId};

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 
-use super::host::lock;
+use super::sync::lock;
 use sio_core::engine::Io;
 
 /// Slots kept when the outbox is drained: enough for the usual single

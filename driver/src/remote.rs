@@ -9,11 +9,11 @@ use bytestring::ByteString;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::error::EmitError;
 use super::handshake::Handshake;
 use super::operators::BroadcastOperator;
 use super::shared::Shared;
 use super::socket::Socket;
-use super::EmitError;
 use sio_core::adapter::{self, FetchedSocket, Value};
 use sio_core::packet::{decode_args, ArgsError, RawJson};
 use sio_core::server::BroadcastOptions;

@@ -15,79 +15,18 @@ use core::future::Future;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::ack::{await_ack, AckError, AckSender};
+use super::ack::{await_ack, AckError};
+use super::error::EmitError;
 use super::extensions::Extensions;
 use super::handshake::Handshake;
 use super::jobs::{start_now, JobQueue};
 use super::operators::BroadcastOperator;
+use super::payload::Payload;
 use super::runtime::BoxFuture;
-use super::shared::{lock, Shared};
-use super::EmitError;
-use sio_core::packet::{decode_args, element_name, encode_args, ArgsError, RawJson};
+use super::shared::Shared;
+use super::sync::lock;
+use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, ServerError, SocketId};
-
-/// The arguments of one event as received: the JSON array (event name
-/// first) and the binary attachments its placeholders point at.
-#[derive(Debug, Clone)]
-pub struct Payload {
-    data: RawJson,
-    attachments: Vec<Bytes>,
-    /// Where the arguments start in `data`, once the dispatch scanned it.
-    tail: Tail,
-}
-
-/// What the handler lookup already learned of where the arguments start.
-#[derive(Debug, Clone, Copy)]
-enum Tail {
-    Unscanned,
-    /// `data` is an array; its elements after the name start there
-    /// (`None`: there are none).
-    At(Option<usize>),
-}
-
-impl Payload {
-    pub(crate) fn new(data: RawJson, attachments: Vec<Bytes>) -> Self {
-        Payload {
-            data,
-            attachments,
-            tail: Tail::Unscanned,
-        }
-    }
-
-    /// The event name.
-    pub fn event(&self) -> Option<String> {
-        self.data.event_name().map(|n| n.into_owned())
-    }
-
-    /// The arguments (after the event name) decoded as `T`: a tuple takes
-    /// them one by one, any other type takes the first.
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ArgsError> {
-        decode_args(&self.data, true, &self.attachments)
-    }
-
-    /// The arguments without the event name, as a JSON array of their
-    /// exact text (for re-emitting them unchanged).
-    pub fn args(&self) -> RawJson {
-        // One copy of the rest (the decoder validated the array); the
-        // dispatch already found where it starts.
-        match self.tail {
-            Tail::At(rest_at) => self.data.tail_at(rest_at),
-            Tail::Unscanned => self.data.array_tail().unwrap_or_else(|| {
-                RawJson::from_trusted(bytestring::ByteString::from_static("[]"))
-            }),
-        }
-    }
-
-    /// The whole array, exactly as the client sent it.
-    pub fn raw(&self) -> &RawJson {
-        &self.data
-    }
-
-    /// The binary attachments in placeholder order.
-    pub fn attachments(&self) -> &[Bytes] {
-        &self.attachments
-    }
-}
 
 type EventHandler = Arc<dyn Fn(Socket, Payload, AckSender) -> Option<BoxFuture<()>> + Send + Sync>;
 type AnyHandler = Arc<dyn Fn(Socket, Payload) -> BoxFuture<()> + Send + Sync>;
@@ -564,16 +503,12 @@ impl Socket {
     ) -> (Vec<AnyHandler>, Option<EventHandler>, Payload) {
         let split = data.split_first();
         let name = split.and_then(|(first, _)| first).and_then(element_name);
-        let tail = split.map_or(Tail::Unscanned, |(_, rest_at)| Tail::At(rest_at));
+        let rest_at = split.map(|(_, rest_at)| rest_at);
         let handlers = lock(&self.inner.handlers);
         let handler = name.and_then(|name| handlers.events.get(name.as_ref()).cloned());
         let any = handlers.any.clone();
         drop(handlers);
-        let payload = Payload {
-            data,
-            attachments,
-            tail,
-        };
+        let payload = Payload::scanned(data, attachments, rest_at);
         (any, handler, payload)
     }
 }
@@ -692,5 +627,38 @@ impl SocketEmitter {
             })
             .map_err(EmitError::from)?;
         Ok(rx)
+    }
+}
+
+/// Answers the client's ack request of one event. Dropping it unanswered
+/// sends nothing, as when a Node handler never calls its callback.
+#[derive(Debug)]
+pub struct AckSender {
+    socket: Socket,
+    id: Option<u64>,
+}
+
+impl AckSender {
+    pub(crate) fn new(socket: Socket, id: Option<u64>) -> Self {
+        AckSender { socket, id }
+    }
+
+    /// Whether the client asked for an acknowledgement.
+    pub fn is_requested(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// Sends the acknowledgement with `args` (a tuple for several
+    /// arguments, `()` for none). Without a request it does nothing.
+    pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
+        let Some(id) = self.id else { return Ok(()) };
+        self.socket.send_ack(id, args)
+    }
+
+    /// Sends the acknowledgement with `args` (a JSON array, e.g.
+    /// [`Payload::args`]) and its attachments, unchanged.
+    pub fn send_raw(self, args: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
+        let Some(id) = self.id else { return Ok(()) };
+        self.socket.send_ack_raw(id, args, attachments)
     }
 }

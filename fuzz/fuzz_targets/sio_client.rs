@@ -189,8 +189,8 @@ fuzz_target!(|data: &[u8]| {
     let mut config = Config::default();
     config.transports = match u.int_in_range(0u8..=2) {
         Ok(0) => vec![Transport::Polling],
-        Ok(1) => vec![Transport::Websocket],
-        _ => vec![Transport::Polling, Transport::Websocket],
+        Ok(1) => vec![Transport::WebSocket],
+        _ => vec![Transport::Polling, Transport::WebSocket],
     };
     config.retries = u.int_in_range(0u32..=2).unwrap_or(0);
     config.ack_timeout = Some(Duration::from_millis(200));

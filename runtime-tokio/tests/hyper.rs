@@ -144,8 +144,8 @@ async fn websocket_through_hypers_upgrade() {
     let addr = start().await;
     round_trip(
         addr,
-        vec![ClientTransport::Websocket],
-        ClientTransport::Websocket,
+        vec![ClientTransport::WebSocket],
+        ClientTransport::WebSocket,
     )
     .await;
 }
@@ -155,8 +155,8 @@ async fn polling_upgraded_to_websocket_through_hyper() {
     let addr = start().await;
     round_trip(
         addr,
-        vec![ClientTransport::Polling, ClientTransport::Websocket],
-        ClientTransport::Websocket,
+        vec![ClientTransport::Polling, ClientTransport::WebSocket],
+        ClientTransport::WebSocket,
     )
     .await;
 }

@@ -80,7 +80,7 @@ pub(super) async fn tls(ctx: &Ctx) -> Outcome {
 
     // wss alone, to an IP address (checked against the certificate's IP name).
     let url = format!("wss://127.0.0.1:{port}/");
-    let config = with_transports(&[ClientTransport::Websocket]).with_tls(trusted);
+    let config = with_transports(&[ClientTransport::WebSocket]).with_tls(trusted);
     let socket = (ctx.socket)(&url, config).map_err(|e| e.to_string())?;
     let connected = collect_connect(&socket);
     socket.connect();

@@ -71,7 +71,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            transports: vec![Transport::Polling, Transport::Websocket],
+            transports: vec![Transport::Polling, Transport::WebSocket],
             upgrade: true,
             host: String::from("localhost"),
             path: String::from("/socket.io/"),

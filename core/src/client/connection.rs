@@ -116,7 +116,7 @@ impl Client {
             .copied()
             .unwrap_or(Transport::Polling);
         let carrier = match first {
-            Transport::Websocket => {
+            Transport::WebSocket => {
                 self.next_conn = self.next_conn.wrapping_add(1);
                 self.outputs.push_back(Output::Connect { conn: id });
                 Carrier::Ws { conn: id, ws: None }
@@ -217,7 +217,7 @@ impl Client {
     /// offers one and the options allow it.
     fn maybe_probe(&mut self, upgrades: &[String]) {
         let wanted = self.config.upgrade
-            && self.config.transports.contains(&Transport::Websocket)
+            && self.config.transports.contains(&Transport::WebSocket)
             && upgrades.iter().any(|name| name == "websocket");
         let Some(link) = self.link.as_mut() else {
             return;
@@ -426,7 +426,7 @@ impl Client {
             self.fail_open(now, "transport error");
             return;
         };
-        let Ok(handshake) = Handshake::from_json(&json) else {
+        let Ok(handshake) = OpenPacket::from_json(&json) else {
             self.fail_open(now, "parse error");
             return;
         };

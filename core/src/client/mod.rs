@@ -72,10 +72,9 @@ mod sockets;
 mod types;
 mod ws;
 
+pub use crate::engine::{ConnId, Transport};
 pub use config::Config;
-pub use types::{
-    ClientError, ClientEvent, ConnId, DisconnectReason, EmitOptions, Output, Transport,
-};
+pub use types::{ClientError, ClientEvent, DisconnectReason, EmitOptions, Output};
 
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -89,7 +88,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::Deserialize;
 
-use crate::engine::{self, Handshake};
+use crate::engine::{self, OpenPacket};
 use crate::packet::{self, JsonParser, Packet, PacketType, Parser, RawJson};
 use crate::time::Instant;
 use crate::wire::ws::{self as websocket, Message, OpCode};
@@ -241,7 +240,7 @@ impl Client {
     /// The transport of the current connection (attempt).
     pub fn transport(&self) -> Option<Transport> {
         Some(match self.link.as_ref()?.carrier {
-            Carrier::Ws { .. } => Transport::Websocket,
+            Carrier::Ws { .. } => Transport::WebSocket,
             Carrier::Polling(_) => Transport::Polling,
         })
     }
@@ -592,7 +591,7 @@ impl Client {
         match role {
             Role::Ws | Role::Probe => {
                 let sid = self.engine_sid().map(String::from);
-                let target = self.request_target(Transport::Websocket, sid.as_deref());
+                let target = self.request_target(Transport::WebSocket, sid.as_deref());
                 let mut nonce = [0u8; 16];
                 self.rng.fill_bytes(&mut nonce);
                 let ws = WsLink::new(

@@ -14,7 +14,8 @@ use crate::engine;
 use crate::engine::payload::{decode_payload, encode_payload};
 use crate::wire::http::{HttpError, Limits, Method, OutgoingRequest, ResponseParser};
 
-use super::types::{ConnId, Output};
+use super::types::Output;
+use crate::engine::ConnId;
 
 /// Where new connections and transmits go.
 pub(crate) struct Io<'a> {

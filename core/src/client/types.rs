@@ -9,19 +9,9 @@ use core::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use crate::engine::ConnId;
 use crate::packet::RawJson;
 use crate::time::Instant;
-
-/// One TCP connection the client asked for; a new one per attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub(crate) u64);
-
-impl ConnId {
-    /// The number behind the id, unique for the client's lifetime.
-    pub fn as_u64(self) -> u64 {
-        self.0
-    }
-}
 
 /// Why a namespace is no longer connected, with the reference client's strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -174,26 +164,6 @@ pub enum ClientEvent {
     /// `reconnection_attempts` attempts failed; the client stays closed
     /// until [`Client::open`](super::Client::open) or [`Client::connect`](super::Client::connect).
     ReconnectFailed,
-}
-
-/// An Engine.IO transport (the reference's `transports` option names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// HTTP long-polling: a pending GET for the server's packets, POSTs
-    /// for ours.
-    Polling,
-    /// One WebSocket both ways.
-    Websocket,
-}
-
-impl Transport {
-    /// The name in the `transport` query parameter.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Polling => "polling",
-            Transport::Websocket => "websocket",
-        }
-    }
 }
 
 /// What the driver must do next.

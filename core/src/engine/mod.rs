@@ -2,20 +2,22 @@
 //! and the server state machine.
 
 pub mod config;
-pub mod handshake;
+pub mod open_packet;
 pub mod packet;
 pub mod payload;
 pub mod server;
 
 mod cors;
+pub(crate) mod ids;
 mod session;
-mod sid;
 mod timer;
+mod transport;
 
 pub use config::{AllowedOrigins, Config, Cookie, Cors};
-pub use handshake::Handshake;
+pub use open_packet::OpenPacket;
 pub use packet::{DecodeError, Packet, PacketType};
 pub use server::{
-    CloseReason, ConnId, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo, Io,
-    OutMessage, Output, SessionId, Transport,
+    CloseReason, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo, Io, OutMessage,
+    Output, SessionId,
 };
+pub use transport::{ConnId, Transport};

@@ -6,9 +6,17 @@
 use alloc::vec::Vec;
 use bytestring::ByteString;
 
+use crate::engine::{EngineServer, OutMessage};
+
+use super::namespace::Namespace;
 use super::socket::SocketId;
-use crate::engine::{EngineServer, OutMessage, SessionId};
-use crate::packet::{Packet, Parser};
+use super::types::ServerError;
+use super::Server;
+use crate::engine::SessionId;
+use crate::packet::{Packet, Parser, RawJson};
+use crate::time::Instant;
+use bytes::Bytes;
+use core::time::Duration;
 
 /// Who receives a broadcast.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,4 +62,183 @@ pub(crate) fn send(
         }
     }
     queued
+}
+
+/// Broadcasts and rooms.
+impl<P: Parser> Server<P> {
+    // ----- broadcast -----
+
+    /// Sends `data` to the sockets of `nsp` that `opts` selects, encoded
+    /// once for all of them; returns how many got it (volatile drops not
+    /// counted). An unknown namespace has no sockets.
+    pub fn broadcast(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        opts: &BroadcastOptions,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+    ) -> usize {
+        self.advance(now);
+        self.broadcast_inner(nsp, opts, data, attachments, None, None)
+            .0
+    }
+
+    /// Like [`Server::broadcast`](super::Server::broadcast), asking every recipient for an ack with
+    /// one deadline, `now + timeout`. All recipients share one ack id (as in
+    /// the reference server); returns each recipient with it. Sockets that
+    /// already wait for [`Config::max_pending_acks`](super::Config::max_pending_acks) acks are left out.
+    pub fn broadcast_with_ack(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        opts: &BroadcastOptions,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        timeout: Duration,
+    ) -> Vec<(SocketId, u64)> {
+        self.advance(now);
+        let deadline = now + timeout;
+        let mut sent = Vec::new();
+        let (_, id) = self.broadcast_inner(
+            nsp,
+            opts,
+            data,
+            attachments,
+            Some(deadline),
+            Some(&mut sent),
+        );
+        match id {
+            Some(id) => sent.into_iter().map(|socket| (socket, id)).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    pub(super) fn broadcast_inner(
+        &mut self,
+        nsp: &str,
+        opts: &BroadcastOptions,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        ack_deadline: Option<Instant>,
+        mut sent: Option<&mut Vec<SocketId>>,
+    ) -> (usize, Option<u64>) {
+        let Some(nsp) = self.namespaces.get_key_value(nsp).map(|(k, _)| k.clone()) else {
+            return (0, None);
+        };
+        let Some(namespace) = self.namespaces.get_mut(&nsp) else {
+            return (0, None);
+        };
+        let mut recipients = core::mem::take(&mut self.recipients_scratch);
+        namespace.recipients(opts, &mut recipients);
+        let id = ack_deadline.map(|_| namespace.take_ack_id());
+        if let Some(sent) = sent.as_deref_mut() {
+            sent.reserve(recipients.len());
+        }
+        let mut count = 0;
+        let packet = Packet {
+            id,
+            ..Packet::event(nsp, data, attachments)
+        };
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        encode(&self.parser, &packet, &mut messages);
+        for &socket in &recipients {
+            let Some(state) = self.sockets.get(&socket) else {
+                continue;
+            };
+            if id.is_some() && state.acks.len() >= self.max_pending_acks {
+                continue;
+            }
+            let session = state.session;
+            if !send(&mut self.engine, session, &messages, opts.volatile) {
+                continue;
+            }
+            if let (Some(id), Some(deadline)) = (id, ack_deadline) {
+                self.add_pending_ack(socket, id, deadline);
+            }
+            count += 1;
+            if let Some(sent) = sent.as_deref_mut() {
+                sent.push(socket);
+            }
+        }
+        recipients.clear();
+        self.recipients_scratch = recipients;
+        self.reuse_messages(messages);
+        (count, id)
+    }
+
+    // ----- rooms -----
+
+    /// Puts `socket` in `room` (of its namespace).
+    pub fn join(&mut self, socket: SocketId, room: &str) -> Result<(), ServerError> {
+        let state = self
+            .sockets
+            .get_mut(&socket)
+            .ok_or(ServerError::UnknownSocket)?;
+        if state.rooms.contains(room) {
+            return Ok(());
+        }
+        let room = ByteString::from(room);
+        if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
+            namespace.join(socket, room.clone());
+        }
+        state.rooms.insert(room);
+        Ok(())
+    }
+
+    /// Takes `socket` out of `room`; an empty room disappears.
+    pub fn leave(&mut self, socket: SocketId, room: &str) -> Result<(), ServerError> {
+        let state = self
+            .sockets
+            .get_mut(&socket)
+            .ok_or(ServerError::UnknownSocket)?;
+        if state.rooms.remove(room) {
+            if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
+                namespace.leave(socket, room);
+            }
+        }
+        Ok(())
+    }
+
+    /// The rooms `socket` is in, its own id included, in name order.
+    pub fn rooms(&self, socket: SocketId) -> Result<impl Iterator<Item = &str> + '_, ServerError> {
+        let state = self
+            .sockets
+            .get(&socket)
+            .ok_or(ServerError::UnknownSocket)?;
+        Ok(state.rooms.iter().map(|room| &**room))
+    }
+
+    /// The members of `room` in namespace `nsp`, in handle order (empty when
+    /// The sockets of `nsp` that a broadcast with `opts` would reach (rooms,
+    /// except rooms, except sockets; `volatile` plays no part here).
+    pub fn matching_sockets(&self, nsp: &str, opts: &BroadcastOptions) -> Vec<SocketId> {
+        let mut out = Vec::new();
+        if let Some(namespace) = self.namespaces.get(nsp) {
+            namespace.recipients(opts, &mut out);
+        }
+        out
+    }
+
+    /// either does not exist).
+    pub fn room_members(&self, nsp: &str, room: &str) -> Vec<SocketId> {
+        self.namespaces
+            .get(nsp)
+            .and_then(|namespace| namespace.room(room))
+            .map(|members| members.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// How many non-empty rooms namespace `nsp` has.
+    pub fn room_count(&self, nsp: &str) -> usize {
+        self.namespaces.get(nsp).map_or(0, Namespace::room_count)
+    }
+
+    /// The sockets of namespace `nsp`, in handle order.
+    pub fn namespace_sockets(&self, nsp: &str) -> Vec<SocketId> {
+        self.namespaces
+            .get(nsp)
+            .map(|namespace| namespace.sockets().iter().copied().collect())
+            .unwrap_or_default()
+    }
 }

@@ -4,12 +4,16 @@
 //! surface, and the heap is compacted when stale entries pile up, so its
 //! size stays proportional to the live timers.
 
+use super::session::Session;
+use super::socket::{Socket, SocketId};
+use super::types::{DisconnectReason, Event};
+use super::Server;
+use crate::engine::{CloseReason, SessionId};
+use crate::packet::{self, Parser};
+use crate::time::Instant;
+use alloc::collections::BTreeMap;
 use alloc::collections::BinaryHeap;
 use core::cmp::Reverse;
-
-use super::socket::SocketId;
-use crate::engine::SessionId;
-use crate::time::Instant;
 
 /// What a deadline is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -83,6 +87,68 @@ impl Timers {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
+    }
+}
+
+/// Connect and ack deadlines.
+impl<P: Parser> Server<P> {
+    pub(super) fn fire(&mut self, key: TimerKey) {
+        match key {
+            TimerKey::Connect(session) => {
+                self.close_session(
+                    session,
+                    DisconnectReason::ForcedServerClose,
+                    CloseReason::ForcedClose,
+                );
+            }
+            TimerKey::Ack(socket, id) => {
+                if let Some(state) = self.sockets.get_mut(&socket) {
+                    if state.acks.remove(&id).is_some() {
+                        self.events.push_back(Event::AckTimeout { socket, id });
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn add_pending_ack(&mut self, socket: SocketId, id: u64, deadline: Instant) {
+        if let Some(state) = self.sockets.get_mut(&socket) {
+            state.acks.insert(id, deadline);
+            self.push_timer(deadline, TimerKey::Ack(socket, id));
+        }
+    }
+
+    pub(super) fn push_timer(&mut self, deadline: Instant, key: TimerKey) {
+        let (sockets, sessions) = (&self.sockets, &self.sessions);
+        self.timers.push(deadline, key, |at, key| {
+            timer_is_live(sockets, sessions, at, key)
+        });
+    }
+
+    pub(super) fn next_deadline(&mut self) -> Option<Instant> {
+        let (sockets, sessions) = (&self.sockets, &self.sessions);
+        self.timers
+            .next(|at, key| timer_is_live(sockets, sessions, at, key))
+    }
+}
+
+/// Whether a timer entry still stands for something.
+pub(super) fn timer_is_live<D>(
+    sockets: &BTreeMap<SocketId, Socket>,
+    sessions: &BTreeMap<SessionId, Session<D>>,
+    at: Instant,
+    key: TimerKey,
+) -> bool
+where
+    D: packet::PacketDecoder,
+{
+    match key {
+        TimerKey::Connect(session) => sessions
+            .get(&session)
+            .is_some_and(|sess| sess.connect_deadline() == Some(at)),
+        TimerKey::Ack(socket, id) => sockets
+            .get(&socket)
+            .is_some_and(|state| state.ack_due_at(id, at)),
     }
 }
 

@@ -8,10 +8,11 @@ use core::future::Future;
 use serde::de::DeserializeOwned;
 
 use crate::ack::AckReply;
-use crate::host::{lock, start_timers, Host, Hosted, Machine, Next, Router};
+use crate::host::{start_timers, Host, Hosted, Machine, Next, Router};
 use crate::jobs::{start_in_order, JobQueue};
+use crate::payload::Payload;
 use crate::runtime::{BoxFuture, Connector, Runtime};
-use crate::socket::Payload;
+use crate::sync::lock;
 use sio_core::client::{
     Client, ClientEvent, Config as CoreConfig, ConnId, DisconnectReason, Output, Transport,
 };

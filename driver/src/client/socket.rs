@@ -11,10 +11,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::ack::{await_ack, AckError, AckReply};
-use crate::host::lock;
 use crate::jobs::{start_in_order, JobQueue};
+use crate::payload::Payload;
 use crate::runtime::BoxFuture;
-use crate::socket::Payload;
+use crate::sync::lock;
 use crate::EmitError;
 use sio_core::client::{ClientError, DisconnectReason, EmitOptions};
 use sio_core::packet::{encode_args, RawJson};

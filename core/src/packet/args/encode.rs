@@ -13,7 +13,7 @@ use crate::packet::RawJson;
 
 /// The data of an EVENT (`Some(event)`: `["event", ...args]`) or of an ACK
 /// (`None`: `[...args]`), and its attachments in placeholder order, for
-/// [`super::Packet::event`] or [`super::Packet::ack`] (which pick the
+/// [`Packet::event`](crate::packet::Packet::event) or [`Packet::ack`](crate::packet::Packet::ack) (which pick the
 /// binary packet types when there are attachments).
 ///
 /// As socket.io's `emit(event, ...args)`: a value that serializes as a

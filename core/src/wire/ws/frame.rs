@@ -545,21 +545,27 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4]) {
     }
 }
 
-/// Appends one frame to `out`. `mask` must be `Some` for a client and
-/// `None` for a server.
-pub fn encode_frame(
+/// The longest header of an unmasked (server) frame: two bytes and a
+/// 64-bit length.
+pub const MAX_SERVER_HEADER_LEN: usize = 10;
+
+/// Appends the header of one frame carrying `payload_len` bytes (RFC 6455
+/// section 5.2, the length in its shortest form), with the masking key if
+/// `mask` is `Some`. The payload (masked with that key) must follow; an
+/// unmasked payload can be written straight after the header, so a server
+/// frame is built in one buffer without copying its payload twice.
+pub fn put_frame_header(
     out: &mut BytesMut,
     fin: bool,
     opcode: OpCode,
-    payload: &[u8],
+    payload_len: usize,
     mask: Option<[u8; 4]>,
 ) {
-    out.reserve(payload.len() + 14);
     let fin_bit = if fin { 0x80 } else { 0 };
     out.put_u8(fin_bit | opcode as u8);
     let mask_bit = if mask.is_some() { 0x80 } else { 0 };
     // Shortest form, as RFC 6455 section 5.2 requires.
-    match payload.len() {
+    match payload_len {
         len @ 0..=125 => out.put_u8(mask_bit | len as u8),
         len @ 126..=0xFFFF => {
             out.put_u8(mask_bit | 126);
@@ -570,13 +576,23 @@ pub fn encode_frame(
             out.put_u64(len as u64);
         }
     }
-    let payload_start = match mask {
-        Some(key) => {
-            out.put_slice(&key);
-            out.len()
-        }
-        None => out.len(),
-    };
+    if let Some(key) = mask {
+        out.put_slice(&key);
+    }
+}
+
+/// Appends one frame to `out`. `mask` must be `Some` for a client and
+/// `None` for a server.
+pub fn encode_frame(
+    out: &mut BytesMut,
+    fin: bool,
+    opcode: OpCode,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) {
+    out.reserve(payload.len() + 14);
+    put_frame_header(out, fin, opcode, payload.len(), mask);
+    let payload_start = out.len();
     out.put_slice(payload);
     if let Some(key) = mask {
         apply_mask(&mut out[payload_start..], key);
@@ -585,7 +601,7 @@ pub fn encode_frame(
 
 /// One unfragmented, unmasked (server) frame holding `payload`.
 pub fn server_frame(opcode: OpCode, payload: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(payload.len() + 10);
+    let mut out = BytesMut::with_capacity(payload.len() + MAX_SERVER_HEADER_LEN);
     encode_frame(&mut out, true, opcode, payload, None);
     out.freeze()
 }
@@ -613,6 +629,20 @@ mod tests {
             Some([0x37, 0xFA, 0x21, 0x3D]),
         );
         out
+    }
+
+    #[test]
+    fn header_then_payload_is_the_encoded_frame() {
+        for len in [0, 1, 125, 126, 127, 0xFFFF, 0x1_0000] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut encoded = BytesMut::new();
+            encode_frame(&mut encoded, true, OpCode::Binary, &payload, None);
+            let mut built = BytesMut::new();
+            put_frame_header(&mut built, true, OpCode::Binary, len, None);
+            assert!(built.len() <= MAX_SERVER_HEADER_LEN);
+            built.extend_from_slice(&payload);
+            assert_eq!(built, encoded, "length {len}");
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub(crate) enum Route {
 
 /// One Engine.IO session as Socket.IO sees it.
 #[derive(Debug)]
-pub(crate) struct Client<D> {
+pub(crate) struct Session<D> {
     decoder: D,
     /// Joined namespaces, with the socket in each.
     sockets: Vec<(ByteString, SocketId)>,
@@ -38,9 +38,9 @@ pub(crate) struct Client<D> {
     connect_deadline: Option<Instant>,
 }
 
-impl<D: PacketDecoder> Client<D> {
+impl<D: PacketDecoder> Session<D> {
     pub(crate) fn new(decoder: D, connect_deadline: Instant) -> Self {
-        Client {
+        Session {
             decoder,
             sockets: Vec::new(),
             pending: Vec::new(),
@@ -143,23 +143,20 @@ mod tests {
 
     #[test]
     fn routes_as_the_reference_client_does() {
-        let mut client = Client::new(Decoder::new(Limits::default()), Instant::from_millis(5));
+        let mut sess = Session::new(Decoder::new(Limits::default()), Instant::from_millis(5));
         assert_eq!(
-            client.route(&packet(PacketType::Connect, "/")),
+            sess.route(&packet(PacketType::Connect, "/")),
             Route::Connect
         );
+        assert_eq!(sess.route(&packet(PacketType::Event, "/")), Route::Invalid);
+        sess.add_pending(ByteString::from("/"), ConnectRequestId(0));
         assert_eq!(
-            client.route(&packet(PacketType::Event, "/")),
+            sess.route(&packet(PacketType::Connect, "/")),
             Route::Invalid
         );
-        client.add_pending(ByteString::from("/"), ConnectRequestId(0));
-        assert_eq!(
-            client.route(&packet(PacketType::Connect, "/")),
-            Route::Invalid
-        );
-        client.remove_pending(ConnectRequestId(0));
-        client.add_socket(ByteString::from("/"), SocketId(3));
-        assert_eq!(client.connect_deadline(), None);
+        sess.remove_pending(ConnectRequestId(0));
+        sess.add_socket(ByteString::from("/"), SocketId(3));
+        assert_eq!(sess.connect_deadline(), None);
         for kind in [
             PacketType::Event,
             PacketType::Ack,
@@ -167,26 +164,23 @@ mod tests {
             PacketType::BinaryEvent,
             PacketType::BinaryAck,
         ] {
-            assert_eq!(client.route(&packet(kind, "/")), Route::Socket(SocketId(3)));
+            assert_eq!(sess.route(&packet(kind, "/")), Route::Socket(SocketId(3)));
         }
         assert_eq!(
-            client.route(&packet(PacketType::Connect, "/")),
+            sess.route(&packet(PacketType::Connect, "/")),
             Route::Invalid
         );
         assert_eq!(
-            client.route(&packet(PacketType::ConnectError, "/")),
+            sess.route(&packet(PacketType::ConnectError, "/")),
             Route::Invalid
         );
+        assert_eq!(sess.route(&packet(PacketType::Event, "/a")), Route::Invalid);
+        sess.remove_socket(SocketId(3));
         assert_eq!(
-            client.route(&packet(PacketType::Event, "/a")),
-            Route::Invalid
-        );
-        client.remove_socket(SocketId(3));
-        assert_eq!(
-            client.route(&packet(PacketType::Connect, "/")),
+            sess.route(&packet(PacketType::Connect, "/")),
             Route::Connect
         );
         // Leaving does not re-arm the connect deadline.
-        assert_eq!(client.connect_deadline(), None);
+        assert_eq!(sess.connect_deadline(), None);
     }
 }

@@ -1,6 +1,7 @@
-//! Session ids: 15 random bytes from a ChaCha20 stream seeded by the
+//! The one id generator of the server: Engine.IO session ids and Socket.IO
+//! socket ids alike are 15 random bytes from a ChaCha20 stream seeded by the
 //! caller, written as 20 characters of URL-safe base64 (`-` and `_`), the
-//! shape of the reference server's ids.
+//! shape of the reference server's ids (its `base64id`).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -9,23 +10,31 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 /// Random bytes per id (the reference's `base64id` uses 15).
-const ID_BYTES: usize = 15;
+pub(crate) const ID_BYTES: usize = 15;
 
-/// Draws session ids from a seeded stream.
-pub(crate) struct SidGenerator {
+/// Draws ids from a seeded stream.
+pub(crate) struct IdGenerator {
     rng: ChaCha20Rng,
 }
 
-impl SidGenerator {
+impl IdGenerator {
     /// A generator for `seed`.
     pub(crate) fn new(seed: [u8; 32]) -> Self {
-        SidGenerator {
+        IdGenerator {
             rng: ChaCha20Rng::from_seed(seed),
         }
     }
 
+    /// A seed for another generator, drawn from this one's stream (so
+    /// the two never hand out ids from the same bytes).
+    pub(crate) fn fork_seed(&mut self) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        seed
+    }
+
     /// The next id.
-    pub(crate) fn next_sid(&mut self) -> ByteString {
+    pub(crate) fn next_id(&mut self) -> ByteString {
         let mut raw = [0u8; ID_BYTES];
         self.rng.fill_bytes(&mut raw);
         ByteString::from(URL_SAFE_NO_PAD.encode(raw))
@@ -38,14 +47,14 @@ mod tests {
 
     #[test]
     fn twenty_url_safe_chars_and_deterministic() {
-        let mut a = SidGenerator::new([7; 32]);
-        let mut b = SidGenerator::new([7; 32]);
-        let first = a.next_sid();
+        let mut a = IdGenerator::new([7; 32]);
+        let mut b = IdGenerator::new([7; 32]);
+        let first = a.next_id();
         assert_eq!(first.len(), 20);
         assert!(first
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
-        assert_eq!(first, b.next_sid());
-        assert_ne!(first, a.next_sid());
+        assert_eq!(first, b.next_id());
+        assert_ne!(first, a.next_id());
     }
 }

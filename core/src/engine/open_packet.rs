@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::packet::DecodeError;
 
-/// What the server tells a new session.
+/// The open packet (`0{...}`): what the server tells a new session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Handshake {
+pub struct OpenPacket {
     /// The session id.
     pub sid: String,
     /// Transports the client may upgrade to (`["websocket"]` for a polling
@@ -48,7 +48,7 @@ struct OpenJsonIn {
     max_payload: u64,
 }
 
-impl Handshake {
+impl OpenPacket {
     /// The JSON text, keys in the reference order, compact.
     pub fn to_json(&self) -> String {
         let wire = OpenJsonOut {
@@ -67,10 +67,10 @@ impl Handshake {
     /// ignored; a missing `sid`, `upgrades`, `pingInterval` or `pingTimeout`
     /// is [`DecodeError::InvalidHandshake`]. A missing `maxPayload` reads as
     /// `0` (no bound), as the reference client treats it.
-    pub fn from_json(json: &str) -> Result<Handshake, DecodeError> {
+    pub fn from_json(json: &str) -> Result<OpenPacket, DecodeError> {
         let wire: OpenJsonIn =
             serde_json::from_str(json).map_err(|_| DecodeError::InvalidHandshake)?;
-        Ok(Handshake {
+        Ok(OpenPacket {
             sid: wire.sid,
             upgrades: wire.upgrades,
             ping_interval: wire.ping_interval,
@@ -86,8 +86,8 @@ mod tests {
     use alloc::borrow::ToOwned;
     use alloc::vec;
 
-    fn handshake(sid: &str, upgrades: &[&str]) -> Handshake {
-        Handshake {
+    fn handshake(sid: &str, upgrades: &[&str]) -> OpenPacket {
+        OpenPacket {
             sid: sid.to_owned(),
             upgrades: upgrades.iter().map(|&name| name.to_owned()).collect(),
             ping_interval: 25000,
@@ -113,7 +113,7 @@ mod tests {
             r#"{"sid":"a\"b\\c\n\u0001","upgrades":["web\"socket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
         );
         assert_eq!(
-            Handshake::from_json(&json),
+            OpenPacket::from_json(&json),
             Ok(handshake("a\"b\\c\n\u{1}", &["web\"socket"]))
         );
     }
@@ -123,7 +123,7 @@ mod tests {
         let json = r#"{"maxPayload":1000000,"extra":{"deep":[1,2]},"pingTimeout":20000,
             "pingInterval":25000,"upgrades":["websocket"],"sid":"xyz"}"#;
         assert_eq!(
-            Handshake::from_json(json),
+            OpenPacket::from_json(json),
             Ok(handshake("xyz", &["websocket"]))
         );
     }
@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn missing_max_payload_reads_as_no_bound() {
         let json = r#"{"sid":"s","upgrades":[],"pingInterval":1,"pingTimeout":2}"#;
-        let parsed = Handshake::from_json(json).map(|open| open.max_payload);
+        let parsed = OpenPacket::from_json(json).map(|open| open.max_payload);
         assert_eq!(parsed, Ok(0));
     }
 
@@ -154,7 +154,7 @@ mod tests {
         ];
         for json in bad {
             assert_eq!(
-                Handshake::from_json(json),
+                OpenPacket::from_json(json),
                 Err(DecodeError::InvalidHandshake),
                 "{json}"
             );

@@ -1,0 +1,239 @@
+//! Opening sessions (polling or WebSocket handshakes) and the upgrade from
+//! polling to WebSocket.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use super::messages::{close_frame, transmit};
+use super::requests::{build_response, cookie_line, Refusal, TEXT_PLAIN};
+use super::timers::millis;
+use super::types::{EngineEvent, HandshakeInfo, Io, SessionId};
+use super::{ConnId, ConnRole, EngineServer, Transport};
+use crate::engine::open_packet::OpenPacket;
+use crate::engine::packet::Packet;
+use crate::engine::session::{packet_frame, Session, Upgrade, WsLink};
+use crate::engine::timer::TimerKind;
+use crate::time::Instant;
+use crate::wire::http::{PackedHeaders, Request};
+use crate::wire::ws::handshake as ws_handshake;
+
+/// Handshakes and the upgrade.
+impl EngineServer {
+    pub(super) fn new_session(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        transport: Transport,
+    ) -> (u64, ByteString) {
+        let sid = loop {
+            let sid = self.ids.next_id();
+            if !self.by_sid.contains_key(&sid) {
+                break sid;
+            }
+        };
+        let id = self.next_session;
+        self.next_session += 1;
+        let info = HandshakeInfo {
+            sid: sid.clone(),
+            url: req.target.clone(),
+            headers: PackedHeaders::new(&req.headers),
+            transport,
+            issued: now,
+            peer: self.request_peer,
+        };
+        self.sessions.insert(id, Box::new(Session::new(info, None)));
+        self.by_sid.insert(sid.clone(), id);
+        self.open_count += 1;
+        // The first ping comes one interval after the open, never at once.
+        self.arm(id, TimerKind::Ping, now + self.config.ping_interval);
+        (id, sid)
+    }
+
+    /// The open packet for `sid`.
+    pub(super) fn open_packet(&self, sid: &str, transport: Transport) -> Packet {
+        let upgrades = if transport == Transport::Polling
+            && self.config.allow_upgrades
+            && self.config.websocket
+        {
+            vec![String::from("websocket")]
+        } else {
+            Vec::new()
+        };
+        let open = OpenPacket {
+            sid: String::from(sid),
+            upgrades,
+            ping_interval: millis(self.config.ping_interval),
+            ping_timeout: millis(self.config.ping_timeout),
+            max_payload: u64::try_from(self.config.max_http_buffer_size).unwrap_or(u64::MAX),
+        };
+        Packet::Open(ByteString::from(open.to_json()))
+    }
+
+    pub(super) fn open_polling(&mut self, now: Instant, conn: ConnId, req: &Request) {
+        let (id, sid) = self.new_session(now, req, Transport::Polling);
+        let mut headers = self.polling_headers(req);
+        if let Some(cookie) = &self.config.cookie {
+            headers.push(("Set-Cookie".into(), cookie_line(cookie, &sid)));
+        }
+        let body = self.open_packet(&sid, Transport::Polling).to_text();
+        self.respond(conn, build_response(200, Some(TEXT_PLAIN), body, headers));
+        self.push_event(EngineEvent::Opened {
+            session: SessionId(id),
+        });
+    }
+
+    pub(super) fn open_websocket(&mut self, now: Instant, conn: ConnId, req: &Request) {
+        let response = match ws_handshake::accept(req) {
+            Ok(response) => response,
+            Err(_) => return self.refuse_bad_websocket(conn),
+        };
+        self.push_io(Io::Upgrade { conn, response });
+        let (id, sid) = self.new_session(now, req, Transport::WebSocket);
+        let open = packet_frame(&self.open_packet(&sid, Transport::WebSocket));
+        let mut link = WsLink::new(conn, self.config.max_http_buffer_size);
+        transmit(&mut self.outputs, &mut link, open);
+        if let Some(session) = self.sessions.get_mut(&id) {
+            session.ws = Some(link);
+        }
+        self.conns.insert(conn, ConnRole::WebSocket(id));
+        self.push_event(EngineEvent::Opened {
+            session: SessionId(id),
+        });
+    }
+
+    /// A WebSocket for an existing session: the upgrade from polling.
+    pub(super) fn start_upgrade(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        req: &Request,
+        transport: Transport,
+        id: u64,
+    ) {
+        if transport != Transport::WebSocket || !self.config.allow_upgrades {
+            return self.refuse(conn, req, true, Refusal::BadRequest);
+        }
+        let Some(session) = self.sessions.get(&id) else {
+            return self.refuse(conn, req, true, Refusal::UnknownSid);
+        };
+        if session.lingering {
+            return self.refuse(conn, req, true, Refusal::UnknownSid);
+        }
+        let busy = session.upgrade.is_some() || session.transport == Transport::WebSocket;
+        let response = match ws_handshake::accept(req) {
+            Ok(response) => response,
+            Err(_) => return self.refuse_bad_websocket(conn),
+        };
+        self.push_io(Io::Upgrade { conn, response });
+        if busy {
+            // As the reference: accepted, then closed at once; the session's
+            // own transport carries on.
+            self.close_websocket(conn);
+            return;
+        }
+        let link = WsLink::new(conn, self.config.max_http_buffer_size);
+        if let Some(session) = self.sessions.get_mut(&id) {
+            session.upgrade = Some(Box::new(Upgrade {
+                link,
+                probed: false,
+            }));
+        }
+        self.conns.insert(conn, ConnRole::WebSocket(id));
+        self.arm(id, TimerKind::Upgrade, now + self.config.upgrade_timeout);
+    }
+
+    /// A packet on the upgrading WebSocket; false when the upgrade ended.
+    pub(super) fn on_upgrade_packet(&mut self, id: u64, packet: Packet) -> bool {
+        match packet {
+            Packet::Ping(data) if data == "probe" => {
+                let pong = packet_frame(&Packet::Pong(ByteString::from_static("probe")));
+                let Some(session) = self.sessions.get_mut(&id) else {
+                    return false;
+                };
+                let Some(upgrade) = session.upgrade.as_mut() else {
+                    return false;
+                };
+                upgrade.probed = true;
+                transmit(&mut self.outputs, &mut upgrade.link, pong);
+                // Polling is paused from now on: release the held GET.
+                if let Some(get) = session.held_get.take() {
+                    self.conns.remove(&get.conn);
+                    self.answer_poll(get, Bytes::from_static(b"6"));
+                }
+                self.check_backpressure(id);
+                true
+            }
+            Packet::Upgrade => {
+                self.complete_upgrade(id);
+                true
+            }
+            _ => {
+                self.abort_upgrade(id, Some(close_frame(None)));
+                false
+            }
+        }
+    }
+
+    /// `5` came: the session moves to the WebSocket and takes its queue
+    /// along (after the event, as the reference flushes after "upgrade").
+    pub(super) fn complete_upgrade(&mut self, id: u64) {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        let Some(upgrade) = session.upgrade.take() else {
+            return;
+        };
+        session.timers.set(TimerKind::Upgrade, None);
+        session.ws = Some(upgrade.link);
+        session.transport = Transport::WebSocket;
+        if let Some(get) = session.held_get.take() {
+            self.conns.remove(&get.conn);
+            self.answer_poll(get, Bytes::from_static(b"6"));
+        }
+        self.push_event(EngineEvent::Upgraded {
+            session: SessionId(id),
+        });
+        if let Some(session) = self.sessions.get_mut(&id) {
+            let queue = core::mem::take(&mut session.queue);
+            session.queued_bytes = 0;
+            if let Some(link) = session.ws.as_mut() {
+                for queued in queue {
+                    transmit(&mut self.outputs, link, queued.to_ws_frame());
+                }
+            }
+            if session.lingering {
+                // Closed during the upgrade: its last packets (ending with `1`) are out.
+                if let Some(link) = session.ws.take() {
+                    self.close_websocket(link.conn);
+                }
+                self.forget(id);
+                return;
+            }
+        }
+        self.check_backpressure(id);
+    }
+
+    /// Ends an upgrade that did not complete: its WebSocket is closed (with
+    /// `farewell` written first, unless the connection is gone) and the
+    /// session goes on polling.
+    pub(super) fn abort_upgrade(&mut self, id: u64, farewell: Option<Bytes>) {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        let Some(upgrade) = session.upgrade.take() else {
+            return;
+        };
+        session.timers.set(TimerKind::Upgrade, None);
+        let conn = upgrade.link.conn;
+        self.conns.remove(&conn);
+        if let Some(frame) = farewell {
+            self.push_io(Io::Transmit { conn, data: frame });
+            self.push_io(Io::Close { conn });
+        }
+        self.mark_dirty(id);
+    }
+}

@@ -1,0 +1,168 @@
+//! Long-polling: held GETs, POSTed payloads, batching queued packets into
+//! one response.
+
+use bytes::Bytes;
+
+use super::requests::{build_response, TEXT_PLAIN};
+use super::types::CloseReason;
+use super::{ConnId, ConnRole, EngineServer, Farewell, Transport};
+use crate::engine::cors::Headers;
+use crate::engine::packet::Packet;
+use crate::engine::payload::SEPARATOR;
+use crate::engine::session::HeldGet;
+use crate::time::Instant;
+use crate::wire::http::Request;
+
+/// Polling.
+impl EngineServer {
+    pub(super) fn on_poll(&mut self, conn: ConnId, req: &Request, id: u64) {
+        let headers = self.polling_headers(req);
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        if session.lingering {
+            // A session the server closed: first its packets, then (in the
+            // next GET, as the reference drains before closing) `1`.
+            if session.queue.len() > 1 {
+                let close = session.queue.pop_back();
+                let body = session.take_poll_body();
+                if let Some(close) = close {
+                    session.push(close);
+                }
+                self.answer_poll(HeldGet { conn, headers }, body);
+            } else {
+                let body = session.take_poll_body();
+                self.answer_poll(HeldGet { conn, headers }, body);
+                self.forget(id);
+            }
+            return;
+        }
+        if session.held_get.is_some() {
+            // Overlapping GETs: the held one gets `1`, this one a bare 400.
+            self.close_session(self.now, id, CloseReason::TransportError, Farewell::Failed);
+            self.respond(conn, build_response(400, None, Bytes::new(), headers));
+            return;
+        }
+        if session.polling_paused() {
+            self.answer_poll(HeldGet { conn, headers }, Bytes::from_static(b"6"));
+            return;
+        }
+        session.held_get = Some(HeldGet { conn, headers });
+        let has_data = !session.queue.is_empty();
+        self.conns.insert(conn, ConnRole::HeldGet(id));
+        if has_data {
+            self.flush_poll(id);
+        }
+    }
+
+    pub(super) fn on_post(&mut self, now: Instant, conn: ConnId, req: &Request, id: u64) {
+        let headers = self.polling_headers(req);
+        if self.sessions.get(&id).is_some_and(|s| s.lingering) {
+            return self.answer_ok(conn, headers);
+        }
+        if req.header("content-type") == Some("application/octet-stream") {
+            // v4 payloads are text; the reference fails the transport.
+            self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
+            self.respond(conn, build_response(400, None, Bytes::new(), headers));
+            return;
+        }
+        if req.body.len() > self.config.max_http_buffer_size {
+            // As the reference (engine.io 6.6, "payload too large"): 413,
+            // and the session fails.
+            self.close_session(now, id, CloseReason::TransportError, Farewell::Failed);
+            self.respond(conn, build_response(413, None, Bytes::new(), headers));
+            return;
+        }
+        self.process_payload(now, id, req.body.clone());
+        self.answer_ok(conn, headers);
+    }
+
+    /// Handles the records of a POST body in order, up to a close or the
+    /// first record that does not parse (records before it count).
+    pub(super) fn process_payload(&mut self, now: Instant, id: u64, body: Bytes) {
+        let records = body.iter().filter(|&&b| b == SEPARATOR).count() + 1;
+        if records > self.config.max_payload_packets {
+            self.close_session(now, id, CloseReason::ParseError, Farewell::Failed);
+            return;
+        }
+        for record in body.split(|&b| b == SEPARATOR) {
+            if !self.sessions.contains_key(&id) {
+                return;
+            }
+            match Packet::decode_record(body.slice_ref(record)) {
+                Err(_) => {
+                    self.close_session(now, id, CloseReason::ParseError, Farewell::Failed);
+                    return;
+                }
+                Ok(packet) => self.on_packet(now, id, packet),
+            }
+        }
+    }
+
+    pub(super) fn answer_ok(&mut self, conn: ConnId, headers: Headers) {
+        let body = Bytes::from_static(b"ok");
+        self.respond(conn, build_response(200, Some("text/html"), body, headers));
+    }
+
+    /// Answers a polling GET with `body`.
+    pub(super) fn answer_poll(&mut self, get: HeldGet, body: Bytes) {
+        let response = build_response(200, Some(TEXT_PLAIN), body, get.headers);
+        self.respond(get.conn, response);
+    }
+
+    /// Lists `id` for a flush to its held GET, if there is something to flush.
+    pub(super) fn mark_dirty(&mut self, id: u64) {
+        if let Some(session) = self.sessions.get_mut(&id) {
+            let ready = session.transport == Transport::Polling
+                && session.held_get.is_some()
+                && !session.polling_paused()
+                && !session.queue.is_empty();
+            if ready && !session.dirty {
+                session.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    // Called at every input and output: the usual case, nothing dirty,
+    // is checked inline.
+    #[inline]
+    pub(super) fn flush_dirty(&mut self) {
+        if !self.dirty.is_empty() {
+            self.flush_dirty_sessions();
+        }
+    }
+
+    /// Answers the held GETs of the sessions marked dirty.
+    pub(super) fn flush_dirty_sessions(&mut self) {
+        let mut dirty = core::mem::take(&mut self.dirty);
+        for id in dirty.drain(..) {
+            if let Some(session) = self.sessions.get_mut(&id) {
+                session.dirty = false;
+            }
+            self.flush_poll(id);
+        }
+        // Keep the allocation, and anything listed meanwhile.
+        dirty.append(&mut self.dirty);
+        self.dirty = dirty;
+    }
+
+    /// Answers the held GET of `id` with everything queued.
+    pub(super) fn flush_poll(&mut self, id: u64) {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        if session.transport != Transport::Polling
+            || session.polling_paused()
+            || session.queue.is_empty()
+        {
+            return;
+        }
+        let Some(get) = session.held_get.take() else {
+            return;
+        };
+        let body = session.take_poll_body();
+        self.conns.remove(&get.conn);
+        self.answer_poll(get, body);
+    }
+}

@@ -1,0 +1,224 @@
+//! The application's commands: connect verdicts, emits, acks, disconnects.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use crate::engine::ids::ID_BYTES;
+use crate::engine::{CloseReason, SessionId};
+use crate::packet::{Packet, Parser, RawJson};
+use crate::time::Instant;
+
+use super::namespace::Namespace;
+use super::socket::{Socket, SocketId};
+use super::types::{ConnectRequestId, DisconnectReason, Event, ServerError};
+use super::{broadcast, Server};
+
+/// Connect verdicts, emits, acks and disconnects.
+impl<P: Parser> Server<P> {
+    // ----- connect verdicts -----
+
+    /// Lets the client of `request` join its namespace: sends the CONNECT
+    /// reply with a fresh socket id, puts the socket in the room named by
+    /// its id, then [`Event::Connected`].
+    pub fn accept(
+        &mut self,
+        now: Instant,
+        request: ConnectRequestId,
+    ) -> Result<SocketId, ServerError> {
+        self.advance(now);
+        let pending = self
+            .requests
+            .remove(&request)
+            .ok_or(ServerError::UnknownRequest)?;
+        let sess = self
+            .sessions
+            .get_mut(&pending.session)
+            .ok_or(ServerError::UnknownRequest)?;
+        sess.remove_pending(request);
+        let socket = SocketId(self.next_socket);
+        self.next_socket = self.next_socket.wrapping_add(1);
+        sess.add_socket(pending.nsp.clone(), socket);
+        let sid = self.ids.next_id();
+        let namespace = self
+            .namespaces
+            .entry(pending.nsp.clone())
+            .or_insert_with(Namespace::new);
+        namespace.add_socket(socket);
+        namespace.join(socket, sid.clone());
+        let mut state = Socket {
+            sid: sid.clone(),
+            nsp: pending.nsp.clone(),
+            session: pending.session,
+            auth: pending.auth,
+            rooms: Default::default(),
+            acks: BTreeMap::new(),
+        };
+        state.rooms.insert(sid.clone());
+        self.sockets.insert(socket, state);
+        let mut reply = String::with_capacity(ID_BYTES * 2 + 10);
+        reply.push_str("{\"sid\":\"");
+        reply.push_str(&sid);
+        reply.push_str("\"}");
+        let reply = RawJson::from_trusted(ByteString::from(reply));
+        self.send_packet(
+            pending.session,
+            &Packet::connect(pending.nsp.clone(), Some(reply)),
+        );
+        self.events.push_back(Event::Connected {
+            socket,
+            session: pending.session,
+            nsp: pending.nsp,
+        });
+        Ok(socket)
+    }
+
+    /// Refuses `request`: the client gets a CONNECT_ERROR with
+    /// `{"message":message}`, plus `"data":data` when given.
+    pub fn reject(
+        &mut self,
+        now: Instant,
+        request: ConnectRequestId,
+        message: &str,
+        data: Option<RawJson>,
+    ) -> Result<(), ServerError> {
+        self.advance(now);
+        let pending = self
+            .requests
+            .remove(&request)
+            .ok_or(ServerError::UnknownRequest)?;
+        if let Some(sess) = self.sessions.get_mut(&pending.session) {
+            sess.remove_pending(request);
+        }
+        self.send_connect_error(pending.session, pending.nsp, message, data);
+        Ok(())
+    }
+
+    // ----- events and acks -----
+
+    /// Emits `data` (an array `["name", ...args]`, with placeholders for
+    /// `attachments`) to `socket`. With `ack_timeout`, the client is asked
+    /// for an ack: its id is returned, then comes [`Event::Ack`] or, at the
+    /// deadline, [`Event::AckTimeout`] (pass `Duration::MAX` for no deadline).
+    pub fn emit(
+        &mut self,
+        now: Instant,
+        socket: SocketId,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        ack_timeout: Option<Duration>,
+    ) -> Result<Option<u64>, ServerError> {
+        self.advance(now);
+        let state = self
+            .sockets
+            .get(&socket)
+            .ok_or(ServerError::UnknownSocket)?;
+        if ack_timeout.is_some() && state.acks.len() >= self.max_pending_acks {
+            return Err(ServerError::TooManyPendingAcks);
+        }
+        let (session, nsp) = (state.session, state.nsp.clone());
+        let id = match ack_timeout {
+            Some(_) => self.namespaces.get_mut(&nsp).map(Namespace::take_ack_id),
+            None => None,
+        };
+        let packet = Packet {
+            id,
+            ..Packet::event(nsp, data, attachments)
+        };
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, &packet, &mut messages);
+        broadcast::send(&mut self.engine, session, &messages, false);
+        self.reuse_messages(messages);
+        if let (Some(id), Some(timeout)) = (id, ack_timeout) {
+            self.add_pending_ack(socket, id, now + timeout);
+        }
+        Ok(id)
+    }
+
+    /// Answers the client's event that carried ack `id` with `args` (an
+    /// array, with placeholders for `attachments`).
+    pub fn ack(
+        &mut self,
+        now: Instant,
+        socket: SocketId,
+        id: u64,
+        args: RawJson,
+        attachments: Vec<Bytes>,
+    ) -> Result<(), ServerError> {
+        self.advance(now);
+        let state = self
+            .sockets
+            .get(&socket)
+            .ok_or(ServerError::UnknownSocket)?;
+        let packet = Packet::ack(state.nsp.clone(), id, args, attachments);
+        let session = state.session;
+        let mut messages = core::mem::take(&mut self.encode_scratch);
+        broadcast::encode(&self.parser, &packet, &mut messages);
+        broadcast::send(&mut self.engine, session, &messages, false);
+        self.reuse_messages(messages);
+        Ok(())
+    }
+
+    /// How many acks `socket` still waits for (0 for an unknown socket).
+    pub fn pending_ack_count(&self, socket: SocketId) -> usize {
+        self.sockets.get(&socket).map_or(0, |s| s.acks.len())
+    }
+
+    // ----- disconnects -----
+
+    /// Disconnects `socket` from its namespace: the client gets a DISCONNECT,
+    /// then [`Event::Disconnect`] "server namespace disconnect". The session
+    /// stays open.
+    pub fn disconnect(&mut self, now: Instant, socket: SocketId) -> Result<(), ServerError> {
+        self.advance(now);
+        if !self.sockets.contains_key(&socket) {
+            return Err(ServerError::UnknownSocket);
+        }
+        self.send_disconnect_packet(socket);
+        self.remove_socket(socket, DisconnectReason::ServerNamespaceDisconnect);
+        Ok(())
+    }
+
+    /// Disconnects every socket of `socket`'s session as
+    /// [`Server::disconnect`] does, then closes the session ("forced close").
+    pub fn disconnect_session(
+        &mut self,
+        now: Instant,
+        socket: SocketId,
+    ) -> Result<(), ServerError> {
+        self.advance(now);
+        let session = self
+            .sockets
+            .get(&socket)
+            .map(|s| s.session)
+            .ok_or(ServerError::UnknownSocket)?;
+        for socket in self.session_sockets(session) {
+            self.send_disconnect_packet(socket);
+            self.remove_socket(socket, DisconnectReason::ServerNamespaceDisconnect);
+        }
+        self.close_session(
+            session,
+            DisconnectReason::ForcedClose,
+            CloseReason::ForcedClose,
+        );
+        Ok(())
+    }
+
+    /// Disconnects every socket ("server shutting down") and closes every
+    /// session.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.advance(now);
+        let sessions: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for session in sessions {
+            self.close_session(
+                session,
+                DisconnectReason::ServerShutdown,
+                CloseReason::ServerShutdown,
+            );
+        }
+    }
+}

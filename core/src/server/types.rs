@@ -1,0 +1,234 @@
+//! The server's public types: its config, connect request handles,
+//! disconnect reasons, events, outputs and errors.
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::time::Duration;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use crate::engine::{self, CloseReason, HandshakeInfo, Io, SessionId};
+use crate::packet::{self, RawJson};
+use crate::time::Instant;
+
+use super::socket::SocketId;
+
+/// Options of a [`Server`](super::Server). `Default` gives the Node server's defaults.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The Engine.IO layer's options.
+    pub engine: engine::Config,
+    /// A session that joins no namespace within this time is closed (45 s).
+    pub connect_timeout: Duration,
+    /// Most acks one socket may wait for at once (emits past it fail).
+    pub max_pending_acks: usize,
+    /// Most namespaces one session may join or ask to join at once; a
+    /// CONNECT past it gets a CONNECT_ERROR "Too many namespaces".
+    pub max_namespaces_per_session: usize,
+    /// Bounds on binary attachments of incoming packets.
+    pub packet_limits: packet::Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            engine: engine::Config::default(),
+            connect_timeout: Duration::from_millis(45_000),
+            max_pending_acks: 1_000,
+            max_namespaces_per_session: 256,
+            packet_limits: packet::Limits::default(),
+        }
+    }
+}
+
+/// The handle of a CONNECT waiting for the application's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectRequestId(pub(super) u64);
+
+impl ConnectRequestId {
+    /// The number behind the handle, unique for the server's lifetime.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+/// Why a socket left its namespace, with the reference server's strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The server disconnected the socket ([`Server::disconnect`](super::Server::disconnect)).
+    ServerNamespaceDisconnect,
+    /// The client sent a DISCONNECT for the namespace.
+    ClientNamespaceDisconnect,
+    /// [`Server::shutdown`](super::Server::shutdown).
+    ServerShutdown,
+    /// The client missed a heartbeat.
+    PingTimeout,
+    /// The client closed the connection.
+    TransportClose,
+    /// The connection failed.
+    TransportError,
+    /// The client sent a packet that does not parse.
+    ParseError,
+    /// The server closed the Engine.IO session.
+    ForcedClose,
+    /// The client sent a packet that is invalid in its state (a packet for
+    /// a namespace it has not joined, a second CONNECT): the session is closed.
+    ForcedServerClose,
+}
+
+impl DisconnectReason {
+    /// The reason string the reference server reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerShutdown => "server shutting down",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::ForcedServerClose => "forced server close",
+        }
+    }
+
+    pub(super) fn from_close(reason: CloseReason) -> Self {
+        match reason {
+            CloseReason::TransportClose => DisconnectReason::TransportClose,
+            CloseReason::TransportError => DisconnectReason::TransportError,
+            CloseReason::PingTimeout => DisconnectReason::PingTimeout,
+            CloseReason::ParseError => DisconnectReason::ParseError,
+            CloseReason::ServerShutdown => DisconnectReason::ServerShutdown,
+            _ => DisconnectReason::ForcedClose,
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happened, for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A client asks to join `nsp`: run the middleware (and, when `dynamic`,
+    /// the namespace predicate), then call [`Server::accept`](super::Server::accept) or
+    /// [`Server::reject`](super::Server::reject).
+    ConnectRequest {
+        /// The request to answer.
+        request: ConnectRequestId,
+        /// The Engine.IO session asking.
+        session: SessionId,
+        /// The namespace.
+        nsp: ByteString,
+        /// The CONNECT payload (`handshake.auth`), if any.
+        auth: Option<RawJson>,
+        /// The namespace does not exist yet: accepting creates it.
+        dynamic: bool,
+    },
+    /// A socket joined its namespace (after [`Server::accept`](super::Server::accept)).
+    Connected {
+        /// The new socket.
+        socket: SocketId,
+        /// Its session.
+        session: SessionId,
+        /// Its namespace.
+        nsp: ByteString,
+    },
+    /// The client emitted an event.
+    Event {
+        /// The socket.
+        socket: SocketId,
+        /// The whole array `["name", ...args]`, exactly as received.
+        data: RawJson,
+        /// Binary attachments, in placeholder order.
+        attachments: Vec<Bytes>,
+        /// The ack id to answer with [`Server::ack`](super::Server::ack), if the client wants one.
+        ack: Option<u64>,
+    },
+    /// The client acknowledged an emit of ours.
+    Ack {
+        /// The socket.
+        socket: SocketId,
+        /// The ack id [`Server::emit`](super::Server::emit) returned.
+        id: u64,
+        /// The ack's arguments, an array, exactly as received.
+        data: RawJson,
+        /// Binary attachments, in placeholder order.
+        attachments: Vec<Bytes>,
+    },
+    /// No ack came for `id` before its deadline; a late one is ignored.
+    AckTimeout {
+        /// The socket.
+        socket: SocketId,
+        /// The ack id.
+        id: u64,
+    },
+    /// The socket left its namespace; its handle is invalid from now on.
+    Disconnect {
+        /// The socket.
+        socket: SocketId,
+        /// Its namespace.
+        nsp: ByteString,
+        /// Why.
+        reason: DisconnectReason,
+        /// The rooms it was in (its own id included), as they were just
+        /// before it left.
+        rooms: Vec<ByteString>,
+    },
+}
+
+/// One output of [`Server::poll_output`](super::Server::poll_output).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// For the driver (from the Engine.IO layer).
+    Io(Io),
+    /// For the application.
+    Event(Event),
+    /// Nothing more to do until this instant (or until new input, when `None`).
+    Timeout(Option<Instant>),
+}
+
+/// Misuse of the API by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The socket does not exist (anymore).
+    UnknownSocket,
+    /// The connect request does not exist (answered already, or its session closed).
+    UnknownRequest,
+    /// The socket already waits for [`Config::max_pending_acks`] acks.
+    TooManyPendingAcks,
+    /// A namespace name must start with `/`.
+    InvalidNamespace,
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServerError::UnknownSocket => "unknown socket",
+            ServerError::UnknownRequest => "unknown connect request",
+            ServerError::TooManyPendingAcks => "too many pending acks",
+            ServerError::InvalidNamespace => "namespace names start with '/'",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ServerError {}
+
+/// What a socket's connection started with.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketHandshake<'a> {
+    /// The Engine.IO handshake (url, headers, transport, time).
+    pub engine: &'a HandshakeInfo,
+    /// The CONNECT payload (`handshake.auth`), if any.
+    pub auth: Option<&'a RawJson>,
+}
