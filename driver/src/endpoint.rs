@@ -111,6 +111,11 @@ struct Written {
     bytes: usize,
 }
 
+std::thread_local! {
+    /// The list reports are swapped into (kept for its allocation).
+    static SPARE_WRITTEN: std::cell::Cell<Vec<Written>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// A server machine's host with what its connections share.
 pub(crate) struct Endpoint<M> {
     pub(crate) host: Host<M>,
@@ -176,21 +181,14 @@ impl<M: ServerMachine> Endpoint<M> {
     }
 
     fn apply_written(&self, machine: &mut M, now: Instant) {
-        let mut taken = {
-            let mut written = lock(&self.written);
-            if written.is_empty() {
-                return;
-            }
-            std::mem::take(&mut *written)
-        };
+        // One lock per input, as when the list lived under the state lock:
+        // the reports are swapped with the thread's spare list.
+        let mut taken = SPARE_WRITTEN.take();
+        core::mem::swap(&mut *lock(&self.written), &mut taken);
         for w in taken.drain(..) {
             machine.handle_written(now, w.conn, w.frames, w.bytes);
         }
-        // Its allocation goes back for the next reports.
-        let mut written = lock(&self.written);
-        if written.capacity() == 0 {
-            *written = taken;
-        }
+        SPARE_WRITTEN.set(taken);
     }
 
     /// A fresh connection id with the outbox its outputs arrive in.
