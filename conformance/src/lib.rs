@@ -32,6 +32,31 @@ pub struct Scenario {
     pub setup: fn(&SocketIo),
 }
 
+/// The Engine.IO echo server (`scenario-server <runtime> engine-io-echo`),
+/// checked by `clients/engine-io-echo.js` with the npm `engine.io-client`.
+pub mod engine_io_echo {
+    use sio_driver::engine_io::{Config, EngineIo};
+
+    /// Its name on the command line and its script's.
+    pub const NAME: &str = "engine-io-echo";
+
+    /// engine.io-client's default path.
+    pub fn config() -> Config {
+        let mut config = Config::default();
+        config.path = "/engine.io/".into();
+        config
+    }
+
+    /// Every text and binary message comes back as sent.
+    pub fn setup(server: &EngineIo) {
+        server.on_connection(|socket| async move {
+            socket.on_message(|socket, message| async move {
+                let _ = socket.send(&message);
+            });
+        });
+    }
+}
+
 /// The runtimes the suite runs on (`scenario-server`'s first argument).
 pub const RUNTIMES: &[&str] = &["tokio", "smol", "async-std"];
 

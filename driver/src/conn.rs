@@ -2,7 +2,7 @@
 //! keep-alive and pipelining (one at a time, in order), held polling
 //! requests (watching for the client to go away), and WebSocket.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -12,10 +12,10 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
+use super::endpoint::{Endpoint, Layer, ServerMachine};
 use super::outbox::OutboxReceiver;
 use super::runtime::Timer;
 use super::shared::Shared;
-use super::socket::Ready;
 use sio_core::engine::{ConnId, Io};
 use sio_core::time::Instant;
 use sio_core::wire::http::{ConnDeadline, Expiry, Request, RequestParser, Response};
@@ -75,7 +75,7 @@ pub struct WebSocketUpgrade {
     conn: ConnId,
     outputs: OutboxReceiver,
     /// Dropped unserved, it still tells the core the connection is gone.
-    _guard: ConnGuard,
+    _guard: ConnGuard<Shared>,
 }
 
 impl WebSocketUpgrade {
@@ -102,7 +102,7 @@ impl std::fmt::Debug for WebSocketUpgrade {
     }
 }
 
-impl std::fmt::Debug for ConnGuard {
+impl<L: Layer> std::fmt::Debug for ConnGuard<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("ConnGuard").field(&self.conn).finish()
     }
@@ -110,18 +110,18 @@ impl std::fmt::Debug for ConnGuard {
 
 /// Tells the core a connection is gone when the task serving it ends, even
 /// by cancellation (a tower future dropped when its client disconnects).
-struct ConnGuard {
-    shared: Arc<Shared>,
+struct ConnGuard<L: Layer> {
+    shared: Arc<L>,
     conn: ConnId,
 }
 
-impl ConnGuard {
-    fn new(shared: Arc<Shared>, conn: ConnId) -> Self {
+impl<L: Layer> ConnGuard<L> {
+    fn new(shared: Arc<L>, conn: ConnId) -> Self {
         ConnGuard { shared, conn }
     }
 }
 
-impl Drop for ConnGuard {
+impl<L: Layer> Drop for ConnGuard<L> {
     fn drop(&mut self) {
         self.shared.close_conn(self.conn);
     }
@@ -134,7 +134,7 @@ pub(crate) async fn exchange(
     request: Request,
     peer: Option<SocketAddr>,
 ) -> HttpExchange {
-    if refused_at_shutdown(&shared, &request) {
+    if refused_at_shutdown(shared.endpoint(), &request) {
         return HttpExchange::Response(shutting_down());
     }
     let (conn, outputs) = shared.open_conn();
@@ -156,18 +156,19 @@ pub(crate) async fn exchange(
 }
 
 /// Serves one connection accepted by a runtime's listener.
-pub(crate) async fn serve<S>(
-    shared: Arc<Shared>,
+pub(crate) async fn serve<L: Layer, S>(
+    shared: Arc<L>,
     fallback: FallbackSlot,
     mut stream: S,
     peer: Option<SocketAddr>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let mut parser = RequestParser::new(shared.http_limits);
-    let mut timer = HttpTimer::new(&shared);
+    let endpoint = shared.endpoint();
+    let mut parser = RequestParser::new(endpoint.http_limits);
+    let mut timer = HttpTimer::new(endpoint);
     loop {
-        let request = match next_request(&shared, &mut stream, &mut parser, &mut timer).await {
+        let request = match next_request(endpoint, &mut stream, &mut parser, &mut timer).await {
             Ok(Some(request)) => request,
             Ok(None) => return,
             Err(response) => {
@@ -175,8 +176,8 @@ pub(crate) async fn serve<S>(
                 // the core answers, and the session it was for fails once
                 // the answer is written (the guard dropped after it).
                 let answered = match parser.take_refused_head() {
-                    Some((head, arrived)) if shared.read(|server| server.matches(&head)) => {
-                        drain_refused_body(&shared, &mut stream, &head, arrived).await;
+                    Some((head, arrived)) if endpoint.read(|server| server.matches(&head)) => {
+                        drain_refused_body(endpoint, &mut stream, &head, arrived).await;
                         answer_too_large(&shared, head).await
                     }
                     _ => None,
@@ -185,26 +186,26 @@ pub(crate) async fn serve<S>(
                     Some((response, guard)) => (response, Some(guard)),
                     None => (response, None),
                 };
-                write_response(&shared, &mut stream, &mut timer, &response, false).await;
+                write_response(endpoint, &mut stream, &mut timer, &response, false).await;
                 drop(guard);
                 return;
             }
         };
         let keep_alive = request.keep_alive;
-        if !shared.read(|server| server.matches(&request)) {
+        if !endpoint.read(|server| server.matches(&request)) {
             let response = answer_elsewhere(&fallback, &request);
-            if !write_response(&shared, &mut stream, &mut timer, &response, keep_alive).await
+            if !write_response(endpoint, &mut stream, &mut timer, &response, keep_alive).await
                 || !keep_alive
             {
                 return;
             }
             continue;
         }
-        if refused_at_shutdown(&shared, &request) {
-            write_response(&shared, &mut stream, &mut timer, &shutting_down(), false).await;
+        if refused_at_shutdown(endpoint, &request) {
+            write_response(endpoint, &mut stream, &mut timer, &shutting_down(), false).await;
             return;
         }
-        let (conn, outputs) = shared.open_conn();
+        let (conn, outputs) = endpoint.open_conn();
         let guard = ConnGuard::new(shared.clone(), conn);
         shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
         // No request deadline while the core holds the request: it answers
@@ -219,7 +220,7 @@ pub(crate) async fn serve<S>(
                 // The core hears the request is gone once its answer is
                 // written (a refused POST's session fails only then).
                 let written =
-                    write_response(&shared, &mut stream, &mut timer, &response, keep_alive).await;
+                    write_response(endpoint, &mut stream, &mut timer, &response, keep_alive).await;
                 drop(guard);
                 if !written || !keep_alive {
                     return;
@@ -231,7 +232,7 @@ pub(crate) async fn serve<S>(
                 let mut out = BytesMut::with_capacity(512);
                 response.encode(&mut out);
                 let sent = outputs.take_transmits(&mut out);
-                if !write_within(&shared, &mut stream, &mut timer, &out).await {
+                if !write_within(endpoint, &mut stream, &mut timer, &out).await {
                     return;
                 }
                 drop(out);
@@ -249,8 +250,8 @@ pub(crate) async fn serve<S>(
                     shared.process(|server, now| server.handle_ws_data(now, conn, &initial));
                 }
                 drop(initial);
-                let runner = shared.clone();
-                runner.spawn(websocket(shared, conn, outputs, stream, guard));
+                let runtime = endpoint.host.runtime().clone();
+                runtime.spawn(Box::pin(websocket(shared, conn, outputs, stream, guard)));
                 return;
             }
             // The client went away (or the server dropped the request).
@@ -259,15 +260,18 @@ pub(crate) async fn serve<S>(
     }
 }
 
-/// The core's answer to a request whose body was refused for its size.
 /// Reads and drops the rest of a body refused for its size, as Node reads
 /// a body until it passes the limit: the client then finishes sending and
 /// reads the 413 as the answer to its POST (closing on a body half sent
 /// would reset the connection under it). Only up to the limit and one
 /// read chunk past it, within the body deadline; a larger or chunked body
 /// is not waited for.
-async fn drain_refused_body<S>(shared: &Shared, stream: &mut S, head: &Request, arrived: usize)
-where
+async fn drain_refused_body<M: ServerMachine, S>(
+    endpoint: &Endpoint<M>,
+    stream: &mut S,
+    head: &Request,
+    arrived: usize,
+) where
     S: AsyncRead + Unpin,
 {
     let Some(length) = head
@@ -276,7 +280,7 @@ where
     else {
         return;
     };
-    if length > shared.http_limits.max_body_bytes + 64 * 1024 {
+    if length > endpoint.http_limits.max_body_bytes + 64 * 1024 {
         return;
     }
     let mut left = length.saturating_sub(arrived);
@@ -289,13 +293,17 @@ where
             }
         }
     };
-    let deadline = shared.clock.now_std() + shared.http_timeouts.body;
-    futures_lite::future::or(drain, shared.runtime.sleep_until(deadline)).await;
+    let deadline = endpoint.host.clock().now_std() + endpoint.http_timeouts.body;
+    futures_lite::future::or(drain, endpoint.host.runtime().sleep_until(deadline)).await;
 }
 
-/// The guard tells the core when the answer is written.
-async fn answer_too_large(shared: &Arc<Shared>, head: Request) -> Option<(Response, ConnGuard)> {
-    let (conn, outputs) = shared.open_conn();
+/// The core's answer to a request whose body was refused for its size;
+/// the guard tells the core when the answer is written.
+async fn answer_too_large<L: Layer>(
+    shared: &Arc<L>,
+    head: Request,
+) -> Option<(Response, ConnGuard<L>)> {
+    let (conn, outputs) = shared.endpoint().open_conn();
     let guard = ConnGuard::new(shared.clone(), conn);
     shared.process(|server, now| server.handle_request_too_large(now, conn, head));
     match outputs.recv().await {
@@ -306,7 +314,7 @@ async fn answer_too_large(shared: &Arc<Shared>, head: Request) -> Option<(Respon
 
 /// After `shutdown` no session opens any more (Node closes its HTTP server);
 /// requests of existing sessions still get their last packets.
-fn refused_at_shutdown(shared: &Shared, request: &Request) -> bool {
+fn refused_at_shutdown<M: ServerMachine>(shared: &Endpoint<M>, request: &Request) -> bool {
     shared.is_shutting_down() && request.query_param("sid").is_none()
 }
 
@@ -324,9 +332,9 @@ struct HttpTimer {
 }
 
 impl HttpTimer {
-    fn new(shared: &Shared) -> Self {
+    fn new<M: ServerMachine>(shared: &Endpoint<M>) -> Self {
         HttpTimer {
-            deadline: ConnDeadline::new(shared.http_timeouts, shared.clock.now()),
+            deadline: ConnDeadline::new(shared.http_timeouts, shared.host.clock().now()),
             alarm: None,
         }
     }
@@ -337,7 +345,12 @@ impl HttpTimer {
 
     /// `Ready` with what to do once the current deadline passed; never
     /// while there is none.
-    fn poll_expired(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<Expiry> {
+    fn poll_expired<M: ServerMachine>(
+        &mut self,
+        cx: &mut Context<'_>,
+        shared: &Endpoint<M>,
+    ) -> Poll<Expiry> {
+        let clock = shared.host.clock();
         loop {
             let Some(at) = self.deadline.deadline() else {
                 return Poll::Pending;
@@ -345,13 +358,13 @@ impl HttpTimer {
             let alarm = match &mut self.alarm {
                 Some((armed, alarm)) => {
                     if *armed != Some(at) {
-                        alarm.reset(shared.clock.to_std(at));
+                        alarm.reset(clock.to_std(at));
                         *armed = Some(at);
                     }
                     alarm
                 }
                 slot => {
-                    let timer = shared.runtime.timer(shared.clock.to_std(at));
+                    let timer = shared.host.runtime().timer(clock.to_std(at));
                     &mut slot.insert((Some(at), timer)).1
                 }
             };
@@ -362,7 +375,7 @@ impl HttpTimer {
             if let Some((armed, _)) = &mut self.alarm {
                 *armed = None;
             }
-            if let Some(expiry) = self.deadline.expired(shared.clock.now()) {
+            if let Some(expiry) = self.deadline.expired(clock.now()) {
                 return Poll::Ready(expiry);
             }
         }
@@ -372,8 +385,8 @@ impl HttpTimer {
 /// Reads until the parser has a whole request, within the connection's
 /// deadline. `Ok(None)`: the connection is over (closed by the peer, or
 /// idle too long); `Err`: the error response to send before closing.
-async fn next_request<S>(
-    shared: &Shared,
+async fn next_request<M: ServerMachine, S>(
+    shared: &Endpoint<M>,
     stream: &mut S,
     parser: &mut RequestParser,
     timer: &mut HttpTimer,
@@ -394,7 +407,9 @@ where
                     .with_body("text/plain; charset=utf-8", error.to_string()));
             }
         }
-        timer.deadline.parsed(shared.clock.now(), parser.stage());
+        timer
+            .deadline
+            .parsed(shared.host.clock().now(), parser.stage());
         if parser.take_expect_continue() {
             let mut write = core::pin::pin!(stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n"));
             let written = std::future::poll_fn(|cx| match write.as_mut().poll(cx) {
@@ -480,8 +495,8 @@ where
 
 /// Writes `response` within the write timeout; `false` when the
 /// connection is to be dropped (the write failed or timed out).
-async fn write_response<S>(
-    shared: &Shared,
+async fn write_response<M: ServerMachine, S>(
+    shared: &Endpoint<M>,
     stream: &mut S,
     timer: &mut HttpTimer,
     response: &Response,
@@ -505,8 +520,8 @@ where
 /// Writes and flushes `bytes`, giving up at the write deadline (a client
 /// that does not read must not hold the connection); `false` when the
 /// connection is to be dropped.
-async fn write_within<S>(
-    shared: &Shared,
+async fn write_within<M: ServerMachine, S>(
+    shared: &Endpoint<M>,
     stream: &mut S,
     timer: &mut HttpTimer,
     bytes: &[u8],
@@ -514,7 +529,7 @@ async fn write_within<S>(
 where
     S: AsyncWrite + Unpin,
 {
-    timer.deadline.response_started(shared.clock.now());
+    timer.deadline.response_started(shared.host.clock().now());
     let mut write = core::pin::pin!(async {
         stream.write_all(bytes).await?;
         stream.flush().await
@@ -528,7 +543,7 @@ where
     })
     .await;
     if written {
-        timer.deadline.response_written(shared.clock.now());
+        timer.deadline.response_written(shared.host.clock().now());
     }
     written
 }
@@ -537,12 +552,12 @@ where
 /// transmits goes out, and the core hears when everything sent is written.
 /// One hand-written state machine over the whole stream: an idle
 /// connection's task holds the stream, its outbox and little else.
-fn websocket<S>(
-    shared: Arc<Shared>,
+fn websocket<L: Layer, S>(
+    shared: Arc<L>,
     conn: ConnId,
     outputs: OutboxReceiver,
     stream: S,
-    guard: ConnGuard,
+    guard: ConnGuard<L>,
 ) -> impl core::future::Future<Output = ()> + Send
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -564,11 +579,11 @@ where
 }
 
 /// The state of a running WebSocket.
-struct WsPump<S> {
+struct WsPump<L: Layer, S> {
     stream: S,
-    _guard: ConnGuard,
+    _guard: ConnGuard<L>,
     outputs: OutboxReceiver,
-    shared: Arc<Shared>,
+    shared: Arc<L>,
     conn: ConnId,
     /// The frame being written and how much of it is.
     writing: Option<(bytes::Bytes, usize)>,
@@ -580,7 +595,7 @@ struct WsPump<S> {
     closing: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
+impl<L: Layer, S: AsyncRead + AsyncWrite + Unpin> WsPump<L, S> {
     /// `Ready` once the connection is over.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if !self.closing && self.poll_read_side(cx).is_ready() {
@@ -590,7 +605,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
         // One report per poll, however many frames it wrote.
         if self.written != (0, 0) {
             let (frames, bytes) = core::mem::take(&mut self.written);
-            self.shared.report_written(self.conn, frames, bytes);
+            self.shared
+                .endpoint()
+                .report_written(self.conn, frames, bytes);
         }
         poll
     }
@@ -617,7 +634,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
         // only to write (a broadcast) reads nothing and skips the two locks.
         let mut looking = false;
         // The thread's list, so no connection keeps one between polls.
-        let mut ready = READY.take();
+        let mut ready = L::take_ready_list();
         let mut reads = 0;
         let poll = loop {
             if reads == READS_PER_POLL {
@@ -639,12 +656,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsPump<S> {
                 Poll::Ready(false) => break Poll::Ready(()),
                 Poll::Ready(true) => {
                     for ready in ready.drain(..) {
-                        ready.run_now(cx);
+                        L::run_now(ready, cx);
                     }
                 }
             }
         };
-        READY.set(ready);
+        L::put_ready_list(ready);
         if looking {
             self.outputs.set_looking(false);
         }
@@ -742,25 +759,22 @@ std::thread_local! {
     /// The one read buffer of a thread's WebSockets: a read and the core's
     /// handling of it happen in one poll, so no connection keeps a buffer.
     static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-    /// The sockets a WebSocket read made ready, while its task runs them
-    /// (taken out while in use: a nested use gets a list of its own).
-    static READY: Cell<Vec<Ready>> = const { Cell::new(Vec::new()) };
 }
 
 /// Where [`read_and_feed`] hands what it read.
-struct Feed<'a> {
-    shared: &'a Arc<Shared>,
+struct Feed<'a, L: Layer> {
+    shared: &'a Arc<L>,
     conn: ConnId,
     outputs: &'a OutboxReceiver,
     /// Whether the outbox was told the task is looking (set before the
     /// first feed of a poll).
     looking: &'a mut bool,
-    ready: &'a mut Vec<Ready>,
+    ready: &'a mut Vec<L::Ready>,
 }
 
 /// Reads what the socket has into the thread's buffer and hands it to the
 /// core; `Ready(false)` once the peer closed or the read failed.
-fn read_and_feed<R>(cx: &mut Context<'_>, reader: &mut R, feed: Feed<'_>) -> Poll<bool>
+fn read_and_feed<L: Layer, R>(cx: &mut Context<'_>, reader: &mut R, feed: Feed<'_, L>) -> Poll<bool>
 where
     R: AsyncRead + Unpin,
 {

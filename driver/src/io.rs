@@ -38,7 +38,7 @@ impl std::fmt::Display for RandomSourceError {
 impl std::error::Error for RandomSourceError {}
 
 /// A seed from `fill` (the OS source, or a test's).
-fn seed_from(
+pub(crate) fn seed_from(
     fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
 ) -> Result<[u8; 32], RandomSourceError> {
     let mut seed = [0u8; 32];
@@ -98,18 +98,8 @@ impl SocketIo {
     }
 
     fn with_seed<R: Runtime>(runtime: R, config: Config, seed: [u8; 32]) -> SocketIo {
-        let http_limits = http::Limits {
-            max_body_bytes: config.engine.max_http_buffer_size,
-            ..http::Limits::default()
-        };
-        let http_timeouts = http::Timeouts {
-            headers: config.engine.headers_timeout,
-            body: config.engine.body_timeout,
-            keep_alive: config.engine.keep_alive_timeout,
-            write: config.engine.close_timeout,
-        };
         let server = Server::new(config, seed);
-        let shared = Shared::new(Arc::new(runtime), server, http_limits, http_timeouts);
+        let shared = Shared::new(Arc::new(runtime), server);
         // The main namespace always exists, as in Node.
         let main = Namespace::existing(&shared, "/");
         SocketIo {

@@ -21,6 +21,9 @@
 //!   (a page, a token route); real routing belongs to an HTTP framework
 //!   the server is mounted in (sio-tokio's tower layer).
 //!
+//! - [`engine_io`]: Engine.IO alone (Node's `engine.io`), on the same
+//!   connection code and options.
+//!
 //! The core [`Server`](sio_core::server::Server) sits behind one lock that is
 //! held only to feed one input and route its outputs.
 //!
@@ -40,9 +43,12 @@ mod client;
 mod clock;
 mod cluster;
 mod conn;
+mod endpoint;
+pub mod engine_io;
 mod error;
 mod extensions;
 mod handshake;
+mod host;
 mod io;
 mod jobs;
 mod namespace;

@@ -1,5 +1,6 @@
-//! The state every handle shares: the core [`Server`] behind one lock, the
-//! drain loop that routes its outputs, the connection registry and the
+//! The state every handle of a Socket.IO server shares: the core
+//! [`Server`] on its endpoint (the host's lock and drain loop, the
+//! connection table), the routing of its events, the sockets and the
 //! pending acks.
 //!
 //! Locking rule: the state lock is held while an input is handled and its
@@ -9,13 +10,10 @@
 //! Locks are taken in one order: the state, then the connection table,
 //! then an outbox.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-
-use super::sync::lock;
+use std::task::Context;
 
 use async_channel::Sender;
-use event_listener::Event as Notify;
 // Keyed by our own ids, looked up for every input and output: foldhash
 // (hashbrown's default) instead of std's SipHash.
 use hashbrown::HashMap;
@@ -24,90 +22,48 @@ use super::ack::AckReply;
 use super::cluster::Cluster;
 use super::handshake::Handshake;
 use super::namespace::Registry;
-use super::outbox::{OutboxReceiver, OutboxSender};
+use super::outbox::OutboxReceiver;
 use super::runtime::Runtime;
 use super::socket::{Job, Ready, Socket};
 use crate::clock::Clock;
-use sio_core::engine::{ConnId, Io};
-use sio_core::server::{DisconnectReason, Event, Output, Server, SocketId};
+use crate::endpoint::{Endpoint, Layer};
+use crate::host::{start_timers, Hosted};
+use crate::sync::lock;
+use sio_core::engine::ConnId;
+use sio_core::server::{DisconnectReason, Event, Server, SocketId};
 use sio_core::time::Instant;
-
-/// A connection's write progress, not yet told the core.
-struct Written {
-    conn: ConnId,
-    frames: usize,
-    bytes: usize,
-}
-
-struct State {
-    server: Server,
-    deadline: Option<Instant>,
-    /// The reports taken from [`Shared::written`] (kept for its allocation).
-    written: Vec<Written>,
-}
 
 /// Shared by every handle of one server.
 pub(crate) struct Shared {
     pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) clock: Clock,
-    state: Mutex<State>,
-    /// Raised whenever the core's next deadline changes.
-    deadline_changed: Notify,
-    /// What WebSockets wrote since they last told the core (one report per
-    /// poll of a connection's task, not per frame); applied at the start
-    /// of the next input. The core reads what this reports (a link's
-    /// backlog) only while handling an input, so the deferred report
-    /// changes nothing it decides, and a broadcast's recipients do not take
-    /// the state lock and drain the core once each. Bounded: a connection
-    /// writes only what an input gave it, and reports of the same
-    /// connection in a row are merged.
-    written: Mutex<Vec<Written>>,
-    /// Where each connection's outputs go. Looked up once per output (a
-    /// broadcast's every recipient).
-    conns: Mutex<HashMap<ConnId, OutboxSender>>,
-    next_conn: AtomicU64,
+    /// The core server on its host, with the connection table.
+    endpoint: Endpoint<Server>,
     /// Sockets known to the application, by core id.
     sockets: Mutex<HashMap<SocketId, Socket>>,
     /// Senders waiting for acks, per socket then ack id.
     acks: Mutex<HashMap<SocketId, HashMap<u64, Sender<AckReply>>>>,
     pub(crate) registry: Registry,
     pub(crate) http_limits: sio_core::wire::http::Limits,
-    /// The deadlines of a standalone server's HTTP connections.
-    pub(crate) http_timeouts: sio_core::wire::http::Timeouts,
-    shutting_down: AtomicBool,
     /// The cluster this server joined, if an adapter is attached.
     pub(crate) cluster: OnceLock<Arc<Cluster>>,
 }
 
 impl Shared {
-    pub(crate) fn new(
-        runtime: Arc<dyn Runtime>,
-        server: Server,
-        http_limits: sio_core::wire::http::Limits,
-        http_timeouts: sio_core::wire::http::Timeouts,
-    ) -> Arc<Self> {
+    pub(crate) fn new(runtime: Arc<dyn Runtime>, server: Server) -> Arc<Self> {
+        let config = server.engine().config().clone();
+        let endpoint = Endpoint::new(runtime.clone(), server, &config);
         let shared = Arc::new(Shared {
-            clock: Clock::new(runtime.clone()),
+            clock: endpoint.host.clock().clone(),
             runtime,
-            state: Mutex::new(State {
-                server,
-                deadline: None,
-                written: Vec::new(),
-            }),
-            written: Mutex::new(Vec::new()),
-            deadline_changed: Notify::new(),
-            conns: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(1),
+            http_limits: endpoint.http_limits,
+            endpoint,
             sockets: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
             registry: Registry::default(),
-            http_limits,
-            http_timeouts,
-            shutting_down: AtomicBool::new(false),
             cluster: OnceLock::new(),
         });
-        let timers = Arc::downgrade(&shared);
-        shared.runtime.spawn(Box::pin(timer_loop(timers)));
+        start_timers(&shared);
         shared
     }
 
@@ -115,85 +71,12 @@ impl Shared {
     /// produced. `f` gets the server and the current time. Handlers it
     /// woke run on tasks of their own.
     pub(crate) fn process<R>(self: &Arc<Self>, f: impl FnOnce(&mut Server, Instant) -> R) -> R {
-        let mut ready = Vec::new();
-        let result = self.process_into(&mut ready, f);
-        for ready in ready {
-            ready.spawn();
-        }
-        result
-    }
-
-    /// Like [`Shared::process`], but the sockets whose handlers must start
-    /// are appended to `ready` for the caller to run (after the lock is
-    /// released: a connection's reader runs them itself, with no task hop).
-    pub(crate) fn process_into<R>(
-        self: &Arc<Self>,
-        ready: &mut Vec<Ready>,
-        f: impl FnOnce(&mut Server, Instant) -> R,
-    ) -> R {
-        let mut state = lock(&self.state);
-        let now = self.clock.now();
-        self.apply_written(&mut state, now);
-        let result = f(&mut state.server, now);
-        self.drain(&mut state, ready);
-        result
-    }
-
-    /// Tells the core, at its next input, that WebSocket `conn` wrote
-    /// `frames` more of its transmits, `bytes` bytes in all.
-    pub(crate) fn report_written(&self, conn: ConnId, frames: usize, bytes: usize) {
-        let mut written = lock(&self.written);
-        match written.last_mut() {
-            Some(last) if last.conn == conn => {
-                last.frames = last.frames.saturating_add(frames);
-                last.bytes = last.bytes.saturating_add(bytes);
-            }
-            _ => written.push(Written {
-                conn,
-                frames,
-                bytes,
-            }),
-        }
-    }
-
-    fn apply_written(&self, state: &mut State, now: Instant) {
-        core::mem::swap(&mut *lock(&self.written), &mut state.written);
-        for w in state.written.drain(..) {
-            state.server.handle_written(now, w.conn, w.frames, w.bytes);
-        }
+        Layer::process(self, f)
     }
 
     /// Reads the server under the lock: no input, nothing to route.
     pub(crate) fn read<R>(&self, f: impl FnOnce(&Server) -> R) -> R {
-        let state = lock(&self.state);
-        f(&state.server)
-    }
-
-    fn drain(self: &Arc<Self>, state: &mut State, ready: &mut Vec<Ready>) {
-        // Held across a run of outputs (a broadcast's recipients), let go
-        // before an event is routed (routing one may open a connection).
-        let mut conns = None;
-        loop {
-            match state.server.poll_output() {
-                Output::Io(io) => {
-                    let conns = conns.get_or_insert_with(|| lock(&self.conns));
-                    route_io(conns, io);
-                }
-                Output::Event(event) => {
-                    conns = None;
-                    self.route_event(&state.server, event, ready);
-                }
-                Output::Timeout(deadline) => {
-                    drop(conns);
-                    if state.deadline != deadline {
-                        state.deadline = deadline;
-                        self.deadline_changed.notify(usize::MAX);
-                    }
-                    return;
-                }
-                _ => {}
-            }
-        }
+        self.endpoint.read(f)
     }
 
     fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
@@ -313,30 +196,16 @@ impl Shared {
 
     /// A fresh connection id with the channel its outputs arrive on.
     pub(crate) fn open_conn(&self) -> (ConnId, OutboxReceiver) {
-        let id = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
-        let (tx, rx) = super::outbox::outbox();
-        lock(&self.conns).insert(id, tx);
-        (id, rx)
-    }
-
-    /// Forgets `conn` and tells the core it is gone.
-    pub(crate) fn close_conn(self: &Arc<Self>, conn: ConnId) {
-        lock(&self.conns).remove(&conn);
-        self.process(|server, now| server.handle_conn_closed(now, conn));
+        self.endpoint.open_conn()
     }
 
     /// How many connections are registered.
     pub(crate) fn open_conn_count(&self) -> usize {
-        lock(&self.conns).len()
-    }
-
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::Acquire)
+        self.endpoint.open_conn_count()
     }
 
     pub(crate) fn begin_shutdown(&self) {
-        self.shutting_down.store(true, Ordering::Release);
-        self.deadline_changed.notify(usize::MAX);
+        self.endpoint.begin_shutdown()
     }
 
     /// The cluster, when an adapter is attached.
@@ -350,51 +219,56 @@ impl Shared {
     }
 }
 
-/// Hands `io` to its connection's outbox.
-fn route_io(conns: &HashMap<ConnId, OutboxSender>, io: Io) {
-    if let Some(tx) = conns.get(&io.conn()) {
-        // Unbounded: the core bounds what it queues per session.
-        let _ = tx.try_send(io);
+impl Layer for Shared {
+    type Machine = Server;
+    type Ready = Ready;
+
+    fn endpoint(&self) -> &Endpoint<Server> {
+        &self.endpoint
+    }
+
+    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
+        Shared::route_event(self, server, event, ready)
+    }
+
+    fn run_now(ready: Ready, cx: &mut Context<'_>) {
+        ready.run_now(cx)
+    }
+
+    fn spawn_ready(ready: Ready) {
+        ready.spawn()
+    }
+
+    fn take_ready_list() -> Vec<Ready> {
+        READY.take()
+    }
+
+    fn put_ready_list(list: Vec<Ready>) {
+        READY.set(list)
     }
 }
 
-/// Sleeps until the core's next deadline (or until it changes) and calls
-/// `handle_timeout`. One task for the whole server: no timer per socket.
-async fn timer_loop(shared: std::sync::Weak<Shared>) {
-    // One timer, moved to each new deadline.
-    let mut timer: Option<Box<dyn super::runtime::Timer>> = None;
-    loop {
-        let Some(s) = shared.upgrade() else { return };
-        if s.is_shutting_down() && lock(&s.sockets).is_empty() && lock(&s.conns).is_empty() {
-            return;
-        }
-        // Listen first, then read the deadline: a change in between still wakes us.
-        let changed = s.deadline_changed.listen();
-        let deadline = lock(&s.state).deadline;
-        let armed = deadline.map(|at| {
-            let at = s.clock.to_std(at);
-            match timer.take() {
-                Some(mut timer) => {
-                    timer.reset(at);
-                    timer
-                }
-                None => s.runtime.timer(at),
-            }
-        });
-        drop(s);
-        match armed {
-            None => changed.await,
-            Some(mut armed) => {
-                futures_lite::future::or(super::runtime::fired(&mut *armed), changed).await;
-                timer = Some(armed);
-            }
-        }
-        let Some(s) = shared.upgrade() else { return };
-        let due = lock(&s.state)
-            .deadline
-            .is_some_and(|at| at <= s.clock.now());
-        if due {
-            s.process(|server, now| server.handle_timeout(now));
-        }
+std::thread_local! {
+    /// The sockets a WebSocket read made ready, while its task runs them
+    /// (taken out while in use: a nested use gets a list of its own).
+    static READY: std::cell::Cell<Vec<Ready>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Hosted for Shared {
+    type Machine = Server;
+
+    fn host(&self) -> &crate::host::Host<Server> {
+        &self.endpoint.host
+    }
+
+    fn on_timeout(self: &Arc<Self>) {
+        self.process(|server, now| server.handle_timeout(now));
+    }
+
+    /// After shutdown, once every socket and connection is gone.
+    fn timers_done(&self) -> bool {
+        self.endpoint.is_shutting_down()
+            && lock(&self.sockets).is_empty()
+            && self.endpoint.open_conn_count() == 0
     }
 }

@@ -81,6 +81,26 @@ pub mod client {
     }
 }
 
+/// Engine.IO alone (Node's `engine.io`): [`engine_io::new`] and
+/// [`engine_io::serve`], the shape of [`new`] and [`serve`].
+pub mod engine_io {
+    use super::AsyncStd;
+    use async_std::net::TcpListener;
+    pub use sio_driver::engine_io::*;
+
+    /// An Engine.IO server on async-std.
+    pub fn new(config: Config) -> EngineIo {
+        EngineIo::with_runtime(AsyncStd, config)
+    }
+
+    /// Accepts connections on `listener` and serves each on its own
+    /// async-std task, as [`serve`](super::serve) does for Socket.IO.
+    pub async fn serve(listener: TcpListener, server: EngineIo) -> std::io::Result<()> {
+        let listener = std::net::TcpListener::try_from(listener)?;
+        sio_smol::engine_io::serve_with(&AsyncStd, listener.try_into()?, server).await
+    }
+}
+
 /// A server on async-std.
 pub fn new(config: Config) -> SocketIo {
     SocketIo::with_runtime(AsyncStd, config)

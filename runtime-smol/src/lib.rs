@@ -94,6 +94,47 @@ pub mod client {
     }
 }
 
+/// Engine.IO alone (Node's `engine.io`): [`engine_io::new`] and
+/// [`engine_io::serve`], the shape of [`new`] and [`serve`].
+pub mod engine_io {
+    use super::Smol;
+    pub use sio_driver::engine_io::*;
+    use sio_driver::{accept_loop, Runtime};
+    use smol::net::TcpListener;
+
+    /// An Engine.IO server on smol.
+    pub fn new(config: Config) -> EngineIo {
+        EngineIo::with_runtime(Smol, config)
+    }
+
+    /// Accepts connections on `listener` and serves each on its own task,
+    /// as [`serve`](super::serve) does for Socket.IO.
+    pub async fn serve(listener: TcpListener, server: EngineIo) -> std::io::Result<()> {
+        serve_with(&Smol, listener, server).await
+    }
+
+    /// [`serve`] with the connection tasks spawned on `runtime` (sio-async-std's).
+    pub async fn serve_with(
+        runtime: &impl Runtime,
+        listener: TcpListener,
+        server: EngineIo,
+    ) -> std::io::Result<()> {
+        let listener = &listener;
+        accept_loop(
+            runtime,
+            move || listener.accept(),
+            |(stream, peer): (smol::net::TcpStream, _)| {
+                let _ = stream.set_nodelay(true);
+                let server = server.clone();
+                runtime.spawn(Box::pin(async move {
+                    server.serve_connection(stream, Some(peer)).await;
+                }));
+            },
+        )
+        .await
+    }
+}
+
 /// A server on smol.
 pub fn new(config: Config) -> SocketIo {
     SocketIo::with_runtime(Smol, config)

@@ -118,6 +118,54 @@ pub mod client {
     }
 }
 
+/// Engine.IO alone (Node's `engine.io`): [`engine_io::new`] and
+/// [`engine_io::serve`], the shape of [`new`] and [`serve`].
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use sio_tokio::engine_io::{self, Config};
+/// let mut config = Config::default();
+/// config.path = "/engine.io/".into(); // engine.io-client's default
+/// let server = engine_io::new(config);
+/// server.on_connection(|socket| async move {
+///     socket.on_message(|socket, message| async move { let _ = socket.send(&message); });
+/// });
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// engine_io::serve(listener, server).await
+/// # }
+/// ```
+pub mod engine_io {
+    use super::Tokio;
+    use sio_driver::accept_loop;
+    pub use sio_driver::engine_io::*;
+    use tokio::net::TcpListener;
+    use tokio_util::compat::TokioAsyncReadCompatExt;
+
+    /// An Engine.IO server on the tokio runtime this is called in.
+    /// Panics outside a tokio runtime.
+    pub fn new(config: Config) -> EngineIo {
+        EngineIo::with_runtime(Tokio::current(), config)
+    }
+
+    /// Accepts connections on `listener` and serves each on its own task,
+    /// as [`serve`](super::serve) does for Socket.IO.
+    pub async fn serve(listener: TcpListener, server: EngineIo) -> std::io::Result<()> {
+        let listener = &listener;
+        accept_loop(
+            &Tokio::current(),
+            move || listener.accept(),
+            |(stream, peer)| {
+                let _ = stream.set_nodelay(true);
+                let server = server.clone();
+                tokio::spawn(async move {
+                    server.serve_connection(stream.compat(), Some(peer)).await;
+                });
+            },
+        )
+        .await
+    }
+}
+
 /// A server on the tokio runtime this is called in (it starts the timer
 /// task there). Panics outside a tokio runtime.
 pub fn new(config: Config) -> SocketIo {

@@ -33,6 +33,11 @@
 //! `node clients/chat-guide.js <url> <websocket|polling|upgrade>`, which
 //! drives every row of the Socket.IO basics guide's table.
 //!
+//! Per runtime, the Engine.IO rows (`engine-io-*`): `scenario-server
+//! <runtime> engine-io-echo` (`sio_conformance::engine_io_echo`) and
+//! `node clients/engine-io-echo.js <url> <polling|websocket|upgrade>`, the
+//! npm `engine.io-client` checking text and binary echoes.
+//!
 //! It ends with a table and `N passed, N failed`; the exit status is
 //! non-zero when anything failed.
 use std::collections::VecDeque;
@@ -64,6 +69,12 @@ const CHAT_CONTRACT_RUNS: &[(&str, &str)] = &[
     ("chat-guide-ws", "websocket"),
     ("chat-guide-polling", "polling"),
     ("chat-guide-upgrade", "upgrade"),
+];
+/// The Engine.IO echo runs: row name and engine.io-client's transports.
+const ENGINE_IO_RUNS: &[(&str, &str)] = &[
+    ("engine-io-polling", "polling"),
+    ("engine-io-ws", "websocket"),
+    ("engine-io-upgrade", "upgrade"),
 ];
 /// The chat's rate window in those runs (the guide's 60 s, shortened so
 /// the scenario sees it slide; the limit stays 10).
@@ -126,6 +137,9 @@ fn main() -> ExitCode {
         for (name, mode) in CHAT_CONTRACT_RUNS {
             println!("{name:<20} chat example, the guide's events, {mode} transports");
         }
+        for (name, mode) in ENGINE_IO_RUNS {
+            println!("{name:<20} Engine.IO echo with engine.io-client, {mode}");
+        }
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -170,6 +184,14 @@ fn main() -> ExitCode {
                 continue;
             }
             let outcome = run_chat_contract(&dir, &server, runtime, name, mode);
+            report_progress(&outcome, options.verbose);
+            outcomes.push(outcome);
+        }
+        for (name, mode) in ENGINE_IO_RUNS {
+            if !options.scenarios.is_empty() && !options.scenarios.iter().any(|s| s == name) {
+                continue;
+            }
+            let outcome = run_engine_io(&dir, &server, runtime, name, mode);
             report_progress(&outcome, options.verbose);
             outcomes.push(outcome);
         }
@@ -261,6 +283,7 @@ fn parse_args() -> Result<Options, String> {
                     && !client_side
                     && !BROWSER_RUNS.iter().any(|(b, _)| *b == name)
                     && !CHAT_CONTRACT_RUNS.iter().any(|(c, _)| *c == name)
+                    && !ENGINE_IO_RUNS.iter().any(|(e, _)| *e == name)
                 {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }
@@ -530,6 +553,32 @@ fn run_one(dir: &Path, binary: &Path, runtime: &str, scenario: &'static str) -> 
                 Ok(())
             };
             client.run(&mut server, &mut restart, &mut outcome);
+        }
+        Err(reason) => outcome.reason = reason,
+    }
+    outcome.secs = started.elapsed().as_secs_f64();
+    outcome
+}
+
+/// One Engine.IO echo run: `scenario-server <runtime> engine-io-echo` and
+/// `node clients/engine-io-echo.js <url> <mode>` (npm engine.io-client).
+fn run_engine_io(
+    dir: &Path,
+    binary: &Path,
+    runtime: &str,
+    name: &'static str,
+    mode: &str,
+) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = new_outcome(name, runtime);
+    let echo = sio_conformance::engine_io_echo::NAME;
+    match start_scenario_server(binary, runtime, echo, None, None, &[]) {
+        Ok((mut server, port)) => {
+            let mut client = Client::new(dir, echo, port, CLIENT_TIMEOUT);
+            client.args = vec![mode.to_owned()];
+            let mut no_restart =
+                |_: &mut Server| -> Result<(), String> { Err("no restart here".into()) };
+            client.run(&mut server, &mut no_restart, &mut outcome);
         }
         Err(reason) => outcome.reason = reason,
     }

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use sio_conformance::{config_of, scenario, scenarios, Scenario};
+use sio_conformance::{config_of, engine_io_echo, scenario, scenarios, Scenario};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +26,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if name == engine_io_echo::NAME {
+        return serve_engine_io(runtime, port);
+    }
     let Some(scenario) = scenario(name) else {
         let names: Vec<&str> = scenarios::ALL.iter().map(|s| s.name).collect();
         eprintln!("unknown scenario {name:?}; known: {}", names.join(", "));
@@ -128,4 +131,44 @@ fn serve_async_std(scenario: &Scenario, listener: TcpListener) -> std::io::Resul
         announce(listener.local_addr()?)?;
         sio_async_std::serve(listener, io).await
     })
+}
+
+/// The Engine.IO echo server on `runtime` (not a Socket.IO scenario).
+fn serve_engine_io(runtime: &str, port: Option<u16>) -> ExitCode {
+    sio_conformance::exit_when_stdin_closes();
+    let served = bind(port).and_then(|listener| match runtime {
+        "tokio" => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+            .block_on(async {
+                let server = sio_tokio::engine_io::new(engine_io_echo::config());
+                engine_io_echo::setup(&server);
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                announce(listener.local_addr()?)?;
+                sio_tokio::engine_io::serve(listener, server).await
+            }),
+        "smol" => smol::block_on(async {
+            let server = sio_smol::engine_io::new(engine_io_echo::config());
+            engine_io_echo::setup(&server);
+            let listener = smol::net::TcpListener::try_from(listener)?;
+            announce(listener.local_addr()?)?;
+            sio_smol::engine_io::serve(listener, server).await
+        }),
+        "async-std" => async_std::task::block_on(async {
+            let server = sio_async_std::engine_io::new(engine_io_echo::config());
+            engine_io_echo::setup(&server);
+            let listener = async_std::net::TcpListener::from(listener);
+            announce(listener.local_addr()?)?;
+            sio_async_std::engine_io::serve(listener, server).await
+        }),
+        other => Err(std::io::Error::other(format!("unknown runtime {other:?}"))),
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scenario-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -5,11 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use core::future::Future;
-use event_listener::Event as Notify;
 use serde::de::DeserializeOwned;
 
 use crate::ack::AckReply;
-use crate::clock::Clock;
+use crate::host::{start_timers, Host, Hosted, Machine, Next, Router};
 use crate::jobs::{start_in_order, JobQueue};
 use crate::payload::Payload;
 use crate::runtime::{BoxFuture, Connector, Runtime};
@@ -77,16 +76,21 @@ type OpenFn = dyn Fn(Weak<ManagerInner>, ConnId, async_channel::Receiver<ConnCom
     + Send
     + Sync;
 
-struct State {
-    client: Client,
-    deadline: Option<Instant>,
+impl Machine for Client {
+    type Output = Output;
+
+    fn poll_next(&mut self) -> Next<Output> {
+        match self.poll_output() {
+            Output::Timeout(at) => Next::Timeout(at),
+            output => Next::Output(output),
+        }
+    }
 }
 
 pub(super) struct ManagerInner {
     pub(super) runtime: Arc<dyn Runtime>,
-    clock: Clock,
-    state: Mutex<State>,
-    deadline_changed: Notify,
+    /// The core client on its host (one lock, one timer task).
+    host: Host<Client>,
     /// Opens a connection and pumps it (the connector, type-erased).
     open: Box<OpenFn>,
     /// Bytes to write, per connection; dropping the sender closes it
@@ -184,13 +188,8 @@ impl ClientManager {
         let runtime = runtime as Arc<dyn Runtime>;
         let seed = random_seed(&*runtime);
         let inner = Arc::new(ManagerInner {
-            clock: Clock::new(runtime.clone()),
+            host: Host::new(runtime.clone(), Client::new(config, seed)),
             runtime,
-            state: Mutex::new(State {
-                client: Client::new(config, seed),
-                deadline: None,
-            }),
-            deadline_changed: Notify::new(),
             open,
             conns: Mutex::new(HashMap::new()),
             last_io_error: Mutex::new(None),
@@ -199,8 +198,7 @@ impl ClientManager {
             handlers: Mutex::new(Vec::new()),
             jobs: JobQueue::default(),
         });
-        let timers = Arc::downgrade(&inner);
-        inner.runtime.spawn(Box::pin(timer_loop(timers)));
+        start_timers(&inner);
         ClientManager { inner }
     }
 
@@ -237,15 +235,14 @@ impl ClientManager {
     /// The transport of the current connection (attempt), as the engine's
     /// `transport.name`.
     pub fn transport(&self) -> Option<Transport> {
-        lock(&self.inner.state).client.transport()
+        self.inner.host.read(Client::transport)
     }
 
     /// The Engine.IO session id while connected.
     pub fn engine_id(&self) -> Option<String> {
-        lock(&self.inner.state)
-            .client
-            .engine_sid()
-            .map(str::to_owned)
+        self.inner
+            .host
+            .read(|client| client.engine_sid().map(str::to_owned))
     }
 
     pub(super) fn process<R>(&self, f: impl FnOnce(&mut Client, Instant) -> R) -> R {
@@ -253,54 +250,32 @@ impl ClientManager {
     }
 }
 
-impl Drop for ManagerInner {
-    fn drop(&mut self) {
-        // The timer task waits on this; it ends when it finds us gone.
-        self.deadline_changed.notify(usize::MAX);
-    }
-}
-
 impl ManagerInner {
     /// Feeds one input or command to the core and routes what it produced.
     pub(super) fn process<R>(self: &Arc<Self>, f: impl FnOnce(&mut Client, Instant) -> R) -> R {
-        let mut state = lock(&self.state);
-        let now = self.clock.now();
-        let result = f(&mut state.client, now);
-        self.drain(&mut state);
-        result
+        self.host.process(&mut Routes(self), f)
     }
 
-    fn drain(self: &Arc<Self>, state: &mut State) {
-        loop {
-            match state.client.poll_output() {
-                Output::Connect { conn } => self.open_conn(conn),
-                Output::Transmit { conn, data } => {
-                    if let Some(tx) = lock(&self.conns).get(&conn) {
-                        let _ = tx.try_send(ConnCommand::Write(data));
-                    }
+    fn route(self: &Arc<Self>, client: &Client, output: Output) {
+        match output {
+            Output::Connect { conn } => self.open_conn(conn),
+            Output::Transmit { conn, data } => {
+                if let Some(tx) = lock(&self.conns).get(&conn) {
+                    let _ = tx.try_send(ConnCommand::Write(data));
                 }
-                Output::Linger { conn, grace } => {
-                    if let Some(tx) = lock(&self.conns).remove(&conn) {
-                        let _ = tx.try_send(ConnCommand::Linger(grace));
-                    }
-                }
-                Output::Close { conn } => {
-                    lock(&self.conns).remove(&conn);
-                }
-                Output::Event(ClientEvent::OpenError { message }) => {
-                    self.open_failed(&state.client, message)
-                }
-                Output::Event(event) => self.route_event(event),
-                Output::Timeout(deadline) => {
-                    if state.deadline != deadline {
-                        state.deadline = deadline;
-                        self.deadline_changed.notify(usize::MAX);
-                    }
-                    return;
-                }
-                // Outputs this driver has no use for.
-                _ => {}
             }
+            Output::Linger { conn, grace } => {
+                if let Some(tx) = lock(&self.conns).remove(&conn) {
+                    let _ = tx.try_send(ConnCommand::Linger(grace));
+                }
+            }
+            Output::Close { conn } => {
+                lock(&self.conns).remove(&conn);
+            }
+            Output::Event(ClientEvent::OpenError { message }) => self.open_failed(client, message),
+            Output::Event(event) => self.route_event(event),
+            // Outputs this driver has no use for.
+            _ => {}
         }
     }
 
@@ -435,30 +410,24 @@ fn random_seed(runtime: &dyn Runtime) -> [u8; 32] {
     seed
 }
 
-/// Sleeps until the core's next deadline (or until it changes) and calls
-/// `handle_timeout`.
-async fn timer_loop(manager: Weak<ManagerInner>) {
-    loop {
-        let Some(m) = manager.upgrade() else { return };
-        let changed = m.deadline_changed.listen();
-        let deadline = lock(&m.state).deadline;
-        let runtime = m.runtime.clone();
-        let clock = m.clock.clone();
-        drop(m);
-        match deadline {
-            None => changed.await,
-            Some(at) => {
-                let sleep = runtime.sleep_until(clock.to_std(at));
-                futures_lite::future::or(sleep, changed).await;
-            }
-        }
-        let Some(m) = manager.upgrade() else { return };
-        let due = lock(&m.state)
-            .deadline
-            .is_some_and(|at| at <= m.clock.now());
-        if due {
-            m.process(|client, now| client.handle_timeout(now));
-        }
+/// One drain of the client's outputs.
+struct Routes<'a>(&'a Arc<ManagerInner>);
+
+impl Router<Client> for Routes<'_> {
+    fn route(&mut self, client: &Client, output: Output) {
+        self.0.route(client, output);
+    }
+}
+
+impl Hosted for ManagerInner {
+    type Machine = Client;
+
+    fn host(&self) -> &Host<Client> {
+        &self.host
+    }
+
+    fn on_timeout(self: &Arc<Self>) {
+        self.process(|client, now| client.handle_timeout(now));
     }
 }
 
