@@ -57,6 +57,7 @@ mod outbox;
 mod payload;
 mod remote;
 mod runtime;
+mod serve;
 mod shared;
 mod socket;
 mod sync;
@@ -88,6 +89,7 @@ pub use operators::BroadcastOperator;
 pub use payload::Payload;
 pub use remote::RemoteSocket;
 pub use runtime::{BoxFuture, ClientStream, Connector, Runtime, Timer};
+pub use serve::ServeConnection;
 pub use socket::{AckSender, Socket, SocketEmitter};
 
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload

@@ -97,7 +97,7 @@ pub mod engine_io {
     /// async-std task, as [`serve`](super::serve) does for Socket.IO.
     pub async fn serve(listener: TcpListener, server: EngineIo) -> std::io::Result<()> {
         let listener = std::net::TcpListener::try_from(listener)?;
-        sio_smol::engine_io::serve_with(&AsyncStd, listener.try_into()?, server).await
+        sio_smol::serve_with(&AsyncStd, listener.try_into()?, server).await
     }
 }
 

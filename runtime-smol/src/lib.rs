@@ -99,7 +99,6 @@ pub mod client {
 pub mod engine_io {
     use super::Smol;
     pub use sio_driver::engine_io::*;
-    use sio_driver::{accept_loop, Runtime};
     use smol::net::TcpListener;
 
     /// An Engine.IO server on smol.
@@ -110,28 +109,7 @@ pub mod engine_io {
     /// Accepts connections on `listener` and serves each on its own task,
     /// as [`serve`](super::serve) does for Socket.IO.
     pub async fn serve(listener: TcpListener, server: EngineIo) -> std::io::Result<()> {
-        serve_with(&Smol, listener, server).await
-    }
-
-    /// [`serve`] with the connection tasks spawned on `runtime` (sio-async-std's).
-    pub async fn serve_with(
-        runtime: &impl Runtime,
-        listener: TcpListener,
-        server: EngineIo,
-    ) -> std::io::Result<()> {
-        let listener = &listener;
-        accept_loop(
-            runtime,
-            move || listener.accept(),
-            |(stream, peer): (smol::net::TcpStream, _)| {
-                let _ = stream.set_nodelay(true);
-                let server = server.clone();
-                runtime.spawn(Box::pin(async move {
-                    server.serve_connection(stream, Some(peer)).await;
-                }));
-            },
-        )
-        .await
+        super::serve_with(&Smol, listener, server).await
     }
 }
 
@@ -151,13 +129,13 @@ pub async fn serve(listener: TcpListener, io: SocketIo) -> std::io::Result<()> {
     serve_with(&Smol, listener, io).await
 }
 
-/// [`serve`] with the connection tasks spawned on `runtime`: for adapters of
-/// other runtimes built on async-io's reactor (sio-async-std), whose
-/// listeners convert into smol's.
-pub async fn serve_with(
+/// [`serve`] (or [`engine_io::serve`]) with the connection tasks spawned on
+/// `runtime`: for adapters of other runtimes built on async-io's reactor
+/// (sio-async-std), whose listeners convert into smol's.
+pub async fn serve_with<T: ServeConnection>(
     runtime: &impl Runtime,
     listener: TcpListener,
-    io: SocketIo,
+    server: T,
 ) -> std::io::Result<()> {
     let listener = &listener;
     accept_loop(
@@ -166,10 +144,7 @@ pub async fn serve_with(
         |(stream, peer): (smol::net::TcpStream, _)| {
             // Small packets go out at once (pongs, acks).
             let _ = stream.set_nodelay(true);
-            let io = io.clone();
-            runtime.spawn(Box::pin(async move {
-                io.serve_connection(stream, Some(peer)).await;
-            }));
+            runtime.spawn(server.serve(stream, Some(peer)));
         },
     )
     .await

@@ -136,10 +136,8 @@ pub mod client {
 /// ```
 pub mod engine_io {
     use super::Tokio;
-    use sio_driver::accept_loop;
     pub use sio_driver::engine_io::*;
     use tokio::net::TcpListener;
-    use tokio_util::compat::TokioAsyncReadCompatExt;
 
     /// An Engine.IO server on the tokio runtime this is called in.
     /// Panics outside a tokio runtime.
@@ -150,19 +148,7 @@ pub mod engine_io {
     /// Accepts connections on `listener` and serves each on its own task,
     /// as [`serve`](super::serve) does for Socket.IO.
     pub async fn serve(listener: TcpListener, server: EngineIo) -> std::io::Result<()> {
-        let listener = &listener;
-        accept_loop(
-            &Tokio::current(),
-            move || listener.accept(),
-            |(stream, peer)| {
-                let _ = stream.set_nodelay(true);
-                let server = server.clone();
-                tokio::spawn(async move {
-                    server.serve_connection(stream.compat(), Some(peer)).await;
-                });
-            },
-        )
-        .await
+        super::serve_any(listener, server).await
     }
 }
 
@@ -180,6 +166,11 @@ pub fn new(config: Config) -> SocketIo {
 /// growing to 1 s while they go on), as Node's server does. It returns
 /// only when the listener itself is unusable (see [`accept_loop`]).
 pub async fn serve(listener: TcpListener, io: SocketIo) -> std::io::Result<()> {
+    serve_any(listener, io).await
+}
+
+/// The accept loop of [`serve`] and [`engine_io::serve`].
+async fn serve_any<T: ServeConnection>(listener: TcpListener, server: T) -> std::io::Result<()> {
     let listener = &listener;
     accept_loop(
         &Tokio::current(),
@@ -187,10 +178,7 @@ pub async fn serve(listener: TcpListener, io: SocketIo) -> std::io::Result<()> {
         |(stream, peer)| {
             // Small packets go out at once (pongs, acks).
             let _ = stream.set_nodelay(true);
-            let io = io.clone();
-            tokio::spawn(async move {
-                io.serve_connection(stream.compat(), Some(peer)).await;
-            });
+            tokio::spawn(server.serve(stream.compat(), Some(peer)));
         },
     )
     .await
