@@ -227,19 +227,26 @@ pub(super) fn options(opts: &Targets) -> BroadcastOptions {
     }
 }
 
-/// Delivers another node's broadcast to this node's sockets.
-pub(super) fn deliver_broadcast(shared: &Arc<Shared>, nsp: &str, message: &BroadcastMessage) {
-    if message.packet.kind != PacketType::Event {
-        tracing::warn!(%nsp, kind = ?message.packet.kind, "cluster broadcast of a non-event packet dropped");
-        return;
+impl Cluster {
+    /// Delivers another node's broadcast to this node's sockets.
+    pub(super) fn deliver_broadcast(
+        &self,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        message: &BroadcastMessage,
+    ) {
+        if message.packet.kind != PacketType::Event {
+            tracing::warn!(%nsp, kind = ?message.packet.kind, "cluster broadcast of a non-event packet dropped");
+            return;
+        }
+        let packet = message.packet.to_packet();
+        let Some(data) = packet.data else {
+            tracing::warn!(%nsp, "cluster broadcast without data dropped");
+            return;
+        };
+        let opts = options(&message.opts);
+        shared.process(|server, now| server.broadcast(now, nsp, &opts, data, packet.attachments));
     }
-    let packet = message.packet.to_packet();
-    let Some(data) = packet.data else {
-        tracing::warn!(%nsp, "cluster broadcast without data dropped");
-        return;
-    };
-    let opts = options(&message.opts);
-    shared.process(|server, now| server.broadcast(now, nsp, &opts, data, packet.attachments));
 }
 
 fn local_sids(shared: &Shared, nsp: &str, opts: &Targets) -> Vec<String> {

@@ -538,9 +538,7 @@ impl Cluster {
                 Err(error) => {
                     tracing::warn!(%channel, %error, "malformed cluster message dropped");
                 }
-                Ok(Incoming::Broadcast(message)) => {
-                    super::answer::deliver_broadcast(shared, &nsp, &message)
-                }
+                Ok(Incoming::Broadcast(message)) => self.deliver_broadcast(shared, &nsp, &message),
                 Ok(Incoming::Request(request)) => self.answer(shared, &nsp, request),
                 Ok(Incoming::Response(response)) => {
                     let mut state = lock(&self.state);

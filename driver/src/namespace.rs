@@ -509,3 +509,13 @@ fn server_side_data<T: Serialize + ?Sized>(event: &str, args: &T) -> Result<Vec<
         _ => Ok(vec![Value::str(event)]),
     }
 }
+
+/// The socket's way up to its namespace (the socket's module sits below).
+impl Socket {
+    /// The socket's namespace (Node's `socket.nsp`):
+    /// `socket.namespace().to(room).emit(..)` reaches the whole room, this
+    /// socket included.
+    pub fn namespace(&self) -> Namespace {
+        Namespace::existing(self.shared(), self.ns())
+    }
+}

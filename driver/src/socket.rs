@@ -20,7 +20,6 @@ use super::error::EmitError;
 use super::extensions::Extensions;
 use super::handshake::Handshake;
 use super::jobs::{start_now, JobQueue};
-use super::operators::BroadcastOperator;
 use super::payload::Payload;
 use super::runtime::BoxFuture;
 use super::shared::Shared;
@@ -142,16 +141,14 @@ impl Socket {
         self.inner.id
     }
 
-    /// The namespace's name.
-    pub fn ns(&self) -> &str {
+    /// The namespace's name, shared.
+    pub(crate) fn nsp(&self) -> &Arc<str> {
         &self.inner.nsp
     }
 
-    /// The socket's namespace (Node's `socket.nsp`):
-    /// `socket.namespace().to(room).emit(..)` reaches the whole room, this
-    /// socket included.
-    pub fn namespace(&self) -> super::Namespace {
-        super::Namespace::existing(&self.inner.shared, &self.inner.nsp)
+    /// The namespace's name.
+    pub fn ns(&self) -> &str {
+        &self.inner.nsp
     }
 
     /// What the connection started with: auth payload, query, headers, address, time.
@@ -309,33 +306,6 @@ impl Socket {
             timeout: None,
             volatile: false,
         }
-    }
-
-    /// To every socket in `room` but this one.
-    pub fn to(&self, room: &str) -> BroadcastOperator {
-        self.broadcast().to(room)
-    }
-
-    /// Same as [`Socket::to`].
-    pub fn within(&self, room: &str) -> BroadcastOperator {
-        self.to(room)
-    }
-
-    /// To every socket of the namespace but this one and those in `room`.
-    pub fn except(&self, room: &str) -> BroadcastOperator {
-        self.broadcast().except(room)
-    }
-
-    /// To every socket of the namespace but this one.
-    pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(
-            self.inner.shared.clone(),
-            vec![self.inner.nsp.clone()],
-            BroadcastOptions {
-                except_sockets: vec![self.inner.id],
-                ..BroadcastOptions::default()
-            },
-        )
     }
 
     /// Joins `room`.
