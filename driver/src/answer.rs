@@ -1,6 +1,9 @@
 //! Answers to the other nodes: their broadcasts delivered here, their
 //! requests answered as the reference adapter (`RedisAdapter#onrequest`)
 //! answers them, and [`ServerSideAck`] for their server-side emits.
+//!
+//! Floor: answer, beside operators (above remote and cluster, below
+//! namespace).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -10,11 +13,10 @@ use bytestring::ByteString;
 
 use super::ack::AckReply;
 use super::cluster::Cluster;
-use super::payload::Payload;
 use super::remote::{self, first_arg};
 use super::shared::Shared;
-use sio_core::adapter::{AdapterPacket, BroadcastMessage, Request, Response, Targets, Value};
-use sio_core::packet::{PacketType, RawJson};
+use sio_core::adapter::{AdapterPacket, BroadcastMessage, Request, Response, Targets};
+use sio_core::packet::PacketType;
 use sio_core::server::BroadcastOptions;
 
 impl Cluster {
@@ -99,32 +101,6 @@ impl Cluster {
         }
     }
 
-    fn dispatch_server_side(
-        self: &Arc<Self>,
-        shared: &Arc<Shared>,
-        nsp: &str,
-        request_id: Option<String>,
-        data: Vec<Value>,
-    ) {
-        let (text, attachments) = sio_core::adapter::to_packet_json(&Value::Array(data));
-        let payload = Payload::new(RawJson::from_trusted(ByteString::from(text)), attachments);
-        let Some(event) = payload.event() else {
-            tracing::warn!(%nsp, "server-side emit without an event name dropped");
-            return;
-        };
-        let Some(handler) = shared.registry.server_side_handler(nsp, &event) else {
-            tracing::debug!(%nsp, %event, "no handler for a server-side emit");
-            return;
-        };
-        let ack = ServerSideAck {
-            reply: request_id.map(|request_id| (self.clone(), Arc::from(nsp), request_id)),
-        };
-        // User code: called here, with no lock held.
-        if let Some(future) = handler(payload, ack) {
-            shared.spawn(future);
-        }
-    }
-
     fn answer_broadcast(
         self: &Arc<Self>,
         shared: &Arc<Shared>,
@@ -179,7 +155,7 @@ impl Cluster {
 /// unanswered sends nothing (that node then times out, as with Node).
 #[derive(Clone)]
 pub struct ServerSideAck {
-    reply: Option<(Arc<Cluster>, Arc<str>, String)>,
+    pub(super) reply: Option<(Arc<Cluster>, Arc<str>, String)>,
 }
 
 impl std::fmt::Debug for ServerSideAck {

@@ -2,6 +2,11 @@
 //! `timeout`, then `emit`, `emit_with_ack` or a server-wide operation on the
 //! sockets it selects. With a cluster adapter, each goes to the other nodes
 //! too (unless `local`), as the reference adapter sends it.
+//!
+//! Floor: operators, beside answer (above remote, cluster, socket and shared,
+//! below namespace and io). It holds the operators of the lower types too:
+//! `impl Socket` (`to`, `within`, `except`, `broadcast`) and `impl
+//! RemoteSocket` (`emit`, `join`, `leave`, `disconnect`).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,10 @@
 //! [`RemoteSocket`]: a socket `fetch_sockets` found, on this node or on
 //! another one of the cluster (Node's `RemoteSocket`), and the conversions
 //! between sio's payloads and the adapter's values.
+//!
+//! Floor: remote, above cluster and below operators and answer. A remote
+//! socket's operations that go through a
+//! [`BroadcastOperator`](crate::BroadcastOperator) live in `operators.rs`.
 
 use std::sync::Arc;
 
