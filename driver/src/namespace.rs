@@ -2,9 +2,8 @@
 //! middleware (whose outcome becomes the core's connect verdict), and
 //! dynamic namespaces created by a predicate.
 //!
-//! Floor: namespace, below io only. It implements the traits the floors below
-//! define for it ([`Namespaces`](crate::shared::Namespaces),
-//! [`ConnectionHandlers`](crate::socket::ConnectionHandlers)) and holds
+//! Floor: namespace, below io only. It implements the traits the floors
+//! below define for it ([`Namespaces`], [`ConnectionHandlers`]) and holds
 //! `Socket::namespace` and the cluster's dispatch of server-side emits.
 
 use std::collections::HashMap;
