@@ -1,6 +1,9 @@
 //! Answers to the other nodes: their broadcasts delivered here, their
 //! requests answered as the reference adapter (`RedisAdapter#onrequest`)
 //! answers them, and [`ServerSideAck`] for their server-side emits.
+//!
+//! Floor: answer, beside operators (above remote and cluster, below
+//! namespace).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -10,11 +13,10 @@ use bytestring::ByteString;
 
 use super::ack::AckReply;
 use super::cluster::Cluster;
-use super::payload::Payload;
 use super::remote::{self, first_arg};
 use super::shared::Shared;
-use sio_core::adapter::{AdapterPacket, BroadcastMessage, Request, Response, Targets, Value};
-use sio_core::packet::{PacketType, RawJson};
+use sio_core::adapter::{AdapterPacket, BroadcastMessage, Request, Response, Targets};
+use sio_core::packet::PacketType;
 use sio_core::server::BroadcastOptions;
 
 impl Cluster {
@@ -99,32 +101,6 @@ impl Cluster {
         }
     }
 
-    fn dispatch_server_side(
-        self: &Arc<Self>,
-        shared: &Arc<Shared>,
-        nsp: &str,
-        request_id: Option<String>,
-        data: Vec<Value>,
-    ) {
-        let (text, attachments) = sio_core::adapter::to_packet_json(&Value::Array(data));
-        let payload = Payload::new(RawJson::from_trusted(ByteString::from(text)), attachments);
-        let Some(event) = payload.event() else {
-            tracing::warn!(%nsp, "server-side emit without an event name dropped");
-            return;
-        };
-        let Some(handler) = shared.registry.server_side_handler(nsp, &event) else {
-            tracing::debug!(%nsp, %event, "no handler for a server-side emit");
-            return;
-        };
-        let ack = ServerSideAck {
-            reply: request_id.map(|request_id| (self.clone(), Arc::from(nsp), request_id)),
-        };
-        // User code: called here, with no lock held.
-        if let Some(future) = handler(payload, ack) {
-            shared.spawn(future);
-        }
-    }
-
     fn answer_broadcast(
         self: &Arc<Self>,
         shared: &Arc<Shared>,
@@ -179,7 +155,7 @@ impl Cluster {
 /// unanswered sends nothing (that node then times out, as with Node).
 #[derive(Clone)]
 pub struct ServerSideAck {
-    reply: Option<(Arc<Cluster>, Arc<str>, String)>,
+    pub(super) reply: Option<(Arc<Cluster>, Arc<str>, String)>,
 }
 
 impl std::fmt::Debug for ServerSideAck {
@@ -227,19 +203,26 @@ pub(super) fn options(opts: &Targets) -> BroadcastOptions {
     }
 }
 
-/// Delivers another node's broadcast to this node's sockets.
-pub(super) fn deliver_broadcast(shared: &Arc<Shared>, nsp: &str, message: &BroadcastMessage) {
-    if message.packet.kind != PacketType::Event {
-        tracing::warn!(%nsp, kind = ?message.packet.kind, "cluster broadcast of a non-event packet dropped");
-        return;
+impl Cluster {
+    /// Delivers another node's broadcast to this node's sockets.
+    pub(super) fn deliver_broadcast(
+        &self,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        message: &BroadcastMessage,
+    ) {
+        if message.packet.kind != PacketType::Event {
+            tracing::warn!(%nsp, kind = ?message.packet.kind, "cluster broadcast of a non-event packet dropped");
+            return;
+        }
+        let packet = message.packet.to_packet();
+        let Some(data) = packet.data else {
+            tracing::warn!(%nsp, "cluster broadcast without data dropped");
+            return;
+        };
+        let opts = options(&message.opts);
+        shared.process(|server, now| server.broadcast(now, nsp, &opts, data, packet.attachments));
     }
-    let packet = message.packet.to_packet();
-    let Some(data) = packet.data else {
-        tracing::warn!(%nsp, "cluster broadcast without data dropped");
-        return;
-    };
-    let opts = options(&message.opts);
-    shared.process(|server, now| server.broadcast(now, nsp, &opts, data, packet.attachments));
 }
 
 fn local_sids(shared: &Shared, nsp: &str, opts: &Targets) -> Vec<String> {

@@ -15,6 +15,10 @@
 //!
 //! Locking: the cluster's own lock is never held while the server state
 //! lock is taken (the state lock may be held while taking this one).
+//!
+//! Floor: cluster, above socket and shared, below remote. Its answers to
+//! other nodes (`answer.rs`) and its dispatch of server-side emits
+//! (`namespace.rs`) are `impl Cluster` blocks on the floors above.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -122,7 +126,7 @@ pub(crate) fn attach(shared: &Arc<Shared>, bus: Arc<dyn Bus>) {
         outbox,
         fallback_ids,
     });
-    if shared.cluster.set(cluster.clone()).is_err() {
+    if shared.cluster.set(Box::new(cluster.clone())).is_err() {
         tracing::warn!("a cluster adapter is already attached; the second one is ignored");
         return;
     }
@@ -135,7 +139,7 @@ pub(crate) fn attach(shared: &Arc<Shared>, bus: Arc<dyn Bus>) {
     }));
     shared.spawn(publish_loop(bus, outgoing));
     shared.spawn(event_loop(Arc::downgrade(shared), incoming));
-    for nsp in shared.registry.names() {
+    for nsp in shared.namespaces.names() {
         cluster.add_namespace(shared, &nsp);
     }
 }
@@ -191,7 +195,7 @@ async fn event_loop(shared: Weak<Shared>, incoming: Receiver<BusEvent>) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        let Some(cluster) = shared.cluster.get().cloned() else {
+        let Some(cluster) = shared.cluster().cloned() else {
             return;
         };
         match event {
@@ -207,6 +211,18 @@ async fn event_loop(shared: Weak<Shared>, incoming: Receiver<BusEvent>) {
                 tracing::info!("cluster bus up again");
             }
         }
+    }
+}
+
+/// The cluster the shared state keeps for this floor.
+impl Shared {
+    /// The cluster, when an adapter is attached.
+    pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.get().map(|cluster| {
+            cluster
+                .downcast_ref::<Arc<Cluster>>()
+                .expect("the shared state's cluster is a Cluster")
+        })
     }
 }
 
@@ -538,9 +554,7 @@ impl Cluster {
                 Err(error) => {
                     tracing::warn!(%channel, %error, "malformed cluster message dropped");
                 }
-                Ok(Incoming::Broadcast(message)) => {
-                    super::answer::deliver_broadcast(shared, &nsp, &message)
-                }
+                Ok(Incoming::Broadcast(message)) => self.deliver_broadcast(shared, &nsp, &message),
                 Ok(Incoming::Request(request)) => self.answer(shared, &nsp, request),
                 Ok(Incoming::Response(response)) => {
                     let mut state = lock(&self.state);

@@ -15,7 +15,7 @@ use super::bus::Bus;
 use super::cluster::ClusterError;
 use super::conn::{FallbackSlot, HttpExchange};
 use super::error::EmitError;
-use super::namespace::{ConnectContext, ConnectError, Namespace};
+use super::namespace::{ConnectContext, ConnectError, Namespace, Registry};
 use super::operators::BroadcastOperator;
 use super::remote::RemoteSocket;
 use super::runtime::Runtime;
@@ -99,7 +99,7 @@ impl SocketIo {
 
     fn with_seed<R: Runtime>(runtime: R, config: Config, seed: [u8; 32]) -> SocketIo {
         let server = Server::new(config, seed);
-        let shared = Shared::new(Arc::new(runtime), server);
+        let shared = Shared::new(Arc::new(runtime), server, Box::new(Registry::default()));
         // The main namespace always exists, as in Node.
         let main = Namespace::existing(&shared, "/");
         SocketIo {

@@ -32,6 +32,21 @@
 //!   Redis adapter's protocol ([`sio_core::adapter`]); operations that ask the
 //!   other nodes return [`ClusterError`] when the bus fails or a node does
 //!   not answer in time.
+//!
+//! ## Module floors
+//!
+//! Imports between modules run one way, down: no module imports its own
+//! importers. From the top: `io` (and `engine_io`, `testing`) >
+//! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
+//! `shared` > the bottom floor (`conn`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
+//! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`,
+//! `runtime`, `error`, `sync`). A method that reaches up is an inherent
+//! `impl` on the higher floor (`Socket::to` in `operators`); a lower
+//! module calls up through a trait it defines (`shared::Namespaces`,
+//! `socket::ConnectionHandlers`). Each module's doc names its floor. Check
+//! with `scripts/module-cycles` (run from anywhere; it reads `driver/src`,
+//! lists with `-v` each module's imports outside test code, prints the
+//! cycles and exits 1 when there is one).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

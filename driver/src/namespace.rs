@@ -1,6 +1,10 @@
 //! Namespaces as the application sees them: connection handlers,
 //! middleware (whose outcome becomes the core's connect verdict), and
 //! dynamic namespaces created by a predicate.
+//!
+//! Floor: namespace, below io only. It implements the traits the floors
+//! below define for it ([`Namespaces`], [`ConnectionHandlers`]) and holds
+//! `Socket::namespace` and the cluster's dispatch of server-side emits.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -13,7 +17,7 @@ use serde::Serialize;
 
 use super::ack::AckError;
 use super::answer::ServerSideAck;
-use super::cluster::ClusterError;
+use super::cluster::{Cluster, ClusterError};
 use super::error::EmitError;
 use super::extensions::Extensions;
 use super::handshake::Handshake;
@@ -21,14 +25,13 @@ use super::operators::BroadcastOperator;
 use super::payload::Payload;
 use super::remote::{args_value, decode_value, RemoteSocket};
 use super::runtime::BoxFuture;
-use super::shared::Shared;
-use super::socket::Socket;
+use super::shared::{Namespaces, Shared};
+use super::socket::{ConnectionHandler, ConnectionHandlers, Socket};
 use super::sync::lock;
 use sio_core::adapter::Value;
 use sio_core::packet::{encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, ConnectRequestId};
 
-pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
 type Middleware = Arc<dyn Fn(ConnectContext) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
 type Predicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 pub(crate) type ServerSideHandler =
@@ -138,17 +141,6 @@ impl Registry {
         inner.by_name.entry(Arc::from(nsp)).or_default().clone()
     }
 
-    pub(crate) fn connection_handlers(&self, nsp: &str) -> Vec<ConnectionHandler> {
-        self.handlers(nsp)
-            .map(|h| {
-                h.connection
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone()
-            })
-            .unwrap_or_default()
-    }
-
     /// Every namespace's name.
     pub(crate) fn names(&self) -> Vec<Arc<str>> {
         let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
@@ -174,9 +166,49 @@ impl Registry {
     }
 }
 
+impl ConnectionHandlers for NsHandlers {
+    fn connection_handlers(&self) -> Vec<ConnectionHandler> {
+        self.connection
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Namespaces for Registry {
+    fn start_connect(
+        &self,
+        shared: &Arc<Shared>,
+        request: ConnectRequestId,
+        nsp: ByteString,
+        handshake: Handshake,
+        dynamic: bool,
+    ) {
+        start_connect(shared, request, nsp, handshake, dynamic)
+    }
+
+    fn names(&self) -> Vec<Arc<str>> {
+        Registry::names(self)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The registry the shared state keeps for this floor.
+impl Shared {
+    pub(crate) fn registry(&self) -> &Registry {
+        self.namespaces
+            .as_any()
+            .downcast_ref()
+            .expect("the shared state's namespaces are a Registry")
+    }
+}
+
 /// Runs the middleware of `nsp` for a connect request, then gives the core
 /// its verdict. Called while routing (state lock held): it only spawns.
-pub(crate) fn start_connect(
+fn start_connect(
     shared: &Arc<Shared>,
     request: ConnectRequestId,
     nsp: ByteString,
@@ -190,9 +222,9 @@ pub(crate) fn start_connect(
         let nsp: Arc<str> = Arc::from(&*nsp);
         // A dynamic namespace's predicate is user code: it runs here, off the lock.
         let handlers = if dynamic {
-            shared.registry.matching_parent(&nsp)
+            shared.registry().matching_parent(&nsp)
         } else {
-            shared.registry.handlers(&nsp)
+            shared.registry().handlers(&nsp)
         };
         let Some(handlers) = handlers else {
             shared.process(|server, now| {
@@ -223,6 +255,20 @@ pub(crate) fn start_connect(
             };
             let sid = server.socket_sid(id).unwrap_or_default().to_owned();
             let handshake = Arc::try_unwrap(context.handshake).unwrap_or_else(|shared| (*shared).clone());
+            // The handlers the registry holds under the name: the socket's
+            // `Connect` job runs their connection handlers.
+            let connection = if dynamic {
+                let mut inner = registry_shared.registry().inner.write().unwrap_or_else(|p| p.into_inner());
+                let entry = inner.by_name.entry(nsp.clone()).or_insert_with(|| handlers.clone()).clone();
+                lock(&handlers.children).push(nsp.clone());
+                drop(inner);
+                if let Some(cluster) = registry_shared.cluster() {
+                    cluster.add_namespace(&registry_shared, &nsp);
+                }
+                entry
+            } else {
+                handlers.clone()
+            };
             let socket = Socket::new(
                 registry_shared.clone(),
                 id,
@@ -230,16 +276,8 @@ pub(crate) fn start_connect(
                 nsp.clone(),
                 handshake,
                 context.extensions,
+                connection,
             );
-            if dynamic {
-                let mut inner = registry_shared.registry.inner.write().unwrap_or_else(|p| p.into_inner());
-                inner.by_name.entry(nsp.clone()).or_insert_with(|| handlers.clone());
-                lock(&handlers.children).push(nsp.clone());
-                drop(inner);
-                if let Some(cluster) = registry_shared.cluster() {
-                    cluster.add_namespace(&registry_shared, &nsp);
-                }
-            }
             // Known before its Connected event is routed, in this same drain.
             registry_shared.insert_socket(socket);
         });
@@ -274,7 +312,7 @@ impl Namespace {
         Ok(Namespace {
             shared: shared.clone(),
             name: Arc::from(name),
-            handlers: shared.registry.get_or_insert(name),
+            handlers: shared.registry().get_or_insert(name),
             dynamic: false,
         })
     }
@@ -284,7 +322,7 @@ impl Namespace {
         Namespace {
             shared: shared.clone(),
             name: Arc::from(name),
-            handlers: shared.registry.get_or_insert(name),
+            handlers: shared.registry().get_or_insert(name),
             dynamic: false,
         }
     }
@@ -292,7 +330,7 @@ impl Namespace {
     pub(crate) fn dynamic(shared: &Arc<Shared>, predicate: Predicate) -> Namespace {
         let handlers = Arc::new(NsHandlers::default());
         shared
-            .registry
+            .registry()
             .inner
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -507,5 +545,44 @@ fn server_side_data<T: Serialize + ?Sized>(event: &str, args: &T) -> Result<Vec<
         Some(Value::Array(items)) => Ok(items),
         // encode_args writes an array with valid placeholders.
         _ => Ok(vec![Value::str(event)]),
+    }
+}
+
+/// The socket's way up to its namespace (the socket's module sits below).
+impl Socket {
+    /// The socket's namespace (Node's `socket.nsp`):
+    /// `socket.namespace().to(room).emit(..)` reaches the whole room, this
+    /// socket included.
+    pub fn namespace(&self) -> Namespace {
+        Namespace::existing(self.shared(), self.ns())
+    }
+}
+
+/// Server-side emits from other nodes reach this floor's handlers.
+impl Cluster {
+    pub(super) fn dispatch_server_side(
+        self: &Arc<Self>,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        request_id: Option<String>,
+        data: Vec<Value>,
+    ) {
+        let (text, attachments) = sio_core::adapter::to_packet_json(&Value::Array(data));
+        let payload = Payload::new(RawJson::from_trusted(ByteString::from(text)), attachments);
+        let Some(event) = payload.event() else {
+            tracing::warn!(%nsp, "server-side emit without an event name dropped");
+            return;
+        };
+        let Some(handler) = shared.registry().server_side_handler(nsp, &event) else {
+            tracing::debug!(%nsp, %event, "no handler for a server-side emit");
+            return;
+        };
+        let ack = ServerSideAck {
+            reply: request_id.map(|request_id| (self.clone(), Arc::from(nsp), request_id)),
+        };
+        // User code: called here, with no lock held.
+        if let Some(future) = handler(payload, ack) {
+            shared.spawn(future);
+        }
     }
 }

@@ -2,10 +2,16 @@
 //! `timeout`, then `emit`, `emit_with_ack` or a server-wide operation on the
 //! sockets it selects. With a cluster adapter, each goes to the other nodes
 //! too (unless `local`), as the reference adapter sends it.
+//!
+//! Floor: operators, beside answer (above remote, cluster, socket and shared,
+//! below namespace and io). It holds the operators of the lower types too:
+//! `impl Socket` (`to`, `within`, `except`, `broadcast`) and `impl
+//! RemoteSocket` (`emit`, `join`, `leave`, `disconnect`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytestring::ByteString;
 use core::future::Future;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -15,6 +21,7 @@ use super::cluster::{Cluster, ClusterError, Waiting};
 use super::error::EmitError;
 use super::remote::{args_value, decode_value, RemoteSocket};
 use super::shared::Shared;
+use super::socket::Socket;
 use sio_core::adapter::{Flag, Response, Targets};
 use sio_core::packet::encode_args;
 use sio_core::server::{BroadcastOptions, SocketId};
@@ -362,4 +369,91 @@ impl BroadcastOperator {
 fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     items.filter(|item| seen.insert(item.clone())).collect()
+}
+
+/// The operators a socket starts (they live on this floor: the socket's
+/// module sits below the operators).
+impl Socket {
+    /// To every socket in `room` but this one.
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Same as [`Socket::to`].
+    pub fn within(&self, room: &str) -> BroadcastOperator {
+        self.to(room)
+    }
+
+    /// To every socket of the namespace but this one and those in `room`.
+    pub fn except(&self, room: &str) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// To every socket of the namespace but this one.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(
+            self.shared().clone(),
+            vec![self.nsp().clone()],
+            BroadcastOptions {
+                except_sockets: vec![self.core_id()],
+                ..BroadcastOptions::default()
+            },
+        )
+    }
+}
+
+/// A fetched socket's operations on another node go through an operator.
+impl RemoteSocket {
+    fn operator(&self) -> BroadcastOperator {
+        BroadcastOperator::new(
+            self.shared.clone(),
+            vec![self.nsp.clone()],
+            BroadcastOptions {
+                rooms: vec![ByteString::from(self.id.as_str())],
+                ..BroadcastOptions::default()
+            },
+        )
+    }
+
+    /// Sends `event` with `args` to the socket.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        match &self.local {
+            Some(socket) => socket.emit(event, args),
+            None => self.operator().emit(event, args),
+        }
+    }
+
+    /// Makes the socket join `room`.
+    pub fn join(&self, room: &str) -> Result<(), EmitError> {
+        match &self.local {
+            Some(socket) => socket.join(room),
+            None => {
+                self.operator().sockets_join(room);
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes the socket leave `room`.
+    pub fn leave(&self, room: &str) -> Result<(), EmitError> {
+        match &self.local {
+            Some(socket) => socket.leave(room),
+            None => {
+                self.operator().sockets_leave(room);
+                Ok(())
+            }
+        }
+    }
+
+    /// Disconnects the socket; with `close`, closes its connection too.
+    pub fn disconnect(&self, close: bool) -> Result<(), EmitError> {
+        match (&self.local, close) {
+            (Some(socket), false) => socket.disconnect(),
+            (Some(socket), true) => socket.disconnect_connection(),
+            (None, _) => {
+                self.operator().disconnect_sockets(close);
+                Ok(())
+            }
+        }
+    }
 }

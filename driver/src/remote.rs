@@ -1,17 +1,18 @@
 //! [`RemoteSocket`]: a socket `fetch_sockets` found, on this node or on
 //! another one of the cluster (Node's `RemoteSocket`), and the conversions
 //! between sio's payloads and the adapter's values.
+//!
+//! Floor: remote, above cluster and below operators and answer. A remote
+//! socket's operations that go through a
+//! [`BroadcastOperator`](crate::BroadcastOperator) live in `operators.rs`.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use bytestring::ByteString;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
-use super::error::EmitError;
 use super::handshake::Handshake;
-use super::operators::BroadcastOperator;
 use super::shared::Shared;
 use super::socket::Socket;
 use sio_core::adapter::{self, FetchedSocket, Value};
@@ -26,13 +27,13 @@ use sio_core::server::BroadcastOptions;
 /// REMOTE_JOIN, REMOTE_LEAVE and REMOTE_DISCONNECT for that room).
 #[derive(Clone)]
 pub struct RemoteSocket {
-    id: String,
-    nsp: Arc<str>,
+    pub(super) id: String,
+    pub(super) nsp: Arc<str>,
     rooms: Vec<String>,
     data: serde_json::Value,
     handshake: serde_json::Value,
-    local: Option<Socket>,
-    shared: Arc<Shared>,
+    pub(super) local: Option<Socket>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for RemoteSocket {
@@ -119,59 +120,6 @@ impl RemoteSocket {
     /// Whether the socket is on this node.
     pub fn is_local(&self) -> bool {
         self.local.is_some()
-    }
-
-    fn operator(&self) -> BroadcastOperator {
-        BroadcastOperator::new(
-            self.shared.clone(),
-            vec![self.nsp.clone()],
-            BroadcastOptions {
-                rooms: vec![ByteString::from(self.id.as_str())],
-                ..BroadcastOptions::default()
-            },
-        )
-    }
-
-    /// Sends `event` with `args` to the socket.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
-        match &self.local {
-            Some(socket) => socket.emit(event, args),
-            None => self.operator().emit(event, args),
-        }
-    }
-
-    /// Makes the socket join `room`.
-    pub fn join(&self, room: &str) -> Result<(), EmitError> {
-        match &self.local {
-            Some(socket) => socket.join(room),
-            None => {
-                self.operator().sockets_join(room);
-                Ok(())
-            }
-        }
-    }
-
-    /// Makes the socket leave `room`.
-    pub fn leave(&self, room: &str) -> Result<(), EmitError> {
-        match &self.local {
-            Some(socket) => socket.leave(room),
-            None => {
-                self.operator().sockets_leave(room);
-                Ok(())
-            }
-        }
-    }
-
-    /// Disconnects the socket; with `close`, closes its connection too.
-    pub fn disconnect(&self, close: bool) -> Result<(), EmitError> {
-        match (&self.local, close) {
-            (Some(socket), false) => socket.disconnect(),
-            (Some(socket), true) => socket.disconnect_connection(),
-            (None, _) => {
-                self.operator().disconnect_sockets(close);
-                Ok(())
-            }
-        }
     }
 }
 

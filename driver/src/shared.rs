@@ -1,7 +1,7 @@
 //! The state every handle of a Socket.IO server shares: the core
 //! [`Server`] on its endpoint (the host's lock and drain loop, the
-//! connection table), the routing of its events, the sockets and the
-//! pending acks.
+//! connection table), the sockets and the pending acks. The routing of its
+//! events is on the socket floor (`socket.rs`).
 //!
 //! Locking rule: the state lock is held while an input is handled and its
 //! outputs are routed, so bytes and events leave in the order the core
@@ -9,28 +9,32 @@
 //! lock again: it only sends on channels, updates maps and spawns tasks.
 //! Locks are taken in one order: the state, then the connection table,
 //! then an outbox.
+//!
+//! Floor: shared sits below socket and above the bottom floor (endpoint,
+//! host, outbox, ...). It names nothing above it: the socket map holds each
+//! socket's state erased (read back in `socket.rs`), the registry is a
+//! [`Namespaces`] trait object the namespace floor implements, and the
+//! cluster is kept erased (`Shared::cluster` lives in `cluster.rs`).
 
+use std::any::Any;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::Context;
 
 use async_channel::Sender;
+use bytestring::ByteString;
 // Keyed by our own ids, looked up for every input and output: foldhash
 // (hashbrown's default) instead of std's SipHash.
 use hashbrown::HashMap;
 
 use super::ack::AckReply;
-use super::cluster::Cluster;
 use super::handshake::Handshake;
-use super::namespace::Registry;
 use super::outbox::OutboxReceiver;
 use super::runtime::Runtime;
-use super::socket::{Job, Ready, Socket};
 use crate::clock::Clock;
 use crate::endpoint::{Endpoint, Layer};
 use crate::host::{start_timers, Hosted};
 use crate::sync::lock;
 use sio_core::engine::ConnId;
-use sio_core::server::{DisconnectReason, Event, Server, SocketId};
+use sio_core::server::{ConnectRequestId, Server, SocketId};
 use sio_core::time::Instant;
 
 /// Shared by every handle of one server.
@@ -38,19 +42,48 @@ pub(crate) struct Shared {
     pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) clock: Clock,
     /// The core server on its host, with the connection table.
-    endpoint: Endpoint<Server>,
-    /// Sockets known to the application, by core id.
-    sockets: Mutex<HashMap<SocketId, Socket>>,
+    pub(crate) endpoint: Endpoint<Server>,
+    /// Sockets known to the application, by core id: the socket floor's
+    /// state of each, erased here (see `socket.rs`, which reads it back).
+    pub(crate) sockets: Mutex<HashMap<SocketId, Arc<dyn Any + Send + Sync>>>,
     /// Senders waiting for acks, per socket then ack id.
-    acks: Mutex<HashMap<SocketId, HashMap<u64, Sender<AckReply>>>>,
-    pub(crate) registry: Registry,
+    pub(crate) acks: Mutex<HashMap<SocketId, HashMap<u64, Sender<AckReply>>>>,
+    /// The namespace floor's registry, seen from here.
+    pub(crate) namespaces: Box<dyn Namespaces>,
     pub(crate) http_limits: sio_core::wire::http::Limits,
-    /// The cluster this server joined, if an adapter is attached.
-    pub(crate) cluster: OnceLock<Arc<Cluster>>,
+    /// The cluster this server joined, if an adapter is attached: an
+    /// `Arc<Cluster>`, erased here (`Shared::cluster` in `cluster.rs`).
+    pub(crate) cluster: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+/// The namespaces' registry (namespace floor), as the floors below it use
+/// it: it starts connect requests and names the namespaces.
+pub(crate) trait Namespaces: Send + Sync + 'static {
+    /// Runs the middleware of `nsp` for a connect request, then gives the
+    /// core its verdict. Called while routing (state lock held): it only
+    /// spawns.
+    fn start_connect(
+        &self,
+        shared: &Arc<Shared>,
+        request: ConnectRequestId,
+        nsp: ByteString,
+        handshake: Handshake,
+        dynamic: bool,
+    );
+
+    /// Every namespace's name.
+    fn names(&self) -> Vec<Arc<str>>;
+
+    /// The registry itself, for the namespace floor.
+    fn as_any(&self) -> &dyn Any;
 }
 
 impl Shared {
-    pub(crate) fn new(runtime: Arc<dyn Runtime>, server: Server) -> Arc<Self> {
+    pub(crate) fn new(
+        runtime: Arc<dyn Runtime>,
+        server: Server,
+        namespaces: Box<dyn Namespaces>,
+    ) -> Arc<Self> {
         let config = server.engine().config().clone();
         let endpoint = Endpoint::new(runtime.clone(), server, &config);
         let shared = Arc::new(Shared {
@@ -60,7 +93,7 @@ impl Shared {
             endpoint,
             sockets: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
-            registry: Registry::default(),
+            namespaces,
             cluster: OnceLock::new(),
         });
         start_timers(&shared);
@@ -79,94 +112,7 @@ impl Shared {
         self.endpoint.read(f)
     }
 
-    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
-        match event {
-            Event::ConnectRequest {
-                request,
-                session,
-                nsp,
-                auth,
-                dynamic,
-            } => {
-                let handshake = server
-                    .engine()
-                    .handshake(session)
-                    .map(|info| Handshake::new(info, auth.clone(), &self.clock));
-                // No handshake: the session closed under the request; the core drops it.
-                if let Some(handshake) = handshake {
-                    super::namespace::start_connect(self, request, nsp, handshake, dynamic);
-                }
-            }
-            Event::Connected { socket, .. } => {
-                if let Some(s) = lock(&self.sockets).get(&socket) {
-                    tracing::debug!(socket = s.id(), nsp = s.ns(), "socket connected");
-                    s.push_job(Job::Connect, ready);
-                }
-            }
-            Event::Event {
-                socket,
-                data,
-                attachments,
-                ack,
-            } => {
-                if let Some(s) = lock(&self.sockets).get(&socket) {
-                    s.push_job(
-                        Job::Event {
-                            data,
-                            attachments,
-                            ack,
-                        },
-                        ready,
-                    );
-                }
-            }
-            Event::Ack {
-                socket,
-                id,
-                data,
-                attachments,
-            } => self.settle_ack(socket, id, AckReply::Data { data, attachments }),
-            Event::AckTimeout { socket, id } => self.settle_ack(socket, id, AckReply::Timeout),
-            Event::Disconnect {
-                socket,
-                reason,
-                rooms,
-                ..
-            } => {
-                // Dropping the senders tells every waiter the socket is gone.
-                lock(&self.acks).remove(&socket);
-                if let Some(s) = lock(&self.sockets).remove(&socket) {
-                    if matches!(
-                        reason,
-                        DisconnectReason::ParseError | DisconnectReason::TransportError
-                    ) {
-                        // The peer broke the protocol (or its transport failed).
-                        tracing::info!(
-                            socket = s.id(),
-                            nsp = s.ns(),
-                            reason = reason.as_str(),
-                            "socket disconnected by a protocol error"
-                        );
-                    } else {
-                        tracing::debug!(
-                            socket = s.id(),
-                            nsp = s.ns(),
-                            reason = reason.as_str(),
-                            "socket disconnected"
-                        );
-                    }
-                    s.mark_disconnected();
-                    s.push_job(
-                        Job::Disconnect(reason, rooms.iter().map(|r| r.to_string()).collect()),
-                        ready,
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn settle_ack(&self, socket: SocketId, id: u64, reply: AckReply) {
+    pub(crate) fn settle_ack(&self, socket: SocketId, id: u64, reply: AckReply) {
         let mut acks = lock(&self.acks);
         if let Some(waiting) = acks.get_mut(&socket) {
             if let Some(tx) = waiting.remove(&id) {
@@ -184,16 +130,6 @@ impl Shared {
         lock(&self.acks).entry(socket).or_default().insert(id, tx);
     }
 
-    /// Makes `socket` known before its `Connected` event is routed.
-    pub(crate) fn insert_socket(&self, socket: Socket) {
-        lock(&self.sockets).insert(socket.core_id(), socket);
-    }
-
-    /// The application's handle of a core socket, if it is still connected.
-    pub(crate) fn socket(&self, id: SocketId) -> Option<Socket> {
-        lock(&self.sockets).get(&id).cloned()
-    }
-
     /// A fresh connection id with the channel its outputs arrive on.
     pub(crate) fn open_conn(&self) -> (ConnId, OutboxReceiver) {
         self.endpoint.open_conn()
@@ -208,50 +144,10 @@ impl Shared {
         self.endpoint.begin_shutdown()
     }
 
-    /// The cluster, when an adapter is attached.
-    pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
-        self.cluster.get()
-    }
-
     /// Spawns a future on the runtime.
     pub(crate) fn spawn(&self, future: impl core::future::Future<Output = ()> + Send + 'static) {
         self.runtime.spawn(Box::pin(future));
     }
-}
-
-impl Layer for Shared {
-    type Machine = Server;
-    type Ready = Ready;
-
-    fn endpoint(&self) -> &Endpoint<Server> {
-        &self.endpoint
-    }
-
-    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
-        Shared::route_event(self, server, event, ready)
-    }
-
-    fn run_now(ready: Ready, cx: &mut Context<'_>) {
-        ready.run_now(cx)
-    }
-
-    fn spawn_ready(ready: Ready) {
-        ready.spawn()
-    }
-
-    fn take_ready_list() -> Vec<Ready> {
-        READY.take()
-    }
-
-    fn put_ready_list(list: Vec<Ready>) {
-        READY.set(list)
-    }
-}
-
-std::thread_local! {
-    /// The sockets a WebSocket read made ready, while its task runs them
-    /// (taken out while in use: a nested use gets a list of its own).
-    static READY: std::cell::Cell<Vec<Ready>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 impl Hosted for Shared {

@@ -5,7 +5,14 @@
 //! next one starts (so the connection handler's `on(...)` registrations are
 //! in place before the first event is looked up); what remains after an
 //! await runs as its own task, so a slow handler delays nobody.
+//!
+//! Floor: socket, above shared and below cluster. The shared state's socket
+//! map and event routing (`Shared::route_event`, the `Layer` impl) live here;
+//! the operators a socket starts (`Socket::to`, ...) live in `operators.rs`,
+//! `Socket::namespace` in `namespace.rs`; a socket reaches its namespace's
+//! connection handlers through [`ConnectionHandlers`].
 
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,18 +22,28 @@ use core::future::Future;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::ack::{await_ack, AckError};
+use super::ack::{await_ack, AckError, AckReply};
 use super::error::EmitError;
 use super::extensions::Extensions;
 use super::handshake::Handshake;
 use super::jobs::{start_now, JobQueue};
-use super::operators::BroadcastOperator;
 use super::payload::Payload;
 use super::runtime::BoxFuture;
 use super::shared::Shared;
 use super::sync::lock;
+use crate::endpoint::{Endpoint, Layer};
 use sio_core::packet::{element_name, encode_args, RawJson};
-use sio_core::server::{BroadcastOptions, DisconnectReason, ServerError, SocketId};
+use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
+
+/// A namespace's connection handler (the namespace floor registers them).
+pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
+
+/// Where a socket finds its namespace's connection handlers when its
+/// `Connect` job runs: the namespace floor's handlers, seen from here.
+pub(crate) trait ConnectionHandlers: Send + Sync {
+    /// The connection handlers registered now, in order.
+    fn connection_handlers(&self) -> Vec<ConnectionHandler>;
+}
 
 type EventHandler = Arc<dyn Fn(Socket, Payload, AckSender) -> Option<BoxFuture<()>> + Send + Sync>;
 type AnyHandler = Arc<dyn Fn(Socket, Payload) -> BoxFuture<()> + Send + Sync>;
@@ -83,6 +100,8 @@ struct Inner {
     shared: Arc<Shared>,
     handshake: Handshake,
     extensions: Extensions,
+    /// Its namespace's connection handlers.
+    connection: Arc<dyn ConnectionHandlers>,
     handlers: Mutex<Handlers>,
     jobs: JobQueue<Job>,
     connected: AtomicBool,
@@ -115,6 +134,7 @@ impl Socket {
         nsp: Arc<str>,
         handshake: Handshake,
         extensions: Extensions,
+        connection: Arc<dyn ConnectionHandlers>,
     ) -> Self {
         Socket {
             inner: Arc::new(Inner {
@@ -124,6 +144,7 @@ impl Socket {
                 shared,
                 handshake,
                 extensions,
+                connection,
                 handlers: Mutex::new(Handlers::default()),
                 jobs: JobQueue::default(),
                 connected: AtomicBool::new(true),
@@ -142,16 +163,14 @@ impl Socket {
         self.inner.id
     }
 
-    /// The namespace's name.
-    pub fn ns(&self) -> &str {
+    /// The namespace's name, shared.
+    pub(crate) fn nsp(&self) -> &Arc<str> {
         &self.inner.nsp
     }
 
-    /// The socket's namespace (Node's `socket.nsp`):
-    /// `socket.namespace().to(room).emit(..)` reaches the whole room, this
-    /// socket included.
-    pub fn namespace(&self) -> super::Namespace {
-        super::Namespace::existing(&self.inner.shared, &self.inner.nsp)
+    /// The namespace's name.
+    pub fn ns(&self) -> &str {
+        &self.inner.nsp
     }
 
     /// What the connection started with: auth payload, query, headers, address, time.
@@ -311,33 +330,6 @@ impl Socket {
         }
     }
 
-    /// To every socket in `room` but this one.
-    pub fn to(&self, room: &str) -> BroadcastOperator {
-        self.broadcast().to(room)
-    }
-
-    /// Same as [`Socket::to`].
-    pub fn within(&self, room: &str) -> BroadcastOperator {
-        self.to(room)
-    }
-
-    /// To every socket of the namespace but this one and those in `room`.
-    pub fn except(&self, room: &str) -> BroadcastOperator {
-        self.broadcast().except(room)
-    }
-
-    /// To every socket of the namespace but this one.
-    pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(
-            self.inner.shared.clone(),
-            vec![self.inner.nsp.clone()],
-            BroadcastOptions {
-                except_sockets: vec![self.inner.id],
-                ..BroadcastOptions::default()
-            },
-        )
-    }
-
     /// Joins `room`.
     pub fn join(&self, room: &str) -> Result<(), EmitError> {
         let id = self.inner.id;
@@ -416,6 +408,34 @@ impl Socket {
         self.inner.connected.store(false, Ordering::Release);
     }
 
+    /// A socket's state as the shared map holds it (erased there: the
+    /// shared state sits below this floor).
+    fn inner_of(entry: &Arc<dyn Any + Send + Sync>) -> &Inner {
+        (**entry)
+            .downcast_ref::<Inner>()
+            .expect("the socket map holds sockets")
+    }
+
+    /// The socket a map entry holds, taken out of the map.
+    fn of_owned_entry(entry: Arc<dyn Any + Send + Sync>) -> Socket {
+        Socket {
+            inner: entry
+                .downcast::<Inner>()
+                .unwrap_or_else(|_| unreachable!("the socket map holds sockets")),
+        }
+    }
+
+    /// [`Socket::push_job`] on a map entry: the socket is cloned out of it
+    /// only when it becomes ready, as `push_job` clones it.
+    fn push_entry_job(entry: &Arc<dyn Any + Send + Sync>, job: Job, ready: &mut Vec<Ready>) {
+        if let Some(first) = Self::inner_of(entry).jobs.push_or_take(job) {
+            ready.push(Ready {
+                socket: Self::of_owned_entry(entry.clone()),
+                first,
+            });
+        }
+    }
+
     /// Queues work for the handlers; when no runner is active, the socket
     /// and the job go to `ready` and whoever took the lock starts a runner
     /// with them after releasing it. Called with the state lock held, so it
@@ -457,9 +477,8 @@ impl Socket {
         match job {
             Job::Connect => (
                 self.inner
-                    .shared
-                    .registry
-                    .connection_handlers(&self.inner.nsp)
+                    .connection
+                    .connection_handlers()
                     .into_iter()
                     .map(|handler| handler(self.clone()))
                     .collect(),
@@ -661,4 +680,146 @@ impl AckSender {
         let Some(id) = self.id else { return Ok(()) };
         self.socket.send_ack_raw(id, args, attachments)
     }
+}
+
+/// The shared state's socket map and event routing, on this floor: the
+/// map holds each socket's state erased, which only this module reads.
+impl Shared {
+    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
+        match event {
+            Event::ConnectRequest {
+                request,
+                session,
+                nsp,
+                auth,
+                dynamic,
+            } => {
+                let handshake = server
+                    .engine()
+                    .handshake(session)
+                    .map(|info| Handshake::new(info, auth.clone(), &self.clock));
+                // No handshake: the session closed under the request; the core drops it.
+                if let Some(handshake) = handshake {
+                    self.namespaces
+                        .start_connect(self, request, nsp, handshake, dynamic);
+                }
+            }
+            Event::Connected { socket, .. } => {
+                if let Some(s) = lock(&self.sockets).get(&socket) {
+                    let inner = Socket::inner_of(s);
+                    tracing::debug!(socket = &*inner.sid, nsp = &*inner.nsp, "socket connected");
+                    Socket::push_entry_job(s, Job::Connect, ready);
+                }
+            }
+            Event::Event {
+                socket,
+                data,
+                attachments,
+                ack,
+            } => {
+                if let Some(s) = lock(&self.sockets).get(&socket) {
+                    Socket::push_entry_job(
+                        s,
+                        Job::Event {
+                            data,
+                            attachments,
+                            ack,
+                        },
+                        ready,
+                    );
+                }
+            }
+            Event::Ack {
+                socket,
+                id,
+                data,
+                attachments,
+            } => self.settle_ack(socket, id, AckReply::Data { data, attachments }),
+            Event::AckTimeout { socket, id } => self.settle_ack(socket, id, AckReply::Timeout),
+            Event::Disconnect {
+                socket,
+                reason,
+                rooms,
+                ..
+            } => {
+                // Dropping the senders tells every waiter the socket is gone.
+                lock(&self.acks).remove(&socket);
+                if let Some(s) = lock(&self.sockets).remove(&socket) {
+                    let s = Socket::of_owned_entry(s);
+                    if matches!(
+                        reason,
+                        DisconnectReason::ParseError | DisconnectReason::TransportError
+                    ) {
+                        // The peer broke the protocol (or its transport failed).
+                        tracing::info!(
+                            socket = s.id(),
+                            nsp = s.ns(),
+                            reason = reason.as_str(),
+                            "socket disconnected by a protocol error"
+                        );
+                    } else {
+                        tracing::debug!(
+                            socket = s.id(),
+                            nsp = s.ns(),
+                            reason = reason.as_str(),
+                            "socket disconnected"
+                        );
+                    }
+                    s.mark_disconnected();
+                    s.push_job(
+                        Job::Disconnect(reason, rooms.iter().map(|r| r.to_string()).collect()),
+                        ready,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Makes `socket` known before its `Connected` event is routed.
+    pub(crate) fn insert_socket(&self, socket: Socket) {
+        lock(&self.sockets).insert(socket.core_id(), socket.inner);
+    }
+
+    /// The application's handle of a core socket, if it is still connected.
+    pub(crate) fn socket(&self, id: SocketId) -> Option<Socket> {
+        lock(&self.sockets)
+            .get(&id)
+            .map(|entry| Socket::of_owned_entry(entry.clone()))
+    }
+}
+
+impl Layer for Shared {
+    type Machine = Server;
+    type Ready = Ready;
+
+    fn endpoint(&self) -> &Endpoint<Server> {
+        &self.endpoint
+    }
+
+    fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
+        Shared::route_event(self, server, event, ready)
+    }
+
+    fn run_now(ready: Ready, cx: &mut core::task::Context<'_>) {
+        ready.run_now(cx)
+    }
+
+    fn spawn_ready(ready: Ready) {
+        ready.spawn()
+    }
+
+    fn take_ready_list() -> Vec<Ready> {
+        READY.take()
+    }
+
+    fn put_ready_list(list: Vec<Ready>) {
+        READY.set(list)
+    }
+}
+
+std::thread_local! {
+    /// The sockets a WebSocket read made ready, while its task runs them
+    /// (taken out while in use: a nested use gets a list of its own).
+    static READY: std::cell::Cell<Vec<Ready>> = const { std::cell::Cell::new(Vec::new()) };
 }
