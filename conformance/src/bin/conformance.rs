@@ -62,6 +62,9 @@ const BROWSER_RUNS: &[(&str, &str)] = &[
     ("browser-chat", "default"),
     ("browser-chat-polling", "polling"),
 ];
+/// The row that runs the Engine.IO echo example itself (tokio) with the
+/// npm engine.io-client, polling then upgrade.
+const ENGINE_IO_EXAMPLE: &str = "engine-io-example";
 /// The runtime the chat example runs on.
 const BROWSER_RUNTIME: &str = "tokio";
 /// The chat contract runs: row name and the client's transports.
@@ -140,6 +143,7 @@ fn main() -> ExitCode {
         for (name, mode) in ENGINE_IO_RUNS {
             println!("{name:<20} Engine.IO echo with engine.io-client, {mode}");
         }
+        println!("{ENGINE_IO_EXAMPLE:<20} the engine_io_echo example with engine.io-client (tokio)");
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -195,6 +199,13 @@ fn main() -> ExitCode {
             report_progress(&outcome, options.verbose);
             outcomes.push(outcome);
         }
+    }
+    if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
+        && (options.scenarios.is_empty() || options.scenarios.iter().any(|s| s == ENGINE_IO_EXAMPLE))
+    {
+        let outcome = run_engine_io_example(&dir, &server);
+        report_progress(&outcome, options.verbose);
+        outcomes.push(outcome);
     }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME) {
         for (name, mode) in BROWSER_RUNS {
@@ -284,6 +295,7 @@ fn parse_args() -> Result<Options, String> {
                     && !BROWSER_RUNS.iter().any(|(b, _)| *b == name)
                     && !CHAT_CONTRACT_RUNS.iter().any(|(c, _)| *c == name)
                     && !ENGINE_IO_RUNS.iter().any(|(e, _)| *e == name)
+                    && name != ENGINE_IO_EXAMPLE
                 {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }
@@ -433,6 +445,36 @@ fn run_engine_io(
         Ok((mut server, port)) => {
             let mut client = Client::new(dir, echo, port, CLIENT_TIMEOUT);
             client.args = vec![mode.to_owned()];
+            let mut no_restart =
+                |_: &mut Server| -> Result<(), String> { Err("no restart here".into()) };
+            client.run(&mut server, &mut no_restart, &mut outcome);
+        }
+        Err(reason) => outcome.reason = reason,
+    }
+    outcome.secs = started.elapsed().as_secs_f64();
+    outcome
+}
+
+/// The Engine.IO echo example itself (runtime-tokio/examples), answering
+/// the npm engine.io-client over polling then WebSocket.
+fn run_engine_io_example(dir: &Path, sibling: &Path) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = new_outcome(ENGINE_IO_EXAMPLE, BROWSER_RUNTIME);
+    let echo = sio_conformance::engine_io_echo::NAME;
+    let server = chat_binary(sibling, "engine_io_echo").and_then(|binary| {
+        let port = free_port()?;
+        let mut command = Command::new(binary);
+        command.env("PORT", port.to_string());
+        start_server(command, "engine_io_echo example", |line| {
+            line.strip_prefix("listening on http://127.0.0.1:")
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|p| p.trim().parse::<u16>().ok())
+        })
+    });
+    match server {
+        Ok((mut server, port)) => {
+            let mut client = Client::new(dir, echo, port, CLIENT_TIMEOUT);
+            client.args = vec!["upgrade".to_owned()];
             let mut no_restart =
                 |_: &mut Server| -> Result<(), String> { Err("no restart here".into()) };
             client.run(&mut server, &mut no_restart, &mut outcome);
