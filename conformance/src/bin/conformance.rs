@@ -143,7 +143,9 @@ fn main() -> ExitCode {
         for (name, mode) in ENGINE_IO_RUNS {
             println!("{name:<20} Engine.IO echo with engine.io-client, {mode}");
         }
-        println!("{ENGINE_IO_EXAMPLE:<20} the engine_io_echo example with engine.io-client (tokio)");
+        println!(
+            "{ENGINE_IO_EXAMPLE:<20} the engine_io_echo example with engine.io-client (tokio)"
+        );
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -201,7 +203,8 @@ fn main() -> ExitCode {
         }
     }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
-        && (options.scenarios.is_empty() || options.scenarios.iter().any(|s| s == ENGINE_IO_EXAMPLE))
+        && (options.scenarios.is_empty()
+            || options.scenarios.iter().any(|s| s == ENGINE_IO_EXAMPLE))
     {
         let outcome = run_engine_io_example(&dir, &server);
         report_progress(&outcome, options.verbose);
