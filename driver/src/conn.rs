@@ -470,9 +470,19 @@ fn poll_feed<S>(cx: &mut Context<'_>, stream: &mut S, parser: &mut RequestParser
 where
     S: AsyncRead + Unpin,
 {
+    poll_read_shared(cx, stream, |data| parser.feed(data))
+}
+
+/// Reads what `reader` has into the thread's one read buffer and hands the
+/// bytes to `take` within the same poll: no connection keeps a buffer
+/// between reads. `Ready(false)` once the peer closed or the read failed.
+fn poll_read_shared<R>(cx: &mut Context<'_>, reader: &mut R, take: impl FnOnce(&[u8])) -> Poll<bool>
+where
+    R: AsyncRead + Unpin,
+{
     READ_BUFFER.with(|cell| {
-        // Taken by a read under way on this thread (not expected: feeding
-        // a parser polls nothing): a buffer of its own.
+        // Taken by a read already under way on this thread (not expected:
+        // what `take` does polls no connection): a buffer of its own.
         let mut own = Vec::new();
         let mut borrowed = cell.try_borrow_mut();
         let buf = match borrowed.as_deref_mut() {
@@ -482,11 +492,11 @@ where
         if buf.len() < READ_CHUNK {
             buf.resize(READ_CHUNK, 0);
         }
-        match Pin::new(stream).poll_read(cx, buf) {
+        match Pin::new(reader).poll_read(cx, buf) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(false),
             Poll::Ready(Ok(n)) => {
-                parser.feed(buf.get(..n).unwrap_or(&[]));
+                take(buf.get(..n).unwrap_or(&[]));
                 Poll::Ready(true)
             }
         }
@@ -778,33 +788,14 @@ fn read_and_feed<L: Layer, R>(cx: &mut Context<'_>, reader: &mut R, feed: Feed<'
 where
     R: AsyncRead + Unpin,
 {
-    READ_BUFFER.with(|cell| {
-        // Taken by a read already under way on this thread (not expected:
-        // feeding the core polls no connection): a buffer of its own.
-        let mut own = Vec::new();
-        let mut borrowed = cell.try_borrow_mut();
-        let buf = match borrowed.as_deref_mut() {
-            Ok(buf) => buf,
-            Err(_) => &mut own,
-        };
-        if buf.len() < READ_CHUNK {
-            buf.resize(READ_CHUNK, 0);
+    poll_read_shared(cx, reader, |data| {
+        if !*feed.looking {
+            feed.outputs.set_looking(true);
+            *feed.looking = true;
         }
-        match Pin::new(reader).poll_read(cx, buf) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(false),
-            Poll::Ready(Ok(n)) => {
-                if !*feed.looking {
-                    feed.outputs.set_looking(true);
-                    *feed.looking = true;
-                }
-                let data = buf.get(..n).unwrap_or(&[]);
-                let conn = feed.conn;
-                feed.shared.process_into(feed.ready, |server, now| {
-                    server.handle_ws_data(now, conn, data)
-                });
-                Poll::Ready(true)
-            }
-        }
+        let conn = feed.conn;
+        feed.shared.process_into(feed.ready, |server, now| {
+            server.handle_ws_data(now, conn, data)
+        });
     })
 }
