@@ -38,6 +38,13 @@
 //! `node clients/engine-io-echo.js <url> <polling|websocket|upgrade>`, the
 //! npm `engine.io-client` checking text and binary echoes.
 //!
+//! Per runtime, the rows of clients we did not write (`py-sync-*`,
+//! `py-async-*`, `rust-socketio-*`; `conformance/other_clients.rs`):
+//! python-socketio's `Client` and `AsyncClient` from a virtual environment
+//! the runner makes, and the `rust_socketio` crate, against the scenario
+//! servers. A row whose client shows a known difference (one the Node
+//! server sees too) passes and reads `KNOWN` in the table.
+//!
 //! It ends with a table and `N passed, N failed`; the exit status is
 //! non-zero when anything failed.
 use std::path::{Path, PathBuf};
@@ -50,6 +57,8 @@ use sio_conformance::{client_scenarios, hostile, scenarios, RUNTIMES};
 #[path = "conformance/process.rs"]
 mod process;
 use process::{start_server, Client, Server};
+#[path = "conformance/other_clients.rs"]
+mod other_clients;
 
 /// How long one client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -107,6 +116,8 @@ struct Outcome {
     reason: String,
     secs: f64,
     notes: Vec<String>,
+    /// Known differences of the client (`KNOWN <what>`), not sio failures.
+    known: Vec<String>,
     /// Files the client saved (`ARTIFACT <path>`).
     artifacts: Vec<String>,
     /// Client output and server stderr, shown for failures.
@@ -146,6 +157,7 @@ fn main() -> ExitCode {
         println!(
             "{ENGINE_IO_EXAMPLE:<20} the engine_io_echo example with engine.io-client (tokio)"
         );
+        other_clients::list();
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -160,6 +172,8 @@ fn main() -> ExitCode {
         eprintln!("conformance: {e}");
         return ExitCode::from(2);
     }
+
+    let clients = other_clients::Clients::prepare(&dir, &server, &options.scenarios);
 
     let mut outcomes = Vec::new();
     for runtime in &options.runtimes {
@@ -201,6 +215,11 @@ fn main() -> ExitCode {
             report_progress(&outcome, options.verbose);
             outcomes.push(outcome);
         }
+        let selected = &options.scenarios;
+        other_clients::run(&dir, &server, &clients, runtime, selected, |outcome| {
+            report_progress(&outcome, options.verbose);
+            outcomes.push(outcome);
+        });
     }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
         && (options.scenarios.is_empty()
@@ -257,6 +276,7 @@ fn run_client_direction(
             reason: row.outcome.clone().err().unwrap_or_default(),
             secs: row.secs,
             notes: Vec::new(),
+            known: Vec::new(),
             artifacts: Vec::new(),
             details: Vec::new(),
         };
@@ -299,6 +319,7 @@ fn parse_args() -> Result<Options, String> {
                     && !CHAT_CONTRACT_RUNS.iter().any(|(c, _)| *c == name)
                     && !ENGINE_IO_RUNS.iter().any(|(e, _)| *e == name)
                     && name != ENGINE_IO_EXAMPLE
+                    && !other_clients::is_row(name)
                 {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }
@@ -401,6 +422,7 @@ fn new_outcome(scenario: &'static str, runtime: &str) -> Outcome {
         reason: String::new(),
         secs: 0.0,
         notes: Vec::new(),
+        known: Vec::new(),
         artifacts: Vec::new(),
         details: Vec::new(),
     }
@@ -659,7 +681,11 @@ fn run_chat_contract(
 }
 
 fn report_progress(outcome: &Outcome, verbose: bool) {
-    let verdict = if outcome.passed { "PASS" } else { "FAIL" };
+    let verdict = match (outcome.passed, outcome.known.is_empty()) {
+        (true, true) => "PASS",
+        (true, false) => "PASS, known client difference",
+        (false, _) => "FAIL",
+    };
     println!(
         "{:<8} {:<20} {verdict} ({:.1} s)",
         outcome.runtime, outcome.scenario, outcome.secs
@@ -669,6 +695,9 @@ fn report_progress(outcome: &Outcome, verbose: bool) {
     }
     for note in &outcome.notes {
         println!("    note: {note}");
+    }
+    for known in &outcome.known {
+        println!("    known: {known}");
     }
     for path in &outcome.artifacts {
         println!("    saved: {path}");
@@ -708,8 +737,10 @@ fn print_table(outcomes: &[Outcome]) {
                 .iter()
                 .find(|o| o.scenario == *name && o.runtime == *r)
                 .map(|o| {
-                    if o.passed {
+                    if o.passed && o.known.is_empty() {
                         "PASS"
+                    } else if o.passed {
+                        "KNOWN"
                     } else {
                         failures.push(o);
                         "FAIL"
@@ -720,6 +751,7 @@ fn print_table(outcomes: &[Outcome]) {
         }
         println!();
     }
+    print_known(outcomes);
     if !failures.is_empty() {
         println!();
         for o in failures {
@@ -727,4 +759,29 @@ fn print_table(outcomes: &[Outcome]) {
         }
     }
     println!();
+}
+
+/// The known differences of clients, once per row and text, with the
+/// runtimes that saw them.
+fn print_known(outcomes: &[Outcome]) {
+    let mut seen: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    for o in outcomes.iter().filter(|o| o.passed) {
+        for text in &o.known {
+            match seen
+                .iter_mut()
+                .find(|(s, t, _)| *s == o.scenario && t == text)
+            {
+                Some((_, _, runtimes)) => runtimes.push(&o.runtime),
+                None => seen.push((o.scenario, text, vec![&o.runtime])),
+            }
+        }
+    }
+    if seen.is_empty() {
+        return;
+    }
+    println!();
+    println!("KNOWN: differences of those clients, the Node server sees them too (clients/KNOWN-DIFFERENCES.md):");
+    for (scenario, text, runtimes) in seen {
+        println!("KNOWN {scenario} ({}): {text}", runtimes.join(", "));
+    }
 }

@@ -1,7 +1,9 @@
-//! Child processes of the runner: scenario servers and node client
-//! scripts, with the last lines they wrote kept for failure reports.
+//! Child processes of the runner: scenario servers and client programs
+//! (node scripts, python-socketio scripts, the rust_socketio client), with
+//! the last lines they wrote kept for failure reports.
 
 use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -155,9 +157,12 @@ pub(crate) fn server_died(what: &str, server: &Server) -> String {
     }
 }
 
-/// A client script run: `node clients/<script>.js <url> <args>...`.
+/// A client run: `node clients/<script>.js <url> <args>...`, or another
+/// program: `<program> <first>... <url> <args>...`.
 pub(crate) struct Client {
-    script: PathBuf,
+    program: OsString,
+    /// What comes before the URL (the script).
+    first: Vec<OsString>,
     dir: PathBuf,
     url: String,
     pub(crate) args: Vec<String>,
@@ -172,8 +177,21 @@ pub(crate) type Restart<'a> = dyn FnMut(&mut Server) -> Result<(), String> + 'a;
 
 impl Client {
     pub(crate) fn new(dir: &Path, script: &str, port: u16, timeout: Duration) -> Self {
+        let script = dir.join("clients").join(format!("{script}.js"));
+        Client::program(dir, "node".as_ref(), vec![script.into()], port, timeout)
+    }
+
+    /// `<program> <first>... <url>` in `dir`.
+    pub(crate) fn program(
+        dir: &Path,
+        program: &std::ffi::OsStr,
+        first: Vec<OsString>,
+        port: u16,
+        timeout: Duration,
+    ) -> Self {
         Client {
-            script: dir.join("clients").join(format!("{script}.js")),
+            program: program.to_owned(),
+            first,
             dir: dir.to_owned(),
             url: format!("http://127.0.0.1:{port}"),
             args: Vec::new(),
@@ -189,9 +207,9 @@ impl Client {
         restart: &mut Restart<'_>,
         outcome: &mut Outcome,
     ) {
-        let mut command = Command::new("node");
+        let mut command = Command::new(&self.program);
         command
-            .arg(&self.script)
+            .args(&self.first)
             .arg(&self.url)
             .args(&self.args)
             .current_dir(&self.dir)
@@ -204,7 +222,8 @@ impl Client {
         let mut client = match command.spawn() {
             Ok(c) => c,
             Err(e) => {
-                outcome.reason = format!("cannot run node: {e}");
+                let program = PathBuf::from(&self.program);
+                outcome.reason = format!("cannot run {}: {e}", program.display());
                 return;
             }
         };
@@ -231,7 +250,7 @@ impl Client {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) => {}
                 Err(e) => {
-                    outcome.reason = format!("cannot wait for node: {e}");
+                    outcome.reason = format!("cannot wait for the client: {e}");
                     break None;
                 }
             }
@@ -271,6 +290,7 @@ impl Client {
 
         let out = stdout.lines();
         outcome.notes = prefixed(&out, "NOTE ");
+        outcome.known = prefixed(&out, "KNOWN ");
         outcome.artifacts = prefixed(&out, "ARTIFACT ");
         if let Some(status) = status {
             outcome.passed = status.success();
