@@ -9,7 +9,39 @@
 const http = require("http");
 const { Server } = require("socket.io");
 
+// Answers `echo` with its arguments.
+function echo(socket) {
+  socket.on("echo", (...args) => {
+    const ack = args.pop();
+    if (typeof ack === "function") ack(...args);
+  });
+}
+
 const scenarios = {
+  binary(io) {
+    io.on("connection", (socket) => {
+      echo(socket);
+      socket.on("reflect", (...args) => socket.emit("reflect", ...args));
+      socket.emit("server-bin", Buffer.from([0, 1, 2, 255]), {
+        label: "doc",
+        blob: Buffer.from("blob"),
+        parts: [Buffer.alloc(0), Buffer.alloc(1000, 7)],
+        deep: [[Buffer.from("x")]],
+      }, "after");
+    });
+  },
+  "json-types"(io) {
+    io.on("connection", (socket) => {
+      echo(socket);
+      socket.on("no-args", () => socket.emit("nothing"));
+      socket.on("reflect", (...args) => socket.emit("reflect", ...args));
+      socket.on("typed", (...args) => args.pop()(...args));
+      socket.on("événement 🎉", (text, ack) => ack([...text].length, text));
+      socket.emit("server-types", null, true, false, 0, -1, 9007199254740991, 0.5, 1e300,
+        "héllo wörld ☃ 🎉 \"q\" \\ \n\t\u0000\u2028", [[1, 2], [], [3]],
+        { name: "n", tags: ["a", "b"], inner: { x: -1.25, y: null }, empty: [] });
+    });
+  },
   // Every departure is announced to whoever is left.
   disconnect(io) {
     for (const nsp of [io.of("/"), io.of("/other")]) {
@@ -17,10 +49,7 @@ const scenarios = {
         socket.on("disconnect", (reason) => io.emit("left", socket.id, reason));
         socket.on("kick-me", () => socket.disconnect());
         socket.on("kick-me-hard", () => socket.disconnect(true));
-        socket.on("echo", (...args) => {
-          const ack = args.pop();
-          if (typeof ack === "function") ack(...args);
-        });
+        echo(socket);
       });
     }
   },

@@ -11,7 +11,7 @@ SERVER_TYPES = [
     {"name": "n", "tags": ["a", "b"], "inner": {"x": -1.25, "y": None}, "empty": []},
 ]
 SENT = [None, True, 0, -7, 2.5, "text ☃", [1, [2, [3]]], {"k": {"deep": [None, False]}}, [], {}]
-TYPED = [None, True, -42, 1.5, "s", [1, "two", None], {"name": "n", "tags": ["t"], "inner": {"x": 2.0, "y": 3}, "empty": []}]
+TYPED = [None, True, -42, 1.5, "s", [1, "two", None], {"name": "n", "tags": ["t"], "inner": {"x": 2.5, "y": 3}, "empty": []}]
 
 
 async def main():
