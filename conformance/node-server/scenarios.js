@@ -22,6 +22,8 @@ const scenarios = {
     io.on("connection", (socket) => {
       echo(socket);
       socket.on("reflect", (...args) => socket.emit("reflect", ...args));
+      socket.on("typed-bin", (name, data, list, ack) =>
+        ack(name, Buffer.from(data).reverse(), list.map((b) => b.length)));
       socket.emit("server-bin", Buffer.from([0, 1, 2, 255]), {
         label: "doc",
         blob: Buffer.from("blob"),

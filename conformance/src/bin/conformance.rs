@@ -43,7 +43,9 @@
 //! python-socketio's `Client` and `AsyncClient` from a virtual environment
 //! the runner makes, and the `rust_socketio` crate, against the scenario
 //! servers. A row whose client shows a known difference (one the Node
-//! server sees too) passes and reads `KNOWN` in the table.
+//! server sees too) passes and reads `KNOWN` in the table. Those of them
+//! whose scenario `node-server/scenarios.js` serves run against the Node
+//! server too, in the `node` column (`--runtime node`: only those).
 //!
 //! It ends with a table and `N passed, N failed`; the exit status is
 //! non-zero when anything failed.
@@ -104,6 +106,8 @@ const TAIL_LINES: usize = 40;
 
 struct Options {
     runtimes: Vec<String>,
+    /// Also the rows of other clients against the Node server.
+    node: bool,
     scenarios: Vec<String>,
     verbose: bool,
     list: bool,
@@ -221,6 +225,12 @@ fn main() -> ExitCode {
             outcomes.push(outcome);
         });
     }
+    if options.node {
+        other_clients::run_node(&dir, &clients, &options.scenarios, |outcome| {
+            report_progress(&outcome, options.verbose);
+            outcomes.push(outcome);
+        });
+    }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
         && (options.scenarios.is_empty()
             || options.scenarios.iter().any(|s| s == ENGINE_IO_EXAMPLE))
@@ -289,6 +299,7 @@ fn run_client_direction(
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         runtimes: Vec::new(),
+        node: false,
         scenarios: Vec::new(),
         verbose: false,
         list: false,
@@ -298,6 +309,10 @@ fn parse_args() -> Result<Options, String> {
         match arg.as_str() {
             "--runtime" => {
                 let name = args.next().ok_or("--runtime needs a name")?;
+                if name == other_clients::NODE {
+                    options.node = true;
+                    continue;
+                }
                 if !RUNTIMES.contains(&name.as_str()) {
                     return Err(format!("unknown runtime {name:?}; known: {RUNTIMES:?}"));
                 }
@@ -327,8 +342,9 @@ fn parse_args() -> Result<Options, String> {
             }
         }
     }
-    if options.runtimes.is_empty() {
+    if options.runtimes.is_empty() && !options.node {
         options.runtimes = RUNTIMES.iter().map(|r| (*r).to_owned()).collect();
+        options.node = true;
     }
     Ok(options)
 }

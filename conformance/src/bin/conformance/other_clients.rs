@@ -8,18 +8,25 @@
 //! `rust-socketio-client <script> <url> [mode]` (conformance/rust-socketio,
 //! built by `conformance/run`, beside this binary).
 //!
-//! A client that behaves as the Node server makes it (checked with
-//! `node-server/scenarios.js`) prints `KNOWN <what>`: the row passes and the
-//! table shows it as a known difference of that client
-//! (`clients/KNOWN-DIFFERENCES.md`).
+//! A client that behaves as the Node server makes it prints `KNOWN <what>`:
+//! the row passes and the table shows it as a known difference of that
+//! client (`clients/KNOWN-DIFFERENCES.md`). The evidence runs with them:
+//! the rows whose scenario `node-server/scenarios.js` serves too run once
+//! more against the npm `socket.io` server, in the `node` column.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::process::{Client, Server};
+use super::process::{start_server, Client, Server};
 use super::{new_outcome, start_scenario_server, Outcome};
+
+/// The scenario servers `node-server/scenarios.js` serves as well.
+const NODE_SCENARIOS: &[&str] = &["binary", "disconnect", "json-types"];
+
+/// The column of the rows run against the Node server.
+pub(crate) const NODE: &str = "node";
 
 /// How long one client run may take (they take about a second).
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -226,16 +233,45 @@ pub(crate) fn run(
         if !selected.is_empty() && !selected.iter().any(|s| s == row.name) {
             continue;
         }
-        report(run_row(dir, server, clients, runtime, row));
+        let scenario_server =
+            || start_scenario_server(server, runtime, row.server, None, None, &[]);
+        report(run_row(dir, clients, runtime, row, scenario_server));
+    }
+}
+
+/// Runs the selected rows whose scenario the Node server serves too,
+/// against it (the `node` column: the evidence for a `KNOWN`).
+pub(crate) fn run_node(
+    dir: &Path,
+    clients: &Clients,
+    selected: &[String],
+    mut report: impl FnMut(Outcome),
+) {
+    for row in rows().filter(|r| NODE_SCENARIOS.contains(&r.server)) {
+        if !selected.is_empty() && !selected.iter().any(|s| s == row.name) {
+            continue;
+        }
+        let node = || {
+            let mut command = Command::new("node");
+            command
+                .arg(dir.join("node-server/scenarios.js"))
+                .arg(row.server)
+                .current_dir(dir);
+            start_server(command, "node scenario server", |line| {
+                line.strip_prefix("PORT ")
+                    .and_then(|p| p.trim().parse::<u16>().ok())
+            })
+        };
+        report(run_row(dir, clients, NODE, row, node));
     }
 }
 
 fn run_row(
     dir: &Path,
-    binary: &Path,
     clients: &Clients,
     runtime: &str,
     row: &'static Row,
+    start: impl FnOnce() -> Result<(Server, u16), String>,
 ) -> Outcome {
     let started = Instant::now();
     let mut outcome = new_outcome(row.name, runtime);
@@ -256,9 +292,7 @@ fn run_row(
             .clone()
             .map(|binary| (binary, vec![OsString::from(row.script)], "")),
     };
-    let prepared = client.and_then(|client| {
-        start_scenario_server(binary, runtime, row.server, None, None, &[]).map(|s| (client, s))
-    });
+    let prepared = client.and_then(|client| start().map(|s| (client, s)));
     match prepared {
         Ok(((program, first, kind), (mut server, port))) => {
             let mut client = Client::program(dir, program.as_os_str(), first, port, TIMEOUT);
