@@ -8,9 +8,10 @@
 //! `rust-socketio-client <script> <url> [mode]` (conformance/rust-socketio,
 //! built by `conformance/run`, beside this binary).
 //!
-//! A client that behaves as the Node server makes it prints `KNOWN <what>`:
-//! the row passes and the table shows it as a known difference of that
-//! client (`clients/KNOWN-DIFFERENCES.md`). The evidence runs with them:
+//! A client that differs from the npm client the same way with the Node
+//! server prints `KNOWN <what>`: the row passes and the table shows it as a
+//! known difference of that client (`clients/KNOWN-DIFFERENCES.md`). The
+//! evidence runs with them:
 //! the rows whose scenario `node-server/scenarios.js` serves too run once
 //! more against the npm `socket.io` server, in the `node` column.
 
