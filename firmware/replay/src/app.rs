@@ -11,7 +11,7 @@
 //! | `ask` | emits `question` `1`, `2` with an ack; on the answer emits `answer` with its arguments |
 //! | `bye` | disconnects the socket |
 
-use alloc::collections::BTreeMap;
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -47,7 +47,7 @@ struct Auth {
 #[derive(Default)]
 pub struct App {
     /// Sockets that asked a question, by the ack id of the question.
-    questions: BTreeMap<(SocketId, u64), ()>,
+    questions: BTreeSet<(SocketId, u64)>,
     /// Client events handled (for the instructions-per-event figure).
     pub events: u64,
     /// Sockets connected so far.
@@ -89,17 +89,15 @@ impl App {
                 id,
                 data,
                 attachments,
-            } => {
-                if self.questions.remove(&(socket, id)).is_some() {
-                    let answer = prepend("answer", &data);
-                    let _ = server.emit(now, socket, answer, attachments, None);
-                }
+            } if self.questions.remove(&(socket, id)) => {
+                let answer = prepend("answer", &data);
+                let _ = server.emit(now, socket, answer, attachments, None);
             }
             Event::AckTimeout { socket, id } => {
                 self.questions.remove(&(socket, id));
             }
             Event::Disconnect { socket, .. } => {
-                self.questions.retain(|(s, _), _| *s != socket);
+                self.questions.retain(|(s, _)| *s != socket);
             }
             _ => {}
         }
@@ -149,7 +147,7 @@ impl App {
                 let question = json(&("question", 1, 2));
                 let sent = server.emit(now, socket, question, Vec::new(), Some(QUESTION_TIMEOUT));
                 if let Ok(Some(id)) = sent {
-                    self.questions.insert((socket, id), ());
+                    self.questions.insert((socket, id));
                 }
             }
             Some("bye") => {

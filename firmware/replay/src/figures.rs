@@ -65,7 +65,10 @@ pub fn measure(
     let before = meter.heap_used();
     let mut machine = Machine::new([9; 32]);
     let empty = meter.heap_used();
-    out(bytes("heap-server-no-session", empty.saturating_sub(before)));
+    out(bytes(
+        "heap-server-no-session",
+        empty.saturating_sub(before),
+    ));
 
     meter.reset_peak();
     for input in ws_session(1) {
@@ -74,7 +77,8 @@ pub fn measure(
     if machine.server().socket_count() != 1 {
         return Err("the WebSocket client did not connect");
     }
-    out(bytes("heap-1-session-live", meter.heap_used() - empty));
+    let one = meter.heap_used() - empty;
+    out(bytes("heap-1-session-live", one));
     out(bytes("heap-1-session-peak", meter.heap_peak() - empty));
 
     for conn in 2..=SESSIONS {
@@ -85,7 +89,12 @@ pub fn measure(
     if machine.server().socket_count() != SESSIONS as usize {
         return Err("not every WebSocket client connected");
     }
-    out(bytes("heap-10-sessions-live", meter.heap_used() - empty));
+    let live = meter.heap_used() - empty;
+    out(bytes("heap-10-sessions-live", live));
+    out(bytes(
+        "heap-per-further-session",
+        (live - one) / (SESSIONS as usize - 1),
+    ));
     out(bytes("heap-10-sessions-peak", meter.heap_peak() - empty));
 
     let socket = machine.app().last_socket.ok_or("no socket connected")?;
@@ -110,14 +119,21 @@ pub fn measure(
         let data = RawJson::from_trusted(ByteString::from(format!("[\"tick\",{i}]")));
         let timeout = Some(Duration::from_secs(60));
         machine
-            .act(now, |s| s.emit(now, socket, data, Vec::new(), timeout), discard)
+            .act(
+                now,
+                |s| s.emit(now, socket, data, Vec::new(), timeout),
+                discard,
+            )
             .map_err(|_| "emit with ack failed")?;
     }
     machine.handle(now, &Input::Flushed(SESSIONS), discard);
     if machine.server().pending_ack_count(socket) != ACKS {
         return Err("the acks are not pending");
     }
-    out(bytes("heap-per-pending-ack", (meter.heap_used() - used) / ACKS));
+    out(bytes(
+        "heap-per-pending-ack",
+        (meter.heap_used() - used) / ACKS,
+    ));
 
     // One event with an ack, answered: parse, handler, ack encoded, frame out.
     let echo = Input::Data(SESSIONS, client_text(b"421[\"echo\",\"hello\",42]"));

@@ -17,7 +17,7 @@ pub fn write(out: &mut impl fmt::Write, bytes: &[u8]) -> fmt::Result {
 /// The bytes of `text`, or `None` when it is not an even run of hex digits.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let text = text.as_bytes();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks(2)

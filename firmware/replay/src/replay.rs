@@ -140,7 +140,10 @@ impl<'t> Replay<'t> {
 
 /// Replays all of `text` with the recording's own times as the clock (the
 /// host's run), logging to `log`.
-pub fn replay_at_recorded_times(text: &str, log: &mut impl fmt::Write) -> Result<usize, ReplayError> {
+pub fn replay_at_recorded_times(
+    text: &str,
+    log: &mut impl fmt::Write,
+) -> Result<usize, ReplayError> {
     let mut replay = Replay::new(text)?;
     while let Some(at) = replay.next_at() {
         replay.step(Instant::from_millis(at), log)?;

@@ -167,7 +167,15 @@ mod tests {
 
     #[test]
     fn bad_lines_are_errors() {
-        for bad in ["@x open 1", "@1 open", "@1 in 1 abc", "> write 1", "seed 00", "@1 tick 3", "what"] {
+        for bad in [
+            "@x open 1",
+            "@1 open",
+            "@1 in 1 abc",
+            "> write 1",
+            "seed 00",
+            "@1 tick 3",
+            "what",
+        ] {
             assert_eq!(lines(bad).next(), Some(Err(BadLine(1))), "{bad}");
         }
     }

@@ -11,8 +11,8 @@ use sio_replay::TRANSCRIPTS;
 fn every_transcript_replays_as_recorded() {
     for (name, text) in TRANSCRIPTS {
         let mut log = String::new();
-        let inputs = replay_at_recorded_times(text, &mut log)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let inputs =
+            replay_at_recorded_times(text, &mut log).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(inputs > 20, "{name}: only {inputs} inputs");
         assert!(log.contains("> write"), "{name}: no output");
     }
@@ -46,7 +46,9 @@ impl Meter for NoMeter {
 #[test]
 fn the_figures_steps_succeed_on_the_host() {
     let mut names = Vec::new();
-    figures::measure(&NoMeter, Instant::from_millis(5), &mut |f: Figure| names.push(f.name))
-        .expect("every step does what it should");
+    figures::measure(&NoMeter, Instant::from_millis(5), &mut |f: Figure| {
+        names.push(f.name)
+    })
+    .expect("every step does what it should");
     assert!(names.contains(&"heap-per-pending-ack"), "{names:?}");
 }

@@ -136,7 +136,9 @@ impl Recorder {
 }
 
 fn main() -> std::io::Result<()> {
-    let out = std::env::args().nth(1).expect("usage: record-server OUT.txt");
+    let out = std::env::args()
+        .nth(1)
+        .expect("usage: record-server OUT.txt");
     let listener = TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     println!("listening {}", listener.local_addr()?.port());
@@ -189,6 +191,9 @@ fn main() -> std::io::Result<()> {
         }
     }
     std::fs::write(&out, &rec.log)?;
-    eprintln!("record-server: {} bytes of transcript in {out}", rec.log.len());
+    eprintln!(
+        "record-server: {} bytes of transcript in {out}",
+        rec.log.len()
+    );
     Ok(())
 }
