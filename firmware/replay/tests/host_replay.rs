@@ -21,7 +21,7 @@ fn every_transcript_replays_as_recorded() {
 #[test]
 fn a_changed_recording_is_a_mismatch() {
     let (_, text) = TRANSCRIPTS[1];
-    // The welcome event names another socket id than the replay draws.
+    // The recorded 101 response gets two bytes the replay does not write.
     let tampered = text.replacen("> write 1 ", "> write 1 00", 1);
     let error = replay_at_recorded_times(&tampered, &mut String::new()).unwrap_err();
     assert!(matches!(error, ReplayError::Mismatch { .. }), "{error}");

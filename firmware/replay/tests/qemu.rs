@@ -37,6 +37,7 @@ fn build_firmware() -> PathBuf {
         .args([
             "build",
             "--release",
+            "--locked",
             "-p",
             "sio-firmware",
             "--target",
