@@ -11,24 +11,16 @@
 #![no_std]
 #![no_main]
 
-extern crate alloc;
-
-mod clock;
-mod console;
-mod executor;
-mod memory;
-
 use core::fmt::Write;
 
 use cortex_m_semihosting::debug;
 use embassy_time::{Duration, Timer};
-use panic_semihosting as _;
 use sio_core::time::Instant;
+use sio_firmware::console::Console;
+use sio_firmware::{clock, executor, memory};
 use sio_replay::figures::{self, Figure, Meter};
 use sio_replay::replay::{Replay, ReplayError};
 use sio_replay::TRANSCRIPTS;
-
-use console::Console;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {

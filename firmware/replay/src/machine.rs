@@ -87,7 +87,11 @@ pub struct Machine {
 impl Machine {
     /// A machine with [`crate::app::config`] and ids drawn from `seed`.
     pub fn new(seed: [u8; 32]) -> Self {
-        let config = crate::app::config();
+        Machine::with_config(crate::app::config(), seed)
+    }
+
+    /// A machine with `config` and ids drawn from `seed`.
+    pub fn with_config(config: sio_core::server::Config, seed: [u8; 32]) -> Self {
         let limits = Limits {
             max_body_bytes: config.engine.max_http_buffer_size,
             ..Limits::default()
@@ -111,6 +115,14 @@ impl Machine {
     /// flushed (the carrier feeds [`Input::Flushed`] once they have left).
     pub fn wants_flushed(&self, conn: u64) -> bool {
         self.conns.get(&conn).is_some_and(|c| c.unflushed)
+    }
+
+    /// Whether the core holds a request of connection `conn` (a long poll,
+    /// say): its response is still to come.
+    pub fn awaits_response(&self, conn: u64) -> bool {
+        self.conns
+            .get(&conn)
+            .is_some_and(|c| matches!(c.phase, Phase::Waiting { .. }))
     }
 
     /// Runs an application command (`f` with the server) at `now`, then

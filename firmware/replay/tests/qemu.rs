@@ -7,68 +7,26 @@
 //! (arm-none-eabi-size and -nm from Debian's binutils-arm-none-eabi).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sio_replay::replay::replay_at_recorded_times;
 use sio_replay::TRANSCRIPTS;
 
-const TARGET: &str = "thumbv7em-none-eabihf";
+mod common;
+
+use common::{build_firmware, qemu};
+
 /// QEMU's own limit: the firmware takes well under a second.
 const QEMU_LIMIT: Duration = Duration::from_secs(120);
 
-fn firmware_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("replay/ is inside firmware/")
-        .to_path_buf()
-}
-
-/// Builds the firmware in a target directory of its own (the test's cargo
-/// holds the lock of its own), returns the ELF's path.
-fn build_firmware() -> PathBuf {
-    let outer = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| firmware_dir().join("target"));
-    let target_dir = outer.join("qemu-firmware");
-    let status = Command::new(env!("CARGO"))
-        .current_dir(firmware_dir())
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "sio-firmware",
-            "--target",
-            TARGET,
-        ])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env_remove("RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "the firmware build failed");
-    target_dir.join(TARGET).join("release").join("sio-firmware")
-}
-
 /// Runs the ELF in QEMU; returns its exit status and stdout.
 fn run_qemu(elf: &Path) -> (i32, String) {
-    let mut child = Command::new("qemu-system-arm")
-        .args([
-            "-M",
-            "mps2-an386",
-            "-nographic",
-            "-monitor",
-            "none",
-            "-serial",
-            "none",
-        ])
-        .args(["-semihosting-config", "enable=on,target=native"])
+    let mut child = qemu(elf)
         // One instruction per virtual nanosecond, and no real-time sleeps:
         // deterministic, and SysTick counts instructions.
         .args(["-icount", "shift=0,sleep=off"])
-        .arg("-kernel")
-        .arg(elf)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -171,7 +129,7 @@ fn flash_figures(elf: &Path) {
 
 #[test]
 fn the_firmware_replays_every_session_as_the_host_does() {
-    let elf = build_firmware();
+    let elf = build_firmware("sio-firmware");
     let started = Instant::now();
     let (status, output) = run_qemu(&elf);
     let took = started.elapsed();
