@@ -12,7 +12,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{build_firmware, firmware_dir, qemu};
+use common::{build_firmware, firmware_dir, flash_total, qemu};
 
 /// How long the firmware may take to print `listening`.
 const BOOT_LIMIT: Duration = Duration::from_secs(30);
@@ -54,6 +54,10 @@ fn free_port() -> u16 {
 #[test]
 fn the_npm_client_talks_to_the_firmware_over_qemus_network() {
     let elf = build_firmware("live");
+    println!(
+        "figure flash-total-live {} bytes (arm-none-eabi-size: .vector_table+.text+.rodata+.data)",
+        flash_total(&elf)
+    );
     let modules = node_modules();
     let port = free_port();
     // restrict=on: the guest reaches nothing; only the forwarded port reaches it.

@@ -8,7 +8,7 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sio_replay::replay::replay_at_recorded_times;
@@ -16,7 +16,7 @@ use sio_replay::TRANSCRIPTS;
 
 mod common;
 
-use common::{build_firmware, qemu};
+use common::{build_firmware, flash_total, qemu, tool};
 
 /// QEMU's own limit: the firmware takes well under a second.
 const QEMU_LIMIT: Duration = Duration::from_secs(120);
@@ -58,28 +58,10 @@ fn section<'a>(output: &'a str, name: &str) -> Option<&'a str> {
     Some(&output[start..start + end])
 }
 
-fn tool(name: &str, args: &[&str], elf: &Path) -> String {
-    let out = Command::new(name)
-        .args(args)
-        .arg(elf)
-        .output()
-        .unwrap_or_else(|e| panic!("{name} (binutils-arm-none-eabi, scripts/install-qemu): {e}"));
-    assert!(out.status.success(), "{name} failed");
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
 /// Flash: the loadable sections; the core's share: sio-core's code and
 /// constants by symbol (what LTO inlined elsewhere counts there).
 fn flash_figures(elf: &Path) {
-    let sizes = tool("arm-none-eabi-size", &["-A"], elf);
-    let section = |name: &str| -> u64 {
-        sizes
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(name))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap_or(0)
-    };
-    let flash = section(".vector_table") + section(".text") + section(".rodata") + section(".data");
+    let flash = flash_total(elf);
     let symbols = tool("arm-none-eabi-nm", &["--print-size", "-C"], elf);
     let mut by_crate = std::collections::BTreeMap::<&str, u64>::new();
     for line in symbols.lines() {

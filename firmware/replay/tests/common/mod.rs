@@ -59,3 +59,27 @@ pub fn qemu(elf: &Path) -> Command {
         .arg(elf);
     command
 }
+
+/// Runs a binutils tool on `elf`; its stdout.
+pub fn tool(name: &str, args: &[&str], elf: &Path) -> String {
+    let out = Command::new(name)
+        .args(args)
+        .arg(elf)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} (binutils-arm-none-eabi, scripts/install-qemu): {e}"));
+    assert!(out.status.success(), "{name} failed");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Flash the firmware takes: its loadable sections (arm-none-eabi-size).
+pub fn flash_total(elf: &Path) -> u64 {
+    let sizes = tool("arm-none-eabi-size", &["-A"], elf);
+    let section = |name: &str| -> u64 {
+        sizes
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    section(".vector_table") + section(".text") + section(".rodata") + section(".data")
+}
