@@ -16,8 +16,9 @@ use sio_core::wire::http::{Limits, RequestParser, Response};
 
 use crate::app::App;
 
-/// Bytes a client may pipeline behind a request that the core holds.
-const MAX_PIPELINED: usize = 1_100_000;
+/// Bytes a client may pipeline behind a request that the core holds, beyond
+/// the largest body: room for a request head (16 KiB at most) and more.
+const PIPELINED_HEADS: usize = 64 * 1024;
 
 /// What happens to the machine: one line of a transcript.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,8 @@ pub struct Machine {
     server: Server,
     app: App,
     limits: Limits,
+    /// Bytes a connection may pipeline while the core holds its request.
+    max_pipelined: usize,
     conns: BTreeMap<u64, Conn>,
     next_core_id: u64,
     deadline: Option<Instant>,
@@ -97,6 +100,7 @@ impl Machine {
             ..Limits::default()
         };
         Machine {
+            max_pipelined: limits.max_body_bytes + PIPELINED_HEADS,
             server: Server::new(config, seed),
             app: App::default(),
             limits,
@@ -191,7 +195,7 @@ impl Machine {
             Phase::WebSocket { id } => self.server.handle_ws_data(now, id, data),
             Phase::Waiting { .. } => {
                 c.parser.feed(data);
-                if c.parser.buffered_len() > MAX_PIPELINED {
+                if c.parser.buffered_len() > self.max_pipelined {
                     effects(Effect::Abort(conn));
                 }
             }

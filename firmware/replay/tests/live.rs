@@ -4,7 +4,8 @@
 //! `firmware/record/session.js` against it: long-polling with the upgrade,
 //! then WebSocket only. The script checks every answer.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -43,6 +44,25 @@ fn node_modules() -> PathBuf {
         assert!(status.success(), "npm ci in conformance/ failed");
     }
     modules
+}
+
+/// Sends `request` on a new connection; the status line of the answer.
+fn status_line(port: u16, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the forwarded port accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a timeout can be set");
+    stream.write_all(request).expect("the request goes out");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    answer.lines().next().unwrap_or_default().to_owned()
 }
 
 /// A loopback port nothing listens on now (QEMU binds it next).
@@ -96,6 +116,30 @@ fn the_npm_client_talks_to_the_firmware_over_qemus_network() {
             "the {mode} session against the firmware failed"
         );
     }
+    // Hostile input is answered, and the board keeps serving.
+    let garbage = status_line(port, b"NOT HTTP AT ALL\r\n\r\n");
+    let refused = |line: &str| line.starts_with("HTTP/1.1 4") || line.starts_with("HTTP/1.1 5");
+    assert!(refused(&garbage), "garbage got {garbage:?}");
+    let oversize = format!(
+        "POST /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        1024 * 1024
+    );
+    let oversize = status_line(port, oversize.as_bytes());
+    assert!(
+        oversize.starts_with("HTTP/1.1 413"),
+        "a 1 MB body got {oversize:?}"
+    );
+    let again = Command::new("node")
+        .env("NODE_PATH", &modules)
+        .arg(&session)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg("websocket")
+        .status()
+        .expect("node runs");
+    assert!(
+        again.success(),
+        "the board stopped serving after hostile input"
+    );
     let printed: Vec<String> = console.try_iter().collect();
     assert!(
         !printed.iter().any(|l| l.starts_with("FAIL")),

@@ -33,6 +33,10 @@ const PORT: u16 = 80;
 /// keep-alive connections open, and a session may use three at a time.
 const SOCKETS: usize = 12;
 const RX_BUFFER: usize = 2048;
+/// The largest HTTP body or WebSocket message a client may send.
+const MAX_MESSAGE: usize = 16 * 1024;
+/// The most bytes queued for one client that does not read.
+const MAX_QUEUED: usize = 32 * 1024;
 const TX_BUFFER: usize = 4096;
 /// The ids' seed. A real device draws it from its hardware RNG at boot;
 /// QEMU's board has none, and nothing here needs unguessable ids.
@@ -102,6 +106,10 @@ async fn serve() {
     // for an emulated board on a busy host to answer late.
     let mut config = sio_replay::app::config();
     config.engine.ping_timeout = core::time::Duration::from_secs(5);
+    // Bounds for a 256 KiB heap, where Node's (1 MB messages, 16 MiB queued
+    // per client) would let one client exhaust it.
+    config.engine.max_http_buffer_size = MAX_MESSAGE;
+    config.engine.max_buffered_bytes = MAX_QUEUED;
     let mut machine = Machine::with_config(config, SEED);
     let mut next_conn = 0;
     let mut effects = Vec::new();
