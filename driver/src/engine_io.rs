@@ -34,7 +34,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::task::Context;
 use std::time::Duration;
 
-use bytes::Bytes;
 use core::future::Future;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use hashbrown::HashMap;
@@ -52,14 +51,10 @@ pub use sio_core::engine::{
     CloseReason, Config, EngineError, HandshakeInfo, OutMessage, Transport,
 };
 
-/// One Engine.IO message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
-    /// A text message (Engine.IO type `4`).
-    Text(String),
-    /// A binary message.
-    Binary(Bytes),
-}
+pub use crate::client::{engine_client, EngineClient, EngineClientEvent};
+pub use crate::message::Message;
+pub use sio_core::client::{DisconnectReason as ClientCloseReason, SendError};
+pub use sio_core::engine::OpenPacket;
 
 type ConnectionHandler = Arc<dyn Fn(EngineSocket) -> BoxFuture<()> + Send + Sync>;
 type MessageHandler = Arc<dyn Fn(EngineSocket, Message) -> BoxFuture<()> + Send + Sync>;

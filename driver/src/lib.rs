@@ -66,6 +66,7 @@ mod handshake;
 mod host;
 mod io;
 mod jobs;
+mod message;
 mod namespace;
 mod operators;
 mod outbox;
@@ -85,8 +86,8 @@ pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 pub use client::UrlError;
 pub use client::{
-    auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
-    ClientSocket, ConnectErrorInfo, ManagerEvent,
+    auth_json, client_socket, engine_client, ClientAckSender, ClientConfig, ClientEmitter,
+    ClientManager, ClientSocket, ConnectErrorInfo, ManagerEvent,
 };
 #[cfg(feature = "tls")]
 pub use client::{tls_config_with_roots, TlsConfigError};

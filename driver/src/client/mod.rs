@@ -32,6 +32,8 @@
 //! (feature `tls`) wraps the connector's streams with rustls.
 
 mod config;
+mod conns;
+mod engine;
 mod manager;
 mod pump;
 mod socket;
@@ -40,12 +42,13 @@ mod tls;
 mod url;
 
 use crate::runtime::{Connector, Runtime};
-use manager::Dial;
+use conns::Dial;
 #[cfg(feature = "tls")]
 use tls::Tls;
 use url::parse_url;
 
 pub use config::{auth_json, ClientConfig};
+pub use engine::{EngineClient, EngineClientEvent};
 pub use manager::{ClientManager, ConnectErrorInfo, ManagerEvent};
 pub use socket::{ClientAckSender, ClientEmitter, ClientSocket};
 #[cfg(feature = "tls")]
@@ -60,15 +63,48 @@ pub fn client_socket<R: Runtime + Connector>(
     url: &str,
     config: ClientConfig,
 ) -> Result<ClientSocket, UrlError> {
+    let tls = config.tls_part();
+    let (target, engine, dial) = resolve(url, config.engine, tls)?;
+    let manager = ClientManager::start(runtime, engine, dial);
+    Ok(manager.socket(&target.nsp, config.auth))
+}
+
+/// An Engine.IO client of `url` (not connected yet: register handlers,
+/// then [`EngineClient::connect`]), on `runtime`. The URL's path, when it
+/// has one, is the Engine.IO path (`http://host:3000/engine.io/`);
+/// without one `config.engine.path` is used. `auth` is not used. The
+/// runtime crates wrap this as `engine_io::client(url, config)`.
+pub fn engine_client<R: Runtime + Connector>(
+    runtime: R,
+    url: &str,
+    config: ClientConfig,
+) -> Result<EngineClient, UrlError> {
+    let tls = config.tls_part();
+    let (target, mut engine, dial) = resolve(url, config.engine, tls)?;
+    if target.nsp != "/" {
+        engine.path = target.nsp;
+        if !engine.path.ends_with('/') {
+            engine.path.push('/');
+        }
+    }
+    Ok(EngineClient::start(runtime, engine, dial))
+}
+
+/// Where `url` points, the core config with its host and query, and how
+/// to dial it.
+fn resolve(
+    url: &str,
+    mut engine: sio_core::client::Config,
+    tls: config::TlsPart,
+) -> Result<(url::Target, sio_core::client::Config, Dial), UrlError> {
     let target = parse_url(url)?;
-    let mut engine = config.engine;
-    engine.host = target.host_header;
+    engine.host = target.host_header.clone();
     if !target.query.is_empty() {
         // As the JS client: the URL's query replaces the `query` option.
-        engine.query = target.query;
+        engine.query = target.query.clone();
     }
     let dial = Dial {
-        host: target.host,
+        host: target.host.clone(),
         port: target.port,
         #[cfg(feature = "tls")]
         tls: None,
@@ -77,7 +113,7 @@ pub fn client_socket<R: Runtime + Connector>(
         false => dial,
         #[cfg(feature = "tls")]
         true => Dial {
-            tls: Some(Tls::new(config.tls, &dial.host).map_err(|reason| UrlError {
+            tls: Some(Tls::new(tls, &dial.host).map_err(|reason| UrlError {
                 url: url.to_owned(),
                 reason,
             })?),
@@ -85,12 +121,12 @@ pub fn client_socket<R: Runtime + Connector>(
         },
         #[cfg(not(feature = "tls"))]
         true => {
+            let _ = tls;
             return Err(UrlError {
                 url: url.to_owned(),
                 reason: "https and wss need the `tls` feature",
-            })
+            });
         }
     };
-    let manager = ClientManager::start(runtime, engine, dial);
-    Ok(manager.socket(&target.nsp, config.auth))
+    Ok((target, engine, dial))
 }
