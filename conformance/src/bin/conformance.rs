@@ -13,7 +13,8 @@
 //! one started on the same port, then reads `RESTARTED` on its stdin.
 //! Then, per runtime, the client direction: the `client-*` rows
 //! (`sio_conformance::client_scenarios`: the sio client against the Node
-//! `socket.io` server, in this process).
+//! `socket.io` server, in this process; the `client-eio-*` rows, the sio
+//! Engine.IO client against the Node `engine.io` server).
 //!
 //! Then, per runtime, the hostile-client rows (`hostile-*`,
 //! `sio_conformance::hostile`): `scenario-server <runtime> hostile`, under
@@ -36,7 +37,9 @@
 //! Per runtime, the Engine.IO rows (`engine-io-*`): `scenario-server
 //! <runtime> engine-io-echo` (`sio_conformance::engine_io_echo`) and
 //! `node clients/engine-io-echo.js <url> <polling|websocket|upgrade>`, the
-//! npm `engine.io-client` checking text and binary echoes.
+//! npm `engine.io-client` checking text and binary echoes. With tokio, the
+//! `engine-io-client-example` row runs the `engine_io_client` example
+//! against the Node `engine.io` server.
 //!
 //! It ends with a table and `N passed, N failed`; the exit status is
 //! non-zero when anything failed.
@@ -50,6 +53,9 @@ use sio_conformance::{client_scenarios, hostile, scenarios, RUNTIMES};
 #[path = "conformance/process.rs"]
 mod process;
 use process::{start_server, Client, Server};
+
+#[path = "conformance/eio_client_example.rs"]
+mod eio_client_example;
 
 /// How long one client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -146,6 +152,10 @@ fn main() -> ExitCode {
         println!(
             "{ENGINE_IO_EXAMPLE:<20} the engine_io_echo example with engine.io-client (tokio)"
         );
+        println!(
+            "{:<20} the engine_io_client example with the engine.io server (tokio)",
+            eio_client_example::NAME
+        );
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -207,6 +217,25 @@ fn main() -> ExitCode {
             || options.scenarios.iter().any(|s| s == ENGINE_IO_EXAMPLE))
     {
         let outcome = run_engine_io_example(&dir, &server);
+        report_progress(&outcome, options.verbose);
+        outcomes.push(outcome);
+    }
+    if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
+        && (options.scenarios.is_empty()
+            || options
+                .scenarios
+                .iter()
+                .any(|s| s == eio_client_example::NAME))
+    {
+        let started = Instant::now();
+        let mut outcome = new_outcome(eio_client_example::NAME, BROWSER_RUNTIME);
+        let ran = chat_binary(&server, "engine_io_client")
+            .and_then(|example| eio_client_example::run(&dir, &example, free_port()?));
+        match ran {
+            Ok(()) => outcome.passed = true,
+            Err(reason) => outcome.reason = reason,
+        }
+        outcome.secs = started.elapsed().as_secs_f64();
         report_progress(&outcome, options.verbose);
         outcomes.push(outcome);
     }
@@ -299,6 +328,7 @@ fn parse_args() -> Result<Options, String> {
                     && !CHAT_CONTRACT_RUNS.iter().any(|(c, _)| *c == name)
                     && !ENGINE_IO_RUNS.iter().any(|(e, _)| *e == name)
                     && name != ENGINE_IO_EXAMPLE
+                    && name != eio_client_example::NAME
                 {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }
