@@ -139,6 +139,28 @@ impl EngineIo {
             .read(|server| server.config().path.clone())
     }
 
+    /// Whether a request for `path` (without query) is for this server.
+    pub fn matches_path(&self, path: &str) -> bool {
+        self.shared
+            .endpoint
+            .read(|server| server.matches_path(path))
+    }
+
+    /// Most bytes one HTTP request body may hold (`max_http_buffer_size`).
+    pub fn config_max_body(&self) -> usize {
+        self.shared.endpoint.http_limits.max_body_bytes
+    }
+
+    /// Handles one HTTP request that arrived through another HTTP stack
+    /// (a tower service, say), as [`SocketIo::handle_http`](crate::SocketIo::handle_http).
+    pub async fn handle_http(
+        &self,
+        request: http::Request,
+        peer: Option<SocketAddr>,
+    ) -> crate::HttpExchange {
+        crate::conn::exchange(self.shared.clone(), request, peer).await
+    }
+
     /// Serves one accepted connection (HTTP/1.1 with keep-alive, and the
     /// WebSocket it may become) until it closes; other paths get the
     /// [fallback](EngineIo::set_fallback) or 404. Runtime crates call this

@@ -28,7 +28,10 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 pub use sio_driver::*;
 
 mod tower;
-pub use crate::tower::{layer, NotFound, SioBody, SocketIoLayer, SocketIoService};
+pub use crate::tower::{
+    layer, EngineIoLayer, EngineIoService, Mountable, NotFound, SioBody, SocketIoLayer,
+    SocketIoService,
+};
 
 /// tokio as a [`Runtime`]: tasks and timers on the tokio runtime it was
 /// made in, so the server's handles work from any thread (a plain thread
@@ -140,6 +143,13 @@ pub mod engine_io {
     use super::Tokio;
     pub use sio_driver::engine_io::*;
     use tokio::net::TcpListener;
+
+    /// The tower layer that mounts `server` in front of an HTTP
+    /// application (axum, hyper...), as [`layer`](super::layer) does for
+    /// Socket.IO: requests for its path go to it, the rest to the app.
+    pub fn layer(server: EngineIo) -> super::EngineIoLayer {
+        super::EngineIoLayer::new(server)
+    }
 
     /// An Engine.IO server on the tokio runtime this is called in.
     /// Panics outside a tokio runtime.

@@ -1,7 +1,9 @@
 //! A tower [`Layer`] that mounts a Socket.IO endpoint into any tower-based
 //! HTTP application (axum, hyper, tonic's router...): requests for the
 //! endpoint's path go to sio, everything else to the inner service, on
-//! the same port. Node's `new Server(httpServer)`, in Rust.
+//! the same port. Node's `new Server(httpServer)`, in Rust. An Engine.IO
+//! server mounts the same way ([`engine_io::layer`](crate::engine_io::layer),
+//! Node's `engine.io` `attach`): the layer is generic over [`Mountable`].
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -50,21 +52,91 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{HttpExchange, SocketIo};
+use crate::engine_io::EngineIo;
+use crate::{BoxFuture, HttpExchange, SocketIo};
+
+/// A server the layer mounts: [`SocketIo`] or [`EngineIo`] (sealed).
+pub trait Mountable: Clone + Send + Sync + 'static + sealed::Sealed {
+    /// Whether a request for `path` (without query) is for this server.
+    fn matches_path(&self, path: &str) -> bool;
+    /// Most bytes one request body may hold.
+    fn max_body(&self) -> usize;
+    /// Hands one request to the server.
+    fn exchange(&self, request: wire::Request, peer: Option<SocketAddr>)
+        -> BoxFuture<HttpExchange>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::SocketIo {}
+    impl Sealed for crate::engine_io::EngineIo {}
+}
+
+impl Mountable for SocketIo {
+    fn matches_path(&self, path: &str) -> bool {
+        SocketIo::matches_path(self, path)
+    }
+
+    fn max_body(&self) -> usize {
+        self.config_max_body()
+    }
+
+    fn exchange(
+        &self,
+        request: wire::Request,
+        peer: Option<SocketAddr>,
+    ) -> BoxFuture<HttpExchange> {
+        let io = self.clone();
+        Box::pin(async move { io.handle_http(request, peer).await })
+    }
+}
+
+impl Mountable for EngineIo {
+    fn matches_path(&self, path: &str) -> bool {
+        EngineIo::matches_path(self, path)
+    }
+
+    fn max_body(&self) -> usize {
+        self.config_max_body()
+    }
+
+    fn exchange(
+        &self,
+        request: wire::Request,
+        peer: Option<SocketAddr>,
+    ) -> BoxFuture<HttpExchange> {
+        let server = self.clone();
+        Box::pin(async move { server.handle_http(request, peer).await })
+    }
+}
 
 /// Builds the [`SocketIoLayer`] for `io`.
 pub fn layer(io: SocketIo) -> SocketIoLayer {
     SocketIoLayer { io }
 }
 
-/// Wraps a service so that the Socket.IO endpoint is served in front of it.
+/// Wraps a service so that the Socket.IO (or, with `T` = [`EngineIo`],
+/// Engine.IO) endpoint is served in front of it.
 #[derive(Debug, Clone)]
-pub struct SocketIoLayer {
-    io: SocketIo,
+pub struct SocketIoLayer<T = SocketIo> {
+    io: T,
 }
 
-impl<S> Layer<S> for SocketIoLayer {
-    type Service = SocketIoService<S>;
+/// The layer of an Engine.IO server ([`engine_io::layer`](crate::engine_io::layer)).
+pub type EngineIoLayer = SocketIoLayer<EngineIo>;
+
+/// An Engine.IO server in front of `S`.
+pub type EngineIoService<S> = SocketIoService<S, EngineIo>;
+
+impl<T: Mountable> SocketIoLayer<T> {
+    /// The layer for `server` (either server).
+    pub fn new(server: T) -> Self {
+        SocketIoLayer { io: server }
+    }
+}
+
+impl<S, T: Clone> Layer<S> for SocketIoLayer<T> {
+    type Service = SocketIoService<S, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
         SocketIoService {
@@ -74,16 +146,16 @@ impl<S> Layer<S> for SocketIoLayer {
     }
 }
 
-/// The Socket.IO endpoint in front of `S`.
+/// The Socket.IO (or Engine.IO) endpoint in front of `S`.
 #[derive(Debug, Clone)]
-pub struct SocketIoService<S> {
-    io: SocketIo,
+pub struct SocketIoService<S, T = SocketIo> {
+    io: T,
     inner: S,
 }
 
-impl<S> SocketIoService<S> {
+impl<S, T> SocketIoService<S, T> {
     /// The endpoint alone, answering 404 to every other path.
-    pub fn standalone(io: SocketIo) -> SocketIoService<NotFound> {
+    pub fn standalone(io: T) -> SocketIoService<NotFound, T> {
         SocketIoService {
             io,
             inner: NotFound,
@@ -91,8 +163,9 @@ impl<S> SocketIoService<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for SocketIoService<S>
+impl<S, T, ReqBody, ResBody> Service<http::Request<ReqBody>> for SocketIoService<S, T>
 where
+    T: Mountable,
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
     ReqBody: Body + Send + 'static,
@@ -118,8 +191,8 @@ where
     }
 }
 
-async fn serve_request<ReqBody, ResBody>(
-    io: SocketIo,
+async fn serve_request<T: Mountable, ReqBody, ResBody>(
+    io: T,
     mut request: http::Request<ReqBody>,
 ) -> http::Response<SioBody<ResBody>>
 where
@@ -130,7 +203,7 @@ where
     let wants_upgrade = request.headers().contains_key(http::header::UPGRADE);
     let on_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut request));
     let peer = request.extensions().get::<SocketAddr>().copied();
-    let limit = io.config_max_body();
+    let limit = io.max_body();
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -162,7 +235,7 @@ where
         body,
         keep_alive: true,
     };
-    match io.handle_http(core_request, peer).await {
+    match io.exchange(core_request, peer).await {
         HttpExchange::Response(response) => to_http(response),
         HttpExchange::Upgrade(response, upgrade) => {
             let Some(on_upgrade) = on_upgrade else {

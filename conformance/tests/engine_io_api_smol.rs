@@ -1,0 +1,2 @@
+//! The Engine.IO API tests (server and client) on sio-smol.
+sio_conformance::engine_io_api_tests!(sio_conformance::engine_io_api_tests::Smol);
