@@ -66,6 +66,24 @@ pub enum HttpExchange {
     Upgrade(Response, WebSocketUpgrade),
     /// The server dropped the request without an answer (it is shutting down).
     Dropped,
+    /// A request refused for its body's size: send this response (413),
+    /// then drop the [`ResponseWritten`], which tells the server so: only
+    /// then does the session the request was for fail (and its held poll
+    /// get its close packet), so that the client reads the 413 first, as
+    /// from the standalone server.
+    Refused(Response, ResponseWritten),
+}
+
+/// Dropped once the response it came with is written (see
+/// [`HttpExchange::Refused`]).
+pub struct ResponseWritten {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl std::fmt::Debug for ResponseWritten {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseWritten").finish_non_exhaustive()
+    }
 }
 
 /// A request the core turned into a WebSocket, waiting for its stream
@@ -174,6 +192,13 @@ pub(crate) async fn exchange<L: Layer>(
     let guard = ConnGuard::new(shared.clone(), conn);
     shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
     match outputs.recv().await {
+        // A refused POST: the core fails its session once this is written.
+        Ok(Io::Respond { response, .. }) if response.status == 413 => HttpExchange::Refused(
+            response,
+            ResponseWritten {
+                _guard: Box::new(guard),
+            },
+        ),
         Ok(Io::Respond { response, .. }) => HttpExchange::Response(response),
         Ok(Io::Upgrade { response, .. }) => HttpExchange::Upgrade(
             response,
@@ -344,6 +369,21 @@ async fn answer_too_large<L: Layer>(
     match outputs.recv().await {
         Ok(Io::Respond { response, .. }) => Some((response, guard)),
         _ => None,
+    }
+}
+
+/// A request from another HTTP stack whose body that stack refused for its
+/// size (`head` without the body): the core's 413, held as the standalone
+/// server holds it.
+pub(crate) async fn exchange_too_large<L: Layer>(shared: Arc<L>, head: Request) -> HttpExchange {
+    match answer_too_large(&shared, head).await {
+        Some((response, guard)) => HttpExchange::Refused(
+            response,
+            ResponseWritten {
+                _guard: Box::new(guard),
+            },
+        ),
+        None => HttpExchange::Dropped,
     }
 }
 

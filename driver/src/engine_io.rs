@@ -161,6 +161,14 @@ impl EngineIo {
         crate::conn::exchange(self.shared.clone(), request, peer).await
     }
 
+    /// Handles a request whose body another HTTP stack refused for being
+    /// over [`config_max_body`](Self::config_max_body) (`head`: the request
+    /// without its body): [`crate::HttpExchange::Refused`] with the 413, as the
+    /// standalone server answers it (a polling POST's session then fails).
+    pub async fn handle_http_too_large(&self, head: http::Request) -> crate::HttpExchange {
+        crate::conn::exchange_too_large(self.shared.clone(), head).await
+    }
+
     /// Serves one accepted connection (HTTP/1.1 with keep-alive, and the
     /// WebSocket it may become) until it closes; other paths get the
     /// [fallback](EngineIo::set_fallback) or 404. Runtime crates call this

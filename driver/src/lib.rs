@@ -92,7 +92,7 @@ pub use client::{
 #[cfg(feature = "tls")]
 pub use client::{tls_config_with_roots, TlsConfigError};
 pub use cluster::ClusterError;
-pub use conn::{HttpExchange, WebSocketUpgrade};
+pub use conn::{HttpExchange, ResponseWritten, WebSocketUpgrade};
 pub use error::EmitError;
 pub use extensions::Extensions;
 /// rustls, for [`ClientConfig::with_tls`] (feature `tls`).

@@ -53,7 +53,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::engine_io::EngineIo;
-use crate::{BoxFuture, HttpExchange, SocketIo};
+use crate::{BoxFuture, HttpExchange, ResponseWritten, SocketIo};
 
 /// A server the layer mounts: [`SocketIo`] or [`EngineIo`] (sealed).
 pub trait Mountable: Clone + Send + Sync + 'static + sealed::Sealed {
@@ -64,6 +64,8 @@ pub trait Mountable: Clone + Send + Sync + 'static + sealed::Sealed {
     /// Hands one request to the server.
     fn exchange(&self, request: wire::Request, peer: Option<SocketAddr>)
         -> BoxFuture<HttpExchange>;
+    /// Hands the head of a request whose body was over [`Mountable::max_body`].
+    fn exchange_too_large(&self, head: wire::Request) -> BoxFuture<HttpExchange>;
 }
 
 mod sealed {
@@ -89,6 +91,11 @@ impl Mountable for SocketIo {
         let io = self.clone();
         Box::pin(async move { io.handle_http(request, peer).await })
     }
+
+    fn exchange_too_large(&self, head: wire::Request) -> BoxFuture<HttpExchange> {
+        let io = self.clone();
+        Box::pin(async move { io.handle_http_too_large(head).await })
+    }
 }
 
 impl Mountable for EngineIo {
@@ -107,6 +114,11 @@ impl Mountable for EngineIo {
     ) -> BoxFuture<HttpExchange> {
         let server = self.clone();
         Box::pin(async move { server.handle_http(request, peer).await })
+    }
+
+    fn exchange_too_large(&self, head: wire::Request) -> BoxFuture<HttpExchange> {
+        let server = self.clone();
+        Box::pin(async move { server.handle_http_too_large(head).await })
     }
 }
 
@@ -207,17 +219,41 @@ where
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            // Limited reports an oversized body as its own error type.
-            let status = if error.is::<http_body_util::LengthLimitError>() {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
+        // Limited reports an oversized body as its own error type; the
+        // server answers it as the standalone server does.
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            let head = core_request(&parts, Bytes::new());
+            return match io.exchange_too_large(head).await {
+                HttpExchange::Refused(response, written) => refused(response, written),
+                _ => plain(StatusCode::PAYLOAD_TOO_LARGE),
             };
-            return plain(status);
         }
+        Err(_) => return plain(StatusCode::BAD_REQUEST),
     };
-    let core_request = wire::Request {
+    let core_request = core_request(&parts, body);
+    match io.exchange(core_request, peer).await {
+        HttpExchange::Response(response) => to_http(response),
+        HttpExchange::Refused(response, written) => refused(response, written),
+        HttpExchange::Upgrade(response, upgrade) => {
+            let Some(on_upgrade) = on_upgrade else {
+                return plain(StatusCode::BAD_REQUEST);
+            };
+            tokio::spawn(async move {
+                match on_upgrade.await {
+                    // hyper hands over any bytes it read past the request first.
+                    Ok(upgraded) => upgrade.serve(TokioIo::new(upgraded).compat(), &[]).await,
+                    Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
+                }
+            });
+            to_http(response)
+        }
+        _ => plain(StatusCode::SERVICE_UNAVAILABLE),
+    }
+}
+
+/// The core's view of a request: its head and `body`.
+fn core_request(parts: &http::request::Parts, body: Bytes) -> wire::Request {
+    wire::Request {
         method: method(&parts.method),
         target: parts
             .uri
@@ -234,24 +270,16 @@ where
             .collect(),
         body,
         keep_alive: true,
-    };
-    match io.exchange(core_request, peer).await {
-        HttpExchange::Response(response) => to_http(response),
-        HttpExchange::Upgrade(response, upgrade) => {
-            let Some(on_upgrade) = on_upgrade else {
-                return plain(StatusCode::BAD_REQUEST);
-            };
-            tokio::spawn(async move {
-                match on_upgrade.await {
-                    // hyper hands over any bytes it read past the request first.
-                    Ok(upgraded) => upgrade.serve(TokioIo::new(upgraded).compat(), &[]).await,
-                    Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
-                }
-            });
-            to_http(response)
-        }
-        _ => plain(StatusCode::SERVICE_UNAVAILABLE),
     }
+}
+
+/// A refused request's response, whose body holds `written` until hyper is
+/// done with it: the session fails after the 413 is out, not before.
+fn refused<B>(response: wire::Response, written: ResponseWritten) -> http::Response<SioBody<B>> {
+    to_http(response).map(|body| match body {
+        SioBody::Full(bytes) => SioBody::Refused(bytes, Some(written)),
+        other => other,
+    })
 }
 
 fn method(method: &http::Method) -> wire::Method {
@@ -296,6 +324,9 @@ pub enum SioBody<B> {
     Full(Option<Bytes>),
     /// The inner service's body.
     Inner(B),
+    /// A refused request's answer; what it holds is dropped when the body
+    /// is done, which lets the server fail the session.
+    Refused(Option<Bytes>, Option<ResponseWritten>),
 }
 
 impl<B> Body for SioBody<B>
@@ -317,19 +348,28 @@ where
                     .map(|b| Ok(Frame::data(b))),
             ),
             SioBody::Inner(inner) => Pin::new(inner).poll_frame(cx),
+            SioBody::Refused(bytes, written) => {
+                let frame = bytes.take().filter(|b| !b.is_empty());
+                if frame.is_none() {
+                    written.take();
+                }
+                Poll::Ready(frame.map(|b| Ok(Frame::data(b))))
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
-            SioBody::Full(bytes) => bytes.as_ref().is_none_or(|b| b.is_empty()),
+            SioBody::Full(bytes) | SioBody::Refused(bytes, _) => {
+                bytes.as_ref().is_none_or(|b| b.is_empty())
+            }
             SioBody::Inner(inner) => inner.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            SioBody::Full(bytes) => {
+            SioBody::Full(bytes) | SioBody::Refused(bytes, _) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
             SioBody::Inner(inner) => inner.size_hint(),

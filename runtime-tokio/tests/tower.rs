@@ -204,3 +204,71 @@ async fn next<T>(rx: &mut tokio::sync::mpsc::UnboundedReceiver<T>) -> T {
         .expect("event in time")
         .expect("event")
 }
+
+/// One raw HTTP/1.1 exchange with `Connection: close`: the response text.
+async fn raw_http(addr: std::net::SocketAddr, request: String) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out))
+        .await
+        .expect("response in time")
+        .expect("read");
+    String::from_utf8(out).expect("UTF-8")
+}
+
+/// A polling POST over `max_http_buffer_size` through the layer: 413,
+/// and the session fails as on the standalone server (engine.io 6.6's
+/// "payload too large"): the socket hears "transport error", the session's
+/// next request gets 400.
+#[tokio::test]
+async fn an_oversized_post_is_refused_and_fails_its_session() {
+    let mut config = sio_tokio::Config::default();
+    config.engine.max_http_buffer_size = 100;
+    let io = sio_tokio::new(config);
+    let (tx, mut reasons) = tokio::sync::mpsc::unbounded_channel();
+    io.on_connection(move |socket| {
+        let tx = tx.clone();
+        async move {
+            socket.on_disconnect(move |_, reason| {
+                let _ = tx.send(reason);
+                async {}
+            });
+        }
+    });
+    let app = Router::new()
+        .route("/app", get(|| async { "from the app" }))
+        .layer(sio_tokio::layer(io.clone()));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let open = http(addr, "/socket.io/?EIO=4&transport=polling").await;
+    let body = open.split("\r\n\r\n").nth(1).expect("body");
+    let sid = body
+        .split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("sid")
+        .to_owned();
+    let target = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let post = |payload: String| {
+        raw_http(
+            addr,
+            format!(
+                "POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+                payload.len()
+            ),
+        )
+    };
+    let connected = post("40".into()).await;
+    assert!(connected.ends_with("\r\n\r\nok"), "{connected}");
+    let refused = post(format!("4{}", "x".repeat(200))).await;
+    assert!(refused.starts_with("HTTP/1.1 413"), "{refused}");
+    assert_eq!(
+        next(&mut reasons).await,
+        sio_tokio::DisconnectReason::TransportError
+    );
+    let after = http(addr, &target).await;
+    assert!(after.starts_with("HTTP/1.1 400"), "{after}");
+}
