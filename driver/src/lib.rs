@@ -40,7 +40,12 @@
 //! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
 //! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`,
-//! `runtime`, `error`, `sync`). A method that reaches up is an inherent
+//! `message`, `runtime`, `error`, `sync`). The client stands beside the
+//! server floors, below `engine_io` (which re-exports its Engine.IO
+//! client): `client` > `client::socket` > `client::manager`,
+//! `client::engine` (the Socket.IO manager and the Engine.IO client,
+//! siblings) > `client::conns` (their connections) > `client::pump`,
+//! `client::tls`, `client::config`, `client::url` > the bottom floor. A method that reaches up is an inherent
 //! `impl` on the higher floor (`Socket::to` in `operators`); a lower
 //! module calls up through a trait it defines (`shared::Namespaces`,
 //! `socket::ConnectionHandlers`). Each module's doc names its floor. Check

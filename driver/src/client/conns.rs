@@ -3,6 +3,9 @@
 //! core says `Connect`, and the core's transmits, lingers and closes handed
 //! to their pumps. Shared by the Socket.IO manager and the Engine.IO
 //! client, so both drive their connections with the same code.
+//!
+//! Floor: below `client::manager` and `client::engine`, on `client::pump`
+//! and `client::tls`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -96,4 +99,20 @@ impl<S: PumpSink> Conns<S> {
     pub(super) fn forget(&self, conn: ConnId) {
         lock(&self.writers).remove(&conn);
     }
+}
+
+/// The seed of a core client (WebSocket keys, masks, reconnection jitter).
+pub(super) fn random_seed(runtime: &dyn Runtime) -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    if getrandom::fill(&mut seed).is_err() {
+        // The seed only makes WebSocket keys and reconnection jitter, which
+        // need not be secret (RFC 6455 section 10.3 asks nothing more).
+        tracing::warn!("no OS random source; WebSocket keys are predictable");
+        let t = runtime
+            .wall_clock()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        seed[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
+    }
+    seed
 }

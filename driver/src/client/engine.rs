@@ -6,6 +6,9 @@
 //! handler synchronously until its first await, never under the lock.
 //! The handle owns the client: when its last clone is dropped the
 //! connection closes and the tasks end.
+//!
+//! Floor: beside `client::manager`, on `client::conns`, `host` and `jobs`;
+//! `engine_io` re-exports it.
 
 use std::sync::{Arc, Mutex};
 
@@ -23,8 +26,7 @@ use sio_core::client::{
 use sio_core::engine::OpenPacket;
 use sio_core::time::Instant;
 
-use super::conns::{Conns, Dial};
-use super::manager::random_seed;
+use super::conns::{random_seed, Conns, Dial};
 use super::pump::PumpSink;
 
 /// What an [`EngineClient`] hears, in order (engine.io-client's events).

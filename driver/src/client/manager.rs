@@ -20,7 +20,7 @@ use sio_core::packet::RawJson;
 use sio_core::time::Instant;
 
 use super::config::auth_json;
-use super::conns::{Conns, Dial};
+use super::conns::{random_seed, Conns, Dial};
 use super::pump::PumpSink;
 
 /// Why the server refused a namespace (CONNECT_ERROR).
@@ -335,21 +335,6 @@ impl ManagerInner {
             let _ = tx.try_send(reply);
         }
     }
-}
-
-pub(super) fn random_seed(runtime: &dyn Runtime) -> [u8; 32] {
-    let mut seed = [0u8; 32];
-    if getrandom::fill(&mut seed).is_err() {
-        // The seed only makes WebSocket keys and reconnection jitter, which
-        // need not be secret (RFC 6455 section 10.3 asks nothing more).
-        tracing::warn!("no OS random source; WebSocket keys are predictable");
-        let t = runtime
-            .wall_clock()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        seed[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
-    }
-    seed
 }
 
 /// One drain of the client's outputs.
