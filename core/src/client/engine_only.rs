@@ -1,20 +1,4 @@
-//! Engine.IO alone (npm `engine.io-client`'s `Socket`): the client's
-//! connection, transports, upgrade and heartbeat with no Socket.IO on top.
-//! The application's text and binary messages are the Engine.IO messages.
-//!
-//! It is the same state machine as [`Client`] (one copy of the connection
-//! code), run in a mode where incoming messages become
-//! [`ClientEvent::Message`] / [`ClientEvent::BinaryMessage`] instead of
-//! being decoded, no namespace exists, and there is no reconnection:
-//! engine.io-client's socket is closed for good once it closes.
-//!
-//! Events, in order: [`ClientEvent::Open`] (the open packet is then
-//! [`EngineClient::handshake`]), messages, [`ClientEvent::Upgraded`], and
-//! once [`ClientEvent::Closed`] with engine.io-client's reason ("transport
-//! close", "transport error", "ping timeout", "forced close"). An attempt
-//! that fails before its open packet gives [`ClientEvent::OpenError`],
-//! then `Closed` with "transport error", as engine.io-client's `error`
-//! then `close`.
+//! Engine.IO alone: [`EngineClient`], npm `engine.io-client`'s `Socket`.
 
 use super::*;
 
@@ -40,7 +24,24 @@ impl core::fmt::Display for SendError {
 #[cfg(feature = "std")]
 impl std::error::Error for SendError {}
 
-/// The Engine.IO-only client state machine. See the [module docs](self).
+/// Engine.IO alone (npm `engine.io-client`'s `Socket`): the client's
+/// connection, transports, upgrade and heartbeat with no Socket.IO on top.
+/// The application's text and binary messages are the Engine.IO messages.
+///
+/// It is the same state machine as [`Client`] (one copy of the connection
+/// code), run in a mode where incoming messages become
+/// [`ClientEvent::Message`] / [`ClientEvent::BinaryMessage`] instead of
+/// being decoded, no namespace exists, and there is no reconnection:
+/// engine.io-client's socket is closed for good once it closes.
+///
+/// Events, in order: [`ClientEvent::Open`] (the open packet is then
+/// [`EngineClient::handshake`]), messages, [`ClientEvent::Upgraded`], and
+/// once [`ClientEvent::Closed`] with engine.io-client's reason ("transport
+/// close", "transport error", "ping timeout", "forced close"). An attempt
+/// that fails before its open packet gives [`ClientEvent::OpenError`],
+/// then `Closed` with "transport error", as engine.io-client's `error`
+/// then `close`.
+///
 /// Run it as [`Client`]: after each input, drain
 /// [`EngineClient::poll_output`] until [`Output::Timeout`].
 #[derive(Debug)]

@@ -60,7 +60,9 @@
 //! The state machine is one type, [`Client`], written in three files: this
 //! one (its state, queries, commands and inputs), `connection` (the
 //! Engine.IO connection: timers, transports, upgrade, reconnection) and
-//! `sockets` (namespaces and Socket.IO packets).
+//! `sockets` (namespaces and Socket.IO packets). `engine_only` runs the
+//! same machine without Socket.IO: [`EngineClient`], the Engine.IO-only
+//! client (npm `engine.io-client`).
 
 mod backoff;
 mod config;

@@ -41,22 +41,6 @@ impl ClientConfig {
     }
 }
 
-/// The TLS part of a config, as the URL resolver takes it.
-#[cfg(feature = "tls")]
-pub(super) type TlsPart = Option<Arc<futures_rustls::rustls::ClientConfig>>;
-/// The TLS part of a config, as the URL resolver takes it.
-#[cfg(not(feature = "tls"))]
-pub(super) type TlsPart = ();
-
-impl ClientConfig {
-    pub(super) fn tls_part(&self) -> TlsPart {
-        #[cfg(feature = "tls")]
-        return self.tls.clone();
-        #[cfg(not(feature = "tls"))]
-        return ();
-    }
-}
-
 /// `auth` as JSON text.
 pub fn auth_json<T: Serialize + ?Sized>(auth: &T) -> Result<RawJson, ArgsError> {
     let text = serde_json::to_string(auth).map_err(|e| ArgsError::Serialize(e.to_string()))?;

@@ -63,10 +63,9 @@ pub fn client_socket<R: Runtime + Connector>(
     url: &str,
     config: ClientConfig,
 ) -> Result<ClientSocket, UrlError> {
-    let tls = config.tls_part();
-    let (target, engine, dial) = resolve(url, config.engine, tls)?;
+    let (target, engine, dial, auth) = resolve(url, config)?;
     let manager = ClientManager::start(runtime, engine, dial);
-    Ok(manager.socket(&target.nsp, config.auth))
+    Ok(manager.socket(&target.nsp, auth))
 }
 
 /// An Engine.IO client of `url` (not connected yet: register handlers,
@@ -79,8 +78,7 @@ pub fn engine_client<R: Runtime + Connector>(
     url: &str,
     config: ClientConfig,
 ) -> Result<EngineClient, UrlError> {
-    let tls = config.tls_part();
-    let (target, mut engine, dial) = resolve(url, config.engine, tls)?;
+    let (target, mut engine, dial, _auth) = resolve(url, config)?;
     if target.nsp != "/" {
         engine.path = target.nsp;
         if !engine.path.ends_with('/') {
@@ -90,13 +88,10 @@ pub fn engine_client<R: Runtime + Connector>(
     Ok(EngineClient::start(runtime, engine, dial))
 }
 
-/// Where `url` points, the core config with its host and query, and how
-/// to dial it.
-fn resolve(
-    url: &str,
-    mut engine: sio_core::client::Config,
-    tls: config::TlsPart,
-) -> Result<(url::Target, sio_core::client::Config, Dial), UrlError> {
+/// Where `url` points, the core config with its host and query, how to
+/// dial it, and the auth payload.
+fn resolve(url: &str, config: ClientConfig) -> Result<Resolved, UrlError> {
+    let mut engine = config.engine;
     let target = parse_url(url)?;
     engine.host = target.host_header.clone();
     if !target.query.is_empty() {
@@ -113,7 +108,7 @@ fn resolve(
         false => dial,
         #[cfg(feature = "tls")]
         true => Dial {
-            tls: Some(Tls::new(tls, &dial.host).map_err(|reason| UrlError {
+            tls: Some(Tls::new(config.tls, &dial.host).map_err(|reason| UrlError {
                 url: url.to_owned(),
                 reason,
             })?),
@@ -121,12 +116,18 @@ fn resolve(
         },
         #[cfg(not(feature = "tls"))]
         true => {
-            let _ = tls;
             return Err(UrlError {
                 url: url.to_owned(),
                 reason: "https and wss need the `tls` feature",
             });
         }
     };
-    Ok((target, engine, dial))
+    Ok((target, engine, dial, config.auth))
 }
+
+type Resolved = (
+    url::Target,
+    sio_core::client::Config,
+    Dial,
+    Option<sio_core::packet::RawJson>,
+);
