@@ -3,10 +3,13 @@
 //! `engine_io::serve` on `127.0.0.1:0`, and its `engine_io::client`.
 //!
 //! [`engine_io_api_tests!`](crate::engine_io_api_tests!) expands to one
-//! `#[test]` per function, so a runtime's test file is one line:
+//! `#[test]` per function; `conformance/tests/engine_io_api.rs` holds one
+//! module per runtime:
 //!
 //! ```ignore
-//! sio_conformance::engine_io_api_tests!(sio_conformance::engine_io_api_tests::Tokio);
+//! mod tokio {
+//!     sio_conformance::engine_io_api_tests!(sio_conformance::engine_io_api_tests::Tokio);
+//! }
 //! ```
 
 use std::future::Future;
