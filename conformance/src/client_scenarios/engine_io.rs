@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use async_channel::Receiver;
-use bytes::Bytes;
 use serde_json::{json, Value};
 use sio_driver::engine_io::{ClientCloseReason, EngineClient, EngineClientEvent, Message};
 use sio_driver::{ClientConfig, ClientTransport};
