@@ -21,6 +21,7 @@ use sio_driver::{
     ClientTransport, ConnectErrorInfo, ManagerEvent, UrlError,
 };
 
+mod engine_io;
 mod reconnect;
 mod tls;
 
@@ -30,6 +31,7 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(20);
 const WAIT: Duration = Duration::from_secs(5);
 
 type SocketFn = fn(&str, ClientConfig) -> Result<ClientSocket, UrlError>;
+type EngineFn = fn(&str, ClientConfig) -> Result<sio_driver::engine_io::EngineClient, UrlError>;
 /// A scenario's result: `Err` says what went wrong.
 pub type Outcome = Result<(), String>;
 type ScenarioFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
@@ -37,6 +39,7 @@ type ScenarioFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + 'a>>;
 struct Runtime {
     name: &'static str,
     socket: SocketFn,
+    engine: EngineFn,
     block_on: fn(ScenarioFuture<'_>) -> Outcome,
 }
 
@@ -53,16 +56,19 @@ const CLIENT_RUNTIMES: &[Runtime] = &[
     Runtime {
         name: "tokio",
         socket: sio_tokio::client::socket,
+        engine: sio_tokio::engine_io::client,
         block_on: tokio_block_on,
     },
     Runtime {
         name: "smol",
         socket: sio_smol::client::socket,
+        engine: sio_smol::engine_io::client,
         block_on: |f| smol::block_on(f),
     },
     Runtime {
         name: "async-std",
         socket: sio_async_std::client::socket,
+        engine: sio_async_std::engine_io::client,
         block_on: |f| async_std::task::block_on(f),
     },
 ];
@@ -125,6 +131,7 @@ impl Drop for NodeServer {
 struct Ctx {
     url: String,
     socket: SocketFn,
+    engine: EngineFn,
     server: Arc<Mutex<NodeServer>>,
 }
 
@@ -239,6 +246,21 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     }),
     ("client-leave-namespace", |c| Box::pin(leave_namespace(c))),
     ("client-tls", |c| Box::pin(tls::tls(c))),
+    ("client-eio-polling", |c| {
+        Box::pin(engine_io::echo(c, &[ClientTransport::Polling]))
+    }),
+    ("client-eio-websocket", |c| {
+        Box::pin(engine_io::echo(c, &[ClientTransport::WebSocket]))
+    }),
+    ("client-eio-upgrade", |c| {
+        Box::pin(engine_io::echo(
+            c,
+            &[ClientTransport::Polling, ClientTransport::WebSocket],
+        ))
+    }),
+    ("client-eio-close-reasons", |c| {
+        Box::pin(engine_io::close_reasons(c))
+    }),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
@@ -706,6 +728,7 @@ pub fn run(
     let ctx = Ctx {
         url: format!("http://127.0.0.1:{}", lock(&server).port),
         socket: runtime.socket,
+        engine: runtime.engine,
         server: server.clone(),
     };
     let mut outcomes = Vec::new();

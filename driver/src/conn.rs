@@ -14,8 +14,7 @@ use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::endpoint::{Endpoint, Layer, ServerMachine};
 use super::outbox::OutboxReceiver;
-use super::runtime::Timer;
-use super::shared::Shared;
+use super::runtime::{BoxFuture, Timer};
 use sio_core::engine::{ConnId, Io};
 use sio_core::time::Instant;
 use sio_core::wire::http::{ConnDeadline, Expiry, Request, RequestParser, Response};
@@ -67,15 +66,31 @@ pub enum HttpExchange {
     Upgrade(Response, WebSocketUpgrade),
     /// The server dropped the request without an answer (it is shutting down).
     Dropped,
+    /// A request refused for its body's size: send this response (413),
+    /// then drop the [`ResponseWritten`], which tells the server so: only
+    /// then does the session the request was for fail (and its held poll
+    /// get its close packet), so that the client reads the 413 first, as
+    /// from the standalone server.
+    Refused(Response, ResponseWritten),
 }
 
-/// A request the core turned into a WebSocket, waiting for its stream.
+/// Dropped once the response it came with is written (see
+/// [`HttpExchange::Refused`]).
+pub struct ResponseWritten {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl std::fmt::Debug for ResponseWritten {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseWritten").finish_non_exhaustive()
+    }
+}
+
+/// A request the core turned into a WebSocket, waiting for its stream
+/// (for either server: [`SocketIo`](super::SocketIo) or
+/// `EngineIo`).
 pub struct WebSocketUpgrade {
-    shared: Arc<Shared>,
-    conn: ConnId,
-    outputs: OutboxReceiver,
-    /// Dropped unserved, it still tells the core the connection is gone.
-    _guard: ConnGuard<Shared>,
+    pending: Box<dyn PendingUpgrade>,
 }
 
 impl WebSocketUpgrade {
@@ -85,20 +100,56 @@ impl WebSocketUpgrade {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        if !initial.is_empty() {
-            // Bytes that came with the upgrade request (rare).
-            self.shared
-                .process(|server, now| server.handle_ws_data(now, self.conn, initial));
-        }
-        websocket(self.shared, self.conn, self.outputs, stream, self._guard).await;
+        self.pending.serve(Box::new(stream), initial).await;
     }
 }
 
 impl std::fmt::Debug for WebSocketUpgrade {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocketUpgrade")
-            .field("conn", &self.conn)
+            .field("conn", &self.pending.conn())
             .finish()
+    }
+}
+
+/// An upgraded stream from another HTTP stack, boxed: one type whatever
+/// the stack.
+trait UpgradedStream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> UpgradedStream for T {}
+
+/// What [`WebSocketUpgrade`] holds, for any server layer.
+trait PendingUpgrade: Send {
+    fn conn(&self) -> ConnId;
+    fn serve(self: Box<Self>, stream: Box<dyn UpgradedStream>, initial: &[u8]) -> BoxFuture<()>;
+}
+
+/// The connection a WebSocket upgrade will run on.
+struct Upgrading<L: Layer> {
+    shared: Arc<L>,
+    conn: ConnId,
+    outputs: OutboxReceiver,
+    /// Dropped unserved, it still tells the core the connection is gone.
+    guard: ConnGuard<L>,
+}
+
+impl<L: Layer> PendingUpgrade for Upgrading<L> {
+    fn conn(&self) -> ConnId {
+        self.conn
+    }
+
+    fn serve(self: Box<Self>, stream: Box<dyn UpgradedStream>, initial: &[u8]) -> BoxFuture<()> {
+        let Upgrading {
+            shared,
+            conn,
+            outputs,
+            guard,
+        } = *self;
+        if !initial.is_empty() {
+            // Bytes that came with the upgrade request (rare).
+            shared.process(|server, now| server.handle_ws_data(now, conn, initial));
+        }
+        Box::pin(websocket(shared, conn, outputs, stream, guard))
     }
 }
 
@@ -129,26 +180,35 @@ impl<L: Layer> Drop for ConnGuard<L> {
 
 /// One request from another HTTP stack: hands it to the core and waits for
 /// its answer (a held poll may wait long).
-pub(crate) async fn exchange(
-    shared: Arc<Shared>,
+pub(crate) async fn exchange<L: Layer>(
+    shared: Arc<L>,
     request: Request,
     peer: Option<SocketAddr>,
 ) -> HttpExchange {
     if refused_at_shutdown(shared.endpoint(), &request) {
         return HttpExchange::Response(shutting_down());
     }
-    let (conn, outputs) = shared.open_conn();
+    let (conn, outputs) = shared.endpoint().open_conn();
     let guard = ConnGuard::new(shared.clone(), conn);
     shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
     match outputs.recv().await {
+        // A refused POST: the core fails its session once this is written.
+        Ok(Io::Respond { response, .. }) if response.status == 413 => HttpExchange::Refused(
+            response,
+            ResponseWritten {
+                _guard: Box::new(guard),
+            },
+        ),
         Ok(Io::Respond { response, .. }) => HttpExchange::Response(response),
         Ok(Io::Upgrade { response, .. }) => HttpExchange::Upgrade(
             response,
             WebSocketUpgrade {
-                shared,
-                conn,
-                outputs,
-                _guard: guard,
+                pending: Box::new(Upgrading {
+                    shared,
+                    conn,
+                    outputs,
+                    guard,
+                }),
             },
         ),
         _ => HttpExchange::Dropped,
@@ -309,6 +369,21 @@ async fn answer_too_large<L: Layer>(
     match outputs.recv().await {
         Ok(Io::Respond { response, .. }) => Some((response, guard)),
         _ => None,
+    }
+}
+
+/// A request from another HTTP stack whose body that stack refused for its
+/// size (`head` without the body): the core's 413, held as the standalone
+/// server holds it.
+pub(crate) async fn exchange_too_large<L: Layer>(shared: Arc<L>, head: Request) -> HttpExchange {
+    match answer_too_large(&shared, head).await {
+        Some((response, guard)) => HttpExchange::Refused(
+            response,
+            ResponseWritten {
+                _guard: Box::new(guard),
+            },
+        ),
+        None => HttpExchange::Dropped,
     }
 }
 

@@ -34,7 +34,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::task::Context;
 use std::time::Duration;
 
-use bytes::Bytes;
 use core::future::Future;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use hashbrown::HashMap;
@@ -52,14 +51,10 @@ pub use sio_core::engine::{
     CloseReason, Config, EngineError, HandshakeInfo, OutMessage, Transport,
 };
 
-/// One Engine.IO message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
-    /// A text message (Engine.IO type `4`).
-    Text(String),
-    /// A binary message.
-    Binary(Bytes),
-}
+pub use crate::client::{engine_client, EngineClient, EngineClientEvent};
+pub use crate::message::Message;
+pub use sio_core::client::{DisconnectReason as ClientCloseReason, SendError};
+pub use sio_core::engine::OpenPacket;
 
 type ConnectionHandler = Arc<dyn Fn(EngineSocket) -> BoxFuture<()> + Send + Sync>;
 type MessageHandler = Arc<dyn Fn(EngineSocket, Message) -> BoxFuture<()> + Send + Sync>;
@@ -142,6 +137,36 @@ impl EngineIo {
         self.shared
             .endpoint
             .read(|server| server.config().path.clone())
+    }
+
+    /// Whether a request for `path` (without query) is for this server.
+    pub fn matches_path(&self, path: &str) -> bool {
+        self.shared
+            .endpoint
+            .read(|server| server.matches_path(path))
+    }
+
+    /// Most bytes one HTTP request body may hold (`max_http_buffer_size`).
+    pub fn config_max_body(&self) -> usize {
+        self.shared.endpoint.http_limits.max_body_bytes
+    }
+
+    /// Handles one HTTP request that arrived through another HTTP stack
+    /// (a tower service, say), as [`SocketIo::handle_http`](crate::SocketIo::handle_http).
+    pub async fn handle_http(
+        &self,
+        request: http::Request,
+        peer: Option<SocketAddr>,
+    ) -> crate::HttpExchange {
+        crate::conn::exchange(self.shared.clone(), request, peer).await
+    }
+
+    /// Handles a request whose body another HTTP stack refused for being
+    /// over [`config_max_body`](Self::config_max_body) (`head`: the request
+    /// without its body): [`crate::HttpExchange::Refused`] with the 413, as the
+    /// standalone server answers it (a polling POST's session then fails).
+    pub async fn handle_http_too_large(&self, head: http::Request) -> crate::HttpExchange {
+        crate::conn::exchange_too_large(self.shared.clone(), head).await
     }
 
     /// Serves one accepted connection (HTTP/1.1 with keep-alive, and the

@@ -387,6 +387,14 @@ impl SocketIo {
     ) -> HttpExchange {
         super::conn::exchange(self.shared.clone(), request, peer).await
     }
+
+    /// Handles a request whose body another HTTP stack refused for being
+    /// over [`config_max_body`](Self::config_max_body) (`head`: the request
+    /// without its body): [`HttpExchange::Refused`] with the 413, as the
+    /// standalone server answers it (a polling POST's session then fails).
+    pub async fn handle_http_too_large(&self, head: http::Request) -> HttpExchange {
+        super::conn::exchange_too_large(self.shared.clone(), head).await
+    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,12 @@
 //! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
 //! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`,
-//! `runtime`, `error`, `sync`). A method that reaches up is an inherent
+//! `message`, `runtime`, `error`, `sync`). The client stands beside the
+//! server floors, below `engine_io` (which re-exports its Engine.IO
+//! client): `client` > `client::socket` > `client::manager`,
+//! `client::engine` (the Socket.IO manager and the Engine.IO client,
+//! siblings) > `client::conns` (their connections) > `client::pump`,
+//! `client::tls`, `client::config`, `client::url` > the bottom floor. A method that reaches up is an inherent
 //! `impl` on the higher floor (`Socket::to` in `operators`); a lower
 //! module calls up through a trait it defines (`shared::Namespaces`,
 //! `socket::ConnectionHandlers`). Each module's doc names its floor. Check
@@ -66,6 +71,7 @@ mod handshake;
 mod host;
 mod io;
 mod jobs;
+mod message;
 mod namespace;
 mod operators;
 mod outbox;
@@ -85,13 +91,13 @@ pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 pub use client::UrlError;
 pub use client::{
-    auth_json, client_socket, ClientAckSender, ClientConfig, ClientEmitter, ClientManager,
-    ClientSocket, ConnectErrorInfo, ManagerEvent,
+    auth_json, client_socket, engine_client, ClientAckSender, ClientConfig, ClientEmitter,
+    ClientManager, ClientSocket, ConnectErrorInfo, ManagerEvent,
 };
 #[cfg(feature = "tls")]
 pub use client::{tls_config_with_roots, TlsConfigError};
 pub use cluster::ClusterError;
-pub use conn::{HttpExchange, WebSocketUpgrade};
+pub use conn::{HttpExchange, ResponseWritten, WebSocketUpgrade};
 pub use error::EmitError;
 pub use extensions::Extensions;
 /// rustls, for [`ClientConfig::with_tls`] (feature `tls`).

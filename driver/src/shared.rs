@@ -27,13 +27,11 @@ use hashbrown::HashMap;
 
 use super::ack::AckReply;
 use super::handshake::Handshake;
-use super::outbox::OutboxReceiver;
 use super::runtime::Runtime;
 use crate::clock::Clock;
 use crate::endpoint::{Endpoint, Layer};
 use crate::host::{start_timers, Hosted};
 use crate::sync::lock;
-use sio_core::engine::ConnId;
 use sio_core::server::{ConnectRequestId, Server, SocketId};
 use sio_core::time::Instant;
 
@@ -128,11 +126,6 @@ impl Shared {
     /// [`Shared::process`] closure that emitted, before outputs are routed.
     pub(crate) fn expect_ack(&self, socket: SocketId, id: u64, tx: Sender<AckReply>) {
         lock(&self.acks).entry(socket).or_default().insert(id, tx);
-    }
-
-    /// A fresh connection id with the channel its outputs arrive on.
-    pub(crate) fn open_conn(&self) -> (ConnId, OutboxReceiver) {
-        self.endpoint.open_conn()
     }
 
     /// How many connections are registered.

@@ -94,8 +94,10 @@ pub mod client {
     }
 }
 
-/// Engine.IO alone (Node's `engine.io`): [`engine_io::new`] and
-/// [`engine_io::serve`], the shape of [`new`] and [`serve`].
+/// Engine.IO alone (Node's `engine.io` and `engine.io-client`): the
+/// server, [`engine_io::new`] and [`engine_io::serve`], the shape of
+/// [`new`] and [`serve`]; the client, [`engine_io::client`] (or
+/// [`engine_io::connect`]).
 pub mod engine_io {
     use super::Smol;
     pub use sio_driver::engine_io::*;
@@ -110,6 +112,28 @@ pub mod engine_io {
     /// as [`serve`](super::serve) does for Socket.IO.
     pub async fn serve(listener: TcpListener, server: EngineIo) -> std::io::Result<()> {
         super::serve_with(&Smol, listener, server).await
+    }
+
+    /// An Engine.IO client of `url` (`http`/`ws`, or with TLS `https`/`wss`;
+    /// the URL's path, when it has one, is the Engine.IO path, e.g.
+    /// `http://host:3000/engine.io/`), not connected yet: register its
+    /// handlers, then call [`EngineClient::connect`].
+    pub fn client(
+        url: &str,
+        config: sio_driver::ClientConfig,
+    ) -> Result<EngineClient, sio_driver::UrlError> {
+        engine_client(Smol, url, config)
+    }
+
+    /// [`client`], connecting at once (handlers registered after this may
+    /// miss the first events).
+    pub fn connect(
+        url: &str,
+        config: sio_driver::ClientConfig,
+    ) -> Result<EngineClient, sio_driver::UrlError> {
+        let client = client(url, config)?;
+        client.connect();
+        Ok(client)
     }
 }
 

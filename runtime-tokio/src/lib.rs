@@ -28,7 +28,10 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 pub use sio_driver::*;
 
 mod tower;
-pub use crate::tower::{layer, NotFound, SioBody, SocketIoLayer, SocketIoService};
+pub use crate::tower::{
+    layer, EngineIoLayer, EngineIoService, Mountable, NotFound, SioBody, SocketIoLayer,
+    SocketIoService,
+};
 
 /// tokio as a [`Runtime`]: tasks and timers on the tokio runtime it was
 /// made in, so the server's handles work from any thread (a plain thread
@@ -118,8 +121,10 @@ pub mod client {
     }
 }
 
-/// Engine.IO alone (Node's `engine.io`): [`engine_io::new`] and
-/// [`engine_io::serve`], the shape of [`new`] and [`serve`].
+/// Engine.IO alone (Node's `engine.io` and `engine.io-client`): the
+/// server, [`engine_io::new`] and [`engine_io::serve`], the shape of
+/// [`new`] and [`serve`]; the client, [`engine_io::client`] (or
+/// [`engine_io::connect`]).
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
@@ -139,6 +144,13 @@ pub mod engine_io {
     pub use sio_driver::engine_io::*;
     use tokio::net::TcpListener;
 
+    /// The tower layer that mounts `server` in front of an HTTP
+    /// application (axum, hyper...), as [`layer`](super::layer) does for
+    /// Socket.IO: requests for its path go to it, the rest to the app.
+    pub fn layer(server: EngineIo) -> super::EngineIoLayer {
+        super::EngineIoLayer::new(server)
+    }
+
     /// An Engine.IO server on the tokio runtime this is called in.
     /// Panics outside a tokio runtime.
     pub fn new(config: Config) -> EngineIo {
@@ -149,6 +161,28 @@ pub mod engine_io {
     /// as [`serve`](super::serve) does for Socket.IO.
     pub async fn serve(listener: TcpListener, server: EngineIo) -> std::io::Result<()> {
         super::serve_any(listener, server).await
+    }
+
+    /// An Engine.IO client of `url` (`http`/`ws`, or with TLS `https`/`wss`;
+    /// the URL's path, when it has one, is the Engine.IO path, e.g.
+    /// `http://host:3000/engine.io/`), not connected yet: register its
+    /// handlers, then call [`EngineClient::connect`].
+    pub fn client(
+        url: &str,
+        config: sio_driver::ClientConfig,
+    ) -> Result<EngineClient, sio_driver::UrlError> {
+        engine_client(Tokio::current(), url, config)
+    }
+
+    /// [`client`], connecting at once (handlers registered after this may
+    /// miss the first events).
+    pub fn connect(
+        url: &str,
+        config: sio_driver::ClientConfig,
+    ) -> Result<EngineClient, sio_driver::UrlError> {
+        let client = client(url, config)?;
+        client.connect();
+        Ok(client)
     }
 }
 

@@ -1,7 +1,9 @@
 //! A tower [`Layer`] that mounts a Socket.IO endpoint into any tower-based
 //! HTTP application (axum, hyper, tonic's router...): requests for the
 //! endpoint's path go to sio, everything else to the inner service, on
-//! the same port. Node's `new Server(httpServer)`, in Rust.
+//! the same port. Node's `new Server(httpServer)`, in Rust. An Engine.IO
+//! server mounts the same way ([`engine_io::layer`](crate::engine_io::layer),
+//! Node's `engine.io` `attach`): the layer is generic over [`Mountable`].
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -50,21 +52,103 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{HttpExchange, SocketIo};
+use crate::engine_io::EngineIo;
+use crate::{BoxFuture, HttpExchange, ResponseWritten, SocketIo};
+
+/// A server the layer mounts: [`SocketIo`] or [`EngineIo`] (sealed).
+pub trait Mountable: Clone + Send + Sync + 'static + sealed::Sealed {
+    /// Whether a request for `path` (without query) is for this server.
+    fn matches_path(&self, path: &str) -> bool;
+    /// Most bytes one request body may hold.
+    fn max_body(&self) -> usize;
+    /// Hands one request to the server.
+    fn exchange(&self, request: wire::Request, peer: Option<SocketAddr>)
+        -> BoxFuture<HttpExchange>;
+    /// Hands the head of a request whose body was over [`Mountable::max_body`].
+    fn exchange_too_large(&self, head: wire::Request) -> BoxFuture<HttpExchange>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::SocketIo {}
+    impl Sealed for crate::engine_io::EngineIo {}
+}
+
+impl Mountable for SocketIo {
+    fn matches_path(&self, path: &str) -> bool {
+        SocketIo::matches_path(self, path)
+    }
+
+    fn max_body(&self) -> usize {
+        self.config_max_body()
+    }
+
+    fn exchange(
+        &self,
+        request: wire::Request,
+        peer: Option<SocketAddr>,
+    ) -> BoxFuture<HttpExchange> {
+        let io = self.clone();
+        Box::pin(async move { io.handle_http(request, peer).await })
+    }
+
+    fn exchange_too_large(&self, head: wire::Request) -> BoxFuture<HttpExchange> {
+        let io = self.clone();
+        Box::pin(async move { io.handle_http_too_large(head).await })
+    }
+}
+
+impl Mountable for EngineIo {
+    fn matches_path(&self, path: &str) -> bool {
+        EngineIo::matches_path(self, path)
+    }
+
+    fn max_body(&self) -> usize {
+        self.config_max_body()
+    }
+
+    fn exchange(
+        &self,
+        request: wire::Request,
+        peer: Option<SocketAddr>,
+    ) -> BoxFuture<HttpExchange> {
+        let server = self.clone();
+        Box::pin(async move { server.handle_http(request, peer).await })
+    }
+
+    fn exchange_too_large(&self, head: wire::Request) -> BoxFuture<HttpExchange> {
+        let server = self.clone();
+        Box::pin(async move { server.handle_http_too_large(head).await })
+    }
+}
 
 /// Builds the [`SocketIoLayer`] for `io`.
 pub fn layer(io: SocketIo) -> SocketIoLayer {
     SocketIoLayer { io }
 }
 
-/// Wraps a service so that the Socket.IO endpoint is served in front of it.
+/// Wraps a service so that the Socket.IO (or, with `T` = [`EngineIo`],
+/// Engine.IO) endpoint is served in front of it.
 #[derive(Debug, Clone)]
-pub struct SocketIoLayer {
-    io: SocketIo,
+pub struct SocketIoLayer<T = SocketIo> {
+    io: T,
 }
 
-impl<S> Layer<S> for SocketIoLayer {
-    type Service = SocketIoService<S>;
+/// The layer of an Engine.IO server ([`engine_io::layer`](crate::engine_io::layer)).
+pub type EngineIoLayer = SocketIoLayer<EngineIo>;
+
+/// An Engine.IO server in front of `S`.
+pub type EngineIoService<S> = SocketIoService<S, EngineIo>;
+
+impl<T: Mountable> SocketIoLayer<T> {
+    /// The layer for `server` (either server).
+    pub fn new(server: T) -> Self {
+        SocketIoLayer { io: server }
+    }
+}
+
+impl<S, T: Clone> Layer<S> for SocketIoLayer<T> {
+    type Service = SocketIoService<S, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
         SocketIoService {
@@ -74,16 +158,16 @@ impl<S> Layer<S> for SocketIoLayer {
     }
 }
 
-/// The Socket.IO endpoint in front of `S`.
+/// The Socket.IO (or Engine.IO) endpoint in front of `S`.
 #[derive(Debug, Clone)]
-pub struct SocketIoService<S> {
-    io: SocketIo,
+pub struct SocketIoService<S, T = SocketIo> {
+    io: T,
     inner: S,
 }
 
-impl<S> SocketIoService<S> {
+impl<S, T> SocketIoService<S, T> {
     /// The endpoint alone, answering 404 to every other path.
-    pub fn standalone(io: SocketIo) -> SocketIoService<NotFound> {
+    pub fn standalone(io: T) -> SocketIoService<NotFound, T> {
         SocketIoService {
             io,
             inner: NotFound,
@@ -91,8 +175,9 @@ impl<S> SocketIoService<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for SocketIoService<S>
+impl<S, T, ReqBody, ResBody> Service<http::Request<ReqBody>> for SocketIoService<S, T>
 where
+    T: Mountable,
     S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
     ReqBody: Body + Send + 'static,
@@ -118,8 +203,8 @@ where
     }
 }
 
-async fn serve_request<ReqBody, ResBody>(
-    io: SocketIo,
+async fn serve_request<T: Mountable, ReqBody, ResBody>(
+    io: T,
     mut request: http::Request<ReqBody>,
 ) -> http::Response<SioBody<ResBody>>
 where
@@ -130,21 +215,45 @@ where
     let wants_upgrade = request.headers().contains_key(http::header::UPGRADE);
     let on_upgrade = wants_upgrade.then(|| hyper::upgrade::on(&mut request));
     let peer = request.extensions().get::<SocketAddr>().copied();
-    let limit = io.config_max_body();
+    let limit = io.max_body();
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            // Limited reports an oversized body as its own error type.
-            let status = if error.is::<http_body_util::LengthLimitError>() {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
+        // Limited reports an oversized body as its own error type; the
+        // server answers it as the standalone server does.
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            let head = core_request(&parts, Bytes::new());
+            return match io.exchange_too_large(head).await {
+                HttpExchange::Refused(response, written) => refused(response, written),
+                _ => plain(StatusCode::PAYLOAD_TOO_LARGE),
             };
-            return plain(status);
         }
+        Err(_) => return plain(StatusCode::BAD_REQUEST),
     };
-    let core_request = wire::Request {
+    let core_request = core_request(&parts, body);
+    match io.exchange(core_request, peer).await {
+        HttpExchange::Response(response) => to_http(response),
+        HttpExchange::Refused(response, written) => refused(response, written),
+        HttpExchange::Upgrade(response, upgrade) => {
+            let Some(on_upgrade) = on_upgrade else {
+                return plain(StatusCode::BAD_REQUEST);
+            };
+            tokio::spawn(async move {
+                match on_upgrade.await {
+                    // hyper hands over any bytes it read past the request first.
+                    Ok(upgraded) => upgrade.serve(TokioIo::new(upgraded).compat(), &[]).await,
+                    Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
+                }
+            });
+            to_http(response)
+        }
+        _ => plain(StatusCode::SERVICE_UNAVAILABLE),
+    }
+}
+
+/// The core's view of a request: its head and `body`.
+fn core_request(parts: &http::request::Parts, body: Bytes) -> wire::Request {
+    wire::Request {
         method: method(&parts.method),
         target: parts
             .uri
@@ -161,24 +270,16 @@ where
             .collect(),
         body,
         keep_alive: true,
-    };
-    match io.handle_http(core_request, peer).await {
-        HttpExchange::Response(response) => to_http(response),
-        HttpExchange::Upgrade(response, upgrade) => {
-            let Some(on_upgrade) = on_upgrade else {
-                return plain(StatusCode::BAD_REQUEST);
-            };
-            tokio::spawn(async move {
-                match on_upgrade.await {
-                    // hyper hands over any bytes it read past the request first.
-                    Ok(upgraded) => upgrade.serve(TokioIo::new(upgraded).compat(), &[]).await,
-                    Err(error) => tracing::debug!(%error, "WebSocket upgrade failed"),
-                }
-            });
-            to_http(response)
-        }
-        _ => plain(StatusCode::SERVICE_UNAVAILABLE),
     }
+}
+
+/// A refused request's response, whose body holds `written` until hyper is
+/// done with it: the session fails after the 413 is out, not before.
+fn refused<B>(response: wire::Response, written: ResponseWritten) -> http::Response<SioBody<B>> {
+    to_http(response).map(|body| match body {
+        SioBody::Full(bytes) => SioBody::Refused(bytes, Some(written)),
+        other => other,
+    })
 }
 
 fn method(method: &http::Method) -> wire::Method {
@@ -223,6 +324,9 @@ pub enum SioBody<B> {
     Full(Option<Bytes>),
     /// The inner service's body.
     Inner(B),
+    /// A refused request's answer; what it holds is dropped when the body
+    /// is done, which lets the server fail the session.
+    Refused(Option<Bytes>, Option<ResponseWritten>),
 }
 
 impl<B> Body for SioBody<B>
@@ -244,19 +348,28 @@ where
                     .map(|b| Ok(Frame::data(b))),
             ),
             SioBody::Inner(inner) => Pin::new(inner).poll_frame(cx),
+            SioBody::Refused(bytes, written) => {
+                let frame = bytes.take().filter(|b| !b.is_empty());
+                if frame.is_none() {
+                    written.take();
+                }
+                Poll::Ready(frame.map(|b| Ok(Frame::data(b))))
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
-            SioBody::Full(bytes) => bytes.as_ref().is_none_or(|b| b.is_empty()),
+            SioBody::Full(bytes) | SioBody::Refused(bytes, _) => {
+                bytes.as_ref().is_none_or(|b| b.is_empty())
+            }
             SioBody::Inner(inner) => inner.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            SioBody::Full(bytes) => {
+            SioBody::Full(bytes) | SioBody::Refused(bytes, _) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
             SioBody::Inner(inner) => inner.size_hint(),

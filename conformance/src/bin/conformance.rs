@@ -13,7 +13,8 @@
 //! one started on the same port, then reads `RESTARTED` on its stdin.
 //! Then, per runtime, the client direction: the `client-*` rows
 //! (`sio_conformance::client_scenarios`: the sio client against the Node
-//! `socket.io` server, in this process).
+//! `socket.io` server, in this process; the `client-eio-*` rows, the sio
+//! Engine.IO client against the Node `engine.io` server).
 //!
 //! Then, per runtime, the hostile-client rows (`hostile-*`,
 //! `sio_conformance::hostile`): `scenario-server <runtime> hostile`, under
@@ -36,7 +37,9 @@
 //! Per runtime, the Engine.IO rows (`engine-io-*`): `scenario-server
 //! <runtime> engine-io-echo` (`sio_conformance::engine_io_echo`) and
 //! `node clients/engine-io-echo.js <url> <polling|websocket|upgrade>`, the
-//! npm `engine.io-client` checking text and binary echoes.
+//! npm `engine.io-client` checking text and binary echoes. With tokio, the
+//! `engine-io-client-example` row runs the `engine_io_client` example
+//! against the Node `engine.io` server.
 //!
 //! Per runtime, the rows of clients we did not write (`py-sync-*`,
 //! `py-async-*`, `rust-socketio-*`; `conformance/other_clients.rs`):
@@ -61,6 +64,9 @@ mod process;
 use process::{start_server, Client, Server};
 #[path = "conformance/other_clients.rs"]
 mod other_clients;
+
+#[path = "conformance/eio_client_example.rs"]
+mod eio_client_example;
 
 /// How long one client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -162,6 +168,10 @@ fn main() -> ExitCode {
             "{ENGINE_IO_EXAMPLE:<20} the engine_io_echo example with engine.io-client (tokio)"
         );
         other_clients::list();
+        println!(
+            "{:<20} the engine_io_client example with the engine.io server (tokio)",
+            eio_client_example::NAME
+        );
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -236,6 +246,25 @@ fn main() -> ExitCode {
             || options.scenarios.iter().any(|s| s == ENGINE_IO_EXAMPLE))
     {
         let outcome = run_engine_io_example(&dir, &server);
+        report_progress(&outcome, options.verbose);
+        outcomes.push(outcome);
+    }
+    if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
+        && (options.scenarios.is_empty()
+            || options
+                .scenarios
+                .iter()
+                .any(|s| s == eio_client_example::NAME))
+    {
+        let started = Instant::now();
+        let mut outcome = new_outcome(eio_client_example::NAME, BROWSER_RUNTIME);
+        let ran = chat_binary(&server, "engine_io_client")
+            .and_then(|example| eio_client_example::run(&dir, &example, free_port()?));
+        match ran {
+            Ok(()) => outcome.passed = true,
+            Err(reason) => outcome.reason = reason,
+        }
+        outcome.secs = started.elapsed().as_secs_f64();
         report_progress(&outcome, options.verbose);
         outcomes.push(outcome);
     }
@@ -335,6 +364,7 @@ fn parse_args() -> Result<Options, String> {
                     && !ENGINE_IO_RUNS.iter().any(|(e, _)| *e == name)
                     && name != ENGINE_IO_EXAMPLE
                     && !other_clients::is_row(name)
+                    && name != eio_client_example::NAME
                 {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }

@@ -402,6 +402,12 @@ impl Client {
                 // A bare `3`, as the reference client answers.
                 self.send_engine(&[engine::Packet::Pong(ByteString::new())]);
             }
+            engine::Packet::Message(text) if self.raw.is_some() => {
+                self.event(ClientEvent::Message { text });
+            }
+            engine::Packet::Binary(data) if self.raw.is_some() => {
+                self.event(ClientEvent::BinaryMessage { data });
+            }
             engine::Packet::Message(text) => {
                 let decoded = self.decoder().map(|d| d.decode_text(text));
                 self.on_decoded(now, decoded);
@@ -435,22 +441,25 @@ impl Client {
         };
         let ping_window = Duration::from_millis(handshake.ping_interval)
             .saturating_add(Duration::from_millis(handshake.ping_timeout));
+        if let Some(polling) = link.polling() {
+            polling.set_session(&handshake.sid, handshake.max_payload);
+        }
+        let sid = handshake.sid.clone();
+        let upgrades = handshake.upgrades.clone();
         link.session = Some(Session {
-            sid: handshake.sid.clone(),
+            open: handshake,
             ping_deadline: now + ping_window,
             ping_window,
         });
         link.open_deadline = None;
-        if let Some(polling) = link.polling() {
-            polling.set_session(&handshake.sid, handshake.max_payload);
-        }
-        self.on_open(handshake.sid);
-        self.maybe_probe(&handshake.upgrades);
+        self.on_open(sid);
+        self.maybe_probe(&upgrades);
     }
 
     /// The manager's `onopen` then, for a reconnection, `onreconnect`.
     fn on_open(&mut self, sid: String) {
         self.event(ClientEvent::Open { sid });
+        self.flush_raw();
         for index in 0..self.namespaces.len() {
             if self.namespaces.get(index).is_some_and(Namespace::is_active) {
                 self.send_connect(index);
@@ -472,6 +481,11 @@ impl Client {
             }
         }
         self.event(ClientEvent::OpenError { message });
+        if self.raw.is_some() {
+            // engine.io-client's socket closes after its `error`.
+            self.close_raw(DisconnectReason::TransportError);
+            return;
+        }
         if self.reconnecting {
             self.reconnecting = false;
             self.reconnect(now);
@@ -590,9 +604,12 @@ impl Client {
                 Output::Close { conn }
             });
         }
-        if was_open {
+        if was_open || self.raw.is_some() {
             self.event(ClientEvent::Closed { reason });
             self.reset_namespaces(reason);
+        }
+        if let Some(buffer) = self.raw.as_mut() {
+            buffer.clear();
         }
     }
 }

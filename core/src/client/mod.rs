@@ -60,11 +60,14 @@
 //! The state machine is one type, [`Client`], written in three files: this
 //! one (its state, queries, commands and inputs), `connection` (the
 //! Engine.IO connection: timers, transports, upgrade, reconnection) and
-//! `sockets` (namespaces and Socket.IO packets).
+//! `sockets` (namespaces and Socket.IO packets). `engine_only` runs the
+//! same machine without Socket.IO: [`EngineClient`], the Engine.IO-only
+//! client (npm `engine.io-client`).
 
 mod backoff;
 mod config;
 mod connection;
+mod engine_only;
 mod namespace;
 mod polling;
 mod retry;
@@ -74,6 +77,7 @@ mod ws;
 
 pub use crate::engine::{ConnId, Transport};
 pub use config::Config;
+pub use engine_only::{EngineClient, SendError};
 pub use types::{ClientError, ClientEvent, DisconnectReason, EmitOptions, Output};
 
 use alloc::collections::VecDeque;
@@ -122,7 +126,8 @@ struct Probe {
 /// What the open packet started.
 #[derive(Debug)]
 struct Session {
-    sid: String,
+    /// The open packet: the session id, upgrades, heartbeat and payload bound.
+    open: OpenPacket,
     /// No ping by then: "ping timeout".
     ping_deadline: Instant,
     /// `pingInterval + pingTimeout`.
@@ -202,6 +207,10 @@ pub struct Client {
     reconnect_at: Option<Instant>,
     outputs: VecDeque<Output>,
     scratch: Vec<engine::Packet>,
+    /// `Some` for an Engine.IO-only client ([`EngineClient`]): messages
+    /// are the application's, not Socket.IO packets; these wait for the
+    /// open packet.
+    raw: Option<VecDeque<engine::Packet>>,
 }
 
 impl Client {
@@ -227,6 +236,7 @@ impl Client {
             reconnect_at: None,
             outputs: VecDeque::new(),
             scratch: Vec::new(),
+            raw: None,
         }
     }
 
@@ -234,7 +244,7 @@ impl Client {
 
     /// The Engine.IO session id while the connection is open.
     pub fn engine_sid(&self) -> Option<&str> {
-        Some(&self.link.as_ref()?.session.as_ref()?.sid)
+        Some(&self.link.as_ref()?.session.as_ref()?.open.sid)
     }
 
     /// The transport of the current connection (attempt).

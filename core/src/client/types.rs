@@ -148,6 +148,17 @@ pub enum ClientEvent {
         /// The id [`Client::emit`](super::Client::emit) returned.
         id: u64,
     },
+    /// A text message ([`EngineClient`](super::EngineClient) only: a
+    /// Socket.IO client decodes it).
+    Message {
+        /// The text.
+        text: ByteString,
+    },
+    /// A binary message ([`EngineClient`](super::EngineClient) only).
+    BinaryMessage {
+        /// The bytes.
+        data: Bytes,
+    },
     /// A reconnection attempt starts (1 for the first).
     Reconnecting {
         /// The attempt's number.

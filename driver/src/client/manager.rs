@@ -20,18 +20,8 @@ use sio_core::packet::RawJson;
 use sio_core::time::Instant;
 
 use super::config::auth_json;
-use super::pump::{pump, ConnCommand, PumpSink};
-#[cfg(feature = "tls")]
-use super::tls::Tls;
-
-/// Where the manager's connections go.
-#[derive(Clone)]
-pub(super) struct Dial {
-    pub(super) host: String,
-    pub(super) port: u16,
-    #[cfg(feature = "tls")]
-    pub(super) tls: Option<Tls>,
-}
+use super::conns::{random_seed, Conns, Dial};
+use super::pump::PumpSink;
 
 /// Why the server refused a namespace (CONNECT_ERROR).
 #[derive(Debug, Clone)]
@@ -72,10 +62,6 @@ pub(super) trait SocketSink: Send + Sync + 'static {
     fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
 }
 
-type OpenFn = dyn Fn(Weak<ManagerInner>, ConnId, async_channel::Receiver<ConnCommand>) -> BoxFuture<()>
-    + Send
-    + Sync;
-
 impl Machine for Client {
     type Output = Output;
 
@@ -91,11 +77,8 @@ pub(super) struct ManagerInner {
     pub(super) runtime: Arc<dyn Runtime>,
     /// The core client on its host (one lock, one timer task).
     host: Host<Client>,
-    /// Opens a connection and pumps it (the connector, type-erased).
-    open: Box<OpenFn>,
-    /// Bytes to write, per connection; dropping the sender closes it
-    /// after what is queued.
-    conns: Mutex<HashMap<ConnId, async_channel::Sender<ConnCommand>>>,
+    /// Its TCP connections.
+    conns: Conns<ManagerInner>,
     /// Why the last connection could not be opened (TCP or TLS), for the
     /// sockets' `connect_error`.
     last_io_error: Mutex<Option<String>>,
@@ -167,31 +150,13 @@ impl ClientManager {
         dial: Dial,
     ) -> Self {
         let runtime = Arc::new(runtime);
-        let connector = runtime.clone();
-        let open: Box<OpenFn> = Box::new(move |manager, conn, writes| {
-            let timer = connector.clone() as Arc<dyn Runtime>;
-            let connector = connector.clone();
-            let dial = dial.clone();
-            Box::pin(async move {
-                let stream = connector.connect(&dial.host, dial.port).await;
-                #[cfg(feature = "tls")]
-                if let Some(tls) = &dial.tls {
-                    let stream = match stream {
-                        Ok(stream) => tls.wrap(stream).await,
-                        Err(error) => Err(error),
-                    };
-                    return pump(manager, conn, stream, writes, timer).await;
-                }
-                pump(manager, conn, stream, writes, timer).await;
-            })
-        });
+        let conns = Conns::new(runtime.clone(), dial);
         let runtime = runtime as Arc<dyn Runtime>;
         let seed = random_seed(&*runtime);
         let inner = Arc::new(ManagerInner {
             host: Host::new(runtime.clone(), Client::new(config, seed)),
             runtime,
-            open,
-            conns: Mutex::new(HashMap::new()),
+            conns,
             last_io_error: Mutex::new(None),
             sockets: Mutex::new(HashMap::new()),
             acks: Mutex::new(HashMap::new()),
@@ -257,34 +222,11 @@ impl ManagerInner {
     }
 
     fn route(self: &Arc<Self>, client: &Client, output: Output) {
-        match output {
-            Output::Connect { conn } => self.open_conn(conn),
-            Output::Transmit { conn, data } => {
-                if let Some(tx) = lock(&self.conns).get(&conn) {
-                    let _ = tx.try_send(ConnCommand::Write(data));
-                }
-            }
-            Output::Linger { conn, grace } => {
-                if let Some(tx) = lock(&self.conns).remove(&conn) {
-                    let _ = tx.try_send(ConnCommand::Linger(grace));
-                }
-            }
-            Output::Close { conn } => {
-                lock(&self.conns).remove(&conn);
-            }
-            Output::Event(ClientEvent::OpenError { message }) => self.open_failed(client, message),
-            Output::Event(event) => self.route_event(event),
-            // Outputs this driver has no use for.
-            _ => {}
+        match self.conns.route(self, output) {
+            Some(ClientEvent::OpenError { message }) => self.open_failed(client, message),
+            Some(event) => self.route_event(event),
+            None => {}
         }
-    }
-
-    fn open_conn(self: &Arc<Self>, conn: ConnId) {
-        // Unbounded: the core bounds what it produces.
-        let (tx, rx) = async_channel::unbounded();
-        lock(&self.conns).insert(conn, tx);
-        let pump = (self.open)(Arc::downgrade(self), conn, rx);
-        self.runtime.spawn(pump);
     }
 
     pub(super) fn socket(&self, nsp: &str) -> Option<Arc<dyn SocketSink>> {
@@ -395,21 +337,6 @@ impl ManagerInner {
     }
 }
 
-fn random_seed(runtime: &dyn Runtime) -> [u8; 32] {
-    let mut seed = [0u8; 32];
-    if getrandom::fill(&mut seed).is_err() {
-        // The seed only makes WebSocket keys and reconnection jitter, which
-        // need not be secret (RFC 6455 section 10.3 asks nothing more).
-        tracing::warn!("no OS random source; WebSocket keys are predictable");
-        let t = runtime
-            .wall_clock()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        seed[..16].copy_from_slice(&t.as_nanos().to_le_bytes());
-    }
-    seed
-}
-
 /// One drain of the client's outputs.
 struct Routes<'a>(&'a Arc<ManagerInner>);
 
@@ -447,7 +374,7 @@ impl PumpSink for ManagerInner {
             // never left for a later, unrelated one.
             *lock(&self.last_io_error) = error;
         }
-        lock(&self.conns).remove(&conn);
+        self.conns.forget(conn);
         self.process(|client, now| client.handle_closed(now, conn));
         if failed {
             lock(&self.last_io_error).take();

@@ -32,6 +32,8 @@
 //! (feature `tls`) wraps the connector's streams with rustls.
 
 mod config;
+mod conns;
+mod engine;
 mod manager;
 mod pump;
 mod socket;
@@ -40,12 +42,13 @@ mod tls;
 mod url;
 
 use crate::runtime::{Connector, Runtime};
-use manager::Dial;
+use conns::Dial;
 #[cfg(feature = "tls")]
 use tls::Tls;
 use url::parse_url;
 
 pub use config::{auth_json, ClientConfig};
+pub use engine::{EngineClient, EngineClientEvent};
 pub use manager::{ClientManager, ConnectErrorInfo, ManagerEvent};
 pub use socket::{ClientAckSender, ClientEmitter, ClientSocket};
 #[cfg(feature = "tls")]
@@ -60,15 +63,43 @@ pub fn client_socket<R: Runtime + Connector>(
     url: &str,
     config: ClientConfig,
 ) -> Result<ClientSocket, UrlError> {
-    let target = parse_url(url)?;
+    let (target, engine, dial, auth) = resolve(url, config)?;
+    let manager = ClientManager::start(runtime, engine, dial);
+    Ok(manager.socket(&target.nsp, auth))
+}
+
+/// An Engine.IO client of `url` (not connected yet: register handlers,
+/// then [`EngineClient::connect`]), on `runtime`. The URL's path, when it
+/// has one, is the Engine.IO path (`http://host:3000/engine.io/`);
+/// without one `config.engine.path` is used. `auth` is not used. The
+/// runtime crates wrap this as `engine_io::client(url, config)`.
+pub fn engine_client<R: Runtime + Connector>(
+    runtime: R,
+    url: &str,
+    config: ClientConfig,
+) -> Result<EngineClient, UrlError> {
+    let (target, mut engine, dial, _auth) = resolve(url, config)?;
+    if target.nsp != "/" {
+        engine.path = target.nsp;
+        if !engine.path.ends_with('/') {
+            engine.path.push('/');
+        }
+    }
+    Ok(EngineClient::start(runtime, engine, dial))
+}
+
+/// Where `url` points, the core config with its host and query, how to
+/// dial it, and the auth payload.
+fn resolve(url: &str, config: ClientConfig) -> Result<Resolved, UrlError> {
     let mut engine = config.engine;
-    engine.host = target.host_header;
+    let target = parse_url(url)?;
+    engine.host = target.host_header.clone();
     if !target.query.is_empty() {
         // As the JS client: the URL's query replaces the `query` option.
-        engine.query = target.query;
+        engine.query = target.query.clone();
     }
     let dial = Dial {
-        host: target.host,
+        host: target.host.clone(),
         port: target.port,
         #[cfg(feature = "tls")]
         tls: None,
@@ -88,9 +119,15 @@ pub fn client_socket<R: Runtime + Connector>(
             return Err(UrlError {
                 url: url.to_owned(),
                 reason: "https and wss need the `tls` feature",
-            })
+            });
         }
     };
-    let manager = ClientManager::start(runtime, engine, dial);
-    Ok(manager.socket(&target.nsp, config.auth))
+    Ok((target, engine, dial, config.auth))
 }
+
+type Resolved = (
+    url::Target,
+    sio_core::client::Config,
+    Dial,
+    Option<sio_core::packet::RawJson>,
+);

@@ -14,6 +14,7 @@ use async_task::{Runnable, Task};
 use super::pipe::{pipe, PipeControl, PipeEnd, DEFAULT_CAPACITY};
 use crate::io::SocketIo;
 use crate::runtime::{BoxFuture, Connector, Runtime, Timer};
+use crate::serve::ServeConnection;
 
 /// Polls one `run_until_idle` makes at most before it declares a livelock
 /// (tasks that keep waking each other without time passing).
@@ -82,9 +83,12 @@ impl Clock {
     }
 }
 
+type ServeFn = Arc<dyn Fn(PipeEnd, SocketAddr) -> BoxFuture<()> + Send + Sync>;
+
 /// A server the [`Connector`] reaches at one `host:port`.
 struct ListenerState {
-    io: SocketIo,
+    /// Serves one accepted connection (either server of the crate).
+    serve: ServeFn,
     accepting: bool,
     capacity: usize,
     /// The server side of every connection it accepted.
@@ -332,13 +336,16 @@ impl VirtualRuntime {
         }
     }
 
-    /// Makes `io` reachable by the [`Connector`] at `host:port`: each
-    /// `connect` gets one end of a fresh [pipe](super::pipe()) whose other
-    /// end `io` serves ([`SocketIo::serve_connection`]) on a task of this
-    /// runtime.
-    pub fn listen(&self, host: &str, port: u16, io: &SocketIo) -> Listener {
+    /// Makes `server` (a [`SocketIo`] or an
+    /// [`EngineIo`](crate::engine_io::EngineIo)) reachable by the
+    /// [`Connector`] at `host:port`: each `connect` gets one end of a fresh
+    /// [pipe](super::pipe()) whose other end `server` serves
+    /// ([`SocketIo::serve_connection`]) on a task of this runtime.
+    pub fn listen<T: ServeConnection>(&self, host: &str, port: u16, server: &T) -> Listener {
+        let server = server.clone();
+        let serve: ServeFn = Arc::new(move |stream, peer| server.serve(stream, Some(peer)));
         let state = Arc::new(Mutex::new(ListenerState {
-            io: io.clone(),
+            serve,
             accepting: true,
             capacity: DEFAULT_CAPACITY,
             connections: Vec::new(),
@@ -415,12 +422,10 @@ impl Connector for VirtualRuntime {
                 if state.accepting {
                     let (client, server) = pipe(state.capacity);
                     state.connections.push(server.control());
-                    let io = state.io.clone();
+                    let serve = state.serve.clone();
                     drop(state);
                     let peer = self.next_peer();
-                    self.spawn(Box::pin(async move {
-                        io.serve_connection(server, Some(peer)).await;
-                    }));
+                    self.spawn(serve(server, peer));
                     Ok(client)
                 } else {
                     Err(refused(host, port))
