@@ -13,6 +13,7 @@
 
 pub mod api_tests;
 pub mod client_scenarios;
+pub mod compression;
 pub mod hostile;
 pub mod scenarios;
 pub mod soak;
