@@ -236,7 +236,10 @@ fn handshake_get_bytes() {
         .strip_prefix("/socket.io/?EIO=4&transport=polling&t=")
         .unwrap();
     assert_eq!(stamp.len(), 8);
-    let expected = format!("GET {target} HTTP/1.1\r\nHost: localhost:3000\r\nAccept: */*\r\n\r\n");
+    let expected = format!(
+        "GET {target} HTTP/1.1\r\nHost: localhost:3000\r\nAccept: */*\r\n\
+         Accept-Encoding: gzip, deflate\r\n\r\n"
+    );
     assert_eq!(
         String::from_utf8(sim.conns[&0].raw.clone()).unwrap(),
         expected

@@ -124,6 +124,88 @@ pub fn negotiate<'a>(accept_encoding: impl Iterator<Item = &'a str>) -> Option<C
     }
 }
 
+/// Why a compressed body could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// A coding other than gzip, deflate or identity.
+    UnknownCoding,
+    /// Not a valid gzip member or zlib stream (or its check failed).
+    Corrupt,
+    /// It decodes to more than the bound.
+    TooLarge,
+}
+
+/// The body of a response with `Content-Encoding: content_encoding`
+/// (`None`: none), decoded to at most `max` bytes: a small body may not
+/// inflate into unbounded memory.
+pub fn decode(
+    content_encoding: Option<&str>,
+    body: &[u8],
+    max: usize,
+) -> Result<Vec<u8>, DecodeError> {
+    let coding = content_encoding.map(str::trim).unwrap_or("identity");
+    let inflated = if coding.eq_ignore_ascii_case("identity") {
+        return if body.len() <= max {
+            Ok(body.to_vec())
+        } else {
+            Err(DecodeError::TooLarge)
+        };
+    } else if coding.eq_ignore_ascii_case("gzip") {
+        let (deflated, crc, size) = gzip_parts(body).ok_or(DecodeError::Corrupt)?;
+        let out = miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, max)
+            .map_err(inflate_error)?;
+        if crc32fast::hash(&out) != crc || out.len() as u32 != size {
+            return Err(DecodeError::Corrupt);
+        }
+        out
+    } else if coding.eq_ignore_ascii_case("deflate") {
+        miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(body, max).map_err(inflate_error)?
+    } else {
+        return Err(DecodeError::UnknownCoding);
+    };
+    Ok(inflated)
+}
+
+fn inflate_error(error: miniz_oxide::inflate::DecompressError) -> DecodeError {
+    match error.status {
+        miniz_oxide::inflate::TINFLStatus::HasMoreOutput => DecodeError::TooLarge,
+        _ => DecodeError::Corrupt,
+    }
+}
+
+/// A single gzip member's DEFLATE data, CRC-32 and size (RFC 1952
+/// section 2.3), its optional header fields skipped.
+fn gzip_parts(member: &[u8]) -> Option<(&[u8], u32, u32)> {
+    const FHCRC: u8 = 0x02;
+    const FEXTRA: u8 = 0x04;
+    const FNAME: u8 = 0x08;
+    const FCOMMENT: u8 = 0x10;
+    let (header, _) = member.split_first_chunk::<10>()?;
+    if header[..3] != [0x1f, 0x8b, 8] || header[3] & 0xE0 != 0 {
+        return None;
+    }
+    let flags = header[3];
+    let mut at = 10;
+    if flags & FEXTRA != 0 {
+        let len = member.get(at..at + 2)?;
+        at += 2 + usize::from(u16::from_le_bytes([len[0], len[1]]));
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            at += member.get(at..)?.iter().position(|&b| b == 0)? + 1;
+        }
+    }
+    if flags & FHCRC != 0 {
+        at += 2;
+    }
+    let trailer_at = member.len().checked_sub(8)?;
+    let deflated = member.get(at..trailer_at)?;
+    let trailer = &member[trailer_at..];
+    let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+    let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
+    Some((deflated, crc, size))
+}
+
 /// A `q=` parameter in thousandths; malformed ones count as absent.
 fn quality(param: &str) -> Option<u16> {
     let (name, value) = param.split_once('=')?;
@@ -205,8 +287,60 @@ mod tests {
         assert_eq!(decompress_to_vec(&encoded[10..n - 8]).unwrap(), body);
     }
 
+    #[test]
+    fn decoding_is_bounded_and_checked() {
+        let body = alloc::vec![b'x'; 100_000];
+        for coding in [ContentCoding::Gzip, ContentCoding::Deflate] {
+            let encoded = coding.encode(&body, 6);
+            assert_eq!(
+                decode(Some(coding.as_str()), &encoded, 100_000).unwrap(),
+                body
+            );
+            assert_eq!(
+                decode(Some(coding.as_str()), &encoded, 99_999),
+                Err(DecodeError::TooLarge)
+            );
+            let mut broken = encoded.clone();
+            let n = broken.len();
+            broken[n - 5] ^= 1;
+            assert_eq!(
+                decode(Some(coding.as_str()), &broken, 200_000),
+                Err(DecodeError::Corrupt)
+            );
+        }
+        assert_eq!(decode(None, b"abc", 3).unwrap(), b"abc");
+        assert_eq!(
+            decode(Some("identity"), b"abc", 2),
+            Err(DecodeError::TooLarge)
+        );
+        assert_eq!(
+            decode(Some("br"), b"abc", 10),
+            Err(DecodeError::UnknownCoding)
+        );
+        assert_eq!(
+            decode(Some("gzip"), b"\x1f\x8b", 10),
+            Err(DecodeError::Corrupt)
+        );
+        // A member with a file name, as the gzip tool writes it.
+        let plain = ContentCoding::Gzip.encode(b"named", 6);
+        let mut named = plain[..10].to_vec();
+        named[3] = 0x08;
+        named.extend_from_slice(b"file.txt\0");
+        named.extend_from_slice(&plain[10..]);
+        assert_eq!(decode(Some("gzip"), &named, 10).unwrap(), b"named");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn decode_never_panics(body in proptest::collection::vec(any::<u8>(), 0..300), max in 0usize..2000) {
+            for coding in ["gzip", "deflate"] {
+                if let Ok(out) = decode(Some(coding), &body, max) {
+                    prop_assert!(out.len() <= max);
+                }
+            }
+        }
 
         #[test]
         fn both_codings_round_trip(body in proptest::collection::vec(any::<u8>(), 0..5000), level in 0u8..=9) {
