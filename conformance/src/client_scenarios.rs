@@ -21,6 +21,7 @@ use sio_driver::{
     ClientTransport, ConnectErrorInfo, ManagerEvent, UrlError,
 };
 
+mod compression;
 mod reconnect;
 mod tls;
 
@@ -74,14 +75,14 @@ struct NodeServer {
     /// Certificate and key files: serve over https.
     tls: Option<(PathBuf, PathBuf)>,
     child: Option<Child>,
+    /// The server script, from `dir`.
+    script: &'static str,
 }
 
 impl NodeServer {
     fn start(&mut self) -> Result<(), String> {
         let mut command = Command::new("node");
-        command
-            .arg("node-server/server.js")
-            .arg(self.port.to_string());
+        command.arg(self.script).arg(self.port.to_string());
         if let Some((cert, key)) = &self.tls {
             command.arg(cert).arg(key);
         }
@@ -239,6 +240,9 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     }),
     ("client-leave-namespace", |c| Box::pin(leave_namespace(c))),
     ("client-tls", |c| Box::pin(tls::tls(c))),
+    ("client-compression", |c| {
+        Box::pin(compression::compression(c))
+    }),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
@@ -702,6 +706,7 @@ pub fn run(
         port: free_port()?,
         tls: None,
         child: None,
+        script: "node-server/server.js",
     }));
     let ctx = Ctx {
         url: format!("http://127.0.0.1:{}", lock(&server).port),
