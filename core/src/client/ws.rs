@@ -3,6 +3,7 @@
 //! the server's `101` head, then frames both ways (ours masked, the
 //! server's not; compressed past the threshold when the server agreed).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -40,10 +41,10 @@ pub(crate) struct WsLink {
     head: Option<BytesMut>,
     max_head_bytes: usize,
     decoder: Decoder,
-    limits: Limits,
     /// permessage-deflate as offered; then as agreed (`None` if not).
-    offer: Option<DeflateOptions>,
-    deflate: Option<PerMessageDeflate>,
+    /// Boxed: most links have neither, and every carrier holds a link.
+    offer: Option<Box<DeflateOptions>>,
+    deflate: Option<Box<PerMessageDeflate>>,
 }
 
 impl WsLink {
@@ -60,8 +61,7 @@ impl WsLink {
             head: Some(BytesMut::new()),
             max_head_bytes,
             decoder: Decoder::new(Role::Client, limits),
-            limits,
-            offer,
+            offer: offer.map(Box::new),
             deflate: None,
         }
     }
@@ -119,11 +119,11 @@ impl WsLink {
             };
         };
         let frames_start = head.split_off(end);
-        let agreed = parse_head(head, &self.key, self.offer.as_ref())?;
+        let agreed = parse_head(head, &self.key, self.offer.as_deref())?;
         if let (Some(agreed), Some(offer)) = (agreed, &self.offer) {
             let (codec, inflater) = agreed.client_codec(offer);
-            self.decoder = Decoder::with_inflater(Role::Client, self.limits, inflater);
-            self.deflate = Some(codec);
+            self.decoder.set_inflater(inflater);
+            self.deflate = Some(Box::new(codec));
         }
         self.head = None;
         self.decoder.feed(&frames_start);

@@ -3,6 +3,7 @@
 //! encoding. Control frames may arrive between the fragments of a message
 //! and are returned at once.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
@@ -166,10 +167,10 @@ struct FrameHeader {
 struct PartialMessage {
     /// `Some` (with the UTF-8 state across fragments) for a text message.
     utf8: Option<Utf8Validator>,
-    /// Whether its fragments are DEFLATE data, inflated as they come.
+    /// Whether its fragments are DEFLATE data, inflated as they come (so
+    /// only each frame, and what it inflates to, is bounded: no compressed
+    /// fragment is kept).
     compressed: bool,
-    /// Payload bytes received (before inflating), bounded like a message.
-    wire_len: usize,
     data: BytesMut,
 }
 
@@ -182,8 +183,9 @@ pub struct Decoder {
     partial: Option<PartialMessage>,
     /// The error that ended the stream; repeated by every later poll.
     failed: Option<WsError>,
-    /// With permessage-deflate negotiated: inflates compressed messages.
-    inflater: Option<Inflater>,
+    /// With permessage-deflate negotiated: inflates compressed messages
+    /// (boxed: most decoders have none).
+    inflater: Option<Box<Inflater>>,
 }
 
 impl Decoder {
@@ -202,10 +204,15 @@ impl Decoder {
     /// A decoder that also reads permessage-deflate messages (RSV1), which
     /// `inflater` inflates, within the same `limits` once inflated.
     pub fn with_inflater(role: Role, limits: Limits, inflater: Inflater) -> Self {
-        Decoder {
-            inflater: Some(inflater),
-            ..Decoder::new(role, limits)
-        }
+        let mut decoder = Decoder::new(role, limits);
+        decoder.set_inflater(inflater);
+        decoder
+    }
+
+    /// From now on, reads permessage-deflate messages with `inflater`
+    /// (a client learns it was agreed once the `101` is read).
+    pub fn set_inflater(&mut self, inflater: Inflater) {
+        self.inflater = Some(Box::new(inflater));
     }
 
     /// Append bytes read from the connection. Call [`Decoder::poll_message`]
@@ -344,7 +351,11 @@ impl Decoder {
             // At most 125: fits any usize.
             return usize::try_from(payload_len).map_err(|_| WsError::ControlFrameTooLong);
         }
-        let already = self.partial.as_ref().map_or(0, |p| p.wire_len);
+        let already = self
+            .partial
+            .as_ref()
+            .filter(|p| !p.compressed)
+            .map_or(0, |p| p.data.len());
         let payload_len = usize::try_from(payload_len).map_err(|_| WsError::MessageTooLarge)?;
         match already.checked_add(payload_len) {
             Some(total) if total <= self.limits.max_message_bytes => Ok(payload_len),
@@ -390,11 +401,10 @@ impl Decoder {
         let mut partial = PartialMessage {
             utf8: (opcode == OpCode::Text).then(Utf8Validator::default),
             compressed,
-            wire_len: 0,
             data: BytesMut::new(),
         };
         let max = self.limits.max_message_bytes;
-        partial.append(payload, self.inflater.as_mut(), max)?;
+        partial.append(payload, self.inflater.as_deref_mut(), max)?;
         self.partial = Some(partial);
         Ok(())
     }
@@ -405,7 +415,7 @@ impl Decoder {
             return Err(WsError::UnexpectedContinuation);
         };
         if partial.compressed {
-            let inflater = self.inflater.as_mut().ok_or(WsError::ReservedBits)?;
+            let inflater = self.inflater.as_deref_mut().ok_or(WsError::ReservedBits)?;
             let before = partial.data.len();
             inflater
                 .finish(&mut partial.data, self.limits.max_message_bytes)
@@ -425,7 +435,7 @@ impl Decoder {
             .ok_or(WsError::UnexpectedContinuation)?;
         partial.append(
             payload,
-            self.inflater.as_mut(),
+            self.inflater.as_deref_mut(),
             self.limits.max_message_bytes,
         )?;
         if !fin {
@@ -444,7 +454,6 @@ impl PartialMessage {
         inflater: Option<&mut Inflater>,
         max: usize,
     ) -> Result<(), WsError> {
-        self.wire_len = self.wire_len.saturating_add(fragment.len());
         if !self.compressed {
             if let Some(utf8) = &mut self.utf8 {
                 utf8.feed(fragment)?;
