@@ -242,7 +242,10 @@ impl Inflater {
                 return Err(InflateError::TooLarge);
             }
             rest = rest.get(result.bytes_consumed..).unwrap_or_default();
+            let stuck = result.bytes_consumed == 0 && result.bytes_written == 0;
             match result.status {
+                // No progress with input left: never loop on it.
+                Ok(MZStatus::Ok) if stuck && !rest.is_empty() => return Err(InflateError::Corrupt),
                 Ok(MZStatus::StreamEnd) => {
                     // A final block: the peer's stream is over; whatever
                     // follows in this message must be a new stream.
