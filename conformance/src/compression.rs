@@ -4,7 +4,7 @@
 //! requests decoded by Node's zlib) and `clients/compression-browser.js`
 //! (headless Chromium, which offers both as every browser does).
 
-use sio_core::wire::ws::DeflateOptions;
+use sio_driver::DeflateOptions;
 
 use crate::{Config, Scenario, SocketIo};
 
