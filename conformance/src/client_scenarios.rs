@@ -21,6 +21,7 @@ use sio_driver::{
     ClientTransport, ConnectErrorInfo, ManagerEvent, UrlError,
 };
 
+mod compression;
 mod engine_io;
 mod reconnect;
 mod tls;
@@ -80,14 +81,14 @@ struct NodeServer {
     /// Certificate and key files: serve over https.
     tls: Option<(PathBuf, PathBuf)>,
     child: Option<Child>,
+    /// The server script, from `dir`.
+    script: &'static str,
 }
 
 impl NodeServer {
     fn start(&mut self) -> Result<(), String> {
         let mut command = Command::new("node");
-        command
-            .arg("node-server/server.js")
-            .arg(self.port.to_string());
+        command.arg(self.script).arg(self.port.to_string());
         if let Some((cert, key)) = &self.tls {
             command.arg(cert).arg(key);
         }
@@ -260,6 +261,9 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     }),
     ("client-eio-close-reasons", |c| {
         Box::pin(engine_io::close_reasons(c))
+    }),
+    ("client-compression", |c| {
+        Box::pin(compression::compression(c))
     }),
 ];
 
@@ -724,6 +728,7 @@ pub fn run(
         port: free_port()?,
         tls: None,
         child: None,
+        script: "node-server/server.js",
     }));
     let ctx = Ctx {
         url: format!("http://127.0.0.1:{}", lock(&server).port),

@@ -13,6 +13,7 @@
 
 pub mod api_tests;
 pub mod client_scenarios;
+pub mod compression;
 pub mod engine_io_api_tests;
 pub mod hostile;
 pub mod scenarios;

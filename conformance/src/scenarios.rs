@@ -104,6 +104,8 @@ pub const ALL: &[Scenario] = &[
         config: no_change,
         setup: restart,
     },
+    crate::compression::NODE,
+    crate::compression::BROWSER,
 ];
 
 fn no_change(_: &mut Config) {}

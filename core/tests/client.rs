@@ -257,8 +257,10 @@ fn upgrade_request_bytes() {
     let expected = format!(
         "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost:3000\r\n\
          Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
+         Sec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
     );
+    // permessage-deflate is offered by default, as socket.io-client's `ws` does.
     assert_eq!(request, expected);
     // The same seed draws the same key.
     let mut again = Sim::joining_main();

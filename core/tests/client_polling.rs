@@ -236,7 +236,10 @@ fn handshake_get_bytes() {
         .strip_prefix("/socket.io/?EIO=4&transport=polling&t=")
         .unwrap();
     assert_eq!(stamp.len(), 8);
-    let expected = format!("GET {target} HTTP/1.1\r\nHost: localhost:3000\r\nAccept: */*\r\n\r\n");
+    let expected = format!(
+        "GET {target} HTTP/1.1\r\nHost: localhost:3000\r\nAccept: */*\r\n\
+         Accept-Encoding: gzip, deflate\r\n\r\n"
+    );
     assert_eq!(
         String::from_utf8(sim.conns[&0].raw.clone()).unwrap(),
         expected
@@ -764,4 +767,51 @@ mod hostile {
             }
         }
     }
+}
+
+#[test]
+fn compressed_polling_answers_are_decoded_within_the_body_bound() {
+    use sio_core::wire::http::ContentCoding;
+    let answer_encoded = |sim: &mut Sim, id: u64, coding: ContentCoding, body: &[u8]| {
+        let response = Response::new(200)
+            .with_header("Content-Encoding", coding.as_str())
+            .with_body("text/plain; charset=UTF-8", coding.encode(body, 6))
+            .to_bytes();
+        sim.answer_bytes(id, &response);
+    };
+    let mut sim = Sim::new(config(&[Transport::Polling]));
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    sim.up(0);
+    answer_encoded(&mut sim, 0, ContentCoding::Gzip, OPEN.as_bytes());
+    assert_eq!(
+        sim.take_events(),
+        [ClientEvent::Open { sid: "eio1".into() }]
+    );
+    sim.take_requests(0);
+    answer_encoded(&mut sim, 0, ContentCoding::Deflate, b"40{\"sid\":\"s1\"}");
+    assert_eq!(
+        sim.take_events(),
+        [ClientEvent::Connected {
+            nsp: "/".into(),
+            sid: "s1".into()
+        }]
+    );
+
+    // A body that inflates past the bound fails the transport.
+    let mut small = config(&[Transport::Polling]);
+    small.http_limits.max_body_bytes = 1000;
+    let mut sim = Sim::new(small);
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    sim.up(0);
+    let mut bomb = OPEN.as_bytes().to_vec();
+    bomb.resize(1_000_000, b' ');
+    answer_encoded(&mut sim, 0, ContentCoding::Gzip, &bomb);
+    assert_eq!(
+        sim.take_events(),
+        [ClientEvent::OpenError {
+            message: "xhr poll error"
+        }]
+    );
 }

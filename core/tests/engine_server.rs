@@ -1858,3 +1858,184 @@ proptest! {
         prop_assert_eq!(footprint.closing_connections, 0);
     }
 }
+
+// ---------------------------------------------------------------- compression
+
+/// A polling GET of `sid` with `Accept-Encoding: accept` (none if `None`).
+fn poll_accepting(h: &mut Harness, sid: &str, accept: Option<&str>) -> ConnId {
+    let mut headers = vec![("host", "localhost")];
+    if let Some(accept) = accept {
+        headers.push(("accept-encoding", accept));
+    }
+    let query = format!("EIO=4&transport=polling&sid={sid}");
+    h.request(request(Method::Get, &target(&query), &headers, b""))
+}
+
+#[test]
+fn polling_responses_are_compressed_past_the_threshold() {
+    use sio_core::wire::http::compression;
+    let mut h = Harness::default();
+    let (session, sid) = h.open_polling();
+    let big = "compressible text ".repeat(100);
+    for (accept, coding) in [
+        (Some("gzip, deflate, br"), Some("gzip")),
+        (Some("deflate"), Some("deflate")),
+        (Some("gzip;q=0, deflate;q=0"), None),
+        (None, None),
+    ] {
+        let get = poll_accepting(&mut h, &sid, accept);
+        h.send(session, &big);
+        let response = h.response(get).expect("answered");
+        assert_eq!(response.header("content-encoding"), coding, "{accept:?}");
+        let decoded = compression::decode(coding, &response.body, 1 << 20).unwrap();
+        assert_eq!(decoded, format!("4{big}").into_bytes());
+        if coding.is_some() {
+            assert!(response.body.len() < big.len() / 4);
+        }
+    }
+    // Below the threshold (1,024 bytes): as it is.
+    let get = poll_accepting(&mut h, &sid, Some("gzip"));
+    h.send(session, &"x".repeat(1022));
+    let response = h.response(get).unwrap();
+    assert_eq!(response.header("content-encoding"), None);
+    assert_eq!(response.body.len(), 1023);
+    // At it: compressed.
+    let get = poll_accepting(&mut h, &sid, Some("gzip"));
+    h.send(session, &"x".repeat(1023));
+    assert_eq!(
+        h.response(get).unwrap().header("content-encoding"),
+        Some("gzip")
+    );
+
+    // Turned off: never.
+    let mut config = Config::default();
+    config.http_compression = None;
+    let mut h = Harness::new(config);
+    let (session, sid) = h.open_polling();
+    let get = poll_accepting(&mut h, &sid, Some("gzip"));
+    h.send(session, &big);
+    assert_eq!(h.response(get).unwrap().header("content-encoding"), None);
+}
+
+/// A WebSocket handshake offering `offer`: its `101` and the connection.
+fn websocket_offering(h: &mut Harness, offer: &str) -> (Response, ConnId) {
+    let mut req = ws_request("EIO=4&transport=websocket");
+    req.headers.push(Header {
+        name: "sec-websocket-extensions".into(),
+        value: offer.into(),
+    });
+    let conn = h.request(req);
+    match h.out.remove(0) {
+        Output::Io(Io::Upgrade { response, .. }) => (response, conn),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn permessage_deflate_is_negotiated_and_used_both_ways() {
+    use sio_core::wire::ws::deflate::{Inflater, PerMessageDeflate};
+    use sio_core::wire::ws::DeflateOptions;
+    let mut config = Config::default();
+    config.per_message_deflate = Some(DeflateOptions::default());
+    let mut h = Harness::new(config);
+    let (response, ws) = websocket_offering(&mut h, "permessage-deflate; client_max_window_bits");
+    assert_eq!(
+        response.header("sec-websocket-extensions"),
+        Some("permessage-deflate")
+    );
+    let session = match h.events().as_slice() {
+        [EngineEvent::Opened { session }] => *session,
+        other => panic!("{other:?}"),
+    };
+    let mut client = Decoder::with_inflater(Role::Client, Limits::default(), Inflater::new(false));
+    // The open packet is short: sent plain.
+    let (open, _) = h.transmitted(ws);
+    assert_eq!(open[0], 0x81);
+    client.feed(&open);
+    assert!(matches!(client.poll_message(), Ok(Some(Message::Text(_)))));
+    // A long message twice: compressed, the second referring to the first.
+    let big = "a long and repetitive message; ".repeat(100);
+    let mut sizes = Vec::new();
+    for _ in 0..2 {
+        h.send(session, &big);
+        let (data, _) = h.transmitted(ws);
+        assert_eq!(data[0], 0x80 | 0x40 | 0x1, "FIN, RSV1, text");
+        sizes.push(data.len());
+        client.feed(&data);
+        assert_eq!(
+            client.poll_message(),
+            Ok(Some(Message::Text(format!("4{big}").into())))
+        );
+    }
+    assert!(sizes[1] < sizes[0] && sizes[0] < big.len() / 4, "{sizes:?}");
+    // The client's compressed messages are inflated.
+    let mut sender = PerMessageDeflate::new(0, 6, false);
+    for _ in 0..2 {
+        let mut frame = BytesMut::new();
+        sender.encode(
+            &mut frame,
+            OpCode::Text,
+            format!("4{big}").as_bytes(),
+            Some([1, 2, 3, 4]),
+        );
+        h.ws_data(ws, &frame);
+        assert_eq!(h.events(), vec![message(session, &big)]);
+    }
+    // A deflate bomb: closed with 1009 at the bound, the session fails.
+    let mut bomb = BytesMut::new();
+    PerMessageDeflate::new(0, 9, true).encode(
+        &mut bomb,
+        OpCode::Text,
+        &vec![b'4'; 50_000_000],
+        Some([5, 6, 7, 8]),
+    );
+    assert!(bomb.len() < 100_000);
+    h.ws_data(ws, &bomb);
+    let (data, _) = h.transmitted(ws);
+    assert_eq!(
+        read_frames(&data),
+        vec![Message::Close(Some(CloseFrame {
+            code: 1009,
+            reason: String::new()
+        }))]
+    );
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
+}
+
+#[test]
+fn permessage_deflate_off_or_unacceptable_is_a_plain_websocket() {
+    // Off (the default): the offer is ignored, and RSV1 is a protocol error.
+    let mut h = Harness::default();
+    let (response, ws) = websocket_offering(&mut h, "permessage-deflate; client_max_window_bits");
+    assert_eq!(response.header("sec-websocket-extensions"), None);
+    let session = match h.events().as_slice() {
+        [EngineEvent::Opened { session }] => *session,
+        other => panic!("{other:?}"),
+    };
+    h.transmitted(ws);
+    let mut frame = client_text("4hi");
+    frame[0] |= 0x40;
+    h.ws_data(ws, &frame);
+    let (data, _) = h.transmitted(ws);
+    assert_eq!(
+        read_frames(&data),
+        vec![Message::Close(Some(CloseFrame {
+            code: 1002,
+            reason: String::new()
+        }))]
+    );
+    assert_eq!(
+        h.events(),
+        vec![closed(session, CloseReason::TransportError)]
+    );
+    // On, but the only offer asks for a window the server cannot use.
+    let mut config = Config::default();
+    config.per_message_deflate = Some(sio_core::wire::ws::DeflateOptions::default());
+    let mut h = Harness::new(config);
+    let (response, _) = websocket_offering(&mut h, "permessage-deflate; server_max_window_bits=10");
+    assert_eq!(response.status, 101);
+    assert_eq!(response.header("sec-websocket-extensions"), None);
+}

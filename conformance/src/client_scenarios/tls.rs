@@ -49,6 +49,7 @@ pub(super) async fn tls(ctx: &Ctx) -> Outcome {
         port,
         tls: Some((files.cert.clone(), files.key.clone())),
         child: None,
+        script: "node-server/server.js",
     };
     server.start()?;
     let trusted = tls_config_with_roots([files.der.clone()]).map_err(|e| e.to_string())?;

@@ -66,6 +66,14 @@ pub struct Config {
     pub ws_limits: websocket::Limits,
     /// Bounds on binary attachments of incoming packets.
     pub packet_limits: packet::Limits,
+    /// permessage-deflate offered on every WebSocket (socket.io-client's
+    /// `perMessageDeflate`, on in Node with a threshold of 1,024 bytes,
+    /// as here); `None` offers nothing.
+    pub per_message_deflate: Option<websocket::DeflateOptions>,
+    /// Ask for compressed polling responses (`Accept-Encoding: gzip,
+    /// deflate`, as browsers and Node's fetch send) and decode them, within
+    /// [`Config::http_limits`]'s body bound (true).
+    pub accept_compressed_polling: bool,
 }
 
 impl Default for Config {
@@ -97,6 +105,8 @@ impl Default for Config {
                 max_message_bytes: 10_000_000,
             },
             packet_limits: packet::Limits::default(),
+            per_message_deflate: Some(websocket::DeflateOptions::default()),
+            accept_compressed_polling: true,
         }
     }
 }

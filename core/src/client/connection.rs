@@ -129,6 +129,7 @@ impl Client {
                     self.rng.next_u64(),
                     self.config.http_limits,
                     self.config.max_payload_packets,
+                    self.config.accept_compressed_polling,
                 );
                 polling.poll(&mut Io {
                     outputs: &mut self.outputs,

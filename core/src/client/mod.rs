@@ -608,6 +608,7 @@ impl Client {
                     nonce,
                     self.config.ws_limits,
                     self.config.max_response_head_bytes,
+                    self.config.per_message_deflate,
                 );
                 let head = ws.request(&self.config.host, &target);
                 let Some(link) = self.link.as_mut() else {
@@ -650,7 +651,7 @@ impl Client {
                 };
                 if let Err(fault) = ws.feed(data) {
                     let message = match fault {
-                        HeadFault::Refused(_) => "websocket error",
+                        HeadFault::Refused(_) | HeadFault::BadExtension(_) => "websocket error",
                         HeadFault::TooLarge | HeadFault::Malformed => "transport error",
                     };
                     self.fail_open(now, message);

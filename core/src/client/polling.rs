@@ -12,7 +12,9 @@ use bytes::{Bytes, BytesMut};
 
 use crate::engine;
 use crate::engine::payload::{decode_payload, encode_payload};
-use crate::wire::http::{HttpError, Limits, Method, OutgoingRequest, ResponseParser};
+use crate::wire::http::{
+    compression, HttpError, Limits, Method, OutgoingRequest, ReceivedResponse, ResponseParser,
+};
 
 use super::types::Output;
 use crate::engine::ConnId;
@@ -123,6 +125,8 @@ pub(crate) struct PollingLink {
     stamp: u64,
     limits: Limits,
     max_packets: usize,
+    /// Ask for gzip or deflate bodies (and decode them).
+    accept_compressed: bool,
 }
 
 impl PollingLink {
@@ -134,8 +138,10 @@ impl PollingLink {
         stamp: u64,
         limits: Limits,
         max_packets: usize,
+        accept_compressed: bool,
     ) -> Self {
         PollingLink {
+            accept_compressed,
             host,
             target,
             sid: None,
@@ -182,9 +188,12 @@ impl PollingLink {
         if self.get.awaiting {
             return;
         }
-        let request = OutgoingRequest::new(Method::Get, self.next_target())
-            .with_header("Accept", "*/*")
-            .to_bytes(&self.host);
+        let mut request =
+            OutgoingRequest::new(Method::Get, self.next_target()).with_header("Accept", "*/*");
+        if self.accept_compressed {
+            request = request.with_header("Accept-Encoding", "gzip, deflate");
+        }
+        let request = request.to_bytes(&self.host);
         self.get.send(request, io);
     }
 
@@ -249,8 +258,9 @@ impl PollingLink {
                     if !response.keep_alive {
                         io.outputs.push_back(Output::Close { conn });
                     }
-                    let polled = self.on_response(side, response.status, response.body, io);
-                    if !response.keep_alive {
+                    let keep_alive = response.keep_alive;
+                    let polled = self.on_response(side, response, io);
+                    if !keep_alive {
                         let limits = self.limits;
                         self.conn_mut(side).reset(limits);
                     }
@@ -282,12 +292,28 @@ impl PollingLink {
             return None;
         }
         Some(match finished {
-            Ok(Some(response)) => self.on_response(side, response.status, response.body, io),
+            Ok(Some(response)) => self.on_response(side, response, io),
             Ok(None) | Err(HttpError::Truncated) | Err(_) => Polled::Fault(side.fault()),
         })
     }
 
-    fn on_response(&mut self, side: Side, status: u16, body: Bytes, io: &mut Io<'_>) -> Polled {
+    fn on_response(&mut self, side: Side, response: ReceivedResponse, io: &mut Io<'_>) -> Polled {
+        let status = response.status;
+        // Decoded within the body bound: a small compressed body may not
+        // inflate into unbounded memory.
+        let coding = response.header("content-encoding");
+        let body = match coding {
+            None => response.body.clone(),
+            Some(_) => {
+                match compression::decode(coding, &response.body, self.limits.max_body_bytes) {
+                    Ok(body) => Bytes::from(body),
+                    Err(_) => {
+                        self.conn_mut(side).awaiting = false;
+                        return Polled::Fault(side.fault());
+                    }
+                }
+            }
+        };
         let http = self.conn_mut(side);
         if !http.awaiting {
             // An answer nobody asked for.

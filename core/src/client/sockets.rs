@@ -238,9 +238,14 @@ impl Client {
         let mut out = BytesMut::new();
         for packet in packets {
             let mask = self.rng.next_u32().to_ne_bytes();
+            let Some(ws) = self.upgraded_ws_mut() else {
+                return;
+            };
             match packet {
-                engine::Packet::Binary(data) => write_frame(&mut out, OpCode::Binary, data, mask),
-                text => write_frame(&mut out, OpCode::Text, &text.to_text(), mask),
+                engine::Packet::Binary(data) => {
+                    ws.write_message(&mut out, OpCode::Binary, data, mask)
+                }
+                text => ws.write_message(&mut out, OpCode::Text, &text.to_text(), mask),
             }
         }
         self.outputs.push_back(Output::Transmit {
@@ -267,6 +272,14 @@ impl Client {
     pub(super) fn send_close_frame(&mut self, code: u16) {
         let payload = websocket::frame::close_payload(code, "");
         self.send_frame(OpCode::Close, &payload);
+    }
+
+    /// The WebSocket, once it is up.
+    fn upgraded_ws_mut(&mut self) -> Option<&mut WsLink> {
+        match &mut self.link.as_mut()?.carrier {
+            Carrier::Ws { ws: Some(ws), .. } if ws.is_upgraded() => Some(ws),
+            _ => None,
+        }
     }
 
     /// The connection, once its WebSocket is up.

@@ -1,11 +1,16 @@
-//! The client end of one WebSocket: the upgrade request, the server's
-//! `101` head, then frames both ways (ours masked, the server's not).
+//! The client end of one WebSocket: the upgrade request (offering
+//! permessage-deflate when configured, as socket.io-client's `ws` does),
+//! the server's `101` head, then frames both ways (ours masked, the
+//! server's not; compressed past the threshold when the server agreed).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use bytes::BytesMut;
 
+use crate::wire::ws::deflate::PerMessageDeflate;
+use crate::wire::ws::extension::{self, DeflateOptions};
 use crate::wire::ws::frame::encode_frame;
 use crate::wire::ws::handshake::{
     check_server_response, client_key, client_request_head, HandshakeError,
@@ -24,6 +29,8 @@ pub(crate) enum HeadFault {
     Malformed,
     /// A well-formed answer that does not accept the WebSocket.
     Refused(HandshakeError),
+    /// An extension answer the client cannot honour.
+    BadExtension(extension::ResponseError),
 }
 
 /// One WebSocket connection, client side.
@@ -34,22 +41,57 @@ pub(crate) struct WsLink {
     head: Option<BytesMut>,
     max_head_bytes: usize,
     decoder: Decoder,
+    /// permessage-deflate as offered; then as agreed (`None` if not).
+    /// Boxed: most links have neither, and every carrier holds a link.
+    offer: Option<Box<DeflateOptions>>,
+    deflate: Option<Box<PerMessageDeflate>>,
 }
 
 impl WsLink {
     /// A link whose `Sec-WebSocket-Key` comes from `nonce`.
-    pub(crate) fn new(nonce: [u8; 16], limits: Limits, max_head_bytes: usize) -> Self {
+    /// `offer`: permessage-deflate to offer, if any.
+    pub(crate) fn new(
+        nonce: [u8; 16],
+        limits: Limits,
+        max_head_bytes: usize,
+        offer: Option<DeflateOptions>,
+    ) -> Self {
         WsLink {
             key: client_key(nonce),
             head: Some(BytesMut::new()),
             max_head_bytes,
             decoder: Decoder::new(Role::Client, limits),
+            offer: offer.map(Box::new),
+            deflate: None,
         }
     }
 
     /// The upgrade request head.
     pub(crate) fn request(&self, host: &str, path_and_query: &str) -> String {
-        client_request_head(host, path_and_query, &self.key)
+        let mut head = client_request_head(host, path_and_query, &self.key);
+        if let Some(offer) = &self.offer {
+            // Before the blank line that ends the head.
+            head.truncate(head.len() - 2);
+            head.push_str("Sec-WebSocket-Extensions: ");
+            head.push_str(&extension::client_offer(offer));
+            head.push_str("\r\n\r\n");
+        }
+        head
+    }
+
+    /// Appends one whole masked frame carrying `payload`, compressed if
+    /// permessage-deflate was agreed and it reaches the threshold.
+    pub(crate) fn write_message(
+        &mut self,
+        out: &mut BytesMut,
+        opcode: OpCode,
+        payload: &[u8],
+        mask: [u8; 4],
+    ) {
+        match &mut self.deflate {
+            Some(codec) => codec.encode(out, opcode, payload, Some(mask)),
+            None => write_frame(out, opcode, payload, mask),
+        }
     }
 
     /// Whether the `101` has been read and checked.
@@ -77,7 +119,12 @@ impl WsLink {
             };
         };
         let frames_start = head.split_off(end);
-        parse_head(head, &self.key)?;
+        let agreed = parse_head(head, &self.key, self.offer.as_deref())?;
+        if let (Some(agreed), Some(offer)) = (agreed, &self.offer) {
+            let (codec, inflater) = agreed.client_codec(offer);
+            self.decoder.set_inflater(inflater);
+            self.deflate = Some(Box::new(codec));
+        }
         self.head = None;
         self.decoder.feed(&frames_start);
         self.decoder.feed(rest);
@@ -106,8 +153,13 @@ fn find_blank_line(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|at| from + at + 4)
 }
 
-/// Parses a complete response head and checks it accepts our key.
-fn parse_head(head: &[u8], key: &str) -> Result<(), HeadFault> {
+/// Parses a complete response head and checks it accepts our key; the
+/// permessage-deflate parameters it agreed to, if we offered any.
+fn parse_head(
+    head: &[u8],
+    key: &str,
+    offer: Option<&DeflateOptions>,
+) -> Result<Option<extension::Agreed>, HeadFault> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     match response.parse(head) {
@@ -124,7 +176,23 @@ fn parse_head(head: &[u8], key: &str) -> Result<(), HeadFault> {
                 .map_err(|_| HeadFault::Malformed)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    check_server_response(status, &pairs, key).map_err(HeadFault::Refused)
+    let Some(offer) = offer else {
+        // Nothing offered: any extension in the answer is refused there.
+        check_server_response(status, &pairs, key).map_err(HeadFault::Refused)?;
+        return Ok(None);
+    };
+    let is_extensions = |name: &str| name.eq_ignore_ascii_case("sec-websocket-extensions");
+    let others: Vec<(&str, &str)> = pairs
+        .iter()
+        .copied()
+        .filter(|(n, _)| !is_extensions(n))
+        .collect();
+    check_server_response(status, &others, key).map_err(HeadFault::Refused)?;
+    let lines = pairs
+        .iter()
+        .filter(|(n, _)| is_extensions(n))
+        .map(|(_, v)| *v);
+    extension::check_response(lines, offer).map_err(HeadFault::BadExtension)
 }
 
 #[cfg(test)]
@@ -134,7 +202,61 @@ mod tests {
     use alloc::format;
 
     fn link() -> WsLink {
-        WsLink::new([7; 16], Limits::default(), 256)
+        WsLink::new([7; 16], Limits::default(), 256, None)
+    }
+
+    #[test]
+    fn offered_deflate_is_used_when_agreed() {
+        let mut ws = WsLink::new(
+            [7; 16],
+            Limits::default(),
+            1024,
+            Some(DeflateOptions::default()),
+        );
+        let request = ws.request("h", "/x");
+        assert!(request.ends_with(
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        ));
+        let head = answer(&ws.key).replace(
+            "\r\n\r\n",
+            "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+        );
+        assert_eq!(ws.feed(head.as_bytes()), Ok(true));
+        // "Hello" compressed (RFC 7692 section 7.2.3.1), RSV1 set.
+        ws.feed(&[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00])
+            .unwrap();
+        assert_eq!(ws.poll(), Ok(Some(Message::Text("Hello".into()))));
+        let mut out = BytesMut::new();
+        ws.write_message(&mut out, OpCode::Text, &[b'a'; 2000], [1, 2, 3, 4]);
+        assert_eq!(out[0], 0xc1);
+        assert!(out.len() < 100);
+        // A window smaller than ours is refused.
+        let mut ws = WsLink::new(
+            [7; 16],
+            Limits::default(),
+            1024,
+            Some(DeflateOptions::default()),
+        );
+        let head = answer(&ws.key).replace(
+            "\r\n\r\n",
+            "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9\r\n\r\n",
+        );
+        assert_eq!(
+            ws.feed(head.as_bytes()),
+            Err(HeadFault::BadExtension(
+                extension::ResponseError::WindowTooSmall
+            ))
+        );
+        // Not offered: an extension in the answer is refused.
+        let mut plain = link();
+        let head = answer(&plain.key).replace(
+            "\r\n\r\n",
+            "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+        );
+        assert_eq!(
+            plain.feed(head.as_bytes()),
+            Err(HeadFault::Refused(HandshakeError::UnrequestedExtension))
+        );
     }
 
     fn answer(key: &str) -> String {

@@ -5,6 +5,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use crate::wire::http::HttpCompression;
+use crate::wire::ws::DeflateOptions;
+
 /// Options of an [`EngineServer`](super::server::EngineServer). `Default` gives
 /// the Node server's defaults.
 #[derive(Clone)]
@@ -70,6 +73,15 @@ pub struct Config {
     /// last response to the first byte of the next request (5 s, Node's
     /// `keepAliveTimeout`); past it: closed without a response.
     pub keep_alive_timeout: Duration,
+    /// Compression of polling responses (Node's `httpCompression`, on by
+    /// default there and here): gzip or deflate, as the request's
+    /// `Accept-Encoding` prefers, for bodies of at least the threshold
+    /// (1,024 bytes); `None` turns it off.
+    pub http_compression: Option<HttpCompression>,
+    /// permessage-deflate on WebSocket (Node's `perMessageDeflate`, off by
+    /// default there and here): `Some` accepts a client's offer with these
+    /// options; `None` answers every offer with plain WebSocket.
+    pub per_message_deflate: Option<DeflateOptions>,
 }
 
 impl Default for Config {
@@ -92,6 +104,8 @@ impl Default for Config {
             headers_timeout: Duration::from_millis(60_000),
             body_timeout: Duration::from_millis(30_000),
             keep_alive_timeout: Duration::from_millis(5_000),
+            http_compression: Some(HttpCompression::default()),
+            per_message_deflate: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The per-session state: transport, the packets waiting for a polling
 //! GET, the held GET, the WebSocket (active or upgrading) and timers.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
 
@@ -10,6 +11,8 @@ use super::packet::Packet;
 use super::payload::{encode_payload, encoded_payload_len};
 use super::server::{ConnId, HandshakeInfo, OutMessage, Transport};
 use super::timer::SessionTimers;
+use crate::wire::http::ContentCoding;
+use crate::wire::ws::deflate::{Inflater, PerMessageDeflate};
 use crate::wire::ws::frame::{server_frame, Decoder, Limits, OpCode, Role};
 
 /// A packet waiting for the transport.
@@ -83,16 +86,33 @@ pub(crate) struct WsLink {
     /// Transmits the driver has not reported written yet, and their bytes.
     pub(crate) unwritten_frames: usize,
     pub(crate) unwritten_bytes: usize,
+    /// With permessage-deflate: compresses what goes out (its inflater is
+    /// the decoder's).
+    pub(crate) deflate: Option<Box<PerMessageDeflate>>,
 }
 
 impl WsLink {
-    /// A link on `conn` taking messages of at most `max_message_bytes`.
-    pub(crate) fn new(conn: ConnId, max_message_bytes: usize) -> Self {
+    /// A link on `conn` taking messages of at most `max_message_bytes`
+    /// (once inflated), with the permessage-deflate codec if negotiated.
+    pub(crate) fn new(
+        conn: ConnId,
+        max_message_bytes: usize,
+        deflate: Option<(PerMessageDeflate, Inflater)>,
+    ) -> Self {
+        let limits = Limits { max_message_bytes };
+        let (decoder, deflate) = match deflate {
+            Some((codec, inflater)) => (
+                Decoder::with_inflater(Role::Server, limits, inflater),
+                Some(Box::new(codec)),
+            ),
+            None => (Decoder::new(Role::Server, limits), None),
+        };
         WsLink {
             conn,
-            decoder: Decoder::new(Role::Server, Limits { max_message_bytes }),
+            decoder,
             unwritten_frames: 0,
             unwritten_bytes: 0,
+            deflate,
         }
     }
 
@@ -112,6 +132,8 @@ pub(crate) struct HeldGet {
     /// Headers its answer carries (cache control, CORS), computed from the
     /// request while it was at hand.
     pub(crate) headers: Headers,
+    /// The coding its answer may be compressed with (`httpCompression`).
+    pub(crate) coding: Option<ContentCoding>,
 }
 
 /// A WebSocket on which a polling session is upgrading.

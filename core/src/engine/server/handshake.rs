@@ -18,7 +18,8 @@ use crate::engine::packet::Packet;
 use crate::engine::session::{packet_frame, Session, Upgrade, WsLink};
 use crate::engine::timer::TimerKind;
 use crate::time::Instant;
-use crate::wire::http::{PackedHeaders, Request};
+use crate::wire::http::{PackedHeaders, Request, Response};
+use crate::wire::ws::extension;
 use crate::wire::ws::handshake as ws_handshake;
 
 /// Handshakes and the upgrade.
@@ -87,14 +88,14 @@ impl EngineServer {
     }
 
     pub(super) fn open_websocket(&mut self, now: Instant, conn: ConnId, req: &Request) {
-        let response = match ws_handshake::accept(req) {
-            Ok(response) => response,
-            Err(_) => return self.refuse_bad_websocket(conn),
+        let (response, link) = match self.accept_websocket(conn, req) {
+            Some(accepted) => accepted,
+            None => return self.refuse_bad_websocket(conn),
         };
         self.push_io(Io::Upgrade { conn, response });
         let (id, sid) = self.new_session(now, req, Transport::WebSocket);
         let open = packet_frame(&self.open_packet(&sid, Transport::WebSocket));
-        let mut link = WsLink::new(conn, self.config.max_http_buffer_size);
+        let mut link = link;
         transmit(&mut self.outputs, &mut link, open);
         if let Some(session) = self.sessions.get_mut(&id) {
             session.ws = Some(link);
@@ -124,9 +125,9 @@ impl EngineServer {
             return self.refuse(conn, req, true, Refusal::UnknownSid);
         }
         let busy = session.upgrade.is_some() || session.transport == Transport::WebSocket;
-        let response = match ws_handshake::accept(req) {
-            Ok(response) => response,
-            Err(_) => return self.refuse_bad_websocket(conn),
+        let (response, link) = match self.accept_websocket(conn, req) {
+            Some(accepted) => accepted,
+            None => return self.refuse_bad_websocket(conn),
         };
         self.push_io(Io::Upgrade { conn, response });
         if busy {
@@ -135,7 +136,6 @@ impl EngineServer {
             self.close_websocket(conn);
             return;
         }
-        let link = WsLink::new(conn, self.config.max_http_buffer_size);
         if let Some(session) = self.sessions.get_mut(&id) {
             session.upgrade = Some(Box::new(Upgrade {
                 link,
@@ -144,6 +144,34 @@ impl EngineServer {
         }
         self.conns.insert(conn, ConnRole::WebSocket(id));
         self.arm(id, TimerKind::Upgrade, now + self.config.upgrade_timeout);
+    }
+
+    /// The `101` for a valid upgrade request and the link it opens, with
+    /// permessage-deflate if it is on and the client offered it acceptably
+    /// (the answer then names the agreed parameters); `None` for an
+    /// invalid request.
+    fn accept_websocket(&self, conn: ConnId, req: &Request) -> Option<(Response, WsLink)> {
+        let mut response = ws_handshake::accept(req).ok()?;
+        let max = self.config.max_http_buffer_size;
+        let agreed = self
+            .config
+            .per_message_deflate
+            .as_ref()
+            .and_then(|options| {
+                let offers = req
+                    .headers
+                    .iter()
+                    .filter(|h| h.name.eq_ignore_ascii_case("sec-websocket-extensions"))
+                    .map(|h| h.value.as_str());
+                extension::accept_offer(offers, options).map(|agreed| (agreed, options))
+            });
+        let codec = agreed.map(|(agreed, options)| {
+            response
+                .headers
+                .push(("Sec-WebSocket-Extensions".into(), agreed.header_value()));
+            agreed.server_codec(options)
+        });
+        Some((response, WsLink::new(conn, max, codec)))
     }
 
     /// A packet on the upgrading WebSocket; false when the upgrade ended.

@@ -307,7 +307,13 @@ impl EngineServer {
 }
 
 /// Writes `data` on a WebSocket, counting it until the driver reports it written.
+/// With permessage-deflate, a whole message of at least the threshold is
+/// compressed here, for this connection alone (its window is its own).
 pub(super) fn transmit(outputs: &mut VecDeque<Output>, link: &mut WsLink, data: Bytes) {
+    let data = match link.deflate.as_mut() {
+        Some(codec) => codec.server_frame(data),
+        None => data,
+    };
     link.unwritten_frames = link.unwritten_frames.saturating_add(1);
     link.unwritten_bytes = link.unwritten_bytes.saturating_add(data.len());
     outputs.push_back(Output::Io(Io::Transmit {

@@ -11,12 +11,13 @@ use crate::engine::packet::Packet;
 use crate::engine::payload::SEPARATOR;
 use crate::engine::session::HeldGet;
 use crate::time::Instant;
-use crate::wire::http::Request;
+use crate::wire::http::{compression, Request};
+use alloc::string::String;
 
 /// Polling.
 impl EngineServer {
     pub(super) fn on_poll(&mut self, conn: ConnId, req: &Request, id: u64) {
-        let headers = self.polling_headers(req);
+        let get = self.held_get(conn, req);
         let Some(session) = self.sessions.get_mut(&id) else {
             return;
         };
@@ -29,10 +30,10 @@ impl EngineServer {
                 if let Some(close) = close {
                     session.push(close);
                 }
-                self.answer_poll(HeldGet { conn, headers }, body);
+                self.answer_poll(get, body);
             } else {
                 let body = session.take_poll_body();
-                self.answer_poll(HeldGet { conn, headers }, body);
+                self.answer_poll(get, body);
                 self.forget(id);
             }
             return;
@@ -40,14 +41,14 @@ impl EngineServer {
         if session.held_get.is_some() {
             // Overlapping GETs: the held one gets `1`, this one a bare 400.
             self.close_session(self.now, id, CloseReason::TransportError, Farewell::Failed);
-            self.respond(conn, build_response(400, None, Bytes::new(), headers));
+            self.respond(conn, build_response(400, None, Bytes::new(), get.headers));
             return;
         }
         if session.polling_paused() {
-            self.answer_poll(HeldGet { conn, headers }, Bytes::from_static(b"6"));
+            self.answer_poll(get, Bytes::from_static(b"6"));
             return;
         }
-        session.held_get = Some(HeldGet { conn, headers });
+        session.held_get = Some(get);
         let has_data = !session.queue.is_empty();
         self.conns.insert(conn, ConnRole::HeldGet(id));
         if has_data {
@@ -112,9 +113,36 @@ impl EngineServer {
         self.respond(conn, build_response(200, Some("text/html"), body, headers));
     }
 
-    /// Answers a polling GET with `body`.
+    /// A polling GET to answer: its headers, and the coding its answer may
+    /// use if compression is on and the client accepts one.
+    fn held_get(&self, conn: ConnId, req: &Request) -> HeldGet {
+        let coding = self.config.http_compression.and_then(|_| {
+            compression::negotiate(
+                req.headers
+                    .iter()
+                    .filter(|h| h.name.eq_ignore_ascii_case("accept-encoding"))
+                    .map(|h| h.value.as_str()),
+            )
+        });
+        HeldGet {
+            conn,
+            headers: self.polling_headers(req),
+            coding,
+        }
+    }
+
+    /// Answers a polling GET with `body`, compressed as engine.io does when
+    /// it reaches the threshold and the client accepts a coding.
     pub(super) fn answer_poll(&mut self, get: HeldGet, body: Bytes) {
-        let response = build_response(200, Some(TEXT_PLAIN), body, get.headers);
+        let mut headers = get.headers;
+        let mut body = body;
+        if let (Some(coding), Some(options)) = (get.coding, self.config.http_compression) {
+            if body.len() >= options.threshold {
+                body = Bytes::from(coding.encode(&body, options.level));
+                headers.push(("Content-Encoding".into(), String::from(coding.as_str())));
+            }
+        }
+        let response = build_response(200, Some(TEXT_PLAIN), body, headers);
         self.respond(get.conn, response);
     }
 

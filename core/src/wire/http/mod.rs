@@ -11,10 +11,12 @@ use bytes::Bytes;
 use core::fmt;
 
 mod client;
+pub mod compression;
 mod parser;
 mod response;
 mod timeouts;
 pub use client::{OutgoingRequest, ReceivedResponse, ResponseParser};
+pub use compression::{ContentCoding, HttpCompression};
 pub use parser::RequestParser;
 use parser::{body_state, complete_head, convert_headers, find_blank_line, BodyState};
 pub use response::Response;

@@ -3,9 +3,12 @@
 //! encoding. Control frames may arrive between the fragments of a message
 //! and are returned at once.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
+
+use super::deflate::{InflateError, Inflater, RSV1};
 
 /// Frame opcodes (RFC 6455 section 5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +44,7 @@ impl OpCode {
     }
 
     /// Close, ping and pong: short, never fragmented, allowed mid-message.
-    fn is_control(self) -> bool {
+    pub(crate) fn is_control(self) -> bool {
         (self as u8) & 0x8 != 0
     }
 }
@@ -104,8 +107,11 @@ pub enum WsError {
     UnmaskedFrame,
     /// A server frame with a mask (client role).
     MaskedFrame,
-    /// RSV bits set without a negotiated extension.
+    /// RSV bits set without a negotiated extension (or RSV1 anywhere but
+    /// on the first frame of a message, with permessage-deflate).
     ReservedBits,
+    /// A compressed message that is not valid DEFLATE data.
+    BadCompression,
     /// An opcode RFC 6455 reserves.
     UnknownOpcode(u8),
     /// A control frame with more than 125 bytes of payload.
@@ -132,7 +138,7 @@ impl WsError {
     /// The close code to send: 1002 protocol error, 1007 bad UTF-8, 1009 too big.
     pub fn close_code(&self) -> u16 {
         match self {
-            WsError::InvalidUtf8 => 1007,
+            WsError::InvalidUtf8 | WsError::BadCompression => 1007,
             WsError::MessageTooLarge => 1009,
             _ => 1002,
         }
@@ -147,6 +153,8 @@ const MAX_CONTROL_PAYLOAD: u64 = 125;
 struct FrameHeader {
     fin: bool,
     opcode: OpCode,
+    /// RSV1 on a message's first frame: permessage-deflate data.
+    compressed: bool,
     mask: Option<[u8; 4]>,
     /// Bytes of header, extended length and mask key.
     header_len: usize,
@@ -159,6 +167,10 @@ struct FrameHeader {
 struct PartialMessage {
     /// `Some` (with the UTF-8 state across fragments) for a text message.
     utf8: Option<Utf8Validator>,
+    /// Whether its fragments are DEFLATE data, inflated as they come (so
+    /// only each frame, and what it inflates to, is bounded: no compressed
+    /// fragment is kept).
+    compressed: bool,
     data: BytesMut,
 }
 
@@ -171,6 +183,9 @@ pub struct Decoder {
     partial: Option<PartialMessage>,
     /// The error that ended the stream; repeated by every later poll.
     failed: Option<WsError>,
+    /// With permessage-deflate negotiated: inflates compressed messages
+    /// (boxed: most decoders have none).
+    inflater: Option<Box<Inflater>>,
 }
 
 impl Decoder {
@@ -182,7 +197,22 @@ impl Decoder {
             buf: BytesMut::new(),
             partial: None,
             failed: None,
+            inflater: None,
         }
+    }
+
+    /// A decoder that also reads permessage-deflate messages (RSV1), which
+    /// `inflater` inflates, within the same `limits` once inflated.
+    pub fn with_inflater(role: Role, limits: Limits, inflater: Inflater) -> Self {
+        let mut decoder = Decoder::new(role, limits);
+        decoder.set_inflater(inflater);
+        decoder
+    }
+
+    /// From now on, reads permessage-deflate messages with `inflater`
+    /// (a client learns it was agreed once the `101` is read).
+    pub fn set_inflater(&mut self, inflater: Inflater) {
+        self.inflater = Some(Box::new(inflater));
     }
 
     /// Append bytes read from the connection. Call [`Decoder::poll_message`]
@@ -260,10 +290,12 @@ impl Decoder {
             return Ok(None);
         };
         let fin = first & 0x80 != 0;
-        if first & 0x70 != 0 {
+        let opcode = OpCode::from_bits(first & 0x0F).map_err(WsError::UnknownOpcode)?;
+        let compressed = first & RSV1 != 0;
+        let starts_message = matches!(opcode, OpCode::Text | OpCode::Binary);
+        if first & 0x30 != 0 || (compressed && !(starts_message && self.inflater.is_some())) {
             return Err(WsError::ReservedBits);
         }
-        let opcode = OpCode::from_bits(first & 0x0F).map_err(WsError::UnknownOpcode)?;
         let masked = second & 0x80 != 0;
         match (self.role, masked) {
             (Role::Server, false) => return Err(WsError::UnmaskedFrame),
@@ -287,6 +319,7 @@ impl Decoder {
         Ok(Some(FrameHeader {
             fin,
             opcode,
+            compressed,
             mask,
             header_len,
             // Overflows only with a limit near usize::MAX.
@@ -318,7 +351,11 @@ impl Decoder {
             // At most 125: fits any usize.
             return usize::try_from(payload_len).map_err(|_| WsError::ControlFrameTooLong);
         }
-        let already = self.partial.as_ref().map_or(0, |p| p.data.len());
+        let already = self
+            .partial
+            .as_ref()
+            .filter(|p| !p.compressed)
+            .map_or(0, |p| p.data.len());
         let payload_len = usize::try_from(payload_len).map_err(|_| WsError::MessageTooLarge)?;
         match already.checked_add(payload_len) {
             Some(total) if total <= self.limits.max_message_bytes => Ok(payload_len),
@@ -337,10 +374,17 @@ impl Decoder {
             OpCode::Ping => Ok(Some(Message::Ping(payload.freeze()))),
             OpCode::Pong => Ok(Some(Message::Pong(payload.freeze()))),
             OpCode::Close => parse_close(&payload).map(|close| Some(Message::Close(close))),
-            OpCode::Text if header.fin => text_message(payload.freeze()).map(Some),
-            OpCode::Binary if header.fin => Ok(Some(Message::Binary(payload.freeze()))),
+            OpCode::Text if header.fin && !header.compressed => {
+                text_message(payload.freeze()).map(Some)
+            }
+            OpCode::Binary if header.fin && !header.compressed => {
+                Ok(Some(Message::Binary(payload.freeze())))
+            }
             OpCode::Text | OpCode::Binary => {
-                self.start_message(header.opcode, &payload)?;
+                self.start_message(header.opcode, header.compressed, &payload)?;
+                if header.fin {
+                    return self.finish_message();
+                }
                 Ok(None)
             }
             OpCode::Continuation => self.continue_message(header.fin, &payload),
@@ -348,14 +392,39 @@ impl Decoder {
     }
 
     /// The first fragment of a message.
-    fn start_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), WsError> {
+    fn start_message(
+        &mut self,
+        opcode: OpCode,
+        compressed: bool,
+        payload: &[u8],
+    ) -> Result<(), WsError> {
         let mut partial = PartialMessage {
             utf8: (opcode == OpCode::Text).then(Utf8Validator::default),
+            compressed,
             data: BytesMut::new(),
         };
-        partial.append(payload)?;
+        let max = self.limits.max_message_bytes;
+        partial.append(payload, self.inflater.as_deref_mut(), max)?;
         self.partial = Some(partial);
         Ok(())
+    }
+
+    /// The message being assembled, now that its last fragment is in.
+    fn finish_message(&mut self) -> Result<Option<Message>, WsError> {
+        let Some(mut partial) = self.partial.take() else {
+            return Err(WsError::UnexpectedContinuation);
+        };
+        if partial.compressed {
+            let inflater = self.inflater.as_deref_mut().ok_or(WsError::ReservedBits)?;
+            let before = partial.data.len();
+            inflater
+                .finish(&mut partial.data, self.limits.max_message_bytes)
+                .map_err(inflate_error)?;
+            if let Some(utf8) = &mut partial.utf8 {
+                utf8.feed(&partial.data[before..])?;
+            }
+        }
+        partial.finish().map(Some)
     }
 
     /// A continuation fragment; the message when it is the last.
@@ -364,24 +433,42 @@ impl Decoder {
             .partial
             .as_mut()
             .ok_or(WsError::UnexpectedContinuation)?;
-        partial.append(payload)?;
+        partial.append(
+            payload,
+            self.inflater.as_deref_mut(),
+            self.limits.max_message_bytes,
+        )?;
         if !fin {
             return Ok(None);
         }
-        match self.partial.take() {
-            Some(partial) => partial.finish().map(Some),
-            None => Err(WsError::UnexpectedContinuation),
-        }
+        self.finish_message()
     }
 }
 
 impl PartialMessage {
-    /// Adds a fragment, checking text as it comes.
-    fn append(&mut self, fragment: &[u8]) -> Result<(), WsError> {
-        if let Some(utf8) = &mut self.utf8 {
-            utf8.feed(fragment)?;
+    /// Adds a fragment (inflated first if the message is compressed),
+    /// checking text as it comes.
+    fn append(
+        &mut self,
+        fragment: &[u8],
+        inflater: Option<&mut Inflater>,
+        max: usize,
+    ) -> Result<(), WsError> {
+        if !self.compressed {
+            if let Some(utf8) = &mut self.utf8 {
+                utf8.feed(fragment)?;
+            }
+            self.data.extend_from_slice(fragment);
+            return Ok(());
         }
-        self.data.extend_from_slice(fragment);
+        let inflater = inflater.ok_or(WsError::ReservedBits)?;
+        let before = self.data.len();
+        inflater
+            .feed(fragment, &mut self.data, max)
+            .map_err(inflate_error)?;
+        if let Some(utf8) = &mut self.utf8 {
+            utf8.feed(&self.data[before..])?;
+        }
         Ok(())
     }
 
@@ -392,6 +479,14 @@ impl PartialMessage {
             Some(_) => text_message(self.data.freeze()),
             None => Ok(Message::Binary(self.data.freeze())),
         }
+    }
+}
+
+/// The close reason for a message that could not be inflated.
+fn inflate_error(error: InflateError) -> WsError {
+    match error {
+        InflateError::Corrupt => WsError::BadCompression,
+        InflateError::TooLarge => WsError::MessageTooLarge,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The opening handshake (RFC 6455 section 4): the server side (check an
 //! upgrade request, answer 101) and the client side (write the request,
-//! check the server's answer). No extension or subprotocol is ever
-//! negotiated: a client's `permessage-deflate` offer is ignored.
+//! check the server's answer). No subprotocol is negotiated; the one
+//! extension, permessage-deflate, is negotiated by the callers with
+//! [`super::extension`] (a server without it ignores the offer).
 
 use alloc::format;
 use alloc::string::String;
