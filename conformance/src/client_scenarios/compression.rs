@@ -44,6 +44,7 @@ pub(super) async fn compression(ctx: &Ctx) -> Outcome {
     let deflating = Ctx {
         url: format!("http://127.0.0.1:{}", server.port),
         socket: ctx.socket,
+        engine: ctx.engine,
         server: ctx.server.clone(),
     };
 
