@@ -182,6 +182,27 @@ pub enum Event {
         /// before it left.
         rooms: Vec<ByteString>,
     },
+    /// A socket joined a room (only with
+    /// [`Server::set_room_events`](super::Server::set_room_events)).
+    RoomJoined {
+        /// The socket.
+        socket: SocketId,
+        /// Its namespace.
+        nsp: ByteString,
+        /// The room.
+        room: ByteString,
+    },
+    /// A socket left a room it was in (only with
+    /// [`Server::set_room_events`](super::Server::set_room_events); not
+    /// reported for the rooms a disconnecting socket leaves).
+    RoomLeft {
+        /// The socket.
+        socket: SocketId,
+        /// Its namespace.
+        nsp: ByteString,
+        /// The room.
+        room: ByteString,
+    },
 }
 
 /// One output of [`Server::poll_output`](super::Server::poll_output).
