@@ -1635,7 +1635,7 @@ fn room_events_only_when_asked_and_only_for_changes() {
     h.server.join(sa, "quiet").unwrap();
     h.drain();
     assert!(h.take_events().is_empty(), "off by default");
-    h.server.set_room_events(true);
+    h.server.set_observer_events(true);
     h.server.join(sa, "news").unwrap();
     h.server.join(sa, "news").unwrap();
     h.server.leave(sa, "news").unwrap();

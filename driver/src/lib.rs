@@ -52,6 +52,7 @@
 
 mod accept;
 mod ack;
+pub mod admin;
 mod answer;
 mod bus;
 mod client;
@@ -66,7 +67,9 @@ mod handshake;
 mod host;
 mod io;
 mod jobs;
+pub mod meter;
 mod namespace;
+mod observe;
 mod operators;
 mod outbox;
 mod payload;

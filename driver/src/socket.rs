@@ -32,6 +32,9 @@ use super::runtime::BoxFuture;
 use super::shared::Shared;
 use super::sync::lock;
 use crate::endpoint::{Endpoint, Layer};
+use crate::meter;
+use crate::observe::Observed;
+use bytestring::ByteString;
 use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
 
@@ -277,6 +280,7 @@ impl Socket {
     /// Sends `event` with `args` (a tuple for several arguments, `()` for none).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let (data, attachments) = encode_args(Some(event), args)?;
+        self.observe_out(&data, &attachments);
         let id = self.inner.id;
         self.inner
             .shared
@@ -288,12 +292,26 @@ impl Socket {
     /// Sends a packet whose data is `data` (the whole array, event name
     /// first) with `attachments` for its placeholders, unchanged.
     pub fn emit_raw(&self, data: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
+        self.observe_out(&data, &attachments);
         let id = self.inner.id;
         self.inner
             .shared
             .process(|server, now| server.emit(now, id, data, attachments, None))
             .map(|_| ())
             .map_err(EmitError::from)
+    }
+
+    /// Tells an observer that wants events about one emitted to this socket.
+    pub(crate) fn observe_out(&self, data: &RawJson, attachments: &[Bytes]) {
+        let shared = &self.inner.shared;
+        if shared.observes_events() {
+            shared.observe(|| Observed::EventOut {
+                nsp: self.inner.nsp.as_ref().into(),
+                sid: self.inner.sid.as_str().into(),
+                data: data.clone(),
+                attachments: attachments.to_vec(),
+            });
+        }
     }
 
     /// Sends `event` and waits for the client's acknowledgement, decoded as
@@ -629,6 +647,7 @@ impl SocketEmitter {
         args: &T,
     ) -> Result<async_channel::Receiver<super::ack::AckReply>, AckError> {
         let (data, attachments) = encode_args(Some(event), args).map_err(EmitError::from)?;
+        self.socket.observe_out(&data, &attachments);
         let inner = &self.socket.inner;
         let (tx, rx) = async_channel::bounded(1);
         // "No deadline" is a deadline that never comes.
@@ -708,6 +727,8 @@ impl Shared {
                 if let Some(s) = lock(&self.sockets).get(&socket) {
                     let inner = Socket::inner_of(s);
                     tracing::debug!(socket = &*inner.sid, nsp = &*inner.nsp, "socket connected");
+                    meter::socket_connected(&inner.nsp);
+                    self.observe(|| Observed::Connected(socket));
                     Socket::push_entry_job(s, Job::Connect, ready);
                 }
             }
@@ -718,6 +739,15 @@ impl Shared {
                 ack,
             } => {
                 if let Some(s) = lock(&self.sockets).get(&socket) {
+                    if self.observes_events() {
+                        let inner = Socket::inner_of(s);
+                        self.observe(|| Observed::EventIn {
+                            nsp: inner.nsp.as_ref().into(),
+                            sid: inner.sid.as_str().into(),
+                            data: data.clone(),
+                            attachments: attachments.clone(),
+                        });
+                    }
                     Socket::push_entry_job(
                         s,
                         Job::Event {
@@ -735,17 +765,26 @@ impl Shared {
                 data,
                 attachments,
             } => self.settle_ack(socket, id, AckReply::Data { data, attachments }),
-            Event::AckTimeout { socket, id } => self.settle_ack(socket, id, AckReply::Timeout),
+            Event::AckTimeout { socket, id } => {
+                meter::ack_timed_out();
+                self.settle_ack(socket, id, AckReply::Timeout)
+            }
             Event::Disconnect {
                 socket,
                 reason,
                 rooms,
-                ..
+                nsp,
             } => {
                 // Dropping the senders tells every waiter the socket is gone.
-                lock(&self.acks).remove(&socket);
+                self.drop_acks(socket);
                 if let Some(s) = lock(&self.sockets).remove(&socket) {
                     let s = Socket::of_owned_entry(s);
+                    meter::socket_disconnected(&nsp, reason.as_str());
+                    self.observe(|| Observed::Disconnected {
+                        nsp,
+                        sid: s.inner.sid.as_str().into(),
+                        reason: reason.as_str(),
+                    });
                     if matches!(
                         reason,
                         DisconnectReason::ParseError | DisconnectReason::TransportError
@@ -772,6 +811,28 @@ impl Shared {
                     );
                 }
             }
+            Event::RoomJoined { socket, nsp, room } => {
+                if let Some(sid) = server.socket_sid(socket) {
+                    let sid = ByteString::from(sid);
+                    self.observe(|| Observed::RoomJoined { nsp, sid, room });
+                }
+            }
+            Event::RoomLeft { socket, nsp, room } => {
+                if let Some(sid) = server.socket_sid(socket) {
+                    let sid = ByteString::from(sid);
+                    self.observe(|| Observed::RoomLeft { nsp, sid, room });
+                }
+            }
+            Event::Upgraded { session } => {
+                for socket in server.session_sockets(session) {
+                    if let (Some(sid), Some(nsp)) =
+                        (server.socket_sid(socket), server.socket_nsp(socket))
+                    {
+                        let (sid, nsp) = (ByteString::from(sid), ByteString::from(nsp));
+                        self.observe(|| Observed::Upgraded { nsp, sid });
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -779,6 +840,17 @@ impl Shared {
     /// Makes `socket` known before its `Connected` event is routed.
     pub(crate) fn insert_socket(&self, socket: Socket) {
         lock(&self.sockets).insert(socket.core_id(), socket.inner);
+    }
+
+    /// How many sockets each namespace has (those with none are absent).
+    pub(crate) fn sockets_per_namespace(&self) -> hashbrown::HashMap<Arc<str>, usize> {
+        let mut counts = hashbrown::HashMap::new();
+        for entry in lock(&self.sockets).values() {
+            *counts
+                .entry(Socket::inner_of(entry).nsp.clone())
+                .or_insert(0) += 1;
+        }
+        counts
     }
 
     /// The application's handle of a core socket, if it is still connected.
@@ -799,6 +871,10 @@ impl Layer for Shared {
 
     fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
         Shared::route_event(self, server, event, ready)
+    }
+
+    fn drained(&self, server: &Server) {
+        self.meter.report(server.engine().stats());
     }
 
     fn run_now(ready: Ready, cx: &mut core::task::Context<'_>) {

@@ -183,7 +183,7 @@ impl<P: Parser> Server<P> {
             namespace.join(socket, room.clone());
         }
         state.rooms.insert(room.clone());
-        if self.room_events {
+        if self.observer_events {
             let nsp = state.nsp.clone();
             self.events
                 .push_back(Event::RoomJoined { socket, nsp, room });
@@ -201,7 +201,7 @@ impl<P: Parser> Server<P> {
             if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
                 namespace.leave(socket, room);
             }
-            if self.room_events {
+            if self.observer_events {
                 let nsp = state.nsp.clone();
                 let room = ByteString::from(room);
                 self.events.push_back(Event::RoomLeft { socket, nsp, room });

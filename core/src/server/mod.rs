@@ -79,8 +79,8 @@ pub struct Server<P: Parser = JsonParser> {
     /// handled while draining outputs, where no `now` is given.
     now: Instant,
     dynamic_namespaces: bool,
-    /// Whether joins and leaves are reported ([`Event::RoomJoined`], ...).
-    room_events: bool,
+    /// Whether joins, leaves and upgrades are reported ([`Event::RoomJoined`], ...).
+    observer_events: bool,
     namespaces: BTreeMap<ByteString, Namespace>,
     sockets: BTreeMap<SocketId, Socket>,
     sessions: BTreeMap<SessionId, Session<P::Decoder>>,
@@ -122,7 +122,7 @@ impl<P: Parser> Server<P> {
             ids,
             now: Instant::ZERO,
             dynamic_namespaces: false,
-            room_events: false,
+            observer_events: false,
             namespaces,
             sockets: BTreeMap::new(),
             sessions: BTreeMap::new(),
@@ -270,10 +270,11 @@ impl<P: Parser> Server<P> {
     }
 
     /// Whether [`Server::join`] and [`Server::leave`] report what they
-    /// changed as [`Event::RoomJoined`] and [`Event::RoomLeft`] (off by
-    /// default: only observers such as the Admin UI want them).
-    pub fn set_room_events(&mut self, enabled: bool) {
-        self.room_events = enabled;
+    /// changed as [`Event::RoomJoined`] and [`Event::RoomLeft`], and
+    /// upgrades come as [`Event::Upgraded`] (off by default: only
+    /// observers such as the Admin UI want them).
+    pub fn set_observer_events(&mut self, enabled: bool) {
+        self.observer_events = enabled;
     }
 
     /// Whether the namespace `name` exists.

@@ -183,7 +183,7 @@ pub enum Event {
         rooms: Vec<ByteString>,
     },
     /// A socket joined a room (only with
-    /// [`Server::set_room_events`](super::Server::set_room_events)).
+    /// [`Server::set_observer_events`](super::Server::set_observer_events)).
     RoomJoined {
         /// The socket.
         socket: SocketId,
@@ -192,8 +192,14 @@ pub enum Event {
         /// The room.
         room: ByteString,
     },
+    /// A session moved from polling to WebSocket (only with
+    /// [`Server::set_observer_events`](super::Server::set_observer_events)).
+    Upgraded {
+        /// The session; its sockets are [`Server::session_sockets`](super::Server::session_sockets).
+        session: SessionId,
+    },
     /// A socket left a room it was in (only with
-    /// [`Server::set_room_events`](super::Server::set_room_events); not
+    /// [`Server::set_observer_events`](super::Server::set_observer_events); not
     /// reported for the rooms a disconnecting socket leaves).
     RoomLeft {
         /// The socket.

@@ -1,0 +1,90 @@
+//! What an observer of the server (the Admin UI's instrumentation) is told:
+//! sockets coming and going, rooms joined and left, upgrades and, when it
+//! asks, every event in and out. Routing sends these under the state lock,
+//! so they go on a bounded channel without waiting: when the observer falls
+//! behind, what does not fit is dropped (and counted), never queued without
+//! bound.
+//!
+//! Floor: the bottom one. The routing floors send; the observer (the
+//! `admin` module, at the top) receives.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_channel::{Receiver, Sender};
+use bytes::Bytes;
+use bytestring::ByteString;
+use sio_core::packet::RawJson;
+use sio_core::server::SocketId;
+
+/// How many observations may wait for the observer.
+pub(crate) const OBSERVER_QUEUE: usize = 4096;
+
+/// One thing the server saw.
+#[derive(Debug)]
+pub(crate) enum Observed {
+    /// A socket joined its namespace (read it back by its id).
+    Connected(SocketId),
+    Disconnected {
+        nsp: ByteString,
+        sid: ByteString,
+        reason: &'static str,
+    },
+    RoomJoined {
+        nsp: ByteString,
+        sid: ByteString,
+        room: ByteString,
+    },
+    RoomLeft {
+        nsp: ByteString,
+        sid: ByteString,
+        room: ByteString,
+    },
+    /// A socket's session moved to WebSocket.
+    Upgraded { nsp: ByteString, sid: ByteString },
+    /// An event the client sent: `["name", ...args]` and its attachments.
+    EventIn {
+        nsp: ByteString,
+        sid: ByteString,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+    },
+    /// An event emitted to one socket.
+    EventOut {
+        nsp: ByteString,
+        sid: ByteString,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+    },
+}
+
+/// The sending side, kept by the server.
+pub(crate) struct Observer {
+    tx: Sender<Observed>,
+    /// Whether events in and out are wanted (they cost a copy each).
+    pub(crate) events: bool,
+    dropped: AtomicU64,
+}
+
+impl Observer {
+    /// An observer and the receiver its task reads.
+    pub(crate) fn new(events: bool) -> (Observer, Receiver<Observed>) {
+        let (tx, rx) = async_channel::bounded(OBSERVER_QUEUE);
+        let observer = Observer {
+            tx,
+            events,
+            dropped: AtomicU64::new(0),
+        };
+        (observer, rx)
+    }
+
+    /// Hands `observed` over without waiting; a full queue drops it.
+    pub(crate) fn tell(&self, observed: Observed) {
+        if self.tx.try_send(observed).is_err() {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            // Logged at powers of two: a stalled observer does not flood the log.
+            if dropped.is_power_of_two() {
+                tracing::warn!(dropped, "observer queue full; observations dropped");
+            }
+        }
+    }
+}
