@@ -73,6 +73,9 @@ const CHAT_CONTRACT_RUNS: &[(&str, &str)] = &[
     ("chat-guide-polling", "polling"),
     ("chat-guide-upgrade", "upgrade"),
 ];
+/// The Admin UI row (every runtime): the UI's static build in Chromium,
+/// logged in to `scenario-server <runtime> admin-protocol`.
+const ADMIN_UI: &str = "admin-ui";
 /// The Engine.IO echo runs: row name and engine.io-client's transports.
 const ENGINE_IO_RUNS: &[(&str, &str)] = &[
     ("engine-io-polling", "polling"),
@@ -146,6 +149,7 @@ fn main() -> ExitCode {
         println!(
             "{ENGINE_IO_EXAMPLE:<20} the engine_io_echo example with engine.io-client (tokio)"
         );
+        println!("{ADMIN_UI:<20} the official Admin UI in Chromium against the server");
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -198,6 +202,11 @@ fn main() -> ExitCode {
                 continue;
             }
             let outcome = run_engine_io(&dir, &server, runtime, name, mode);
+            report_progress(&outcome, options.verbose);
+            outcomes.push(outcome);
+        }
+        if options.scenarios.is_empty() || options.scenarios.iter().any(|s| s == ADMIN_UI) {
+            let outcome = run_admin_ui(&dir, &server, runtime);
             report_progress(&outcome, options.verbose);
             outcomes.push(outcome);
         }
@@ -299,6 +308,7 @@ fn parse_args() -> Result<Options, String> {
                     && !CHAT_CONTRACT_RUNS.iter().any(|(c, _)| *c == name)
                     && !ENGINE_IO_RUNS.iter().any(|(e, _)| *e == name)
                     && name != ENGINE_IO_EXAMPLE
+                    && name != ADMIN_UI
                 {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }
@@ -611,6 +621,42 @@ fn run_browser(dir: &Path, sibling: &Path, name: &'static str, mode: &str) -> Ou
                 ("SIO_CHROMIUM", chromium.display().to_string()),
             ];
             client.label = "chat";
+            let mut no_restart =
+                |_: &mut Server| Err("the browser runs cannot restart the server".to_owned());
+            client.run(&mut server, &mut no_restart, &mut outcome);
+        }
+        Err(reason) => outcome.reason = reason,
+    }
+    outcome.secs = started.elapsed().as_secs_f64();
+    outcome
+}
+
+/// The Admin UI row: `scenario-server <runtime> admin-protocol` and
+/// `clients/admin-ui-browser.js`, which drives the UI's page in Chromium.
+fn run_admin_ui(dir: &Path, binary: &Path, runtime: &str) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = new_outcome(ADMIN_UI, runtime);
+    let chromium = chromium_path();
+    let prepared = if chromium.is_file() {
+        start_scenario_server(binary, runtime, "admin-protocol", None, None, &[])
+    } else {
+        Err(format!(
+            "Chromium is missing: {} not found",
+            chromium.display()
+        ))
+    };
+    match prepared {
+        Ok((mut server, port)) => {
+            let mut client = Client::new(dir, "admin-ui-browser", port, BROWSER_TIMEOUT);
+            let artifacts = dir.join("artifacts");
+            client.args = vec![artifacts.display().to_string(), runtime.to_owned()];
+            client.env = vec![
+                (
+                    "CLIENT_TIMEOUT_MS",
+                    (BROWSER_TIMEOUT.as_millis() - 5000).to_string(),
+                ),
+                ("SIO_CHROMIUM", chromium.display().to_string()),
+            ];
             let mut no_restart =
                 |_: &mut Server| Err("the browser runs cannot restart the server".to_owned());
             client.run(&mut server, &mut no_restart, &mut outcome);
