@@ -76,6 +76,10 @@ const CHAT_CONTRACT_RUNS: &[(&str, &str)] = &[
 /// The Admin UI row (every runtime): the UI's static build in Chromium,
 /// logged in to `scenario-server <runtime> admin-protocol`.
 const ADMIN_UI: &str = "admin-ui";
+/// The chat example's /metrics and Admin UI namespace (tokio).
+const CHAT_METRICS: &str = "chat-metrics";
+/// The Admin UI password the chat example gets in that row.
+const CHAT_ADMIN_PASSWORD: &str = "sio-chat-admin";
 /// The Engine.IO echo runs: row name and engine.io-client's transports.
 const ENGINE_IO_RUNS: &[(&str, &str)] = &[
     ("engine-io-polling", "polling"),
@@ -150,6 +154,7 @@ fn main() -> ExitCode {
             "{ENGINE_IO_EXAMPLE:<20} the engine_io_echo example with engine.io-client (tokio)"
         );
         println!("{ADMIN_UI:<20} the official Admin UI in Chromium against the server");
+        println!("{CHAT_METRICS:<20} the chat example's /metrics and admin namespace (tokio)");
         return ExitCode::SUCCESS;
     }
     let dir = suite_dir();
@@ -216,6 +221,13 @@ fn main() -> ExitCode {
             || options.scenarios.iter().any(|s| s == ENGINE_IO_EXAMPLE))
     {
         let outcome = run_engine_io_example(&dir, &server);
+        report_progress(&outcome, options.verbose);
+        outcomes.push(outcome);
+    }
+    if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
+        && (options.scenarios.is_empty() || options.scenarios.iter().any(|s| s == CHAT_METRICS))
+    {
+        let outcome = run_chat_metrics(&dir, &server);
         report_progress(&outcome, options.verbose);
         outcomes.push(outcome);
     }
@@ -309,6 +321,7 @@ fn parse_args() -> Result<Options, String> {
                     && !ENGINE_IO_RUNS.iter().any(|(e, _)| *e == name)
                     && name != ENGINE_IO_EXAMPLE
                     && name != ADMIN_UI
+                    && name != CHAT_METRICS
                 {
                     return Err(format!("unknown scenario {name:?} (see --list)"));
                 }
@@ -659,6 +672,29 @@ fn run_admin_ui(dir: &Path, binary: &Path, runtime: &str) -> Outcome {
             ];
             let mut no_restart =
                 |_: &mut Server| Err("the browser runs cannot restart the server".to_owned());
+            client.run(&mut server, &mut no_restart, &mut outcome);
+        }
+        Err(reason) => outcome.reason = reason,
+    }
+    outcome.secs = started.elapsed().as_secs_f64();
+    outcome
+}
+
+/// The chat example (tokio) with its Admin UI on, and
+/// `clients/chat-metrics.js`, which checks its /metrics against what it did.
+fn run_chat_metrics(dir: &Path, sibling: &Path) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = new_outcome(CHAT_METRICS, BROWSER_RUNTIME);
+    let password = ("ADMIN_PASSWORD", CHAT_ADMIN_PASSWORD.to_owned());
+    let prepared = chat_binary(sibling, chat_example(BROWSER_RUNTIME))
+        .and_then(|chat| start_chat(&chat, std::slice::from_ref(&password)));
+    match prepared {
+        Ok((mut server, port)) => {
+            let mut client = Client::new(dir, CHAT_METRICS, port, CLIENT_TIMEOUT);
+            client.env = vec![password];
+            client.label = "chat";
+            let mut no_restart =
+                |_: &mut Server| Err("the chat runs cannot restart the server".to_owned());
             client.run(&mut server, &mut no_restart, &mut outcome);
         }
         Err(reason) => outcome.reason = reason,
