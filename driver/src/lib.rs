@@ -33,12 +33,17 @@
 //!   other nodes return [`ClusterError`] when the bus fails or a node does
 //!   not answer in time.
 //!
+//! - [`admin`]: the official Socket.IO Admin UI's server side
+//!   ([`SocketIo::instrument`]); [`meter`]: the names of the metrics
+//!   recorded through the `metrics` facade (install any recorder).
+//!
 //! ## Module floors
 //!
 //! Imports between modules run one way, down: no module imports its own
-//! importers. From the top: `io` (and `engine_io`, `testing`) >
+//! importers. From the top: `admin` > `io` (and `engine_io`, `testing`) >
 //! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
+//! `meter`, `observe`,
 //! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`,
 //! `runtime`, `error`, `sync`). A method that reaches up is an inherent
 //! `impl` on the higher floor (`Socket::to` in `operators`); a lower
