@@ -114,6 +114,15 @@ async function main() {
     });
   });
 
+  // With ADMIN_UI=1 (admin-run.js): the Admin UI's reference server side,
+  // the node's name as its serverId; the hash is of the suite's password.
+  if (process.env.ADMIN_UI === "1") {
+    require("@socket.io/admin-ui").instrument(io, {
+      auth: { type: "basic", username: "admin",
+        password: "$2a$04$p3rlGIw.ZfcxYoyrGqXcFeXvTRe2/SzPGyan2f7htPCc4mANH0iBa" },
+      serverId: nodeName,
+    });
+  }
   io.httpServer.on("listening", () => console.log(`LISTENING ${port}`));
 
   const stop = async () => {

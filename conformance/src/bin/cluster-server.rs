@@ -163,6 +163,29 @@ struct Auth {
 
 /// The application of conformance/cluster/README.md.
 fn app(io: &SocketIo, node: Arc<str>) {
+    if std::env::var("ADMIN_UI").is_ok_and(|v| v == "1") {
+        instrument(io, &node);
+    }
+    app_events(io, node);
+}
+
+/// With `ADMIN_UI=1` (conformance/cluster/admin-run.js): the Admin UI's
+/// protocol, this node's name as its `serverId`.
+fn instrument(io: &SocketIo, node: &str) {
+    use sio_conformance::admin::{PASSWORD_HASH, USERNAME};
+    use sio_driver::admin::{AdminAuth, AdminOptions};
+    let mut options = AdminOptions::new(AdminAuth::Basic {
+        username: USERNAME.to_owned(),
+        password_hash: PASSWORD_HASH.to_owned(),
+    });
+    options.server_id = Some(node.to_owned());
+    if let Err(error) = io.instrument(options) {
+        eprintln!("instrument failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn app_events(io: &SocketIo, node: Arc<str>) {
     {
         let node = node.clone();
         io.on_server_side_emit("ping-node", move |payload: Value, ack| {
