@@ -101,6 +101,7 @@ t.run(async () => {
   const [dnsp, did, dreason] = await ui.waitFor("socket_disconnected", (n, i) => i === redId,
     "socket_disconnected");
   t.same([dnsp, did, dreason], ["/", redId, "server namespace disconnect"], "socket_disconnected");
+  await ui.waitFor("room_left", (n, room, i) => room === "red" && i === redId, "room_left red at disconnect");
   t.check(blue.connected && green.connected, "the others stay");
 
   t.step("a second login with the session id");

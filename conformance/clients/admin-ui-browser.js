@@ -139,6 +139,11 @@ t.run(async () => {
       `const text = document.body.innerText;
        return !text.includes(${JSON.stringify(redId)}) && text.includes(${JSON.stringify(blueId)});`));
     await shot(page, "after-disconnect");
+    await page.goto(`${uiUrl}#/rooms/`);
+    await waitForPage(page, "the room red gone, blue still there", () => {
+      const cells = [...document.querySelectorAll("td")].map((td) => td.innerText.trim());
+      return !cells.includes("red") && cells.includes("blue");
+    });
     t.check(blue.connected, "blue still connected");
     t.same(errors, [], "page errors");
   } finally {

@@ -39,6 +39,12 @@ pub(crate) enum Observed {
         sid: ByteString,
         room: ByteString,
     },
+    /// The application set a socket's `data`.
+    DataUpdated {
+        nsp: ByteString,
+        sid: ByteString,
+        data: serde_json::Value,
+    },
     /// A socket's session moved to WebSocket.
     Upgraded { nsp: ByteString, sid: ByteString },
     /// An event the client sent: `["name", ...args]` and its attachments.

@@ -190,6 +190,13 @@ impl Socket {
     /// `fetch_sockets` shows, on this node and on the others.
     pub fn set_data<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(data)?;
+        if self.inner.shared.observer.get().is_some() {
+            self.inner.shared.observe(|| Observed::DataUpdated {
+                nsp: self.inner.nsp.as_ref().into(),
+                sid: self.inner.sid.as_str().into(),
+                data: value.clone(),
+            });
+        }
         *lock(&self.inner.data) = Some(value);
         Ok(())
     }
@@ -780,11 +787,19 @@ impl Shared {
                 if let Some(s) = lock(&self.sockets).remove(&socket) {
                     let s = Socket::of_owned_entry(s);
                     meter::socket_disconnected(&nsp, reason.as_str());
-                    self.observe(|| Observed::Disconnected {
-                        nsp,
-                        sid: s.inner.sid.as_str().into(),
-                        reason: reason.as_str(),
-                    });
+                    if self.observer.get().is_some() {
+                        let sid: ByteString = s.inner.sid.as_str().into();
+                        self.observe(|| Observed::Disconnected {
+                            nsp: nsp.clone(),
+                            sid: sid.clone(),
+                            reason: reason.as_str(),
+                        });
+                        // As Node's adapter: the socket leaves every room it was in.
+                        for room in &rooms {
+                            let (nsp, sid, room) = (nsp.clone(), sid.clone(), room.clone());
+                            self.observe(|| Observed::RoomLeft { nsp, sid, room });
+                        }
+                    }
                     if matches!(
                         reason,
                         DisconnectReason::ParseError | DisconnectReason::TransportError

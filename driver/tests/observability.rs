@@ -139,6 +139,9 @@ fn instrumented(readonly: bool) -> (VirtualRuntime, SocketIo) {
         socket.on("ping", |socket, _: Value, _ack| async move {
             let _ = socket.emit("pong", &"hi");
         });
+        socket.on("tag", |socket, tag: Value, _ack| async move {
+            let _ = socket.set_data(&serde_json::json!({ "tag": tag }));
+        });
     });
     let mut options = AdminOptions::new(AdminAuth::None);
     options.readonly = readonly;
@@ -193,6 +196,13 @@ fn the_admin_namespace_speaks_the_reference_protocol() {
     let sent = admin_event(&mut admin, "event_sent");
     assert_eq!(sent[2], serde_json::json!(["pong", "hi"]));
 
+    user.send_text("42[\"tag\",7]", &[]);
+    let updated = admin_event(&mut admin, "socket_updated");
+    assert_eq!(
+        updated[0],
+        serde_json::json!({ "id": id.as_str(), "nsp": "/", "data": { "tag": 7 } })
+    );
+
     admin.send_text(&format!("42/admin,[\"join\",\"/\",\"vip\",\"{id}\"]"), &[]);
     let joined = admin_event(&mut admin, "room_joined");
     assert_eq!(
@@ -213,6 +223,17 @@ fn the_admin_namespace_speaks_the_reference_protocol() {
             "server namespace disconnect".into()
         ]
     );
+    // Then it leaves its rooms, as Node's adapter reports.
+    let mut left = Vec::new();
+    while left.len() < 3 {
+        let room_left = admin_event(&mut admin, "room_left");
+        assert_eq!(room_left[2], id.as_str());
+        left.push(room_left[1].as_str().unwrap().to_owned());
+    }
+    left.sort();
+    let mut expected = vec![id.clone(), "lobby".to_owned(), "vip".to_owned()];
+    expected.sort();
+    assert_eq!(left, expected);
     let mut saw_disconnect = false;
     while let Some(packet) = user.recv() {
         saw_disconnect |= packet.text == "41";

@@ -1,6 +1,7 @@
 //! Turns what the server observed into the reference's live messages on
-//! the admin namespace: `socket_connected`, `socket_updated`,
-//! `socket_disconnected`, `room_joined`, `room_left` and, in development
+//! the admin namespace: `socket_connected`, `socket_updated` (transport
+//! and data), `socket_disconnected` (then `room_left` for each of its
+//! rooms, as Node's adapter reports), `room_joined`, `room_left` and, in development
 //! mode, `event_received` and `event_sent` (not for the admin namespace's
 //! own sockets, as in the reference).
 
@@ -44,6 +45,15 @@ fn forward(shared: &Arc<Shared>, admin_nsp: &str, observation: Observed) {
         }
         Observed::RoomLeft { nsp, sid, room } => {
             admin.emit("room_left", &(&*nsp, &*room, &*sid, now))
+        }
+        Observed::DataUpdated { nsp, sid, mut data } => {
+            if let Value::Object(map) = &mut data {
+                map.remove("_admin");
+            }
+            admin.emit(
+                "socket_updated",
+                &json!({ "id": &*sid, "nsp": &*nsp, "data": data }),
+            )
         }
         Observed::Upgraded { nsp, sid } => admin.emit(
             "socket_updated",
