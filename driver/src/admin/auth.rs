@@ -141,3 +141,40 @@ pub(super) async fn admit(
         _ => Err(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_are_random_hex_and_bounded() {
+        let sessions = Sessions::default();
+        let first = sessions.open();
+        assert_eq!(first.len(), 16);
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(sessions.contains(&first));
+        assert!(!sessions.contains(""));
+        for _ in 0..MAX_SESSIONS {
+            sessions.open();
+        }
+        assert!(!sessions.contains(&first), "the oldest went first");
+        assert_eq!(lock(&sessions.ids).len(), MAX_SESSIONS);
+    }
+
+    #[test]
+    fn passwords_are_checked_against_the_hash() {
+        // bcrypt of "sio-admin-test", cost 4 (bcryptjs wrote it).
+        let auth = AdminAuth::Basic {
+            username: "admin".into(),
+            password_hash: "$2a$04$p3rlGIw.ZfcxYoyrGqXcFeXvTRe2/SzPGyan2f7htPCc4mANH0iBa".into(),
+        };
+        let credentials = Credentials::new(&auth).unwrap().unwrap();
+        let check = |password: &str| {
+            futures_lite::future::block_on(credentials.verify(password.to_owned()))
+        };
+        assert!(check("sio-admin-test"));
+        assert!(!check("sio-admin-tesT"));
+        assert!(!check(&"x".repeat(100_000)));
+        assert!(matches!(Credentials::new(&AdminAuth::None), Ok(None)));
+    }
+}
