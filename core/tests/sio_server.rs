@@ -1594,7 +1594,7 @@ fn engine_stats_count_sessions_packets_and_closes() {
     let sid = open_polling(&mut h);
     assert_eq!(h.server.engine().stats().opened_polling, 1);
     assert_eq!(h.server.engine().stats().polling_sessions, 1);
-    let (mut a, sa) = h.connected("/");
+    let (a, sa) = h.connected("/");
     let stats = *h.server.engine().stats();
     assert_eq!(stats.opened_websocket, 1);
     // The CONNECT was one message in; its answer one out.

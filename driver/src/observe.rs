@@ -14,7 +14,7 @@ use async_channel::{Receiver, Sender};
 use bytes::Bytes;
 use bytestring::ByteString;
 use sio_core::packet::RawJson;
-use sio_core::server::SocketId;
+use sio_core::server::{Event, Server, SocketId};
 
 /// How many observations may wait for the observer.
 pub(crate) const OBSERVER_QUEUE: usize = 4096;
@@ -81,6 +81,57 @@ impl Observer {
             dropped: AtomicU64::new(0),
         };
         (observer, rx)
+    }
+
+    /// A socket left: it is gone, then out of every room it was in (as
+    /// Node's adapter reports it).
+    pub(crate) fn disconnected(
+        &self,
+        nsp: &ByteString,
+        sid: &str,
+        reason: &'static str,
+        rooms: &[ByteString],
+    ) {
+        let sid = ByteString::from(sid);
+        self.tell(Observed::Disconnected {
+            nsp: nsp.clone(),
+            sid: sid.clone(),
+            reason,
+        });
+        for room in rooms {
+            self.tell(Observed::RoomLeft {
+                nsp: nsp.clone(),
+                sid: sid.clone(),
+                room: room.clone(),
+            });
+        }
+    }
+
+    /// The core's observer events (rooms joined and left, upgrades), with
+    /// the socket ids the observer reports.
+    pub(crate) fn core_event(&self, server: &Server, event: Event) {
+        let sid = |socket| server.socket_sid(socket).map(ByteString::from);
+        match event {
+            Event::RoomJoined { socket, nsp, room } => {
+                if let Some(sid) = sid(socket) {
+                    self.tell(Observed::RoomJoined { nsp, sid, room });
+                }
+            }
+            Event::RoomLeft { socket, nsp, room } => {
+                if let Some(sid) = sid(socket) {
+                    self.tell(Observed::RoomLeft { nsp, sid, room });
+                }
+            }
+            Event::Upgraded { session } => {
+                for socket in server.session_sockets(session) {
+                    if let (Some(sid), Some(nsp)) = (sid(socket), server.socket_nsp(socket)) {
+                        let nsp = ByteString::from(nsp);
+                        self.tell(Observed::Upgraded { nsp, sid });
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Hands `observed` over without waiting; a full queue drops it.

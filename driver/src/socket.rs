@@ -34,7 +34,6 @@ use super::sync::lock;
 use crate::endpoint::{Endpoint, Layer};
 use crate::meter;
 use crate::observe::Observed;
-use bytestring::ByteString;
 use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
 
@@ -787,18 +786,8 @@ impl Shared {
                 if let Some(s) = lock(&self.sockets).remove(&socket) {
                     let s = Socket::of_owned_entry(s);
                     meter::socket_disconnected(&nsp, reason.as_str());
-                    if self.observer.get().is_some() {
-                        let sid: ByteString = s.inner.sid.as_str().into();
-                        self.observe(|| Observed::Disconnected {
-                            nsp: nsp.clone(),
-                            sid: sid.clone(),
-                            reason: reason.as_str(),
-                        });
-                        // As Node's adapter: the socket leaves every room it was in.
-                        for room in &rooms {
-                            let (nsp, sid, room) = (nsp.clone(), sid.clone(), room.clone());
-                            self.observe(|| Observed::RoomLeft { nsp, sid, room });
-                        }
+                    if let Some(observer) = self.observer.get() {
+                        observer.disconnected(&nsp, s.id(), reason.as_str(), &rooms);
                     }
                     if matches!(
                         reason,
@@ -826,26 +815,10 @@ impl Shared {
                     );
                 }
             }
-            Event::RoomJoined { socket, nsp, room } => {
-                if let Some(sid) = server.socket_sid(socket) {
-                    let sid = ByteString::from(sid);
-                    self.observe(|| Observed::RoomJoined { nsp, sid, room });
-                }
-            }
-            Event::RoomLeft { socket, nsp, room } => {
-                if let Some(sid) = server.socket_sid(socket) {
-                    let sid = ByteString::from(sid);
-                    self.observe(|| Observed::RoomLeft { nsp, sid, room });
-                }
-            }
-            Event::Upgraded { session } => {
-                for socket in server.session_sockets(session) {
-                    if let (Some(sid), Some(nsp)) =
-                        (server.socket_sid(socket), server.socket_nsp(socket))
-                    {
-                        let (sid, nsp) = (ByteString::from(sid), ByteString::from(nsp));
-                        self.observe(|| Observed::Upgraded { nsp, sid });
-                    }
+            event
+            @ (Event::RoomJoined { .. } | Event::RoomLeft { .. } | Event::Upgraded { .. }) => {
+                if let Some(observer) = self.observer.get() {
+                    observer.core_event(server, event);
                 }
             }
             _ => {}
