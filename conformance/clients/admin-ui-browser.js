@@ -8,53 +8,15 @@
 //
 //   node clients/admin-ui-browser.js <server url> <artifacts dir> <label>
 const fs = require("node:fs");
-const http = require("node:http");
-const os = require("node:os");
 const path = require("node:path");
 const t = require("./lib");
 const { USERNAME, PASSWORD, SERVER_ID } = require("./admin-lib");
+const { serveUi, launch, waitForPage, login, screenshot, UI_MS } = require("./admin-ui-page");
 
 const [artifacts, label] = process.argv.slice(3);
-const CHROMIUM = process.env.SIO_CHROMIUM || "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
-const UI_MS = 15000;
-const UI_DIR = path.join(__dirname, "..", "node_modules", "@socket.io", "admin-ui", "ui", "dist");
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css",
-  ".svg": "image/svg+xml", ".png": "image/png", ".map": "application/json" };
-
-// The UI's files on 127.0.0.1 (paths outside its directory are refused).
-function serveUi() {
-  const server = http.createServer((req, res) => {
-    const rel = decodeURIComponent(new URL(req.url, "http://x").pathname).replace(/^\/+/, "") || "index.html";
-    const file = path.resolve(UI_DIR, rel);
-    if (!file.startsWith(UI_DIR + path.sep) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": TYPES[path.extname(file)] || "application/octet-stream" });
-    fs.createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
-
-// Waits until the page's text passes `test`; fails with what it showed.
-async function waitForPage(page, what, test) {
-  try {
-    await page.waitForFunction(test, null, { timeout: UI_MS, polling: 100 });
-  } catch (e) {
-    const text = await page.evaluate(() => document.body.innerText).catch(() => "(none)");
-    throw new Error(`the page never showed ${what}; it shows: ${JSON.stringify(text.slice(0, 1500))}`);
-  }
-}
 
 t.run(async () => {
   t.check(artifacts && label, "usage: admin-ui-browser.js <url> <artifacts dir> <label>");
-  t.check(fs.existsSync(path.join(UI_DIR, "index.html")), `the Admin UI build is missing at ${UI_DIR} (npm ci)`);
-  t.check(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`);
-  const { chromium } = require("playwright-core");
   fs.mkdirSync(artifacts, { recursive: true });
 
   t.step("two npm clients");
@@ -65,37 +27,20 @@ t.run(async () => {
 
   const ui = await serveUi();
   const uiUrl = `http://127.0.0.1:${ui.address().port}/`;
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "sio-chromium-"));
-  let context = null;
+  let browser = null;
   const shot = async (page, name) => {
-    const file = path.resolve(artifacts, `admin-ui-${label}-${name}.png`);
-    // Transitions finished: the page as it settles, not mid-fade.
-    await page.screenshot({ path: file, fullPage: true, animations: "disabled" });
+    const file = await screenshot(page, path.resolve(artifacts, `admin-ui-${label}-${name}.png`));
     console.log(`ARTIFACT ${file}`);
   };
   try {
     t.step("launch Chromium");
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 }, timeout: 30000,
-    });
-    // Only this machine: the page's web fonts and icon CDN are refused.
-    await context.route("**/*", (route) => {
-      const host = new URL(route.request().url()).hostname;
-      return host === "127.0.0.1" ? route.continue() : route.abort();
-    });
-    const page = context.pages()[0] || await context.newPage();
+    browser = await launch();
+    const { page } = browser;
     const errors = [];
     page.on("pageerror", (e) => errors.push(e.message));
 
     t.step("log in");
-    await page.goto(uiUrl, { timeout: UI_MS });
-    await page.getByLabel("Server URL").fill(t.url);
-    await page.getByLabel("Username").fill(USERNAME);
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Connect" }).click();
-    await waitForPage(page, "the dashboard, connected", () =>
-      !document.querySelector(".v-dialog--active") && document.body.innerText.includes("Dashboard"));
+    await login(page, uiUrl, t.url, USERNAME, PASSWORD);
 
     t.step("namespace counts on the dashboard");
     await waitForPage(page, "/ with 2 sockets and /admin with 1", () => {
@@ -147,8 +92,7 @@ t.run(async () => {
     t.check(blue.connected, "blue still connected");
     t.same(errors, [], "page errors");
   } finally {
-    if (context) await context.close().catch(() => {});
-    fs.rmSync(profile, { recursive: true, force: true });
+    if (browser) await browser.close();
     ui.close();
     red.close();
     blue.close();

@@ -5,7 +5,12 @@
 // UI does) logs in to the first node and must see every node's
 // server_stats and, in all_sockets, the clients of all three.
 //
-// Usage: node admin-run.js [--servers sio-tokio,node,sio-tokio] [--sio-bin PATH]
+// With --browser DIR, the UI's own page (its static build, served locally)
+// in headless Chromium then logs in to the first node and must list every
+// node on its Servers page and every client on its Sockets page; its
+// screenshots go to DIR.
+//
+// Usage: node admin-run.js [--servers sio-tokio,node,sio-tokio] [--sio-bin PATH] [--browser DIR]
 // Needs redis-server (scripts/install-redis) and `npm ci` in conformance/.
 "use strict";
 
@@ -18,10 +23,11 @@ const WAIT_MS = 10000;
 
 function args() {
   const argv = process.argv.slice(2);
-  const opts = { servers: ["sio-tokio", "node", "sio-tokio"], sioBin: null };
+  const opts = { servers: ["sio-tokio", "node", "sio-tokio"], sioBin: null, browser: null };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--servers") opts.servers = argv[++i].split(",");
     else if (argv[i] === "--sio-bin") opts.sioBin = argv[++i];
+    else if (argv[i] === "--browser") opts.browser = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (!opts.sioBin) {
@@ -62,6 +68,33 @@ function until(socket, event, test, what) {
     socket.on(event, check);
     check();
   });
+}
+
+// The UI's page, logged in to `url`: every node on the Servers page, every
+// client on the Sockets page.
+async function browserCheck(opts, url, names, clients) {
+  const fs = require("node:fs");
+  const page = require("../clients/admin-ui-page");
+  fs.mkdirSync(opts.browser, { recursive: true });
+  const ui = await page.serveUi();
+  const uiUrl = `http://127.0.0.1:${ui.address().port}/`;
+  const browser = await page.launch();
+  const label = opts.servers.join("-");
+  try {
+    await page.login(browser.page, uiUrl, url, "admin", "sio-admin-test");
+    for (const [route, wanted, what] of [["servers", names, "every node"], ["sockets", clients, "every client"]]) {
+      await browser.page.goto(`${uiUrl}#/${route}/`);
+      await page.waitForPage(browser.page, `${what}: ${wanted.join(", ")}`, new Function(
+        `const text = document.body.innerText;
+         return ${JSON.stringify(wanted)}.every((w) => text.includes(w));`));
+      const file = path.resolve(opts.browser, `admin-ui-cluster-${label}-${route}.png`);
+      console.log(`ARTIFACT ${await page.screenshot(browser.page, file)}`);
+    }
+    console.log("the UI's page lists every node and every client");
+  } finally {
+    await browser.close();
+    ui.close();
+  }
 }
 
 async function main() {
@@ -112,6 +145,7 @@ async function main() {
       }
     }
     console.log(`every node's stats (${names.join(", ")}) and all ${clients.length} clients listed`);
+    if (opts.browser) await browserCheck(opts, urls[0], names, clients);
     console.log("1 passed, 0 failed");
   } catch (error) {
     console.log(`FAIL: ${error.message}`);

@@ -42,6 +42,8 @@ async function main() {
 
   const io = new Server(port, {
     adapter: createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT }),
+    // The Admin UI's page (ADMIN_UI=1) comes from another origin.
+    ...(process.env.ADMIN_UI === "1" ? { cors: { origin: true, credentials: true } } : {}),
   });
 
   io.use((socket, next) => {
