@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_channel::{Receiver, Sender};
 use bytes::Bytes;
 use bytestring::ByteString;
+use sio_core::engine::Transport;
 use sio_core::packet::RawJson;
 use sio_core::server::{Event, Server, SocketId};
 
@@ -22,8 +23,14 @@ pub(crate) const OBSERVER_QUEUE: usize = 4096;
 /// One thing the server saw.
 #[derive(Debug)]
 pub(crate) enum Observed {
-    /// A socket joined its namespace (read it back by its id).
-    Connected(SocketId),
+    /// A socket joined its namespace (read it back by its id), with what
+    /// it was then: its rooms and its engine session's id and transport
+    /// (the UI's `rooms`, `clientId` and `transport` at connection, as
+    /// Node reports them before any handler runs).
+    Connected {
+        socket: SocketId,
+        at_connect: EngineView,
+    },
     Disconnected {
         nsp: ByteString,
         sid: ByteString,
@@ -61,6 +68,36 @@ pub(crate) enum Observed {
         data: RawJson,
         attachments: Vec<Bytes>,
     },
+}
+
+/// A socket as the core knows it at one instant.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EngineView {
+    /// Its rooms, its own id included.
+    pub(crate) rooms: Vec<String>,
+    /// Its Engine.IO session's id.
+    pub(crate) session_id: Option<ByteString>,
+    /// Its session's transport now.
+    pub(crate) transport: Option<Transport>,
+}
+
+impl EngineView {
+    /// What `server` knows of `socket` now.
+    pub(crate) fn of(server: &Server, socket: SocketId) -> EngineView {
+        let rooms = server
+            .rooms(socket)
+            .map(|rooms| rooms.map(str::to_owned).collect())
+            .unwrap_or_default();
+        let session = server.socket_session(socket);
+        let engine = server.engine();
+        EngineView {
+            rooms,
+            session_id: session
+                .and_then(|s| engine.handshake(s))
+                .map(|h| h.sid.clone()),
+            transport: session.and_then(|s| engine.transport(s)),
+        }
+    }
 }
 
 /// The sending side, kept by the server.

@@ -33,7 +33,7 @@ use super::shared::Shared;
 use super::sync::lock;
 use crate::endpoint::{Endpoint, Layer};
 use crate::meter;
-use crate::observe::Observed;
+use crate::observe::{EngineView, Observed};
 use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
 
@@ -734,7 +734,10 @@ impl Shared {
                     let inner = Socket::inner_of(s);
                     tracing::debug!(socket = &*inner.sid, nsp = &*inner.nsp, "socket connected");
                     meter::socket_connected(&inner.nsp);
-                    self.observe(|| Observed::Connected(socket));
+                    self.observe(|| Observed::Connected {
+                        socket,
+                        at_connect: EngineView::of(server, socket),
+                    });
                     Socket::push_entry_job(s, Job::Connect, ready);
                 }
             }

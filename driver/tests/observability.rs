@@ -180,13 +180,24 @@ fn the_admin_namespace_speaks_the_reference_protocol() {
     assert!(main["rooms"].as_array().unwrap().contains(&"lobby".into()));
     let id = main["id"].as_str().unwrap().to_owned();
 
+    // A socket as it connected (before its handler joined lobby), then the join.
+    let (_late, _) = RawClient::connect(&rt, &io, "/", None);
+    let connected = admin_event(&mut admin, "socket_connected");
+    let late_id = connected[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(connected[0]["rooms"], serde_json::json!([late_id.as_str()]));
+    let joined = admin_event(&mut admin, "room_joined");
+    assert_eq!(
+        &joined[..3],
+        &["/".into(), "lobby".into(), Value::from(late_id.as_str())]
+    );
+
     rt.advance(Duration::from_secs(2));
     let stats = admin_event(&mut admin, "server_stats");
     assert_eq!(stats[0]["serverId"], "node-a");
-    assert_eq!(stats[0]["clientsCount"], 2);
+    assert_eq!(stats[0]["clientsCount"], 3);
     let namespaces = stats[0]["namespaces"].as_array().unwrap();
     let root = namespaces.iter().find(|n| n["name"] == "/").unwrap();
-    assert_eq!(root["socketsCount"], 1);
+    assert_eq!(root["socketsCount"], 2);
 
     user.send_text("42[\"ping\",1]", &[]);
     let received = admin_event(&mut admin, "event_received");

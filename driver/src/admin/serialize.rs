@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::io::SocketIo;
 use crate::namespace::Namespace;
+use crate::observe::EngineView;
 use crate::remote::{handshake_value, value_to_json, RemoteSocket};
 use crate::socket::Socket;
 use sio_core::engine::Transport;
@@ -49,21 +50,23 @@ fn remote_socket(remote: &RemoteSocket) -> Value {
     )
 }
 
-/// One socket of this node.
-pub(super) fn socket(socket: &Socket) -> Value {
+/// One socket of this node, as it is now.
+fn socket(socket: &Socket) -> Value {
     let id = socket.core_id();
-    let engine = socket.shared().read(|server| {
-        let session = server.socket_session(id)?;
-        let sid = server.engine().handshake(session)?.sid.clone();
-        Some((sid, server.engine().transport(session)?))
-    });
-    let (client_id, transport) = match engine {
-        Some((sid, transport)) => (
-            Value::from(&sid[..sid.len().min(12)]),
-            Value::from(transport_name(transport)),
-        ),
-        None => (Value::Null, Value::Null),
-    };
+    let now = socket.shared().read(|server| EngineView::of(server, id));
+    socket_as(socket, &now)
+}
+
+/// One socket of this node, with its rooms and engine details as `view`
+/// saw them.
+pub(super) fn socket_as(socket: &Socket, view: &EngineView) -> Value {
+    let client_id = view
+        .session_id
+        .as_ref()
+        .map_or(Value::Null, |sid| Value::from(&sid[..sid.len().min(12)]));
+    let transport = view
+        .transport
+        .map_or(Value::Null, |t| Value::from(transport_name(t)));
     let handshake = value_to_json(&handshake_value(socket.handshake()));
     let data = socket
         .data_value()
@@ -75,7 +78,7 @@ pub(super) fn socket(socket: &Socket) -> Value {
         transport,
         &data,
         &handshake,
-        socket.rooms(),
+        view.rooms.clone(),
     )
 }
 

@@ -32,8 +32,11 @@ fn forward(shared: &Arc<Shared>, admin_nsp: &str, observation: Observed) {
     let admin = Namespace::existing(shared, admin_nsp);
     let now = iso_date(shared.clock.wall_clock());
     let sent = match observation {
-        Observed::Connected(id) => match shared.socket(id) {
-            Some(socket) => admin.emit("socket_connected", &(serialize::socket(&socket), now)),
+        Observed::Connected { socket, at_connect } => match shared.socket(socket) {
+            Some(socket) => {
+                let serialized = serialize::socket_as(&socket, &at_connect);
+                admin.emit("socket_connected", &(serialized, now))
+            }
             // Gone already: its disconnect follows.
             None => Ok(()),
         },
