@@ -42,6 +42,8 @@ async function main() {
 
   const io = new Server(port, {
     adapter: createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT }),
+    // The Admin UI's page (ADMIN_UI=1) comes from another origin.
+    ...(process.env.ADMIN_UI === "1" ? { cors: { origin: true, credentials: true } } : {}),
   });
 
   io.use((socket, next) => {
@@ -114,6 +116,15 @@ async function main() {
     });
   });
 
+  // With ADMIN_UI=1 (admin-run.js): the Admin UI's reference server side,
+  // the node's name as its serverId; the hash is of the suite's password.
+  if (process.env.ADMIN_UI === "1") {
+    require("@socket.io/admin-ui").instrument(io, {
+      auth: { type: "basic", username: "admin",
+        password: "$2a$04$p3rlGIw.ZfcxYoyrGqXcFeXvTRe2/SzPGyan2f7htPCc4mANH0iBa" },
+      serverId: nodeName,
+    });
+  }
   io.httpServer.on("listening", () => console.log(`LISTENING ${port}`));
 
   const stop = async () => {

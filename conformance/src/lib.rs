@@ -11,6 +11,7 @@
 //! ([`hostile`]) as `hostile-*` rows.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod api_tests;
 pub mod client_scenarios;
 pub mod compression;

@@ -106,6 +106,18 @@ pub const ALL: &[Scenario] = &[
     },
     crate::compression::NODE,
     crate::compression::BROWSER,
+    Scenario {
+        name: "admin-protocol",
+        what: "Admin UI protocol: auth, stats, sockets, commands",
+        config: crate::admin::config,
+        setup: crate::admin::setup,
+    },
+    Scenario {
+        name: "admin-readonly",
+        what: "Admin UI read-only: no commands",
+        config: crate::admin::config,
+        setup: crate::admin::setup_readonly,
+    },
 ];
 
 fn no_change(_: &mut Config) {}

@@ -1586,3 +1586,75 @@ fn second_connect_to_a_joined_namespace_closes_the_session() {
     );
     assert_eq!(h.server.engine().session_count(), 0);
 }
+
+#[test]
+fn engine_stats_count_sessions_packets_and_closes() {
+    use sio_core::engine::CloseReason;
+    let mut h = Harness::new(config());
+    let sid = open_polling(&mut h);
+    assert_eq!(h.server.engine().stats().opened_polling, 1);
+    assert_eq!(h.server.engine().stats().polling_sessions, 1);
+    let (a, sa) = h.connected("/");
+    let stats = *h.server.engine().stats();
+    assert_eq!(stats.opened_websocket, 1);
+    // The CONNECT was one message in; its answer one out.
+    assert_eq!((stats.packets_in, stats.packets_out), (1, 1));
+    a.send(&mut h, "2[\"hi\"]");
+    h.server
+        .emit(h.now, sa, json("[\"yo\",1]"), vec![], None)
+        .unwrap();
+    h.drain();
+    let stats = *h.server.engine().stats();
+    assert_eq!(stats.packets_in, 2);
+    assert_eq!(
+        stats.bytes_in,
+        1 + "2[\"hi\"]".len() as u64,
+        "`0` and the event"
+    );
+    assert_eq!(stats.packets_out, 2);
+    // Each counted as its frame: the `4` of Engine.IO and the packet.
+    let connect_ok = stats.bytes_out - "42[\"yo\",1]".len() as u64;
+    assert!(connect_ok > "40{\"sid\":\"\"}".len() as u64, "{stats:?}");
+    h.server.handle_conn_closed(h.now, a.conn);
+    h.drain();
+    let stats = *h.server.engine().stats();
+    assert_eq!(stats.closed_with(CloseReason::TransportClose), 1);
+    assert_eq!(stats.backlog_drops, 0);
+    // The polling session sends `1`: it closes, and leaves the polling count.
+    polling(&mut h, Method::Post, &sid, b"1");
+    let stats = *h.server.engine().stats();
+    assert_eq!(stats.closed_with(CloseReason::TransportClose), 2);
+    assert_eq!(stats.polling_sessions, 0);
+}
+
+#[test]
+fn room_events_only_when_asked_and_only_for_changes() {
+    let mut h = Harness::new(config());
+    let (_a, sa) = h.connected("/");
+    h.take_events();
+    h.server.join(sa, "quiet").unwrap();
+    h.drain();
+    assert!(h.take_events().is_empty(), "off by default");
+    h.server.set_observer_events(true);
+    h.server.join(sa, "news").unwrap();
+    h.server.join(sa, "news").unwrap();
+    h.server.leave(sa, "news").unwrap();
+    h.server.leave(sa, "news").unwrap();
+    h.drain();
+    let events = h.take_events();
+    assert_eq!(
+        events,
+        vec![
+            Event::RoomJoined {
+                socket: sa,
+                nsp: "/".into(),
+                room: "news".into()
+            },
+            Event::RoomLeft {
+                socket: sa,
+                nsp: "/".into(),
+                room: "news".into()
+            },
+        ]
+    );
+}

@@ -20,6 +20,7 @@
 //! other nodes (`answer.rs`) and its dispatch of server-side emits
 //! (`namespace.rs`) are `impl Cluster` blocks on the floors above.
 
+use crate::meter;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -174,17 +175,23 @@ async fn publish_loop(bus: Arc<dyn Bus>, outgoing: Receiver<(String, Bytes)>) {
                 in_flight.push_back((channel, outcome));
             }
             Step::Queued(Err(_)) => break,
-            Step::Done(result) => {
-                if let (Some((channel, _)), Err(error)) = (in_flight.pop_front(), result) {
+            Step::Done(result) => match (in_flight.pop_front(), result) {
+                (Some((channel, _)), Err(error)) => {
+                    meter::adapter_error("publish");
                     tracing::warn!(%channel, %error, "cluster publish failed; message lost");
                 }
-            }
+                (_, _) => meter::adapter_published(),
+            },
         }
     }
     // The server is gone: what was handed over still goes; report it.
     for (channel, outcome) in in_flight {
-        if let Err(error) = outcome.await {
-            tracing::warn!(%channel, %error, "cluster publish failed; message lost");
+        match outcome.await {
+            Ok(()) => meter::adapter_published(),
+            Err(error) => {
+                meter::adapter_error("publish");
+                tracing::warn!(%channel, %error, "cluster publish failed; message lost");
+            }
         }
     }
 }
@@ -200,9 +207,11 @@ async fn event_loop(shared: Weak<Shared>, incoming: Receiver<BusEvent>) {
         };
         match event {
             BusEvent::Message { channel, payload } => {
+                meter::adapter_received();
                 cluster.handle_message(&shared, &channel, &payload)
             }
             BusEvent::Down(error) => {
+                meter::adapter_error("down");
                 cluster.connected.store(false, Ordering::Release);
                 tracing::warn!(%error, "cluster bus down; local delivery goes on");
             }
@@ -277,6 +286,7 @@ impl Cluster {
     /// Queues `payload` for `channel`.
     fn publish(&self, channel: String, payload: Vec<u8>) {
         if self.outbox.try_send((channel, payload.into())).is_err() {
+            meter::adapter_error("queue_full");
             tracing::warn!("cluster publish queue full; message dropped");
         }
     }
@@ -552,6 +562,7 @@ impl Cluster {
             };
             match incoming {
                 Err(error) => {
+                    meter::adapter_error("malformed");
                     tracing::warn!(%channel, %error, "malformed cluster message dropped");
                 }
                 Ok(Incoming::Broadcast(message)) => self.deliver_broadcast(shared, &nsp, &message),

@@ -236,6 +236,10 @@ pub(crate) trait Layer: Send + Sync + Sized + 'static {
         ready: &mut Vec<Self::Ready>,
     );
 
+    /// A drain is over, under the host's lock (metrics read the machine's
+    /// totals here).
+    fn drained(&self, _machine: &Self::Machine) {}
+
     /// Runs ready handlers within the caller's poll (a reader's task).
     fn run_now(ready: Self::Ready, cx: &mut Context<'_>);
 
@@ -316,7 +320,8 @@ impl<'a, L: Layer> Router<L::Machine> for Routes<'a, L> {
         }
     }
 
-    fn drained(&mut self) {
+    fn drained(&mut self, machine: &L::Machine) {
         self.conns = None;
+        self.layer.drained(machine);
     }
 }

@@ -43,7 +43,7 @@ pub(crate) trait Router<M: Machine> {
     /// One output, in the order the machine produced it.
     fn route(&mut self, machine: &M, output: M::Output);
     /// The drain is over (before the deadline is published).
-    fn drained(&mut self) {}
+    fn drained(&mut self, _machine: &M) {}
 }
 
 struct Slot<M> {
@@ -98,7 +98,7 @@ impl<M: Machine> Host<M> {
             match slot.machine.poll_next() {
                 Next::Output(output) => router.route(&slot.machine, output),
                 Next::Timeout(deadline) => {
-                    router.drained();
+                    router.drained(&slot.machine);
                     if slot.deadline != deadline {
                         slot.deadline = deadline;
                         self.deadline_changed.notify(usize::MAX);

@@ -33,12 +33,17 @@
 //!   other nodes return [`ClusterError`] when the bus fails or a node does
 //!   not answer in time.
 //!
+//! - [`admin`]: the official Socket.IO Admin UI's server side
+//!   ([`SocketIo::instrument`]); [`meter`]: the names of the metrics
+//!   recorded through the `metrics` facade (install any recorder).
+//!
 //! ## Module floors
 //!
 //! Imports between modules run one way, down: no module imports its own
-//! importers. From the top: `io` (and `engine_io`, `testing`) >
+//! importers. From the top: `admin` > `io` (and `engine_io`, `testing`) >
 //! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
+//! `meter`, `observe`,
 //! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`,
 //! `message`, `runtime`, `error`, `sync`). The client stands beside the
 //! server floors, below `engine_io` (which re-exports its Engine.IO
@@ -57,6 +62,7 @@
 
 mod accept;
 mod ack;
+pub mod admin;
 mod answer;
 mod bus;
 mod client;
@@ -72,7 +78,9 @@ mod host;
 mod io;
 mod jobs;
 mod message;
+pub mod meter;
 mod namespace;
+mod observe;
 mod operators;
 mod outbox;
 mod payload;

@@ -377,7 +377,7 @@ impl Namespace {
             .push(Arc::new(move |context| Box::pin(middleware(context))));
     }
 
-    fn operator(&self) -> BroadcastOperator {
+    pub(crate) fn operator(&self) -> BroadcastOperator {
         let namespaces = if self.dynamic {
             lock(&self.handlers.children).clone()
         } else {

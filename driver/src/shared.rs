@@ -31,6 +31,8 @@ use super::runtime::Runtime;
 use crate::clock::Clock;
 use crate::endpoint::{Endpoint, Layer};
 use crate::host::{start_timers, Hosted};
+use crate::meter::{self, EngineMeter};
+use crate::observe::{Observed, Observer};
 use crate::sync::lock;
 use sio_core::server::{ConnectRequestId, Server, SocketId};
 use sio_core::time::Instant;
@@ -52,6 +54,10 @@ pub(crate) struct Shared {
     /// The cluster this server joined, if an adapter is attached: an
     /// `Arc<Cluster>`, erased here (`Shared::cluster` in `cluster.rs`).
     pub(crate) cluster: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// The engine totals last given to the metrics recorder.
+    pub(crate) meter: EngineMeter,
+    /// The Admin UI's instrumentation, once attached.
+    pub(crate) observer: OnceLock<Observer>,
 }
 
 /// The namespaces' registry (namespace floor), as the floors below it use
@@ -93,6 +99,8 @@ impl Shared {
             acks: Mutex::new(HashMap::new()),
             namespaces,
             cluster: OnceLock::new(),
+            meter: EngineMeter::default(),
+            observer: OnceLock::new(),
         });
         start_timers(&shared);
         shared
@@ -114,6 +122,7 @@ impl Shared {
         let mut acks = lock(&self.acks);
         if let Some(waiting) = acks.get_mut(&socket) {
             if let Some(tx) = waiting.remove(&id) {
+                meter::acks_pending(-1.0);
                 let _ = tx.try_send(reply);
             }
             if waiting.is_empty() {
@@ -126,6 +135,26 @@ impl Shared {
     /// [`Shared::process`] closure that emitted, before outputs are routed.
     pub(crate) fn expect_ack(&self, socket: SocketId, id: u64, tx: Sender<AckReply>) {
         lock(&self.acks).entry(socket).or_default().insert(id, tx);
+        meter::acks_pending(1.0);
+    }
+
+    /// Drops every ack waiter of `socket` (it left): they learn it is gone.
+    pub(crate) fn drop_acks(&self, socket: SocketId) {
+        if let Some(waiting) = lock(&self.acks).remove(&socket) {
+            meter::acks_pending(-(waiting.len() as f64));
+        }
+    }
+
+    /// Tells the observer, if one is attached.
+    pub(crate) fn observe(&self, observed: impl FnOnce() -> Observed) {
+        if let Some(observer) = self.observer.get() {
+            observer.tell(observed());
+        }
+    }
+
+    /// Whether an observer wants every event in and out.
+    pub(crate) fn observes_events(&self) -> bool {
+        self.observer.get().is_some_and(|o| o.events)
     }
 
     /// How many connections are registered.

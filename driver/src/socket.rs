@@ -32,6 +32,8 @@ use super::runtime::BoxFuture;
 use super::shared::Shared;
 use super::sync::lock;
 use crate::endpoint::{Endpoint, Layer};
+use crate::meter;
+use crate::observe::{EngineView, Observed};
 use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
 
@@ -187,6 +189,13 @@ impl Socket {
     /// `fetch_sockets` shows, on this node and on the others.
     pub fn set_data<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(data)?;
+        if self.inner.shared.observer.get().is_some() {
+            self.inner.shared.observe(|| Observed::DataUpdated {
+                nsp: self.inner.nsp.as_ref().into(),
+                sid: self.inner.sid.as_str().into(),
+                data: value.clone(),
+            });
+        }
         *lock(&self.inner.data) = Some(value);
         Ok(())
     }
@@ -277,6 +286,7 @@ impl Socket {
     /// Sends `event` with `args` (a tuple for several arguments, `()` for none).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let (data, attachments) = encode_args(Some(event), args)?;
+        self.observe_out(&data, &attachments);
         let id = self.inner.id;
         self.inner
             .shared
@@ -288,12 +298,26 @@ impl Socket {
     /// Sends a packet whose data is `data` (the whole array, event name
     /// first) with `attachments` for its placeholders, unchanged.
     pub fn emit_raw(&self, data: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
+        self.observe_out(&data, &attachments);
         let id = self.inner.id;
         self.inner
             .shared
             .process(|server, now| server.emit(now, id, data, attachments, None))
             .map(|_| ())
             .map_err(EmitError::from)
+    }
+
+    /// Tells an observer that wants events about one emitted to this socket.
+    pub(crate) fn observe_out(&self, data: &RawJson, attachments: &[Bytes]) {
+        let shared = &self.inner.shared;
+        if shared.observes_events() {
+            shared.observe(|| Observed::EventOut {
+                nsp: self.inner.nsp.as_ref().into(),
+                sid: self.inner.sid.as_str().into(),
+                data: data.clone(),
+                attachments: attachments.to_vec(),
+            });
+        }
     }
 
     /// Sends `event` and waits for the client's acknowledgement, decoded as
@@ -629,6 +653,7 @@ impl SocketEmitter {
         args: &T,
     ) -> Result<async_channel::Receiver<super::ack::AckReply>, AckError> {
         let (data, attachments) = encode_args(Some(event), args).map_err(EmitError::from)?;
+        self.socket.observe_out(&data, &attachments);
         let inner = &self.socket.inner;
         let (tx, rx) = async_channel::bounded(1);
         // "No deadline" is a deadline that never comes.
@@ -708,6 +733,11 @@ impl Shared {
                 if let Some(s) = lock(&self.sockets).get(&socket) {
                     let inner = Socket::inner_of(s);
                     tracing::debug!(socket = &*inner.sid, nsp = &*inner.nsp, "socket connected");
+                    meter::socket_connected(&inner.nsp);
+                    self.observe(|| Observed::Connected {
+                        socket,
+                        at_connect: EngineView::of(server, socket),
+                    });
                     Socket::push_entry_job(s, Job::Connect, ready);
                 }
             }
@@ -718,6 +748,15 @@ impl Shared {
                 ack,
             } => {
                 if let Some(s) = lock(&self.sockets).get(&socket) {
+                    if self.observes_events() {
+                        let inner = Socket::inner_of(s);
+                        self.observe(|| Observed::EventIn {
+                            nsp: inner.nsp.as_ref().into(),
+                            sid: inner.sid.as_str().into(),
+                            data: data.clone(),
+                            attachments: attachments.clone(),
+                        });
+                    }
                     Socket::push_entry_job(
                         s,
                         Job::Event {
@@ -735,17 +774,24 @@ impl Shared {
                 data,
                 attachments,
             } => self.settle_ack(socket, id, AckReply::Data { data, attachments }),
-            Event::AckTimeout { socket, id } => self.settle_ack(socket, id, AckReply::Timeout),
+            Event::AckTimeout { socket, id } => {
+                meter::ack_timed_out();
+                self.settle_ack(socket, id, AckReply::Timeout)
+            }
             Event::Disconnect {
                 socket,
                 reason,
                 rooms,
-                ..
+                nsp,
             } => {
                 // Dropping the senders tells every waiter the socket is gone.
-                lock(&self.acks).remove(&socket);
+                self.drop_acks(socket);
                 if let Some(s) = lock(&self.sockets).remove(&socket) {
                     let s = Socket::of_owned_entry(s);
+                    meter::socket_disconnected(&nsp, reason.as_str());
+                    if let Some(observer) = self.observer.get() {
+                        observer.disconnected(&nsp, s.id(), reason.as_str(), &rooms);
+                    }
                     if matches!(
                         reason,
                         DisconnectReason::ParseError | DisconnectReason::TransportError
@@ -772,6 +818,12 @@ impl Shared {
                     );
                 }
             }
+            event
+            @ (Event::RoomJoined { .. } | Event::RoomLeft { .. } | Event::Upgraded { .. }) => {
+                if let Some(observer) = self.observer.get() {
+                    observer.core_event(server, event);
+                }
+            }
             _ => {}
         }
     }
@@ -779,6 +831,17 @@ impl Shared {
     /// Makes `socket` known before its `Connected` event is routed.
     pub(crate) fn insert_socket(&self, socket: Socket) {
         lock(&self.sockets).insert(socket.core_id(), socket.inner);
+    }
+
+    /// How many sockets each namespace has (those with none are absent).
+    pub(crate) fn sockets_per_namespace(&self) -> hashbrown::HashMap<Arc<str>, usize> {
+        let mut counts = hashbrown::HashMap::new();
+        for entry in lock(&self.sockets).values() {
+            *counts
+                .entry(Socket::inner_of(entry).nsp.clone())
+                .or_insert(0) += 1;
+        }
+        counts
     }
 
     /// The application's handle of a core socket, if it is still connected.
@@ -799,6 +862,10 @@ impl Layer for Shared {
 
     fn route_event(self: &Arc<Self>, server: &Server, event: Event, ready: &mut Vec<Ready>) {
         Shared::route_event(self, server, event, ready)
+    }
+
+    fn drained(&self, server: &Server) {
+        self.meter.report(server.engine().stats());
     }
 
     fn run_now(ready: Ready, cx: &mut core::task::Context<'_>) {

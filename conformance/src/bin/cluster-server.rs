@@ -93,7 +93,7 @@ fn serve_tokio(args: &Args, listener: TcpListener) -> std::io::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let io = sio_tokio::new(Config::default()).with_adapter(adapter(args).await?);
+        let io = sio_tokio::new(config()).with_adapter(adapter(args).await?);
         app(&io, args.node.clone());
         let listener = tokio::net::TcpListener::from_std(listener)?;
         announce(args.port)?;
@@ -103,7 +103,7 @@ fn serve_tokio(args: &Args, listener: TcpListener) -> std::io::Result<()> {
 
 fn serve_smol(args: &Args, listener: TcpListener) -> std::io::Result<()> {
     smol::block_on(async {
-        let io = sio_smol::new(Config::default()).with_adapter(adapter(args).await?);
+        let io = sio_smol::new(config()).with_adapter(adapter(args).await?);
         app(&io, args.node.clone());
         let listener = smol::net::TcpListener::try_from(listener)?;
         announce(args.port)?;
@@ -113,7 +113,7 @@ fn serve_smol(args: &Args, listener: TcpListener) -> std::io::Result<()> {
 
 fn serve_async_std(args: &Args, listener: TcpListener) -> std::io::Result<()> {
     async_std::task::block_on(async {
-        let io = sio_async_std::new(Config::default()).with_adapter(adapter(args).await?);
+        let io = sio_async_std::new(config()).with_adapter(adapter(args).await?);
         app(&io, args.node.clone());
         let listener = async_std::net::TcpListener::from(listener);
         announce(args.port)?;
@@ -163,6 +163,43 @@ struct Auth {
 
 /// The application of conformance/cluster/README.md.
 fn app(io: &SocketIo, node: Arc<str>) {
+    if admin_ui() {
+        instrument(io, &node);
+    }
+    app_events(io, node);
+}
+
+/// Node's defaults; with `ADMIN_UI=1`, CORS for the UI's page (any origin,
+/// with credentials).
+fn config() -> Config {
+    let mut config = Config::default();
+    if admin_ui() {
+        sio_conformance::admin::config(&mut config);
+    }
+    config
+}
+
+fn admin_ui() -> bool {
+    std::env::var("ADMIN_UI").is_ok_and(|v| v == "1")
+}
+
+/// With `ADMIN_UI=1` (conformance/cluster/admin-run.js): the Admin UI's
+/// protocol, this node's name as its `serverId`.
+fn instrument(io: &SocketIo, node: &str) {
+    use sio_conformance::admin::{PASSWORD_HASH, USERNAME};
+    use sio_driver::admin::{AdminAuth, AdminOptions};
+    let mut options = AdminOptions::new(AdminAuth::Basic {
+        username: USERNAME.to_owned(),
+        password_hash: PASSWORD_HASH.to_owned(),
+    });
+    options.server_id = Some(node.to_owned());
+    if let Err(error) = io.instrument(options) {
+        eprintln!("instrument failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn app_events(io: &SocketIo, node: Arc<str>) {
     {
         let node = node.clone();
         io.on_server_side_emit("ping-node", move |payload: Value, ack| {

@@ -10,6 +10,7 @@ pub mod server;
 mod cors;
 pub(crate) mod ids;
 mod session;
+pub mod stats;
 mod timer;
 mod transport;
 
@@ -20,4 +21,5 @@ pub use server::{
     CloseReason, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo, Io, OutMessage,
     Output, SessionId,
 };
+pub use stats::EngineStats;
 pub use transport::{ConnId, Transport};

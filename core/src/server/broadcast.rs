@@ -10,7 +10,7 @@ use crate::engine::{EngineServer, OutMessage};
 
 use super::namespace::Namespace;
 use super::socket::SocketId;
-use super::types::ServerError;
+use super::types::{Event, ServerError};
 use super::Server;
 use crate::engine::SessionId;
 use crate::packet::{Packet, Parser, RawJson};
@@ -182,7 +182,12 @@ impl<P: Parser> Server<P> {
         if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
             namespace.join(socket, room.clone());
         }
-        state.rooms.insert(room);
+        state.rooms.insert(room.clone());
+        if self.observer_events {
+            let nsp = state.nsp.clone();
+            self.events
+                .push_back(Event::RoomJoined { socket, nsp, room });
+        }
         Ok(())
     }
 
@@ -195,6 +200,11 @@ impl<P: Parser> Server<P> {
         if state.rooms.remove(room) {
             if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
                 namespace.leave(socket, room);
+            }
+            if self.observer_events {
+                let nsp = state.nsp.clone();
+                let room = ByteString::from(room);
+                self.events.push_back(Event::RoomLeft { socket, nsp, room });
             }
         }
         Ok(())

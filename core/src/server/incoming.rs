@@ -29,7 +29,11 @@ impl<P: Parser> Server<P> {
             EngineEvent::Closed { session, reason } => {
                 self.drop_session(session, DisconnectReason::from_close(reason));
             }
-            EngineEvent::Upgraded { .. } => {}
+            EngineEvent::Upgraded { session } => {
+                if self.observer_events {
+                    self.events.push_back(Event::Upgraded { session });
+                }
+            }
         }
     }
 

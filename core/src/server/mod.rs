@@ -79,6 +79,8 @@ pub struct Server<P: Parser = JsonParser> {
     /// handled while draining outputs, where no `now` is given.
     now: Instant,
     dynamic_namespaces: bool,
+    /// Whether joins, leaves and upgrades are reported ([`Event::RoomJoined`], ...).
+    observer_events: bool,
     namespaces: BTreeMap<ByteString, Namespace>,
     sockets: BTreeMap<SocketId, Socket>,
     sessions: BTreeMap<SessionId, Session<P::Decoder>>,
@@ -120,6 +122,7 @@ impl<P: Parser> Server<P> {
             ids,
             now: Instant::ZERO,
             dynamic_namespaces: false,
+            observer_events: false,
             namespaces,
             sockets: BTreeMap::new(),
             sessions: BTreeMap::new(),
@@ -264,6 +267,14 @@ impl<P: Parser> Server<P> {
     /// of being refused with "Invalid namespace".
     pub fn set_dynamic_namespaces(&mut self, enabled: bool) {
         self.dynamic_namespaces = enabled;
+    }
+
+    /// Whether [`Server::join`] and [`Server::leave`] report what they
+    /// changed as [`Event::RoomJoined`] and [`Event::RoomLeft`], and
+    /// upgrades come as [`Event::Upgraded`] (off by default: only
+    /// observers such as the Admin UI want them).
+    pub fn set_observer_events(&mut self, enabled: bool) {
+        self.observer_events = enabled;
     }
 
     /// Whether the namespace `name` exists.

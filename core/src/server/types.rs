@@ -182,6 +182,33 @@ pub enum Event {
         /// before it left.
         rooms: Vec<ByteString>,
     },
+    /// A socket joined a room (only with
+    /// [`Server::set_observer_events`](super::Server::set_observer_events)).
+    RoomJoined {
+        /// The socket.
+        socket: SocketId,
+        /// Its namespace.
+        nsp: ByteString,
+        /// The room.
+        room: ByteString,
+    },
+    /// A session moved from polling to WebSocket (only with
+    /// [`Server::set_observer_events`](super::Server::set_observer_events)).
+    Upgraded {
+        /// The session; its sockets are [`Server::session_sockets`](super::Server::session_sockets).
+        session: SessionId,
+    },
+    /// A socket left a room it was in (only with
+    /// [`Server::set_observer_events`](super::Server::set_observer_events); not
+    /// reported for the rooms a disconnecting socket leaves).
+    RoomLeft {
+        /// The socket.
+        socket: SocketId,
+        /// Its namespace.
+        nsp: ByteString,
+        /// The room.
+        room: ByteString,
+    },
 }
 
 /// One output of [`Server::poll_output`](super::Server::poll_output).

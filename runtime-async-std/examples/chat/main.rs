@@ -11,12 +11,15 @@
 //! ```
 //!
 //! Environment, routes and events: as in the tokio example (`PORT`,
-//! `JWT_SECRET`, `CORS_ORIGIN`, `RUST_LOG`). async-std has no Ctrl-C
-//! handling of its own: Ctrl-C ends the process at once, without telling
-//! the connected clients (they see the transport close and reconnect).
+//! `JWT_SECRET`, `CORS_ORIGIN`, `RUST_LOG`, the Admin UI's `ADMIN_*`).
+//! async-std has no Ctrl-C handling of its own: Ctrl-C ends the process at
+//! once, without telling the connected clients (they see the transport
+//! close and reconnect).
 //! async-std is discontinued upstream; the smol example is the same
 //! program on its successor.
 
+#[path = "../../../runtime-tokio/examples/chat/admin.rs"]
+mod admin;
 #[path = "../../../runtime-tokio/examples/chat/auth.rs"]
 mod auth;
 #[path = "../../../runtime-tokio/examples/chat/events.rs"]
@@ -35,8 +38,14 @@ fn main() -> std::io::Result<()> {
     setup::init_logging();
     let settings = Settings::from_env()?;
     async_std::task::block_on(async {
-        let io = sio_async_std::new(setup::config(&settings.cors_origin));
+        let admin_ui = admin::AdminSettings::from_env()?;
+        let admin_origin = admin_ui.as_ref().map(|a| a.ui_origin.as_str());
+        let io = sio_async_std::new(setup::config(&settings.cors_origin, admin_origin));
         setup::install(&io, settings.keys.clone(), settings.rate_limit);
+        if let Some(admin_ui) = &admin_ui {
+            admin::instrument(&io, admin_ui)?;
+            admin::announce(admin_ui, settings.port);
+        }
         let site = Site::new(settings.keys);
         io.set_fallback(routes::fallback(site, settings.cors_origin));
 

@@ -7,7 +7,12 @@
 //!
 //! Environment: `PORT` (3000), `JWT_SECRET` (a development default, with a
 //! warning), `CORS_ORIGIN` (`http://localhost:3000`), `RUST_LOG` (`info`);
-//! for tests, `CHAT_RATE_LIMIT` (10) and `CHAT_RATE_WINDOW_MS` (60000).
+//! for tests, `CHAT_RATE_LIMIT` (10) and `CHAT_RATE_WINDOW_MS` (60000); the
+//! Admin UI (`admin.rs`): `ADMIN_PASSWORD` or `ADMIN_PASSWORD_HASH` turns
+//! it on, `ADMIN_USERNAME` (`admin`), `ADMIN_UI_ORIGIN`
+//! (`https://admin.socket.io`).
+//!
+//! HTTP: `GET /metrics` the server's metrics in Prometheus' text format.
 //!
 //! HTTP: `GET /` the page, `GET /socket.io.min.js` the browser client (when
 //! installed), `GET /token?user=NAME` a test token `{"token": "..."}` (an
@@ -55,6 +60,7 @@
 //! `async_std_chat`) include them from here. This file is the tokio
 //! part: axum routes around `web.rs`, the tower layer, Ctrl-C.
 
+mod admin;
 mod auth;
 mod events;
 mod setup;
@@ -66,6 +72,7 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use sio_core::wire::http;
 use tower_http::cors::CorsLayer;
@@ -106,7 +113,16 @@ async fn token(State(site): State<Site>, Query(query): Query<TokenQuery>) -> Res
 
 /// The HTTP routes, with CORS for `cors_origin` (Socket.IO answers its own
 /// CORS, so this layer sits inside the Socket.IO one).
-fn routes(site: Site, cors_origin: &str) -> Router {
+async fn metrics(State(prometheus): State<PrometheusHandle>) -> Response {
+    let mut response = prometheus.render().into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
+fn routes(site: Site, cors_origin: &str, prometheus: PrometheusHandle) -> Router {
     let cors = match cors_origin.parse::<HeaderValue>() {
         Ok(origin) => CorsLayer::new()
             .allow_origin(origin)
@@ -119,12 +135,16 @@ fn routes(site: Site, cors_origin: &str) -> Router {
             CorsLayer::new()
         }
     };
+    let metrics = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(prometheus);
     Router::new()
         .route("/", get(index))
         .route("/token", get(token))
         .route("/socket.io.min.js", get(client_bundle))
         .layer(cors)
         .with_state(site)
+        .merge(metrics)
 }
 
 async fn ctrl_c() {
@@ -139,10 +159,20 @@ async fn main() -> std::io::Result<()> {
     setup::init_logging();
     let settings = Settings::from_env()?;
 
-    let io = sio_tokio::new(setup::config(&settings.cors_origin));
+    let admin_ui = admin::AdminSettings::from_env()?;
+    // Metrics through the `metrics` facade, rendered for Prometheus at /metrics.
+    let prometheus = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(std::io::Error::other)?;
+    let admin_origin = admin_ui.as_ref().map(|a| a.ui_origin.as_str());
+    let io = sio_tokio::new(setup::config(&settings.cors_origin, admin_origin));
     setup::install(&io, settings.keys.clone(), settings.rate_limit);
+    if let Some(admin_ui) = &admin_ui {
+        admin::instrument(&io, admin_ui)?;
+        admin::announce(admin_ui, settings.port);
+    }
     let site = Site::new(settings.keys);
-    let app = routes(site, &settings.cors_origin).layer(sio_tokio::layer(io.clone()));
+    let app = routes(site, &settings.cors_origin, prometheus).layer(sio_tokio::layer(io.clone()));
 
     let port = settings.port;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

@@ -80,12 +80,16 @@ pub fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).init();
 }
 
-/// The server's configuration: Node's defaults, CORS for `cors_origin`.
-pub fn config(cors_origin: &str) -> Config {
+/// The server's configuration: Node's defaults, CORS for `cors_origin`
+/// and, with the Admin UI on, for its page's origin with credentials (the
+/// UI sends them).
+pub fn config(cors_origin: &str, admin_ui_origin: Option<&str>) -> Config {
     let mut config = Config::default();
-    config.engine.cors = Some(Cors::new(AllowedOrigins::List(
-        vec![cors_origin.to_owned()],
-    )));
+    let mut origins = vec![cors_origin.to_owned()];
+    origins.extend(admin_ui_origin.map(str::to_owned));
+    let mut cors = Cors::new(AllowedOrigins::List(origins));
+    cors.credentials = admin_ui_origin.is_some();
+    config.engine.cors = Some(cors);
     config
 }
 

@@ -49,6 +49,7 @@ impl EngineServer {
         self.sessions.insert(id, Box::new(Session::new(info, None)));
         self.by_sid.insert(sid.clone(), id);
         self.open_count += 1;
+        self.stats.on_open(transport);
         // The first ping comes one interval after the open, never at once.
         self.arm(id, TimerKind::Ping, now + self.config.ping_interval);
         (id, sid)
@@ -218,6 +219,7 @@ impl EngineServer {
         session.timers.set(TimerKind::Upgrade, None);
         session.ws = Some(upgrade.link);
         session.transport = Transport::WebSocket;
+        self.stats.on_upgrade();
         if let Some(get) = session.held_get.take() {
             self.conns.remove(&get.conn);
             self.answer_poll(get, Bytes::from_static(b"6"));

@@ -18,10 +18,18 @@ impl EngineServer {
     /// A packet from the client on the session's own transport.
     pub(super) fn on_packet(&mut self, now: Instant, id: u64, packet: Packet) {
         match packet {
-            Packet::Message(_) | Packet::Binary(_) => self.push_event(EngineEvent::Message {
-                session: SessionId(id),
-                packet,
-            }),
+            Packet::Message(_) | Packet::Binary(_) => {
+                let bytes = match &packet {
+                    Packet::Message(text) => text.len(),
+                    Packet::Binary(data) => data.len(),
+                    _ => 0,
+                };
+                self.stats.on_packet_in(bytes);
+                self.push_event(EngineEvent::Message {
+                    session: SessionId(id),
+                    packet,
+                })
+            }
             Packet::Pong(_) => {
                 // As the reference: the pong deadline is cancelled and the
                 // next ping comes one interval after this pong.
@@ -170,6 +178,8 @@ impl EngineServer {
             return;
         }
         self.open_count = self.open_count.saturating_sub(1);
+        self.stats
+            .on_close(reason, session.transport, farewell == Farewell::Abort);
         let probed = session.upgrade.as_ref().is_some_and(|u| u.probed);
         if probed && farewell == Farewell::Forced && session.transport == Transport::Polling {
             // The client has paused polling for a probed upgrade: as the

@@ -76,6 +76,7 @@ use super::config::Config;
 use super::cors;
 use super::ids::IdGenerator;
 use super::session::{Queued, Session, WsLink};
+use super::stats::EngineStats;
 use super::timer::TimerHeap;
 use crate::time::Instant;
 use crate::wire::http::{Method, Request};
@@ -159,6 +160,8 @@ pub struct EngineServer {
     /// this is in order); an entry is live while `closing_at` agrees.
     closing: VecDeque<(Instant, ConnId)>,
     closing_at: HashMap<ConnId, Instant>,
+    /// Running totals for metrics and the Admin UI.
+    stats: EngineStats,
 }
 
 impl EngineServer {
@@ -182,7 +185,14 @@ impl EngineServer {
             now: Instant::ZERO,
             closing: VecDeque::new(),
             closing_at: HashMap::new(),
+            stats: EngineStats::default(),
         }
+    }
+
+    /// Running totals: sessions by transport, upgrades, closes by reason,
+    /// packets and bytes each way.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
     }
 
     /// The options in force.
@@ -475,6 +485,7 @@ impl EngineServer {
             Some(s) if !s.lingering => {}
             _ => return Err(EngineError::UnknownSession),
         }
+        self.stats.on_packet_out(msg.ws_frame().len());
         self.enqueue(session.0, Queued::Message(msg.clone()));
         Ok(())
     }
@@ -492,6 +503,7 @@ impl EngineServer {
             Transport::Polling => s.held_get.is_some() && !s.polling_paused(),
         });
         if writable {
+            self.stats.on_packet_out(msg.ws_frame().len());
             self.enqueue(id, Queued::Message(msg.clone()));
         }
         Ok(writable)
