@@ -301,7 +301,8 @@ fn open_packet_then_connect_with_auth() {
         sim.take_events(),
         [ClientEvent::Connected {
             nsp: nsp("/"),
-            sid: nsp("s1")
+            sid: nsp("s1"),
+            recovered: false,
         }]
     );
     assert_eq!(sim.client.sid("/"), Some("s1"));

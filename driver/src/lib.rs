@@ -114,4 +114,4 @@ pub use bytes::Bytes;
 pub use sio_core::client::DisconnectReason as ClientDisconnectReason;
 /// A client transport (`ClientConfig::engine.transports`).
 pub use sio_core::client::Transport as ClientTransport;
-pub use sio_core::server::{Config, DisconnectReason};
+pub use sio_core::server::{Config, DisconnectReason, RecoveryConfig};
