@@ -22,6 +22,7 @@ use sio_driver::{
 };
 
 mod reconnect;
+mod recovery;
 mod tls;
 
 /// How long one scenario may run.
@@ -239,6 +240,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     }),
     ("client-leave-namespace", |c| Box::pin(leave_namespace(c))),
     ("client-tls", |c| Box::pin(tls::tls(c))),
+    ("client-recovery", |c| Box::pin(recovery::recovery(c))),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
