@@ -195,7 +195,7 @@ impl Socket {
         *lock(&self.inner.data) = Some(value);
         let id = self.inner.id;
         // The core keeps a copy only for recovery.
-        let _ = self.inner.shared.process(|server, _| {
+        self.inner.shared.process(|server, _| {
             if server.recovery().is_some() {
                 let _ = server.set_socket_data(id, Some(raw));
             }
