@@ -97,10 +97,13 @@ io.of("/admin").on("connection", (socket) => {
 // A second server on the same port, path /recovery/, with connection state
 // recovery on (a short window), for client-recovery: "arm" makes the
 // socket's disconnect send "missed" 1..=20 (odd ones to the socket, even
-// ones to its room), "drop-me" closes its connection ("forced close").
+// ones to its room), "drop-me" closes its connection ("forced close"),
+// refusing new ones for the given milliseconds (to outlast the window).
+let refuseUntil = 0;
 const recoveryIo = new Server(io.httpServer, {
   path: "/recovery/",
   connectionStateRecovery: { maxDisconnectionDuration: 1500 },
+  allowRequest: (req, callback) => callback(null, Date.now() >= refuseUntil),
 });
 recoveryIo.on("connection", (socket) => {
   socket.emit("welcome", socket.id);
@@ -118,7 +121,10 @@ recoveryIo.on("connection", (socket) => {
     });
     ack();
   });
-  socket.on("drop-me", () => socket.conn.close());
+  socket.on("drop-me", (refuseMs) => {
+    refuseUntil = Date.now() + (refuseMs || 0);
+    socket.conn.close();
+  });
 });
 
 io.httpServer.on("listening", () => console.log(`LISTENING ${port}`));

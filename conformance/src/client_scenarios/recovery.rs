@@ -3,7 +3,8 @@
 //! on path `/recovery/`). The server closes the connection; while the
 //! client is away it sends 20 events to the socket and its room; the
 //! client comes back recovered, with its id, rooms, and the 20 in order,
-//! their offset stripped before the typed handler. (Node's in-memory
+//! their offset stripped before the typed handler; dropped again and
+//! kept out past the window, it comes back as a new session. (Node's in-memory
 //! store keeps a restored session, so it can be restored again: sio's
 //! never is; that difference is not checked here.)
 
@@ -39,7 +40,7 @@ pub(super) async fn recovery(ctx: &Ctx) -> Outcome {
         .emit_with_ack("arm", &"r")
         .await
         .map_err(|e| e.to_string())?;
-    socket.emit("drop-me", &()).map_err(|e| e.to_string())?;
+    socket.emit("drop-me", &0).map_err(|e| e.to_string())?;
     recv(&connects, "reconnect").await?;
     check("recovered after a short gap", socket.recovered(), true)?;
     check("id after recovery", socket.id(), Some(first_id.clone()))?;
@@ -61,6 +62,27 @@ pub(super) async fn recovery(ctx: &Ctx) -> Outcome {
     want_rooms.sort();
     check("rooms", rooms, want_rooms)?;
 
+    // Dropped again, and refused for 2 s: back after the window (1.5 s),
+    // it is a new session.
+    socket.emit("drop-me", &2000).map_err(|e| e.to_string())?;
+    recv(&connects, "reconnect after the window").await?;
+    check("recovered after the window", socket.recovered(), false)?;
+    check(
+        "a new id after the window",
+        socket.id() != Some(first_id),
+        true,
+    )?;
+    let (recovered, rooms): (bool, Vec<String>) = socket
+        .timeout(WAIT)
+        .emit_with_ack("state", &())
+        .await
+        .map_err(|e| e.to_string())?;
+    check("server-side recovered after the window", recovered, false)?;
+    check(
+        "rooms after the window",
+        rooms,
+        vec![socket.id().unwrap_or_default()],
+    )?;
     socket.disconnect();
     Ok(())
 }
