@@ -842,3 +842,40 @@ proptest! {
         prop_assert_eq!(seen, expected);
     }
 }
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        ".{0,8}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            proptest::collection::btree_map(".{0,4}", inner, 0..3)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    /// What the server appends, the client takes off: the same arguments
+    /// and the same offset, whatever the arguments are.
+    #[test]
+    fn offset_append_and_strip_round_trip(
+        name in ".{0,6}",
+        args in proptest::collection::vec(json_value(), 0..4),
+    ) {
+        let mut array = vec![serde_json::Value::from(name)];
+        array.extend(args);
+        let data = RawJson::from_serialize(&array).unwrap();
+        let mut store = SessionStore::new(RecoveryConfig::default());
+        let sent = store.log(Instant::ZERO, "/".into(), vec![], vec![], &data, vec![]);
+        let offset = store.packets().last().unwrap().offset.clone();
+        let (args, got) = sent.split_last_string().expect("an offset");
+        prop_assert_eq!(got, offset);
+        let back: serde_json::Value = serde_json::from_str(args.as_str()).unwrap();
+        prop_assert_eq!(back, serde_json::Value::from(array));
+    }
+}
