@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sio_core::engine::{AllowedOrigins, Cors};
-use sio_driver::{Config, SocketIo};
+use sio_driver::{Config, RecoveryConfig, SocketIo};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::{self, Keys};
@@ -80,12 +80,20 @@ pub fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).init();
 }
 
-/// The server's configuration: Node's defaults, CORS for `cors_origin`.
+/// The server's configuration: Node's defaults, CORS for `cors_origin`,
+/// and connection state recovery: a client that drops for a moment comes
+/// back with its socket id, rooms and the messages it missed.
 pub fn config(cors_origin: &str) -> Config {
     let mut config = Config::default();
     config.engine.cors = Some(Cors::new(AllowedOrigins::List(
         vec![cors_origin.to_owned()],
     )));
+    let mut recovery = RecoveryConfig::default();
+    // The handlers read the user the JWT middleware puts in the socket's
+    // extensions, which a recovered socket does not bring back: the
+    // middleware runs again (the client resends its token).
+    recovery.skip_middlewares = false;
+    config.connection_state_recovery = Some(recovery);
     config
 }
 
