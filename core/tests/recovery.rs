@@ -113,7 +113,9 @@ impl Harness {
                     | Output::Io(Io::Upgrade { conn, response }) => {
                         self.responses.insert(conn, response);
                     }
-                    Output::Io(Io::Close { conn }) => self.closed.push(conn),
+                    Output::Io(Io::Close { conn }) | Output::Io(Io::Abort { conn }) => {
+                        self.closed.push(conn)
+                    }
                     Output::Io(other) => panic!("unexpected io {other:?}"),
                     Output::Event(event) => self.events.push(event),
                     Output::Timeout(at) => {
@@ -878,4 +880,31 @@ proptest! {
         let back: serde_json::Value = serde_json::from_str(args.as_str()).unwrap();
         prop_assert_eq!(back, serde_json::Value::from(array));
     }
+}
+
+#[test]
+fn refused_or_abandoned_recovery_keeps_the_session_for_a_retry() {
+    let mut h = Harness::new(recovery_config(WINDOW));
+    let (client, joined, offset) = connected_with_offset(&mut h);
+    cut(&mut h, &client);
+    let auth = recovery_auth(joined.pid.as_deref().unwrap(), &offset);
+    // Refused by the middleware: still kept.
+    let mut first = h.ws_client();
+    let (request, recovering) = first.ask(&mut h, &auth);
+    assert!(recovering);
+    let now = h.now;
+    h.server.reject(now, request, "not now", None).unwrap();
+    h.drain();
+    assert_eq!(h.server.recovery().unwrap().session_count(), 1);
+    // Its connection gone before the verdict: still kept.
+    let mut second = h.ws_client();
+    let (_, recovering) = second.ask(&mut h, &auth);
+    assert!(recovering);
+    cut(&mut h, &second);
+    assert_eq!(h.server.recovery().unwrap().session_count(), 1);
+    // Still only within the window counted from the first disconnect.
+    h.advance(WINDOW + Duration::from_millis(1));
+    let mut late = h.ws_client();
+    assert!(!late.join_with(&mut h, &auth).recovered);
+    assert_eq!(h.server.recovery().unwrap().session_count(), 0);
 }

@@ -120,6 +120,8 @@ pub(crate) struct TakenSession {
     pub(crate) session: PersistedSession,
     /// The sequence number of the client's offset.
     pub(crate) since: u64,
+    /// When it was kept (its window still runs from then).
+    pub(crate) kept_at: Instant,
 }
 
 /// Fixed bytes counted per kept entry, for the allocations around it.
@@ -255,9 +257,31 @@ impl SessionStore {
             return None;
         }
         let since = self.log[since].0;
-        let (session, _) = self.sessions.remove(pid)?;
+        let (session, kept_at) = self.sessions.remove(pid)?;
         self.bytes -= session_cost(&session);
-        Some(TakenSession { session, since })
+        Some(TakenSession {
+            session,
+            since,
+            kept_at,
+        })
+    }
+
+    /// Puts back a session taken for a CONNECT that was refused or whose
+    /// connection closed first: the client may try again within the
+    /// same window (as with Node, whose store keeps it).
+    pub(crate) fn put_back(&mut self, taken: TakenSession) {
+        let pid = taken.session.pid.clone();
+        self.bytes += session_cost(&taken.session);
+        if let Some((old, _)) = self
+            .sessions
+            .insert(pid.clone(), (taken.session, taken.kept_at))
+        {
+            self.bytes -= session_cost(&old);
+        }
+        // Its expiry entry may be gone: one more, in time order.
+        let at = self.expiry.partition_point(|(t, _)| *t <= taken.kept_at);
+        self.expiry.insert(at, (taken.kept_at, pid));
+        self.enforce_cap();
     }
 
     /// The packets after sequence `since` that reach `session`, in order;
