@@ -1,7 +1,9 @@
 "use strict";
 // The chat example's page in headless Chromium (Debian's, driven by
 // playwright-core): two pages log in as two users, join a room and see each
-// other's messages (peers named by socket id, as the guide's events do).
+// other's messages (peers named by socket id, as the guide's events do);
+// then Bob's connection drops, Alice writes, and Bob's page comes back
+// "recovered" (connection state recovery) with her message.
 //
 //   node clients/browser-chat.js <chat url> <default|polling> <artifacts dir>
 //
@@ -162,6 +164,19 @@ t.run(async () => {
     if (polling) t.same(websockets, [], "WebSockets the pages tried");
     else t.check(websockets.length >= 2, `only ${websockets.length} WebSocket(s) opened, expected one per page`);
     t.same(errors, [], "page errors");
+
+    // Bob's connection drops (his page closes its engine; the server sees
+    // "transport close"); Alice writes while he is away. His page must come
+    // back recovered, with the same id, and show her message.
+    t.step("Bob drops and recovers");
+    await bob.evaluate(() => socket.io.engine.close());
+    const whileAway = `did you miss me, Bob? (${mode})`;
+    await say(alice, "Alice", whileAway);
+    await waitForLog(bob, "Bob", new Function("line", `return line === ${JSON.stringify(`connected as socket ${bobId} (recovered)`)};`),
+      "the recovered connection");
+    await waitForLog(bob, "Bob", new Function("line", `return line === ${JSON.stringify(`[${ROOM}] ${aliceId}: ${whileAway}`)};`),
+      "Alice's message sent while he was away");
+    t.same(errors, [], "page errors after the drop");
 
     t.step("screenshots");
     for (const [page, who] of [[alice, "alice"], [bob, "bob"]]) {

@@ -94,4 +94,37 @@ io.of("/admin").on("connection", (socket) => {
   });
 });
 
+// A second server on the same port, path /recovery/, with connection state
+// recovery on (a short window), for client-recovery: "arm" makes the
+// socket's disconnect send "missed" 1..=20 (odd ones to the socket, even
+// ones to its room), "drop-me" closes its connection ("forced close"),
+// refusing new ones for the given milliseconds (to outlast the window).
+let refuseUntil = 0;
+const recoveryIo = new Server(io.httpServer, {
+  path: "/recovery/",
+  connectionStateRecovery: { maxDisconnectionDuration: 1500 },
+  allowRequest: (req, callback) => callback(null, Date.now() >= refuseUntil),
+});
+recoveryIo.on("connection", (socket) => {
+  socket.emit("welcome", socket.id);
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    ack();
+  });
+  socket.on("state", (ack) => ack(socket.recovered, [...socket.rooms].sort()));
+  socket.on("arm", (room, ack) => {
+    socket.on("disconnect", () => {
+      for (let i = 1; i <= 20; i++) {
+        if (i % 2 === 1) socket.emit("missed", i, "odd");
+        else recoveryIo.to(room).emit("missed", i, "even");
+      }
+    });
+    ack();
+  });
+  socket.on("drop-me", (refuseMs) => {
+    refuseUntil = Date.now() + (refuseMs || 0);
+    socket.conn.close();
+  });
+});
+
 io.httpServer.on("listening", () => console.log(`LISTENING ${port}`));

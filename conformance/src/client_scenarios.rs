@@ -24,6 +24,7 @@ use sio_driver::{
 mod compression;
 mod engine_io;
 mod reconnect;
+mod recovery;
 mod tls;
 
 /// How long one scenario may run.
@@ -265,6 +266,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("client-compression", |c| {
         Box::pin(compression::compression(c))
     }),
+    ("client-recovery", |c| Box::pin(recovery::recovery(c))),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {

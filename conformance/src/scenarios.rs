@@ -118,6 +118,18 @@ pub const ALL: &[Scenario] = &[
         config: crate::admin::config,
         setup: crate::admin::setup_readonly,
     },
+    Scenario {
+        name: "recovery",
+        what: "state recovery: 100 missed events, id, rooms; window",
+        config: crate::recovery_scenarios::skip_config,
+        setup: crate::recovery_scenarios::setup,
+    },
+    Scenario {
+        name: "recovery-middleware",
+        what: "state recovery with skipMiddlewares false",
+        config: crate::recovery_scenarios::run_config,
+        setup: crate::recovery_scenarios::setup,
+    },
 ];
 
 fn no_change(_: &mut Config) {}

@@ -303,7 +303,8 @@ fn open_packet_then_connect_with_auth() {
         sim.take_events(),
         [ClientEvent::Connected {
             nsp: nsp("/"),
-            sid: nsp("s1")
+            sid: nsp("s1"),
+            recovered: false,
         }]
     );
     assert_eq!(sim.client.sid("/"), Some("s1"));
@@ -1302,4 +1303,134 @@ fn leaving_one_namespace_keeps_the_others_and_buffers_for_a_rejoin() {
     sim.server_text(r#"40/admin,{"sid":"a2"}"#);
     assert_eq!(sim.take_sent(), [r#"42/admin,["later"]"#]);
     assert!(sim.closes.is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Connection state recovery
+
+fn event(data: &str, ack: Option<u64>) -> ClientEvent {
+    ClientEvent::Event {
+        nsp: nsp("/"),
+        data: json(data),
+        attachments: vec![],
+        ack,
+    }
+}
+
+#[test]
+fn recovery_pid_and_offset_go_back_merged_with_auth_and_offsets_are_stripped() {
+    let mut sim = Sim::new(no_jitter());
+    sim.client
+        .connect(sim.now, "/", Some(json(r#"{"token":"abc"}"#)))
+        .unwrap();
+    sim.pump();
+    sim.handshake();
+    sim.take_events();
+    assert_eq!(sim.take_sent(), [r#"40{"token":"abc"}"#]);
+    sim.server_text(r#"40{"sid":"s1","pid":"p1"}"#);
+    assert_eq!(
+        sim.take_events(),
+        [ClientEvent::Connected {
+            nsp: nsp("/"),
+            sid: nsp("s1"),
+            recovered: false,
+        }]
+    );
+    // The offset goes; an event with an ack id or no arguments is as sent.
+    sim.server_text(r#"42["a",1,"7"]"#);
+    sim.server_text(r#"421["b","x"]"#);
+    sim.server_text(r#"42["c"]"#);
+    sim.server_text(r#"42["d",{"e":"]"} , "8" ]"#);
+    assert_eq!(
+        sim.take_events(),
+        [
+            event(r#"["a",1]"#, None),
+            event(r#"["b","x"]"#, Some(1)),
+            event(r#"["c"]"#, None),
+            event(r#"["d",{"e":"]"}]"#, None),
+        ]
+    );
+    sim.tcp_closed();
+    sim.take_events();
+    sim.advance_to(at(1000));
+    sim.handshake();
+    sim.take_events();
+    // The recovery fields first, then the auth's own keys.
+    assert_eq!(
+        sim.take_sent(),
+        [r#"40{"pid":"p1","offset":"8","token":"abc"}"#]
+    );
+    // What was missed comes before the reply: held, then delivered.
+    sim.server_text(r#"42["missed",1,"9"]"#);
+    assert_eq!(sim.take_events(), []);
+    sim.server_text(r#"40{"sid":"s1","pid":"p1"}"#);
+    assert_eq!(
+        sim.take_events(),
+        [
+            ClientEvent::Connected {
+                nsp: nsp("/"),
+                sid: nsp("s1"),
+                recovered: true,
+            },
+            event(r#"["missed",1]"#, None),
+        ]
+    );
+    // A server that did not recover gives a new pid: not recovered.
+    sim.tcp_closed();
+    sim.take_events();
+    sim.advance_to(at(3000));
+    sim.handshake();
+    sim.take_events();
+    assert_eq!(
+        sim.take_sent(),
+        [r#"40{"pid":"p1","offset":"9","token":"abc"}"#]
+    );
+    sim.server_text(r#"40{"sid":"s2","pid":"p2"}"#);
+    assert!(matches!(
+        sim.take_events().as_slice(),
+        [ClientEvent::Connected {
+            recovered: false,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn without_a_pid_nothing_is_stripped_and_no_auth_is_added() {
+    let mut sim = Sim::connected_main(no_jitter());
+    sim.server_text(r#"42["a","b"]"#);
+    assert_eq!(sim.take_events(), [event(r#"["a","b"]"#, None)]);
+    sim.tcp_closed();
+    sim.take_events();
+    sim.advance_to(at(1000));
+    sim.handshake();
+    sim.take_events();
+    assert_eq!(sim.take_sent(), ["40"]);
+}
+
+#[test]
+fn events_before_the_reply_are_bounded() {
+    let mut config = no_jitter();
+    config.max_buffered_emits = 3;
+    let mut sim = Sim::new(config);
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    sim.handshake();
+    sim.take_events();
+    sim.take_sent();
+    sim.take_events();
+    for _ in 0..3 {
+        sim.server_text(r#"42["early"]"#);
+    }
+    assert_eq!(sim.take_events(), []);
+    sim.server_text(r#"42["early"]"#);
+    assert!(matches!(
+        sim.take_events().as_slice(),
+        [
+            ClientEvent::Closed {
+                reason: DisconnectReason::ParseError
+            },
+            ..
+        ]
+    ));
 }

@@ -271,7 +271,8 @@ fn polling_open_connect_and_one_post_at_a_time() {
         sim.take_events(),
         [ClientEvent::Connected {
             nsp: "/".into(),
-            sid: "s1".into()
+            sid: "s1".into(),
+            recovered: false,
         }]
     );
     assert_eq!(
@@ -349,7 +350,8 @@ fn upgrade_waits_for_the_pending_get_then_sends_5_and_held_writes() {
         sim.take_events(),
         [ClientEvent::Connected {
             nsp: "/".into(),
-            sid: "s1".into()
+            sid: "s1".into(),
+            recovered: false,
         }]
     );
     sim.up(2);

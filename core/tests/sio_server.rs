@@ -321,6 +321,7 @@ fn connect_main_and_custom_namespace_on_one_session() {
             nsp,
             auth,
             dynamic,
+            ..
         }] => {
             assert_eq!(&**nsp, "/");
             assert_eq!(*auth, None);
@@ -345,7 +346,8 @@ fn connect_main_and_custom_namespace_on_one_session() {
         vec![Event::Connected {
             socket: main,
             session,
-            nsp: "/".into()
+            nsp: "/".into(),
+            recovered: false,
         }]
     );
     // The socket is in the room named by its id.

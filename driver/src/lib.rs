@@ -128,7 +128,7 @@ pub use bytes::Bytes;
 pub use sio_core::client::DisconnectReason as ClientDisconnectReason;
 /// A client transport (`ClientConfig::engine.transports`).
 pub use sio_core::client::Transport as ClientTransport;
-pub use sio_core::server::{Config, DisconnectReason};
+pub use sio_core::server::{Config, DisconnectReason, RecoveryConfig};
 /// Compression of polling responses (`Config::engine.http_compression`).
 pub use sio_core::wire::http::HttpCompression;
 /// permessage-deflate options (`Config::engine.per_message_deflate`, and

@@ -183,8 +183,9 @@ impl Namespaces for Registry {
         nsp: ByteString,
         handshake: Handshake,
         dynamic: bool,
+        skip_middleware: bool,
     ) {
-        start_connect(shared, request, nsp, handshake, dynamic)
+        start_connect(shared, request, nsp, handshake, dynamic, skip_middleware)
     }
 
     fn names(&self) -> Vec<Arc<str>> {
@@ -206,14 +207,16 @@ impl Shared {
     }
 }
 
-/// Runs the middleware of `nsp` for a connect request, then gives the core
-/// its verdict. Called while routing (state lock held): it only spawns.
+/// Runs the middleware of `nsp` for a connect request (unless a recovered
+/// session skips it), then gives the core its verdict. Called while routing
+/// (state lock held): it only spawns.
 fn start_connect(
     shared: &Arc<Shared>,
     request: ConnectRequestId,
     nsp: ByteString,
     handshake: Handshake,
     dynamic: bool,
+    skip_middleware: bool,
 ) {
     let shared = shared.clone();
     let task_shared = shared.clone();
@@ -237,7 +240,11 @@ fn start_connect(
             handshake: Arc::new(handshake),
             extensions: Extensions::default(),
         };
-        let middleware = handlers.middleware.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let middleware = if skip_middleware {
+            Vec::new()
+        } else {
+            handlers.middleware.read().unwrap_or_else(|p| p.into_inner()).clone()
+        };
         for step in middleware {
             if let Err(refusal) = step(context.clone()).await {
                 tracing::debug!(nsp = %nsp, reason = %refusal.message, "connection refused by middleware");
@@ -254,6 +261,11 @@ fn start_connect(
                 return;
             };
             let sid = server.socket_sid(id).unwrap_or_default().to_owned();
+            // A recovered socket brings its `socket.data` back.
+            let recovered = server.socket_recovered(id);
+            let data = server
+                .socket_data(id)
+                .and_then(|raw| serde_json::from_str(raw.as_str()).ok());
             let handshake = Arc::try_unwrap(context.handshake).unwrap_or_else(|shared| (*shared).clone());
             // The handlers the registry holds under the name: the socket's
             // `Connect` job runs their connection handlers.
@@ -278,6 +290,7 @@ fn start_connect(
                 context.extensions,
                 connection,
             );
+            socket.restore(recovered, data);
             // Known before its Connected event is routed, in this same drain.
             registry_shared.insert_socket(socket);
         });

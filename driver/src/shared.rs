@@ -73,6 +73,7 @@ pub(crate) trait Namespaces: Send + Sync + 'static {
         nsp: ByteString,
         handshake: Handshake,
         dynamic: bool,
+        skip_middleware: bool,
     );
 
     /// Every namespace's name.

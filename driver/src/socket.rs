@@ -111,6 +111,8 @@ struct Inner {
     rooms_at_disconnect: Mutex<Vec<String>>,
     /// Node's `socket.data`: what other nodes see through `fetch_sockets`.
     data: Mutex<Option<serde_json::Value>>,
+    /// It got a kept session back (connection state recovery).
+    recovered: AtomicBool,
 }
 
 /// One client connected to one namespace. Cloning shares it.
@@ -152,6 +154,7 @@ impl Socket {
                 connected: AtomicBool::new(true),
                 rooms_at_disconnect: Mutex::new(Vec::new()),
                 data: Mutex::new(None),
+                recovered: AtomicBool::new(false),
             }),
         }
     }
@@ -186,7 +189,8 @@ impl Socket {
     }
 
     /// Sets `socket.data`: any serializable value, kept as JSON, which
-    /// `fetch_sockets` shows, on this node and on the others.
+    /// `fetch_sockets` shows, on this node and on the others, and which a
+    /// recovered socket gets back.
     pub fn set_data<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(data)?;
         if self.inner.shared.observer.get().is_some() {
@@ -196,8 +200,31 @@ impl Socket {
                 data: value.clone(),
             });
         }
+        let raw = RawJson::from_serialize(&value)?;
         *lock(&self.inner.data) = Some(value);
+        let id = self.inner.id;
+        // The core keeps a copy only for recovery.
+        self.inner.shared.process(|server, _| {
+            if server.recovery().is_some() {
+                let _ = server.set_socket_data(id, Some(raw));
+            }
+        });
         Ok(())
+    }
+
+    /// Whether this socket got its session back after a short disconnection
+    /// (connection state recovery): its old id, rooms and data, and the
+    /// events it missed, which went out before its CONNECT reply.
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered.load(Ordering::Relaxed)
+    }
+
+    /// Sets what a recovered socket brought back, before it is known.
+    pub(crate) fn restore(&self, recovered: bool, data: Option<serde_json::Value>) {
+        self.inner.recovered.store(recovered, Ordering::Relaxed);
+        if data.is_some() {
+            *lock(&self.inner.data) = data;
+        }
     }
 
     /// `socket.data` decoded as `T`; `None` when unset or of another shape.
@@ -283,16 +310,13 @@ impl Socket {
             .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
     }
 
-    /// Sends `event` with `args` (a tuple for several arguments, `()` for none).
+    /// Sends `event` with `args` (a tuple for several arguments, `()` for
+    /// none). With connection state recovery on, an emit to a socket that
+    /// has disconnected is kept for it (to its own room, as Node does), in
+    /// case it comes back.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let (data, attachments) = encode_args(Some(event), args)?;
-        self.observe_out(&data, &attachments);
-        let id = self.inner.id;
-        self.inner
-            .shared
-            .process(|server, now| server.emit(now, id, data, attachments, None))
-            .map(|_| ())
-            .map_err(EmitError::from)
+        self.emit_raw(data, attachments)
     }
 
     /// Sends a packet whose data is `data` (the whole array, event name
@@ -300,9 +324,22 @@ impl Socket {
     pub fn emit_raw(&self, data: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
         self.observe_out(&data, &attachments);
         let id = self.inner.id;
+        let (sid, nsp) = (&self.inner.sid, &self.inner.nsp);
         self.inner
             .shared
-            .process(|server, now| server.emit(now, id, data, attachments, None))
+            .process(|server, now| {
+                match server.emit(now, id, data.clone(), attachments.clone(), None) {
+                    Err(ServerError::UnknownSocket) if server.recovery().is_some() => {
+                        let opts = BroadcastOptions {
+                            rooms: vec![sid.as_str().into()],
+                            ..Default::default()
+                        };
+                        server.broadcast(now, nsp, &opts, data, attachments);
+                        Ok(None)
+                    }
+                    other => other,
+                }
+            })
             .map(|_| ())
             .map_err(EmitError::from)
     }
@@ -718,15 +755,26 @@ impl Shared {
                 nsp,
                 auth,
                 dynamic,
+                recovering,
             } => {
+                let skip_middleware = recovering
+                    && server
+                        .recovery()
+                        .is_some_and(|store| store.config().skip_middlewares);
                 let handshake = server
                     .engine()
                     .handshake(session)
                     .map(|info| Handshake::new(info, auth.clone(), &self.clock));
                 // No handshake: the session closed under the request; the core drops it.
                 if let Some(handshake) = handshake {
-                    self.namespaces
-                        .start_connect(self, request, nsp, handshake, dynamic);
+                    self.namespaces.start_connect(
+                        self,
+                        request,
+                        nsp,
+                        handshake,
+                        dynamic,
+                        skip_middleware,
+                    );
                 }
             }
             Event::Connected { socket, .. } => {

@@ -24,7 +24,8 @@ use libfuzzer_sys::fuzz_target;
 use sio_core::engine::{AllowedOrigins, ConnId, Cookie, Cors, Io};
 use sio_core::packet::{self, RawJson};
 use sio_core::server::{
-    BroadcastOptions, Config, ConnectRequestId, Event, Output, Server, ServerError, SocketId,
+    BroadcastOptions, Config, ConnectRequestId, Event, Output, RecoveryConfig, Server, ServerError,
+    SocketId,
 };
 use sio_core::wire::http::{Header, Method, Request};
 use sio_core::wire::ws::frame::{encode_frame, OpCode};
@@ -101,6 +102,14 @@ fn config(u: &mut Unstructured) -> ArbResult<Config> {
         max_attachments: usize::from(u.arbitrary::<u8>()? & 3),
         max_attachment_bytes: 64,
     };
+    if flags & 64 != 0 {
+        // Recovery on, with a short window and a small byte cap, so CONNECT
+        // payloads with pid and offset, replays and evictions are reached.
+        let mut recovery = RecoveryConfig::default();
+        recovery.max_disconnection_duration = Duration::from_millis(200);
+        recovery.max_bytes = 256 + usize::from(u.arbitrary::<u16>()? & 0xfff);
+        config.connection_state_recovery = Some(recovery);
+    }
     Ok(config)
 }
 

@@ -2,6 +2,7 @@
 //! emits waiting for it, and the acks it waits for.
 
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
 
 use bytestring::ByteString;
 
@@ -43,6 +44,13 @@ pub(crate) struct Namespace {
     pub(crate) acks: BTreeMap<u64, PendingAck>,
     /// Emits under the `retries` option.
     pub(crate) retry: RetryQueue,
+    /// Connection state recovery: the private session id the server gave,
+    /// and the offset of the last event seen (sent back on reconnection).
+    pub(crate) pid: Option<ByteString>,
+    pub(crate) last_offset: Option<ByteString>,
+    /// Events that came before the CONNECT reply (a recovering server
+    /// sends the missed ones first), delivered once connected.
+    pub(crate) early: Vec<Packet>,
     next_ack_id: u64,
 }
 
@@ -55,6 +63,9 @@ impl Namespace {
             buffer: VecDeque::new(),
             acks: BTreeMap::new(),
             retry: RetryQueue::default(),
+            pid: None,
+            last_offset: None,
+            early: Vec::new(),
             next_ack_id: 0,
         }
     }

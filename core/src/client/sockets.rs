@@ -19,7 +19,18 @@ impl Client {
             return;
         };
         ns.state = NsState::Connecting;
-        let packet = Packet::connect(ns.name.clone(), ns.auth.clone());
+        ns.early.clear();
+        // As the reference client does: the recovery fields first, the
+        // auth's own keys after them (a JSON parser keeps the last).
+        let auth = match &ns.pid {
+            Some(pid) => Some(recovery_auth(
+                pid,
+                ns.last_offset.as_deref(),
+                ns.auth.as_ref(),
+            )),
+            None => ns.auth.clone(),
+        };
+        let packet = Packet::connect(ns.name.clone(), auth);
         self.send_packet(&packet);
     }
 
@@ -82,14 +93,14 @@ impl Client {
             PacketType::Disconnect => {
                 self.drop_namespace(index, Some(DisconnectReason::IoServerDisconnect));
             }
-            PacketType::Event | PacketType::BinaryEvent => self.on_event(index, packet),
+            PacketType::Event | PacketType::BinaryEvent => self.on_event(now, index, packet),
             PacketType::Ack | PacketType::BinaryAck => self.on_ack(now, index, packet),
         }
     }
 
     fn on_connect_reply(&mut self, now: Instant, index: usize, packet: Packet) {
-        let sid = packet.data.as_ref().and_then(connect_reply_sid);
-        let Some(sid) = sid else {
+        let reply = packet.data.as_ref().and_then(connect_reply);
+        let Some((sid, pid)) = reply else {
             // The reference client's words for a v2 server's answer.
             let message = String::from(
                 "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible (more information here: https://socket.io/docs/v3/migrating-from-2-x-to-3-0/)",
@@ -110,6 +121,10 @@ impl Client {
             return;
         }
         ns.state = NsState::Connected { sid: sid.clone() };
+        // Recovered: the server knew the pid we sent (the reference's test).
+        let recovered = pid.is_some() && pid == ns.pid;
+        ns.pid = pid;
+        let early = core::mem::take(&mut ns.early);
         let buffered: Vec<Packet> = ns.buffer.drain(..).collect();
         for id in buffered.iter().filter_map(|packet| packet.id) {
             if let Some(ack) = ns.acks.get_mut(&id) {
@@ -117,7 +132,14 @@ impl Client {
             }
         }
         let nsp = ns.name.clone();
-        self.event(ClientEvent::Connected { nsp, sid });
+        self.event(ClientEvent::Connected {
+            nsp,
+            sid,
+            recovered,
+        });
+        for packet in early {
+            self.on_event(now, index, packet);
+        }
         for packet in &buffered {
             self.send_packet(packet);
         }
@@ -137,14 +159,32 @@ impl Client {
         });
     }
 
-    fn on_event(&mut self, index: usize, packet: Packet) {
-        let connected = self
-            .namespaces
-            .get(index)
-            .is_some_and(Namespace::is_connected);
-        let Some(data) = packet.data.filter(|_| connected) else {
+    fn on_event(&mut self, now: Instant, index: usize, packet: Packet) {
+        let max_early = self.config.max_buffered_emits;
+        let Some(ns) = self.namespaces.get_mut(index) else {
             return;
         };
+        if ns.state == NsState::Connecting {
+            // A recovering server sends what was missed before its reply.
+            if ns.early.len() >= max_early {
+                self.send_close_frame(1000);
+                self.lose_link(now, DisconnectReason::ParseError, true);
+                return;
+            }
+            ns.early.push(packet);
+            return;
+        }
+        let Some(mut data) = packet.data.filter(|_| ns.is_connected()) else {
+            return;
+        };
+        // With recovery on, the server appends an offset to every event
+        // that waits for no ack: kept for the next CONNECT, not shown.
+        if ns.pid.is_some() && packet.id.is_none() {
+            if let Some((args, offset)) = data.split_last_string() {
+                data = args;
+                ns.last_offset = Some(offset);
+            }
+        }
         self.event(ClientEvent::Event {
             nsp: packet.nsp,
             data,
@@ -309,14 +349,39 @@ pub(super) fn cancel_sent_acks(ns: &mut Namespace, retries: u32, events: &mut Ve
     }
 }
 
-/// The `sid` of a CONNECT reply `{"sid":"..."}`.
-fn connect_reply_sid(data: &RawJson) -> Option<ByteString> {
+/// The `sid` of a CONNECT reply `{"sid":"..."}`, and its `pid` when the
+/// server has connection state recovery on.
+fn connect_reply(data: &RawJson) -> Option<(ByteString, Option<ByteString>)> {
     #[derive(Deserialize)]
     struct Reply {
         sid: String,
+        #[serde(default)]
+        pid: Option<String>,
     }
     let reply: Reply = serde_json::from_str(data.as_str()).ok()?;
-    Some(ByteString::from(reply.sid))
+    Some((ByteString::from(reply.sid), reply.pid.map(ByteString::from)))
+}
+
+/// The CONNECT payload of a client with a pid: `{"pid":..,"offset":..}`
+/// (no offset before the first event), merged with `auth` (an object).
+fn recovery_auth(pid: &str, offset: Option<&str>, auth: Option<&RawJson>) -> RawJson {
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""));
+    let mut out = String::from("{\"pid\":");
+    out.push_str(&quote(pid));
+    if let Some(offset) = offset {
+        out.push_str(",\"offset\":");
+        out.push_str(&quote(offset));
+    }
+    let rest = auth
+        .map(|auth| auth.as_str().trim())
+        .and_then(|auth| auth.strip_prefix('{'))
+        .map(str::trim_start)
+        .unwrap_or("}");
+    if !rest.starts_with('}') {
+        out.push(',');
+    }
+    out.push_str(rest);
+    RawJson::from_trusted(ByteString::from(out))
 }
 
 /// A CONNECT_ERROR's message and data: `{"message":..., "data":...}`, or a

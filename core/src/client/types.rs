@@ -93,6 +93,9 @@ pub enum ClientEvent {
         nsp: ByteString,
         /// The socket id the server gave.
         sid: ByteString,
+        /// The server gave the previous session back (connection state
+        /// recovery): same id, rooms, and the missed events, which follow.
+        recovered: bool,
     },
     /// The server refused a namespace (CONNECT_ERROR). The namespace is
     /// dropped: it is not retried.

@@ -113,6 +113,25 @@ impl RawJson {
         element_name(self.first_element()??)
     }
 
+    /// For an array of two or more elements whose last is a string: the
+    /// array without it, and the string (a recovery offset the server
+    /// appended). `None` otherwise.
+    pub fn split_last_string(&self) -> Option<(RawJson, ByteString)> {
+        let text = self.as_str();
+        let elements = self.array_elements()?;
+        let last = *elements.last()?;
+        if elements.len() < 2 || !last.starts_with('"') {
+            return None;
+        }
+        let value = ByteString::from(&*decode_string(last)?);
+        let start = last.as_ptr() as usize - text.as_ptr() as usize;
+        let head = text.get(..start)?.trim_end().strip_suffix(',')?.trim_end();
+        let mut rest = String::with_capacity(head.len() + 1);
+        rest.push_str(head);
+        rest.push(']');
+        Some((RawJson(ByteString::from(rest)), value))
+    }
+
     /// The underlying shared string.
     pub fn into_inner(self) -> ByteString {
         self.0

@@ -136,6 +136,26 @@ impl<P: Parser> Server<P> {
             sent.reserve(recipients.len());
         }
         let mut count = 0;
+        // Logged for recovery unless volatile or waiting for acks, as in Node.
+        let data = match self.recovery.as_mut() {
+            Some(store) if id.is_none() && !opts.volatile => {
+                let mut except = opts.except.clone();
+                except.extend(
+                    opts.except_sockets
+                        .iter()
+                        .filter_map(|s| self.sockets.get(s).map(|s| s.sid.clone())),
+                );
+                store.log(
+                    self.now,
+                    nsp.clone(),
+                    opts.rooms.clone(),
+                    except,
+                    &data,
+                    attachments.clone(),
+                )
+            }
+            _ => data,
+        };
         let packet = Packet {
             id,
             ..Packet::event(nsp, data, attachments)

@@ -43,13 +43,28 @@ impl<P: Parser> Server<P> {
         let socket = SocketId(self.next_socket);
         self.next_socket = self.next_socket.wrapping_add(1);
         sess.add_socket(pending.nsp.clone(), socket);
-        let sid = self.ids.next_id();
+        // A kept session comes back whole, with every packet it missed up
+        // to now, or not at all (its offset left the log meanwhile).
+        let restored = match (pending.restoring, self.recovery.as_ref()) {
+            (Some(taken), Some(store)) => store
+                .missed(taken.since, &taken.session)
+                .map(|missed| (taken.session, missed)),
+            _ => None,
+        };
+        let recovered = restored.is_some();
+        let (sid, pid, rooms, data, missed) = match restored {
+            Some((kept, missed)) => (kept.sid, Some(kept.pid), kept.rooms, kept.data, missed),
+            None => {
+                let sid = self.ids.next_id();
+                let pid = self.recovery.is_some().then(|| self.ids.next_id());
+                (sid, pid, Vec::new(), None, Vec::new())
+            }
+        };
         let namespace = self
             .namespaces
             .entry(pending.nsp.clone())
             .or_insert_with(Namespace::new);
         namespace.add_socket(socket);
-        namespace.join(socket, sid.clone());
         let mut state = Socket {
             sid: sid.clone(),
             nsp: pending.nsp.clone(),
@@ -57,12 +72,30 @@ impl<P: Parser> Server<P> {
             auth: pending.auth,
             rooms: Default::default(),
             acks: BTreeMap::new(),
+            pid: pid.clone(),
+            data,
+            recovered,
         };
-        state.rooms.insert(sid.clone());
+        for room in core::iter::once(sid.clone()).chain(rooms) {
+            namespace.join(socket, room.clone());
+            state.rooms.insert(room);
+        }
         self.sockets.insert(socket, state);
-        let mut reply = String::with_capacity(ID_BYTES * 2 + 10);
+        // As the reference server does: the missed packets go out before
+        // the CONNECT reply (the client holds them until it is connected).
+        for (data, attachments) in missed {
+            self.send_packet(
+                pending.session,
+                &Packet::event(pending.nsp.clone(), data, attachments),
+            );
+        }
+        let mut reply = String::with_capacity(ID_BYTES * 4 + 20);
         reply.push_str("{\"sid\":\"");
         reply.push_str(&sid);
+        if let Some(pid) = &pid {
+            reply.push_str("\",\"pid\":\"");
+            reply.push_str(pid);
+        }
         reply.push_str("\"}");
         let reply = RawJson::from_trusted(ByteString::from(reply));
         self.send_packet(
@@ -73,6 +106,7 @@ impl<P: Parser> Server<P> {
             socket,
             session: pending.session,
             nsp: pending.nsp,
+            recovered,
         });
         Ok(socket)
     }
@@ -93,6 +127,9 @@ impl<P: Parser> Server<P> {
             .ok_or(ServerError::UnknownRequest)?;
         if let Some(sess) = self.sessions.get_mut(&pending.session) {
             sess.remove_pending(request);
+        }
+        if let (Some(taken), Some(store)) = (pending.restoring, self.recovery.as_mut()) {
+            store.put_back(taken);
         }
         self.send_connect_error(pending.session, pending.nsp, message, data);
         Ok(())
@@ -120,10 +157,22 @@ impl<P: Parser> Server<P> {
         if ack_timeout.is_some() && state.acks.len() >= self.max_pending_acks {
             return Err(ServerError::TooManyPendingAcks);
         }
-        let (session, nsp) = (state.session, state.nsp.clone());
+        let (session, nsp, sid) = (state.session, state.nsp.clone(), state.sid.clone());
         let id = match ack_timeout {
             Some(_) => self.namespaces.get_mut(&nsp).map(Namespace::take_ack_id),
             None => None,
+        };
+        // Logged for recovery unless it waits for an ack, as in Node.
+        let data = match (self.recovery.as_mut(), id) {
+            (Some(store), None) => store.log(
+                now,
+                nsp.clone(),
+                alloc::vec![sid],
+                Vec::new(),
+                &data,
+                attachments.clone(),
+            ),
+            _ => data,
         };
         let packet = Packet {
             id,

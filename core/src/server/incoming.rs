@@ -7,6 +7,7 @@ use crate::engine::{self, CloseReason, EngineEvent, SessionId};
 use crate::packet::{Packet, PacketType, Parser, RawJson};
 use crate::time::Instant;
 
+use super::recovery::recovery_fields;
 use super::session::{Route, Session};
 use super::socket::SocketId;
 use super::timers::TimerKey;
@@ -92,12 +93,19 @@ impl<P: Parser> Server<P> {
         let request = ConnectRequestId(self.next_request);
         self.next_request = self.next_request.wrapping_add(1);
         sess.add_pending(packet.nsp.clone(), request);
+        let restoring = match (self.recovery.as_mut(), packet.data.as_ref()) {
+            (Some(store), Some(auth)) => recovery_fields(auth)
+                .and_then(|(pid, offset)| store.take(self.now, &packet.nsp, &pid, &offset)),
+            _ => None,
+        };
+        let recovering = restoring.is_some();
         self.requests.insert(
             request,
             PendingConnect {
                 session,
                 nsp: packet.nsp.clone(),
                 auth: packet.data.clone(),
+                restoring,
             },
         );
         self.events.push_back(Event::ConnectRequest {
@@ -106,6 +114,7 @@ impl<P: Parser> Server<P> {
             nsp: packet.nsp,
             auth: packet.data,
             dynamic: !exists,
+            recovering,
         });
     }
 

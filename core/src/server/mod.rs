@@ -29,12 +29,14 @@ mod commands;
 mod incoming;
 mod namespace;
 mod outgoing;
+mod recovery;
 mod session;
 mod socket;
 mod timers;
 mod types;
 
 pub use broadcast::BroadcastOptions;
+pub use recovery::{LoggedPacket, PersistedSession, RecoveryConfig, RestoredSession, SessionStore};
 pub use socket::SocketId;
 pub use types::{
     Config, ConnectRequestId, DisconnectReason, Event, Output, ServerError, SocketHandshake,
@@ -63,6 +65,8 @@ struct PendingConnect {
     session: SessionId,
     nsp: ByteString,
     auth: Option<RawJson>,
+    /// The kept session the client asked for, taken out of the store.
+    restoring: Option<recovery::TakenSession>,
 }
 
 /// The Socket.IO server.
@@ -86,6 +90,8 @@ pub struct Server<P: Parser = JsonParser> {
     sessions: BTreeMap<SessionId, Session<P::Decoder>>,
     requests: BTreeMap<ConnectRequestId, PendingConnect>,
     timers: Timers,
+    /// Kept sessions and the packet log, when recovery is on.
+    recovery: Option<SessionStore>,
     events: VecDeque<Event>,
     next_socket: u64,
     next_request: u64,
@@ -128,6 +134,7 @@ impl<P: Parser> Server<P> {
             sessions: BTreeMap::new(),
             requests: BTreeMap::new(),
             timers: Timers::new(),
+            recovery: config.connection_state_recovery.map(SessionStore::new),
             events: VecDeque::new(),
             next_socket: 0,
             next_request: 0,
@@ -215,6 +222,9 @@ impl<P: Parser> Server<P> {
     fn run_due(&mut self, now: Instant) {
         self.advance(now);
         self.engine.handle_timeout(now);
+        if let Some(store) = self.recovery.as_mut() {
+            store.prune(now);
+        }
         loop {
             let (sockets, sessions) = (&self.sockets, &self.sessions);
             let due = self
@@ -310,6 +320,38 @@ impl<P: Parser> Server<P> {
             .get(&session)
             .map(|sess| sess.sockets().collect())
             .unwrap_or_default()
+    }
+
+    /// Whether `socket` got a kept session back when it connected.
+    pub fn socket_recovered(&self, socket: SocketId) -> bool {
+        self.sockets.get(&socket).is_some_and(|s| s.recovered)
+    }
+
+    /// `socket`'s data (Node's `socket.data`) as the core keeps it for
+    /// recovery: what [`Server::set_socket_data`] set, or what a recovered
+    /// socket brought back.
+    pub fn socket_data(&self, socket: SocketId) -> Option<&RawJson> {
+        self.sockets.get(&socket)?.data.as_ref()
+    }
+
+    /// Sets `socket`'s data, kept with its session when it leaves for a
+    /// recoverable reason.
+    pub fn set_socket_data(
+        &mut self,
+        socket: SocketId,
+        data: Option<RawJson>,
+    ) -> Result<(), ServerError> {
+        let state = self
+            .sockets
+            .get_mut(&socket)
+            .ok_or(ServerError::UnknownSocket)?;
+        state.data = data;
+        Ok(())
+    }
+
+    /// The recovery store (kept sessions, packet log), when recovery is on.
+    pub fn recovery(&self) -> Option<&SessionStore> {
+        self.recovery.as_ref()
     }
 
     /// What `socket`'s connection started with.

@@ -7,6 +7,7 @@ use bytestring::ByteString;
 use crate::engine::{self, CloseReason, SessionId};
 use crate::packet::{Packet, Parser, RawJson};
 
+use super::recovery::PersistedSession;
 use super::socket::SocketId;
 use super::types::{ConnectRequestId, DisconnectReason, Event};
 use super::{broadcast, Server};
@@ -57,6 +58,21 @@ impl<P: Parser> Server<P> {
         if let Some(sess) = self.sessions.get_mut(&state.session) {
             sess.remove_socket(socket);
         }
+        // Kept for the window when the client may come back for it.
+        if let (Some(store), Some(pid)) = (self.recovery.as_mut(), state.pid.clone()) {
+            if reason.is_recoverable() {
+                store.persist(
+                    self.now,
+                    PersistedSession {
+                        sid: state.sid.clone(),
+                        pid,
+                        nsp: state.nsp.clone(),
+                        rooms: state.rooms.iter().cloned().collect(),
+                        data: state.data.clone(),
+                    },
+                );
+            }
+        }
         // Its ack timers become stale: their socket is gone.
         self.events.push_back(Event::Disconnect {
             socket,
@@ -78,7 +94,14 @@ impl<P: Parser> Server<P> {
             self.remove_socket(socket, reason);
         }
         for request in requests {
-            self.requests.remove(&request);
+            let pending = self.requests.remove(&request);
+            // A session taken for a CONNECT that never got its verdict
+            // stays for the client's next try.
+            if let (Some(taken), Some(store)) =
+                (pending.and_then(|p| p.restoring), self.recovery.as_mut())
+            {
+                store.put_back(taken);
+            }
         }
         self.sessions.remove(&session);
     }

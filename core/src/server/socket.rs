@@ -36,6 +36,12 @@ pub(crate) struct Socket {
     pub(crate) rooms: RoomSet,
     /// Ack ids it waits for, with their deadlines.
     pub(crate) acks: BTreeMap<u64, Instant>,
+    /// Its private session id, when recovery is on.
+    pub(crate) pid: Option<ByteString>,
+    /// Node's `socket.data`, kept with its session for recovery.
+    pub(crate) data: Option<RawJson>,
+    /// It got a kept session back.
+    pub(crate) recovered: bool,
 }
 
 impl Socket {

@@ -127,8 +127,14 @@ impl<P: Parser> Server<P> {
 
     pub(super) fn next_deadline(&mut self) -> Option<Instant> {
         let (sockets, sessions) = (&self.sockets, &self.sessions);
-        self.timers
-            .next(|at, key| timer_is_live(sockets, sessions, at, key))
+        let timer = self
+            .timers
+            .next(|at, key| timer_is_live(sockets, sessions, at, key));
+        let expiry = self.recovery.as_ref().and_then(|store| store.next_expiry());
+        match (timer, expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 

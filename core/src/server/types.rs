@@ -12,6 +12,7 @@ use crate::engine::{self, CloseReason, HandshakeInfo, Io, SessionId};
 use crate::packet::{self, RawJson};
 use crate::time::Instant;
 
+use super::recovery::RecoveryConfig;
 use super::socket::SocketId;
 
 /// Options of a [`Server`](super::Server). `Default` gives the Node server's defaults.
@@ -29,6 +30,9 @@ pub struct Config {
     pub max_namespaces_per_session: usize,
     /// Bounds on binary attachments of incoming packets.
     pub packet_limits: packet::Limits,
+    /// Connection state recovery (Node's `connectionStateRecovery`); off
+    /// (`None`) by default, as in Node.
+    pub connection_state_recovery: Option<RecoveryConfig>,
 }
 
 impl Default for Config {
@@ -39,6 +43,7 @@ impl Default for Config {
             max_pending_acks: 1_000,
             max_namespaces_per_session: 256,
             packet_limits: packet::Limits::default(),
+            connection_state_recovery: None,
         }
     }
 }
@@ -95,6 +100,20 @@ impl DisconnectReason {
         }
     }
 
+    /// Whether a socket that left for this reason keeps its session for
+    /// recovery (Node's `RECOVERABLE_DISCONNECT_REASONS`).
+    pub fn is_recoverable(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::TransportError
+                | DisconnectReason::TransportClose
+                | DisconnectReason::ForcedClose
+                | DisconnectReason::PingTimeout
+                | DisconnectReason::ServerShutdown
+                | DisconnectReason::ForcedServerClose
+        )
+    }
+
     pub(super) fn from_close(reason: CloseReason) -> Self {
         match reason {
             CloseReason::TransportClose => DisconnectReason::TransportClose,
@@ -131,6 +150,10 @@ pub enum Event {
         auth: Option<RawJson>,
         /// The namespace does not exist yet: accepting creates it.
         dynamic: bool,
+        /// The client came back with a session that is still kept:
+        /// accepting restores it (the driver may skip the middleware,
+        /// [`RecoveryConfig::skip_middlewares`]).
+        recovering: bool,
     },
     /// A socket joined its namespace (after [`Server::accept`](super::Server::accept)).
     Connected {
@@ -140,6 +163,9 @@ pub enum Event {
         session: SessionId,
         /// Its namespace.
         nsp: ByteString,
+        /// It got its old id, rooms and data back, and the packets it
+        /// missed were sent before its CONNECT reply.
+        recovered: bool,
     },
     /// The client emitted an event.
     Event {

@@ -56,6 +56,8 @@ pub(super) trait SocketSink: Send + Sync + 'static {
     fn connected(&self) -> bool;
     /// Connected with `Some(sid)`, disconnected with `None`.
     fn set_sid(&self, sid: Option<String>);
+    /// Whether the last connect got the previous session back.
+    fn set_recovered(&self, recovered: bool);
     /// Queues `job` for its handlers, starting their runner when idle.
     fn push_job(self: Arc<Self>, job: Job);
     /// For the socket module to get its own type back.
@@ -271,9 +273,14 @@ impl ManagerInner {
 
     fn route_event(self: &Arc<Self>, event: ClientEvent) {
         match event {
-            ClientEvent::Connected { nsp, sid } => {
+            ClientEvent::Connected {
+                nsp,
+                sid,
+                recovered,
+            } => {
                 if let Some(s) = self.socket(&nsp) {
                     s.set_sid(Some(sid.to_string()));
+                    s.set_recovered(recovered);
                     s.push_job(Job::Connect);
                 }
             }

@@ -62,6 +62,7 @@ pub(super) struct SocketInner {
     auth: Option<RawJson>,
     sid: Mutex<Option<String>>,
     connected: AtomicBool,
+    recovered: AtomicBool,
     handlers: Mutex<Handlers>,
     jobs: JobQueue<Job>,
 }
@@ -91,10 +92,18 @@ impl ClientSocket {
                 auth,
                 sid: Mutex::new(None),
                 connected: AtomicBool::new(false),
+                recovered: AtomicBool::new(false),
                 handlers: Mutex::new(Handlers::default()),
                 jobs: JobQueue::default(),
             }),
         }
+    }
+
+    /// Whether the last connection got the previous session back from a
+    /// server with connection state recovery on (socket.io-client's
+    /// `recovered`): the same id, and the events missed meanwhile.
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered.load(Ordering::Acquire)
     }
 
     /// The connection this socket shares with the other namespaces'.
@@ -474,6 +483,10 @@ impl SocketSink for SocketInner {
     fn set_sid(&self, sid: Option<String>) {
         self.connected.store(sid.is_some(), Ordering::Release);
         *lock(&self.sid) = sid;
+    }
+
+    fn set_recovered(&self, recovered: bool) {
+        self.recovered.store(recovered, Ordering::Release);
     }
 
     fn push_job(self: Arc<Self>, job: Job) {

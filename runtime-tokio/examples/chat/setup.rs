@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sio_core::engine::{AllowedOrigins, Cors};
-use sio_driver::{Config, SocketIo};
+use sio_driver::{Config, RecoveryConfig, SocketIo};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::{self, Keys};
@@ -82,7 +82,8 @@ pub fn init_logging() {
 
 /// The server's configuration: Node's defaults, CORS for `cors_origin`
 /// and, with the Admin UI on, for its page's origin with credentials (the
-/// UI sends them).
+/// UI sends them), and connection state recovery: a client that drops for
+/// a moment comes back with its socket id, rooms and the messages it missed.
 pub fn config(cors_origin: &str, admin_ui_origin: Option<&str>) -> Config {
     let mut config = Config::default();
     let mut origins = vec![cors_origin.to_owned()];
@@ -90,6 +91,12 @@ pub fn config(cors_origin: &str, admin_ui_origin: Option<&str>) -> Config {
     let mut cors = Cors::new(AllowedOrigins::List(origins));
     cors.credentials = admin_ui_origin.is_some();
     config.engine.cors = Some(cors);
+    let mut recovery = RecoveryConfig::default();
+    // The handlers read the user the JWT middleware puts in the socket's
+    // extensions, which a recovered socket does not bring back: the
+    // middleware runs again (the client resends its token).
+    recovery.skip_middlewares = false;
+    config.connection_state_recovery = Some(recovery);
     config
 }
 
