@@ -796,7 +796,8 @@ fn compressed_polling_answers_are_decoded_within_the_body_bound() {
         sim.take_events(),
         [ClientEvent::Connected {
             nsp: "/".into(),
-            sid: "s1".into()
+            sid: "s1".into(),
+            recovered: false,
         }]
     );
 
