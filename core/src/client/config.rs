@@ -64,8 +64,13 @@ pub struct Config {
     pub max_payload_packets: usize,
     /// Bounds on WebSocket messages from the server.
     pub ws_limits: websocket::Limits,
-    /// Bounds on binary attachments of incoming packets.
+    /// Bounds on binary attachments of incoming packets (with MessagePack,
+    /// on the buffers inside one packet).
     pub packet_limits: packet::Limits,
+    /// The packet parser, which the server must speak too: JSON (the
+    /// default, as socket.io-client's) or MessagePack (npm
+    /// `socket.io-msgpack-parser`, socket.io-client's `parser` option).
+    pub parser: packet::ParserKind,
 }
 
 impl Default for Config {
@@ -97,6 +102,7 @@ impl Default for Config {
                 max_message_bytes: 10_000_000,
             },
             packet_limits: packet::Limits::default(),
+            parser: packet::ParserKind::Json,
         }
     }
 }
