@@ -14,6 +14,7 @@
 pub mod api_tests;
 pub mod client_scenarios;
 pub mod hostile;
+pub mod msgpack;
 pub mod scenarios;
 pub mod soak;
 pub mod testclient;

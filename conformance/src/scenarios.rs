@@ -104,6 +104,7 @@ pub const ALL: &[Scenario] = &[
         config: no_change,
         setup: restart,
     },
+    crate::msgpack::SCENARIO,
 ];
 
 fn no_change(_: &mut Config) {}

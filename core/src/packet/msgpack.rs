@@ -128,12 +128,15 @@ pub fn decode_packet(data: &Bytes, limits: &Limits) -> Result<Packet, PacketErro
         Some(Value::Str(nsp)) => ByteString::from(nsp.as_str()),
         _ => return Err(PacketError::InvalidNamespace),
     };
+    // notepack.io 2.x (the parser's) writes an `undefined` property as
+    // `fixext 1` type 0, which reads back as nil: the reference client
+    // sends `data: undefined` in every CONNECT without auth. Nil is no data.
     let (data, attachments) = match value.get("data") {
+        None | Some(Value::Nil) => (None, Vec::new()),
         Some(data) => {
             let (text, buffers) = msgpack::to_packet_json(data);
             (Some(RawJson::from_trusted(ByteString::from(text))), buffers)
         }
-        None => (None, Vec::new()),
     };
     check_payload(kind, data.as_ref())?;
     let id = match value.get("id") {
@@ -205,6 +208,19 @@ mod tests {
     }
 
     #[test]
+    fn undefined_data_is_no_data() {
+        // The reference client's CONNECT: {type: 0, nsp: "/", data: undefined}.
+        let bytes = Bytes::from_static(&[
+            0x83, 0xa4, b't', b'y', b'p', b'e', 0x00, 0xa3, b'n', b's', b'p', 0xa1, b'/', 0xa4,
+            b'd', b'a', b't', b'a', 0xd4, 0x00, 0x00,
+        ]);
+        assert_eq!(
+            decode_packet(&bytes, &limits()),
+            Ok(Packet::connect("/", None))
+        );
+    }
+
+    #[test]
     fn text_is_refused() {
         let mut decoder = MsgPackParser.decoder(limits());
         assert_eq!(
@@ -243,7 +259,11 @@ mod tests {
                 PacketError::InvalidPayload,
             ),
             (
-                map(&[("type", Value::Int(1)), nsp.clone(), ("data", Value::Nil)]),
+                map(&[
+                    ("type", Value::Int(1)),
+                    nsp.clone(),
+                    ("data", Value::Bool(false)),
+                ]),
                 PacketError::InvalidPayload,
             ),
             (
