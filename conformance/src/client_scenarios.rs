@@ -21,6 +21,7 @@ use sio_driver::{
     ClientTransport, ConnectErrorInfo, ManagerEvent, UrlError,
 };
 
+mod msgpack;
 mod reconnect;
 mod tls;
 
@@ -73,6 +74,8 @@ struct NodeServer {
     port: u16,
     /// Certificate and key files: serve over https.
     tls: Option<(PathBuf, PathBuf)>,
+    /// Speak npm socket.io-msgpack-parser instead of JSON.
+    msgpack: bool,
     child: Option<Child>,
 }
 
@@ -84,6 +87,9 @@ impl NodeServer {
             .arg(self.port.to_string());
         if let Some((cert, key)) = &self.tls {
             command.arg(cert).arg(key);
+        }
+        if self.msgpack {
+            command.env("SIO_PARSER", "msgpack");
         }
         let mut child = command
             .current_dir(&self.dir)
@@ -239,6 +245,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     }),
     ("client-leave-namespace", |c| Box::pin(leave_namespace(c))),
     ("client-tls", |c| Box::pin(tls::tls(c))),
+    ("client-msgpack", |c| Box::pin(msgpack::msgpack(c))),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
@@ -701,6 +708,7 @@ pub fn run(
         dir: dir.to_owned(),
         port: free_port()?,
         tls: None,
+        msgpack: false,
         child: None,
     }));
     let ctx = Ctx {
