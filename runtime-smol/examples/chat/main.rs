@@ -31,9 +31,9 @@ fn main() -> std::io::Result<()> {
     setup::init_logging();
     let settings = Settings::from_env()?;
     smol::block_on(async {
-        let io = sio_smol::new(setup::config(&settings.cors_origin));
+        let io = sio_smol::new(setup::config(&settings));
         setup::install(&io, settings.keys.clone(), settings.rate_limit);
-        let site = Site::new(settings.keys);
+        let site = Site::new(settings.keys, settings.parser);
         io.set_fallback(routes::fallback(site, settings.cors_origin));
 
         let port = settings.port;

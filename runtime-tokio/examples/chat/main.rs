@@ -6,11 +6,13 @@
 //! ```
 //!
 //! Environment: `PORT` (3000), `JWT_SECRET` (a development default, with a
-//! warning), `CORS_ORIGIN` (`http://localhost:3000`), `RUST_LOG` (`info`);
+//! warning), `CORS_ORIGIN` (`http://localhost:3000`), `RUST_LOG` (`info`),
+//! `CHAT_PARSER` (`json`; `msgpack` for npm socket.io-msgpack-parser, with
+//! the page on socket.io-client's MessagePack bundle);
 //! for tests, `CHAT_RATE_LIMIT` (10) and `CHAT_RATE_WINDOW_MS` (60000).
 //!
-//! HTTP: `GET /` the page, `GET /socket.io.min.js` the browser client (when
-//! installed), `GET /token?user=NAME` a test token `{"token": "..."}` (an
+//! HTTP: `GET /` the page, `GET /socket.io.min.js` (or, with msgpack,
+//! `/socket.io.msgpack.min.js`) the browser client (when installed), `GET /token?user=NAME` a test token `{"token": "..."}` (an
 //! HS256 JWT valid for an hour whose payload carries `userId`, the name in
 //! lower case with dashes, and `name`), and Socket.IO at `/socket.io/`.
 //!
@@ -91,7 +93,12 @@ async fn index(State(site): State<Site>) -> Response {
 
 /// `GET /socket.io.min.js`
 async fn client_bundle(State(site): State<Site>) -> Response {
-    into_axum(site.client_bundle())
+    into_axum(site.client_bundle("socket.io.min.js"))
+}
+
+/// `GET /socket.io.msgpack.min.js`
+async fn client_bundle_msgpack(State(site): State<Site>) -> Response {
+    into_axum(site.client_bundle("socket.io.msgpack.min.js"))
 }
 
 #[derive(Deserialize)]
@@ -123,6 +130,7 @@ fn routes(site: Site, cors_origin: &str) -> Router {
         .route("/", get(index))
         .route("/token", get(token))
         .route("/socket.io.min.js", get(client_bundle))
+        .route("/socket.io.msgpack.min.js", get(client_bundle_msgpack))
         .layer(cors)
         .with_state(site)
 }
@@ -139,9 +147,9 @@ async fn main() -> std::io::Result<()> {
     setup::init_logging();
     let settings = Settings::from_env()?;
 
-    let io = sio_tokio::new(setup::config(&settings.cors_origin));
+    let io = sio_tokio::new(setup::config(&settings));
     setup::install(&io, settings.keys.clone(), settings.rate_limit);
-    let site = Site::new(settings.keys);
+    let site = Site::new(settings.keys, settings.parser);
     let app = routes(site, &settings.cors_origin).layer(sio_tokio::layer(io.clone()));
 
     let port = settings.port;
