@@ -131,8 +131,15 @@ pub fn decode_packet(data: &Bytes, limits: &Limits) -> Result<Packet, PacketErro
     // notepack.io 2.x (the parser's) writes an `undefined` property as
     // `fixext 1` type 0, which reads back as nil: the reference client
     // sends `data: undefined` in every CONNECT without auth. Nil is no data.
-    let (data, attachments) = match value.get("data") {
-        None | Some(Value::Nil) => (None, Vec::new()),
+    let data = match value.get("data") {
+        None | Some(Value::Nil) => None,
+        Some(data) => Some(data),
+    };
+    if !is_data_valid(kind, data) {
+        return Err(PacketError::InvalidPayload);
+    }
+    let (data, attachments) = match data {
+        None => (None, Vec::new()),
         Some(data) => {
             let (text, buffers) = msgpack::to_packet_json(data);
             (Some(RawJson::from_trusted(ByteString::from(text))), buffers)
@@ -157,6 +164,18 @@ pub fn decode_packet(data: &Bytes, limits: &Limits) -> Result<Packet, PacketErro
         data,
         attachments,
     })
+}
+
+/// The reference's `isDataValid`: an object (not a buffer, array or
+/// date) or nothing for CONNECT, nothing for DISCONNECT, a string or an
+/// object for CONNECT_ERROR, an array otherwise.
+fn is_data_valid(kind: PacketType, data: Option<&Value>) -> bool {
+    match kind {
+        PacketType::Connect => matches!(data, None | Some(Value::Map(_))),
+        PacketType::Disconnect => data.is_none(),
+        PacketType::ConnectError => matches!(data, Some(Value::Str(_) | Value::Map(_))),
+        _ => matches!(data, Some(Value::Array(_))),
+    }
 }
 
 /// The buffers of one packet count against the attachment limits, as the
