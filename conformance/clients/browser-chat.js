@@ -5,9 +5,12 @@
 // then Bob's connection drops, Alice writes, and Bob's page comes back
 // "recovered" (connection state recovery) with her message.
 //
-//   node clients/browser-chat.js <chat url> <default|polling> <artifacts dir>
+//   node clients/browser-chat.js <chat url> <default|polling|msgpack> <artifacts dir>
 //
 // `default`: the page's default transports, upgraded to WebSocket.
+// `msgpack`: the same with the chat on the MessagePack parser (CHAT_PARSER,
+// set by the runner): the page must load socket.io-client's MessagePack
+// bundle, and every Socket.IO message on the WebSockets must be binary.
 // `polling`: the page with ?transport=polling, and every WebSocket the
 // browser would open refused; none may be tried. Saves a screenshot of each
 // page to the artifacts dir (printed as `ARTIFACT <path>`).
@@ -74,7 +77,8 @@ async function login(page, name, pageUrl, transport) {
   // for frames: act on the one in front.
   await page.bringToFront();
   await page.goto(pageUrl, { timeout: UI_MS });
-  await waitForLog(page, name, (l) => l.includes("socket.io client loaded from /socket.io.min.js"),
+  const bundle = mode === "msgpack" ? "/socket.io.msgpack.min.js" : "/socket.io.min.js";
+  await waitForLog(page, name, new Function("l", `return l.includes(${JSON.stringify(`socket.io client loaded from ${bundle}`)});`),
     "the local client bundle loaded");
   t.step(`${name}: log in`);
   await page.fill("#user", name);
@@ -101,8 +105,8 @@ async function say(page, name, message) {
 }
 
 t.run(async () => {
-  t.check(mode === "default" || mode === "polling", `mode ${mode}: expected default or polling`);
-  t.check(artifacts, "usage: browser-chat.js <url> <default|polling> <artifacts dir>");
+  t.check(["default", "polling", "msgpack"].includes(mode), `mode ${mode}: expected default, polling or msgpack`);
+  t.check(artifacts, "usage: browser-chat.js <url> <default|polling|msgpack> <artifacts dir>");
   t.step("find Chromium");
   t.check(fs.existsSync(CHROMIUM),
     `Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium chromium-driver)`);
@@ -131,11 +135,22 @@ t.run(async () => {
       });
     }
     const errors = [];
+    const frames = { binary: 0, text: [] };
     const alice = context.pages()[0] || await context.newPage();
     const bob = await context.newPage();
     for (const [page, who] of [[alice, "Alice"], [bob, "Bob"]]) {
       page.on("pageerror", (e) => errors.push(`${who}: ${e.message}`));
-      page.on("websocket", (ws) => { if (!polling) websockets.push(ws.url()); });
+      page.on("websocket", (ws) => {
+        if (polling) return;
+        websockets.push(ws.url());
+        // Text frames other than Engine.IO's own (ping, pong, probe, upgrade).
+        const look = ({ payload }) => {
+          if (typeof payload !== "string") frames.binary += 1;
+          else if (!/^[2-6](probe)?$/.test(payload)) frames.text.push(payload);
+        };
+        ws.on("framesent", look);
+        ws.on("framereceived", look);
+      });
     }
 
     const aliceId = await login(alice, "Alice", pageUrl, transport);
@@ -164,6 +179,17 @@ t.run(async () => {
     if (polling) t.same(websockets, [], "WebSockets the pages tried");
     else t.check(websockets.length >= 2, `only ${websockets.length} WebSocket(s) opened, expected one per page`);
     t.same(errors, [], "page errors");
+    if (mode === "msgpack") {
+      t.step("MessagePack on the wire");
+      for (const [page, who] of [[alice, "Alice"], [bob, "Bob"]]) {
+        const loaded = (await logLines(page)).filter((l) => l.startsWith("socket.io client loaded from"));
+        t.same(loaded, ["socket.io client loaded from /socket.io.msgpack.min.js"], `${who}'s client bundle`);
+      }
+      t.same(frames.text, [], "Socket.IO messages sent as text");
+      t.check(frames.binary >= 4, `only ${frames.binary} binary frames on the WebSockets`);
+    } else {
+      t.check(frames.binary === 0 || mode === "polling", `${frames.binary} binary frames with the JSON parser`);
+    }
 
     // Bob's connection drops (his page closes its engine; the server sees
     // "transport close"); Alice writes while he is away. His page must come

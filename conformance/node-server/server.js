@@ -4,8 +4,10 @@
 // client-tls scenario, with a certificate made at test time). Prints
 // `LISTENING <port>` once it accepts connections. Both transports, as the
 // default server: the client scenarios check which one carried them.
+// With SIO_PARSER=msgpack it speaks npm socket.io-msgpack-parser.
 "use strict";
 const { Server } = require("socket.io");
+const options = process.env.SIO_PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {};
 
 const port = Number(process.argv[2]);
 const [certFile, keyFile] = process.argv.slice(3);
@@ -17,10 +19,10 @@ if (certFile) {
     cert: fs.readFileSync(certFile),
     key: fs.readFileSync(keyFile),
   });
-  io = new Server(server);
+  io = new Server(server, options);
   server.listen(port);
 } else {
-  io = new Server(port);
+  io = new Server(port, options);
 }
 // What "seq" events this process got, in order (the reconnection scenario).
 const seqs = [];

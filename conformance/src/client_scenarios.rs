@@ -23,6 +23,7 @@ use sio_driver::{
 
 mod compression;
 mod engine_io;
+mod msgpack;
 mod reconnect;
 mod recovery;
 mod tls;
@@ -81,6 +82,8 @@ struct NodeServer {
     port: u16,
     /// Certificate and key files: serve over https.
     tls: Option<(PathBuf, PathBuf)>,
+    /// Speak npm socket.io-msgpack-parser instead of JSON.
+    msgpack: bool,
     child: Option<Child>,
     /// The server script, from `dir`.
     script: &'static str,
@@ -92,6 +95,9 @@ impl NodeServer {
         command.arg(self.script).arg(self.port.to_string());
         if let Some((cert, key)) = &self.tls {
             command.arg(cert).arg(key);
+        }
+        if self.msgpack {
+            command.env("SIO_PARSER", "msgpack");
         }
         let mut child = command
             .current_dir(&self.dir)
@@ -267,6 +273,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         Box::pin(compression::compression(c))
     }),
     ("client-recovery", |c| Box::pin(recovery::recovery(c))),
+    ("client-msgpack", |c| Box::pin(msgpack::msgpack(c))),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
@@ -729,6 +736,7 @@ pub fn run(
         dir: dir.to_owned(),
         port: free_port()?,
         tls: None,
+        msgpack: false,
         child: None,
         script: "node-server/server.js",
     }));

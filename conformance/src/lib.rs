@@ -17,6 +17,7 @@ pub mod client_scenarios;
 pub mod compression;
 pub mod engine_io_api_tests;
 pub mod hostile;
+pub mod msgpack;
 mod recovery_scenarios;
 pub mod scenarios;
 pub mod soak;

@@ -130,6 +130,7 @@ pub const ALL: &[Scenario] = &[
         config: crate::recovery_scenarios::run_config,
         setup: crate::recovery_scenarios::setup,
     },
+    crate::msgpack::SCENARIO,
 ];
 
 fn no_change(_: &mut Config) {}

@@ -25,7 +25,10 @@
 //! - [`wire`]: HTTP/1.1 request heads and responses, the WebSocket opening
 //!   handshake and the RFC 6455 frame codec.
 //! - [`engine`]: Engine.IO v4 packets, polling payloads and the handshake.
-//! - [`packet`]: Socket.IO v5 packets, binary attachments, the [`packet::Parser`] trait.
+//! - [`msgpack`]: JavaScript values as notepack.io encodes them (MessagePack),
+//!   and their JSON forms.
+//! - [`packet`]: Socket.IO v5 packets, binary attachments, the [`packet::Parser`]
+//!   trait with its JSON and MessagePack parsers.
 //! - [`server`]: the Socket.IO server: namespaces, sockets, acks, rooms, broadcasts.
 //! - [`adapter`]: what crosses between server nodes, in the reference Redis
 //!   adapter's formats.
@@ -59,6 +62,7 @@ pub mod adapter;
 pub mod client;
 mod decimal;
 pub mod engine;
+pub mod msgpack;
 pub mod packet;
 pub mod server;
 pub mod time;

@@ -1434,3 +1434,70 @@ fn events_before_the_reply_are_bounded() {
         ]
     ));
 }
+
+// ---------------------------------------------------------------------------
+// The MessagePack parser
+
+#[test]
+fn msgpack_connect_events_and_acks_are_binary_messages() {
+    use sio_core::packet::{decode_msgpack, encode_msgpack, Packet, ParserKind};
+    let mut config = no_jitter();
+    config.parser = ParserKind::MsgPack;
+    let mut sim = Sim::new(config);
+    sim.client
+        .connect(sim.now, "/", Some(json(r#"{"token":"abc"}"#)))
+        .unwrap();
+    sim.pump();
+    sim.handshake();
+    let connect = Packet::connect("/", Some(json(r#"{"token":"abc"}"#)));
+    let sent = std::mem::take(&mut sim.sent);
+    match sent.as_slice() {
+        [Message::Binary(data)] => {
+            assert_eq!(decode_msgpack(data, &Default::default()), Ok(connect));
+        }
+        other => panic!("expected one binary CONNECT, got {other:?}"),
+    }
+    // The engine's own packets stay text; the server's CONNECT is binary.
+    sim.server_binary(&encode_msgpack(&Packet::connect(
+        "/",
+        Some(json(r#"{"sid":"s1"}"#)),
+    )));
+    assert!(sim.take_events().contains(&ClientEvent::Connected {
+        nsp: nsp("/"),
+        sid: nsp("s1"),
+        recovered: false,
+    }));
+
+    // An event with a buffer inline, asking for an ack.
+    let data = json(r#"["up",{"_placeholder":true,"num":0}]"#);
+    let attachments = vec![Bytes::from_static(b"ab")];
+    let id = sim
+        .client
+        .emit(
+            sim.now,
+            "/",
+            data.clone(),
+            attachments.clone(),
+            EmitOptions::new().with_ack(ms(100)),
+        )
+        .unwrap();
+    sim.pump();
+    let sent = std::mem::take(&mut sim.sent);
+    let expected = Packet::event("/", data, attachments).with_id(id.expect("an ack id"));
+    match sent.as_slice() {
+        [Message::Binary(bytes)] => assert_eq!(bytes.as_ref(), encode_msgpack(&expected)),
+        other => panic!("expected one binary EVENT, got {other:?}"),
+    }
+    let reply = json(r#"[{"_placeholder":true,"num":0}]"#);
+    let ack = Packet::ack("/", 0, reply.clone(), vec![Bytes::from_static(b"xyz")]);
+    sim.server_binary(&encode_msgpack(&ack));
+    assert_eq!(
+        sim.take_events(),
+        [ClientEvent::Ack {
+            nsp: nsp("/"),
+            id: 0,
+            data: reply,
+            attachments: vec![Bytes::from_static(b"xyz")],
+        }]
+    );
+}

@@ -1660,3 +1660,118 @@ fn room_events_only_when_asked_and_only_for_changes() {
         ]
     );
 }
+
+// ----- the MessagePack parser -----
+
+fn msgpack_config() -> Config {
+    let mut config = config();
+    config.parser = sio_core::packet::ParserKind::MsgPack;
+    config
+}
+
+fn msgpack(packet: &sio_core::packet::Packet) -> Vec<u8> {
+    sio_core::packet::encode_msgpack(packet)
+}
+
+/// The packets of binary messages received.
+fn msgpack_packets(client: &mut Client, h: &mut Harness) -> Vec<sio_core::packet::Packet> {
+    client
+        .recv(h)
+        .into_iter()
+        .map(|r| match r {
+            Recv::Binary(data) => {
+                sio_core::packet::decode_msgpack(&Bytes::from(data), &Default::default())
+                    .expect("the server's MessagePack")
+            }
+            other => panic!("expected a binary message, got {other:?}"),
+        })
+        .collect()
+}
+
+/// A WebSocket client joined to `/` over MessagePack.
+fn msgpack_connected(h: &mut Harness) -> (Client, SocketId) {
+    use sio_core::packet::Packet;
+    let mut client = h.ws_client();
+    client.send_binary(h, &msgpack(&Packet::connect("/", None)));
+    let (request, _) = h.only_connect_request();
+    let now = h.now;
+    let socket = h.server.accept(now, request).expect("accept");
+    h.drain();
+    h.take_events();
+    let sid = h.server.socket_sid(socket).expect("sid").to_string();
+    let reply = Packet::connect("/", Some(json(&format!("{{\"sid\":\"{sid}\"}}"))));
+    assert_eq!(msgpack_packets(&mut client, h), vec![reply]);
+    (client, socket)
+}
+
+#[test]
+fn msgpack_events_acks_and_broadcasts_are_one_binary_message_each() {
+    use sio_core::packet::Packet;
+    let mut h = Harness::new(msgpack_config());
+    let (mut a, sa) = msgpack_connected(&mut h);
+    let (mut b, sb) = msgpack_connected(&mut h);
+
+    // An event with a buffer inline, asking for an ack.
+    let data = json("[\"up\",{\"_placeholder\":true,\"num\":0}]");
+    let event = Packet::event("/", data.clone(), vec![Bytes::from_static(&[1, 2])]).with_id(7);
+    a.send_binary(&mut h, &msgpack(&event));
+    assert_eq!(
+        h.take_events(),
+        vec![Event::Event {
+            socket: sa,
+            data,
+            attachments: vec![Bytes::from_static(&[1, 2])],
+            ack: Some(7),
+        }]
+    );
+    let reply = json("[{\"_placeholder\":true,\"num\":0},2.5]");
+    h.server
+        .ack(h.now, sa, 7, reply.clone(), vec![Bytes::from_static(b"ok")])
+        .unwrap();
+    h.drain();
+    assert_eq!(
+        msgpack_packets(&mut a, &mut h),
+        vec![Packet::ack("/", 7, reply, vec![Bytes::from_static(b"ok")])]
+    );
+
+    // A broadcast: the same buffer for both recipients.
+    h.server.join(sa, "r").unwrap();
+    h.server.join(sb, "r").unwrap();
+    let opts = BroadcastOptions {
+        rooms: vec!["r".into()],
+        ..Default::default()
+    };
+    let news = json("[\"news\",{\"_placeholder\":true,\"num\":0}]");
+    let sent = h.server.broadcast(
+        h.now,
+        "/",
+        &opts,
+        news.clone(),
+        vec![Bytes::from_static(&[9])],
+    );
+    h.drain();
+    assert_eq!(sent, 2);
+    let (ra, rb) = (a.raw(&mut h), b.raw(&mut h));
+    assert_eq!(ra.len(), 1);
+    assert_eq!(
+        ra[0].as_ptr(),
+        rb[0].as_ptr(),
+        "one encoding for every recipient"
+    );
+    assert_eq!(
+        a.decode(&ra),
+        vec![Recv::Binary(msgpack(&Packet::event(
+            "/",
+            news,
+            vec![Bytes::from_static(&[9])]
+        )))]
+    );
+    b.decode(&rb);
+
+    // A text message is a parse error, as for the reference parser.
+    b.send(&mut h, "2[\"json\"]");
+    assert_eq!(
+        disconnects(&h.take_events()),
+        vec![(sb, DisconnectReason::ParseError)]
+    );
+}

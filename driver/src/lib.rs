@@ -128,6 +128,10 @@ pub use bytes::Bytes;
 pub use sio_core::client::DisconnectReason as ClientDisconnectReason;
 /// A client transport (`ClientConfig::engine.transports`).
 pub use sio_core::client::Transport as ClientTransport;
+/// The packet parser of a server (`Config::parser`) or a client
+/// (`ClientConfig::engine.parser`): JSON (the default) or MessagePack
+/// (npm `socket.io-msgpack-parser`).
+pub use sio_core::packet::ParserKind;
 pub use sio_core::server::{Config, DisconnectReason, RecoveryConfig};
 /// Compression of polling responses (`Config::engine.http_compression`).
 pub use sio_core::wire::http::HttpCompression;

@@ -78,6 +78,7 @@ const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
 const BROWSER_RUNS: &[(&str, &str)] = &[
     ("browser-chat", "default"),
     ("browser-chat-polling", "polling"),
+    ("browser-chat-msgpack", "msgpack"),
 ];
 /// The row that runs the Engine.IO echo example itself (tokio) with the
 /// npm engine.io-client, polling then upgrade.
@@ -682,7 +683,13 @@ fn run_browser(dir: &Path, sibling: &Path, name: &'static str, mode: &str) -> Ou
     let mut outcome = new_outcome(name, BROWSER_RUNTIME);
     let chromium = chromium_path();
     let prepared = if chromium.is_file() {
-        chat_binary(sibling, chat_example(BROWSER_RUNTIME)).and_then(|chat| start_chat(&chat, &[]))
+        // The msgpack run: the chat on the MessagePack parser, its page on
+        // socket.io-client's MessagePack bundle.
+        let env = match mode {
+            "msgpack" => vec![("CHAT_PARSER", "msgpack".to_owned())],
+            _ => Vec::new(),
+        };
+        chat_binary(sibling, chat_example(BROWSER_RUNTIME)).and_then(|chat| start_chat(&chat, &env))
     } else {
         Err(format!(
             "Chromium is missing: {} not found (install it: apt-get install chromium chromium-driver; .ci/run does)",

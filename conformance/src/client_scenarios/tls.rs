@@ -48,6 +48,7 @@ pub(super) async fn tls(ctx: &Ctx) -> Outcome {
         dir: lock(&ctx.server).dir.clone(),
         port,
         tls: Some((files.cert.clone(), files.key.clone())),
+        msgpack: false,
         child: None,
         script: "node-server/server.js",
     };

@@ -19,19 +19,19 @@
 
 mod channel;
 mod incoming;
-mod json;
 mod message;
 mod requests;
-mod timestamp;
-mod value;
 
 pub use channel::{uid_from_random, ChannelKind, Channels, DEFAULT_KEY};
 pub use incoming::{read_incoming, Ignored, Incoming};
-pub use json::{from_json, from_packet_json, to_json, to_packet_json, JsonError};
 pub use message::{
     decode_value, encode_value, AdapterPacket, BroadcastMessage, FetchedSocket, Flag, Format,
     MessageError, Request, RequestType, Response, Targets,
 };
 pub use requests::{Fed, Finished, Outcome, PendingRequests, RegisterError};
-pub use timestamp::js_date_string;
-pub use value::{decode, encode, to_vec, DecodeError, TooLarge, Value, MAX_DEPTH};
+// The values and their codecs live below both this module and `packet`
+// (the MessagePack parser speaks them too).
+pub use crate::msgpack::{
+    decode, encode, from_json, from_packet_json, js_date_string, to_json, to_packet_json, to_vec,
+    DecodeError, JsonError, TooLarge, Value, MAX_DEPTH,
+};

@@ -64,7 +64,8 @@ pub struct Config {
     pub max_payload_packets: usize,
     /// Bounds on WebSocket messages from the server.
     pub ws_limits: websocket::Limits,
-    /// Bounds on binary attachments of incoming packets.
+    /// Bounds on binary attachments of incoming packets (with MessagePack,
+    /// on the buffers inside one packet).
     pub packet_limits: packet::Limits,
     /// permessage-deflate offered on every WebSocket (socket.io-client's
     /// `perMessageDeflate`, on in Node with a threshold of 1,024 bytes,
@@ -74,6 +75,10 @@ pub struct Config {
     /// deflate`, as browsers and Node's fetch send) and decode them, within
     /// [`Config::http_limits`]'s body bound (true).
     pub accept_compressed_polling: bool,
+    /// The packet parser, which the server must speak too: JSON (the
+    /// default, as socket.io-client's) or MessagePack (npm
+    /// `socket.io-msgpack-parser`, socket.io-client's `parser` option).
+    pub parser: packet::ParserKind,
 }
 
 impl Default for Config {
@@ -107,6 +112,7 @@ impl Default for Config {
             packet_limits: packet::Limits::default(),
             per_message_deflate: Some(websocket::DeflateOptions::default()),
             accept_compressed_polling: true,
+            parser: packet::ParserKind::Json,
         }
     }
 }

@@ -146,7 +146,7 @@ impl Client {
             upgrading: false,
             held: Vec::new(),
             open_deadline: now.checked_add(self.config.timeout),
-            decoder: packet::Decoder::new(self.config.packet_limits),
+            decoder: self.config.parser.decoder(self.config.packet_limits),
         });
     }
 

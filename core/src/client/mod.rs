@@ -54,8 +54,8 @@
 //! - `retries` / `ackTimeout`: see the `retry` module; `ackTimeout` is also
 //!   the deadline of any ack asked for without one.
 //!
-//! Not done here: connection state recovery, custom
-//! parsers (JSON only).
+//! The parser is JSON or MessagePack (`Config::parser`); no custom
+//! parsers. Not done here: connection state recovery.
 //!
 //! The state machine is one type, [`Client`], written in three files: this
 //! one (its state, queries, commands and inputs), `connection` (the
@@ -93,7 +93,7 @@ use rand_core::{RngCore, SeedableRng};
 use serde::Deserialize;
 
 use crate::engine::{self, OpenPacket};
-use crate::packet::{self, JsonParser, Packet, PacketType, Parser, RawJson};
+use crate::packet::{self, Packet, PacketDecoder, PacketType, Parser, RawJson};
 use crate::time::Instant;
 use crate::wire::ws::{self as websocket, Message, OpCode};
 
@@ -157,7 +157,7 @@ struct Link {
     held: Vec<engine::Packet>,
     /// The attempt fails at this instant unless open by then.
     open_deadline: Option<Instant>,
-    decoder: packet::Decoder,
+    decoder: packet::AnyDecoder,
 }
 
 impl Link {

@@ -60,7 +60,7 @@ impl Client {
         }
     }
 
-    pub(super) fn decoder(&mut self) -> Option<&mut packet::Decoder> {
+    pub(super) fn decoder(&mut self) -> Option<&mut packet::AnyDecoder> {
         self.link.as_mut().map(|link| &mut link.decoder)
     }
 
@@ -239,7 +239,7 @@ impl Client {
     pub(super) fn send_packet(&mut self, packet: &Packet) {
         let mut messages = core::mem::take(&mut self.scratch);
         messages.clear();
-        JsonParser.encode(packet, &mut messages);
+        self.config.parser.encode(packet, &mut messages);
         self.send_engine(&messages);
         messages.clear();
         self.scratch = messages;

@@ -168,7 +168,7 @@ fn parse(text: ByteString, limits: &Limits) -> Result<(Packet, usize), PacketErr
 
 /// The reference's `isPayloadValid`, applied (as there) only when data is
 /// present: a packet may end after its header whatever its type.
-fn check_payload(kind: PacketType, data: Option<&RawJson>) -> Result<(), PacketError> {
+pub(super) fn check_payload(kind: PacketType, data: Option<&RawJson>) -> Result<(), PacketError> {
     let Some(data) = data else {
         return Ok(());
     };

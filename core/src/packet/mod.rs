@@ -1,12 +1,15 @@
 //! Socket.IO v5 packets: type digit, attachment count for binary packets,
 //! namespace, ack id and JSON data; binary attachments travel as separate
 //! Engine.IO binary messages after the text, in order, and stand in the
-//! JSON as `{"_placeholder":true,"num":N}`.
+//! JSON as `{"_placeholder":true,"num":N}`. That is the default parser's
+//! wire ([`JsonParser`]); [`MsgPackParser`] sends each packet as one
+//! MessagePack message instead, and [`ParserKind`] picks one at run time.
 
 mod args;
 mod decoder;
 mod encode;
 mod json;
+mod msgpack;
 mod parser;
 mod syntax;
 
@@ -15,7 +18,9 @@ pub use decoder::{Decoder, Limits};
 pub use encode::{encode, encode_text};
 pub use json::element_name;
 pub use json::RawJson;
-pub use parser::{JsonParser, PacketDecoder, Parser};
+pub use msgpack::{decode_packet as decode_msgpack, encode_packet as encode_msgpack};
+pub use msgpack::{MsgPackDecoder, MsgPackParser};
+pub use parser::{AnyDecoder, JsonParser, PacketDecoder, Parser, ParserKind};
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -227,6 +232,15 @@ pub enum PacketError {
     /// whose first element is a string, ACK not an array, CONNECT not an
     /// object, CONNECT_ERROR not an object or string, DISCONNECT with data).
     InvalidPayload,
+    /// MessagePack parser: bytes that are not one MessagePack value.
+    MessagePack(crate::msgpack::DecodeError),
+    /// MessagePack parser: a text message (every packet is binary).
+    TextMessage,
+    /// MessagePack parser: a `type` that is not an integer from 0 to 4
+    /// (or no object at all).
+    InvalidType,
+    /// MessagePack parser: an `id` that is not an integer from 0 to 2^63-1.
+    InvalidAckId,
 }
 
 impl fmt::Display for PacketError {
@@ -247,6 +261,10 @@ impl fmt::Display for PacketError {
             }
             PacketError::InvalidJson => f.write_str("invalid JSON"),
             PacketError::InvalidPayload => f.write_str("invalid payload"),
+            PacketError::MessagePack(error) => write!(f, "invalid MessagePack: {error}"),
+            PacketError::TextMessage => f.write_str("text message for the MessagePack parser"),
+            PacketError::InvalidType => f.write_str("invalid packet type"),
+            PacketError::InvalidAckId => f.write_str("invalid packet id"),
         }
     }
 }

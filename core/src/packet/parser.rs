@@ -1,12 +1,14 @@
 //! The [`Parser`] trait: how packets become Engine.IO messages and back.
 //! JSON ([`JsonParser`]) is the default and the only one the reference
-//! clients speak without configuration.
+//! clients speak without configuration; [`ParserKind`] chooses between it
+//! and [`MsgPackParser`] at run time.
 
 use alloc::vec::Vec;
 use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::encode::{text_len, write_into};
+use super::msgpack::{MsgPackDecoder, MsgPackParser};
 use super::{encode_text, Decoder, Limits, Packet, PacketError};
 use crate::engine::{self, OutMessage};
 
@@ -91,5 +93,68 @@ impl PacketDecoder for Decoder {
     }
     fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, PacketError> {
         Decoder::decode_binary(self, data)
+    }
+}
+
+/// The parser a server or client speaks, picked at run time (its
+/// `Config::parser`): JSON, as npm `socket.io-parser` (the default there
+/// and in Node), or MessagePack, as npm `socket.io-msgpack-parser`. Every
+/// peer of a server must speak the same one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ParserKind {
+    /// [`JsonParser`].
+    #[default]
+    Json,
+    /// [`MsgPackParser`].
+    MsgPack,
+}
+
+/// The decoder of a [`ParserKind`].
+#[derive(Debug)]
+pub enum AnyDecoder {
+    /// JSON's, which reassembles attachments.
+    Json(Decoder),
+    /// MessagePack's.
+    MsgPack(MsgPackDecoder),
+}
+
+impl Parser for ParserKind {
+    type Decoder = AnyDecoder;
+
+    fn decoder(&self, limits: Limits) -> AnyDecoder {
+        match self {
+            ParserKind::Json => AnyDecoder::Json(JsonParser.decoder(limits)),
+            ParserKind::MsgPack => AnyDecoder::MsgPack(MsgPackParser.decoder(limits)),
+        }
+    }
+
+    fn encode(&self, packet: &Packet, out: &mut Vec<engine::Packet>) {
+        match self {
+            ParserKind::Json => JsonParser.encode(packet, out),
+            ParserKind::MsgPack => MsgPackParser.encode(packet, out),
+        }
+    }
+
+    fn encode_messages(&self, packet: &Packet, out: &mut Vec<OutMessage>) {
+        match self {
+            ParserKind::Json => JsonParser.encode_messages(packet, out),
+            ParserKind::MsgPack => MsgPackParser.encode_messages(packet, out),
+        }
+    }
+}
+
+impl PacketDecoder for AnyDecoder {
+    fn decode_text(&mut self, text: ByteString) -> Result<Option<Packet>, PacketError> {
+        match self {
+            AnyDecoder::Json(decoder) => decoder.decode_text(text),
+            AnyDecoder::MsgPack(decoder) => decoder.decode_text(text),
+        }
+    }
+    fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, PacketError> {
+        match self {
+            AnyDecoder::Json(decoder) => decoder.decode_binary(data),
+            AnyDecoder::MsgPack(decoder) => decoder.decode_binary(data),
+        }
     }
 }

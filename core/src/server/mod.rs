@@ -50,7 +50,7 @@ use bytestring::ByteString;
 
 use crate::engine::ids::IdGenerator;
 use crate::engine::{self, ConnId, EngineServer, SessionId};
-use crate::packet::{self, JsonParser, Parser, RawJson};
+use crate::packet::{self, Parser, ParserKind, RawJson};
 use crate::time::Instant;
 use crate::wire::http::Request;
 
@@ -69,8 +69,10 @@ struct PendingConnect {
     restoring: Option<recovery::TakenSession>,
 }
 
-/// The Socket.IO server.
-pub struct Server<P: Parser = JsonParser> {
+/// The Socket.IO server. [`Server::new`] speaks the parser its config
+/// names; [`Server::with_parser`] takes any [`Parser`] (a fixed one, such
+/// as [`JsonParser`](packet::JsonParser), skips the run-time choice).
+pub struct Server<P: Parser = ParserKind> {
     engine: EngineServer,
     parser: P,
     connect_timeout: Duration,
@@ -100,17 +102,18 @@ pub struct Server<P: Parser = JsonParser> {
     recipients_scratch: Vec<SocketId>,
 }
 
-impl Server<JsonParser> {
-    /// A server speaking the default JSON parser. `seed` feeds the generators
-    /// of session and socket ids: give it 32 bytes from a cryptographic
-    /// source, or ids become guessable.
+impl Server<ParserKind> {
+    /// A server speaking `config.parser` (JSON by default). `seed` feeds
+    /// the generators of session and socket ids: give it 32 bytes from a
+    /// cryptographic source, or ids become guessable.
     pub fn new(config: Config, seed: [u8; 32]) -> Self {
-        Server::with_parser(config, JsonParser, seed)
+        let parser = config.parser;
+        Server::with_parser(config, parser, seed)
     }
 }
 
 impl<P: Parser> Server<P> {
-    /// A server speaking `parser`.
+    /// A server speaking `parser` (`config.parser` is not read).
     pub fn with_parser(config: Config, parser: P, seed: [u8; 32]) -> Self {
         let mut ids = IdGenerator::new(seed);
         // The engine gets its own stream, so session ids and socket ids

@@ -28,11 +28,15 @@ pub struct Config {
     /// Most namespaces one session may join or ask to join at once; a
     /// CONNECT past it gets a CONNECT_ERROR "Too many namespaces".
     pub max_namespaces_per_session: usize,
-    /// Bounds on binary attachments of incoming packets.
+    /// Bounds on binary attachments of incoming packets (with MessagePack,
+    /// on the buffers inside one packet).
     pub packet_limits: packet::Limits,
     /// Connection state recovery (Node's `connectionStateRecovery`); off
     /// (`None`) by default, as in Node.
     pub connection_state_recovery: Option<RecoveryConfig>,
+    /// The packet parser every client must speak: JSON (the default, as
+    /// in Node) or MessagePack (npm `socket.io-msgpack-parser`).
+    pub parser: packet::ParserKind,
 }
 
 impl Default for Config {
@@ -44,6 +48,7 @@ impl Default for Config {
             max_namespaces_per_session: 256,
             packet_limits: packet::Limits::default(),
             connection_state_recovery: None,
+            parser: packet::ParserKind::Json,
         }
     }
 }

@@ -35,13 +35,13 @@ fn main() -> std::io::Result<()> {
     smol::block_on(async {
         let admin_ui = admin::AdminSettings::from_env()?;
         let admin_origin = admin_ui.as_ref().map(|a| a.ui_origin.as_str());
-        let io = sio_smol::new(setup::config(&settings.cors_origin, admin_origin));
+        let io = sio_smol::new(setup::config(&settings, admin_origin));
         setup::install(&io, settings.keys.clone(), settings.rate_limit);
         if let Some(admin_ui) = &admin_ui {
             admin::instrument(&io, admin_ui)?;
             admin::announce(admin_ui, settings.port);
         }
-        let site = Site::new(settings.keys);
+        let site = Site::new(settings.keys, settings.parser);
         io.set_fallback(routes::fallback(site, settings.cors_origin));
 
         let port = settings.port;

@@ -8,7 +8,7 @@ use sio_core::wire::http::{Method, Request, Response};
 use crate::web::Site;
 
 /// The server's fallback: `GET /`, `GET /token?user=NAME`,
-/// `GET /socket.io.min.js` (and `HEAD` of each), with CORS for
+/// `GET /socket.io.min.js`, `GET /socket.io.msgpack.min.js` (and `HEAD` of each), with CORS for
 /// `cors_origin`; 404 elsewhere.
 pub fn fallback(
     site: Site,
@@ -22,7 +22,8 @@ fn route(site: &Site, request: &Request) -> Response {
     let page: fn(&Site, &Request) -> Response = match request.path() {
         "/" => |site, _| site.index(),
         "/token" => |site, request| site.token(request.query_param("user").as_deref()),
-        "/socket.io.min.js" => |site, _| site.client_bundle(),
+        "/socket.io.min.js" => |site, _| site.client_bundle("socket.io.min.js"),
+        "/socket.io.msgpack.min.js" => |site, _| site.client_bundle("socket.io.msgpack.min.js"),
         _ => return text(404, "Not Found"),
     };
     match request.method {

@@ -6,7 +6,9 @@
 //! ```
 //!
 //! Environment: `PORT` (3000), `JWT_SECRET` (a development default, with a
-//! warning), `CORS_ORIGIN` (`http://localhost:3000`), `RUST_LOG` (`info`);
+//! warning), `CORS_ORIGIN` (`http://localhost:3000`), `RUST_LOG` (`info`),
+//! `CHAT_PARSER` (`json`; `msgpack` for npm socket.io-msgpack-parser, with
+//! the page on socket.io-client's MessagePack bundle);
 //! for tests, `CHAT_RATE_LIMIT` (10) and `CHAT_RATE_WINDOW_MS` (60000); the
 //! Admin UI (`admin.rs`): `ADMIN_PASSWORD` or `ADMIN_PASSWORD_HASH` turns
 //! it on, `ADMIN_USERNAME` (`admin`), `ADMIN_UI_ORIGIN`
@@ -14,8 +16,8 @@
 //!
 //! HTTP: `GET /metrics` the server's metrics in Prometheus' text format.
 //!
-//! HTTP: `GET /` the page, `GET /socket.io.min.js` the browser client (when
-//! installed), `GET /token?user=NAME` a test token `{"token": "..."}` (an
+//! HTTP: `GET /` the page, `GET /socket.io.min.js` (or, with msgpack,
+//! `/socket.io.msgpack.min.js`) the browser client (when installed), `GET /token?user=NAME` a test token `{"token": "..."}` (an
 //! HS256 JWT valid for an hour whose payload carries `userId`, the name in
 //! lower case with dashes, and `name`), and Socket.IO at `/socket.io/`.
 //!
@@ -98,7 +100,12 @@ async fn index(State(site): State<Site>) -> Response {
 
 /// `GET /socket.io.min.js`
 async fn client_bundle(State(site): State<Site>) -> Response {
-    into_axum(site.client_bundle())
+    into_axum(site.client_bundle("socket.io.min.js"))
+}
+
+/// `GET /socket.io.msgpack.min.js`
+async fn client_bundle_msgpack(State(site): State<Site>) -> Response {
+    into_axum(site.client_bundle("socket.io.msgpack.min.js"))
 }
 
 #[derive(Deserialize)]
@@ -142,6 +149,7 @@ fn routes(site: Site, cors_origin: &str, prometheus: PrometheusHandle) -> Router
         .route("/", get(index))
         .route("/token", get(token))
         .route("/socket.io.min.js", get(client_bundle))
+        .route("/socket.io.msgpack.min.js", get(client_bundle_msgpack))
         .layer(cors)
         .with_state(site)
         .merge(metrics)
@@ -165,13 +173,13 @@ async fn main() -> std::io::Result<()> {
         .install_recorder()
         .map_err(std::io::Error::other)?;
     let admin_origin = admin_ui.as_ref().map(|a| a.ui_origin.as_str());
-    let io = sio_tokio::new(setup::config(&settings.cors_origin, admin_origin));
+    let io = sio_tokio::new(setup::config(&settings, admin_origin));
     setup::install(&io, settings.keys.clone(), settings.rate_limit);
     if let Some(admin_ui) = &admin_ui {
         admin::instrument(&io, admin_ui)?;
         admin::announce(admin_ui, settings.port);
     }
-    let site = Site::new(settings.keys);
+    let site = Site::new(settings.keys, settings.parser);
     let app = routes(site, &settings.cors_origin, prometheus).layer(sio_tokio::layer(io.clone()));
 
     let port = settings.port;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sio_core::engine::{AllowedOrigins, Cors};
-use sio_driver::{Config, RecoveryConfig, SocketIo};
+use sio_driver::{Config, ParserKind, RecoveryConfig, SocketIo};
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::{self, Keys};
@@ -14,8 +14,8 @@ use crate::events::{self, RateLimit};
 const DEFAULT_PORT: u16 = 3000;
 const DEFAULT_CORS_ORIGIN: &str = "http://localhost:3000";
 
-/// The chat's settings: `PORT`, `CORS_ORIGIN`, `JWT_SECRET`, and for
-/// tests `CHAT_RATE_LIMIT` and `CHAT_RATE_WINDOW_MS`.
+/// The chat's settings: `PORT`, `CORS_ORIGIN`, `JWT_SECRET`,
+/// `CHAT_PARSER`, and for tests `CHAT_RATE_LIMIT` and `CHAT_RATE_WINDOW_MS`.
 pub struct Settings {
     /// The port on 127.0.0.1.
     pub port: u16,
@@ -27,6 +27,10 @@ pub struct Settings {
     /// `CHAT_RATE_LIMIT` (events) or `CHAT_RATE_WINDOW_MS` say otherwise (the
     /// conformance suite shortens the window so as not to wait a minute).
     pub rate_limit: RateLimit,
+    /// `CHAT_PARSER`: `json` (the default) or `msgpack` (npm
+    /// socket.io-msgpack-parser; the page then loads the client bundle
+    /// built with it).
+    pub parser: ParserKind,
 }
 
 impl Settings {
@@ -46,7 +50,20 @@ impl Settings {
             cors_origin: env_or("CORS_ORIGIN", DEFAULT_CORS_ORIGIN),
             keys: Keys::from_env(),
             rate_limit,
+            parser: parser_from_env()?,
         })
+    }
+}
+
+/// `CHAT_PARSER`: `json`, `msgpack`, or unset (JSON).
+fn parser_from_env() -> std::io::Result<ParserKind> {
+    match std::env::var("CHAT_PARSER").as_deref() {
+        Err(_) | Ok("" | "json") => Ok(ParserKind::Json),
+        Ok("msgpack") => Ok(ParserKind::MsgPack),
+        Ok(other) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("CHAT_PARSER={other}: expected json or msgpack"),
+        )),
     }
 }
 
@@ -80,17 +97,19 @@ pub fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).init();
 }
 
-/// The server's configuration: Node's defaults, CORS for `cors_origin`
+/// The server's configuration: Node's defaults, the settings' parser, CORS
+/// for their origin
 /// and, with the Admin UI on, for its page's origin with credentials (the
 /// UI sends them), and connection state recovery: a client that drops for
 /// a moment comes back with its socket id, rooms and the messages it missed.
-pub fn config(cors_origin: &str, admin_ui_origin: Option<&str>) -> Config {
+pub fn config(settings: &Settings, admin_ui_origin: Option<&str>) -> Config {
     let mut config = Config::default();
-    let mut origins = vec![cors_origin.to_owned()];
+    let mut origins = vec![settings.cors_origin.clone()];
     origins.extend(admin_ui_origin.map(str::to_owned));
     let mut cors = Cors::new(AllowedOrigins::List(origins));
     cors.credentials = admin_ui_origin.is_some();
     config.engine.cors = Some(cors);
+    config.parser = settings.parser;
     let mut recovery = RecoveryConfig::default();
     // The handlers read the user the JWT middleware puts in the socket's
     // extensions, which a recovered socket does not bring back: the

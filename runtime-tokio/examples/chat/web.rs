@@ -8,30 +8,44 @@ use std::sync::Arc;
 
 use serde_json::json;
 use sio_core::wire::http::Response;
+use sio_driver::ParserKind;
 
 use crate::auth::{Keys, TokenRequestError};
 
 /// The page at `/`.
 const INDEX_HTML: &str = include_str!("static/index.html");
 
+/// The browser client's bundle for `parser`: its file name in
+/// socket.io-client's `dist/`, which is also its path on this server and
+/// on the CDN. socket.io-client ships the MessagePack one built with npm
+/// socket.io-msgpack-parser.
+pub fn client_bundle_name(parser: ParserKind) -> &'static str {
+    match parser {
+        ParserKind::MsgPack => "socket.io.msgpack.min.js",
+        _ => "socket.io.min.js",
+    }
+}
+
 /// Where `scripts/fetch-client` installs the browser client: beside this
 /// file (in `runtime-tokio/examples/chat/`), whatever the working
 /// directory and whichever runtime crate's example is running.
-pub fn client_bundle_path() -> PathBuf {
+pub fn client_bundle_path(parser: ParserKind) -> PathBuf {
     // Every runtime crate's folder sits in the workspace root.
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     crate_dir
         .parent()
         .unwrap_or(crate_dir)
-        .join("runtime-tokio/examples/chat/node_modules/socket.io-client/dist/socket.io.min.js")
+        .join("runtime-tokio/examples/chat/node_modules/socket.io-client/dist")
+        .join(client_bundle_name(parser))
 }
 
-/// Reads the browser client from [`client_bundle_path`], if it is there.
-pub fn load_client_bundle() -> Option<Arc<[u8]>> {
-    let path = client_bundle_path();
+/// Reads the browser client for `parser` from [`client_bundle_path`], if
+/// it is there.
+pub fn load_client_bundle(parser: ParserKind) -> Option<Arc<[u8]>> {
+    let path = client_bundle_path(parser);
     match std::fs::read(&path) {
         Ok(bytes) => {
-            tracing::info!(path = %path.display(), "serving the socket.io client at /socket.io.min.js");
+            tracing::info!(path = %path.display(), "serving the socket.io client at /{}", client_bundle_name(parser));
             Some(bytes.into())
         }
         Err(e) => {
@@ -48,29 +62,44 @@ pub fn load_client_bundle() -> Option<Arc<[u8]>> {
 #[derive(Clone)]
 pub struct Site {
     pub keys: Keys,
+    /// The parser the server speaks, and so the page's client bundle.
+    pub parser: ParserKind,
     /// The browser client, if it was installed when the server started.
     pub client_bundle: Option<Arc<[u8]>>,
 }
 
 impl Site {
     /// The routes' state: `keys` sign the test tokens; the client bundle
-    /// is read once, now.
-    pub fn new(keys: Keys) -> Site {
+    /// for `parser` is read once, now.
+    pub fn new(keys: Keys, parser: ParserKind) -> Site {
         Site {
             keys,
-            client_bundle: load_client_bundle(),
+            parser,
+            client_bundle: load_client_bundle(parser),
         }
     }
 
-    /// `GET /`
+    /// `GET /`: the page, told which client bundle to load.
     pub fn index(&self) -> Response {
-        Response::new(200).with_body("text/html; charset=utf-8", INDEX_HTML)
+        let page = INDEX_HTML.replace(
+            r#"<meta name="client-bundle" content="socket.io.min.js">"#,
+            &format!(
+                r#"<meta name="client-bundle" content="{}">"#,
+                client_bundle_name(self.parser)
+            ),
+        );
+        Response::new(200).with_body("text/html; charset=utf-8", page)
     }
 
-    /// `GET /socket.io.min.js`: the local browser client, or 404 (the page
-    /// then falls back to the CDN).
-    pub fn client_bundle(&self) -> Response {
-        match &self.client_bundle {
+    /// `GET /socket.io.min.js` or `GET /socket.io.msgpack.min.js` (`name`):
+    /// the local browser client when it is the server's parser's, or 404
+    /// (the page then falls back to the CDN).
+    pub fn client_bundle(&self, name: &str) -> Response {
+        let bundle = self
+            .client_bundle
+            .as_ref()
+            .filter(|_| name == client_bundle_name(self.parser));
+        match bundle {
             Some(bytes) => Response::new(200)
                 .with_header("Cache-Control", "public, max-age=3600")
                 .with_body("application/javascript; charset=utf-8", bytes.to_vec()),

@@ -21,8 +21,8 @@ use core::fmt;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use super::json::{self, JsonError};
-use super::value::{self, DecodeError, TooLarge, Value};
+use crate::msgpack::json::{self, JsonError};
+use crate::msgpack::value::{self, DecodeError, TooLarge, Value};
 use crate::packet::{Packet, PacketType, RawJson};
 
 mod response;

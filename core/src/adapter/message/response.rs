@@ -11,7 +11,7 @@ use super::{
     decode_value, encode_value, entry, field, int_field, str_list, string, string_list, Format,
     MessageError, RequestType,
 };
-use crate::adapter::value::{TooLarge, Value};
+use crate::msgpack::{TooLarge, Value};
 
 /// One socket in a REMOTE_FETCH response.
 #[derive(Debug, Clone, PartialEq)]

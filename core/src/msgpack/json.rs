@@ -1,5 +1,6 @@
 //! [`Value`] as JSON: how the reference adapter's `JSON.stringify`
-//! requests look, and how a broadcast's data maps to a Socket.IO packet's
+//! requests look, and how a packet's data (an adapter broadcast's, a
+//! MessagePack parser's) maps to a Socket.IO packet's
 //! JSON text with `{"_placeholder":true,"num":N}` for each buffer.
 
 use alloc::string::String;
