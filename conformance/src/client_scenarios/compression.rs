@@ -37,6 +37,7 @@ pub(super) async fn compression(ctx: &Ctx) -> Outcome {
         dir: lock(&ctx.server).dir.clone(),
         port: free_port()?,
         tls: None,
+        msgpack: false,
         child: None,
         script: "node-server/compression-server.js",
     };

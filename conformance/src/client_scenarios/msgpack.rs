@@ -18,6 +18,7 @@ pub(super) async fn msgpack(ctx: &Ctx) -> Outcome {
         tls: None,
         msgpack: true,
         child: None,
+        script: "node-server/server.js",
     };
     server.start()?;
     let modes: [(&str, &[ClientTransport], Value); 3] = [
