@@ -65,8 +65,11 @@ use process::{start_server, Client, Server};
 #[path = "conformance/other_clients.rs"]
 mod other_clients;
 
+#[path = "conformance/admin_rows.rs"]
+mod admin_rows;
 #[path = "conformance/eio_client_example.rs"]
 mod eio_client_example;
+use admin_rows::{run_admin_ui, run_chat_metrics, ADMIN_UI, CHAT_METRICS};
 
 /// How long one client script may run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -91,13 +94,6 @@ const CHAT_CONTRACT_RUNS: &[(&str, &str)] = &[
     ("chat-guide-polling", "polling"),
     ("chat-guide-upgrade", "upgrade"),
 ];
-/// The Admin UI row (every runtime): the UI's static build in Chromium,
-/// logged in to `scenario-server <runtime> admin-protocol`.
-const ADMIN_UI: &str = "admin-ui";
-/// The chat example's /metrics and Admin UI namespace (tokio).
-const CHAT_METRICS: &str = "chat-metrics";
-/// The Admin UI password the chat example gets in that row.
-const CHAT_ADMIN_PASSWORD: &str = "sio-chat-admin";
 /// The Engine.IO echo runs: row name and engine.io-client's transports.
 const ENGINE_IO_RUNS: &[(&str, &str)] = &[
     ("engine-io-polling", "polling"),
@@ -711,65 +707,6 @@ fn run_browser(dir: &Path, sibling: &Path, name: &'static str, mode: &str) -> Ou
             client.label = "chat";
             let mut no_restart =
                 |_: &mut Server| Err("the browser runs cannot restart the server".to_owned());
-            client.run(&mut server, &mut no_restart, &mut outcome);
-        }
-        Err(reason) => outcome.reason = reason,
-    }
-    outcome.secs = started.elapsed().as_secs_f64();
-    outcome
-}
-
-/// The Admin UI row: `scenario-server <runtime> admin-protocol` and
-/// `clients/admin-ui-browser.js`, which drives the UI's page in Chromium.
-fn run_admin_ui(dir: &Path, binary: &Path, runtime: &str) -> Outcome {
-    let started = Instant::now();
-    let mut outcome = new_outcome(ADMIN_UI, runtime);
-    let chromium = chromium_path();
-    let prepared = if chromium.is_file() {
-        start_scenario_server(binary, runtime, "admin-protocol", None, None, &[])
-    } else {
-        Err(format!(
-            "Chromium is missing: {} not found",
-            chromium.display()
-        ))
-    };
-    match prepared {
-        Ok((mut server, port)) => {
-            let mut client = Client::new(dir, "admin-ui-browser", port, BROWSER_TIMEOUT);
-            let artifacts = dir.join("artifacts");
-            client.args = vec![artifacts.display().to_string(), runtime.to_owned()];
-            client.env = vec![
-                (
-                    "CLIENT_TIMEOUT_MS",
-                    (BROWSER_TIMEOUT.as_millis() - 5000).to_string(),
-                ),
-                ("SIO_CHROMIUM", chromium.display().to_string()),
-            ];
-            let mut no_restart =
-                |_: &mut Server| Err("the browser runs cannot restart the server".to_owned());
-            client.run(&mut server, &mut no_restart, &mut outcome);
-        }
-        Err(reason) => outcome.reason = reason,
-    }
-    outcome.secs = started.elapsed().as_secs_f64();
-    outcome
-}
-
-/// The chat example (tokio) with its Admin UI on, and
-/// `clients/chat-metrics.js`, which checks its /metrics against what it did.
-fn run_chat_metrics(dir: &Path, sibling: &Path) -> Outcome {
-    let started = Instant::now();
-    let mut outcome = new_outcome(CHAT_METRICS, BROWSER_RUNTIME);
-    let password = ("ADMIN_PASSWORD", CHAT_ADMIN_PASSWORD.to_owned());
-    let prepared = chat_binary(sibling, chat_example(BROWSER_RUNTIME))
-        .and_then(|chat| start_chat(&chat, std::slice::from_ref(&password)));
-    match prepared {
-        Ok((mut server, port)) => {
-            let mut client = Client::new(dir, CHAT_METRICS, port, CLIENT_TIMEOUT);
-            client.env = vec![password];
-            client.label = "chat";
-            let mut no_restart =
-                |_: &mut Server| Err("the chat runs cannot restart the server".to_owned());
             client.run(&mut server, &mut no_restart, &mut outcome);
         }
         Err(reason) => outcome.reason = reason,

@@ -22,7 +22,7 @@ use core::future::Future;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::ack::{await_ack, AckError, AckReply};
+use super::ack::{AckError, AckReply};
 use super::error::EmitError;
 use super::extensions::Extensions;
 use super::handshake::Handshake;
@@ -36,6 +36,9 @@ use crate::meter;
 use crate::observe::{EngineView, Observed};
 use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
+
+mod emitter;
+pub use emitter::{AckSender, SocketEmitter};
 
 /// A namespace's connection handler (the namespace floor registers them).
 pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
@@ -630,117 +633,6 @@ impl Iterator for JobFutures {
 
     fn next(&mut self) -> Option<BoxFuture<()>> {
         self.collected.next().or_else(|| self.single.take())
-    }
-}
-
-/// Emits to one socket with options: `socket.timeout(d)`, `socket.volatile()`.
-#[derive(Debug, Clone)]
-pub struct SocketEmitter {
-    socket: Socket,
-    timeout: Option<Duration>,
-    volatile: bool,
-}
-
-impl SocketEmitter {
-    /// Sets the acknowledgement deadline.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Drops the emit when the transport cannot take it now.
-    pub fn volatile(mut self) -> Self {
-        self.volatile = true;
-        self
-    }
-
-    /// Sends `event` with `args`.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
-        if !self.volatile {
-            return self.socket.emit(event, args);
-        }
-        // A volatile emit to one socket is a volatile broadcast to its own room.
-        let (data, attachments) = encode_args(Some(event), args)?;
-        let inner = &self.socket.inner;
-        let opts = BroadcastOptions {
-            rooms: vec![inner.sid.as_str().into()],
-            volatile: true,
-            ..BroadcastOptions::default()
-        };
-        let nsp = inner.nsp.clone();
-        inner
-            .shared
-            .process(|server, now| server.broadcast(now, &nsp, &opts, data, attachments));
-        Ok(())
-    }
-
-    /// Sends `event` and waits for the acknowledgement, decoded as `R`.
-    pub fn emit_with_ack<T: Serialize + ?Sized, R: DeserializeOwned>(
-        &self,
-        event: &str,
-        args: &T,
-    ) -> impl Future<Output = Result<R, AckError>> + Send + 'static {
-        let started = self.start_ack(event, args);
-        async move { await_ack(started?).await }
-    }
-
-    fn start_ack<T: Serialize + ?Sized>(
-        &self,
-        event: &str,
-        args: &T,
-    ) -> Result<async_channel::Receiver<super::ack::AckReply>, AckError> {
-        let (data, attachments) = encode_args(Some(event), args).map_err(EmitError::from)?;
-        self.socket.observe_out(&data, &attachments);
-        let inner = &self.socket.inner;
-        let (tx, rx) = async_channel::bounded(1);
-        // "No deadline" is a deadline that never comes.
-        let timeout = self.timeout.unwrap_or(Duration::MAX);
-        let shared = inner.shared.clone();
-        let id = inner.id;
-        inner
-            .shared
-            .process(|server, now| {
-                let ack = server.emit(now, id, data, attachments, Some(timeout))?;
-                if let Some(ack) = ack {
-                    shared.expect_ack(id, ack, tx);
-                }
-                Ok::<_, ServerError>(())
-            })
-            .map_err(EmitError::from)?;
-        Ok(rx)
-    }
-}
-
-/// Answers the client's ack request of one event. Dropping it unanswered
-/// sends nothing, as when a Node handler never calls its callback.
-#[derive(Debug)]
-pub struct AckSender {
-    socket: Socket,
-    id: Option<u64>,
-}
-
-impl AckSender {
-    pub(crate) fn new(socket: Socket, id: Option<u64>) -> Self {
-        AckSender { socket, id }
-    }
-
-    /// Whether the client asked for an acknowledgement.
-    pub fn is_requested(&self) -> bool {
-        self.id.is_some()
-    }
-
-    /// Sends the acknowledgement with `args` (a tuple for several
-    /// arguments, `()` for none). Without a request it does nothing.
-    pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
-        let Some(id) = self.id else { return Ok(()) };
-        self.socket.send_ack(id, args)
-    }
-
-    /// Sends the acknowledgement with `args` (a JSON array, e.g.
-    /// [`Payload::args`]) and its attachments, unchanged.
-    pub fn send_raw(self, args: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
-        let Some(id) = self.id else { return Ok(()) };
-        self.socket.send_ack_raw(id, args, attachments)
     }
 }
 
