@@ -45,14 +45,17 @@ pub const ADAPTER_RECEIVED: &str = "sio_adapter_received_total";
 /// Cluster bus failures, by `kind` (`publish`, `queue_full`, `malformed`,
 /// `down`).
 pub const ADAPTER_ERRORS: &str = "sio_adapter_errors_total";
-// Connection state recovery (being built): `sio_recovery_hits_total` and
-// `sio_recovery_misses_total` belong here, recorded where a session is
-// restored or refused.
+/// Sockets that got their kept session back (connection state recovery).
+pub const RECOVERY_HITS: &str = "sio_recovery_hits_total";
+/// Reconnections that asked for a kept session and found none (expired,
+/// unknown, or its offset gone): they connect as new sockets.
+pub const RECOVERY_MISSES: &str = "sio_recovery_misses_total";
 
 /// The engine totals last reported, to report only what changed.
 #[derive(Default)]
 pub(crate) struct EngineMeter {
     last: Mutex<EngineStats>,
+    last_recovery_misses: Mutex<u64>,
 }
 
 impl EngineMeter {
@@ -89,6 +92,21 @@ impl EngineMeter {
         up(BYTES_OUT, last.bytes_out, now.bytes_out);
         *last = *now;
     }
+
+    /// Reports the recovery misses since the last call (`misses` is the
+    /// core store's running total).
+    pub(crate) fn report_recovery_misses(&self, misses: u64) {
+        let mut last = lock(&self.last_recovery_misses);
+        if misses > *last {
+            counter!(RECOVERY_MISSES).increment(misses - *last);
+            *last = misses;
+        }
+    }
+}
+
+/// A socket got its kept session back.
+pub(crate) fn recovery_hit() {
+    counter!(RECOVERY_HITS).increment(1);
 }
 
 /// A socket joined `nsp`.

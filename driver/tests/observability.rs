@@ -11,7 +11,7 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, Share
 use serde_json::Value;
 use sio_driver::admin::{AdminAuth, AdminOptions};
 use sio_driver::testing::{RawClient, VirtualRuntime};
-use sio_driver::{meter, Config, SocketIo};
+use sio_driver::{meter, Config, RecoveryConfig, SocketIo};
 
 /// Counters and gauges by `name{label=value,...}`.
 #[derive(Default, Clone)]
@@ -113,6 +113,41 @@ fn counters_follow_what_clients_do() {
             )),
             1
         );
+    });
+}
+
+#[test]
+fn recovery_hits_and_misses_are_counted() {
+    let recorder = TestRecorder::default();
+    metrics::with_local_recorder(&recorder, || {
+        let rt = VirtualRuntime::new();
+        let mut config = Config::default();
+        config.connection_state_recovery = Some(RecoveryConfig::default());
+        let io = SocketIo::with_runtime(rt.clone(), config);
+        io.on_connection(|socket| async move {
+            let _ = socket.emit("welcome", &1);
+        });
+        let (mut a, reply) = RawClient::connect(&rt, &io, "/", None);
+        let reply: Value = serde_json::from_str(&reply.text["40".len()..]).expect("reply JSON");
+        let pid = reply["pid"].as_str().expect("a pid").to_owned();
+        // `42["welcome",1,"<offset>"]`: the offset is the last argument.
+        let welcome: Value = serde_json::from_str(&a.recv_text()["42".len()..]).expect("event");
+        let offset = welcome[2].as_str().expect("an offset").to_owned();
+        a.drop_connection();
+        rt.run_until_idle();
+        assert_eq!(recorder.counter(meter::RECOVERY_HITS), 0);
+
+        let auth = format!(r#"{{"pid":"{pid}","offset":"{offset}"}}"#);
+        let (_b, _) = RawClient::connect(&rt, &io, "/", Some(&auth));
+        assert_eq!(recorder.counter(meter::RECOVERY_HITS), 1);
+        assert_eq!(recorder.counter(meter::RECOVERY_MISSES), 0);
+        // The same session again (already restored), and one never kept.
+        let (_c, _) = RawClient::connect(&rt, &io, "/", Some(&auth));
+        let (_d, _) = RawClient::connect(&rt, &io, "/", Some(r#"{"pid":"x","offset":"y"}"#));
+        // A plain CONNECT is not a recovery attempt.
+        let (_e, _) = RawClient::connect(&rt, &io, "/", None);
+        assert_eq!(recorder.counter(meter::RECOVERY_HITS), 1);
+        assert_eq!(recorder.counter(meter::RECOVERY_MISSES), 2);
     });
 }
 

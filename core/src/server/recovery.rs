@@ -153,6 +153,9 @@ pub struct SessionStore {
     log: VecDeque<(u64, LoggedPacket)>,
     bytes: usize,
     next_seq: u64,
+    /// CONNECTs that came with a pid and offset but found nothing to
+    /// restore (expired, unknown, another namespace): the metric of misses.
+    misses: u64,
 }
 
 impl SessionStore {
@@ -165,7 +168,13 @@ impl SessionStore {
             log: VecDeque::new(),
             bytes: 0,
             next_seq: 0,
+            misses: 0,
         }
+    }
+
+    /// How many recovery attempts found nothing to restore, since the start.
+    pub fn misses(&self) -> u64 {
+        self.misses
     }
 
     /// Its options.
@@ -241,6 +250,20 @@ impl SessionStore {
     /// (Node's `restoreSession`, minus the missed packets). A taken session
     /// is gone: it is never restored twice.
     pub(crate) fn take(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        pid: &str,
+        offset: &str,
+    ) -> Option<TakenSession> {
+        let taken = self.take_kept(now, nsp, pid, offset);
+        if taken.is_none() {
+            self.misses += 1;
+        }
+        taken
+    }
+
+    fn take_kept(
         &mut self,
         now: Instant,
         nsp: &str,

@@ -669,11 +669,16 @@ impl Shared {
                     );
                 }
             }
-            Event::Connected { socket, .. } => {
+            Event::Connected {
+                socket, recovered, ..
+            } => {
                 if let Some(s) = lock(&self.sockets).get(&socket) {
                     let inner = Socket::inner_of(s);
                     tracing::debug!(socket = &*inner.sid, nsp = &*inner.nsp, "socket connected");
                     meter::socket_connected(&inner.nsp);
+                    if recovered {
+                        meter::recovery_hit();
+                    }
                     self.observe(|| Observed::Connected {
                         socket,
                         at_connect: EngineView::of(server, socket),
@@ -806,6 +811,9 @@ impl Layer for Shared {
 
     fn drained(&self, server: &Server) {
         self.meter.report(server.engine().stats());
+        if let Some(store) = server.recovery() {
+            self.meter.report_recovery_misses(store.misses());
+        }
     }
 
     fn run_now(ready: Ready, cx: &mut core::task::Context<'_>) {
