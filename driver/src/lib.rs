@@ -119,7 +119,7 @@ pub use payload::Payload;
 pub use remote::RemoteSocket;
 pub use runtime::{BoxFuture, ClientStream, Connector, Runtime, Timer};
 pub use serve::ServeConnection;
-pub use socket::{AckSender, Socket, SocketEmitter};
+pub use socket::{AckSender, ListenerId, PacketError, Socket, SocketEmitter};
 
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload
 /// travels as a binary attachment.
