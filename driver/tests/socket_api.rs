@@ -6,7 +6,9 @@
 use std::sync::{Arc, Mutex};
 
 use sio_driver::testing::{RawClient, VirtualRuntime};
-use sio_driver::{Config, PacketError, Payload, Socket, SocketIo};
+use sio_driver::{
+    client_socket, ClientConfig, ClientSocket, Config, PacketError, Payload, Socket, SocketIo,
+};
 
 #[derive(Clone)]
 struct Log(Arc<Mutex<Vec<String>>>);
@@ -222,4 +224,108 @@ fn outgoing_catch_all_handlers_see_each_emit_until_removed() {
     client.send_text(r#"42["stop"]"#, &[]);
     rt.run_until_idle();
     assert_eq!(log.take(), [r#"first:["after",1]"#]);
+}
+
+// ----- the client socket -----
+
+/// A server that answers "ping" with "pong" (its argument), and a client
+/// socket to it, set up by `setup` before it connects.
+fn client_pair(rt: &VirtualRuntime, setup: impl FnOnce(&ClientSocket)) -> (SocketIo, ClientSocket) {
+    let io = server(rt, |socket| {
+        socket.on("ping", |socket, n: u32, _| async move {
+            let _ = socket.emit("pong", &n);
+        });
+    });
+    rt.listen("localhost", 3000, &io);
+    let client =
+        client_socket(rt.clone(), "http://localhost:3000", ClientConfig::default()).unwrap();
+    setup(&client);
+    client.connect();
+    rt.run_until_idle();
+    assert!(client.connected());
+    (io, client)
+}
+
+fn client_tagged(
+    log: &Log,
+    tag: &'static str,
+) -> impl Fn(ClientSocket, Payload) -> std::future::Ready<()> + Send + Sync + 'static {
+    let log = log.clone();
+    move |_, payload: Payload| {
+        log.push(format!("{tag}:{}", payload.raw().as_str()));
+        std::future::ready(())
+    }
+}
+
+#[test]
+fn client_once_off_and_catch_all_handlers() {
+    let rt = VirtualRuntime::new();
+    let log = Log::new();
+    let (_io, client) = client_pair(&rt, |client| {
+        let l = log.clone();
+        client.once("pong", move |_, n: u32, _| {
+            l.push(format!("once:{n}"));
+            std::future::ready(())
+        });
+    });
+    let b = client.on_any(client_tagged(&log, "b"));
+    client.prepend_any(client_tagged(&log, "a"));
+    client.emit("ping", &1).unwrap();
+    client.emit("ping", &2).unwrap();
+    rt.run_until_idle();
+    assert_eq!(
+        log.take(),
+        [
+            r#"a:["pong",1]"#,
+            r#"b:["pong",1]"#,
+            "once:1",
+            r#"a:["pong",2]"#,
+            r#"b:["pong",2]"#
+        ]
+    );
+    assert!(client.off_any(b));
+    assert!(!client.off_any(b));
+    let l = log.clone();
+    client.on("pong", move |_, n: u32, _| {
+        l.push(format!("on:{n}"));
+        std::future::ready(())
+    });
+    client.emit("ping", &3).unwrap();
+    rt.run_until_idle();
+    assert_eq!(log.take(), [r#"a:["pong",3]"#, "on:3"]);
+    assert!(client.off("pong"));
+    client.off_all_any();
+    client.emit("ping", &4).unwrap();
+    rt.run_until_idle();
+    assert_eq!(log.take(), Vec::<String>::new());
+}
+
+#[test]
+fn client_outgoing_catch_all_handlers() {
+    let rt = VirtualRuntime::new();
+    let log = Log::new();
+    let (_io, client) = client_pair(&rt, |_| {});
+    let second = client.on_any_outgoing(client_tagged(&log, "second"));
+    client.prepend_any_outgoing(client_tagged(&log, "first"));
+    client.emit("ping", &1).unwrap();
+    drop(
+        client
+            .timeout(std::time::Duration::from_secs(1))
+            .emit_with_ack::<_, ()>("asked", &()),
+    );
+    assert!(client.off_any_outgoing(second));
+    client.volatile().emit("ping", &2).unwrap();
+    client.off_all_any_outgoing();
+    client.emit("ping", &3).unwrap();
+    rt.run_until_idle();
+    assert_eq!(
+        log.take(),
+        [
+            r#"first:["ping",1]"#,
+            r#"second:["ping",1]"#,
+            r#"first:["asked"]"#,
+            r#"second:["asked"]"#,
+            r#"first:["ping",2]"#,
+        ]
+    );
 }

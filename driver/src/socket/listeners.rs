@@ -13,6 +13,7 @@ use core::future::Future;
 use serde::de::DeserializeOwned;
 
 use super::{AckSender, Socket};
+use crate::listener::{remove_listener, ListenerId, ListenerIds};
 use crate::payload::Payload;
 use crate::runtime::BoxFuture;
 use crate::sync::lock;
@@ -26,11 +27,6 @@ pub(super) type DisconnectHandler =
 pub(super) type PacketMiddleware =
     Arc<dyn Fn(Socket, Payload) -> BoxFuture<Result<(), PacketError>> + Send + Sync>;
 pub(super) type ErrorHandler = Arc<dyn Fn(Socket, PacketError) -> BoxFuture<()> + Send + Sync>;
-
-/// What identifies one catch-all registration, for [`Socket::off_any`] and
-/// [`Socket::off_any_outgoing`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ListenerId(u64);
 
 /// Why a packet middleware stopped a packet (Node's `next(err)`): its
 /// message reaches the socket's [`Socket::on_error`] handlers.
@@ -69,14 +65,7 @@ pub(super) struct Handlers {
     pub(super) disconnect: Vec<DisconnectHandler>,
     pub(super) middleware: Vec<PacketMiddleware>,
     pub(super) error: Vec<ErrorHandler>,
-    next_id: u64,
-}
-
-impl Handlers {
-    fn next_id(&mut self) -> ListenerId {
-        self.next_id += 1;
-        ListenerId(self.next_id)
-    }
+    ids: ListenerIds,
 }
 
 /// Event name -> handler, and whether it runs once. A socket registers a
@@ -206,7 +195,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.next_id();
+        let id = handlers.ids.next();
         handlers.any.push((id, erase_any(handler)));
         id
     }
@@ -219,7 +208,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.next_id();
+        let id = handlers.ids.next();
         handlers.any.insert(0, (id, erase_any(handler)));
         id
     }
@@ -227,7 +216,7 @@ impl Socket {
     /// Removes the catch-all handler `id` (Node's `offAny(listener)`);
     /// whether it was there.
     pub fn off_any(&self, id: ListenerId) -> bool {
-        remove_id(&mut lock(&self.inner.handlers).any, id)
+        remove_listener(&mut lock(&self.inner.handlers).any, id)
     }
 
     /// Removes every catch-all handler (Node's `offAny()`).
@@ -244,7 +233,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.next_id();
+        let id = handlers.ids.next();
         handlers.any_outgoing.push((id, erase_any(handler)));
         id
     }
@@ -257,7 +246,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.next_id();
+        let id = handlers.ids.next();
         handlers.any_outgoing.insert(0, (id, erase_any(handler)));
         id
     }
@@ -265,7 +254,7 @@ impl Socket {
     /// Removes the outgoing catch-all handler `id` (Node's
     /// `offAnyOutgoing(listener)`); whether it was there.
     pub fn off_any_outgoing(&self, id: ListenerId) -> bool {
-        remove_id(&mut lock(&self.inner.handlers).any_outgoing, id)
+        remove_listener(&mut lock(&self.inner.handlers).any_outgoing, id)
     }
 
     /// Removes every outgoing catch-all handler (Node's `offAnyOutgoing()`).
@@ -333,10 +322,4 @@ impl Socket {
                 .spawn(listener(self.clone(), payload.clone()));
         }
     }
-}
-
-fn remove_id(list: &mut Vec<(ListenerId, AnyHandler)>, id: ListenerId) -> bool {
-    let before = list.len();
-    list.retain(|(each, _)| *each != id);
-    list.len() != before
 }

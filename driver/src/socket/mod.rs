@@ -41,8 +41,8 @@ mod emitter;
 mod listeners;
 mod middleware;
 pub use emitter::{AckSender, SocketEmitter};
+pub use listeners::PacketError;
 use listeners::{AnyHandler, EventHandler, Handlers};
-pub use listeners::{ListenerId, PacketError};
 
 /// A namespace's connection handler (the namespace floor registers them).
 pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
