@@ -119,7 +119,7 @@ impl AckSender {
     }
 
     /// Sends the acknowledgement with `args` (a JSON array, e.g.
-    /// [`Payload::args`]) and its attachments, unchanged.
+    /// [`Payload::args`](crate::Payload::args)) and its attachments, unchanged.
     pub fn send_raw(self, args: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
         let Some(id) = self.id else { return Ok(()) };
         self.socket.send_ack_raw(id, args, attachments)
