@@ -23,6 +23,7 @@ use sio_driver::{
 
 mod compression;
 mod engine_io;
+mod listeners;
 mod msgpack;
 mod reconnect;
 mod recovery;
@@ -274,6 +275,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     }),
     ("client-recovery", |c| Box::pin(recovery::recovery(c))),
     ("client-msgpack", |c| Box::pin(msgpack::msgpack(c))),
+    ("client-listeners", |c| Box::pin(listeners::listeners(c))),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {

@@ -21,6 +21,7 @@ pub mod msgpack;
 mod recovery_scenarios;
 pub mod scenarios;
 pub mod soak;
+pub mod socket_api;
 pub mod testclient;
 
 pub use sio_driver::{Config, SocketIo};

@@ -131,6 +131,7 @@ pub const ALL: &[Scenario] = &[
         setup: crate::recovery_scenarios::setup,
     },
     crate::msgpack::SCENARIO,
+    crate::socket_api::SCENARIO,
 ];
 
 fn no_change(_: &mut Config) {}

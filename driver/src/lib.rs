@@ -44,7 +44,7 @@
 //! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
 //! `meter`, `observe`,
-//! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`,
+//! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
 //! `message`, `runtime`, `error`, `sync`). The client stands beside the
 //! server floors, below `engine_io` (which re-exports its Engine.IO
 //! client): `client` > `client::socket` > `client::manager`,
@@ -77,6 +77,7 @@ mod handshake;
 mod host;
 mod io;
 mod jobs;
+mod listener;
 mod message;
 pub mod meter;
 mod namespace;
@@ -113,13 +114,14 @@ pub use extensions::Extensions;
 pub use futures_rustls::rustls;
 pub use handshake::Handshake;
 pub use io::{RandomSourceError, SocketIo};
+pub use listener::ListenerId;
 pub use namespace::{ConnectContext, ConnectError, Namespace};
 pub use operators::BroadcastOperator;
 pub use payload::Payload;
 pub use remote::RemoteSocket;
 pub use runtime::{BoxFuture, ClientStream, Connector, Runtime, Timer};
 pub use serve::ServeConnection;
-pub use socket::{AckSender, Socket, SocketEmitter};
+pub use socket::{AckSender, PacketError, Socket, SocketEmitter};
 
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload
 /// travels as a binary attachment.

@@ -46,6 +46,11 @@ impl Payload {
         }
     }
 
+    /// The packet's data and attachments, back (the tail is found again).
+    pub(crate) fn into_parts(self) -> (RawJson, Vec<Bytes>) {
+        (self.data, self.attachments)
+    }
+
     /// The event name.
     pub fn event(&self) -> Option<String> {
         self.data.event_name().map(|n| n.into_owned())

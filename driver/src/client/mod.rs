@@ -34,6 +34,7 @@
 mod config;
 mod conns;
 mod engine;
+mod listeners;
 mod manager;
 mod pump;
 mod socket;

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::ack::{await_ack, AckError, AckReply};
 use crate::jobs::{start_in_order, JobQueue};
+use crate::listener::{ListenerId, ListenerIds};
 use crate::payload::Payload;
 use crate::runtime::BoxFuture;
 use crate::sync::lock;
@@ -23,18 +24,23 @@ use super::manager::{ClientManager, ConnectErrorInfo, Job, SocketSink};
 
 // ----- the socket -----
 
-type EventHandler =
+pub(super) type EventHandler =
     Arc<dyn Fn(ClientSocket, Payload, ClientAckSender) -> Option<BoxFuture<()>> + Send + Sync>;
-type AnyHandler = Arc<dyn Fn(ClientSocket, Payload) -> BoxFuture<()> + Send + Sync>;
+pub(super) type AnyHandler = Arc<dyn Fn(ClientSocket, Payload) -> BoxFuture<()> + Send + Sync>;
 type ConnectHandler = Arc<dyn Fn(ClientSocket) -> BoxFuture<()> + Send + Sync>;
 type ConnectErrorHandler =
     Arc<dyn Fn(ClientSocket, ConnectErrorInfo) -> BoxFuture<()> + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(ClientSocket, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
 
+/// The socket's handlers; `client::listeners` registers and removes the
+/// catch-all ones and the `once` handlers.
 #[derive(Default)]
-struct Handlers {
-    events: HashMap<String, EventHandler>,
-    any: Vec<AnyHandler>,
+pub(super) struct Handlers {
+    /// Event name -> handler, and whether it runs once.
+    pub(super) events: HashMap<String, (EventHandler, bool)>,
+    pub(super) any: Vec<(ListenerId, AnyHandler)>,
+    pub(super) any_outgoing: Vec<(ListenerId, AnyHandler)>,
+    pub(super) ids: ListenerIds,
     connect: Vec<ConnectHandler>,
     connect_error: Vec<ConnectErrorHandler>,
     disconnect: Vec<DisconnectHandler>,
@@ -57,13 +63,13 @@ impl Drop for SocketInner {
 }
 
 pub(super) struct SocketInner {
-    manager: ClientManager,
+    pub(super) manager: ClientManager,
     nsp: String,
     auth: Option<RawJson>,
     sid: Mutex<Option<String>>,
     connected: AtomicBool,
     recovered: AtomicBool,
-    handlers: Mutex<Handlers>,
+    pub(super) handlers: Mutex<Handlers>,
     jobs: JobQueue<Job>,
 }
 
@@ -176,30 +182,24 @@ impl ClientSocket {
         F: Fn(ClientSocket, T, ClientAckSender) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let name = event.to_owned();
-        let erased: EventHandler = Arc::new(move |socket, payload: Payload, ack| {
-            match payload.decode::<T>() {
-                Ok(args) => Some(Box::pin(handler(socket, args, ack)) as BoxFuture<()>),
-                Err(error) => {
-                    tracing::warn!(event = %name, %error, "event arguments do not decode; dropped");
-                    None
-                }
-            }
-        });
+        let erased = typed(event, handler);
         lock(&self.inner.handlers)
             .events
-            .insert(event.to_owned(), erased);
+            .insert(event.to_owned(), (erased, false));
     }
 
-    /// Calls `handler` for every event from the server, before its own handler.
-    pub fn on_any<F, Fut>(&self, handler: F)
+    /// Like [`ClientSocket::on`], for the next `event` only
+    /// (socket.io-client's `once`).
+    pub fn once<T, F, Fut>(&self, event: &str, handler: F)
     where
-        F: Fn(ClientSocket, Payload) -> Fut + Send + Sync + 'static,
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(ClientSocket, T, ClientAckSender) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        let erased = typed(event, handler);
         lock(&self.inner.handlers)
-            .any
-            .push(Arc::new(move |s, p| Box::pin(handler(s, p))));
+            .events
+            .insert(event.to_owned(), (erased, true));
     }
 
     /// Calls `handler` each time the namespace connects (reconnections too).
@@ -300,7 +300,7 @@ impl ClientSocket {
     }
 
     fn futures_for(&self, job: Job) -> Vec<BoxFuture<()>> {
-        let handlers = lock(&self.inner.handlers);
+        let mut handlers = lock(&self.inner.handlers);
         match job {
             Job::Connect => {
                 let list = handlers.connect.clone();
@@ -318,10 +318,10 @@ impl ClientSocket {
                 list.iter().map(|h| h(self.clone(), reason)).collect()
             }
             Job::Event { payload, ack } => {
-                let any = handlers.any.clone();
+                let any: Vec<AnyHandler> = handlers.any.iter().map(|(_, h)| h.clone()).collect();
                 let handler = payload
                     .event()
-                    .and_then(|name| handlers.events.get(&name).cloned());
+                    .and_then(|name| take_handler(&mut handlers.events, &name));
                 drop(handlers);
                 let mut futures: Vec<BoxFuture<()>> = any
                     .iter()
@@ -337,6 +337,36 @@ impl ClientSocket {
                 futures
             }
         }
+    }
+}
+
+/// `handler` with its arguments decoded as `T`; undecodable ones are logged and dropped.
+fn typed<T, F, Fut>(event: &str, handler: F) -> EventHandler
+where
+    T: DeserializeOwned + Send + 'static,
+    F: Fn(ClientSocket, T, ClientAckSender) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let name = event.to_owned();
+    Arc::new(
+        move |socket, payload: Payload, ack| match payload.decode::<T>() {
+            Ok(args) => Some(Box::pin(handler(socket, args, ack)) as BoxFuture<()>),
+            Err(error) => {
+                tracing::warn!(event = %name, %error, "event arguments do not decode; dropped");
+                None
+            }
+        },
+    )
+}
+
+/// The handler of `event`; a `once` handler is removed as it is taken.
+fn take_handler(
+    events: &mut HashMap<String, (EventHandler, bool)>,
+    event: &str,
+) -> Option<EventHandler> {
+    match events.get(event)? {
+        (_, true) => events.remove(event).map(|(handler, _)| handler),
+        (handler, false) => Some(handler.clone()),
     }
 }
 
@@ -372,6 +402,7 @@ impl ClientEmitter {
     /// Sends `event` with `args`.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let (data, attachments) = encode_args(Some(event), args)?;
+        self.socket.notify_outgoing(&data, &attachments);
         // A plain emit asks for no ack, whatever the deadline set.
         let mut options = self.options;
         options.ack_timeout = None;
@@ -400,6 +431,7 @@ impl ClientEmitter {
         args: &T,
     ) -> Result<async_channel::Receiver<AckReply>, AckError> {
         let (data, attachments) = encode_args(Some(event), args).map_err(EmitError::from)?;
+        self.socket.notify_outgoing(&data, &attachments);
         let (tx, rx) = async_channel::bounded(1);
         // "No deadline" is a deadline that never comes.
         let options = self

@@ -38,7 +38,11 @@ use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
 
 mod emitter;
+mod listeners;
+mod middleware;
 pub use emitter::{AckSender, SocketEmitter};
+pub use listeners::PacketError;
+use listeners::{AnyHandler, EventHandler, Handlers};
 
 /// A namespace's connection handler (the namespace floor registers them).
 pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
@@ -48,43 +52,6 @@ pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send +
 pub(crate) trait ConnectionHandlers: Send + Sync {
     /// The connection handlers registered now, in order.
     fn connection_handlers(&self) -> Vec<ConnectionHandler>;
-}
-
-type EventHandler = Arc<dyn Fn(Socket, Payload, AckSender) -> Option<BoxFuture<()>> + Send + Sync>;
-type AnyHandler = Arc<dyn Fn(Socket, Payload) -> BoxFuture<()> + Send + Sync>;
-type DisconnectHandler = Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
-
-#[derive(Default)]
-struct Handlers {
-    events: EventHandlers,
-    any: Vec<AnyHandler>,
-    disconnect: Vec<DisconnectHandler>,
-}
-
-/// Event name -> handler. A socket registers a handful: a vector holds
-/// them in a fraction of a hash table's room, and a scan over a few names
-/// costs no more than hashing one.
-#[derive(Default)]
-struct EventHandlers(Vec<(Box<str>, EventHandler)>);
-
-impl EventHandlers {
-    /// Registers `handler`, replacing an earlier one for the same event.
-    fn insert(&mut self, event: &str, handler: EventHandler) {
-        match self.0.iter_mut().find(|(name, _)| **name == *event) {
-            Some(slot) => slot.1 = handler,
-            None => {
-                self.0.reserve_exact(1);
-                self.0.push((event.into(), handler));
-            }
-        }
-    }
-
-    fn get(&self, event: &str) -> Option<&EventHandler> {
-        self.0
-            .iter()
-            .find(|(name, _)| **name == *event)
-            .map(|(_, handler)| handler)
-    }
 }
 
 /// Work for the socket's handlers, in arrival order.
@@ -250,69 +217,6 @@ impl Socket {
         self.inner.connected.load(Ordering::Acquire)
     }
 
-    /// Calls `handler` for every `event` from the client, with the
-    /// arguments decoded as `T` (a tuple for several, `Bytes` anywhere for
-    /// binary) and an [`AckSender`]. Events whose arguments do not decode as
-    /// `T` are logged and dropped. A later registration for the same event
-    /// replaces the earlier one.
-    pub fn on<T, F, Fut>(&self, event: &str, handler: F)
-    where
-        T: DeserializeOwned + Send + 'static,
-        F: Fn(Socket, T, AckSender) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let name = event.to_owned();
-        let erased: EventHandler = Arc::new(
-            move |socket: Socket, payload: Payload, ack: AckSender| match payload.decode::<T>() {
-                Ok(args) => Some(Box::pin(handler(socket, args, ack)) as BoxFuture<()>),
-                Err(error) => {
-                    tracing::warn!(socket = socket.id(), event = %name, %error, "event arguments do not decode; dropped");
-                    None
-                }
-            },
-        );
-        lock(&self.inner.handlers).events.insert(event, erased);
-    }
-
-    /// Like [`Socket::on`], with the arguments undecoded: exactly as sent,
-    /// for relaying or echoing them unchanged.
-    pub fn on_payload<F, Fut>(&self, event: &str, handler: F)
-    where
-        F: Fn(Socket, Payload, AckSender) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let erased: EventHandler =
-            Arc::new(move |socket: Socket, payload: Payload, ack: AckSender| {
-                Some(Box::pin(handler(socket, payload, ack)) as BoxFuture<()>)
-            });
-        lock(&self.inner.handlers).events.insert(event, erased);
-    }
-
-    /// Calls `handler` for every event from the client, before its own
-    /// handler (Node's `onAny`).
-    pub fn on_any<F, Fut>(&self, handler: F)
-    where
-        F: Fn(Socket, Payload) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        lock(&self.inner.handlers)
-            .any
-            .push(Arc::new(move |s, p| Box::pin(handler(s, p))));
-    }
-
-    /// Calls `handler` once when the socket disconnects, with the reason.
-    /// [`Socket::rooms`] still answers with the rooms it was in (Node's
-    /// "disconnecting" stage), though it has left them.
-    pub fn on_disconnect<F, Fut>(&self, handler: F)
-    where
-        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        lock(&self.inner.handlers)
-            .disconnect
-            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
-    }
-
     /// Sends `event` with `args` (a tuple for several arguments, `()` for
     /// none). With connection state recovery on, an emit to a socket that
     /// has disconnected is kept for it (to its own room, as Node does), in
@@ -348,7 +252,9 @@ impl Socket {
     }
 
     /// Tells an observer that wants events about one emitted to this socket.
+    /// Also starts the outgoing catch-all handlers with it.
     pub(crate) fn observe_out(&self, data: &RawJson, attachments: &[Bytes]) {
+        self.notify_outgoing(|| Payload::new(data.clone(), attachments.to_vec()));
         let shared = &self.inner.shared;
         if shared.observes_events() {
             shared.observe(|| Observed::EventOut {
@@ -553,6 +459,12 @@ impl Socket {
                 attachments,
                 ack,
             } => {
+                let middleware = lock(&self.inner.handlers).middleware.clone();
+                if !middleware.is_empty() {
+                    let payload = Payload::new(data, attachments);
+                    let future = self.clone().through_middleware(middleware, payload, ack);
+                    return (Vec::new(), Some(Box::pin(future)));
+                }
                 let (any, handler, payload) = self.dispatch(data, attachments);
                 let collected = any
                     .iter()
@@ -587,9 +499,9 @@ impl Socket {
         let split = data.split_first();
         let name = split.and_then(|(first, _)| first).and_then(element_name);
         let rest_at = split.map(|(_, rest_at)| rest_at);
-        let handlers = lock(&self.inner.handlers);
-        let handler = name.and_then(|name| handlers.events.get(name.as_ref()).cloned());
-        let any = handlers.any.clone();
+        let mut handlers = lock(&self.inner.handlers);
+        let handler = name.and_then(|name| handlers.events.take(name.as_ref()));
+        let any = handlers.any.iter().map(|(_, h)| h.clone()).collect();
         drop(handlers);
         let payload = Payload::scanned(data, attachments, rest_at);
         (any, handler, payload)
