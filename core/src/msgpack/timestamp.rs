@@ -4,6 +4,8 @@
 use alloc::format;
 use alloc::string::String;
 
+use crate::time::civil_from_days;
+
 /// Milliseconds a JavaScript `Date` can hold either side of the epoch.
 const MAX_DATE_MS: i128 = 8_640_000_000_000_000;
 
@@ -54,26 +56,6 @@ fn seconds_and_nanos(payload: &[u8]) -> Option<(i128, i128)> {
         }
         _ => None,
     }
-}
-
-/// Year, month (1..=12) and day (1..=31) of a day count from 1970-01-01
-/// in the proleptic Gregorian calendar (H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i128) -> (i128, i128, i128) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i128::from(month <= 2);
-    (year, month, day)
 }
 
 /// `ms` (milliseconds since the epoch) as JavaScript's `Date#toString`
