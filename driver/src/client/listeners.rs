@@ -10,7 +10,7 @@ use bytes::Bytes;
 use core::future::Future;
 
 use super::socket::{AnyHandler, ClientSocket};
-use crate::listener::{remove_listener, ListenerId};
+use crate::listener::{Direction, ListenerId};
 use crate::payload::Payload;
 use crate::sync::lock;
 use sio_core::packet::RawJson;
@@ -37,10 +37,9 @@ impl ClientSocket {
         F: Fn(ClientSocket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.ids.next();
-        handlers.any.push((id, erase_any(handler)));
-        id
+        lock(&self.inner.handlers)
+            .any
+            .add(Direction::Incoming, erase_any(handler), false)
     }
 
     /// Like [`ClientSocket::on_any`], before those registered so far (`prependAny`).
@@ -49,20 +48,21 @@ impl ClientSocket {
         F: Fn(ClientSocket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.ids.next();
-        handlers.any.insert(0, (id, erase_any(handler)));
-        id
+        lock(&self.inner.handlers)
+            .any
+            .add(Direction::Incoming, erase_any(handler), true)
     }
 
     /// Removes the catch-all handler `id` (`offAny(listener)`); whether it was there.
     pub fn off_any(&self, id: ListenerId) -> bool {
-        remove_listener(&mut lock(&self.inner.handlers).any, id)
+        lock(&self.inner.handlers)
+            .any
+            .remove(Direction::Incoming, id)
     }
 
     /// Removes every catch-all handler (`offAny()`).
     pub fn off_all_any(&self) {
-        lock(&self.inner.handlers).any.clear();
+        lock(&self.inner.handlers).any.clear(Direction::Incoming);
     }
 
     /// Calls `handler` with every event this socket emits (`onAnyOutgoing`),
@@ -74,10 +74,9 @@ impl ClientSocket {
         F: Fn(ClientSocket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.ids.next();
-        handlers.any_outgoing.push((id, erase_any(handler)));
-        id
+        lock(&self.inner.handlers)
+            .any
+            .add(Direction::Outgoing, erase_any(handler), false)
     }
 
     /// Like [`ClientSocket::on_any_outgoing`], before those registered so
@@ -87,35 +86,29 @@ impl ClientSocket {
         F: Fn(ClientSocket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.ids.next();
-        handlers.any_outgoing.insert(0, (id, erase_any(handler)));
-        id
+        lock(&self.inner.handlers)
+            .any
+            .add(Direction::Outgoing, erase_any(handler), true)
     }
 
     /// Removes the outgoing catch-all handler `id` (`offAnyOutgoing(listener)`).
     pub fn off_any_outgoing(&self, id: ListenerId) -> bool {
-        remove_listener(&mut lock(&self.inner.handlers).any_outgoing, id)
+        lock(&self.inner.handlers)
+            .any
+            .remove(Direction::Outgoing, id)
     }
 
     /// Removes every outgoing catch-all handler (`offAnyOutgoing()`).
     pub fn off_all_any_outgoing(&self) {
-        lock(&self.inner.handlers).any_outgoing.clear();
+        lock(&self.inner.handlers).any.clear(Direction::Outgoing);
     }
 
     /// Starts the outgoing catch-all handlers with an event being emitted.
     pub(super) fn notify_outgoing(&self, data: &RawJson, attachments: &[Bytes]) {
-        let listeners: Vec<AnyHandler> = {
-            let handlers = lock(&self.inner.handlers);
-            if handlers.any_outgoing.is_empty() {
-                return;
-            }
-            handlers
-                .any_outgoing
-                .iter()
-                .map(|(_, h)| h.clone())
-                .collect()
-        };
+        let listeners = lock(&self.inner.handlers).any.handlers(Direction::Outgoing);
+        if listeners.is_empty() {
+            return;
+        }
         let payload = Payload::new(data.clone(), attachments.to_vec());
         let runtime = &self.inner.manager.inner.runtime;
         for listener in listeners {

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::ack::{await_ack, AckError, AckReply};
 use crate::jobs::{start_in_order, JobQueue};
-use crate::listener::{ListenerId, ListenerIds};
+use crate::listener::{CatchAll, Direction};
 use crate::payload::Payload;
 use crate::runtime::BoxFuture;
 use crate::sync::lock;
@@ -38,9 +38,8 @@ type DisconnectHandler = Arc<dyn Fn(ClientSocket, DisconnectReason) -> BoxFuture
 pub(super) struct Handlers {
     /// Event name -> handler, and whether it runs once.
     pub(super) events: HashMap<String, (EventHandler, bool)>,
-    pub(super) any: Vec<(ListenerId, AnyHandler)>,
-    pub(super) any_outgoing: Vec<(ListenerId, AnyHandler)>,
-    pub(super) ids: ListenerIds,
+    /// The catch-all handlers, incoming and outgoing.
+    pub(super) any: CatchAll<AnyHandler>,
     connect: Vec<ConnectHandler>,
     connect_error: Vec<ConnectErrorHandler>,
     disconnect: Vec<DisconnectHandler>,
@@ -318,7 +317,7 @@ impl ClientSocket {
                 list.iter().map(|h| h(self.clone(), reason)).collect()
             }
             Job::Event { payload, ack } => {
-                let any: Vec<AnyHandler> = handlers.any.iter().map(|(_, h)| h.clone()).collect();
+                let any: Vec<AnyHandler> = handlers.any.handlers(Direction::Incoming);
                 let handler = payload
                     .event()
                     .and_then(|name| take_handler(&mut handlers.events, &name));

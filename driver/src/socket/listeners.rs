@@ -13,7 +13,7 @@ use core::future::Future;
 use serde::de::DeserializeOwned;
 
 use super::{AckSender, Socket};
-use crate::listener::{remove_listener, ListenerId, ListenerIds};
+use crate::listener::{CatchAll, Direction, ListenerId};
 use crate::payload::Payload;
 use crate::runtime::BoxFuture;
 use crate::sync::lock;
@@ -60,12 +60,11 @@ impl std::error::Error for PacketError {}
 #[derive(Default)]
 pub(super) struct Handlers {
     pub(super) events: EventHandlers,
-    pub(super) any: Vec<(ListenerId, AnyHandler)>,
-    pub(super) any_outgoing: Vec<(ListenerId, AnyHandler)>,
+    /// The catch-all handlers, incoming and outgoing.
+    pub(super) any: CatchAll<AnyHandler>,
     pub(super) disconnect: Vec<DisconnectHandler>,
     pub(super) middleware: Vec<PacketMiddleware>,
     pub(super) error: Vec<ErrorHandler>,
-    ids: ListenerIds,
 }
 
 /// Event name -> handler, and whether it runs once. A socket registers a
@@ -194,10 +193,9 @@ impl Socket {
         F: Fn(Socket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.ids.next();
-        handlers.any.push((id, erase_any(handler)));
-        id
+        lock(&self.inner.handlers)
+            .any
+            .add(Direction::Incoming, erase_any(handler), false)
     }
 
     /// Like [`Socket::on_any`], called before the catch-all handlers
@@ -207,21 +205,22 @@ impl Socket {
         F: Fn(Socket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.ids.next();
-        handlers.any.insert(0, (id, erase_any(handler)));
-        id
+        lock(&self.inner.handlers)
+            .any
+            .add(Direction::Incoming, erase_any(handler), true)
     }
 
     /// Removes the catch-all handler `id` (Node's `offAny(listener)`);
     /// whether it was there.
     pub fn off_any(&self, id: ListenerId) -> bool {
-        remove_listener(&mut lock(&self.inner.handlers).any, id)
+        lock(&self.inner.handlers)
+            .any
+            .remove(Direction::Incoming, id)
     }
 
     /// Removes every catch-all handler (Node's `offAny()`).
     pub fn off_all_any(&self) {
-        lock(&self.inner.handlers).any.clear();
+        lock(&self.inner.handlers).any.clear(Direction::Incoming);
     }
 
     /// Calls `handler` with every event this socket emits to its client
@@ -232,10 +231,9 @@ impl Socket {
         F: Fn(Socket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.ids.next();
-        handlers.any_outgoing.push((id, erase_any(handler)));
-        id
+        lock(&self.inner.handlers)
+            .any
+            .add(Direction::Outgoing, erase_any(handler), false)
     }
 
     /// Like [`Socket::on_any_outgoing`], before those registered so far
@@ -245,21 +243,22 @@ impl Socket {
         F: Fn(Socket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let mut handlers = lock(&self.inner.handlers);
-        let id = handlers.ids.next();
-        handlers.any_outgoing.insert(0, (id, erase_any(handler)));
-        id
+        lock(&self.inner.handlers)
+            .any
+            .add(Direction::Outgoing, erase_any(handler), true)
     }
 
     /// Removes the outgoing catch-all handler `id` (Node's
     /// `offAnyOutgoing(listener)`); whether it was there.
     pub fn off_any_outgoing(&self, id: ListenerId) -> bool {
-        remove_listener(&mut lock(&self.inner.handlers).any_outgoing, id)
+        lock(&self.inner.handlers)
+            .any
+            .remove(Direction::Outgoing, id)
     }
 
     /// Removes every outgoing catch-all handler (Node's `offAnyOutgoing()`).
     pub fn off_all_any_outgoing(&self) {
-        lock(&self.inner.handlers).any_outgoing.clear();
+        lock(&self.inner.handlers).any.clear(Direction::Outgoing);
     }
 
     /// Calls `handler` once when the socket disconnects, with the reason.
@@ -304,17 +303,10 @@ impl Socket {
 
     /// Starts the outgoing catch-all handlers with an event being sent.
     pub(super) fn notify_outgoing(&self, payload: impl FnOnce() -> Payload) {
-        let listeners: Vec<AnyHandler> = {
-            let handlers = lock(&self.inner.handlers);
-            if handlers.any_outgoing.is_empty() {
-                return;
-            }
-            handlers
-                .any_outgoing
-                .iter()
-                .map(|(_, h)| h.clone())
-                .collect()
-        };
+        let listeners = lock(&self.inner.handlers).any.handlers(Direction::Outgoing);
+        if listeners.is_empty() {
+            return;
+        }
         let payload = payload();
         for listener in listeners {
             self.inner

@@ -32,6 +32,7 @@ use super::runtime::BoxFuture;
 use super::shared::Shared;
 use super::sync::lock;
 use crate::endpoint::{Endpoint, Layer};
+use crate::listener::Direction;
 use crate::meter;
 use crate::observe::{EngineView, Observed};
 use sio_core::packet::{element_name, encode_args, RawJson};
@@ -501,7 +502,7 @@ impl Socket {
         let rest_at = split.map(|(_, rest_at)| rest_at);
         let mut handlers = lock(&self.inner.handlers);
         let handler = name.and_then(|name| handlers.events.take(name.as_ref()));
-        let any = handlers.any.iter().map(|(_, h)| h.clone()).collect();
+        let any = handlers.any.handlers(Direction::Incoming);
         drop(handlers);
         let payload = Payload::scanned(data, attachments, rest_at);
         (any, handler, payload)
