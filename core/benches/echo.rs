@@ -1,0 +1,363 @@
+//! Echo inputs of many WebSocket sessions fed from 1 and from 2 threads: a
+//! masked client frame `421["echo","hi"]` in, the server's ack frame out.
+//! No sockets: the measured work is the core's, held the way the driver
+//! holds it.
+//!
+//! Run with `cargo bench -p sio-core --bench echo`. Before criterion runs,
+//! it prints for each layout the 2-thread/1-thread throughput ratio and the
+//! share of the threads' time spent holding a lock that every session
+//! shares (time between taking and releasing it, over each thread's
+//! elapsed time, summed over threads).
+//!
+//! Layouts:
+//! - `one_lock`: the whole [`Server`] behind one mutex, as the driver holds
+//!   it (`driver/src/shared.rs`): per echo, one critical section feeds the
+//!   frame and routes its event (the connection's reader), a second one
+//!   sends the ack and routes its transmit (the handler's reply).
+//! - `shard_per_thread`: each thread owns a server of its own, nothing
+//!   shared: what this machine's two cores give when no state is shared,
+//!   the ceiling any split can reach here (other engineers' builds share
+//!   these cores, so the ratio of this row calibrates the others).
+
+use std::sync::{Barrier, Mutex};
+use std::time::{Duration, Instant as StdInstant};
+
+use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
+use criterion::{BenchmarkId, Criterion, Throughput};
+use sio_core::engine::{ConnId, Io};
+use sio_core::packet::RawJson;
+use sio_core::server::{Config, Event, Output, Server, SocketId};
+use sio_core::wire::http::{Header, Method, Request};
+use sio_core::wire::ws::frame::{encode_frame, OpCode};
+use sio_core::Instant;
+
+/// Sessions in every layout, split evenly between the threads.
+const SESSIONS: usize = 1_000;
+/// Time never moves in this bench: no ping, connect or ack deadline fires.
+const NOW: Instant = Instant::from_millis(1_000);
+
+fn config() -> Config {
+    let mut config = Config::default();
+    config.engine.ping_interval = Duration::from_secs(1_000_000);
+    config.engine.ping_timeout = Duration::from_secs(1_000_000);
+    config
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header {
+        name: name.into(),
+        value: value.into(),
+    }
+}
+
+fn ws_handshake() -> Request {
+    Request {
+        method: Method::Get,
+        target: "/socket.io/?EIO=4&transport=websocket".into(),
+        headers: vec![
+            header("host", "localhost"),
+            header("upgrade", "websocket"),
+            header("connection", "Upgrade"),
+            header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            header("sec-websocket-version", "13"),
+        ],
+        body: Bytes::new(),
+        keep_alive: true,
+    }
+}
+
+/// A masked client text frame, as a browser would send it.
+fn client_text_frame(text: &str) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    encode_frame(
+        &mut out,
+        true,
+        OpCode::Text,
+        text.as_bytes(),
+        Some([0x11, 0x22, 0x33, 0x44]),
+    );
+    out.to_vec()
+}
+
+/// Drains `server`: the bytes it transmitted and the events it raised
+/// (an echo makes no other output; a handshake's 101 is skipped).
+fn drain(server: &mut Server, events: &mut Vec<Event>) -> usize {
+    let mut bytes = 0;
+    loop {
+        match server.poll_output() {
+            Output::Io(Io::Transmit { data, .. }) => bytes += data.len(),
+            Output::Io(Io::Upgrade { .. }) => {}
+            Output::Io(other) => panic!("unexpected {other:?}"),
+            Output::Event(event) => events.push(event),
+            Output::Timeout(_) => return bytes,
+            _ => {}
+        }
+    }
+}
+
+/// A server with `sessions` WebSocket sessions, each with a socket on `/`;
+/// the connection ids are `first..first + sessions`.
+fn server_with(first: u64, sessions: usize) -> (Server, Vec<ConnId>) {
+    let mut server = Server::new(config(), [7; 32]);
+    let connect = client_text_frame("40");
+    let mut events = Vec::new();
+    let conns: Vec<ConnId> = (0..sessions).map(|i| ConnId(first + i as u64)).collect();
+    for &conn in &conns {
+        server.handle_request(NOW, conn, ws_handshake());
+        drain(&mut server, &mut events);
+        server.handle_ws_data(NOW, conn, &connect);
+        drain(&mut server, &mut events);
+        let request = match events.pop() {
+            Some(Event::ConnectRequest { request, .. }) => request,
+            other => panic!("expected a connect request, got {other:?}"),
+        };
+        server.accept(NOW, request).expect("accept");
+        drain(&mut server, &mut events);
+        events.clear();
+        server.handle_flushed(NOW, conn);
+    }
+    (server, conns)
+}
+
+/// What one thread brings to every echo: its own copies, so no reference
+/// count or buffer is shared between threads by the bench itself.
+struct Caller {
+    frame: Vec<u8>,
+    reply: RawJson,
+    events: Vec<Event>,
+    /// Time spent holding a lock every session shares (when timed).
+    held: Duration,
+}
+
+impl Caller {
+    fn new() -> Self {
+        Caller {
+            frame: client_text_frame(r#"421["echo","hi"]"#),
+            reply: RawJson::parse(ByteString::from_static(r#"["hi"]"#)).expect("JSON"),
+            events: Vec::new(),
+            held: Duration::ZERO,
+        }
+    }
+
+    /// The event the frame raised: its socket and ack id.
+    fn take_event(&mut self) -> (SocketId, u64) {
+        match self.events.pop() {
+            Some(Event::Event {
+                socket,
+                ack: Some(id),
+                ..
+            }) => {
+                debug_assert!(self.events.is_empty());
+                (socket, id)
+            }
+            other => panic!("expected an event with an ack id, got {other:?}"),
+        }
+    }
+}
+
+/// One echo on `server`: the frame in, the ack out; the bytes it wrote.
+/// `section` runs each of the driver's two critical sections.
+fn echo_on(
+    caller: &mut Caller,
+    conn: ConnId,
+    mut section: impl FnMut(&mut Caller, &mut dyn FnMut(&mut Server, &mut Caller) -> usize) -> usize,
+) -> usize {
+    // The reader: the previous ack's write report (applied at the next
+    // input, as the driver does), the frame, its event routed.
+    section(caller, &mut |server, caller| {
+        server.handle_written(NOW, conn, 1, ACK_FRAME_LEN);
+        server.handle_ws_data(NOW, conn, &caller.frame);
+        drain(server, &mut caller.events)
+    });
+    let (socket, id) = caller.take_event();
+    // The handler's reply.
+    let written = section(caller, &mut |server, caller| {
+        server
+            .ack(NOW, socket, id, caller.reply.clone(), Vec::new())
+            .expect("ack");
+        drain(server, &mut caller.events)
+    });
+    debug_assert_eq!(written, ACK_FRAME_LEN);
+    written
+}
+
+/// `431["hi"]` in an unmasked server text frame.
+const ACK_FRAME_LEN: usize = 2 + 9;
+
+/// How the sessions are held.
+trait Layout: Sync {
+    /// One echo of session `index`; `TIMED` adds the held time to `caller`.
+    fn echo<const TIMED: bool>(&self, thread: usize, index: usize, caller: &mut Caller) -> usize;
+}
+
+/// Today's driver: one lock around the whole server.
+struct OneLock {
+    server: Mutex<Server>,
+    conns: Vec<ConnId>,
+}
+
+impl OneLock {
+    fn new() -> Self {
+        let (server, conns) = server_with(1, SESSIONS);
+        OneLock {
+            server: Mutex::new(server),
+            conns,
+        }
+    }
+}
+
+impl Layout for OneLock {
+    fn echo<const TIMED: bool>(&self, _thread: usize, index: usize, caller: &mut Caller) -> usize {
+        echo_on(caller, self.conns[index], |caller, body| {
+            let mut server = self.server.lock().expect("not poisoned");
+            let start = TIMED.then(StdInstant::now);
+            let out = body(&mut server, caller);
+            if let Some(start) = start {
+                caller.held += start.elapsed();
+            }
+            out
+        })
+    }
+}
+
+/// Nothing shared: one server per thread, each with its share of sessions.
+struct ShardPerThread {
+    shards: Vec<Mutex<Server>>,
+    conns: Vec<ConnId>,
+    per_shard: usize,
+}
+
+impl ShardPerThread {
+    fn new(threads: usize) -> Self {
+        let per_shard = SESSIONS / threads;
+        let mut shards = Vec::new();
+        let mut conns = Vec::new();
+        for t in 0..threads {
+            let (server, ids) = server_with(1 + (t * per_shard) as u64, per_shard);
+            shards.push(Mutex::new(server));
+            conns.extend(ids);
+        }
+        ShardPerThread {
+            shards,
+            conns,
+            per_shard,
+        }
+    }
+}
+
+impl Layout for ShardPerThread {
+    fn echo<const TIMED: bool>(&self, thread: usize, index: usize, caller: &mut Caller) -> usize {
+        debug_assert_eq!(index / self.per_shard, thread);
+        // This lock is the thread's own: never contended, never counted.
+        echo_on(caller, self.conns[index], |caller, body| {
+            body(
+                &mut self.shards[thread].lock().expect("not poisoned"),
+                caller,
+            )
+        })
+    }
+}
+
+/// What one run measured.
+struct Run {
+    /// The slowest thread's elapsed time: the run's wall time.
+    wall: Duration,
+    /// Every thread's elapsed time, summed.
+    busy: Duration,
+    held: Duration,
+}
+
+/// `rounds` echoes of every session, the sessions split evenly between
+/// `threads` threads that start together.
+fn run<L: Layout, const TIMED: bool>(layout: &L, threads: usize, rounds: u64) -> Run {
+    let per_thread = SESSIONS / threads;
+    let barrier = Barrier::new(threads);
+    let results: Vec<(Duration, Duration)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    let mut caller = Caller::new();
+                    let sessions = t * per_thread..(t + 1) * per_thread;
+                    barrier.wait();
+                    let start = StdInstant::now();
+                    let mut written = 0;
+                    for _ in 0..rounds {
+                        for index in sessions.clone() {
+                            written += layout.echo::<TIMED>(t, index, &mut caller);
+                        }
+                    }
+                    let elapsed = start.elapsed();
+                    assert_eq!(written, per_thread * rounds as usize * ACK_FRAME_LEN);
+                    (elapsed, caller.held)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .collect()
+    });
+    Run {
+        wall: results.iter().map(|r| r.0).max().unwrap_or_default(),
+        busy: results.iter().map(|r| r.0).sum(),
+        held: results.iter().map(|r| r.1).sum(),
+    }
+}
+
+/// The 2-thread/1-thread throughput ratio of one layout, printed with its
+/// shared-lock share and the ratio Amdahl's law allows with that share.
+fn report<L: Layout>(name: &str, one: &L, two: &L) -> f64 {
+    const ROUNDS: u64 = 200;
+    // Warm-up: every reused buffer at its steady size.
+    run::<L, false>(one, 1, 5);
+    run::<L, false>(two, 2, 5);
+    let single = run::<L, true>(one, 1, ROUNDS);
+    let double = run::<L, true>(two, 2, ROUNDS);
+    let echoes = (SESSIONS as u64 * ROUNDS) as f64;
+    let per_sec = |r: &Run| echoes / r.wall.as_secs_f64();
+    let share = |r: &Run| r.held.as_secs_f64() / r.busy.as_secs_f64();
+    let ratio = per_sec(&double) / per_sec(&single);
+    // Uncontended, the 1-thread share is the serial fraction.
+    let serial = share(&single);
+    println!(
+        "{name}: 1 thread {:.0} echoes/s, 2 threads {:.0} echoes/s, ratio {ratio:.2}; \
+         time holding a lock all sessions share: {:.1}% (1 thread), {:.1}% (2 threads); \
+         Amdahl with the 1-thread share: {:.2} at 2 threads",
+        per_sec(&single),
+        per_sec(&double),
+        100.0 * serial,
+        100.0 * share(&double),
+        1.0 / (serial + (1.0 - serial) / 2.0),
+    );
+    ratio
+}
+
+fn bench<L: Layout>(criterion: &mut Criterion, name: &str, one: &L, two: &L) {
+    let mut group = criterion.benchmark_group(format!("echo_{name}"));
+    group.throughput(Throughput::Elements(SESSIONS as u64));
+    for (threads, layout) in [(1, one), (2, two)] {
+        group.bench_function(BenchmarkId::new("threads", threads), |b| {
+            b.iter_custom(|iters| run::<L, false>(layout, threads, iters).wall)
+        });
+    }
+    group.finish();
+}
+
+fn main() {
+    let one_lock = OneLock::new();
+    let (shard_one, shard_two) = (ShardPerThread::new(1), ShardPerThread::new(2));
+    let one_lock_ratio = report("one_lock", &one_lock, &one_lock);
+    let ceiling = report("shard_per_thread", &shard_one, &shard_two);
+    // On a machine whose cores are busy with other work, even nothing
+    // shared does not scale: this is the layout's ratio against that.
+    println!(
+        "one_lock against this machine's ceiling: {:.2}",
+        one_lock_ratio / ceiling
+    );
+    let mut criterion = Criterion::default().configure_from_args();
+    bench(&mut criterion, "one_lock", &one_lock, &one_lock);
+    bench(&mut criterion, "shard_per_thread", &shard_one, &shard_two);
+    criterion.final_summary();
+}
