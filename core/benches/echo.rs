@@ -4,10 +4,13 @@
 //! holds it.
 //!
 //! Run with `cargo bench -p sio-core --bench echo`. Before criterion runs,
-//! it prints for each layout the 2-thread/1-thread throughput ratio and the
+//! it prints for each layout the 2-thread/1-thread throughput ratio, the
 //! share of the threads' time spent holding a lock that every session
 //! shares (time between taking and releasing it, over each thread's
-//! elapsed time, summed over threads).
+//! elapsed time, both summed over threads; both are wall time, so a
+//! preemption counts on both sides alike), and how long the threads
+//! waited for a CPU that other processes held (Linux schedstat): on a
+//! loaded machine the ratio means little, the uncontended share does.
 //!
 //! Layouts:
 //! - `one_lock`: the whole [`Server`] behind one mutex, as the driver holds
@@ -265,6 +268,28 @@ struct Run {
     wall: Duration,
     /// Every thread's elapsed time, summed.
     busy: Duration,
+    /// Every thread's time on a CPU, summed.
+    on_cpu: Duration,
+    /// Every thread's time runnable but waiting for a CPU, summed.
+    waiting: Duration,
+    held: Duration,
+}
+
+/// The calling thread's time on a CPU and waiting for one, when the
+/// kernel tells (Linux schedstat, in nanoseconds).
+fn cpu_times() -> Option<(Duration, Duration)> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+    let on_cpu = fields.next()??;
+    let waiting = fields.next()??;
+    Some((Duration::from_nanos(on_cpu), Duration::from_nanos(waiting)))
+}
+
+/// One thread's figures.
+struct ThreadRun {
+    elapsed: Duration,
+    on_cpu: Duration,
+    waiting: Duration,
     held: Duration,
 }
 
@@ -273,7 +298,7 @@ struct Run {
 fn run<L: Layout, const TIMED: bool>(layout: &L, threads: usize, rounds: u64) -> Run {
     let per_thread = SESSIONS / threads;
     let barrier = Barrier::new(threads);
-    let results: Vec<(Duration, Duration)> = std::thread::scope(|scope| {
+    let results: Vec<ThreadRun> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let barrier = &barrier;
@@ -281,6 +306,7 @@ fn run<L: Layout, const TIMED: bool>(layout: &L, threads: usize, rounds: u64) ->
                     let mut caller = Caller::new();
                     let sessions = t * per_thread..(t + 1) * per_thread;
                     barrier.wait();
+                    let cpu_start = if TIMED { cpu_times() } else { None };
                     let start = StdInstant::now();
                     let mut written = 0;
                     for _ in 0..rounds {
@@ -290,7 +316,16 @@ fn run<L: Layout, const TIMED: bool>(layout: &L, threads: usize, rounds: u64) ->
                     }
                     let elapsed = start.elapsed();
                     assert_eq!(written, per_thread * rounds as usize * ACK_FRAME_LEN);
-                    (elapsed, caller.held)
+                    let (on_cpu, waiting) = match (cpu_start, cpu_start.and(cpu_times())) {
+                        (Some((cpu0, wait0)), Some((cpu1, wait1))) => (cpu1 - cpu0, wait1 - wait0),
+                        _ => (elapsed, Duration::ZERO),
+                    };
+                    ThreadRun {
+                        elapsed,
+                        on_cpu,
+                        waiting,
+                        held: caller.held,
+                    }
                 })
             })
             .collect();
@@ -300,9 +335,11 @@ fn run<L: Layout, const TIMED: bool>(layout: &L, threads: usize, rounds: u64) ->
             .collect()
     });
     Run {
-        wall: results.iter().map(|r| r.0).max().unwrap_or_default(),
-        busy: results.iter().map(|r| r.0).sum(),
-        held: results.iter().map(|r| r.1).sum(),
+        wall: results.iter().map(|r| r.elapsed).max().unwrap_or_default(),
+        busy: results.iter().map(|r| r.elapsed).sum(),
+        on_cpu: results.iter().map(|r| r.on_cpu).sum(),
+        waiting: results.iter().map(|r| r.waiting).sum(),
+        held: results.iter().map(|r| r.held).sum(),
     }
 }
 
@@ -318,18 +355,23 @@ fn report<L: Layout>(name: &str, one: &L, two: &L) -> f64 {
     let echoes = (SESSIONS as u64 * ROUNDS) as f64;
     let per_sec = |r: &Run| echoes / r.wall.as_secs_f64();
     let share = |r: &Run| r.held.as_secs_f64() / r.busy.as_secs_f64();
+    // Time other processes took from the threads, against their CPU time.
+    let stolen = |r: &Run| 100.0 * r.waiting.as_secs_f64() / r.on_cpu.as_secs_f64();
     let ratio = per_sec(&double) / per_sec(&single);
     // Uncontended, the 1-thread share is the serial fraction.
     let serial = share(&single);
     println!(
         "{name}: 1 thread {:.0} echoes/s, 2 threads {:.0} echoes/s, ratio {ratio:.2}; \
          time holding a lock all sessions share: {:.1}% (1 thread), {:.1}% (2 threads); \
-         Amdahl with the 1-thread share: {:.2} at 2 threads",
+         Amdahl with the 1-thread share: {:.2} at 2 threads; \
+         waiting for a CPU: {:.0}% (1 thread), {:.0}% (2 threads) of the time on one",
         per_sec(&single),
         per_sec(&double),
         100.0 * serial,
         100.0 * share(&double),
         1.0 / (serial + (1.0 - serial) / 2.0),
+        stolen(&single),
+        stolen(&double),
     );
     ratio
 }
