@@ -345,14 +345,13 @@ fn run<L: Layout, const TIMED: bool>(layout: &L, threads: usize, rounds: u64) ->
 
 /// The 2-thread/1-thread throughput ratio of one layout, printed with its
 /// shared-lock share and the ratio Amdahl's law allows with that share.
-fn report<L: Layout>(name: &str, one: &L, two: &L) -> f64 {
-    const ROUNDS: u64 = 200;
+fn report<L: Layout>(name: &str, one: &L, two: &L, rounds: u64) -> f64 {
     // Warm-up: every reused buffer at its steady size.
-    run::<L, false>(one, 1, 5);
-    run::<L, false>(two, 2, 5);
-    let single = run::<L, true>(one, 1, ROUNDS);
-    let double = run::<L, true>(two, 2, ROUNDS);
-    let echoes = (SESSIONS as u64 * ROUNDS) as f64;
+    run::<L, false>(one, 1, rounds.min(5));
+    run::<L, false>(two, 2, rounds.min(5));
+    let single = run::<L, true>(one, 1, rounds);
+    let double = run::<L, true>(two, 2, rounds);
+    let echoes = (SESSIONS as u64 * rounds) as f64;
     let per_sec = |r: &Run| echoes / r.wall.as_secs_f64();
     let share = |r: &Run| r.held.as_secs_f64() / r.busy.as_secs_f64();
     // Time other processes took from the threads, against their CPU time.
@@ -388,10 +387,18 @@ fn bench<L: Layout>(criterion: &mut Criterion, name: &str, one: &L, two: &L) {
 }
 
 fn main() {
+    // Under `cargo test` (no `--bench`) every path runs briefly, as a check
+    // that each echo writes its ack from both threads; the figures are
+    // only worth reading from `cargo bench`.
+    let rounds = if std::env::args().any(|a| a == "--bench") {
+        200
+    } else {
+        1
+    };
     let one_lock = OneLock::new();
     let (shard_one, shard_two) = (ShardPerThread::new(1), ShardPerThread::new(2));
-    let one_lock_ratio = report("one_lock", &one_lock, &one_lock);
-    let ceiling = report("shard_per_thread", &shard_one, &shard_two);
+    let one_lock_ratio = report("one_lock", &one_lock, &one_lock, rounds);
+    let ceiling = report("shard_per_thread", &shard_one, &shard_two, rounds);
     // On a machine whose cores are busy with other work, even nothing
     // shared does not scale: this is the layout's ratio against that.
     println!(
