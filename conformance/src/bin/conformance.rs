@@ -54,6 +54,7 @@
 //! non-zero when anything failed.
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use sio_conformance::{client_scenarios, hostile, scenarios, RUNTIMES};
@@ -121,6 +122,8 @@ struct Options {
     scenarios: Vec<String>,
     verbose: bool,
     list: bool,
+    /// One runtime after the other (default: side by side).
+    serial: bool,
 }
 
 struct Outcome {
@@ -195,70 +198,57 @@ fn main() -> ExitCode {
 
     let clients = other_clients::Clients::prepare(&dir, &server, &options.scenarios);
 
+    // The runtimes' rows run side by side, one thread per runtime: a row
+    // mostly waits on its client (timers, reconnections), so three at once
+    // take about a third of the wall time and little more CPU. `--serial`
+    // runs them one after the other.
+    let progress = Mutex::new(());
+    let record = |outcomes: &mut Vec<Outcome>, outcome: Outcome| {
+        let _line = progress.lock().unwrap_or_else(|e| e.into_inner());
+        report_progress(&outcome, options.verbose);
+        outcomes.push(outcome);
+    };
+    let per_runtime: Vec<Result<Vec<Outcome>, String>> = if options.serial {
+        let rows =
+            |runtime: &String| run_runtime(&dir, &server, &clients, runtime, &options, &record);
+        options.runtimes.iter().map(rows).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = (options.runtimes.iter())
+                .map(|runtime| {
+                    let record = &record;
+                    let (dir, server, clients, options) = (&dir, &server, &clients, &options);
+                    scope.spawn(move || run_runtime(dir, server, clients, runtime, options, record))
+                })
+                .collect();
+            (threads.into_iter())
+                .map(|t| {
+                    t.join()
+                        .unwrap_or_else(|_| Err("a runtime's thread panicked".into()))
+                })
+                .collect()
+        })
+    };
     let mut outcomes = Vec::new();
-    for runtime in &options.runtimes {
-        for scenario in scenarios::ALL {
-            if !options.scenarios.is_empty()
-                && !options.scenarios.iter().any(|s| s == scenario.name)
-            {
-                continue;
+    for rows in per_runtime {
+        match rows {
+            Ok(rows) => outcomes.extend(rows),
+            Err(e) => {
+                eprintln!("conformance: {e}");
+                return ExitCode::from(2);
             }
-            let outcome = run_one(&dir, &server, runtime, scenario.name);
-            report_progress(&outcome, options.verbose);
-            outcomes.push(outcome);
-        }
-        for case in hostile::CASES {
-            if !options.scenarios.is_empty() && !options.scenarios.iter().any(|s| s == case.name) {
-                continue;
-            }
-            let outcome = run_hostile(&dir, &server, runtime, case);
-            report_progress(&outcome, options.verbose);
-            outcomes.push(outcome);
-        }
-        if let Err(e) = run_client_direction(&dir, runtime, &options, &mut outcomes) {
-            eprintln!("conformance: {e}");
-            return ExitCode::from(2);
-        }
-        for (name, mode) in CHAT_CONTRACT_RUNS {
-            if !options.scenarios.is_empty() && !options.scenarios.iter().any(|s| s == name) {
-                continue;
-            }
-            let outcome = run_chat_contract(&dir, &server, runtime, name, mode);
-            report_progress(&outcome, options.verbose);
-            outcomes.push(outcome);
-        }
-        for (name, mode) in ENGINE_IO_RUNS {
-            if !options.scenarios.is_empty() && !options.scenarios.iter().any(|s| s == name) {
-                continue;
-            }
-            let outcome = run_engine_io(&dir, &server, runtime, name, mode);
-            report_progress(&outcome, options.verbose);
-            outcomes.push(outcome);
-        }
-        let selected = &options.scenarios;
-        other_clients::run(&dir, &server, &clients, runtime, selected, |outcome| {
-            report_progress(&outcome, options.verbose);
-            outcomes.push(outcome);
-        });
-        if options.scenarios.is_empty() || options.scenarios.iter().any(|s| s == ADMIN_UI) {
-            let outcome = run_admin_ui(&dir, &server, runtime);
-            report_progress(&outcome, options.verbose);
-            outcomes.push(outcome);
         }
     }
+    let mut record = |outcome| record(&mut outcomes, outcome);
     if options.node {
-        other_clients::run_node(&dir, &clients, &options.scenarios, |outcome| {
-            report_progress(&outcome, options.verbose);
-            outcomes.push(outcome);
-        });
+        other_clients::run_node(&dir, &clients, &options.scenarios, &mut record);
     }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
         && (options.scenarios.is_empty()
             || options.scenarios.iter().any(|s| s == ENGINE_IO_EXAMPLE))
     {
         let outcome = run_engine_io_example(&dir, &server);
-        report_progress(&outcome, options.verbose);
-        outcomes.push(outcome);
+        record(outcome);
     }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
         && (options.scenarios.is_empty()
@@ -276,15 +266,13 @@ fn main() -> ExitCode {
             Err(reason) => outcome.reason = reason,
         }
         outcome.secs = started.elapsed().as_secs_f64();
-        report_progress(&outcome, options.verbose);
-        outcomes.push(outcome);
+        record(outcome);
     }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME)
         && (options.scenarios.is_empty() || options.scenarios.iter().any(|s| s == CHAT_METRICS))
     {
         let outcome = run_chat_metrics(&dir, &server);
-        report_progress(&outcome, options.verbose);
-        outcomes.push(outcome);
+        record(outcome);
     }
     if options.runtimes.iter().any(|r| r == BROWSER_RUNTIME) {
         for (name, mode) in BROWSER_RUNS {
@@ -292,8 +280,7 @@ fn main() -> ExitCode {
                 continue;
             }
             let outcome = run_browser(&dir, &server, name, mode);
-            report_progress(&outcome, options.verbose);
-            outcomes.push(outcome);
+            record(outcome);
         }
     }
     print_table(&outcomes);
@@ -314,12 +301,74 @@ fn main() -> ExitCode {
     }
 }
 
+/// Taken shared by a row that may run beside others, exclusively by one
+/// that must run alone (see `run_runtime`).
+static EXCLUSIVE: RwLock<()> = RwLock::new(());
+
+/// Every row of one runtime, in the suite's order (`record` reports and
+/// keeps each outcome).
+fn run_runtime(
+    dir: &Path,
+    server: &Path,
+    clients: &other_clients::Clients,
+    runtime: &str,
+    options: &Options,
+    record: &(dyn Fn(&mut Vec<Outcome>, Outcome) + Sync),
+) -> Result<Vec<Outcome>, String> {
+    let mut outcomes = Vec::new();
+    // Rows that load the machine (attack bursts, Chromium) or hold a
+    // latency bound run alone; the others share the machine.
+    let shared = || EXCLUSIVE.read().unwrap_or_else(|e| e.into_inner());
+    let alone = || EXCLUSIVE.write().unwrap_or_else(|e| e.into_inner());
+    let wanted =
+        |name: &str| options.scenarios.is_empty() || options.scenarios.iter().any(|s| s == name);
+    for scenario in scenarios::ALL.iter().filter(|s| wanted(s.name)) {
+        let outcome = {
+            let _turn = shared();
+            run_one(dir, server, runtime, scenario.name)
+        };
+        record(&mut outcomes, outcome);
+    }
+    for case in hostile::CASES.iter().filter(|c| wanted(c.name)) {
+        let outcome = {
+            let _turn = alone();
+            run_hostile(dir, server, runtime, case)
+        };
+        record(&mut outcomes, outcome);
+    }
+    let turn = shared();
+    run_client_direction(dir, runtime, options, |outcome| {
+        record(&mut outcomes, outcome)
+    })?;
+    for (name, mode) in CHAT_CONTRACT_RUNS.iter().filter(|(n, _)| wanted(n)) {
+        let outcome = run_chat_contract(dir, server, runtime, name, mode);
+        record(&mut outcomes, outcome);
+    }
+    for (name, mode) in ENGINE_IO_RUNS.iter().filter(|(n, _)| wanted(n)) {
+        let outcome = run_engine_io(dir, server, runtime, name, mode);
+        record(&mut outcomes, outcome);
+    }
+    let selected = &options.scenarios;
+    other_clients::run(dir, server, clients, runtime, selected, |outcome| {
+        record(&mut outcomes, outcome)
+    });
+    drop(turn);
+    if wanted(ADMIN_UI) {
+        let outcome = {
+            let _turn = alone();
+            run_admin_ui(dir, server, runtime)
+        };
+        record(&mut outcomes, outcome);
+    }
+    Ok(outcomes)
+}
+
 /// The `client-*` rows of `runtime` (those named, when any scenario is).
 fn run_client_direction(
     dir: &Path,
     runtime: &str,
     options: &Options,
-    outcomes: &mut Vec<Outcome>,
+    mut record: impl FnMut(Outcome),
 ) -> Result<(), String> {
     let named = !options.scenarios.is_empty();
     if named && !client_scenarios::names().any(|n| options.scenarios.iter().any(|s| s == n)) {
@@ -337,8 +386,7 @@ fn run_client_direction(
             artifacts: Vec::new(),
             details: Vec::new(),
         };
-        report_progress(&outcome, options.verbose);
-        outcomes.push(outcome);
+        record(outcome);
     })
     .map(|_| ())
 }
@@ -350,6 +398,7 @@ fn parse_args() -> Result<Options, String> {
         scenarios: Vec::new(),
         verbose: false,
         list: false,
+        serial: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -367,6 +416,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "-v" | "--verbose" => options.verbose = true,
             "--list" => options.list = true,
+            "--serial" => options.serial = true,
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             "hostile" => {
                 let cases = hostile::CASES.iter().map(|c| c.name.to_owned());
