@@ -100,8 +100,8 @@ pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 pub use client::UrlError;
 pub use client::{
-    auth_json, client_socket, engine_client, ClientAckSender, ClientConfig, ClientEmitter,
-    ClientManager, ClientSocket, ConnectErrorInfo, ManagerEvent,
+    auth_json, client_socket, engine_client, AuthProvider, ClientAckSender, ClientConfig,
+    ClientEmitter, ClientManager, ClientSocket, ConnectErrorInfo, ManagerEvent,
 };
 #[cfg(feature = "tls")]
 pub use client::{tls_config_with_roots, TlsConfigError};
