@@ -1,6 +1,6 @@
 //! Managers shared per server, as socket.io-client's `io()` caches them:
 //! a socket joins the live manager of the same scheme, host, port and
-//! Engine.IO path (on the same runtime), unless that manager already has
+//! Engine.IO path (on the same runtime instance), unless that manager already has
 //! its namespace or the socket asks for `force_new`.
 //!
 //! Floor: above `client::manager`, below `client` (which alone calls it).
@@ -15,8 +15,9 @@ use super::manager::{ClientManager, ManagerInner};
 /// What makes two URLs one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ServerKey {
-    /// The runtime type: managers of two runtimes cannot be shared.
-    pub(super) runtime: TypeId,
+    /// The runtime, its type and instance: a manager's tasks live on the
+    /// runtime that made it.
+    pub(super) runtime: (TypeId, u64),
     pub(super) secure: bool,
     pub(super) host: String,
     pub(super) port: u16,

@@ -80,7 +80,7 @@ pub fn client_socket<R: Runtime + Connector>(
         true => ClientManager::start(runtime, engine, dial),
         false => {
             let key = ServerKey {
-                runtime: std::any::TypeId::of::<R>(),
+                runtime: (std::any::TypeId::of::<R>(), runtime.instance()),
                 secure: target.secure,
                 host: target.host.clone(),
                 port: target.port,
