@@ -406,4 +406,53 @@ mod tests {
         assert_eq!(parse_max_age("1e3"), None);
         assert_eq!(parse_max_age(""), None);
     }
+
+    mod props {
+        use super::*;
+        use crate::time::civil_from_days;
+        use proptest::prelude::*;
+
+        const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+
+        /// `unix` as an IMF-fixdate, as servers write `Expires`.
+        fn imf_fixdate(unix: i64) -> alloc::string::String {
+            let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+            let (year, month, day) = civil_from_days(i128::from(days));
+            format!(
+                "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+                DAYS[days.rem_euclid(7) as usize],
+                day,
+                MONTHS[(month - 1) as usize],
+                year,
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )
+        }
+
+        proptest! {
+            #[test]
+            fn dates_round_trip(unix in 0i64..253_402_300_799) {
+                prop_assert_eq!(parse_cookie_date(&imf_fixdate(unix)), Some(unix));
+            }
+
+            /// Whatever a server sends, the jar neither panics nor grows
+            /// past its bounds, and what it sends back is one header line.
+            #[test]
+            fn hostile_set_cookie_lines(lines in proptest::collection::vec(".{0,120}", 0..60)) {
+                let mut jar = jar();
+                for line in &lines {
+                    jar.store(line, "/socket.io/");
+                }
+                prop_assert!(jar.len() <= MAX_COOKIES);
+                prop_assert!(jar.cookies.iter().map(Cookie::size).sum::<usize>() <= MAX_JAR_BYTES);
+                if let Some(header) = jar.header("/socket.io/") {
+                    prop_assert!(!header.contains(['\r', '\n', '\0']));
+                }
+            }
+        }
+    }
 }
