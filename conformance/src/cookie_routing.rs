@@ -15,7 +15,7 @@ pub static SERVER: Scenario = Scenario {
 };
 
 fn config(config: &mut Config) {
-    config.engine.cookie = Some(sio_core::engine::Cookie::default());
+    config.engine.cookie = Some(sio_driver::Cookie::default());
 }
 
 fn setup(io: &SocketIo) {
