@@ -167,3 +167,31 @@ fn managers_are_not_shared_between_runtime_instances() {
     connect(&two, &admin);
     assert_ne!(admin.manager().engine_id(), main.manager().engine_id());
 }
+
+#[test]
+fn an_auth_function_that_never_answers_fails_the_connect_at_the_attempt_timeout() {
+    let rt = VirtualRuntime::new();
+    let (_io, seen) = server(&rt);
+    let mut config =
+        ClientConfig::default().with_auth_fn(|| std::future::pending::<Result<(), String>>());
+    config.force_new = true;
+    config.engine.timeout = std::time::Duration::from_secs(5);
+    let client = socket(&rt, URL, config);
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let log = errors.clone();
+    client.on_connect_error(move |_, error| {
+        log.lock().unwrap().push(error.message);
+        std::future::ready(())
+    });
+    client.connect();
+    rt.run_until_idle();
+    assert!(errors.lock().unwrap().is_empty());
+    rt.advance(std::time::Duration::from_secs(5));
+    rt.run_until_idle();
+    assert_eq!(
+        *errors.lock().unwrap(),
+        ["the auth function gave no answer within 5s"]
+    );
+    assert!(!client.active());
+    assert!(seen.lock().unwrap().is_empty());
+}

@@ -242,6 +242,22 @@ mod tests {
     }
 
     #[test]
+    fn extra_headers_go_in_the_head_and_set_cookies_come_out() {
+        let mut ws = link();
+        let extra = [
+            (String::from("X-Token"), String::from("a\r\nInjected: 1")),
+            (String::from("Cookie"), String::from("io=s1")),
+        ];
+        let request = ws.request("h", "/x", &extra);
+        assert!(request.ends_with("X-Token: a  Injected: 1\r\nCookie: io=s1\r\n\r\n"));
+        assert_eq!(request.matches("\r\n\r\n").count(), 1);
+        let head = answer(&ws.key).replace("\r\n\r\n", "\r\nSet-Cookie: lb=2; Path=/\r\n\r\n");
+        let mut cookies = Vec::new();
+        assert_eq!(ws.feed(head.as_bytes(), &mut cookies), Ok(true));
+        assert_eq!(cookies, ["lb=2; Path=/"]);
+    }
+
+    #[test]
     fn offered_deflate_is_used_when_agreed() {
         let mut ws = WsLink::new(
             [7; 16],
