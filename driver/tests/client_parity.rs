@@ -173,7 +173,7 @@ fn an_auth_function_that_never_answers_fails_the_connect_at_the_attempt_timeout(
     let rt = VirtualRuntime::new();
     let (_io, seen) = server(&rt);
     let mut config =
-        ClientConfig::default().with_auth_fn(|| std::future::pending::<Result<(), String>>());
+        ClientConfig::default().with_auth_fn(std::future::pending::<Result<(), String>>);
     config.force_new = true;
     config.engine.timeout = std::time::Duration::from_secs(5);
     let client = socket(&rt, URL, config);
