@@ -25,6 +25,7 @@ mod compression;
 mod engine_io;
 mod listeners;
 mod msgpack;
+mod parity;
 mod reconnect;
 mod recovery;
 mod tls;
@@ -138,6 +139,8 @@ impl Drop for NodeServer {
 }
 
 struct Ctx {
+    /// The runtime's name (`scenario-server`'s first argument).
+    runtime: &'static str,
     url: String,
     socket: SocketFn,
     engine: EngineFn,
@@ -177,8 +180,11 @@ impl Ctx {
     }
 }
 
+/// Quick reconnection, and a manager of its own (as the rows were written
+/// before managers were shared; `client-parity` checks the sharing).
 fn quick_reconnect() -> ClientConfig {
     let mut config = ClientConfig::default();
+    config.force_new = true;
     config.engine.reconnection_delay = Duration::from_millis(200);
     config.engine.reconnection_delay_max = Duration::from_millis(1000);
     config
@@ -276,6 +282,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("client-recovery", |c| Box::pin(recovery::recovery(c))),
     ("client-msgpack", |c| Box::pin(msgpack::msgpack(c))),
     ("client-listeners", |c| Box::pin(listeners::listeners(c))),
+    ("client-parity", |c| Box::pin(parity::parity(c))),
+    ("client-cookie-routing", |c| {
+        Box::pin(parity::cookie_routing(c))
+    }),
 ];
 
 fn with_transports(transports: &[ClientTransport]) -> ClientConfig {
@@ -743,6 +753,7 @@ pub fn run(
         script: "node-server/server.js",
     }));
     let ctx = Ctx {
+        runtime: runtime.name,
         url: format!("http://127.0.0.1:{}", lock(&server).port),
         socket: runtime.socket,
         engine: runtime.engine,

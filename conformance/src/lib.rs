@@ -15,6 +15,7 @@ pub mod admin;
 pub mod api_tests;
 pub mod client_scenarios;
 pub mod compression;
+pub mod cookie_routing;
 pub mod engine_io_api_tests;
 pub mod hostile;
 pub mod msgpack;
@@ -81,7 +82,7 @@ pub fn exit_when_stdin_closes() {
 pub fn scenario(name: &str) -> Option<&'static Scenario> {
     scenarios::ALL
         .iter()
-        .chain([&hostile::SERVER, &soak::SERVER])
+        .chain([&hostile::SERVER, &soak::SERVER, &cookie_routing::SERVER])
         .find(|s| s.name == name)
 }
 

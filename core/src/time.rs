@@ -110,9 +110,31 @@ pub fn civil_from_days(days: i128) -> (i128, i128, i128) {
     (year, month, day)
 }
 
+/// Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+/// `days_from_civil`, the inverse of [`civil_from_days`]): for reading
+/// HTTP dates (the client's cookie `Expires`).
+pub fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month_index = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_round_trip() {
+        for days in [-800_000i128, -1, 0, 1, 11_016, 19_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(days_from_civil(1994, 11, 6), 9_075);
+    }
 
     #[test]
     fn arithmetic_saturates() {

@@ -818,3 +818,242 @@ fn compressed_polling_answers_are_decoded_within_the_body_bound() {
         }]
     );
 }
+
+// ----- extra headers, the cookie jar, remember_upgrade, auth per attempt -----
+
+fn header_of(request: &Request, name: &str) -> Option<String> {
+    request.header(name).map(str::to_owned)
+}
+
+/// The one request on `id`, whole.
+fn one_request(sim: &mut Sim, id: u64) -> Request {
+    let mut requests = sim.take_requests(id);
+    assert_eq!(requests.len(), 1, "requests on {id}: {requests:?}");
+    requests.remove(0)
+}
+
+#[test]
+fn extra_headers_and_the_cookie_jar_go_on_every_request() {
+    let mut config = config(&[Transport::Polling, Transport::WebSocket]);
+    config.extra_headers = vec![("X-Token".into(), "abc".into())];
+    config.with_credentials = true;
+    let mut sim = Sim::new(config);
+    sim.client.set_wall_clock(sim.now, 1_700_000_000);
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    sim.up(0);
+    let get = one_request(&mut sim, 0);
+    assert_eq!(header_of(&get, "x-token").as_deref(), Some("abc"));
+    assert_eq!(header_of(&get, "cookie"), None);
+    // The handshake sets the load balancer's cookie (and one already expired).
+    let open = Response::new(200)
+        .with_header("Set-Cookie", "io=eio1; Path=/; HttpOnly; SameSite=Lax")
+        .with_header("Set-Cookie", "old=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+        .with_body("text/plain; charset=UTF-8", Bytes::from(OPEN_UPGRADE))
+        .to_bytes();
+    sim.answer_bytes(0, &open);
+    let get = one_request(&mut sim, 0);
+    assert_eq!(header_of(&get, "cookie").as_deref(), Some("io=eio1"));
+    assert_eq!(header_of(&get, "x-token").as_deref(), Some("abc"));
+    sim.up(1);
+    let post = one_request(&mut sim, 1);
+    assert_eq!(header_of(&post, "cookie").as_deref(), Some("io=eio1"));
+    assert_eq!(header_of(&post, "x-token").as_deref(), Some("abc"));
+    // The WebSocket handshake carries both too; its own Set-Cookie is kept.
+    sim.up(2);
+    let upgrade = one_request(&mut sim, 2);
+    assert_eq!(header_of(&upgrade, "cookie").as_deref(), Some("io=eio1"));
+    assert_eq!(header_of(&upgrade, "x-token").as_deref(), Some("abc"));
+    let accepted = handshake::accept(&upgrade)
+        .unwrap()
+        .with_header("Set-Cookie", "ws=1; Max-Age=60")
+        .to_bytes();
+    sim.conns.get_mut(&2).unwrap().frames = Some(Decoder::new(Role::Server, Limits::default()));
+    sim.answer_bytes(2, &accepted);
+    assert_eq!(sim.take_messages(2), ["2probe"]);
+    sim.answer(1, "ok");
+    sim.answer(0, "2"); // a ping: the pong goes in a POST
+    let post = one_request(&mut sim, 1);
+    assert_eq!(header_of(&post, "cookie").as_deref(), Some("io=eio1; ws=1"));
+}
+
+#[test]
+fn the_jar_sends_back_the_websocket_cookie_and_drops_expired_ones() {
+    let mut config = config(&[Transport::Polling]);
+    config.with_credentials = true;
+    let mut sim = Sim::new(config);
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    sim.up(0);
+    sim.take_requests(0);
+    let open = Response::new(200)
+        .with_header("Set-Cookie", "io=eio1; Max-Age=30")
+        .with_body("text/plain; charset=UTF-8", Bytes::from(OPEN))
+        .to_bytes();
+    sim.answer_bytes(0, &open);
+    sim.take_requests(0);
+    sim.up(1);
+    assert_eq!(
+        header_of(&one_request(&mut sim, 1), "cookie").as_deref(),
+        Some("io=eio1")
+    );
+    // 30 s later the cookie is gone: the next request has none.
+    sim.now = Instant::from_millis(30_000);
+    sim.answer(1, "ok");
+    sim.answer(0, "2");
+    let get = one_request(&mut sim, 0);
+    assert_eq!(header_of(&get, "cookie"), None);
+}
+
+#[test]
+fn without_credentials_cookies_are_not_sent_back() {
+    let mut sim = Sim::new(config(&[Transport::Polling]));
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    sim.up(0);
+    sim.take_requests(0);
+    let open = Response::new(200)
+        .with_header("Set-Cookie", "io=eio1; Path=/")
+        .with_body("text/plain; charset=UTF-8", Bytes::from(OPEN))
+        .to_bytes();
+    sim.answer_bytes(0, &open);
+    assert_eq!(header_of(&one_request(&mut sim, 0), "cookie"), None);
+}
+
+#[test]
+fn extra_header_values_cannot_split_the_request() {
+    let mut config = config(&[Transport::Polling]);
+    config.extra_headers = vec![("X-A".into(), "1\r\nX-Injected: 2".into())];
+    let mut sim = Sim::new(config);
+    sim.client.connect(sim.now, "/", None).unwrap();
+    sim.pump();
+    sim.up(0);
+    let get = one_request(&mut sim, 0);
+    assert_eq!(header_of(&get, "x-injected"), None);
+    assert_eq!(header_of(&get, "x-a").as_deref(), Some("1  X-Injected: 2"));
+}
+
+/// Upgrades to a WebSocket on conn 2, then the server drops it; returns
+/// the target the client's next connection (conn 3) asks for.
+fn next_connection_after_an_upgrade(remember_upgrade: bool) -> String {
+    let mut config = config(&[Transport::Polling, Transport::WebSocket]);
+    config.remember_upgrade = remember_upgrade;
+    let mut sim = Sim::opened(config, OPEN_UPGRADE);
+    sim.up(1);
+    sim.answer(1, "ok");
+    sim.up(2);
+    sim.accept_ws(2);
+    sim.ws_text(2, "3probe");
+    sim.take_requests(0);
+    sim.answer(0, "6");
+    assert!(sim.take_events().contains(&ClientEvent::Upgraded));
+    sim.client.handle_closed(sim.now, conn(2));
+    sim.pump();
+    sim.now = Instant::from_millis(1_000);
+    sim.client.handle_timeout(sim.now);
+    sim.pump();
+    assert_eq!(sim.connects, [0, 1, 2, 3]);
+    sim.up(3);
+    one_request(&mut sim, 3).target
+}
+
+#[test]
+fn remember_upgrade_opens_the_next_connection_on_a_websocket() {
+    assert_eq!(
+        next_connection_after_an_upgrade(true),
+        "/socket.io/?EIO=4&transport=websocket"
+    );
+    let polling = next_connection_after_an_upgrade(false);
+    assert!(
+        polling.starts_with("/socket.io/?EIO=4&transport=polling&t="),
+        "{polling}"
+    );
+}
+
+#[test]
+fn auth_is_asked_for_on_every_connection_attempt() {
+    let mut sim = Sim::new(config(&[Transport::Polling]));
+    sim.client.connect_asking_auth(sim.now, "/").unwrap();
+    sim.pump();
+    sim.up(0);
+    sim.take_requests(0);
+    sim.answer(0, OPEN);
+    assert_eq!(
+        sim.take_events(),
+        [
+            ClientEvent::Open { sid: "eio1".into() },
+            ClientEvent::AuthNeeded {
+                nsp: "/".into(),
+                request: 1
+            }
+        ]
+    );
+    // No CONNECT until the answer.
+    assert_eq!(sim.connects, [0]);
+    sim.client
+        .provide_auth(sim.now, "/", 1, Ok(Some(json(r#"{"token":"t1"}"#))))
+        .unwrap();
+    sim.pump();
+    sim.up(1);
+    assert_eq!(sim.take_request(1).2, r#"40{"token":"t1"}"#);
+    // A second answer to the same request changes nothing.
+    sim.client
+        .provide_auth(sim.now, "/", 1, Ok(Some(json(r#"{"token":"x"}"#))))
+        .unwrap();
+    sim.pump();
+    assert!(sim.take_requests(1).is_empty());
+    // The connection is lost; the reconnection asks again.
+    sim.now = Instant::from_millis(45_000);
+    sim.client.handle_timeout(sim.now);
+    sim.pump();
+    sim.now = Instant::from_millis(46_000);
+    sim.client.handle_timeout(sim.now);
+    sim.pump();
+    assert_eq!(sim.connects, [0, 1, 2]);
+    sim.up(2);
+    sim.take_requests(2);
+    sim.take_events();
+    sim.answer(2, OPEN);
+    let events = sim.take_events();
+    assert!(events.contains(&ClientEvent::AuthNeeded {
+        nsp: "/".into(),
+        request: 2
+    }));
+    // The late answer to the first attempt is ignored; the second is sent.
+    sim.client
+        .provide_auth(sim.now, "/", 1, Ok(Some(json(r#"{"token":"stale"}"#))))
+        .unwrap();
+    sim.pump();
+    assert_eq!(sim.connects, [0, 1, 2]);
+    sim.client
+        .provide_auth(sim.now, "/", 2, Ok(Some(json(r#"{"token":"t2"}"#))))
+        .unwrap();
+    sim.pump();
+    sim.up(3);
+    assert_eq!(sim.take_request(3).2, r#"40{"token":"t2"}"#);
+}
+
+#[test]
+fn auth_that_cannot_be_had_is_a_connect_error() {
+    let mut sim = Sim::new(config(&[Transport::Polling]));
+    sim.client.connect_asking_auth(sim.now, "/").unwrap();
+    sim.pump();
+    sim.up(0);
+    sim.take_requests(0);
+    sim.answer(0, OPEN);
+    sim.take_events();
+    sim.client
+        .provide_auth(sim.now, "/", 1, Ok(Some(json("[1]"))))
+        .unwrap();
+    sim.pump();
+    let events = sim.take_events();
+    assert!(
+        events.contains(&ClientEvent::ConnectError {
+            nsp: "/".into(),
+            message: "auth data is not a JSON object".into(),
+            data: None
+        }),
+        "{events:?}"
+    );
+    assert!(!sim.client.is_active("/"));
+}

@@ -100,8 +100,8 @@ pub use answer::ServerSideAck;
 pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 pub use client::UrlError;
 pub use client::{
-    auth_json, client_socket, engine_client, ClientAckSender, ClientConfig, ClientEmitter,
-    ClientManager, ClientSocket, ConnectErrorInfo, ManagerEvent,
+    auth_json, client_socket, engine_client, AuthProvider, ClientAckSender, ClientConfig,
+    ClientEmitter, ClientManager, ClientSocket, ConnectErrorInfo, ManagerEvent,
 };
 #[cfg(feature = "tls")]
 pub use client::{tls_config_with_roots, TlsConfigError};
@@ -130,6 +130,10 @@ pub use bytes::Bytes;
 pub use sio_core::client::DisconnectReason as ClientDisconnectReason;
 /// A client transport (`ClientConfig::engine.transports`).
 pub use sio_core::client::Transport as ClientTransport;
+/// The server's session cookie (`config.engine.cookie = Some(Cookie::default())`
+/// is Node's `cookie: true`: `io`, `Path=/`, `HttpOnly`, `SameSite=Lax`),
+/// for load balancers that route by it.
+pub use sio_core::engine::Cookie;
 /// The packet parser of a server (`Config::parser`) or a client
 /// (`ClientConfig::engine.parser`): JSON (the default) or MessagePack
 /// (npm `socket.io-msgpack-parser`).

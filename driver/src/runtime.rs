@@ -28,6 +28,14 @@ pub trait Runtime: Send + Sync + 'static {
         SystemTime::now()
     }
 
+    /// Which instance of its type this runtime is: client sockets share a
+    /// manager (as socket.io-client's `io()` does) only on one instance,
+    /// since a manager's tasks live on the runtime that made it. Runtimes
+    /// with one executor per process keep the default.
+    fn instance(&self) -> u64 {
+        0
+    }
+
     /// A timer that fires at `deadline` (at once if it has passed), and
     /// can be moved with [`Timer::reset`]: a task waiting on deadlines
     /// that change keeps one timer.

@@ -83,7 +83,22 @@ impl Harness {
             }
             8 => {
                 let nsp = *u.choose(&NAMESPACES)?;
-                let _ = self.client.connect(now, nsp, None);
+                match u.int_in_range(0u8..=2)? {
+                    0 => drop(self.client.connect(now, nsp, None)),
+                    1 => drop(self.client.connect_asking_auth(now, nsp)),
+                    _ => {
+                        // An answer to an auth request, current or not.
+                        let request = u.int_in_range(0u64..=3)?;
+                        let auth = match u.arbitrary()? {
+                            true => Ok(Some(
+                                RawJson::parse(ByteString::from_static(r#"{"t":1}"#))
+                                    .expect("valid JSON"),
+                            )),
+                            false => Err("no".to_owned()),
+                        };
+                        let _ = self.client.provide_auth(now, nsp, request, auth);
+                    }
+                }
             }
             9 => {
                 let nsp = *u.choose(&NAMESPACES)?;
@@ -116,6 +131,11 @@ fuzz_target!(|data: &[u8]| {
     config.retries = u.int_in_range(0u32..=2).unwrap_or(0);
     config.ack_timeout = Some(Duration::from_millis(200));
     config.max_buffered_emits = MAX_BUFFERED;
+    config.with_credentials = u.arbitrary().unwrap_or(false);
+    config.remember_upgrade = u.arbitrary().unwrap_or(false);
+    if u.arbitrary().unwrap_or(false) {
+        config.extra_headers = vec![("X-A".into(), "1".into())];
+    }
     let mut harness = Harness {
         client: Client::new(config, seed),
         server: Server::new(),

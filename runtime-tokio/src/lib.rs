@@ -60,6 +60,15 @@ impl Runtime for Tokio {
         self.handle.spawn(future);
     }
 
+    fn instance(&self) -> u64 {
+        // Each test of `#[tokio::test]` has its own runtime: its client
+        // managers must not be shared with another's.
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.handle.id().hash(&mut hasher);
+        hasher.finish()
+    }
+
     fn now(&self) -> Instant {
         // tokio's clock, so that a paused test runtime moves the driver too.
         tokio::time::Instant::now().into_std()

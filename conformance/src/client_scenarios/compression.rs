@@ -43,6 +43,7 @@ pub(super) async fn compression(ctx: &Ctx) -> Outcome {
     };
     server.start()?;
     let deflating = Ctx {
+        runtime: ctx.runtime,
         url: format!("http://127.0.0.1:{}", server.port),
         socket: ctx.socket,
         engine: ctx.engine,

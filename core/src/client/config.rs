@@ -79,6 +79,21 @@ pub struct Config {
     /// default, as socket.io-client's) or MessagePack (npm
     /// `socket.io-msgpack-parser`, socket.io-client's `parser` option).
     pub parser: packet::ParserKind,
+    /// Header lines added to every Engine.IO request: polling GETs and
+    /// POSTs and the WebSocket handshake (socket.io-client's
+    /// `extraHeaders`; none by default). CR, LF and NUL are written as
+    /// spaces: the driver refuses them when it is built.
+    pub extra_headers: Vec<(String, String)>,
+    /// Keep the cookies the server sets (`Set-Cookie` on any response,
+    /// the handshake's included) and send them back on later requests and
+    /// the WebSocket handshake (socket.io-client's `withCredentials`, with
+    /// engine.io-client's cookie jar in Node; false). Bounded: 50 cookies,
+    /// 4 KiB each, 16 KiB in all.
+    pub with_credentials: bool,
+    /// After a WebSocket once carried a connection (opened on one or
+    /// upgraded to one), open the next connection of this client directly
+    /// on a WebSocket (engine.io-client's `rememberUpgrade`; false).
+    pub remember_upgrade: bool,
 }
 
 impl Default for Config {
@@ -113,6 +128,9 @@ impl Default for Config {
             per_message_deflate: Some(websocket::DeflateOptions::default()),
             accept_compressed_polling: true,
             parser: packet::ParserKind::Json,
+            extra_headers: Vec::new(),
+            with_credentials: false,
+            remember_upgrade: false,
         }
     }
 }

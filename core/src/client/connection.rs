@@ -11,6 +11,7 @@ impl Client {
     /// Fires every timer due at `now`, once each: a timer set by what
     /// fires (a zero delay) waits for the next call, so this never loops.
     pub(super) fn advance(&mut self, now: Instant) {
+        self.headers.set_now(now);
         self.fire_open_deadline(now);
         self.fire_ping_deadline(now);
         self.fire_reconnect(now);
@@ -109,12 +110,18 @@ impl Client {
 
     pub(super) fn start_link(&mut self, now: Instant) {
         let id = ConnId(self.next_conn);
-        let first = self
-            .config
-            .transports
-            .first()
-            .copied()
-            .unwrap_or(Transport::Polling);
+        let remembered = self.config.remember_upgrade
+            && self.prior_websocket_success
+            && self.config.transports.contains(&Transport::WebSocket);
+        let first = match remembered {
+            true => Transport::WebSocket,
+            false => self
+                .config
+                .transports
+                .first()
+                .copied()
+                .unwrap_or(Transport::Polling),
+        };
         let carrier = match first {
             Transport::WebSocket => {
                 self.next_conn = self.next_conn.wrapping_add(1);
@@ -134,6 +141,7 @@ impl Client {
                 polling.poll(&mut Io {
                     outputs: &mut self.outputs,
                     next_conn: &mut self.next_conn,
+                    headers: &mut self.headers,
                 });
                 Carrier::Polling(alloc::boxed::Box::new(polling))
             }
@@ -160,12 +168,23 @@ impl Client {
             link,
             outputs,
             next_conn,
+            headers,
             ..
         } = self;
         let link = link.as_mut()?;
         let link_id = link.id;
         let polling = link.polling()?;
-        Some((link_id, f(polling, &mut Io { outputs, next_conn })))
+        Some((
+            link_id,
+            f(
+                polling,
+                &mut Io {
+                    outputs,
+                    next_conn,
+                    headers,
+                },
+            ),
+        ))
     }
 
     /// Handles what the polling transport of link `link_id` produced.
@@ -187,6 +206,7 @@ impl Client {
                         link,
                         outputs,
                         next_conn,
+                        headers,
                         ..
                     } = self;
                     let Some(link) = link.as_mut().filter(|link| link.id == link_id) else {
@@ -194,7 +214,11 @@ impl Client {
                     };
                     if !link.upgrading && link.session.is_some() {
                         if let Some(polling) = link.polling() {
-                            polling.poll(&mut Io { outputs, next_conn });
+                            polling.poll(&mut Io {
+                                outputs,
+                                next_conn,
+                                headers,
+                            });
                         }
                     }
                     self.finish_upgrade();
@@ -229,6 +253,7 @@ impl Client {
         let conn = ConnId(self.next_conn);
         self.next_conn = self.next_conn.wrapping_add(1);
         link.probe = Some(Probe { conn, ws: None });
+        self.prior_websocket_success = false;
         self.outputs.push_back(Output::Connect { conn });
     }
 
@@ -241,7 +266,10 @@ impl Client {
         else {
             return;
         };
-        match ws.feed(data) {
+        let mut cookies = Vec::new();
+        let fed = ws.feed(data, &mut cookies);
+        self.headers.on_cookies(&self.config.path, &cookies);
+        match fed {
             Err(_) => {
                 self.drop_probe();
                 return;
@@ -271,6 +299,7 @@ impl Client {
                     if let Some(link) = self.link.as_mut() {
                         link.upgrading = true;
                     }
+                    self.prior_websocket_success = true;
                     self.finish_upgrade();
                 }
                 Ok(Some(Message::Ping(payload))) => {
@@ -324,6 +353,7 @@ impl Client {
             link,
             outputs,
             next_conn,
+            headers,
             ..
         } = self;
         let Some(link) = link.as_mut() else {
@@ -339,7 +369,14 @@ impl Client {
         let held = core::mem::take(&mut link.held);
         if let Some(polling) = link.polling() {
             if !held.is_empty() {
-                polling.write(&held, &mut Io { outputs, next_conn });
+                polling.write(
+                    &held,
+                    &mut Io {
+                        outputs,
+                        next_conn,
+                        headers,
+                    },
+                );
             }
         }
     }
@@ -453,6 +490,7 @@ impl Client {
             ping_window,
         });
         link.open_deadline = None;
+        self.prior_websocket_success = matches!(link.carrier, Carrier::Ws { .. });
         self.on_open(sid);
         self.maybe_probe(&upgrades);
     }
@@ -476,6 +514,9 @@ impl Client {
 
     /// An attempt failed before its open packet.
     pub(super) fn fail_open(&mut self, now: Instant, message: &'static str) {
+        // As engine.io-client's `onError`: the next attempt starts on the
+        // first transport again.
+        self.prior_websocket_success = false;
         if let Some(link) = self.link.take() {
             for conn in link.conns() {
                 self.outputs.push_back(Output::Close { conn });
@@ -580,6 +621,7 @@ impl Client {
             link,
             outputs,
             next_conn,
+            headers,
             ..
         } = self;
         let mut pending_get = None;
@@ -588,7 +630,14 @@ impl Client {
             // polling POST, ahead of the close.
             let held = core::mem::take(&mut link.held);
             if let Some(polling) = link.polling() {
-                polling.write_close(&held, &mut Io { outputs, next_conn });
+                polling.write_close(
+                    &held,
+                    &mut Io {
+                        outputs,
+                        next_conn,
+                        headers,
+                    },
+                );
                 pending_get = polling.pending_get();
             }
         }

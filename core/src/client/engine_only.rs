@@ -74,6 +74,12 @@ impl EngineClient {
         self.inner.open(now);
     }
 
+    /// The wall clock at `now`, for cookies' `Expires` (see
+    /// [`Client::set_wall_clock`]).
+    pub fn set_wall_clock(&mut self, now: Instant, unix_secs: u64) {
+        self.inner.set_wall_clock(now, unix_secs);
+    }
+
     /// Closes the connection: [`ClientEvent::Closed`] "forced close" (over
     /// long-polling a close packet goes out first, as engine.io-client does).
     pub fn close(&mut self, now: Instant) {

@@ -67,7 +67,9 @@
 mod backoff;
 mod config;
 mod connection;
+mod cookies;
 mod engine_only;
+mod headers;
 mod namespace;
 mod polling;
 mod retry;
@@ -98,6 +100,7 @@ use crate::time::Instant;
 use crate::wire::ws::{self as websocket, Message, OpCode};
 
 use backoff::Backoff;
+use headers::RequestHeaders;
 use namespace::{Namespace, NsState, PendingAck};
 use polling::{Io, Polled, PollingLink};
 use retry::{AfterFailure, Failure};
@@ -211,6 +214,12 @@ pub struct Client {
     /// are the application's, not Socket.IO packets; these wait for the
     /// open packet.
     raw: Option<VecDeque<engine::Packet>>,
+    /// Extra headers and the cookie jar, for every request.
+    headers: RequestHeaders,
+    /// A WebSocket carried the last connection (engine.io-client's
+    /// `priorWebsocketSuccess`, per client here): with
+    /// `remember_upgrade` the next starts on one.
+    prior_websocket_success: bool,
 }
 
 impl Client {
@@ -224,7 +233,10 @@ impl Client {
             config.reconnection_delay_max,
             config.randomization_factor,
         );
+        let headers = RequestHeaders::new(config.extra_headers.clone(), config.with_credentials);
         Client {
+            headers,
+            prior_websocket_success: false,
             config,
             rng: ChaCha20Rng::from_seed(seed),
             backoff,
@@ -286,6 +298,13 @@ impl Client {
 
     // ----- commands -----
 
+    /// Tells the client the wall clock: `unix_secs` seconds since 1970
+    /// (UTC) at `now`, for cookies' `Expires` dates (without it they are
+    /// kept for the client's life). The driver calls it once.
+    pub fn set_wall_clock(&mut self, now: Instant, unix_secs: u64) {
+        self.headers.set_wall_clock(now, unix_secs);
+    }
+
     /// Opens the Engine.IO connection if it is not open or opening (the
     /// manager's `open`). [`Client::connect`] does this by itself.
     pub fn open(&mut self, now: Instant) {
@@ -305,6 +324,72 @@ impl Client {
         now: Instant,
         nsp: &str,
         auth: Option<RawJson>,
+    ) -> Result<(), ClientError> {
+        self.join(now, nsp, auth, false)
+    }
+
+    /// Joins `nsp` as [`Client::connect`] does, but each CONNECT (on this
+    /// connection and every reconnection) waits for its auth:
+    /// [`ClientEvent::AuthNeeded`] asks for it, [`Client::provide_auth`]
+    /// answers (socket.io-client's `auth` given as a function).
+    pub fn connect_asking_auth(&mut self, now: Instant, nsp: &str) -> Result<(), ClientError> {
+        self.join(now, nsp, None, true)
+    }
+
+    /// Answers [`ClientEvent::AuthNeeded`] number `request` of `nsp`:
+    /// `Ok(auth)` sends the CONNECT with it (a JSON object, or none);
+    /// `Err(message)` (the application could not get one) ends the
+    /// attempt as a refusal would: [`ClientEvent::ConnectError`] with
+    /// `message`, and the namespace is not reconnected. An answer to an
+    /// earlier request (its connection is gone) is ignored.
+    pub fn provide_auth(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        request: u64,
+        auth: Result<Option<RawJson>, String>,
+    ) -> Result<(), ClientError> {
+        self.advance(now);
+        let index = self
+            .namespace_index(nsp)
+            .ok_or(ClientError::UnknownNamespace)?;
+        let open = self.is_open();
+        let Some(ns) = self.namespaces.get_mut(index) else {
+            return Err(ClientError::UnknownNamespace);
+        };
+        if ns.state != NsState::AwaitingAuth || ns.auth_request != request || !open {
+            return Ok(());
+        }
+        let auth = auth.and_then(|auth| match auth {
+            Some(json) if !json.as_str().starts_with('{') => {
+                Err(String::from("auth data is not a JSON object"))
+            }
+            auth => Ok(auth),
+        });
+        match auth {
+            Ok(auth) => {
+                ns.auth = auth;
+                self.write_connect(index);
+            }
+            Err(message) => {
+                let nsp = ns.name.clone();
+                self.drop_namespace(index, None);
+                self.event(ClientEvent::ConnectError {
+                    nsp,
+                    message,
+                    data: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn join(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        auth: Option<RawJson>,
+        auth_per_attempt: bool,
     ) -> Result<(), ClientError> {
         if !nsp.starts_with('/') || nsp.contains(',') {
             return Err(ClientError::InvalidNamespace);
@@ -331,6 +416,7 @@ impl Client {
             return Ok(());
         }
         ns.auth = auth;
+        ns.auth_per_attempt = auth_per_attempt;
         ns.state = NsState::Waiting;
         if self.is_open() {
             self.send_connect(index);
@@ -610,7 +696,8 @@ impl Client {
                     self.config.max_response_head_bytes,
                     self.config.per_message_deflate,
                 );
-                let head = ws.request(&self.config.host, &target);
+                let extra = self.headers.for_request(&target);
+                let head = ws.request(&self.config.host, &target, &extra);
                 let Some(link) = self.link.as_mut() else {
                     return;
                 };
@@ -649,7 +736,10 @@ impl Client {
                 else {
                     return;
                 };
-                if let Err(fault) = ws.feed(data) {
+                let mut cookies = Vec::new();
+                let fed = ws.feed(data, &mut cookies);
+                self.headers.on_cookies(&self.config.path, &cookies);
+                if let Err(fault) = fed {
                     let message = match fault {
                         HeadFault::Refused(_) | HeadFault::BadExtension(_) => "websocket error",
                         HeadFault::TooLarge | HeadFault::Malformed => "transport error",

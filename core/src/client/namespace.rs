@@ -19,6 +19,10 @@ pub(crate) enum NsState {
     Dormant,
     /// No CONNECT sent on the current connection (none is open yet).
     Waiting,
+    /// The application was asked for this attempt's auth
+    /// ([`ClientEvent::AuthNeeded`](super::ClientEvent::AuthNeeded)); the
+    /// CONNECT goes out with its answer.
+    AwaitingAuth,
     /// CONNECT sent, no answer yet.
     Connecting,
     /// The server accepted; its socket id.
@@ -52,6 +56,12 @@ pub(crate) struct Namespace {
     /// sends the missed ones first), delivered once connected.
     pub(crate) early: Vec<Packet>,
     next_ack_id: u64,
+    /// Ask the application for the auth of every CONNECT (an auth
+    /// function), instead of sending `auth`.
+    pub(crate) auth_per_attempt: bool,
+    /// The number of the last auth request, so a late answer to an
+    /// earlier attempt is told apart.
+    pub(crate) auth_request: u64,
 }
 
 impl Namespace {
@@ -67,6 +77,8 @@ impl Namespace {
             last_offset: None,
             early: Vec::new(),
             next_ack_id: 0,
+            auth_per_attempt: false,
+            auth_request: 0,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::wire::http::{
     compression, HttpError, Limits, Method, OutgoingRequest, ReceivedResponse, ResponseParser,
 };
 
+use super::headers::RequestHeaders;
 use super::types::Output;
 use crate::engine::ConnId;
 
@@ -23,6 +24,8 @@ use crate::engine::ConnId;
 pub(crate) struct Io<'a> {
     pub(crate) outputs: &'a mut VecDeque<Output>,
     pub(crate) next_conn: &'a mut u64,
+    /// Extra headers and cookies for requests; the jar for responses.
+    pub(crate) headers: &'a mut RequestHeaders,
 }
 
 impl Io<'_> {
@@ -188,11 +191,13 @@ impl PollingLink {
         if self.get.awaiting {
             return;
         }
-        let mut request =
-            OutgoingRequest::new(Method::Get, self.next_target()).with_header("Accept", "*/*");
+        let target = self.next_target();
+        let extra = io.headers.for_request(&target);
+        let mut request = OutgoingRequest::new(Method::Get, target).with_header("Accept", "*/*");
         if self.accept_compressed {
             request = request.with_header("Accept-Encoding", "gzip, deflate");
         }
+        request.headers.extend(extra);
         let request = request.to_bytes(&self.host);
         self.get.send(request, io);
     }
@@ -216,7 +221,7 @@ impl PollingLink {
         let mut packets = core::mem::take(&mut self.queue);
         packets.extend_from_slice(held);
         packets.push(engine::Packet::Close);
-        let request = self.post_request(&packets);
+        let request = self.post_request(&packets, io);
         if let Some(conn) = self.post.id {
             io.outputs.push_back(Output::Transmit {
                 conn,
@@ -299,6 +304,11 @@ impl PollingLink {
 
     fn on_response(&mut self, side: Side, response: ReceivedResponse, io: &mut Io<'_>) -> Polled {
         let status = response.status;
+        let set_cookies = response
+            .headers
+            .iter()
+            .map(|header| (header.name.as_str(), header.value.as_str()));
+        io.headers.on_response(&self.target, set_cookies);
         // Decoded within the body bound: a small compressed body may not
         // inflate into unbounded memory.
         let coding = response.header("content-encoding");
@@ -342,18 +352,21 @@ impl PollingLink {
         let count = writable_count(&self.queue, self.max_payload);
         let rest = self.queue.split_off(count.min(self.queue.len()));
         let packets = core::mem::replace(&mut self.queue, rest);
-        let request = self.post_request(&packets);
+        let request = self.post_request(&packets, io);
         self.post.send(request, io);
     }
 
-    fn post_request(&mut self, packets: &[engine::Packet]) -> Bytes {
+    fn post_request(&mut self, packets: &[engine::Packet], io: &mut Io<'_>) -> Bytes {
         let mut body = BytesMut::new();
         encode_payload(packets, &mut body);
-        OutgoingRequest::new(Method::Post, self.next_target())
+        let target = self.next_target();
+        let extra = io.headers.for_request(&target);
+        let mut request = OutgoingRequest::new(Method::Post, target)
             .with_header("Accept", "*/*")
             .with_header("Content-Type", "text/plain;charset=UTF-8")
-            .with_body(body.freeze())
-            .to_bytes(&self.host)
+            .with_body(body.freeze());
+        request.headers.extend(extra);
+        request.to_bytes(&self.host)
     }
 
     /// The target with the session id and a fresh cache-buster.

@@ -14,7 +14,26 @@ impl Client {
         self.namespaces.iter().find(|ns| &*ns.name == nsp)
     }
 
+    /// Sends the CONNECT of namespace `index`, or first asks the
+    /// application for its auth when it gives one per attempt.
     pub(super) fn send_connect(&mut self, index: usize) {
+        let Some(ns) = self.namespaces.get_mut(index) else {
+            return;
+        };
+        if ns.auth_per_attempt {
+            ns.auth_request = ns.auth_request.wrapping_add(1);
+            ns.state = NsState::AwaitingAuth;
+            let event = ClientEvent::AuthNeeded {
+                nsp: ns.name.clone(),
+                request: ns.auth_request,
+            };
+            self.event(event);
+            return;
+        }
+        self.write_connect(index);
+    }
+
+    pub(super) fn write_connect(&mut self, index: usize) {
         let Some(ns) = self.namespaces.get_mut(index) else {
             return;
         };
@@ -253,6 +272,7 @@ impl Client {
             link,
             outputs,
             next_conn,
+            headers,
             ..
         } = self;
         let Some(link) = link.as_mut() else {
@@ -269,7 +289,14 @@ impl Client {
             return;
         }
         if let Some(polling) = link.polling() {
-            polling.write(packets, &mut Io { outputs, next_conn });
+            polling.write(
+                packets,
+                &mut Io {
+                    outputs,
+                    next_conn,
+                    headers,
+                },
+            );
             return;
         }
         let Some(conn) = self.upgraded_conn() else {

@@ -68,6 +68,16 @@ impl fmt::Display for DisconnectReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientEvent {
+    /// A namespace joined with [`Client::connect_asking_auth`](super::Client::connect_asking_auth)
+    /// is about to send its CONNECT: answer with
+    /// [`Client::provide_auth`](super::Client::provide_auth) and `request`
+    /// (socket.io-client calls its `auth` function here).
+    AuthNeeded {
+        /// The namespace.
+        nsp: ByteString,
+        /// The number of this request.
+        request: u64,
+    },
     /// The Engine.IO connection is open (the manager's `open`).
     Open {
         /// The Engine.IO session id.

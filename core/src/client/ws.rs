@@ -66,16 +66,29 @@ impl WsLink {
         }
     }
 
-    /// The upgrade request head.
-    pub(crate) fn request(&self, host: &str, path_and_query: &str) -> String {
+    /// The upgrade request head, with `extra` header lines (CR, LF and
+    /// NUL in them written as spaces: they could split the head).
+    pub(crate) fn request(
+        &self,
+        host: &str,
+        path_and_query: &str,
+        extra: &[(String, String)],
+    ) -> String {
         let mut head = client_request_head(host, path_and_query, &self.key);
+        // Before the blank line that ends the head.
+        head.truncate(head.len() - 2);
         if let Some(offer) = &self.offer {
-            // Before the blank line that ends the head.
-            head.truncate(head.len() - 2);
             head.push_str("Sec-WebSocket-Extensions: ");
             head.push_str(&extension::client_offer(offer));
-            head.push_str("\r\n\r\n");
+            head.push_str("\r\n");
         }
+        for (name, value) in extra {
+            push_field(&mut head, name);
+            head.push_str(": ");
+            push_field(&mut head, value);
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
         head
     }
 
@@ -100,8 +113,13 @@ impl WsLink {
     }
 
     /// Takes bytes from the connection. `Ok(true)`: this call completed the
-    /// handshake (frames may already wait in the decoder).
-    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<bool, HeadFault> {
+    /// handshake (frames may already wait in the decoder). The `Set-Cookie`
+    /// lines of the server's `101` go to `cookies`.
+    pub(crate) fn feed(
+        &mut self,
+        data: &[u8],
+        cookies: &mut Vec<String>,
+    ) -> Result<bool, HeadFault> {
         let Some(head) = &mut self.head else {
             self.decoder.feed(data);
             return Ok(false);
@@ -119,7 +137,7 @@ impl WsLink {
             };
         };
         let frames_start = head.split_off(end);
-        let agreed = parse_head(head, &self.key, self.offer.as_deref())?;
+        let agreed = parse_head(head, &self.key, self.offer.as_deref(), cookies)?;
         if let (Some(agreed), Some(offer)) = (agreed, &self.offer) {
             let (codec, inflater) = agreed.client_codec(offer);
             self.decoder.set_inflater(inflater);
@@ -138,6 +156,17 @@ impl WsLink {
         }
         self.decoder.poll_message()
     }
+}
+
+/// `text` with CR, LF and NUL as spaces.
+fn push_field(head: &mut String, text: &str) {
+    head.extend(text.chars().map(|c| {
+        if matches!(c, '\r' | '\n' | '\0') {
+            ' '
+        } else {
+            c
+        }
+    }));
 }
 
 /// Appends one whole masked frame to `out`.
@@ -159,6 +188,7 @@ fn parse_head(
     head: &[u8],
     key: &str,
     offer: Option<&DeflateOptions>,
+    cookies: &mut Vec<String>,
 ) -> Result<Option<extension::Agreed>, HeadFault> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
@@ -176,6 +206,12 @@ fn parse_head(
                 .map_err(|_| HeadFault::Malformed)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    cookies.extend(
+        pairs
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, value)| String::from(*value)),
+    );
     let Some(offer) = offer else {
         // Nothing offered: any extension in the answer is refused there.
         check_server_response(status, &pairs, key).map_err(HeadFault::Refused)?;
@@ -206,6 +242,22 @@ mod tests {
     }
 
     #[test]
+    fn extra_headers_go_in_the_head_and_set_cookies_come_out() {
+        let mut ws = link();
+        let extra = [
+            (String::from("X-Token"), String::from("a\r\nInjected: 1")),
+            (String::from("Cookie"), String::from("io=s1")),
+        ];
+        let request = ws.request("h", "/x", &extra);
+        assert!(request.ends_with("X-Token: a  Injected: 1\r\nCookie: io=s1\r\n\r\n"));
+        assert_eq!(request.matches("\r\n\r\n").count(), 1);
+        let head = answer(&ws.key).replace("\r\n\r\n", "\r\nSet-Cookie: lb=2; Path=/\r\n\r\n");
+        let mut cookies = Vec::new();
+        assert_eq!(ws.feed(head.as_bytes(), &mut cookies), Ok(true));
+        assert_eq!(cookies, ["lb=2; Path=/"]);
+    }
+
+    #[test]
     fn offered_deflate_is_used_when_agreed() {
         let mut ws = WsLink::new(
             [7; 16],
@@ -213,7 +265,7 @@ mod tests {
             1024,
             Some(DeflateOptions::default()),
         );
-        let request = ws.request("h", "/x");
+        let request = ws.request("h", "/x", &[]);
         assert!(request.ends_with(
             "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
         ));
@@ -221,10 +273,13 @@ mod tests {
             "\r\n\r\n",
             "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
         );
-        assert_eq!(ws.feed(head.as_bytes()), Ok(true));
+        assert_eq!(ws.feed(head.as_bytes(), &mut Vec::new()), Ok(true));
         // "Hello" compressed (RFC 7692 section 7.2.3.1), RSV1 set.
-        ws.feed(&[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00])
-            .unwrap();
+        ws.feed(
+            &[0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+            &mut Vec::new(),
+        )
+        .unwrap();
         assert_eq!(ws.poll(), Ok(Some(Message::Text("Hello".into()))));
         let mut out = BytesMut::new();
         ws.write_message(&mut out, OpCode::Text, &[b'a'; 2000], [1, 2, 3, 4]);
@@ -242,7 +297,7 @@ mod tests {
             "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9\r\n\r\n",
         );
         assert_eq!(
-            ws.feed(head.as_bytes()),
+            ws.feed(head.as_bytes(), &mut Vec::new()),
             Err(HeadFault::BadExtension(
                 extension::ResponseError::WindowTooSmall
             ))
@@ -254,7 +309,7 @@ mod tests {
             "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
         );
         assert_eq!(
-            plain.feed(head.as_bytes()),
+            plain.feed(head.as_bytes(), &mut Vec::new()),
             Err(HeadFault::Refused(HandshakeError::UnrequestedExtension))
         );
     }
@@ -273,9 +328,9 @@ mod tests {
         let mut bytes = answer(&ws.key).into_bytes();
         bytes.extend_from_slice(&[0x81, 0x02, b'4', b'x']);
         let (a, b) = bytes.split_at(10);
-        assert_eq!(ws.feed(a), Ok(false));
+        assert_eq!(ws.feed(a, &mut Vec::new()), Ok(false));
         assert_eq!(ws.poll(), Ok(None));
-        assert_eq!(ws.feed(b), Ok(true));
+        assert_eq!(ws.feed(b, &mut Vec::new()), Ok(true));
         assert!(ws.is_upgraded());
         assert_eq!(
             ws.poll(),
@@ -290,14 +345,17 @@ mod tests {
         let mut ws = link();
         let refused = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
         assert_eq!(
-            ws.feed(refused),
+            ws.feed(refused, &mut Vec::new()),
             Err(HeadFault::Refused(HandshakeError::BadStatus(400)))
         );
-        assert_eq!(link().feed(b"garbage\r\n\r\n"), Err(HeadFault::Malformed));
+        assert_eq!(
+            link().feed(b"garbage\r\n\r\n", &mut Vec::new()),
+            Err(HeadFault::Malformed)
+        );
         let mut wrong_key = link();
         let other = answer("dGhlIHNhbXBsZSBub25jZQ==");
         assert_eq!(
-            wrong_key.feed(other.as_bytes()),
+            wrong_key.feed(other.as_bytes(), &mut Vec::new()),
             Err(HeadFault::Refused(HandshakeError::BadAccept))
         );
     }
@@ -305,8 +363,8 @@ mod tests {
     #[test]
     fn head_over_the_bound_fails_without_holding_more() {
         let mut ws = link();
-        assert_eq!(ws.feed(&[b'a'; 255]), Ok(false));
-        assert_eq!(ws.feed(b"bb"), Err(HeadFault::TooLarge));
+        assert_eq!(ws.feed(&[b'a'; 255], &mut Vec::new()), Ok(false));
+        assert_eq!(ws.feed(b"bb", &mut Vec::new()), Err(HeadFault::TooLarge));
         assert!(ws.head.as_ref().is_some_and(|head| head.len() == 256));
     }
 }

@@ -101,6 +101,15 @@ impl<S: PumpSink> Conns<S> {
     }
 }
 
+/// Seconds since 1970 on the runtime's wall clock (0 before it), for the
+/// cookie jar's `Expires` dates.
+pub(super) fn unix_secs(runtime: &dyn Runtime) -> u64 {
+    runtime
+        .wall_clock()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The seed of a core client (WebSocket keys, masks, reconnection jitter).
 pub(super) fn random_seed(runtime: &dyn Runtime) -> [u8; 32] {
     let mut seed = [0u8; 32];

@@ -26,7 +26,7 @@ use sio_core::client::{
 use sio_core::engine::OpenPacket;
 use sio_core::time::Instant;
 
-use super::conns::{random_seed, Conns, Dial};
+use super::conns::{random_seed, unix_secs, Conns, Dial};
 use super::pump::PumpSink;
 
 /// What an [`EngineClient`] hears, in order (engine.io-client's events).
@@ -101,6 +101,8 @@ impl EngineClient {
             jobs: JobQueue::default(),
         });
         start_timers(&inner);
+        let unix_secs = unix_secs(&*inner.runtime);
+        inner.process(|client, now| client.set_wall_clock(now, unix_secs));
         EngineClient { inner }
     }
 

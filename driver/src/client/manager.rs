@@ -19,8 +19,8 @@ use sio_core::client::{
 use sio_core::packet::RawJson;
 use sio_core::time::Instant;
 
-use super::config::auth_json;
-use super::conns::{random_seed, Conns, Dial};
+use super::auth::{auth_json, AuthProvider};
+use super::conns::{random_seed, unix_secs, Conns, Dial};
 use super::pump::PumpSink;
 
 /// Why the server refused a namespace (CONNECT_ERROR).
@@ -54,6 +54,8 @@ pub(super) trait SocketSink: Send + Sync + 'static {
     fn nsp(&self) -> &str;
     /// Whether it is connected.
     fn connected(&self) -> bool;
+    /// Its auth function, if it has one.
+    fn auth_provider(&self) -> Option<AuthProvider>;
     /// Connected with `Some(sid)`, disconnected with `None`.
     fn set_sid(&self, sid: Option<String>);
     /// Whether the last connect got the previous session back.
@@ -90,6 +92,8 @@ pub(super) struct ManagerInner {
     pub(super) acks: Mutex<HashMap<(String, u64), async_channel::Sender<AckReply>>>,
     handlers: Mutex<Vec<ManagerHandler>>,
     jobs: JobQueue<ManagerEvent>,
+    /// How long an auth function may take (the attempt's `timeout`).
+    auth_bound: std::time::Duration,
 }
 
 /// What happens to the connection: socket.io-client's manager events.
@@ -155,7 +159,9 @@ impl ClientManager {
         let conns = Conns::new(runtime.clone(), dial);
         let runtime = runtime as Arc<dyn Runtime>;
         let seed = random_seed(&*runtime);
+        let auth_bound = config.timeout;
         let inner = Arc::new(ManagerInner {
+            auth_bound,
             host: Host::new(runtime.clone(), Client::new(config, seed)),
             runtime,
             conns,
@@ -166,7 +172,10 @@ impl ClientManager {
             jobs: JobQueue::default(),
         });
         start_timers(&inner);
-        ClientManager { inner }
+        let manager = ClientManager { inner };
+        let unix_secs = unix_secs(&*manager.inner.runtime);
+        manager.process(|client, now| client.set_wall_clock(now, unix_secs));
+        manager
     }
 
     /// Closes the connection and stops reconnecting; the sockets hear
@@ -318,6 +327,7 @@ impl ManagerInner {
                 self.settle_ack(&nsp, id, Some(AckReply::Timeout))
             }
             ClientEvent::AckCancelled { nsp, id } => self.settle_ack(&nsp, id, None),
+            ClientEvent::AuthNeeded { nsp, request } => self.ask_auth(nsp.to_string(), request),
             ClientEvent::Open { .. } => self.push_manager_event(ManagerEvent::Open),
             ClientEvent::OpenError { message } => {
                 self.push_manager_event(ManagerEvent::Error(message))
@@ -333,6 +343,22 @@ impl ManagerInner {
             ClientEvent::Upgraded => self.push_manager_event(ManagerEvent::Upgrade),
             _ => {}
         }
+    }
+
+    /// Calls the auth function of `nsp`'s socket on a task of its own (it
+    /// may await), and hands its answer to the core.
+    fn ask_auth(self: &Arc<Self>, nsp: String, request: u64) {
+        let Some(provider) = self.socket(&nsp).and_then(|s| s.auth_provider()) else {
+            return;
+        };
+        let inner = self.clone();
+        self.runtime.spawn(Box::pin(async move {
+            let auth = provider.call(&*inner.runtime, inner.auth_bound).await;
+            if let Err(error) = &auth {
+                tracing::debug!(nsp = %nsp, %error, "client auth function failed");
+            }
+            let _ = inner.process(|client, now| client.provide_auth(now, &nsp, request, auth));
+        }));
     }
 
     /// Answers one waiter; `None` drops it ("disconnected").

@@ -31,6 +31,8 @@
 //! `http`, `https`, `ws` or `wss` (`url`); TLS
 //! (feature `tls`) wraps the connector's streams with rustls.
 
+mod auth;
+mod cache;
 mod config;
 mod conns;
 mod engine;
@@ -43,12 +45,15 @@ mod tls;
 mod url;
 
 use crate::runtime::{Connector, Runtime};
+use auth::SocketAuth;
+use cache::{shared_manager, ServerKey};
 use conns::Dial;
 #[cfg(feature = "tls")]
 use tls::Tls;
 use url::parse_url;
 
-pub use config::{auth_json, ClientConfig};
+pub use auth::{auth_json, AuthProvider};
+pub use config::ClientConfig;
 pub use engine::{EngineClient, EngineClientEvent};
 pub use manager::{ClientManager, ConnectErrorInfo, ManagerEvent};
 pub use socket::{ClientAckSender, ClientEmitter, ClientSocket};
@@ -59,14 +64,34 @@ pub use url::UrlError;
 /// A socket on `url`'s namespace (not connected yet: register handlers,
 /// then [`ClientSocket::connect`]), on `runtime`. The runtime crates wrap
 /// this as `client::socket(url, config)`.
+///
+/// As socket.io-client's `io()`: the socket joins the live manager of the
+/// same server (scheme, host, port, Engine.IO path) unless
+/// `config.force_new` or that manager already has the namespace; a
+/// shared manager keeps the options it was made with.
 pub fn client_socket<R: Runtime + Connector>(
     runtime: R,
     url: &str,
     config: ClientConfig,
 ) -> Result<ClientSocket, UrlError> {
+    let force_new = config.force_new;
     let (target, engine, dial, auth) = resolve(url, config)?;
-    let manager = ClientManager::start(runtime, engine, dial);
-    Ok(manager.socket(&target.nsp, auth))
+    let manager = match force_new {
+        true => ClientManager::start(runtime, engine, dial),
+        false => {
+            let key = ServerKey {
+                runtime: (std::any::TypeId::of::<R>(), runtime.instance()),
+                secure: target.secure,
+                host: target.host.clone(),
+                port: target.port,
+                path: engine.path.clone(),
+            };
+            shared_manager(key, &target.nsp, || {
+                ClientManager::start(runtime, engine, dial)
+            })
+        }
+    };
+    Ok(manager.socket_with(&target.nsp, auth))
 }
 
 /// An Engine.IO client of `url` (not connected yet: register handlers,
@@ -94,6 +119,12 @@ pub fn engine_client<R: Runtime + Connector>(
 fn resolve(url: &str, config: ClientConfig) -> Result<Resolved, UrlError> {
     let mut engine = config.engine;
     let target = parse_url(url)?;
+    if let Err(reason) = check_extra_headers(&engine.extra_headers) {
+        return Err(UrlError {
+            url: url.to_owned(),
+            reason,
+        });
+    }
     engine.host = target.host_header.clone();
     if !target.query.is_empty() {
         // As the JS client: the URL's query replaces the `query` option.
@@ -123,12 +154,46 @@ fn resolve(url: &str, config: ClientConfig) -> Result<Resolved, UrlError> {
             });
         }
     };
-    Ok((target, engine, dial, config.auth))
+    let auth = match config.auth_fn {
+        Some(provider) => SocketAuth::Provider(provider),
+        None => config.auth.into(),
+    };
+    Ok((target, engine, dial, auth))
 }
 
-type Resolved = (
-    url::Target,
-    sio_core::client::Config,
-    Dial,
-    Option<sio_core::packet::RawJson>,
-);
+type Resolved = (url::Target, sio_core::client::Config, Dial, SocketAuth);
+
+/// Header lines the client writes itself: an extra one would contradict
+/// them or break the request's framing.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "accept-encoding",
+];
+
+/// Refuses extra headers that are not HTTP header lines, or that the
+/// client writes itself.
+fn check_extra_headers(headers: &[(String, String)]) -> Result<(), &'static str> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    for (name, value) in headers {
+        if name.is_empty() || !name.bytes().all(token) {
+            return Err("an extra header name is not an HTTP token");
+        }
+        if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            return Err("an extra header value holds CR, LF or NUL");
+        }
+        if RESERVED_HEADERS
+            .iter()
+            .any(|r| name.eq_ignore_ascii_case(r))
+        {
+            return Err("an extra header is one the client writes itself (Host, Content-Length, Transfer-Encoding, Connection, Upgrade, Sec-WebSocket-*, Accept-Encoding)");
+        }
+    }
+    Ok(())
+}

@@ -20,6 +20,7 @@ use crate::EmitError;
 use sio_core::client::{ClientError, DisconnectReason, EmitOptions};
 use sio_core::packet::{encode_args, RawJson};
 
+use super::auth::{AuthProvider, SocketAuth};
 use super::manager::{ClientManager, ConnectErrorInfo, Job, SocketSink};
 
 // ----- the socket -----
@@ -64,7 +65,7 @@ impl Drop for SocketInner {
 pub(super) struct SocketInner {
     pub(super) manager: ClientManager,
     nsp: String,
-    auth: Option<RawJson>,
+    auth: SocketAuth,
     sid: Mutex<Option<String>>,
     connected: AtomicBool,
     recovered: AtomicBool,
@@ -89,7 +90,7 @@ impl std::fmt::Debug for ClientSocket {
 }
 
 impl ClientSocket {
-    pub(super) fn new(manager: ClientManager, nsp: &str, auth: Option<RawJson>) -> Self {
+    pub(super) fn new(manager: ClientManager, nsp: &str, auth: SocketAuth) -> Self {
         ClientSocket {
             inner: Arc::new(SocketInner {
                 manager,
@@ -118,7 +119,7 @@ impl ClientSocket {
 
     /// The socket of another namespace on the same connection.
     pub fn of(&self, nsp: &str, auth: Option<RawJson>) -> ClientSocket {
-        self.inner.manager.socket(nsp, auth)
+        self.inner.manager.socket_with(nsp, auth.into())
     }
 
     /// The namespace.
@@ -153,7 +154,11 @@ impl ClientSocket {
         let auth = self.inner.auth.clone();
         let result = self.inner.manager.process(|client, now| {
             client.open(now);
-            client.connect(now, nsp, auth)
+            match auth {
+                SocketAuth::None => client.connect(now, nsp, None),
+                SocketAuth::Fixed(auth) => client.connect(now, nsp, Some(auth)),
+                SocketAuth::Provider(_) => client.connect_asking_auth(now, nsp),
+            }
         });
         if let Err(error) = result {
             tracing::warn!(nsp = %nsp, %error, "client socket cannot connect");
@@ -485,6 +490,17 @@ impl ClientManager {
     /// The socket of namespace `nsp` (made on first use; `auth` counts
     /// only then). Not connected until [`ClientSocket::connect`].
     pub fn socket(&self, nsp: &str, auth: Option<RawJson>) -> ClientSocket {
+        self.socket_with(nsp, auth.into())
+    }
+
+    /// The socket of namespace `nsp` (made on first use; `auth` counts
+    /// only then), whose auth `auth` gives before every connection
+    /// attempt (socket.io-client's `auth` as a function).
+    pub fn socket_with_auth_fn(&self, nsp: &str, auth: AuthProvider) -> ClientSocket {
+        self.socket_with(nsp, SocketAuth::Provider(auth))
+    }
+
+    pub(super) fn socket_with(&self, nsp: &str, auth: SocketAuth) -> ClientSocket {
         let mut sockets = lock(&self.inner.sockets);
         let existing = sockets.get(nsp).and_then(Weak::upgrade);
         if let Some(inner) = existing.and_then(|s| s.into_any().downcast::<SocketInner>().ok()) {
@@ -509,6 +525,13 @@ impl SocketSink for SocketInner {
 
     fn connected(&self) -> bool {
         self.connected.load(Ordering::Acquire)
+    }
+
+    fn auth_provider(&self) -> Option<AuthProvider> {
+        match &self.auth {
+            SocketAuth::Provider(provider) => Some(provider.clone()),
+            _ => None,
+        }
     }
 
     fn set_sid(&self, sid: Option<String>) {

@@ -377,6 +377,11 @@ impl VirtualRuntime {
 }
 
 impl Runtime for VirtualRuntime {
+    fn instance(&self) -> u64 {
+        // Unique while it lives, and a manager on it keeps it alive.
+        Arc::as_ptr(&self.inner) as usize as u64
+    }
+
     fn spawn(&self, future: BoxFuture<()>) {
         let future = Counted::new(future, &self.inner.live_tasks);
         let (runnable, task) = async_task::spawn(future, self.schedule_fn());

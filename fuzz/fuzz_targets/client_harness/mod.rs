@@ -48,6 +48,15 @@ machine!(Client);
 machine!(EngineClient);
 
 /// The transports a run offers: polling, WebSocket, or both.
+/// `Set-Cookie` lines a server might send.
+const SET_COOKIES: &[&str] = &[
+    "io=s; Path=/; HttpOnly; SameSite=Lax",
+    "a=1; Max-Age=1",
+    "a=0; Max-Age=0",
+    "b=2; Expires=Sun, 06 Nov 1994 08:49:37 GMT",
+    "c=3; Path=/socket.io",
+];
+
 pub fn transports(u: &mut Unstructured<'_>) -> Vec<Transport> {
     match u.int_in_range(0u8..=2) {
         Ok(0) => vec![Transport::Polling],
@@ -142,7 +151,16 @@ impl Server {
                         body.push_str(u.choose(payloads)?);
                     }
                     let status = *u.choose(&[200u16, 200, 200, 400])?;
-                    let response = Response::new(status)
+                    let mut response = Response::new(status);
+                    // Cookies for a client with a jar: well-formed, or not.
+                    for _ in 0..u.int_in_range(0u8..=2)? {
+                        let line: String = match u.arbitrary()? {
+                            true => u.arbitrary()?,
+                            false => (*u.choose(SET_COOKIES)?).to_owned(),
+                        };
+                        response = response.with_header("Set-Cookie", line);
+                    }
+                    let response = response
                         .with_body("text/plain", Bytes::from(body))
                         .to_bytes();
                     client.handle_data(now, conn, &response);
