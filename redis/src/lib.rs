@@ -35,11 +35,15 @@
 #![warn(missing_docs)]
 
 mod adapter;
+mod backend;
+mod cluster_link;
 mod error;
 mod link;
 mod publisher;
 mod reply;
 mod runtime;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use adapter::{
     RedisAdapter, RedisAdapterBuilder, DEFAULT_BACKOFF_FIRST, DEFAULT_BACKOFF_MAX,

@@ -62,7 +62,7 @@ fn down() -> BusError {
     BusError("Redis connection is down".into())
 }
 
-fn add_new(remembered: &mut Vec<String>, asked: &[String]) {
+pub(crate) fn add_new(remembered: &mut Vec<String>, asked: &[String]) {
     for name in asked {
         if !remembered.contains(name) {
             remembered.push(name.clone());

@@ -1,0 +1,149 @@
+//! The pub/sub adapter on a 3-master Redis Cluster (scripts/redis-services
+//! cluster), and TLS to Redis with a private CA (scripts/redis-services
+//! tls), on tokio and on smol (async-std runs on the same redis support).
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::services::Services;
+use common::{sink, within, Events};
+use sio_driver::Bus;
+use sio_redis::{ConnectError, RedisAdapter};
+
+fn tokio_block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(future)
+}
+
+#[test]
+fn cluster_pubsub_on_tokio() {
+    tokio_block_on(cluster_pubsub());
+}
+
+#[test]
+fn cluster_pubsub_on_smol() {
+    smol::block_on(cluster_pubsub());
+}
+
+#[test]
+fn tls_with_the_private_ca_on_tokio() {
+    tokio_block_on(tls());
+}
+
+#[test]
+fn tls_with_the_private_ca_on_smol() {
+    smol::block_on(tls());
+}
+
+async fn started(builder: sio_redis::RedisAdapterBuilder) -> (RedisAdapter, Events) {
+    let adapter = builder.connect().await.expect("connect");
+    let (sink, events) = sink();
+    adapter.start(sink);
+    (adapter, events)
+}
+
+async fn wait_for_count(adapter: &RedisAdapter, channel: &str, count: usize) {
+    within("the subscriber count", async {
+        while adapter.subscriber_count(channel.into()).await != Ok(count) {
+            async_io::Timer::after(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+/// Two adapters that found the cluster from different masters: exact and
+/// pattern subscriptions deliver across nodes in publish order, NUMSUB is
+/// summed over the masters.
+async fn cluster_pubsub() {
+    let cluster = Services::start("cluster");
+    assert_eq!(cluster.urls.len(), 3);
+    let (a, a_events) = started(RedisAdapter::cluster([cluster.urls[0].clone()])).await;
+    let (b, b_events) = started(RedisAdapter::cluster(cluster.urls[1..].to_vec())).await;
+    assert!(format!("{a:?}").contains("cluster: true"), "{a:?}");
+    let request = "socket.io-request#/#".to_string();
+    assert_eq!(a.subscriber_count(request.clone()).await, Ok(0));
+    a.subscribe(vec![request.clone()], vec!["socket.io#/#*".into()])
+        .await
+        .expect("subscribe a");
+    b.subscribe(vec![request.clone()], vec!["socket.io#/#*".into()])
+        .await
+        .expect("subscribe b");
+    wait_for_count(&b, &request, 2).await;
+    for i in 0..300u32 {
+        drop(b.publish(request.clone(), Bytes::from(i.to_string())));
+    }
+    b.publish("socket.io#/#room#".into(), Bytes::from_static(b"room"))
+        .await
+        .expect("publish");
+    for events in [&a_events, &b_events] {
+        for i in 0..300u32 {
+            assert_eq!(
+                events.message().await,
+                (request.clone(), i.to_string().into_bytes())
+            );
+        }
+        assert_eq!(
+            events.message().await,
+            ("socket.io#/#room#".to_string(), b"room".to_vec())
+        );
+    }
+    // Binary payloads cross intact.
+    let every_byte: Vec<u8> = (0..=255u8).collect();
+    a.publish(request.clone(), Bytes::from(every_byte.clone()))
+        .await
+        .expect("publish");
+    assert_eq!(b_events.message().await, (request.clone(), every_byte));
+    // A dropped adapter lets go of its subscriptions.
+    drop(a);
+    wait_for_count(&b, &request, 1).await;
+    // Not a cluster: a clear error, no hang.
+    let single = common::server::RedisServer::start();
+    match RedisAdapter::cluster([single.url()]).connect().await {
+        Err(ConnectError::Unreachable(why)) => assert!(!why.is_empty()),
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    match RedisAdapter::cluster(Vec::<String>::new()).connect().await {
+        Err(ConnectError::InvalidUrl(_)) => {}
+        other => panic!("expected InvalidUrl, got {other:?}"),
+    }
+}
+
+/// The TLS server's certificate is checked against the CA given: a
+/// broadcast crosses with the right one; the wrong CA, or none (the system
+/// roots), is refused with a clear error.
+async fn tls() {
+    let server = Services::start("tls");
+    let url = server.urls[0].clone();
+    let ca = std::fs::read(server.ca.as_ref().expect("CA")).expect("read the CA");
+    let wrong = std::fs::read(server.wrong_ca.as_ref().expect("wrong CA")).expect("read");
+    let (a, a_events) = started(RedisAdapter::builder(&url).tls_ca(ca.clone())).await;
+    let (b, _b_events) = started(RedisAdapter::builder(&url).tls_ca(ca)).await;
+    a.subscribe(vec![], vec!["socket.io#/#*".into()])
+        .await
+        .expect("psubscribe");
+    b.publish("socket.io#/#".into(), Bytes::from_static(b"over tls"))
+        .await
+        .expect("publish");
+    assert_eq!(
+        a_events.message().await,
+        ("socket.io#/#".to_string(), b"over tls".to_vec())
+    );
+    for refused in [
+        RedisAdapter::builder(&url).tls_ca(wrong),
+        RedisAdapter::builder(&url),
+    ] {
+        match within("a refused TLS connect", refused.connect()).await {
+            Err(ConnectError::Unreachable(why)) => {
+                assert!(why.contains("certificate"), "{why}")
+            }
+            other => panic!("expected a certificate error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Redis services from scripts/redis-services (a 3-master cluster, a TLS
+//! server with its CA), torn down when dropped (the script stops when its
+//! stdin closes).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+pub struct Services {
+    /// `URL` lines: the cluster's masters, or the TLS server.
+    pub urls: Vec<String>,
+    /// The CA that signed the TLS server's certificate (PEM file).
+    pub ca: Option<PathBuf>,
+    /// A CA that did not.
+    pub wrong_ca: Option<PathBuf>,
+    child: Child,
+    _stdin: ChildStdin,
+}
+
+impl Services {
+    /// `kind`: `cluster` or `tls`.
+    pub fn start(kind: &str) -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/redis-services");
+        let mut child = Command::new(script)
+            .arg(kind)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start scripts/redis-services");
+        let stdin = child.stdin.take().expect("its stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("its stdout"));
+        let (mut urls, mut ca, mut wrong_ca) = (Vec::new(), None, None);
+        for line in stdout.lines() {
+            let line = line.expect("read redis-services");
+            match line.split_once(' ') {
+                Some(("URL", url)) => urls.push(url.to_string()),
+                Some(("CA", path)) => ca = Some(PathBuf::from(path)),
+                Some(("WRONG_CA", path)) => wrong_ca = Some(PathBuf::from(path)),
+                _ if line == "READY" => {
+                    return Self {
+                        urls,
+                        ca,
+                        wrong_ca,
+                        child,
+                        _stdin: stdin,
+                    }
+                }
+                _ => {}
+            }
+        }
+        panic!("scripts/redis-services {kind} ended before READY");
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        // Closing stdin (dropped with self) ends the script; SIGTERM too.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
