@@ -85,9 +85,7 @@ impl RedisAdapter {
     /// node of a cluster forwards it to every other) and `PUBSUB NUMSUB`
     /// summed over the nodes.
     pub fn cluster<S: Into<String>>(nodes: impl IntoIterator<Item = S>) -> RedisAdapterBuilder {
-        RedisAdapterBuilder::new(Target::Cluster(
-            nodes.into_iter().map(Into::into).collect(),
-        ))
+        RedisAdapterBuilder::new(Target::Cluster(nodes.into_iter().map(Into::into).collect()))
     }
 }
 
@@ -186,7 +184,9 @@ fn single_client(url: &str, ca: Option<Vec<u8>>) -> Result<redis::Client, Connec
     let invalid = |err: redis::RedisError| ConnectError::InvalidUrl(err.to_string());
     match ca {
         #[cfg(feature = "tls")]
-        Some(ca) => redis::Client::build_with_tls(url, crate::tls::certificates(ca)).map_err(invalid),
+        Some(ca) => {
+            redis::Client::build_with_tls(url, crate::tls::certificates(ca)).map_err(invalid)
+        }
         _ => redis::Client::open(url).map_err(invalid),
     }
 }

@@ -49,7 +49,7 @@ impl Backend {
     ) -> Result<(), BusError> {
         match self {
             Self::Single(link) => link.subscribe(channels, patterns).await,
-            Self::Cluster(link) => link.subscribe(channels, patterns, Vec::new()).await,
+            Self::Cluster(link) => link.subscribe(channels, patterns).await,
         }
     }
 

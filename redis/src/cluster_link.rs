@@ -82,8 +82,6 @@ pub(crate) fn message_event(message: &Msg) -> Option<BusEvent> {
 struct Subscribed {
     channels: Vec<String>,
     patterns: Vec<String>,
-    /// Sharded channels (`SSUBSCRIBE`).
-    sharded: Vec<String>,
     reported_down: bool,
 }
 
@@ -181,36 +179,30 @@ impl ClusterLink {
             Some(ResponsePolicy::AllSucceeded),
         ));
         let mut connection = self.connection.clone();
-        self.bounded(
-            "PING",
-            connection.route_command(redis::cmd("PING"), route),
-        )
-        .await
-        .map(drop)
+        self.bounded("PING", connection.route_command(redis::cmd("PING"), route))
+            .await
+            .map(drop)
     }
 
-    /// Subscribes (exact, pattern, sharded) and remembers it; the cluster
+    /// Subscribes (exact and pattern) and remembers it; the cluster
     /// connection keeps the subscriptions across its reconnections.
     pub(crate) async fn subscribe(
         &self,
         channels: Vec<String>,
         patterns: Vec<String>,
-        sharded: Vec<String>,
     ) -> Result<(), BusError> {
         {
             let mut state = self.lock();
             add_new(&mut state.channels, &channels);
             add_new(&mut state.patterns, &patterns);
-            add_new(&mut state.sharded, &sharded);
         }
-        self.subscribe_now(&channels, &patterns, &sharded).await
+        self.subscribe_now(&channels, &patterns).await
     }
 
     async fn subscribe_now(
         &self,
         channels: &[String],
         patterns: &[String],
-        sharded: &[String],
     ) -> Result<(), BusError> {
         let mut connection = self.connection.clone();
         if !channels.is_empty() {
@@ -221,20 +213,7 @@ impl ClusterLink {
             self.bounded("PSUBSCRIBE", connection.psubscribe(patterns))
                 .await?;
         }
-        // One at a time: a sharded subscription holds channels of one slot.
-        for channel in sharded {
-            self.bounded("SSUBSCRIBE", connection.ssubscribe(channel))
-                .await?;
-        }
         Ok(())
-    }
-
-    /// Drops a sharded subscription (a room this node no longer has).
-    pub(crate) async fn sunsubscribe(&self, channel: String) -> Result<(), BusError> {
-        self.lock().sharded.retain(|known| *known != channel);
-        let mut connection = self.connection.clone();
-        self.bounded("SUNSUBSCRIBE", connection.sunsubscribe(&channel))
-            .await
     }
 
     /// Runs one command where the redis crate routes it (`PUBSUB NUMSUB`
@@ -251,7 +230,7 @@ impl ClusterLink {
 
     /// Sends `pipeline` to the master of `key`'s slot: one node for every
     /// publish keeps them in call order (Redis Cluster forwards `PUBLISH`
-    /// to every node, and a sharded one lives on its channel's slot).
+    /// to every node).
     pub(crate) async fn pipeline_to(
         &self,
         what: &str,
@@ -264,11 +243,8 @@ impl ClusterLink {
             SlotAddr::Master,
         ));
         let mut connection = self.connection.clone();
-        self.bounded(
-            what,
-            connection.route_pipeline(pipeline, 0, count, route),
-        )
-        .await
+        self.bounded(what, connection.route_pipeline(pipeline, 0, count, route))
+            .await
     }
 
     /// The background task: on a lost node connection reports `Down`,
@@ -295,15 +271,11 @@ impl ClusterLink {
         loop {
             let outcome = async {
                 self.ping_all().await?;
-                let (channels, patterns, sharded) = {
+                let (channels, patterns) = {
                     let state = self.lock();
-                    (
-                        state.channels.clone(),
-                        state.patterns.clone(),
-                        state.sharded.clone(),
-                    )
+                    (state.channels.clone(), state.patterns.clone())
                 };
-                self.subscribe_now(&channels, &patterns, &sharded).await
+                self.subscribe_now(&channels, &patterns).await
             }
             .await;
             match outcome {

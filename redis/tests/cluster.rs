@@ -62,7 +62,7 @@ async fn wait_for_count(adapter: &RedisAdapter, channel: &str, count: usize) {
 /// pattern subscriptions deliver across nodes in publish order, NUMSUB is
 /// summed over the masters.
 async fn cluster_pubsub() {
-    let cluster = Services::start("cluster");
+    let mut cluster = Services::start("cluster");
     assert_eq!(cluster.urls.len(), 3);
     let (a, a_events) = started(RedisAdapter::cluster([cluster.urls[0].clone()])).await;
     let (b, b_events) = started(RedisAdapter::cluster(cluster.urls[1..].to_vec())).await;
@@ -99,7 +99,28 @@ async fn cluster_pubsub() {
     a.publish(request.clone(), Bytes::from(every_byte.clone()))
         .await
         .expect("publish");
-    assert_eq!(b_events.message().await, (request.clone(), every_byte));
+    for events in [&a_events, &b_events] {
+        assert_eq!(
+            events.message().await,
+            (request.clone(), every_byte.clone())
+        );
+    }
+    // A master lost: both report Down; back: both report Up, subscribed
+    // again, and messages cross again.
+    cluster.kill_node(0);
+    a_events.down().await;
+    b_events.down().await;
+    cluster.start_node(0);
+    a_events.up().await;
+    b_events.up().await;
+    wait_for_count(&b, &request, 2).await;
+    b.publish("socket.io#/#".into(), Bytes::from_static(b"again"))
+        .await
+        .expect("publish after the restart");
+    assert_eq!(
+        a_events.message().await,
+        ("socket.io#/#".to_string(), b"again".to_vec())
+    );
     // A dropped adapter lets go of its subscriptions.
     drop(a);
     wait_for_count(&b, &request, 1).await;

@@ -2,9 +2,9 @@
 //! server with its CA), torn down when dropped (the script stops when its
 //! stdin closes).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 pub struct Services {
     /// `URL` lines: the cluster's masters, or the TLS server.
@@ -14,7 +14,8 @@ pub struct Services {
     /// A CA that did not.
     pub wrong_ca: Option<PathBuf>,
     child: Child,
-    _stdin: ChildStdin,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
 }
 
 impl Services {
@@ -28,10 +29,14 @@ impl Services {
             .spawn()
             .expect("start scripts/redis-services");
         let stdin = child.stdin.take().expect("its stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("its stdout"));
+        let mut stdout = BufReader::new(child.stdout.take().expect("its stdout"));
         let (mut urls, mut ca, mut wrong_ca) = (Vec::new(), None, None);
-        for line in stdout.lines() {
-            let line = line.expect("read redis-services");
+        loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).expect("read redis-services") == 0 {
+                break;
+            }
+            let line = line.trim_end();
             match line.split_once(' ') {
                 Some(("URL", url)) => urls.push(url.to_string()),
                 Some(("CA", path)) => ca = Some(PathBuf::from(path)),
@@ -42,13 +47,36 @@ impl Services {
                         ca,
                         wrong_ca,
                         child,
-                        _stdin: stdin,
+                        stdin,
+                        stdout,
                     }
                 }
                 _ => {}
             }
         }
         panic!("scripts/redis-services {kind} ended before READY");
+    }
+}
+
+impl Services {
+    /// Kills cluster master `n` (SIGKILL), and waits until it is gone.
+    pub fn kill_node(&mut self, n: usize) {
+        self.command(&format!("kill {n}"));
+    }
+
+    /// Starts cluster master `n` again, and waits until it answers.
+    pub fn start_node(&mut self, n: usize) {
+        self.command(&format!("start {n}"));
+    }
+
+    fn command(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").expect("write to redis-services");
+        self.stdin.flush().expect("flush");
+        let mut answer = String::new();
+        self.stdout
+            .read_line(&mut answer)
+            .expect("read redis-services");
+        assert_eq!(answer.trim_end(), "DONE", "redis-services: {line}");
     }
 }
 
