@@ -1,5 +1,6 @@
 //! [`RedisAdapter`]: the [`Bus`] on a real Redis, and its builder.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,6 +15,7 @@ use crate::link::{Link, Options};
 use crate::publisher::Publisher;
 use crate::reply::numsub_count;
 use crate::runtime::Runtime;
+use crate::source::Source;
 
 /// How long one Redis command (or opening a connection) may take by default.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -65,6 +67,11 @@ enum Target {
     Single(String),
     /// A Redis Cluster, found from these nodes.
     Cluster(Vec<String>),
+    /// The master named `master` by these Sentinels.
+    Sentinel {
+        sentinels: Vec<String>,
+        master: String,
+    },
 }
 
 impl RedisAdapter {
@@ -86,6 +93,24 @@ impl RedisAdapter {
     /// summed over the nodes.
     pub fn cluster<S: Into<String>>(nodes: impl IntoIterator<Item = S>) -> RedisAdapterBuilder {
         RedisAdapterBuilder::new(Target::Cluster(nodes.into_iter().map(Into::into).collect()))
+    }
+}
+
+impl RedisAdapter {
+    /// The options for the master that Redis Sentinel names: `sentinels`
+    /// are URLs of some Sentinels (`redis://host:26379`), `master` the
+    /// name they monitor it under. The adapter asks them on every
+    /// connection and reconnection, so after a failover (Sentinel closes
+    /// the clients of the old master) it follows the new one. A `tls_ca`
+    /// applies to the master, not to the Sentinels.
+    pub fn sentinel<S: Into<String>>(
+        sentinels: impl IntoIterator<Item = S>,
+        master: impl Into<String>,
+    ) -> RedisAdapterBuilder {
+        RedisAdapterBuilder::new(Target::Sentinel {
+            sentinels: sentinels.into_iter().map(Into::into).collect(),
+            master: master.into(),
+        })
     }
 }
 
@@ -153,12 +178,12 @@ impl RedisAdapterBuilder {
         };
         let link = match self.target {
             Target::Single(url) => {
-                let client = single_client(&url, self.ca)?;
-                let (link, stream, lost) = Link::connect(client, self.options, rt)
-                    .await
-                    .map_err(ConnectError::unreachable)?;
-                rt.spawn(link.clone().run(stream, lost).or(stopped));
-                Backend::Single(link)
+                let source = Source::Fixed(single_client(&url, self.ca)?);
+                Backend::Single(single_link(source, self.options, rt, stopped).await?)
+            }
+            Target::Sentinel { sentinels, master } => {
+                let source = sentinel_source(&sentinels, &master, self.ca)?;
+                Backend::Single(single_link(source, self.options, rt, stopped).await?)
             }
             Target::Cluster(nodes) => {
                 let builder = cluster_client(&nodes, self.ca)?;
@@ -179,6 +204,20 @@ impl RedisAdapterBuilder {
     }
 }
 
+/// The link to one Redis (found through `source`), its task spawned.
+async fn single_link(
+    source: Source,
+    options: Options,
+    rt: Runtime,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Arc<Link>, ConnectError> {
+    let (link, stream, lost) = Link::connect(source, options, rt)
+        .await
+        .map_err(ConnectError::unreachable)?;
+    rt.spawn(link.clone().run(stream, lost).or(stopped));
+    Ok(link)
+}
+
 /// The client of a single Redis, trusting `ca` when given.
 fn single_client(url: &str, ca: Option<Vec<u8>>) -> Result<redis::Client, ConnectError> {
     let invalid = |err: redis::RedisError| ConnectError::InvalidUrl(err.to_string());
@@ -189,6 +228,39 @@ fn single_client(url: &str, ca: Option<Vec<u8>>) -> Result<redis::Client, Connec
         }
         _ => redis::Client::open(url).map_err(invalid),
     }
+}
+
+/// The Sentinels that name the master, whose certificate `ca` checks.
+fn sentinel_source(
+    sentinels: &[String],
+    master: &str,
+    ca: Option<Vec<u8>>,
+) -> Result<Source, ConnectError> {
+    use redis::IntoConnectionInfo;
+    let invalid = |err: redis::RedisError| ConnectError::InvalidUrl(err.to_string());
+    if sentinels.is_empty() {
+        return Err(ConnectError::InvalidUrl("no Sentinel given".into()));
+    }
+    let addresses = sentinels
+        .iter()
+        .map(|url| Ok(url.as_str().into_connection_info()?.addr().clone()))
+        .collect::<Result<Vec<_>, redis::RedisError>>()
+        .map_err(invalid)?;
+    let builder = redis::sentinel::SentinelClientBuilder::new(
+        addresses,
+        master,
+        redis::sentinel::SentinelServerType::Master,
+    )
+    .map_err(invalid)?;
+    let builder = match ca {
+        #[cfg(feature = "tls")]
+        Some(ca) => builder
+            .set_client_to_redis_tls_mode(redis::TlsMode::Secure)
+            .set_client_to_redis_certificates(crate::tls::certificates(ca)),
+        _ => builder,
+    };
+    let client = builder.build().map_err(invalid)?;
+    Ok(Source::Sentinel(async_lock::Mutex::new(client)))
 }
 
 /// The client builder of a cluster, trusting `ca` when given.

@@ -42,6 +42,7 @@ mod link;
 mod publisher;
 mod reply;
 mod runtime;
+mod source;
 #[cfg(feature = "tls")]
 mod tls;
 

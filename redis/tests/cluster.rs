@@ -1,6 +1,6 @@
 //! The pub/sub adapter on a 3-master Redis Cluster (scripts/redis-services
-//! cluster), and TLS to Redis with a private CA (scripts/redis-services
-//! tls), on tokio and on smol (async-std runs on the same redis support).
+//! cluster), on tokio and on smol (async-std runs on the same redis
+//! support).
 
 #[macro_use]
 mod common;
@@ -9,18 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::services::Services;
-use common::{sink, within, Events};
+use common::{started, tokio_block_on, within};
 use sio_driver::Bus;
 use sio_redis::{ConnectError, RedisAdapter};
-
-fn tokio_block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(future)
-}
 
 #[test]
 fn cluster_pubsub_on_tokio() {
@@ -30,23 +21,6 @@ fn cluster_pubsub_on_tokio() {
 #[test]
 fn cluster_pubsub_on_smol() {
     smol::block_on(cluster_pubsub());
-}
-
-#[test]
-fn tls_with_the_private_ca_on_tokio() {
-    tokio_block_on(tls());
-}
-
-#[test]
-fn tls_with_the_private_ca_on_smol() {
-    smol::block_on(tls());
-}
-
-async fn started(builder: sio_redis::RedisAdapterBuilder) -> (RedisAdapter, Events) {
-    let adapter = builder.connect().await.expect("connect");
-    let (sink, events) = sink();
-    adapter.start(sink);
-    (adapter, events)
 }
 
 async fn wait_for_count(adapter: &RedisAdapter, channel: &str, count: usize) {
@@ -133,38 +107,5 @@ async fn cluster_pubsub() {
     match RedisAdapter::cluster(Vec::<String>::new()).connect().await {
         Err(ConnectError::InvalidUrl(_)) => {}
         other => panic!("expected InvalidUrl, got {other:?}"),
-    }
-}
-
-/// The TLS server's certificate is checked against the CA given: a
-/// broadcast crosses with the right one; the wrong CA, or none (the system
-/// roots), is refused with a clear error.
-async fn tls() {
-    let server = Services::start("tls");
-    let url = server.urls[0].clone();
-    let ca = std::fs::read(server.ca.as_ref().expect("CA")).expect("read the CA");
-    let wrong = std::fs::read(server.wrong_ca.as_ref().expect("wrong CA")).expect("read");
-    let (a, a_events) = started(RedisAdapter::builder(&url).tls_ca(ca.clone())).await;
-    let (b, _b_events) = started(RedisAdapter::builder(&url).tls_ca(ca)).await;
-    a.subscribe(vec![], vec!["socket.io#/#*".into()])
-        .await
-        .expect("psubscribe");
-    b.publish("socket.io#/#".into(), Bytes::from_static(b"over tls"))
-        .await
-        .expect("publish");
-    assert_eq!(
-        a_events.message().await,
-        ("socket.io#/#".to_string(), b"over tls".to_vec())
-    );
-    for refused in [
-        RedisAdapter::builder(&url).tls_ca(wrong),
-        RedisAdapter::builder(&url),
-    ] {
-        match within("a refused TLS connect", refused.connect()).await {
-            Err(ConnectError::Unreachable(why)) => {
-                assert!(why.contains("certificate"), "{why}")
-            }
-            other => panic!("expected a certificate error, got {other:?}"),
-        }
     }
 }

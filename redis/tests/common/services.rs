@@ -13,6 +13,8 @@ pub struct Services {
     pub ca: Option<PathBuf>,
     /// A CA that did not.
     pub wrong_ca: Option<PathBuf>,
+    /// Every other `NAME value` line (the Sentinel's MASTER, MASTER_URL...).
+    pub facts: Vec<(String, String)>,
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
@@ -30,7 +32,7 @@ impl Services {
             .expect("start scripts/redis-services");
         let stdin = child.stdin.take().expect("its stdin");
         let mut stdout = BufReader::new(child.stdout.take().expect("its stdout"));
-        let (mut urls, mut ca, mut wrong_ca) = (Vec::new(), None, None);
+        let (mut urls, mut ca, mut wrong_ca, mut facts) = (Vec::new(), None, None, Vec::new());
         loop {
             let mut line = String::new();
             if stdout.read_line(&mut line).expect("read redis-services") == 0 {
@@ -41,11 +43,13 @@ impl Services {
                 Some(("URL", url)) => urls.push(url.to_string()),
                 Some(("CA", path)) => ca = Some(PathBuf::from(path)),
                 Some(("WRONG_CA", path)) => wrong_ca = Some(PathBuf::from(path)),
+                Some((name, value)) => facts.push((name.to_string(), value.to_string())),
                 _ if line == "READY" => {
                     return Self {
                         urls,
                         ca,
                         wrong_ca,
+                        facts,
                         child,
                         stdin,
                         stdout,
@@ -59,6 +63,15 @@ impl Services {
 }
 
 impl Services {
+    /// The value of the `name` line.
+    pub fn fact(&self, name: &str) -> &str {
+        self.facts
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or_else(|| panic!("redis-services said no {name}"))
+    }
+
     /// Kills cluster master `n` (SIGKILL), and waits until it is gone.
     pub fn kill_node(&mut self, n: usize) {
         self.command(&format!("kill {n}"));
