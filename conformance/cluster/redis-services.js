@@ -3,7 +3,7 @@
 // closes the script's stdin, which tears everything down.
 "use strict";
 
-const { spawn } = require("node:child_process");
+const { spawn, execFileSync } = require("node:child_process");
 const path = require("node:path");
 const readline = require("node:readline");
 
@@ -34,4 +34,24 @@ function startServices(kind) {
   });
 }
 
-module.exports = { startServices };
+/// Waits until `count` nodes have subscribed on the cluster whose masters
+/// are `urls` (the request channel's subscribers, summed over the masters;
+/// every adapter subscribes to its pattern before, on the same connection
+/// for Node's, and awaited for sio's): a server says it listens before its
+/// adapter's subscriptions are made, and on a cluster they take longer
+/// than a first broadcast. (PUBSUB NUMPAT counts distinct patterns, not
+/// subscribers: no use here.)
+async function waitForSubscriptions(urls, count, key = "socket.io") {
+  const sum = (args) =>
+    urls
+      .map((url) => execFileSync("redis-cli", ["-u", url, ...args], { encoding: "utf8" }))
+      .map((out) => Number(out.trim().split("\n").pop()))
+      .reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 200; i++) {
+    if (sum(["pubsub", "numsub", `${key}-request#/#`]) >= count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the ${count} nodes did not all subscribe on the cluster`);
+}
+
+module.exports = { startServices, waitForSubscriptions };

@@ -20,7 +20,7 @@ const { spawn } = require("node:child_process");
 const path = require("node:path");
 const { runChecks } = require("./cluster-check");
 const { Redis, freePort } = require("./redis-server");
-const { startServices } = require("./redis-services");
+const { startServices, waitForSubscriptions } = require("./redis-services");
 
 function args() {
   const argv = process.argv.slice(2);
@@ -68,19 +68,20 @@ async function startRedis(opts) {
   if (kind === "single") {
     const redis = new Redis(await freePort());
     await redis.start();
-    return { redis, redisUrl: redis.url };
+    return { redis, redisUrl: redis.url, ready: async () => {} };
   }
   if (kind !== "cluster" && kind !== "tls") throw new Error(`unknown --redis ${kind}`);
   if (opts.restart) throw new Error("--restart needs --redis single");
   const services = await startServices(kind);
   if (kind === "tls") process.env.REDIS_CA = services.ca;
   const redisUrl = kind === "cluster" ? `cluster:${services.urls.join(",")}` : services.urls[0];
-  return { redis: { kill: services.stop }, redisUrl };
+  const ready = kind === "cluster" ? (n) => waitForSubscriptions(services.urls, n) : async () => {};
+  return { redis: { kill: services.stop }, redisUrl, ready };
 }
 
 async function main() {
   const opts = args();
-  const { redis, redisUrl } = await startRedis(opts);
+  const { redis, redisUrl, ready } = await startRedis(opts);
   const procs = [];
   let failed = 1;
   try {
@@ -91,6 +92,7 @@ async function main() {
       procs.push(await startServer(kind, port, redisUrl, name, opts.sioBin));
       urls.push(`http://127.0.0.1:${port}`);
     }
+    await ready(procs.length);
     console.log(`cluster: ${opts.servers.join(", ")} on ${redisUrl}`);
     const results = await runChecks(urls, opts.restart ? { redis } : {});
     console.log(`${results.passed} passed, ${results.failed} failed`);

@@ -205,12 +205,14 @@ impl ClusterLink {
         patterns: &[String],
     ) -> Result<(), BusError> {
         let mut connection = self.connection.clone();
-        if !channels.is_empty() {
-            self.bounded("SUBSCRIBE", connection.subscribe(channels))
-                .await?;
-        }
+        // Patterns first, as the reference adapter does: once a node is
+        // counted on the request channel, it has its broadcast pattern.
         if !patterns.is_empty() {
             self.bounded("PSUBSCRIBE", connection.psubscribe(patterns))
+                .await?;
+        }
+        if !channels.is_empty() {
+            self.bounded("SUBSCRIBE", connection.subscribe(channels))
                 .await?;
         }
         Ok(())
