@@ -9,7 +9,8 @@
 "use strict";
 
 const { Server } = require("socket.io");
-const { createClient } = require("redis");
+const fs = require("node:fs");
+const { createClient, createCluster } = require("redis");
 const { createAdapter } = require("@socket.io/redis-adapter");
 
 const port = Number(process.argv[2] || process.env.PORT);
@@ -19,7 +20,12 @@ const nodeName = process.argv[4] || process.env.NODE_NAME || `node-${port}`;
 const REQUESTS_TIMEOUT = 3000;
 
 async function main() {
-  const pub = createClient({ url: redisUrl });
+  // `cluster:URL,URL,...`: a Redis Cluster (node-redis's cluster client);
+  // REDIS_CA: the PEM CA a rediss:// server's certificate must chain to.
+  const tls = process.env.REDIS_CA ? { tls: true, ca: fs.readFileSync(process.env.REDIS_CA) } : undefined;
+  const pub = redisUrl.startsWith("cluster:")
+    ? createCluster({ rootNodes: redisUrl.slice(8).split(",").map((url) => ({ url })) })
+    : createClient({ url: redisUrl, ...(tls ? { socket: tls } : {}) });
   const sub = pub.duplicate();
   // node-redis reconnects on its own; an outage is logged once.
   for (const [role, client] of [["pub", pub], ["sub", sub]]) {

@@ -8,6 +8,10 @@
 //   --sio-bin  the sio cluster server binary (default: the workspace's
 //              target/debug/cluster-server, or $CARGO_TARGET_DIR's).
 //   --restart  also kill and restart Redis in the middle of the run.
+//   --redis    `single` (default: a redis-server of its own), `cluster` (a
+//              3-master Redis Cluster) or `tls` (a TLS-only redis-server
+//              whose certificate a private CA signed, given to every node
+//              in REDIS_CA), all from scripts/redis-services.
 // Needs redis-server on PATH (scripts/install-redis) and `npm ci` in
 // conformance/. Prints `N passed, N failed`; exits 1 on failure.
 "use strict";
@@ -16,6 +20,7 @@ const { spawn } = require("node:child_process");
 const path = require("node:path");
 const { runChecks } = require("./cluster-check");
 const { Redis, freePort } = require("./redis-server");
+const { startServices, waitForSubscriptions } = require("./redis-services");
 
 function args() {
   const argv = process.argv.slice(2);
@@ -24,6 +29,7 @@ function args() {
     if (argv[i] === "--restart") opts.restart = true;
     else if (argv[i] === "--servers") opts.servers = argv[++i].split(",");
     else if (argv[i] === "--sio-bin") opts.sioBin = argv[++i];
+    else if (argv[i] === "--redis") opts.redis = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (opts.servers.length !== 3) throw new Error("--servers takes three nodes");
@@ -55,10 +61,27 @@ function startServer(kind, port, redisUrl, name, sioBin) {
   });
 }
 
+/// The Redis the nodes share: `redis` (single only, for --restart) and the
+/// URL the nodes get (`cluster:URL,...` for a cluster).
+async function startRedis(opts) {
+  const kind = opts.redis || "single";
+  if (kind === "single") {
+    const redis = new Redis(await freePort());
+    await redis.start();
+    return { redis, redisUrl: redis.url, ready: async () => {} };
+  }
+  if (kind !== "cluster" && kind !== "tls") throw new Error(`unknown --redis ${kind}`);
+  if (opts.restart) throw new Error("--restart needs --redis single");
+  const services = await startServices(kind);
+  if (kind === "tls") process.env.REDIS_CA = services.ca;
+  const redisUrl = kind === "cluster" ? `cluster:${services.urls.join(",")}` : services.urls[0];
+  const ready = kind === "cluster" ? (n) => waitForSubscriptions(services.urls, n) : async () => {};
+  return { redis: { kill: services.stop }, redisUrl, ready };
+}
+
 async function main() {
   const opts = args();
-  const redis = new Redis(await freePort());
-  await redis.start();
+  const { redis, redisUrl, ready } = await startRedis(opts);
   const procs = [];
   let failed = 1;
   try {
@@ -66,10 +89,11 @@ async function main() {
     for (const [i, kind] of opts.servers.entries()) {
       const port = await freePort();
       const name = `${kind}-${i}`;
-      procs.push(await startServer(kind, port, redis.url, name, opts.sioBin));
+      procs.push(await startServer(kind, port, redisUrl, name, opts.sioBin));
       urls.push(`http://127.0.0.1:${port}`);
     }
-    console.log(`cluster: ${opts.servers.join(", ")} on ${redis.url}`);
+    await ready(procs.length);
+    console.log(`cluster: ${opts.servers.join(", ")} on ${redisUrl}`);
     const results = await runChecks(urls, opts.restart ? { redis } : {});
     console.log(`${results.passed} passed, ${results.failed} failed`);
     failed = results.failed;

@@ -8,11 +8,14 @@ use futures_lite::FutureExt;
 use sio_core::adapter::DEFAULT_KEY;
 use sio_driver::{BoxFuture, Bus, BusError, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 
+use crate::backend::Backend;
+use crate::cluster_link::ClusterLink;
 use crate::error::ConnectError;
 use crate::link::{Link, Options};
 use crate::publisher::Publisher;
 use crate::reply::numsub_count;
 use crate::runtime::Runtime;
+use crate::source::Source;
 
 /// How long one Redis command (or opening a connection) may take by default.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -31,7 +34,7 @@ pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// subscribes again to everything, then reports `BusEvent::Up`. Dropping the
 /// adapter stops its background task and closes both connections.
 pub struct RedisAdapter {
-    link: Arc<Link>,
+    link: Backend,
     /// Queues publishes in call order; dropped with the adapter, which
     /// ends the publisher task once what was queued is sent.
     publisher: Publisher,
@@ -42,8 +45,9 @@ pub struct RedisAdapter {
 impl std::fmt::Debug for RedisAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisAdapter")
-            .field("key", &self.link.options.key)
-            .field("runtime", &self.link.rt)
+            .field("key", &self.link.options().key)
+            .field("cluster", &self.link.is_cluster())
+            .field("runtime", &self.link.rt())
             .finish_non_exhaustive()
     }
 }
@@ -51,8 +55,23 @@ impl std::fmt::Debug for RedisAdapter {
 /// The options of a [`RedisAdapter`], then [`connect`](Self::connect).
 #[derive(Debug, Clone)]
 pub struct RedisAdapterBuilder {
-    url: String,
+    target: Target,
     options: Options,
+    /// PEM certificates of the CA(s) a `rediss://` server must chain to.
+    ca: Option<Vec<u8>>,
+}
+
+/// Where the adapter connects.
+#[derive(Debug, Clone)]
+enum Target {
+    Single(String),
+    /// A Redis Cluster, found from these nodes.
+    Cluster(Vec<String>),
+    /// The master named `master` by these Sentinels.
+    Sentinel {
+        sentinels: Vec<String>,
+        master: String,
+    },
 }
 
 impl RedisAdapter {
@@ -64,19 +83,61 @@ impl RedisAdapter {
 
     /// The options, starting from the reference adapter's defaults.
     pub fn builder(url: impl Into<String>) -> RedisAdapterBuilder {
-        RedisAdapterBuilder {
-            url: url.into(),
+        RedisAdapterBuilder::new(Target::Single(url.into()))
+    }
+
+    /// The options for a Redis Cluster found from `nodes` (URLs of some of
+    /// its masters, `redis://` or `rediss://`), as the reference adapter on
+    /// a cluster client: the same channels and messages, `PUBLISH` (every
+    /// node of a cluster forwards it to every other) and `PUBSUB NUMSUB`
+    /// summed over the nodes.
+    pub fn cluster<S: Into<String>>(nodes: impl IntoIterator<Item = S>) -> RedisAdapterBuilder {
+        RedisAdapterBuilder::new(Target::Cluster(nodes.into_iter().map(Into::into).collect()))
+    }
+}
+
+impl RedisAdapter {
+    /// The options for the master that Redis Sentinel names: `sentinels`
+    /// are URLs of some Sentinels (`redis://host:26379`), `master` the
+    /// name they monitor it under. The adapter asks them on every
+    /// connection and reconnection, so after a failover (Sentinel closes
+    /// the clients of the old master) it follows the new one. A `tls_ca`
+    /// applies to the master, not to the Sentinels.
+    pub fn sentinel<S: Into<String>>(
+        sentinels: impl IntoIterator<Item = S>,
+        master: impl Into<String>,
+    ) -> RedisAdapterBuilder {
+        RedisAdapterBuilder::new(Target::Sentinel {
+            sentinels: sentinels.into_iter().map(Into::into).collect(),
+            master: master.into(),
+        })
+    }
+}
+
+impl RedisAdapterBuilder {
+    fn new(target: Target) -> Self {
+        Self {
+            target,
             options: Options {
                 key: DEFAULT_KEY.into(),
                 requests_timeout: DEFAULT_REQUESTS_TIMEOUT,
                 command_timeout: DEFAULT_COMMAND_TIMEOUT,
                 backoff: (DEFAULT_BACKOFF_FIRST, DEFAULT_BACKOFF_MAX),
             },
+            ca: None,
         }
     }
-}
 
-impl RedisAdapterBuilder {
+    /// Trusts only the CA certificates in `pem` (PEM, one or more) for a
+    /// `rediss://` URL, instead of the system's roots: for a Redis whose
+    /// certificate a private CA signed. Needs the `tls` feature; a server
+    /// whose certificate does not chain to them is refused at `connect`.
+    #[cfg(feature = "tls")]
+    pub fn tls_ca(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca = Some(pem.into());
+        self
+    }
+
     /// The channel key prefix (the reference adapter's `key`, default
     /// `"socket.io"`). Every node of a cluster must use the same.
     pub fn key(mut self, key: impl Into<String>) -> Self {
@@ -109,16 +170,30 @@ impl RedisAdapterBuilder {
     /// caller's runtime. Fails if Redis is unreachable.
     pub async fn connect(self) -> Result<RedisAdapter, ConnectError> {
         let rt = Runtime::detect().ok_or(ConnectError::NoRuntime)?;
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|err| ConnectError::InvalidUrl(err.to_string()))?;
-        let (link, stream, lost) = Link::connect(client, self.options, rt)
-            .await
-            .map_err(|err| ConnectError::Unreachable(err.0))?;
+        #[cfg(feature = "tls")]
+        crate::tls::install_provider();
         let (stop, stopped) = async_channel::bounded::<()>(1);
-        let task = link.clone().run(stream, lost);
-        rt.spawn(task.or(async move {
+        let stopped = async move {
             let _ = stopped.recv().await;
-        }));
+        };
+        let link = match self.target {
+            Target::Single(url) => {
+                let source = Source::Fixed(single_client(&url, self.ca)?);
+                Backend::Single(single_link(source, self.options, rt, stopped).await?)
+            }
+            Target::Sentinel { sentinels, master } => {
+                let source = sentinel_source(&sentinels, &master, self.ca)?;
+                Backend::Single(single_link(source, self.options, rt, stopped).await?)
+            }
+            Target::Cluster(nodes) => {
+                let builder = cluster_client(&nodes, self.ca)?;
+                let (link, lost) = ClusterLink::connect(builder, self.options, rt)
+                    .await
+                    .map_err(ConnectError::unreachable)?;
+                rt.spawn(link.clone().run(lost).or(stopped));
+                Backend::Cluster(link)
+            }
+        };
         let (publisher, sending) = Publisher::new(link.clone());
         rt.spawn(sending);
         Ok(RedisAdapter {
@@ -126,6 +201,85 @@ impl RedisAdapterBuilder {
             publisher,
             _stop: stop,
         })
+    }
+}
+
+/// The link to one Redis (found through `source`), its task spawned.
+async fn single_link(
+    source: Source,
+    options: Options,
+    rt: Runtime,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Arc<Link>, ConnectError> {
+    let (link, stream, lost) = Link::connect(source, options, rt)
+        .await
+        .map_err(ConnectError::unreachable)?;
+    rt.spawn(link.clone().run(stream, lost).or(stopped));
+    Ok(link)
+}
+
+/// The client of a single Redis, trusting `ca` when given.
+fn single_client(url: &str, ca: Option<Vec<u8>>) -> Result<redis::Client, ConnectError> {
+    let invalid = |err: redis::RedisError| ConnectError::InvalidUrl(err.to_string());
+    match ca {
+        #[cfg(feature = "tls")]
+        Some(ca) => {
+            redis::Client::build_with_tls(url, crate::tls::certificates(ca)).map_err(invalid)
+        }
+        _ => redis::Client::open(url).map_err(invalid),
+    }
+}
+
+/// The Sentinels that name the master, whose certificate `ca` checks.
+fn sentinel_source(
+    sentinels: &[String],
+    master: &str,
+    ca: Option<Vec<u8>>,
+) -> Result<Source, ConnectError> {
+    use redis::IntoConnectionInfo;
+    let invalid = |err: redis::RedisError| ConnectError::InvalidUrl(err.to_string());
+    if sentinels.is_empty() {
+        return Err(ConnectError::InvalidUrl("no Sentinel given".into()));
+    }
+    let addresses = sentinels
+        .iter()
+        .map(|url| Ok(url.as_str().into_connection_info()?.addr().clone()))
+        .collect::<Result<Vec<_>, redis::RedisError>>()
+        .map_err(invalid)?;
+    let builder = redis::sentinel::SentinelClientBuilder::new(
+        addresses,
+        master,
+        redis::sentinel::SentinelServerType::Master,
+    )
+    .map_err(invalid)?;
+    let builder = match ca {
+        #[cfg(feature = "tls")]
+        Some(ca) => builder
+            .set_client_to_redis_tls_mode(redis::TlsMode::Secure)
+            .set_client_to_redis_certificates(crate::tls::certificates(ca)),
+        _ => builder,
+    };
+    let client = builder.build().map_err(invalid)?;
+    Ok(Source::Sentinel(async_lock::Mutex::new(client)))
+}
+
+/// The client builder of a cluster, trusting `ca` when given.
+fn cluster_client(
+    nodes: &[String],
+    ca: Option<Vec<u8>>,
+) -> Result<redis::cluster::ClusterClientBuilder, ConnectError> {
+    if nodes.is_empty() {
+        return Err(ConnectError::InvalidUrl("no cluster node given".into()));
+    }
+    for node in nodes {
+        redis::parse_redis_url(node)
+            .ok_or_else(|| ConnectError::InvalidUrl(format!("not a Redis URL: {node}")))?;
+    }
+    let builder = redis::cluster::ClusterClientBuilder::new(nodes.to_vec());
+    match ca {
+        #[cfg(feature = "tls")]
+        Some(ca) => Ok(builder.certs(crate::tls::certificates(ca))),
+        _ => Ok(builder),
     }
 }
 
@@ -161,10 +315,10 @@ impl Bus for RedisAdapter {
     }
 
     fn key(&self) -> &str {
-        &self.link.options.key
+        &self.link.options().key
     }
 
     fn requests_timeout(&self) -> Duration {
-        self.link.options.requests_timeout
+        self.link.options().requests_timeout
     }
 }

@@ -30,6 +30,12 @@ impl std::fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
+impl ConnectError {
+    pub(crate) fn unreachable(err: BusError) -> Self {
+        Self::Unreachable(err.0)
+    }
+}
+
 impl From<ConnectError> for BusError {
     fn from(err: ConnectError) -> Self {
         BusError(err.to_string())

@@ -21,6 +21,13 @@
 //! tokio inside a tokio runtime (as the redis crate decides for itself),
 //! else async-std inside an async-std task, else smol.
 //!
+//! Deployments: a single Redis ([`RedisAdapter::builder`]), a Redis
+//! Cluster ([`RedisAdapter::cluster`]: the redis crate's cluster client,
+//! same channels and messages as Node's adapter on a cluster client), the
+//! master Redis Sentinel names ([`RedisAdapter::sentinel`], asked again on
+//! every reconnection), each over TLS with `rediss://` (feature `tls`,
+//! rustls on ring; `tls_ca` for a private CA).
+//!
 //! ```no_run
 //! # async fn example() -> Result<(), sio_redis::ConnectError> {
 //! let adapter = sio_redis::RedisAdapter::builder("redis://127.0.0.1:6379")
@@ -35,11 +42,16 @@
 #![warn(missing_docs)]
 
 mod adapter;
+mod backend;
+mod cluster_link;
 mod error;
 mod link;
 mod publisher;
 mod reply;
 mod runtime;
+mod source;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use adapter::{
     RedisAdapter, RedisAdapterBuilder, DEFAULT_BACKOFF_FIRST, DEFAULT_BACKOFF_MAX,

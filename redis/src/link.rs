@@ -13,6 +13,7 @@ use sio_driver::{BusError, BusEvent, BusSink};
 
 use crate::error::bus_error;
 use crate::runtime::Runtime;
+use crate::source::Source;
 
 /// The adapter's settings.
 #[derive(Debug, Clone)]
@@ -27,7 +28,7 @@ pub(crate) struct Options {
 
 /// What the adapter and its background task share.
 pub(crate) struct Link {
-    client: redis::Client,
+    source: Source,
     pub(crate) options: Options,
     pub(crate) rt: Runtime,
     sink: OnceLock<BusSink>,
@@ -62,7 +63,7 @@ fn down() -> BusError {
     BusError("Redis connection is down".into())
 }
 
-fn add_new(remembered: &mut Vec<String>, asked: &[String]) {
+pub(crate) fn add_new(remembered: &mut Vec<String>, asked: &[String]) {
     for name in asked {
         if !remembered.contains(name) {
             remembered.push(name.clone());
@@ -73,13 +74,13 @@ fn add_new(remembered: &mut Vec<String>, asked: &[String]) {
 impl Link {
     /// Connects both connections; `Err` if Redis is unreachable.
     pub(crate) async fn connect(
-        client: redis::Client,
+        source: Source,
         options: Options,
         rt: Runtime,
     ) -> Result<(Arc<Self>, PubSubStream, async_channel::Receiver<BusError>), BusError> {
         let (lost, lost_rx) = async_channel::unbounded();
         let link = Arc::new(Self {
-            client,
+            source,
             options,
             rt,
             sink: OnceLock::new(),
@@ -153,15 +154,22 @@ impl Link {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.options.command_timeout))
             .set_response_timeout(Some(self.options.command_timeout));
+        let client = match self
+            .rt
+            .timeout(self.options.command_timeout, self.source.client())
+            .await
+        {
+            Some(client) => client?,
+            None => return Err(BusError("Sentinel did not answer in time".into())),
+        };
         let publisher = self
             .bounded(
                 "connecting the publisher",
-                self.client
-                    .get_multiplexed_async_connection_with_config(&config),
+                client.get_multiplexed_async_connection_with_config(&config),
             )
             .await?;
         let pubsub = self
-            .bounded("connecting the subscriber", self.client.get_async_pubsub())
+            .bounded("connecting the subscriber", client.get_async_pubsub())
             .await?;
         let (mut subscriber, stream) = pubsub.split();
         // Subscribe to what is remembered until nothing new came in

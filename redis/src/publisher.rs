@@ -10,12 +10,10 @@
 //! The pipeline's outcome is every message's: should Redis refuse one
 //! command, the whole batch reports the error.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use sio_driver::{BoxFuture, BusError};
 
-use crate::link::Link;
+use crate::backend::Backend;
 
 /// Messages queued and not yet sent; beyond this `publish` fails at once.
 const QUEUE: usize = 65_536;
@@ -37,7 +35,7 @@ pub(crate) struct Publisher {
 
 impl Publisher {
     /// The queue, and the task that empties it (to spawn).
-    pub(crate) fn new(link: Arc<Link>) -> (Self, impl std::future::Future<Output = ()>) {
+    pub(crate) fn new(link: Backend) -> (Self, impl std::future::Future<Output = ()>) {
         let (queue, queued) = async_channel::bounded(QUEUE);
         (Self { queue }, run(link, queued))
     }
@@ -73,7 +71,7 @@ impl Publisher {
 
 /// Sends what is queued, in order, one pipeline at a time, until the
 /// adapter is dropped and the queue is empty.
-async fn run(link: Arc<Link>, queued: async_channel::Receiver<Publish>) {
+async fn run(link: Backend, queued: async_channel::Receiver<Publish>) {
     let mut batch: Vec<Publish> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = queued.recv().await {
         batch.push(first);
@@ -90,8 +88,10 @@ async fn run(link: Arc<Link>, queued: async_channel::Receiver<Publish>) {
                 .arg(&publish.channel)
                 .arg(publish.payload.as_ref());
         }
+        // On a cluster every PUBLISH goes to one node (the master of the
+        // key prefix's slot), so they stay in call order.
         let outcome = link
-            .pipeline("PUBLISH", &pipeline)
+            .pipeline("PUBLISH", &link.options().key, pipeline)
             .await
             .and_then(|replies| {
                 if replies.len() == batch.len() {

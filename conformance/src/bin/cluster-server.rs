@@ -79,8 +79,18 @@ fn announce(port: u16) -> std::io::Result<()> {
     out.flush()
 }
 
+/// `redis-url` is one Redis URL, or `cluster:URL,URL,...` for a Redis
+/// Cluster; `REDIS_CA` (a PEM file) is the CA a `rediss://` server's
+/// certificate must chain to.
 async fn adapter(args: &Args) -> std::io::Result<RedisAdapter> {
-    RedisAdapter::builder(args.redis_url.as_str())
+    let mut builder = match args.redis_url.strip_prefix("cluster:") {
+        Some(nodes) => RedisAdapter::cluster(nodes.split(',')),
+        None => RedisAdapter::builder(args.redis_url.as_str()),
+    };
+    if let Some(ca) = std::env::var_os("REDIS_CA") {
+        builder = builder.tls_ca(std::fs::read(ca)?);
+    }
+    builder
         .requests_timeout(REQUESTS_TIMEOUT)
         .connect()
         .await

@@ -148,6 +148,10 @@ impl Tally {
     }
 }
 
+/// The most acks of a broadcast kept beyond the client counts reported so
+/// far, while some node has not reported its count yet.
+const MAX_EARLY_ACKS: usize = 65_536;
+
 #[derive(Debug)]
 struct Pending {
     kind: RequestType,
@@ -248,9 +252,23 @@ impl PendingRequests {
                 *clients = clients.saturating_add(count);
                 Fed::Accepted
             }
-            (Tally::Acks { clients, acks, .. }, _, Response::BroadcastAck { .. }) => {
-                // Each node publishes its count before its clients' acks.
-                if acks.len() >= *clients {
+            (
+                Tally::Acks {
+                    nodes,
+                    nodes_reported,
+                    clients,
+                    acks,
+                },
+                _,
+                Response::BroadcastAck { .. },
+            ) => {
+                // Each node publishes its count before its clients' acks,
+                // but on a Redis Cluster they may cross different nodes
+                // and arrive the other way round: while a node has not
+                // reported, an ack may be ahead of its count (as Node's
+                // tally allows), up to a bound.
+                let counts_pending = nodes_reported < nodes && acks.len() < MAX_EARLY_ACKS;
+                if acks.len() >= *clients && !counts_pending {
                     return Fed::Surplus;
                 }
                 acks.push(response);
@@ -504,13 +522,68 @@ mod tests {
         assert_eq!(requests.feed(count(2)), Fed::Accepted);
         assert_eq!(requests.feed(ack(1)), Fed::Accepted);
         assert_eq!(requests.feed(ack(2)), Fed::Accepted);
-        assert_eq!(requests.feed(ack(3)), Fed::Surplus);
         // One node still has to report.
         assert_eq!(requests.poll(at(10)), None);
         assert_eq!(requests.feed(count(-5)), Fed::Accepted);
         let done = requests.poll(at(10)).unwrap();
         assert_eq!(done.outcome, Outcome::Complete);
         assert_eq!(done.responses, vec![ack(1), ack(2)]);
+    }
+
+    /// On a Redis Cluster a node's acks can arrive before its count.
+    #[test]
+    fn broadcast_acks_ahead_of_their_count_are_kept() {
+        let mut requests = PendingRequests::new();
+        requests
+            .register("b", RequestType::Broadcast, 2, at(1000))
+            .unwrap();
+        let count = |n| Response::BroadcastClientCount {
+            request_id: "b".into(),
+            client_count: n,
+        };
+        let ack = |n| Response::BroadcastAck {
+            request_id: "b".into(),
+            packet: Some(Value::Int(n)),
+        };
+        assert_eq!(requests.feed(count(1)), Fed::Accepted);
+        assert_eq!(requests.feed(ack(1)), Fed::Accepted);
+        // The second node's ack, then its count.
+        assert_eq!(requests.feed(ack(2)), Fed::Accepted);
+        assert_eq!(requests.poll(at(10)), None);
+        assert_eq!(requests.feed(count(1)), Fed::Accepted);
+        let done = requests.poll(at(10)).unwrap();
+        assert_eq!(done.outcome, Outcome::Complete);
+        assert_eq!(done.responses, vec![ack(1), ack(2)]);
+    }
+
+    #[test]
+    fn acks_beyond_every_count_are_surplus_and_early_ones_bounded() {
+        let mut requests = PendingRequests::new();
+        requests
+            .register("b", RequestType::Broadcast, 1, at(1000))
+            .unwrap();
+        let ack = || Response::BroadcastAck {
+            request_id: "b".into(),
+            packet: None,
+        };
+        for _ in 0..MAX_EARLY_ACKS {
+            assert_eq!(requests.feed(ack()), Fed::Accepted);
+        }
+        assert_eq!(requests.feed(ack()), Fed::Surplus);
+        let mut requests = PendingRequests::new();
+        requests
+            .register("c", RequestType::Broadcast, 1, at(1000))
+            .unwrap();
+        let _ = requests.feed(Response::BroadcastClientCount {
+            request_id: "c".into(),
+            client_count: 1,
+        });
+        let ack = || Response::BroadcastAck {
+            request_id: "c".into(),
+            packet: None,
+        };
+        assert_eq!(requests.feed(ack()), Fed::Accepted);
+        assert_eq!(requests.feed(ack()), Fed::Surplus);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod server;
+pub mod services;
 
 use std::time::Duration;
 
@@ -129,6 +130,24 @@ impl Events {
             other => panic!("expected Up, got {other:?}"),
         }
     }
+}
+
+/// A multi-threaded tokio runtime running `future`.
+pub fn tokio_block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(future)
+}
+
+/// `builder`'s adapter, connected and started, and its events.
+pub async fn started(builder: sio_redis::RedisAdapterBuilder) -> (RedisAdapter, Events) {
+    let adapter = builder.connect().await.expect("connect");
+    let (sink, events) = sink();
+    adapter.start(sink);
+    (adapter, events)
 }
 
 /// A started adapter on `server` and its events.
