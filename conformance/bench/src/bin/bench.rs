@@ -75,11 +75,11 @@ const TAIL_FIGURES: &[Figure] = &[
     Figure("server_cpu_us_per_round_trip", "CPU µs/rt", false),
 ];
 
-/// The runtime README ("Picking a runtime") recommends when tails matter:
-/// tokio's multi-thread scheduler with at most 8 I/O events taken per
-/// poll of the driver made while tasks wait. With the default (1,024) it
-/// serves the tasks of 1,000 busy clients unfairly: NOTES.md, "Tails at
-/// 1,000 echo clients".
+/// The reference row: tokio's multi-thread scheduler with at most 8 I/O
+/// events taken per poll of the driver made while tasks wait, which made
+/// one task per connection fair before sio's connection groups (and still
+/// helps connections served through the tower layer): NOTES.md, "Tails at
+/// 1,000 echo clients" and "Fourth pass".
 const RECOMMENDED_RUNTIME: &[(&str, &str)] = &[("BENCH_IO_EVENTS_BUSY", "8")];
 
 const FANOUT_FIGURES: &[Figure] = &[
