@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::endpoint::{Endpoint, Layer, ServerMachine};
+use super::group::Groups;
 use super::outbox::OutboxReceiver;
 use super::runtime::{BoxFuture, Timer};
 use sio_core::engine::{ConnId, Io};
@@ -219,6 +220,7 @@ pub(crate) async fn exchange<L: Layer>(
 pub(crate) async fn serve<L: Layer, S>(
     shared: Arc<L>,
     fallback: FallbackSlot,
+    groups: Arc<Groups>,
     mut stream: S,
     peer: Option<SocketAddr>,
 ) where
@@ -310,8 +312,11 @@ pub(crate) async fn serve<L: Layer, S>(
                     shared.process(|server, now| server.handle_ws_data(now, conn, &initial));
                 }
                 drop(initial);
+                // In a connection group, not a task of its own: sio's
+                // run queue decides which ready WebSocket goes next.
                 let runtime = endpoint.host.runtime().clone();
-                runtime.spawn(Box::pin(websocket(shared, conn, outputs, stream, guard)));
+                let socket = websocket(shared, conn, outputs, stream, guard);
+                groups.spawn(runtime.as_ref(), Box::pin(socket));
                 return;
             }
             // The client went away (or the server dropped the request).

@@ -40,6 +40,7 @@ use hashbrown::HashMap;
 
 use crate::conn::{Fallback, FallbackSlot};
 use crate::endpoint::{Endpoint, Layer};
+use crate::group::Groups;
 use crate::host::{start_timers, Host, Hosted};
 use crate::jobs::{start_now, JobQueue};
 use crate::runtime::{BoxFuture, Runtime};
@@ -67,6 +68,8 @@ type CloseHandler = Arc<dyn Fn(EngineSocket, CloseReason) -> BoxFuture<()> + Sen
 pub struct EngineIo {
     shared: Arc<EngineShared>,
     fallback: FallbackSlot,
+    /// The groups its WebSockets run in (`group`).
+    groups: Arc<Groups>,
 }
 
 impl std::fmt::Debug for EngineIo {
@@ -113,6 +116,7 @@ impl EngineIo {
         Ok(EngineIo {
             shared,
             fallback: Arc::new(RwLock::new(None)),
+            groups: Arc::default(),
         })
     }
 
@@ -177,7 +181,14 @@ impl EngineIo {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        crate::conn::serve(self.shared.clone(), self.fallback.clone(), stream, peer).await
+        crate::conn::serve(
+            self.shared.clone(),
+            self.fallback.clone(),
+            self.groups.clone(),
+            stream,
+            peer,
+        )
+        .await
     }
 
     /// What a standalone server answers for other paths than the

@@ -15,6 +15,7 @@ use super::bus::Bus;
 use super::cluster::ClusterError;
 use super::conn::{FallbackSlot, HttpExchange};
 use super::error::EmitError;
+use super::group::Groups;
 use super::namespace::{ConnectContext, ConnectError, Namespace, Registry};
 use super::operators::BroadcastOperator;
 use super::remote::RemoteSocket;
@@ -66,6 +67,8 @@ pub struct SocketIo {
     main: Namespace,
     /// What a standalone server answers to other paths than the endpoint's.
     fallback: FallbackSlot,
+    /// The groups its WebSockets run in (`group`).
+    groups: Arc<Groups>,
 }
 
 impl std::fmt::Debug for SocketIo {
@@ -106,6 +109,7 @@ impl SocketIo {
             shared,
             main,
             fallback: Arc::new(RwLock::new(None)),
+            groups: Arc::default(),
         }
     }
 
@@ -315,7 +319,14 @@ impl SocketIo {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        super::conn::serve(self.shared.clone(), self.fallback.clone(), stream, peer).await
+        super::conn::serve(
+            self.shared.clone(),
+            self.fallback.clone(),
+            self.groups.clone(),
+            stream,
+            peer,
+        )
+        .await
     }
 
     /// Answers the requests a standalone server (`serve` of a runtime

@@ -42,7 +42,7 @@
 //! Imports between modules run one way, down: no module imports its own
 //! importers. From the top: `admin` > `io` (and `engine_io`, `testing`) >
 //! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
-//! `shared` > the bottom floor (`conn`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
+//! `shared` > the bottom floor (`conn`, `group`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
 //! `meter`, `observe`,
 //! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
 //! `message`, `runtime`, `error`, `sync`). The client stands beside the
@@ -73,6 +73,7 @@ mod endpoint;
 pub mod engine_io;
 mod error;
 mod extensions;
+mod group;
 mod handshake;
 mod host;
 mod io;

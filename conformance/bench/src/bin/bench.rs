@@ -29,6 +29,9 @@ struct Measurement {
     /// Environment for the servers: set for the rows measured on a
     /// runtime other than tokio's default (the Rust servers only).
     server_env: &'static [(&'static str, &'static str)],
+    /// Set for the rows of sio on another runtime crate (the binary that
+    /// serves the app on it, on that runtime's defaults): sio only.
+    sio_bin: Option<&'static str>,
 }
 
 impl Planned for Measurement {
@@ -38,8 +41,12 @@ impl Planned for Measurement {
     fn figures(&self) -> &'static [Figure] {
         self.figures
     }
-    /// Node has one runtime: not run again for a row on another one.
+    /// Node has one runtime: not run again for a row on another one; a
+    /// row of sio on smol or async-std is sio's alone.
     fn runs_on(&self, server: &str) -> bool {
+        if self.sio_bin.is_some() {
+            return server == "sio";
+        }
         server != "node" || self.server_env.is_empty()
     }
     fn server_env(&self) -> Option<&'static [(&'static str, &'static str)]> {
@@ -68,11 +75,11 @@ const TAIL_FIGURES: &[Figure] = &[
     Figure("server_cpu_us_per_round_trip", "CPU µs/rt", false),
 ];
 
-/// The runtime README ("Picking a runtime") recommends when tails matter:
-/// tokio's multi-thread scheduler with at most 8 I/O events taken per
-/// poll of the driver made while tasks wait. With the default (1,024) it
-/// serves the tasks of 1,000 busy clients unfairly: NOTES.md, "Tails at
-/// 1,000 echo clients".
+/// The reference row: tokio's multi-thread scheduler with at most 8 I/O
+/// events taken per poll of the driver made while tasks wait, which made
+/// one task per connection fair before sio's connection groups (and still
+/// helps connections served through the tower layer): NOTES.md, "Tails at
+/// 1,000 echo clients" and "Fourth pass".
 const RECOMMENDED_RUNTIME: &[(&str, &str)] = &[("BENCH_IO_EVENTS_BUSY", "8")];
 
 const FANOUT_FIGURES: &[Figure] = &[
@@ -96,7 +103,7 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
     let (secs, warmup) = if quick { ("1", "0.5") } else { ("3", "1") };
     let mut plan = Vec::new();
     let mut skipped = Vec::new();
-    for clients in [1usize, 100, 1000] {
+    for clients in [1usize, 100, 1000, 2000] {
         plan.push(Measurement {
             label: format!("echo, {clients} client(s)"),
             scenario: "echo",
@@ -108,7 +115,30 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
             clients,
             figures: ECHO_FIGURES,
             server_env: &[],
+            sio_bin: None,
         });
+    }
+    // Tails on the other runtimes' defaults (sio connection groups make
+    // them fair without configuration: NOTES.md, "Fourth pass").
+    for (runtime, bin) in [
+        ("smol", "server_sio_smol"),
+        ("async-std", "server_sio_async_std"),
+    ] {
+        for clients in [1000usize, 2000] {
+            plan.push(Measurement {
+                label: format!("echo, {clients} clients, sio on {runtime} (defaults)"),
+                scenario: "echo",
+                args: kv(&[
+                    ("clients", clients.to_string()),
+                    ("secs", secs.into()),
+                    ("warmup", warmup.into()),
+                ]),
+                clients,
+                figures: TAIL_FIGURES,
+                server_env: &[],
+                sio_bin: Some(bin),
+            });
+        }
     }
     // The same 1,000 clients once more, both Rust servers on the
     // recommended runtime (Node has one runtime: not run again).
@@ -123,6 +153,7 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
         clients: 1000,
         figures: TAIL_FIGURES,
         server_env: RECOMMENDED_RUNTIME,
+        sio_bin: None,
     });
     let fanouts: &[(usize, usize)] = if quick {
         &[(1000, 10)]
@@ -140,6 +171,7 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
             clients,
             figures: FANOUT_FIGURES,
             server_env: &[],
+            sio_bin: None,
         });
     }
     let idle = if quick { 1000 } else { 5000 };
@@ -150,6 +182,7 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
         clients: idle,
         figures: CONNECT_FIGURES,
         server_env: &[],
+        sio_bin: None,
     });
     // socket.io-client's default: open and CONNECT by polling, then the
     // upgrade to WebSocket (one echo round trip ends each handshake).
@@ -161,6 +194,7 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
         clients: upgraded,
         figures: CONNECT_FIGURES,
         server_env: &[],
+        sio_bin: None,
     });
     plan.retain(|m| {
         let fits = m.clients + 200 <= max_clients;
@@ -177,15 +211,20 @@ fn plan(quick: bool, max_clients: usize) -> (Vec<Measurement>, Vec<String>) {
 }
 
 /// Starts server `name` on [`PORT`], pinned by `pin`, with `env` beside
-/// the port, and waits until it listens.
+/// the port, and waits until it listens; sio from `sio_bin` when set.
 fn start_server(
     name: &str,
     paths: &Paths,
     pin: &[String],
     env: &[(&str, &str)],
+    sio_bin: Option<&str>,
 ) -> Result<Process, Error> {
     let program: Vec<String> = match name {
-        "sio" => vec![paths.bin_dir.join("server_sio").display().to_string()],
+        "sio" => vec![paths
+            .bin_dir
+            .join(sio_bin.unwrap_or("server_sio"))
+            .display()
+            .to_string()],
         "socketioxide" => vec![paths
             .bin_dir
             .join("server_socketioxide")
@@ -206,7 +245,7 @@ fn start_server(
 }
 
 fn run_once(server: &str, m: &Measurement, paths: &Paths, pins: &Pins) -> Result<Value, Error> {
-    let child = start_server(server, paths, &pins.servers, m.server_env)?;
+    let child = start_server(server, paths, &pins.servers, m.server_env, m.sio_bin)?;
     let loadgen = paths.bin_dir.join("loadgen").display().to_string();
     let command: Vec<String> = pins
         .loadgen

@@ -1,7 +1,4 @@
-//! The bench app on sio-tokio, as its own echo example is written: `echo`
-//! answers through its ack with the same payload (relayed unparsed),
-//! `fanout` emits `tick` with the payload to every socket in room `bench`,
-//! which every socket joins on connect.
+//! The bench app (`sio_bench::app`) on sio-tokio.
 use sio_tokio::Config;
 
 /// On tokio's default multi-thread runtime unless the `BENCH_*` variables
@@ -57,19 +54,8 @@ fn print_metrics(handle: tokio::runtime::Handle) {
 
 async fn app() -> std::io::Result<()> {
     let io = sio_tokio::new(Config::default());
-    io.on_connection(|socket| async move {
-        let _ = socket.join("bench");
-        socket.on_payload("echo", |_socket, payload, ack| async move {
-            let _ = ack.send_raw(payload.args(), payload.attachments().to_vec());
-        });
-        socket.on(
-            "fanout",
-            |socket, data: serde_json::Value, _ack| async move {
-                let _ = socket.namespace().to("bench").emit("tick", &data);
-            },
-        );
-    });
-    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    sio_bench::app::install(&io);
+    let port = sio_bench::app::port();
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("listening on http://127.0.0.1:{port}");
     sio_tokio::serve(listener, io).await
