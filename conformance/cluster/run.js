@@ -2,12 +2,16 @@
 // loopback port, three cluster servers on it, then cluster-check.js.
 //
 // Usage: node run.js [--restart] [--servers node,node,node] [--sio-bin PATH]
+//                    [--adapter pubsub|streams]
 //   --servers  what each of the three nodes runs: `node` (node-server.js)
 //              or `sio-<runtime>` (the sio cluster server binary with that
 //              runtime: sio-tokio, sio-smol, sio-async-std).
 //   --sio-bin  the sio cluster server binary (default: the workspace's
 //              target/debug/cluster-server, or $CARGO_TARGET_DIR's).
 //   --restart  also kill and restart Redis in the middle of the run.
+//   --adapter  `pubsub` (default: @socket.io/redis-adapter, sio-redis's
+//              RedisAdapter) or `streams` (@socket.io/redis-streams-adapter,
+//              RedisStreamsAdapter), passed to every node as CLUSTER_ADAPTER.
 // Needs redis-server on PATH (scripts/install-redis) and `npm ci` in
 // conformance/. Prints `N passed, N failed`; exits 1 on failure.
 "use strict";
@@ -19,14 +23,17 @@ const { Redis, freePort } = require("./redis-server");
 
 function args() {
   const argv = process.argv.slice(2);
-  const opts = { restart: false, servers: ["node", "node", "node"], sioBin: null };
+  const opts = { restart: false, servers: ["node", "node", "node"], sioBin: null, adapter: "pubsub" };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--restart") opts.restart = true;
     else if (argv[i] === "--servers") opts.servers = argv[++i].split(",");
     else if (argv[i] === "--sio-bin") opts.sioBin = argv[++i];
+    else if (argv[i] === "--adapter") opts.adapter = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (opts.servers.length !== 3) throw new Error("--servers takes three nodes");
+  if (!["pubsub", "streams"].includes(opts.adapter)) throw new Error(`unknown adapter ${opts.adapter}`);
+  process.env.CLUSTER_ADAPTER = opts.adapter;
   if (!opts.sioBin) {
     const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
     opts.sioBin = path.join(target, "debug/cluster-server");
@@ -69,8 +76,13 @@ async function main() {
       procs.push(await startServer(kind, port, redis.url, name, opts.sioBin));
       urls.push(`http://127.0.0.1:${port}`);
     }
-    console.log(`cluster: ${opts.servers.join(", ")} on ${redis.url}`);
-    const results = await runChecks(urls, opts.restart ? { redis } : {});
+    console.log(`cluster: ${opts.servers.join(", ")} on ${redis.url} (${opts.adapter} adapter)`);
+    const results = await runChecks(urls, {
+      ...(opts.restart ? { redis } : {}),
+      // Nodes on the streams adapter know each other by heartbeats.
+      waitFormed: opts.adapter === "streams",
+      kinds: opts.servers,
+    });
     console.log(`${results.passed} passed, ${results.failed} failed`);
     failed = results.failed;
   } finally {

@@ -25,8 +25,12 @@ use crate::msgpack::json::{self, JsonError};
 use crate::msgpack::value::{self, DecodeError, TooLarge, Value};
 use crate::packet::{Packet, PacketType, RawJson};
 
+mod cluster;
 mod response;
 
+pub use cluster::{
+    has_binary, ClusterBody, ClusterMessage, ClusterType, NoClusterForm, EMITTER_UID, MAX_DATA_LEN,
+};
 pub use response::{FetchedSocket, Response};
 
 /// The request types (`RequestType` in the reference), by their number.
