@@ -52,6 +52,8 @@ async function main() {
       ? require("@socket.io/redis-streams-adapter").createAdapter(pub, {
         heartbeatInterval: HEARTBEAT_INTERVAL, heartbeatTimeout: HEARTBEAT_TIMEOUT })
       : createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT }),
+    // RECOVERY=1 (recovery-run.js): connection state recovery, defaults.
+    ...(process.env.RECOVERY === "1" ? { connectionStateRecovery: {} } : {}),
     // The Admin UI's page (ADMIN_UI=1) comes from another origin.
     ...(process.env.ADMIN_UI === "1" ? { cors: { origin: true, credentials: true } } : {}),
   });
@@ -139,7 +141,8 @@ async function main() {
 
   const stop = async () => {
     io.close();
-    await Promise.allSettled([pub.disconnect(), sub.disconnect()]);
+    // quit(): what the adapter queued (a session to keep) is sent first.
+    await Promise.allSettled([pub.quit(), sub.quit()]);
     process.exit(0);
   };
   process.on("SIGTERM", stop);

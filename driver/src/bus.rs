@@ -57,6 +57,9 @@ impl std::fmt::Display for BusError {
 
 impl std::error::Error for BusError {}
 
+/// One stream entry: its id and its fields, in order.
+pub type StreamEntry = (String, Vec<(Bytes, Bytes)>);
+
 /// The reference streams adapter's default `heartbeatInterval`.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(5000);
 /// The reference streams adapter's default `heartbeatTimeout`.
@@ -77,6 +80,37 @@ pub trait StreamBus: Send + Sync + 'static {
     /// [`Bus::publish`], the order is fixed by the call; the future gives
     /// the entry's id once stored.
     fn append(&self, fields: Vec<(String, String)>) -> BoxFuture<Result<String, BusError>>;
+
+    /// Entries from `start` to `end` (ids, or `-` / `+`), at most `count`
+    /// (`XRANGE`): what connection state recovery reads back.
+    fn range(
+        &self,
+        start: String,
+        end: String,
+        count: usize,
+    ) -> BoxFuture<Result<Vec<StreamEntry>, BusError>> {
+        let _ = (start, end, count);
+        Box::pin(async { Err(BusError("this stream bus cannot read ranges".into())) })
+    }
+
+    /// Keeps `value` under `key` for `ttl` (`SET key value PX ttl`): a
+    /// session for connection state recovery.
+    fn persist_session(
+        &self,
+        key: String,
+        value: String,
+        ttl: Duration,
+    ) -> BoxFuture<Result<(), BusError>> {
+        let _ = (key, value, ttl);
+        Box::pin(async { Err(BusError("this stream bus keeps no sessions".into())) })
+    }
+
+    /// Takes the value under `key` out (`GET` and `DEL` at once): a session
+    /// is restored once at most.
+    fn take_session(&self, key: String) -> BoxFuture<Result<Option<Bytes>, BusError>> {
+        let _ = key;
+        Box::pin(async { Err(BusError("this stream bus keeps no sessions".into())) })
+    }
 
     /// How long a cluster request waits for every node to answer.
     fn requests_timeout(&self) -> Duration {

@@ -102,12 +102,15 @@ pub(crate) enum Wire {
     Stream(Arc<dyn StreamBus>),
 }
 
+/// What runs once an append is stored (with its id) or failed (`None`).
+pub(crate) type Then = Box<dyn FnOnce(Option<String>) + Send>;
+
 /// One message on its way to the bus.
 pub(super) enum Outgoing {
     /// `PUBLISH channel payload`.
     Publish(String, Bytes),
-    /// An entry appended to the stream.
-    Append(Vec<(String, String)>),
+    /// An entry appended to the stream, and what to do once it is stored.
+    Append(Vec<(String, String)>, Option<Then>),
 }
 
 impl Outgoing {
@@ -115,7 +118,7 @@ impl Outgoing {
     fn name(&self) -> &str {
         match self {
             Outgoing::Publish(channel, _) => channel,
-            Outgoing::Append(_) => "the stream",
+            Outgoing::Append(..) => "the stream",
         }
     }
 }
@@ -173,6 +176,10 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
         tracing::warn!("a cluster adapter is already attached; the second one is ignored");
         return;
     }
+    if let Wire::Stream(_) = wire {
+        // Sessions and offsets live in Redis, as with Node's cluster adapter.
+        shared.process(|server, _| server.use_external_recovery_store());
+    }
     tracing::info!(uid = %cluster.uid, key = %cluster.key, "joining the cluster");
     let (events, incoming) = async_channel::bounded(EVENT_QUEUE);
     let sink: super::bus::BusSink = Arc::new(move |event| {
@@ -201,21 +208,29 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
 enum Step {
     /// A message to publish, or the outbox closed.
     Queued(Result<Outgoing, async_channel::RecvError>),
-    /// The oldest publish in flight ended.
-    Done(Result<(), BusError>),
+    /// The oldest publish in flight ended (with the entry id, on a stream).
+    Done(Result<Option<String>, BusError>),
 }
+
+/// One publish handed to the bus: what to log, its outcome, what to run then.
+type InFlight = (
+    String,
+    BoxFuture<Result<Option<String>, BusError>>,
+    Option<Then>,
+);
 
 /// Hands messages to the bus in outbox order without waiting for each
 /// answer ([`Bus::publish`] fixes the order at the call), with at most
-/// [`PUBLISHES_IN_FLIGHT`] unanswered; failures are logged.
+/// [`PUBLISHES_IN_FLIGHT`] unanswered; failures are logged. Outcomes are
+/// taken in order, so each one's follow-up runs in publish order.
 async fn publish_loop(wire: Wire, outgoing: Receiver<Outgoing>) {
-    let mut in_flight: VecDeque<(String, BoxFuture<Result<(), BusError>>)> = VecDeque::new();
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     loop {
         let full = in_flight.len() >= PUBLISHES_IN_FLIGHT;
         let step = match in_flight.front_mut() {
             None => Step::Queued(outgoing.recv().await),
-            Some((_, outcome)) if full => Step::Done(outcome.await),
-            Some((_, outcome)) => {
+            Some((_, outcome, _)) if full => Step::Done(outcome.await),
+            Some((_, outcome, _)) => {
                 async { Step::Queued(outgoing.recv().await) }
                     .or(async { Step::Done(outcome.await) })
                     .await
@@ -224,37 +239,55 @@ async fn publish_loop(wire: Wire, outgoing: Receiver<Outgoing>) {
         match step {
             Step::Queued(Ok(message)) => {
                 let name = message.name().to_owned();
-                let outcome = match (&wire, message) {
+                let (outcome, then): (BoxFuture<_>, _) = match (&wire, message) {
                     (Wire::PubSub(bus), Outgoing::Publish(channel, payload)) => {
-                        bus.publish(channel, payload)
+                        let published = bus.publish(channel, payload);
+                        (
+                            Box::pin(async move { published.await.map(|()| None) }),
+                            None,
+                        )
                     }
-                    (Wire::Stream(log), Outgoing::Append(fields)) => {
+                    (Wire::Stream(log), Outgoing::Append(fields, then)) => {
                         let appended = log.append(fields);
-                        Box::pin(async move { appended.await.map(|_| ()) })
+                        (Box::pin(async move { appended.await.map(Some) }), then)
                     }
-                    _ => Box::pin(async { Err(BusError("a message for another wire".into())) }),
+                    (_, Outgoing::Append(_, then)) => (
+                        Box::pin(async { Err(BusError("a message for another wire".into())) }),
+                        then,
+                    ),
+                    _ => (
+                        Box::pin(async { Err(BusError("a message for another wire".into())) }),
+                        None,
+                    ),
                 };
-                in_flight.push_back((name, outcome));
+                in_flight.push_back((name, outcome, then));
             }
             Step::Queued(Err(_)) => break,
-            Step::Done(result) => match (in_flight.pop_front(), result) {
-                (Some((channel, _)), Err(error)) => {
-                    meter::adapter_error("publish");
-                    tracing::warn!(%channel, %error, "cluster publish failed; message lost");
+            Step::Done(result) => {
+                if let Some(flight) = in_flight.pop_front() {
+                    finish(flight, result);
                 }
-                (_, _) => meter::adapter_published(),
-            },
+            }
         }
     }
     // The server is gone: what was handed over still goes; report it.
-    for (channel, outcome) in in_flight {
-        match outcome.await {
-            Ok(()) => meter::adapter_published(),
-            Err(error) => {
-                meter::adapter_error("publish");
-                tracing::warn!(%channel, %error, "cluster publish failed; message lost");
-            }
+    for (channel, outcome, then) in in_flight {
+        let result = outcome.await;
+        finish((channel, Box::pin(async { Ok(None) }), then), result);
+    }
+}
+
+/// Logs a publish's outcome and runs its follow-up.
+fn finish((channel, _, then): InFlight, result: Result<Option<String>, BusError>) {
+    match &result {
+        Ok(_) => meter::adapter_published(),
+        Err(error) => {
+            meter::adapter_error("publish");
+            tracing::warn!(%channel, %error, "cluster publish failed; message lost");
         }
+    }
+    if let Some(then) = then {
+        then(result.ok().flatten());
     }
 }
 
@@ -375,15 +408,62 @@ impl Cluster {
 
     /// Queues `message` for the stream.
     pub(super) fn append(&self, message: &ClusterMessage) {
-        match message.to_fields() {
-            Ok(fields) => self.queue(Outgoing::Append(
-                fields
-                    .into_iter()
-                    .map(|(name, value)| (name.to_owned(), value))
-                    .collect(),
-            )),
-            Err(error) => tracing::warn!(%error, "cluster message too large; not sent"),
+        self.append_then(message, None);
+    }
+
+    /// Queues `message` for the stream; `then` runs once it is stored
+    /// (with its id), in append order, or at once if it cannot be queued.
+    pub(super) fn append_then(&self, message: &ClusterMessage, then: Option<Then>) {
+        let fields = match message.to_fields() {
+            Ok(fields) => fields
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "cluster message too large; not sent");
+                if let Some(then) = then {
+                    then(None);
+                }
+                return;
+            }
+        };
+        if let Err(async_channel::TrySendError::Full(Outgoing::Append(_, then))) =
+            self.outbox.try_send(Outgoing::Append(fields, then))
+        {
+            meter::adapter_error("queue_full");
+            tracing::warn!("cluster publish queue full; message dropped");
+            if let Some(then) = then {
+                then(None);
+            }
         }
+    }
+
+    /// Whether broadcasts carry offsets from the stream (recovery across
+    /// nodes): then a broadcast reaches this node's sockets only once it
+    /// is stored, as in Node's cluster adapter.
+    pub(crate) fn offsets_from_stream(&self, shared: &Shared) -> bool {
+        matches!(self.wire, Wire::Stream(_))
+            && shared.read(|server| server.external_recovery_store())
+    }
+
+    /// Publishes a broadcast on the stream, then runs `deliver` with the
+    /// entry's id (the offset), in publish order.
+    pub(crate) fn publish_broadcast_then(
+        &self,
+        nsp: &str,
+        data: Value,
+        opts: Targets,
+        deliver: Then,
+    ) {
+        let message = ClusterMessage {
+            uid: self.uid.clone(),
+            nsp: nsp.to_owned(),
+            body: ClusterBody::Broadcast {
+                packet: AdapterPacket::event(nsp, data),
+                opts,
+            },
+        };
+        self.append_then(&message, Some(deliver));
     }
 
     fn publish_request(&self, nsp: &str, request: &Request) {
@@ -698,7 +778,9 @@ impl Cluster {
                     meter::adapter_error("malformed");
                     tracing::warn!(%channel, %error, "malformed cluster message dropped");
                 }
-                Ok(Incoming::Broadcast(message)) => self.deliver_broadcast(shared, &nsp, &message),
+                Ok(Incoming::Broadcast(message)) => {
+                    self.deliver_broadcast(shared, &nsp, &message, None)
+                }
                 Ok(Incoming::Request(request)) => self.answer(shared, &nsp, request),
                 Ok(Incoming::Response(response)) => {
                     let mut state = lock(&self.state);

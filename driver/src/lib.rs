@@ -99,7 +99,7 @@ pub use accept::accept_loop;
 pub use ack::AckError;
 pub use answer::ServerSideAck;
 pub use bus::{
-    Bus, BusError, BusEvent, BusSink, StreamBus, DEFAULT_HEARTBEAT_INTERVAL,
+    Bus, BusError, BusEvent, BusSink, StreamBus, StreamEntry, DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_REQUESTS_TIMEOUT,
 };
 pub use client::UrlError;

@@ -276,3 +276,64 @@ impl Reader {
         }
     }
 }
+
+/// The connection for one-off commands (sessions, ranges), opened again
+/// on the next command after it is lost.
+pub(crate) struct Commands {
+    pub(crate) client: redis::Client,
+    pub(crate) options: Arc<StreamOptions>,
+    pub(crate) rt: Runtime,
+    pub(crate) connection: std::sync::Mutex<Option<MultiplexedConnection>>,
+}
+
+impl Commands {
+    fn take(&self) -> Option<MultiplexedConnection> {
+        self.connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn put(&self, connection: Option<MultiplexedConnection>) {
+        *self
+            .connection
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = connection;
+    }
+
+    /// Runs `pipeline` (one command or an atomic few) and returns its replies.
+    pub(crate) async fn run(
+        &self,
+        what: &str,
+        pipeline: redis::Pipeline,
+    ) -> Result<Vec<Value>, BusError> {
+        let mut connection = match self.take() {
+            Some(connection) => connection,
+            None => {
+                let connection = open(&self.client, &self.options, self.rt, Duration::ZERO).await?;
+                self.put(Some(connection.clone()));
+                connection
+            }
+        };
+        let sent = self
+            .rt
+            .timeout(
+                self.options.command_timeout,
+                pipeline.query_async::<Vec<Value>>(&mut connection),
+            )
+            .await;
+        match sent {
+            Some(Ok(replies)) => Ok(replies),
+            Some(Err(err)) => {
+                if connection_lost(&err) {
+                    self.put(None);
+                }
+                Err(bus_error(what, &err))
+            }
+            None => {
+                self.put(None);
+                Err(BusError(format!("{what}: no answer from Redis")))
+            }
+        }
+    }
+}

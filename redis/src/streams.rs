@@ -4,16 +4,18 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_lite::FutureExt;
 use sio_driver::{
-    BoxFuture, BusError, BusSink, StreamBus, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
-    DEFAULT_REQUESTS_TIMEOUT,
+    BoxFuture, BusError, BusSink, StreamBus, StreamEntry, DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_REQUESTS_TIMEOUT,
 };
 
 use crate::adapter::{DEFAULT_BACKOFF_FIRST, DEFAULT_BACKOFF_MAX, DEFAULT_COMMAND_TIMEOUT};
 use crate::error::ConnectError;
+use crate::reply::range_entries;
 use crate::runtime::Runtime;
-use crate::stream_tasks::{self, Append, Reader, StreamOptions};
+use crate::stream_tasks::{self, Append, Commands, Reader, StreamOptions};
 
 /// The reference's default stream name.
 pub const DEFAULT_STREAM_NAME: &str = "socket.io";
@@ -40,6 +42,7 @@ pub struct RedisStreamsAdapter {
     options: Arc<StreamOptions>,
     appends: async_channel::Sender<Append>,
     reader: Arc<Reader>,
+    commands: Arc<Commands>,
     /// Dropped with the adapter: that ends the reader task.
     _stop: async_channel::Sender<()>,
 }
@@ -157,6 +160,12 @@ impl RedisStreamsAdapterBuilder {
         let (reading, last_id) = stream_tasks::last_id(reading, &options, rt)
             .await
             .map_err(|err| ConnectError::Unreachable(err.0))?;
+        let commands = Arc::new(Commands {
+            client: client.clone(),
+            options: options.clone(),
+            rt,
+            connection: std::sync::Mutex::new(None),
+        });
         let reader = Arc::new(Reader {
             client: client.clone(),
             options: options.clone(),
@@ -180,6 +189,7 @@ impl RedisStreamsAdapterBuilder {
             options,
             appends,
             reader,
+            commands,
             _stop: stop,
         })
     }
@@ -209,6 +219,61 @@ impl StreamBus for RedisStreamsAdapter {
                 Err(async_channel::TrySendError::Closed(_)) => {
                     Err(BusError("the append task stopped".into()))
                 }
+            }
+        })
+    }
+
+    fn range(
+        &self,
+        start: String,
+        end: String,
+        count: usize,
+    ) -> BoxFuture<Result<Vec<StreamEntry>, BusError>> {
+        let commands = self.commands.clone();
+        Box::pin(async move {
+            let mut pipeline = redis::pipe();
+            pipeline
+                .cmd("XRANGE")
+                .arg(&commands.options.stream_name)
+                .arg(&start)
+                .arg(&end)
+                .arg("COUNT")
+                .arg(count);
+            let replies = commands.run("XRANGE", pipeline).await?;
+            replies
+                .first()
+                .and_then(range_entries)
+                .ok_or_else(|| BusError("XRANGE: odd reply".into()))
+        })
+    }
+
+    fn persist_session(
+        &self,
+        key: String,
+        value: String,
+        ttl: Duration,
+    ) -> BoxFuture<Result<(), BusError>> {
+        let commands = self.commands.clone();
+        Box::pin(async move {
+            let mut pipeline = redis::pipe();
+            let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            pipeline.cmd("SET").arg(&key).arg(&value).arg("PX").arg(ms);
+            commands.run("SET", pipeline).await.map(|_| ())
+        })
+    }
+
+    /// `GET` and `DEL` in one transaction, as the reference does (GETDEL
+    /// needs Redis 6.2).
+    fn take_session(&self, key: String) -> BoxFuture<Result<Option<Bytes>, BusError>> {
+        let commands = self.commands.clone();
+        Box::pin(async move {
+            let mut pipeline = redis::pipe();
+            pipeline.atomic().cmd("GET").arg(&key).cmd("DEL").arg(&key);
+            let replies = commands.run("GET/DEL", pipeline).await?;
+            match replies.first() {
+                Some(redis::Value::BulkString(bytes)) => Ok(Some(Bytes::copy_from_slice(bytes))),
+                Some(redis::Value::Nil) => Ok(None),
+                other => Err(BusError(format!("GET: odd reply {other:?}"))),
             }
         })
     }

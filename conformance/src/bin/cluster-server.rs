@@ -191,6 +191,11 @@ fn config() -> Config {
     if admin_ui() {
         sio_conformance::admin::config(&mut config);
     }
+    // RECOVERY=1 (cluster/recovery-run.js): connection state recovery, as
+    // node-server.js's `connectionStateRecovery: {}`.
+    if std::env::var("RECOVERY").is_ok_and(|v| v == "1") {
+        config.connection_state_recovery = Some(sio_driver::RecoveryConfig::default());
+    }
     config
 }
 

@@ -26,6 +26,9 @@ mod requests;
 pub use channel::{uid_from_random, ChannelKind, Channels, DEFAULT_KEY};
 pub use incoming::{read_incoming, Ignored, Incoming};
 pub use message::{
+    decode_session, encode_session, is_stream_id, missed_packet, next_stream_id, SESSION_KEY_PREFIX,
+};
+pub use message::{
     decode_value, encode_value, has_binary, AdapterPacket, BroadcastMessage, ClusterBody,
     ClusterMessage, ClusterType, FetchedSocket, Flag, Format, MessageError, NoClusterForm, Request,
     RequestType, Response, Targets, EMITTER_UID, MAX_DATA_LEN,

@@ -33,7 +33,7 @@ pub const EMITTER_UID: &str = "emitter";
 pub const MAX_DATA_LEN: usize = 16 * 1024 * 1024;
 
 /// Node's `Buffer.toString("base64")` and `Buffer.from(s, "base64")`.
-const BASE64: GeneralPurpose = GeneralPurpose::new(
+pub(super) const BASE64: GeneralPurpose = GeneralPurpose::new(
     &alphabet::STANDARD,
     GeneralPurposeConfig::new()
         .with_encode_padding(true)
