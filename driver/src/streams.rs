@@ -101,7 +101,7 @@ impl Cluster {
                 None => None,
             };
             if restored.is_none() {
-                meter::adapter_error("restore_miss");
+                tracing::debug!(%nsp, "no session to restore (gone, expired or unknown offset)");
             }
             if let Some(shared) = weak.upgrade() {
                 // Unknown when the client left meanwhile: nothing to answer.

@@ -202,18 +202,56 @@ pub(crate) async fn append_loop(
     }
 }
 
+/// Events read before the driver started listening, kept for it; past
+/// this many the oldest go (a driver that never starts cannot grow it).
+const EARLY_EVENTS: usize = 10_000;
+
 /// What the reader task shares with the adapter.
 pub(crate) struct Reader {
     pub(crate) client: redis::Client,
     pub(crate) options: Arc<StreamOptions>,
     pub(crate) rt: Runtime,
     pub(crate) sink: OnceLock<BusSink>,
+    /// What was read before [`Reader::start`]; its lock also orders
+    /// those events before the later ones.
+    pub(crate) early: std::sync::Mutex<std::collections::VecDeque<BusEvent>>,
 }
 
 impl Reader {
-    fn emit(&self, event: BusEvent) {
+    fn early(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<BusEvent>> {
+        self.early
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts delivering to `sink`, what was read before first: the
+    /// entries appended between `connect` and now are not lost.
+    pub(crate) fn start(&self, sink: BusSink) -> bool {
+        let mut early = self.early();
+        if self.sink.set(sink).is_err() {
+            return false;
+        }
         if let Some(sink) = self.sink.get() {
-            sink(event);
+            for event in early.drain(..) {
+                sink(event);
+            }
+        }
+        true
+    }
+
+    fn emit(&self, event: BusEvent) {
+        let mut early = self.early();
+        match self.sink.get() {
+            Some(sink) => {
+                drop(early);
+                sink(event);
+            }
+            None => {
+                if early.len() >= EARLY_EVENTS {
+                    early.pop_front();
+                }
+                early.push_back(event);
+            }
         }
     }
 

@@ -171,6 +171,7 @@ impl RedisStreamsAdapterBuilder {
             options: options.clone(),
             rt,
             sink: OnceLock::new(),
+            early: std::sync::Mutex::new(std::collections::VecDeque::new()),
         });
         let (stop, stopped) = async_channel::bounded::<()>(1);
         let task = reader.clone().run(reading, last_id);
@@ -197,7 +198,7 @@ impl RedisStreamsAdapterBuilder {
 
 impl StreamBus for RedisStreamsAdapter {
     fn start(&self, sink: BusSink) {
-        if self.reader.sink.set(sink).is_err() {
+        if !self.reader.start(sink) {
             tracing::warn!("sio-redis: StreamBus::start called twice; the first sink stays");
         }
     }

@@ -4,7 +4,6 @@
 //! taken once, ranges are read back, and across a Redis restart appends
 //! wait and go out in order while the reader goes on from its last id.
 
-#[allow(dead_code)]
 mod common;
 
 use std::time::Duration;
@@ -152,5 +151,31 @@ fn a_reader_cut_off_reads_what_was_appended_meanwhile() {
             assert_eq!(next_entry(&events).await.1, n.to_string());
         }
         drop(reader);
+    });
+}
+
+#[test]
+fn entries_read_before_start_are_kept_for_the_driver() {
+    let redis = RedisServer::start();
+    block_on(async {
+        let adapter = RedisStreamsAdapter::builder(redis.url())
+            .block_time(Duration::from_millis(50))
+            .connect()
+            .await
+            .expect("connect");
+        let (writer, _) = started(&redis.url()).await;
+        for n in 1..=3 {
+            writer.append(fields(n)).await.unwrap();
+        }
+        // Long enough for the reader to have read them already (it blocks
+        // 50 ms at a time); what is checked is only that none is lost.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (tx, events) = async_channel::unbounded();
+        adapter.start(std::sync::Arc::new(move |event| {
+            let _ = tx.try_send(event);
+        }));
+        for n in 1..=3 {
+            assert_eq!(next_entry(&events).await.1, n.to_string());
+        }
     });
 }
