@@ -12,12 +12,19 @@ const { Server } = require("socket.io");
 const fs = require("node:fs");
 const { createClient, createCluster } = require("redis");
 const { createAdapter } = require("@socket.io/redis-adapter");
+// CLUSTER_ADAPTER=streams: @socket.io/redis-streams-adapter 0.2 on the pub
+// client alone (its stream `socket.io`; heartbeats every second so that a
+// run does not wait 5 s for the nodes to know each other).
+const streams = process.env.CLUSTER_ADAPTER === "streams";
 
 const port = Number(process.argv[2] || process.env.PORT);
 const redisUrl = process.argv[3] || process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const nodeName = process.argv[4] || process.env.NODE_NAME || `node-${port}`;
 // Short enough that a check of a missing answer does not wait long.
 const REQUESTS_TIMEOUT = 3000;
+// The streams adapter's heartbeats (its defaults: 5000 and 10000 ms).
+const HEARTBEAT_INTERVAL = 1000;
+const HEARTBEAT_TIMEOUT = 5000;
 
 async function main() {
   // `cluster:URL,URL,...`: a Redis Cluster (node-redis's cluster client);
@@ -47,7 +54,12 @@ async function main() {
   });
 
   const io = new Server(port, {
-    adapter: createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT }),
+    adapter: streams
+      ? require("@socket.io/redis-streams-adapter").createAdapter(pub, {
+        heartbeatInterval: HEARTBEAT_INTERVAL, heartbeatTimeout: HEARTBEAT_TIMEOUT })
+      : createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT }),
+    // RECOVERY=1 (recovery-run.js): connection state recovery, defaults.
+    ...(process.env.RECOVERY === "1" ? { connectionStateRecovery: {} } : {}),
     // The Admin UI's page (ADMIN_UI=1) comes from another origin.
     ...(process.env.ADMIN_UI === "1" ? { cors: { origin: true, credentials: true } } : {}),
   });
@@ -135,7 +147,8 @@ async function main() {
 
   const stop = async () => {
     io.close();
-    await Promise.allSettled([pub.disconnect(), sub.disconnect()]);
+    // quit(): what the adapter queued (a session to keep) is sent first.
+    await Promise.allSettled([pub.quit(), sub.quit()]);
     process.exit(0);
   };
   process.on("SIGTERM", stop);

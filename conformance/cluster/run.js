@@ -2,6 +2,7 @@
 // loopback port, three cluster servers on it, then cluster-check.js.
 //
 // Usage: node run.js [--restart] [--servers node,node,node] [--sio-bin PATH]
+//                    [--adapter pubsub|streams]
 //   --servers  what each of the three nodes runs: `node` (node-server.js)
 //              or `sio-<runtime>` (the sio cluster server binary with that
 //              runtime: sio-tokio, sio-smol, sio-async-std).
@@ -12,6 +13,9 @@
 //              3-master Redis Cluster) or `tls` (a TLS-only redis-server
 //              whose certificate a private CA signed, given to every node
 //              in REDIS_CA), all from scripts/redis-services.
+//   --adapter  `pubsub` (default: @socket.io/redis-adapter, sio-redis's
+//              RedisAdapter) or `streams` (@socket.io/redis-streams-adapter,
+//              RedisStreamsAdapter), passed to every node as CLUSTER_ADAPTER.
 // Needs redis-server on PATH (scripts/install-redis) and `npm ci` in
 // conformance/. Prints `N passed, N failed`; exits 1 on failure.
 "use strict";
@@ -24,15 +28,18 @@ const { startServices, waitForSubscriptions } = require("./redis-services");
 
 function args() {
   const argv = process.argv.slice(2);
-  const opts = { restart: false, servers: ["node", "node", "node"], sioBin: null };
+  const opts = { restart: false, servers: ["node", "node", "node"], sioBin: null, adapter: "pubsub" };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--restart") opts.restart = true;
     else if (argv[i] === "--servers") opts.servers = argv[++i].split(",");
     else if (argv[i] === "--sio-bin") opts.sioBin = argv[++i];
     else if (argv[i] === "--redis") opts.redis = argv[++i];
+    else if (argv[i] === "--adapter") opts.adapter = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (opts.servers.length !== 3) throw new Error("--servers takes three nodes");
+  if (!["pubsub", "streams"].includes(opts.adapter)) throw new Error(`unknown adapter ${opts.adapter}`);
+  process.env.CLUSTER_ADAPTER = opts.adapter;
   if (!opts.sioBin) {
     const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
     opts.sioBin = path.join(target, "debug/cluster-server");
@@ -93,8 +100,13 @@ async function main() {
       urls.push(`http://127.0.0.1:${port}`);
     }
     await ready(procs.length);
-    console.log(`cluster: ${opts.servers.join(", ")} on ${redisUrl}`);
-    const results = await runChecks(urls, opts.restart ? { redis } : {});
+    console.log(`cluster: ${opts.servers.join(", ")} on ${redisUrl} (${opts.adapter} adapter)`);
+    const results = await runChecks(urls, {
+      ...(opts.restart ? { redis } : {}),
+      // Nodes on the streams adapter know each other by heartbeats.
+      waitFormed: opts.adapter === "streams",
+      kinds: opts.servers,
+    });
     console.log(`${results.passed} passed, ${results.failed} failed`);
     failed = results.failed;
   } finally {

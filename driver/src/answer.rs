@@ -210,6 +210,7 @@ impl Cluster {
         shared: &Arc<Shared>,
         nsp: &str,
         message: &BroadcastMessage,
+        offset: Option<&str>,
     ) {
         if message.packet.kind != PacketType::Event {
             tracing::warn!(%nsp, kind = ?message.packet.kind, "cluster broadcast of a non-event packet dropped");
@@ -221,7 +222,12 @@ impl Cluster {
             return;
         };
         let opts = options(&message.opts);
-        shared.process(|server, now| server.broadcast(now, nsp, &opts, data, packet.attachments));
+        shared.process(|server, now| match offset {
+            Some(offset) => {
+                server.broadcast_at_offset(now, nsp, &opts, data, packet.attachments, offset)
+            }
+            None => server.broadcast(now, nsp, &opts, data, packet.attachments),
+        });
     }
 }
 

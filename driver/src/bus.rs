@@ -32,6 +32,14 @@ pub enum BusEvent {
     Down(BusError),
     /// The bus is connected again and has subscribed again to everything.
     Up,
+    /// An entry read from the cluster's stream (a [`StreamBus`]), in
+    /// stream order: its id and its fields as Redis returned them.
+    Entry {
+        /// The stream id (`<ms>-<seq>`).
+        id: String,
+        /// The entry's field names and values, in order.
+        fields: Vec<(Bytes, Bytes)>,
+    },
 }
 
 /// Where a bus delivers its events, in arrival order. It never blocks.
@@ -48,6 +56,77 @@ impl std::fmt::Display for BusError {
 }
 
 impl std::error::Error for BusError {}
+
+/// One stream entry: its id and its fields, in order.
+pub type StreamEntry = (String, Vec<(Bytes, Bytes)>);
+
+/// The reference streams adapter's default `heartbeatInterval`.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(5000);
+/// The reference streams adapter's default `heartbeatTimeout`.
+pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(10_000);
+
+/// A shared append-only log (a Redis stream, as
+/// `@socket.io/redis-streams-adapter` uses it): every node appends its
+/// messages and reads everyone's, its own included, in one order. The
+/// driver speaks socket.io-adapter's cluster protocol over it
+/// ([`sio_core::adapter::ClusterMessage`]); the log only stores fields.
+/// `sio-redis`'s `RedisStreamsAdapter` implements it.
+pub trait StreamBus: Send + Sync + 'static {
+    /// Starts delivering [`BusEvent::Entry`] (every entry appended from
+    /// now on, in log order), `Down` and `Up` to `sink`. Called once.
+    fn start(&self, sink: BusSink);
+
+    /// Appends an entry with `fields` (`XADD`). As with
+    /// [`Bus::publish`], the order is fixed by the call; the future gives
+    /// the entry's id once stored.
+    fn append(&self, fields: Vec<(String, String)>) -> BoxFuture<Result<String, BusError>>;
+
+    /// Entries from `start` to `end` (ids, or `-` / `+`), at most `count`
+    /// (`XRANGE`): what connection state recovery reads back.
+    fn range(
+        &self,
+        start: String,
+        end: String,
+        count: usize,
+    ) -> BoxFuture<Result<Vec<StreamEntry>, BusError>> {
+        let _ = (start, end, count);
+        Box::pin(async { Err(BusError("this stream bus cannot read ranges".into())) })
+    }
+
+    /// Keeps `value` under `key` for `ttl` (`SET key value PX ttl`): a
+    /// session for connection state recovery.
+    fn persist_session(
+        &self,
+        key: String,
+        value: String,
+        ttl: Duration,
+    ) -> BoxFuture<Result<(), BusError>> {
+        let _ = (key, value, ttl);
+        Box::pin(async { Err(BusError("this stream bus keeps no sessions".into())) })
+    }
+
+    /// Takes the value under `key` out (`GET` and `DEL` at once): a session
+    /// is restored once at most.
+    fn take_session(&self, key: String) -> BoxFuture<Result<Option<Bytes>, BusError>> {
+        let _ = key;
+        Box::pin(async { Err(BusError("this stream bus keeps no sessions".into())) })
+    }
+
+    /// How long a cluster request waits for every node to answer.
+    fn requests_timeout(&self) -> Duration {
+        DEFAULT_REQUESTS_TIMEOUT
+    }
+
+    /// How often this node says it is alive (`heartbeatInterval`).
+    fn heartbeat_interval(&self) -> Duration {
+        DEFAULT_HEARTBEAT_INTERVAL
+    }
+
+    /// How long a silent node still counts (`heartbeatTimeout`).
+    fn heartbeat_timeout(&self) -> Duration {
+        DEFAULT_HEARTBEAT_TIMEOUT
+    }
+}
 
 /// A publish/subscribe bus with Redis semantics: every subscriber of a
 /// channel (or of a pattern matching it, Redis glob rules) gets each message

@@ -30,14 +30,14 @@ use async_channel::{Receiver, Sender};
 use bytes::Bytes;
 use futures_lite::FutureExt;
 
-use super::bus::{Bus, BusError, BusEvent};
+use super::bus::{Bus, BusError, BusEvent, StreamBus};
 use super::runtime::BoxFuture;
 use super::shared::Shared;
 use super::sync::lock;
 use sio_core::adapter::{
     read_incoming, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind, Channels,
-    FetchedSocket, Finished, Incoming, PendingRequests, Request, RequestType, Response, Targets,
-    Value,
+    ClusterBody, ClusterMessage, FetchedSocket, Finished, Incoming, Nodes, PendingRequests,
+    Request, RequestType, Response, Targets, Value,
 };
 use sio_core::time::Instant;
 
@@ -82,24 +82,56 @@ impl std::fmt::Display for ClusterError {
 
 impl std::error::Error for ClusterError {}
 
-#[derive(Default)]
-struct ClusterState {
+pub(super) struct ClusterState {
     /// Namespaces subscribed to.
-    namespaces: HashSet<Arc<str>>,
-    requests: PendingRequests,
+    pub(super) namespaces: HashSet<Arc<str>>,
+    pub(super) requests: PendingRequests,
     /// Who waits for each pending request.
     waiters: HashMap<String, Sender<Finished>>,
+    /// The other nodes heard on the stream (the streams wire only).
+    pub(super) nodes: Nodes,
+}
+
+/// How this node reaches the others.
+#[derive(Clone)]
+pub(crate) enum Wire {
+    /// `@socket.io/redis-adapter`'s channels over publish/subscribe.
+    PubSub(Arc<dyn Bus>),
+    /// socket.io-adapter's cluster messages on a shared stream
+    /// (`@socket.io/redis-streams-adapter`), nodes counted by heartbeats.
+    Stream(Arc<dyn StreamBus>),
+}
+
+/// What runs once an append is stored (with its id) or failed (`None`).
+pub(crate) type Then = Box<dyn FnOnce(Option<String>) + Send>;
+
+/// One message on its way to the bus.
+pub(super) enum Outgoing {
+    /// `PUBLISH channel payload`.
+    Publish(String, Bytes),
+    /// An entry appended to the stream, and what to do once it is stored.
+    Append(Vec<(String, String)>, Option<Then>),
+}
+
+impl Outgoing {
+    /// What to name in a log line.
+    fn name(&self) -> &str {
+        match self {
+            Outgoing::Publish(channel, _) => channel,
+            Outgoing::Append(..) => "the stream",
+        }
+    }
 }
 
 /// One node of a cluster: its uid, its bus and its pending requests.
 pub(crate) struct Cluster {
-    bus: Arc<dyn Bus>,
+    pub(super) wire: Wire,
     uid: String,
     key: String,
     pub(super) timeout: Duration,
     connected: AtomicBool,
-    state: Mutex<ClusterState>,
-    outbox: Sender<(String, Bytes)>,
+    pub(super) state: Mutex<ClusterState>,
+    outbox: Sender<Outgoing>,
     /// Request ids when the OS has no random source.
     fallback_ids: AtomicU64,
 }
@@ -113,17 +145,30 @@ fn random_uid(fallback: &AtomicU64) -> String {
     uid_from_random(&random)
 }
 
-/// Joins `shared`'s server to the cluster on `bus`; called once, at construction.
-pub(crate) fn attach(shared: &Arc<Shared>, bus: Arc<dyn Bus>) {
+/// Joins `shared`'s server to the cluster on `wire`; called once, at construction.
+pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
     let (outbox, outgoing) = async_channel::bounded(PUBLISH_QUEUE);
     let fallback_ids = AtomicU64::new(1);
+    let (key, timeout, heartbeat_timeout) = match &wire {
+        Wire::PubSub(bus) => (bus.key().to_owned(), bus.requests_timeout(), Duration::ZERO),
+        Wire::Stream(log) => (
+            String::from(sio_core::adapter::DEFAULT_KEY),
+            log.requests_timeout(),
+            log.heartbeat_timeout(),
+        ),
+    };
     let cluster = Arc::new(Cluster {
         uid: random_uid(&fallback_ids),
-        key: bus.key().to_owned(),
-        timeout: bus.requests_timeout(),
-        bus: bus.clone(),
+        key,
+        timeout,
+        wire: wire.clone(),
         connected: AtomicBool::new(true),
-        state: Mutex::new(ClusterState::default()),
+        state: Mutex::new(ClusterState {
+            namespaces: HashSet::new(),
+            requests: PendingRequests::new(),
+            waiters: HashMap::new(),
+            nodes: Nodes::new(heartbeat_timeout),
+        }),
         outbox,
         fallback_ids,
     });
@@ -131,14 +176,28 @@ pub(crate) fn attach(shared: &Arc<Shared>, bus: Arc<dyn Bus>) {
         tracing::warn!("a cluster adapter is already attached; the second one is ignored");
         return;
     }
+    if let Wire::Stream(_) = wire {
+        // Sessions and offsets live in Redis, as with Node's cluster adapter.
+        shared.process(|server, _| server.use_external_recovery_store());
+    }
     tracing::info!(uid = %cluster.uid, key = %cluster.key, "joining the cluster");
     let (events, incoming) = async_channel::bounded(EVENT_QUEUE);
-    bus.start(Arc::new(move |event| {
+    let sink: super::bus::BusSink = Arc::new(move |event| {
         if events.try_send(event).is_err() {
             tracing::warn!("cluster bus event dropped: the node is not keeping up");
         }
-    }));
-    shared.spawn(publish_loop(bus, outgoing));
+    });
+    match &wire {
+        Wire::PubSub(bus) => bus.start(sink),
+        Wire::Stream(log) => {
+            log.start(sink);
+            shared.spawn(Cluster::heartbeat_loop(
+                Arc::downgrade(shared),
+                log.heartbeat_interval(),
+            ));
+        }
+    }
+    shared.spawn(publish_loop(wire, outgoing));
     shared.spawn(event_loop(Arc::downgrade(shared), incoming));
     for nsp in shared.namespaces.names() {
         cluster.add_namespace(shared, &nsp);
@@ -148,51 +207,87 @@ pub(crate) fn attach(shared: &Arc<Shared>, bus: Arc<dyn Bus>) {
 /// What the publish loop does next.
 enum Step {
     /// A message to publish, or the outbox closed.
-    Queued(Result<(String, Bytes), async_channel::RecvError>),
-    /// The oldest publish in flight ended.
-    Done(Result<(), BusError>),
+    Queued(Result<Outgoing, async_channel::RecvError>),
+    /// The oldest publish in flight ended (with the entry id, on a stream).
+    Done(Result<Option<String>, BusError>),
 }
+
+/// One publish handed to the bus: what to log, its outcome, what to run then.
+type InFlight = (
+    String,
+    BoxFuture<Result<Option<String>, BusError>>,
+    Option<Then>,
+);
 
 /// Hands messages to the bus in outbox order without waiting for each
 /// answer ([`Bus::publish`] fixes the order at the call), with at most
-/// [`PUBLISHES_IN_FLIGHT`] unanswered; failures are logged.
-async fn publish_loop(bus: Arc<dyn Bus>, outgoing: Receiver<(String, Bytes)>) {
-    let mut in_flight: VecDeque<(String, BoxFuture<Result<(), BusError>>)> = VecDeque::new();
+/// [`PUBLISHES_IN_FLIGHT`] unanswered; failures are logged. Outcomes are
+/// taken in order, so each one's follow-up runs in publish order.
+async fn publish_loop(wire: Wire, outgoing: Receiver<Outgoing>) {
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     loop {
         let full = in_flight.len() >= PUBLISHES_IN_FLIGHT;
         let step = match in_flight.front_mut() {
             None => Step::Queued(outgoing.recv().await),
-            Some((_, outcome)) if full => Step::Done(outcome.await),
-            Some((_, outcome)) => {
+            Some((_, outcome, _)) if full => Step::Done(outcome.await),
+            Some((_, outcome, _)) => {
                 async { Step::Queued(outgoing.recv().await) }
                     .or(async { Step::Done(outcome.await) })
                     .await
             }
         };
         match step {
-            Step::Queued(Ok((channel, payload))) => {
-                let outcome = bus.publish(channel.clone(), payload);
-                in_flight.push_back((channel, outcome));
+            Step::Queued(Ok(message)) => {
+                let name = message.name().to_owned();
+                let (outcome, then): (BoxFuture<_>, _) = match (&wire, message) {
+                    (Wire::PubSub(bus), Outgoing::Publish(channel, payload)) => {
+                        let published = bus.publish(channel, payload);
+                        (
+                            Box::pin(async move { published.await.map(|()| None) }),
+                            None,
+                        )
+                    }
+                    (Wire::Stream(log), Outgoing::Append(fields, then)) => {
+                        let appended = log.append(fields);
+                        (Box::pin(async move { appended.await.map(Some) }), then)
+                    }
+                    (_, Outgoing::Append(_, then)) => (
+                        Box::pin(async { Err(BusError("a message for another wire".into())) }),
+                        then,
+                    ),
+                    _ => (
+                        Box::pin(async { Err(BusError("a message for another wire".into())) }),
+                        None,
+                    ),
+                };
+                in_flight.push_back((name, outcome, then));
             }
             Step::Queued(Err(_)) => break,
-            Step::Done(result) => match (in_flight.pop_front(), result) {
-                (Some((channel, _)), Err(error)) => {
-                    meter::adapter_error("publish");
-                    tracing::warn!(%channel, %error, "cluster publish failed; message lost");
+            Step::Done(result) => {
+                if let Some(flight) = in_flight.pop_front() {
+                    finish(flight, result);
                 }
-                (_, _) => meter::adapter_published(),
-            },
+            }
         }
     }
     // The server is gone: what was handed over still goes; report it.
-    for (channel, outcome) in in_flight {
-        match outcome.await {
-            Ok(()) => meter::adapter_published(),
-            Err(error) => {
-                meter::adapter_error("publish");
-                tracing::warn!(%channel, %error, "cluster publish failed; message lost");
-            }
+    for (channel, outcome, then) in in_flight {
+        let result = outcome.await;
+        finish((channel, Box::pin(async { Ok(None) }), then), result);
+    }
+}
+
+/// Logs a publish's outcome and runs its follow-up.
+fn finish((channel, _, then): InFlight, result: Result<Option<String>, BusError>) {
+    match &result {
+        Ok(_) => meter::adapter_published(),
+        Err(error) => {
+            meter::adapter_error("publish");
+            tracing::warn!(%channel, %error, "cluster publish failed; message lost");
         }
+    }
+    if let Some(then) = then {
+        then(result.ok().flatten());
     }
 }
 
@@ -218,6 +313,10 @@ async fn event_loop(shared: Weak<Shared>, incoming: Receiver<BusEvent>) {
             BusEvent::Up => {
                 cluster.connected.store(true, Ordering::Release);
                 tracing::info!("cluster bus up again");
+            }
+            BusEvent::Entry { id, fields } => {
+                meter::adapter_received();
+                cluster.handle_entry(&shared, &id, &fields);
             }
         }
     }
@@ -265,8 +364,19 @@ impl Cluster {
         if !lock(&self.state).namespaces.insert(Arc::from(nsp)) {
             return;
         }
+        let bus = match &self.wire {
+            Wire::PubSub(bus) => bus.clone(),
+            Wire::Stream(_) => {
+                // The reference's `init()`: the others answer with a heartbeat.
+                self.append(&ClusterMessage {
+                    uid: self.uid.clone(),
+                    nsp: nsp.to_owned(),
+                    body: ClusterBody::InitialHeartbeat,
+                });
+                return;
+            }
+        };
         let channels = self.channels(nsp);
-        let bus = self.bus.clone();
         let nsp = nsp.to_owned();
         shared.spawn(async move {
             let exact = vec![
@@ -283,15 +393,89 @@ impl Cluster {
         });
     }
 
-    /// Queues `payload` for `channel`.
-    fn publish(&self, channel: String, payload: Vec<u8>) {
-        if self.outbox.try_send((channel, payload.into())).is_err() {
+    /// Queues `message` for the bus.
+    fn queue(&self, message: Outgoing) {
+        if self.outbox.try_send(message).is_err() {
             meter::adapter_error("queue_full");
             tracing::warn!("cluster publish queue full; message dropped");
         }
     }
 
+    /// Queues `payload` for `channel`.
+    fn publish(&self, channel: String, payload: Vec<u8>) {
+        self.queue(Outgoing::Publish(channel, payload.into()));
+    }
+
+    /// Queues `message` for the stream.
+    pub(super) fn append(&self, message: &ClusterMessage) {
+        self.append_then(message, None);
+    }
+
+    /// Queues `message` for the stream; `then` runs once it is stored
+    /// (with its id), in append order, or at once if it cannot be queued.
+    pub(super) fn append_then(&self, message: &ClusterMessage, then: Option<Then>) {
+        let fields = match message.to_fields() {
+            Ok(fields) => fields
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "cluster message too large; not sent");
+                if let Some(then) = then {
+                    then(None);
+                }
+                return;
+            }
+        };
+        if let Err(async_channel::TrySendError::Full(Outgoing::Append(_, then))) =
+            self.outbox.try_send(Outgoing::Append(fields, then))
+        {
+            meter::adapter_error("queue_full");
+            tracing::warn!("cluster publish queue full; message dropped");
+            if let Some(then) = then {
+                then(None);
+            }
+        }
+    }
+
+    /// Whether broadcasts carry offsets from the stream (recovery across
+    /// nodes): then a broadcast reaches this node's sockets only once it
+    /// is stored, as in Node's cluster adapter.
+    pub(crate) fn offsets_from_stream(&self, shared: &Shared) -> bool {
+        matches!(self.wire, Wire::Stream(_))
+            && shared.read(|server| server.external_recovery_store())
+    }
+
+    /// Publishes a broadcast on the stream, then runs `deliver` with the
+    /// entry's id (the offset), in publish order.
+    pub(crate) fn publish_broadcast_then(
+        &self,
+        nsp: &str,
+        data: Value,
+        opts: Targets,
+        deliver: Then,
+    ) {
+        let message = ClusterMessage {
+            uid: self.uid.clone(),
+            nsp: nsp.to_owned(),
+            body: ClusterBody::Broadcast {
+                packet: AdapterPacket::event(nsp, data),
+                opts,
+            },
+        };
+        self.append_then(&message, Some(deliver));
+    }
+
     fn publish_request(&self, nsp: &str, request: &Request) {
+        if let Wire::Stream(_) = self.wire {
+            match ClusterMessage::request(nsp, request.clone()) {
+                Ok(message) => self.append(&message),
+                Err(_) => {
+                    tracing::debug!(kind = ?request.kind(), "no such request on the streams adapter")
+                }
+            }
+            return;
+        }
         match request.encode() {
             Ok(bytes) => self.publish(self.channels(nsp).request().to_owned(), bytes),
             Err(error) => tracing::warn!(%error, "cluster request too large; not sent"),
@@ -299,6 +483,12 @@ impl Cluster {
     }
 
     pub(super) fn respond(&self, nsp: &str, response: &Response) {
+        if let Wire::Stream(_) = self.wire {
+            if let Ok(message) = ClusterMessage::response(&self.uid, nsp, response.clone()) {
+                self.append(&message);
+            }
+            return;
+        }
         match response.encode() {
             Ok(bytes) => self.publish(self.channels(nsp).response().to_owned(), bytes),
             Err(error) => tracing::warn!(%error, "cluster response too large; not sent"),
@@ -310,6 +500,17 @@ impl Cluster {
     /// Publishes a broadcast of `data` (`["event", ...args]`) to the
     /// other nodes, on the room's channel when there is exactly one room.
     pub(crate) fn publish_broadcast(&self, nsp: &str, data: Value, opts: Targets) {
+        if let Wire::Stream(_) = self.wire {
+            self.append(&ClusterMessage {
+                uid: self.uid.clone(),
+                nsp: nsp.to_owned(),
+                body: ClusterBody::Broadcast {
+                    packet: AdapterPacket::event(nsp, data),
+                    opts,
+                },
+            });
+            return;
+        }
         let channel = self
             .channels(nsp)
             .for_rooms(opts.rooms.iter().map(String::as_str));
@@ -357,10 +558,16 @@ impl Cluster {
     /// channel, minus this node). A bus that does not answer within the
     /// requests timeout is an error: requests never hang.
     async fn other_nodes(&self, shared: &Shared, nsp: &str) -> Result<usize, BusError> {
+        let bus = match &self.wire {
+            Wire::PubSub(bus) => bus,
+            Wire::Stream(_) => {
+                return Ok(lock(&self.state).nodes.count(nsp, shared.clock.now()));
+            }
+        };
         let channel = self.channels(nsp).request().to_owned();
         let deadline = shared.clock.to_std(shared.clock.now() + self.timeout);
         let sleep = shared.runtime.sleep_until(deadline);
-        let count = futures_lite::future::or(self.bus.subscriber_count(channel), async {
+        let count = futures_lite::future::or(bus.subscriber_count(channel), async {
             sleep.await;
             Err(BusError(String::from("no answer to PUBSUB NUMSUB in time")))
         })
@@ -405,6 +612,12 @@ impl Cluster {
         kind: RequestType,
         make: impl FnOnce(String, String) -> Request,
     ) -> Result<Vec<Response>, ClusterError> {
+        if matches!(self.wire, Wire::Stream(_))
+            && matches!(kind, RequestType::Sockets | RequestType::AllRooms)
+        {
+            // The cluster adapter has no such request: this node's answer only.
+            return Ok(Vec::new());
+        }
         let others = self
             .other_nodes(shared, nsp)
             .await
@@ -526,7 +739,7 @@ impl Cluster {
     }
 
     /// Hands every finished request to its waiter.
-    fn settle(&self, state: &mut ClusterState, now: Instant) {
+    pub(super) fn settle(&self, state: &mut ClusterState, now: Instant) {
         while let Some(finished) = state.requests.poll(now) {
             if let Some(waiter) = state.waiters.remove(&finished.request_id) {
                 let _ = waiter.try_send(finished);
@@ -565,7 +778,9 @@ impl Cluster {
                     meter::adapter_error("malformed");
                     tracing::warn!(%channel, %error, "malformed cluster message dropped");
                 }
-                Ok(Incoming::Broadcast(message)) => self.deliver_broadcast(shared, &nsp, &message),
+                Ok(Incoming::Broadcast(message)) => {
+                    self.deliver_broadcast(shared, &nsp, &message, None)
+                }
                 Ok(Incoming::Request(request)) => self.answer(shared, &nsp, request),
                 Ok(Incoming::Response(response)) => {
                     let mut state = lock(&self.state);

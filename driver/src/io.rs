@@ -132,7 +132,24 @@ impl SocketIo {
     /// timeout come from the bus ([`Bus::key`], [`Bus::requests_timeout`]).
     /// Each namespace subscribes to its channels as it is created.
     pub fn with_adapter(self, bus: impl Bus) -> SocketIo {
-        super::cluster::attach(&self.shared, std::sync::Arc::new(bus));
+        super::cluster::attach(
+            &self.shared,
+            super::cluster::Wire::PubSub(std::sync::Arc::new(bus)),
+        );
+        self
+    }
+
+    /// Joins a cluster through a shared stream, as npm
+    /// `@socket.io/redis-streams-adapter` does (sio-redis's
+    /// `RedisStreamsAdapter`): the same operations as
+    /// [`with_adapter`](Self::with_adapter), in socket.io-adapter's cluster
+    /// protocol, with nodes counted by their heartbeats. Call it once,
+    /// right after construction, instead of `with_adapter`.
+    pub fn with_stream_adapter(self, log: impl super::bus::StreamBus) -> SocketIo {
+        super::cluster::attach(
+            &self.shared,
+            super::cluster::Wire::Stream(std::sync::Arc::new(log)),
+        );
         self
     }
 

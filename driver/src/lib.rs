@@ -41,7 +41,7 @@
 //!
 //! Imports between modules run one way, down: no module imports its own
 //! importers. From the top: `admin` > `io` (and `engine_io`, `testing`) >
-//! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
+//! `namespace` > `operators`, `answer`, `streams` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `group`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
 //! `meter`, `observe`,
 //! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
@@ -91,6 +91,7 @@ mod runtime;
 mod serve;
 mod shared;
 mod socket;
+mod streams;
 mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -98,7 +99,10 @@ pub mod testing;
 pub use accept::accept_loop;
 pub use ack::AckError;
 pub use answer::ServerSideAck;
-pub use bus::{Bus, BusError, BusEvent, BusSink, DEFAULT_REQUESTS_TIMEOUT};
+pub use bus::{
+    Bus, BusError, BusEvent, BusSink, StreamBus, StreamEntry, DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_REQUESTS_TIMEOUT,
+};
 pub use client::UrlError;
 pub use client::{
     auth_json, client_socket, engine_client, AuthProvider, ClientAckSender, ClientConfig,

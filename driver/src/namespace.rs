@@ -188,6 +188,36 @@ impl Namespaces for Registry {
         start_connect(shared, request, nsp, handshake, dynamic, skip_middleware)
     }
 
+    fn restore_session(
+        &self,
+        shared: &Arc<Shared>,
+        request: ConnectRequestId,
+        nsp: ByteString,
+        pid: String,
+        offset: String,
+    ) {
+        match shared.cluster() {
+            Some(cluster) => cluster.restore_session(shared, request, nsp, pid, offset),
+            None => {
+                let shared = shared.clone();
+                shared.clone().spawn(async move {
+                    let _ = shared.process(|server, now| server.answer_restore(now, request, None));
+                });
+            }
+        }
+    }
+
+    fn persist_session(
+        &self,
+        shared: &Arc<Shared>,
+        session: sio_core::server::PersistedSession,
+        ttl: std::time::Duration,
+    ) {
+        if let Some(cluster) = shared.cluster() {
+            cluster.persist_session(shared, session, ttl);
+        }
+    }
+
     fn names(&self) -> Vec<Arc<str>> {
         Registry::names(self)
     }

@@ -105,6 +105,35 @@ impl BroadcastOperator {
         let remote = self
             .cluster()
             .and_then(|cluster| Some((cluster, args_value(&data, &attachments)?)));
+        if let Some((cluster, value)) = &remote {
+            if !self.opts.volatile && cluster.offsets_from_stream(&self.shared) {
+                // Delivered here once stored, with the stream id as offset.
+                let targets = self.targets(Some(self.flags(None)));
+                for nsp in &self.namespaces {
+                    let (shared, nsp_name, opts) =
+                        (Arc::downgrade(&self.shared), nsp.clone(), self.opts.clone());
+                    let (data, attachments) = (data.clone(), attachments.clone());
+                    let deliver = Box::new(move |offset: Option<String>| {
+                        let Some(shared) = shared.upgrade() else {
+                            return;
+                        };
+                        shared.process(|server, now| match offset {
+                            Some(offset) => server.broadcast_at_offset(
+                                now,
+                                &nsp_name,
+                                &opts,
+                                data,
+                                attachments,
+                                &offset,
+                            ),
+                            None => server.broadcast(now, &nsp_name, &opts, data, attachments),
+                        });
+                    });
+                    cluster.publish_broadcast_then(nsp, value.clone(), targets.clone(), deliver);
+                }
+                return Ok(());
+            }
+        }
         for nsp in &self.namespaces {
             let (data, attachments) = (data.clone(), attachments.clone());
             self.shared

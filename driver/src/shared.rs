@@ -76,6 +76,26 @@ pub(crate) trait Namespaces: Send + Sync + 'static {
         skip_middleware: bool,
     );
 
+    /// With an external recovery store: looks the session `pid` up across
+    /// the cluster and answers the core. Called while routing: only spawns.
+    fn restore_session(
+        &self,
+        shared: &Arc<Shared>,
+        request: ConnectRequestId,
+        nsp: ByteString,
+        pid: String,
+        offset: String,
+    );
+
+    /// With an external recovery store: keeps `session` there for `ttl`.
+    /// Called while routing: only spawns.
+    fn persist_session(
+        &self,
+        shared: &Arc<Shared>,
+        session: sio_core::server::PersistedSession,
+        ttl: std::time::Duration,
+    );
+
     /// Every namespace's name.
     fn names(&self) -> Vec<Arc<str>>;
 

@@ -1,6 +1,7 @@
 //! sio-redis: the Redis adapter that joins sio servers into one cluster,
 //! with Node socket.io servers that use `@socket.io/redis-adapter` on the
-//! same Redis.
+//! same Redis; and [`RedisStreamsAdapter`], the same on a Redis stream as
+//! `@socket.io/redis-streams-adapter` uses it.
 //!
 //! [`RedisAdapter`] implements the driver's [`Bus`](sio_driver::Bus):
 //! it only moves bytes between Redis publish/subscribe and the driver, which
@@ -50,6 +51,8 @@ mod publisher;
 mod reply;
 mod runtime;
 mod source;
+mod stream_tasks;
+mod streams;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -58,3 +61,7 @@ pub use adapter::{
     DEFAULT_COMMAND_TIMEOUT,
 };
 pub use error::ConnectError;
+pub use streams::{
+    RedisStreamsAdapter, RedisStreamsAdapterBuilder, DEFAULT_BLOCK_TIME, DEFAULT_MAX_LEN,
+    DEFAULT_READ_COUNT, DEFAULT_STREAM_NAME,
+};

@@ -4,7 +4,8 @@
 // joins room `bench`; `fanout` emits `tick` with the payload to the room,
 // on this server and, through Redis, on the others.
 //
-// PORT and REDIS_URL in the environment.
+// PORT and REDIS_URL in the environment; ADAPTER=streams for
+// @socket.io/redis-streams-adapter (on the pub client alone) instead.
 const { createServer } = require("node:http");
 const { Server } = require("socket.io");
 const { createClient } = require("redis");
@@ -18,7 +19,10 @@ async function main() {
   const sub = pub.duplicate();
   await Promise.all([pub.connect(), sub.connect()]);
   const httpServer = createServer();
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
+  const adapter = process.env.ADAPTER === "streams"
+    ? require("@socket.io/redis-streams-adapter").createAdapter(pub)
+    : createAdapter(pub, sub);
+  const io = new Server(httpServer, { adapter });
   io.on("connection", (socket) => {
     socket.join("bench");
     socket.on("fanout", (data) => {

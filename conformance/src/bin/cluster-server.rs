@@ -13,7 +13,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sio_driver::{Config, SocketIo};
-use sio_redis::RedisAdapter;
+use sio_redis::{RedisAdapter, RedisStreamsAdapter};
 
 /// The Node servers' `requestsTimeout`.
 const REQUESTS_TIMEOUT: Duration = Duration::from_millis(3000);
@@ -79,10 +79,21 @@ fn announce(port: u16) -> std::io::Result<()> {
     out.flush()
 }
 
+/// `io` joined to the cluster: through the pub/sub adapter, or through the
+/// streams adapter when `CLUSTER_ADAPTER=streams` (as node-server.js).
 /// `redis-url` is one Redis URL, or `cluster:URL,URL,...` for a Redis
-/// Cluster; `REDIS_CA` (a PEM file) is the CA a `rediss://` server's
-/// certificate must chain to.
-async fn adapter(args: &Args) -> std::io::Result<RedisAdapter> {
+/// Cluster (pub/sub adapter); `REDIS_CA` (a PEM file) is the CA a
+/// `rediss://` server's certificate must chain to.
+async fn join(io: SocketIo, args: &Args) -> std::io::Result<SocketIo> {
+    if std::env::var("CLUSTER_ADAPTER").as_deref() == Ok("streams") {
+        let adapter = RedisStreamsAdapter::builder(args.redis_url.as_str())
+            .requests_timeout(REQUESTS_TIMEOUT)
+            .heartbeat(Duration::from_millis(1000), Duration::from_millis(5000))
+            .connect()
+            .await
+            .map_err(std::io::Error::other)?;
+        return Ok(io.with_stream_adapter(adapter));
+    }
     let mut builder = match args.redis_url.strip_prefix("cluster:") {
         Some(nodes) => RedisAdapter::cluster(nodes.split(',')),
         None => RedisAdapter::builder(args.redis_url.as_str()),
@@ -90,11 +101,12 @@ async fn adapter(args: &Args) -> std::io::Result<RedisAdapter> {
     if let Some(ca) = std::env::var_os("REDIS_CA") {
         builder = builder.tls_ca(std::fs::read(ca)?);
     }
-    builder
+    let adapter = builder
         .requests_timeout(REQUESTS_TIMEOUT)
         .connect()
         .await
-        .map_err(std::io::Error::other)
+        .map_err(std::io::Error::other)?;
+    Ok(io.with_adapter(adapter))
 }
 
 fn serve_tokio(args: &Args, listener: TcpListener) -> std::io::Result<()> {
@@ -103,7 +115,7 @@ fn serve_tokio(args: &Args, listener: TcpListener) -> std::io::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let io = sio_tokio::new(config()).with_adapter(adapter(args).await?);
+        let io = join(sio_tokio::new(config()), args).await?;
         app(&io, args.node.clone());
         let listener = tokio::net::TcpListener::from_std(listener)?;
         announce(args.port)?;
@@ -113,7 +125,7 @@ fn serve_tokio(args: &Args, listener: TcpListener) -> std::io::Result<()> {
 
 fn serve_smol(args: &Args, listener: TcpListener) -> std::io::Result<()> {
     smol::block_on(async {
-        let io = sio_smol::new(config()).with_adapter(adapter(args).await?);
+        let io = join(sio_smol::new(config()), args).await?;
         app(&io, args.node.clone());
         let listener = smol::net::TcpListener::try_from(listener)?;
         announce(args.port)?;
@@ -123,7 +135,7 @@ fn serve_smol(args: &Args, listener: TcpListener) -> std::io::Result<()> {
 
 fn serve_async_std(args: &Args, listener: TcpListener) -> std::io::Result<()> {
     async_std::task::block_on(async {
-        let io = sio_async_std::new(config()).with_adapter(adapter(args).await?);
+        let io = join(sio_async_std::new(config()), args).await?;
         app(&io, args.node.clone());
         let listener = async_std::net::TcpListener::from(listener);
         announce(args.port)?;
@@ -138,6 +150,9 @@ struct Msg {
     seq: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     from: Option<i64>,
+    /// The place of a broadcast in its sender's series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     bin: Option<Bytes>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,6 +200,11 @@ fn config() -> Config {
     let mut config = Config::default();
     if admin_ui() {
         sio_conformance::admin::config(&mut config);
+    }
+    // RECOVERY=1 (cluster/recovery-run.js): connection state recovery, as
+    // node-server.js's `connectionStateRecovery: {}`.
+    if std::env::var("RECOVERY").is_ok_and(|v| v == "1") {
+        config.connection_state_recovery = Some(sio_driver::RecoveryConfig::default());
     }
     config
 }

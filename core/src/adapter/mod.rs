@@ -20,14 +20,20 @@
 mod channel;
 mod incoming;
 mod message;
+mod nodes;
 mod requests;
 
 pub use channel::{uid_from_random, ChannelKind, Channels, DEFAULT_KEY};
 pub use incoming::{read_incoming, Ignored, Incoming};
 pub use message::{
-    decode_value, encode_value, AdapterPacket, BroadcastMessage, FetchedSocket, Flag, Format,
-    MessageError, Request, RequestType, Response, Targets,
+    decode_session, encode_session, is_stream_id, missed_packet, next_stream_id, SESSION_KEY_PREFIX,
 };
+pub use message::{
+    decode_value, encode_value, has_binary, AdapterPacket, BroadcastMessage, ClusterBody,
+    ClusterMessage, ClusterType, FetchedSocket, Flag, Format, MessageError, NoClusterForm, Request,
+    RequestType, Response, Targets, EMITTER_UID, MAX_DATA_LEN,
+};
+pub use nodes::{Nodes, MAX_NODES};
 pub use requests::{Fed, Finished, Outcome, PendingRequests, RegisterError};
 // The values and their codecs live below both this module and `packet`
 // (the MessagePack parser speaks them too).

@@ -137,7 +137,14 @@ impl<P: Parser> Server<P> {
         }
         let mut count = 0;
         // Logged for recovery unless volatile or waiting for acks, as in Node.
+        let supplied = self.supplied_offset.take();
         let data = match self.recovery.as_mut() {
+            Some(_) if self.external_recovery => match supplied {
+                Some(offset) if id.is_none() && !opts.volatile => {
+                    super::recovery::append_string(&data, &offset)
+                }
+                _ => data,
+            },
             Some(store) if id.is_none() && !opts.volatile => {
                 let mut except = opts.except.clone();
                 except.extend(

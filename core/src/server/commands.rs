@@ -45,8 +45,9 @@ impl<P: Parser> Server<P> {
         sess.add_socket(pending.nsp.clone(), socket);
         // A kept session comes back whole, with every packet it missed up
         // to now, or not at all (its offset left the log meanwhile).
-        let restored = match (pending.restoring, self.recovery.as_ref()) {
-            (Some(taken), Some(store)) => store
+        let restored = match (pending.restoring, pending.supplied, self.recovery.as_ref()) {
+            (_, Some(supplied), Some(_)) => Some((supplied.session, supplied.missed)),
+            (Some(taken), None, Some(store)) => store
                 .missed(taken.since, &taken.session)
                 .map(|missed| (taken.session, missed)),
             _ => None,
@@ -164,7 +165,7 @@ impl<P: Parser> Server<P> {
         };
         // Logged for recovery unless it waits for an ack, as in Node.
         let data = match (self.recovery.as_mut(), id) {
-            (Some(store), None) => store.log(
+            (Some(store), None) if !self.external_recovery => store.log(
                 now,
                 nsp.clone(),
                 alloc::vec![sid],

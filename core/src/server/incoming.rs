@@ -93,9 +93,32 @@ impl<P: Parser> Server<P> {
         let request = ConnectRequestId(self.next_request);
         self.next_request = self.next_request.wrapping_add(1);
         sess.add_pending(packet.nsp.clone(), request);
-        let restoring = match (self.recovery.as_mut(), packet.data.as_ref()) {
-            (Some(store), Some(auth)) => recovery_fields(auth)
-                .and_then(|(pid, offset)| store.take(self.now, &packet.nsp, &pid, &offset)),
+        let fields = match (self.recovery.is_some(), packet.data.as_ref()) {
+            (true, Some(auth)) => recovery_fields(auth),
+            _ => None,
+        };
+        if let (true, Some((pid, offset))) = (self.external_recovery, fields.clone()) {
+            // The driver looks the session up, then answers (`answer_restore`).
+            self.requests.insert(
+                request,
+                PendingConnect {
+                    session,
+                    nsp: packet.nsp.clone(),
+                    auth: packet.data,
+                    restoring: None,
+                    supplied: None,
+                },
+            );
+            self.events.push_back(Event::RestoreRequest {
+                request,
+                nsp: packet.nsp,
+                pid,
+                offset,
+            });
+            return;
+        }
+        let restoring = match (self.recovery.as_mut(), fields) {
+            (Some(store), Some((pid, offset))) => store.take(self.now, &packet.nsp, &pid, &offset),
             _ => None,
         };
         let recovering = restoring.is_some();
@@ -106,6 +129,7 @@ impl<P: Parser> Server<P> {
                 nsp: packet.nsp.clone(),
                 auth: packet.data.clone(),
                 restoring,
+                supplied: None,
             },
         );
         self.events.push_back(Event::ConnectRequest {

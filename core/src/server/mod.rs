@@ -26,6 +26,7 @@
 
 mod broadcast;
 mod commands;
+mod external;
 mod incoming;
 mod namespace;
 mod outgoing;
@@ -67,6 +68,9 @@ struct PendingConnect {
     auth: Option<RawJson>,
     /// The kept session the client asked for, taken out of the store.
     restoring: Option<recovery::TakenSession>,
+    /// With an external store: the session the driver found for it, with
+    /// its missed packets ([`Server::answer_restore`]).
+    supplied: Option<recovery::RestoredSession>,
 }
 
 /// The Socket.IO server. [`Server::new`] speaks the parser its config
@@ -94,6 +98,10 @@ pub struct Server<P: Parser = ParserKind> {
     timers: Timers,
     /// Kept sessions and the packet log, when recovery is on.
     recovery: Option<SessionStore>,
+    /// Sessions and offsets live outside ([`Server::use_external_recovery_store`]).
+    external_recovery: bool,
+    /// The offset the next broadcast carries (external store only).
+    supplied_offset: Option<ByteString>,
     events: VecDeque<Event>,
     next_socket: u64,
     next_request: u64,
@@ -138,6 +146,8 @@ impl<P: Parser> Server<P> {
             requests: BTreeMap::new(),
             timers: Timers::new(),
             recovery: config.connection_state_recovery.map(SessionStore::new),
+            external_recovery: false,
+            supplied_offset: None,
             events: VecDeque::new(),
             next_socket: 0,
             next_request: 0,

@@ -61,16 +61,18 @@ impl<P: Parser> Server<P> {
         // Kept for the window when the client may come back for it.
         if let (Some(store), Some(pid)) = (self.recovery.as_mut(), state.pid.clone()) {
             if reason.is_recoverable() {
-                store.persist(
-                    self.now,
-                    PersistedSession {
-                        sid: state.sid.clone(),
-                        pid,
-                        nsp: state.nsp.clone(),
-                        rooms: state.rooms.iter().cloned().collect(),
-                        data: state.data.clone(),
-                    },
-                );
+                let session = PersistedSession {
+                    sid: state.sid.clone(),
+                    pid,
+                    nsp: state.nsp.clone(),
+                    rooms: state.rooms.iter().cloned().collect(),
+                    data: state.data.clone(),
+                };
+                if self.external_recovery {
+                    self.events.push_back(Event::PersistSession { session });
+                } else {
+                    store.persist(self.now, session);
+                }
             }
         }
         // Its ack timers become stale: their socket is gone.

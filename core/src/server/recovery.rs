@@ -124,6 +124,9 @@ pub(crate) struct TakenSession {
     pub(crate) kept_at: Instant,
 }
 
+/// The longest `pid` or `offset` a CONNECT may carry to be looked up.
+pub const MAX_RECOVERY_FIELD: usize = 64;
+
 /// Fixed bytes counted per kept entry, for the allocations around it.
 const ENTRY_OVERHEAD: usize = 96;
 
@@ -433,7 +436,7 @@ impl SessionStore {
 
 /// `data` (a JSON array) with the string `value` (no escapes needed)
 /// appended as its last element.
-fn append_string(data: &RawJson, value: &str) -> RawJson {
+pub(crate) fn append_string(data: &RawJson, value: &str) -> RawJson {
     let text = data.as_str().trim_end();
     let body = text.strip_suffix(']').unwrap_or(text);
     let empty = data.first_element() == Some(None);
@@ -460,5 +463,6 @@ pub(crate) fn recovery_fields(auth: &RawJson) -> Option<(String, String)> {
     let fields: Fields<'_> = serde_json::from_str(auth.as_str()).ok()?;
     let pid: String = serde_json::from_str(fields.pid?.get()).ok()?;
     let offset: String = serde_json::from_str(fields.offset?.get()).ok()?;
-    Some((pid, offset))
+    // Ours are 20 characters; anything long is not one we gave.
+    (pid.len() <= MAX_RECOVERY_FIELD && offset.len() <= MAX_RECOVERY_FIELD).then_some((pid, offset))
 }

@@ -160,6 +160,28 @@ pub enum Event {
         /// [`RecoveryConfig::skip_middlewares`]).
         recovering: bool,
     },
+    /// With an external recovery store: a CONNECT came with a private
+    /// session id and an offset. Look the session up (and the packets
+    /// after `offset` that reach it), then call
+    /// [`Server::answer_restore`](super::Server::answer_restore); a
+    /// [`Event::ConnectRequest`] follows. Both strings come from the client:
+    /// untrusted (the core only bounds their length).
+    RestoreRequest {
+        /// The request the answer is for.
+        request: ConnectRequestId,
+        /// The namespace.
+        nsp: ByteString,
+        /// The private session id the client sent.
+        pid: alloc::string::String,
+        /// The offset the client sent.
+        offset: alloc::string::String,
+    },
+    /// With an external recovery store: a socket left for a recoverable
+    /// reason; keep its session for the window (Node's `persistSession`).
+    PersistSession {
+        /// The session to keep.
+        session: super::recovery::PersistedSession,
+    },
     /// A socket joined its namespace (after [`Server::accept`](super::Server::accept)).
     Connected {
         /// The new socket.

@@ -582,6 +582,20 @@ impl Shared {
                     );
                 }
             }
+            Event::RestoreRequest {
+                request,
+                nsp,
+                pid,
+                offset,
+            } => self
+                .namespaces
+                .restore_session(self, request, nsp, pid, offset),
+            Event::PersistSession { session } => {
+                if let Some(store) = server.recovery() {
+                    let ttl = store.config().max_disconnection_duration;
+                    self.namespaces.persist_session(self, session, ttl);
+                }
+            }
             Event::Connected {
                 socket, recovered, ..
             } => {

@@ -1,5 +1,6 @@
 //! The Redis fan-out bench (`scripts/bench --redis`): for sio-tokio with
-//! sio-redis and for Node socket.io with @socket.io/redis-adapter, starts
+//! sio-redis and for Node socket.io with @socket.io/redis-adapter (and the
+//! same with the Redis Streams adapters: `sio-streams`, `node-streams`), starts
 //! one redis-server and two server processes on it, drives them with
 //! `loadgen_redis` (clients split across both, all in room `bench`, the
 //! `fanout` sent to server A), and keeps the median of the repetitions.
@@ -16,7 +17,10 @@ use sio_bench::runner::{
     max_open_files, parse_options, pinning, repeat, report, Error, Figure, Paths, Pins, Planned,
 };
 
-const SERVERS: [&str; 2] = ["sio", "node"];
+/// Pub/sub (`@socket.io/redis-adapter`), then the Redis Streams adapter
+/// (`@socket.io/redis-streams-adapter`); `--servers sio-streams,node-streams`
+/// for the streams pair's own ratios.
+const SERVERS: [&str; 4] = ["sio", "node", "sio-streams", "node-streams"];
 
 const FIGURES: &[Figure] = &[
     Figure("deliveries_per_sec", "deliv/s", true),
@@ -83,14 +87,22 @@ fn free_port() -> Result<u16, Error> {
 }
 
 fn server_command(name: &str, paths: &Paths, pin: &[String]) -> Result<Vec<String>, Error> {
-    let program: Vec<String> = match name {
-        "sio" => vec![paths.bin_dir.join("server_sio_redis").display().to_string()],
-        "node" => vec![
+    let (kind, streams) = match name.strip_suffix("-streams") {
+        Some(kind) => (kind, true),
+        None => (name, false),
+    };
+    let mut program: Vec<String> = match streams {
+        true => vec!["env".into(), "ADAPTER=streams".into()],
+        false => Vec::new(),
+    };
+    match kind {
+        "sio" => program.push(paths.bin_dir.join("server_sio_redis").display().to_string()),
+        "node" => program.extend([
             "node".into(),
             paths.node_dir.join("server-redis.js").display().to_string(),
-        ],
+        ]),
         other => return Err(format!("unknown server {other}").into()),
-    };
+    }
     Ok(pin.iter().cloned().chain(program).collect())
 }
 

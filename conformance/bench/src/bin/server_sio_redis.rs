@@ -1,15 +1,20 @@
 //! The bench app's Redis fan-out on sio-tokio with sio-redis, as
 //! `server_sio` otherwise: every socket joins room `bench`; `fanout` emits
 //! `tick` with the payload to the room, on this server and, through Redis,
-//! on the others. `PORT` and `REDIS_URL` in the environment.
-use sio_redis::RedisAdapter;
+//! on the others. `PORT` and `REDIS_URL` in the environment; `ADAPTER=streams`
+//! for the Redis Streams adapter instead of pub/sub.
+use sio_redis::{RedisAdapter, RedisStreamsAdapter};
 use sio_tokio::Config;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let adapter = RedisAdapter::connect(&url).await?;
-    let io = sio_tokio::new(Config::default()).with_adapter(adapter);
+    let io = sio_tokio::new(Config::default());
+    let io = if std::env::var("ADAPTER").as_deref() == Ok("streams") {
+        io.with_stream_adapter(RedisStreamsAdapter::connect(&url).await?)
+    } else {
+        io.with_adapter(RedisAdapter::connect(&url).await?)
+    };
     io.on_connection(|socket| async move {
         let _ = socket.join("bench");
         socket.on(

@@ -25,9 +25,17 @@ use crate::msgpack::json::{self, JsonError};
 use crate::msgpack::value::{self, DecodeError, TooLarge, Value};
 use crate::packet::{Packet, PacketType, RawJson};
 
+mod cluster;
 mod response;
+mod session;
 
+pub use cluster::{
+    has_binary, ClusterBody, ClusterMessage, ClusterType, NoClusterForm, EMITTER_UID, MAX_DATA_LEN,
+};
 pub use response::{FetchedSocket, Response};
+pub use session::{
+    decode_session, encode_session, is_stream_id, missed_packet, next_stream_id, SESSION_KEY_PREFIX,
+};
 
 /// The request types (`RequestType` in the reference), by their number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

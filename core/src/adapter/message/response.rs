@@ -28,7 +28,7 @@ pub struct FetchedSocket {
 }
 
 impl FetchedSocket {
-    fn to_value(&self) -> Value {
+    pub(super) fn to_value(&self) -> Value {
         let mut entries = vec![
             entry("id", Value::Str(self.id.clone())),
             entry("handshake", self.handshake.clone()),
@@ -40,7 +40,7 @@ impl FetchedSocket {
         Value::Map(entries)
     }
 
-    fn from_value(map: &Value) -> Result<FetchedSocket, MessageError> {
+    pub(super) fn from_value(map: &Value) -> Result<FetchedSocket, MessageError> {
         map.as_map().ok_or(MessageError::Field("sockets"))?;
         Ok(FetchedSocket {
             id: string(map, "id")?,

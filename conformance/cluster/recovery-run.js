@@ -1,0 +1,171 @@
+// Connection state recovery across nodes, on the Redis Streams adapter: an
+// npm client connected to node A (in room "r") is cut off; A, which kept
+// its session in Redis, is stopped (SIGKILL); node B broadcasts to the room
+// meanwhile; the client comes back through node B and must get its old id
+// and everything broadcast to it meanwhile, in order, with
+// `recovered === true`. Nodes are sio cluster servers or node-server.js,
+// all with RECOVERY=1 and CLUSTER_ADAPTER=streams.
+//
+// Usage: node recovery-run.js [--pairs sio-tokio:node,node:sio-tokio] [--sio-bin PATH]
+// Needs redis-server on PATH and `npm ci` in conformance/. Prints
+// `N passed, N failed`; exits 1 on failure.
+"use strict";
+
+const { spawn } = require("node:child_process");
+const path = require("node:path");
+const { io: connect } = require("socket.io-client");
+const { createClient } = require("redis");
+const { Redis, freePort } = require("./redis-server");
+
+const PATIENCE_MS = 15000;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, predicate) {
+  const deadline = Date.now() + PATIENCE_MS;
+  for (;;) {
+    if (await predicate()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+function args() {
+  const argv = process.argv.slice(2);
+  const opts = { pairs: [["sio-tokio", "sio-tokio"], ["sio-tokio", "node"], ["node", "sio-tokio"]], sioBin: null };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--pairs") opts.pairs = argv[++i].split(",").map((p) => p.split(":"));
+    else if (argv[i] === "--sio-bin") opts.sioBin = argv[++i];
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (!opts.sioBin) {
+    const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
+    opts.sioBin = path.join(target, "debug/cluster-server");
+  }
+  return opts;
+}
+
+function startServer(kind, port, redisUrl, name, sioBin) {
+  const env = { ...process.env, CLUSTER_ADAPTER: "streams", RECOVERY: "1" };
+  const proc = kind === "node"
+    ? spawn(process.execPath, [path.join(__dirname, "node-server.js"), String(port), redisUrl, name], { env })
+    : spawn(sioBin, [kind.slice(4), String(port), redisUrl, name], { env });
+  proc.stderr.on("data", (d) => process.stderr.write(`[${name}] ${d}`));
+  return new Promise((resolve, reject) => {
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes(`LISTENING ${port}`)) resolve(proc);
+    });
+    proc.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
+async function kill(proc) {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGKILL");
+  await exited;
+}
+
+async function client(url, auth) {
+  const socket = connect(url, { auth, reconnection: false, forceNew: true, transports: ["websocket"] });
+  const msgs = [];
+  socket.on("msg", (payload) => msgs.push(payload));
+  await new Promise((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("connect_error", reject);
+  });
+  return { socket, msgs };
+}
+
+const ask = (c, event, ...rest) => c.socket.timeout(PATIENCE_MS).emitWithAck(event, ...rest);
+
+async function recoverAcross(redis, [kindA, kindB], sioBin, store) {
+  const procs = [];
+  const clients = [];
+  try {
+    const urls = [];
+    for (const [i, kind] of [kindA, kindB].entries()) {
+      const port = await freePort();
+      procs.push(await startServer(kind, port, redis.url, `${kind}-${"AB"[i]}`, sioBin));
+      urls.push(`http://127.0.0.1:${port}`);
+    }
+    const c = await client(urls[0], { name: "c", room: "r" });
+    const o = await client(urls[1], { name: "o" });
+    clients.push(c, o);
+    const before = await ask(c, "whoami");
+    // Once the nodes count each other, a room broadcast from B reaches c on A.
+    await waitFor("the nodes to count each other", async () =>
+      (await ask(o, "sse", { formed: 1 })).replies.length === 1);
+    await ask(o, "to-room", { room: "r", payload: { seq: "m0" } });
+    await waitFor("m0 on the client through node A", () => c.msgs.some((m) => m.seq === "m0"));
+    assert(c.socket._pid, "no private session id from node A (is recovery on?)");
+    // Cut off; A keeps the session in Redis; then A is gone.
+    const pid = c.socket._pid;
+    const kept = new Promise((r) => c.socket.once("disconnect", r));
+    c.socket.io.engine.close();
+    await kept;
+    await waitFor(`session ${pid} in Redis`, async () => (await store.exists(`sio:session:${pid}`)) === 1);
+    await kill(procs[0]);
+    // Broadcast from B while the client is away: to its room, to everyone,
+    // to a room it is not in.
+    await ask(o, "to-room", { room: "r", payload: { seq: "m1" } });
+    await ask(o, "to-room", { room: "other", payload: { seq: "not-for-c" } });
+    await ask(o, "to-room", { room: "*", payload: { seq: "m2" } });
+    await ask(o, "to-room", { room: "r", payload: { seq: "m3" } });
+    c.socket.io.uri = urls[1];
+    const back = new Promise((resolve, reject) => {
+      c.socket.once("connect", resolve);
+      c.socket.once("connect_error", reject);
+    });
+    c.socket.connect();
+    await back;
+    assert(c.socket.recovered === true, `recovered is ${c.socket.recovered}`);
+    assert(c.socket.id === before.id, `id ${c.socket.id}, was ${before.id}`);
+    const seqs = c.msgs.map((m) => m.seq);
+    assert(JSON.stringify(seqs) === JSON.stringify(["m0", "m1", "m2", "m3"]),
+      `received ${JSON.stringify(seqs)}`);
+    const now = await ask(c, "whoami");
+    assert(now.rooms.includes("r"), `rooms after recovery ${now.rooms}`);
+  } finally {
+    for (const x of clients) x.socket.close();
+    for (const p of procs) await kill(p);
+  }
+}
+
+async function main() {
+  const opts = args();
+  const redis = new Redis(await freePort());
+  await redis.start();
+  const store = createClient({ url: redis.url });
+  await store.connect();
+  let passed = 0;
+  let failed = 0;
+  try {
+    for (const pair of opts.pairs) {
+      const name = `recovery from ${pair[0]} to ${pair[1]}: every missed broadcast, in order, recovered`;
+      try {
+        await recoverAcross(redis, pair, opts.sioBin, store);
+        passed++;
+        console.log(`ok - ${name}`);
+      } catch (err) {
+        failed++;
+        console.log(`not ok - ${name}: ${err.message}`);
+      }
+    }
+  } finally {
+    await store.quit();
+    await redis.kill();
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

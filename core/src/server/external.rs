@@ -1,0 +1,93 @@
+//! Connection state recovery with an external store (Node's cluster
+//! adapters: the Redis Streams adapter keeps sessions in Redis and reads
+//! missed packets back from its stream). The core then keeps nothing
+//! itself: a leaving socket's session is handed out
+//! ([`Event::PersistSession`]), a returning client's lookup is asked for
+//! ([`Event::RestoreRequest`]) and answered ([`Server::answer_restore`]),
+//! and a broadcast's offset is the one the caller supplies
+//! ([`Server::broadcast_at_offset`]: the id its store gave the packet).
+
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use super::broadcast::BroadcastOptions;
+use super::recovery::RestoredSession;
+use super::types::{ConnectRequestId, Event, ServerError};
+use super::Server;
+use crate::packet::{Parser, RawJson};
+use crate::time::Instant;
+
+impl<P: Parser> Server<P> {
+    /// Switches connection state recovery (when configured) to an external
+    /// store, from now on. Without recovery in the config it does nothing.
+    pub fn use_external_recovery_store(&mut self) {
+        self.external_recovery = self.recovery.is_some();
+    }
+
+    /// Whether recovery uses an external store.
+    pub fn external_recovery_store(&self) -> bool {
+        self.external_recovery
+    }
+
+    /// [`Server::broadcast`] of a packet the external store logged at
+    /// `offset`: unless volatile, `offset` is appended to `data` as its
+    /// last element, which the client sends back to recover. With a local
+    /// store (or none) it is a plain broadcast.
+    pub fn broadcast_at_offset(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        opts: &BroadcastOptions,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        offset: &str,
+    ) -> usize {
+        if self.external_recovery {
+            self.supplied_offset = Some(ByteString::from(offset));
+        }
+        let sent = self.broadcast(now, nsp, opts, data, attachments);
+        self.supplied_offset = None;
+        sent
+    }
+
+    /// Answers [`Event::RestoreRequest`] `request`: the session found (its
+    /// `nsp` is taken from the request) with the packets it missed, or
+    /// `None`. Then comes [`Event::ConnectRequest`], `recovering` when a
+    /// session was found; accepting restores it. Fails when the request
+    /// is unknown (answered already, or its connection closed meanwhile).
+    pub fn answer_restore(
+        &mut self,
+        now: Instant,
+        request: ConnectRequestId,
+        restored: Option<RestoredSession>,
+    ) -> Result<(), ServerError> {
+        self.advance(now);
+        let pending = self
+            .requests
+            .get_mut(&request)
+            .ok_or(ServerError::UnknownRequest)?;
+        if pending.supplied.is_some() {
+            return Err(ServerError::UnknownRequest);
+        }
+        let recovering = restored.is_some();
+        pending.supplied = restored.map(|mut restored| {
+            restored.session.nsp = pending.nsp.clone();
+            restored
+        });
+        let session = pending.session;
+        let nsp = pending.nsp.clone();
+        let auth = pending.auth.clone();
+        let dynamic = !self.namespaces.contains_key(&nsp);
+        self.events.push_back(Event::ConnectRequest {
+            request,
+            session,
+            nsp,
+            auth,
+            dynamic,
+            recovering,
+        });
+        Ok(())
+    }
+}
