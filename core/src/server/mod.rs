@@ -183,9 +183,17 @@ impl<P: Parser> Server<P> {
         self.engine.handle_request_too_large(now, conn, req);
     }
 
-    /// Answers `req` with 403 (the application's allow-request check refused).
-    pub fn forbid(&mut self, conn: ConnId, req: &Request) {
-        self.engine.forbid(conn, req);
+    /// Answers `req` with 403 (the application's allow-request check
+    /// refused; see [`EngineServer::forbid`]).
+    pub fn forbid(&mut self, now: Instant, conn: ConnId, req: &Request, message: Option<&str>) {
+        self.run_due(now);
+        self.engine.forbid(now, conn, req, message);
+    }
+
+    /// Whether `req` is a handshake to put to the application's
+    /// allow-request check (see [`EngineServer::is_checked_handshake`]).
+    pub fn is_checked_handshake(&self, req: &Request) -> bool {
+        self.engine.is_checked_handshake(req)
     }
 
     /// Input: bytes read from the WebSocket connection `conn`.

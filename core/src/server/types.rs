@@ -1,6 +1,7 @@
 //! The server's public types: its config, connect request handles,
 //! disconnect reasons, events, outputs and errors.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
@@ -8,7 +9,7 @@ use core::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use crate::engine::{self, CloseReason, HandshakeInfo, Io, SessionId};
+use crate::engine::{self, CloseReason, ConnectionError, HandshakeInfo, Io, SessionId};
 use crate::packet::{self, RawJson};
 use crate::time::Instant;
 
@@ -223,12 +224,14 @@ pub enum Event {
         /// The room.
         room: ByteString,
     },
-    /// A session moved from polling to WebSocket (only with
-    /// [`Server::set_observer_events`](super::Server::set_observer_events)).
+    /// A session moved from polling to WebSocket (Node's
+    /// `socket.conn.on("upgrade")`).
     Upgraded {
         /// The session; its sockets are [`Server::session_sockets`](super::Server::session_sockets).
         session: SessionId,
     },
+    /// A request was refused (Node's `io.engine.on("connection_error")`).
+    ConnectionError(Box<ConnectionError>),
     /// A socket left a room it was in (only with
     /// [`Server::set_observer_events`](super::Server::set_observer_events); not
     /// reported for the rooms a disconnecting socket leaves).
