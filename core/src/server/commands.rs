@@ -63,7 +63,7 @@ impl<P: Parser> Server<P> {
         let namespace = self
             .namespaces
             .entry(pending.nsp.clone())
-            .or_insert_with(Namespace::new);
+            .or_insert_with(Namespace::child);
         namespace.add_socket(socket);
         let mut state = Socket {
             sid: sid.clone(),

@@ -85,6 +85,8 @@ pub struct Server<P: Parser = ParserKind> {
     /// handled while draining outputs, where no `now` is given.
     now: Instant,
     dynamic_namespaces: bool,
+    /// [`Config::cleanup_empty_child_namespaces`].
+    cleanup_empty_child_namespaces: bool,
     /// Whether joins, leaves and upgrades are reported ([`Event::RoomJoined`], ...).
     observer_events: bool,
     namespaces: BTreeMap<ByteString, Namespace>,
@@ -131,6 +133,7 @@ impl<P: Parser> Server<P> {
             ids,
             now: Instant::ZERO,
             dynamic_namespaces: false,
+            cleanup_empty_child_namespaces: config.cleanup_empty_child_namespaces,
             observer_events: false,
             namespaces,
             sockets: BTreeMap::new(),

@@ -38,6 +38,10 @@ pub struct Config {
     /// The packet parser every client must speak: JSON (the default, as
     /// in Node) or MessagePack (npm `socket.io-msgpack-parser`).
     pub parser: packet::ParserKind,
+    /// Remove a dynamic parent's child namespace once its last socket
+    /// leaves (Node's `cleanupEmptyChildNamespaces`; off by default, as
+    /// in Node).
+    pub cleanup_empty_child_namespaces: bool,
 }
 
 impl Default for Config {
@@ -50,6 +54,7 @@ impl Default for Config {
             packet_limits: packet::Limits::default(),
             connection_state_recovery: None,
             parser: packet::ParserKind::Json,
+            cleanup_empty_child_namespaces: false,
         }
     }
 }
@@ -229,6 +234,14 @@ pub enum Event {
     Upgraded {
         /// The session; its sockets are [`Server::session_sockets`](super::Server::session_sockets).
         session: SessionId,
+    },
+    /// A dynamic parent's child namespace lost its last socket and is gone
+    /// (only with [`Config::cleanup_empty_child_namespaces`]); the next
+    /// client to connect to it makes it again (a `ConnectRequest` with
+    /// `dynamic: true`).
+    NamespaceRemoved {
+        /// Its name.
+        nsp: ByteString,
     },
     /// A request was refused (Node's `io.engine.on("connection_error")`).
     ConnectionError(Box<ConnectionError>),
