@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::endpoint::{Endpoint, Layer, ServerMachine};
+use super::hooks::{Forbidden, RequestInfo};
 use super::outbox::OutboxReceiver;
 use super::runtime::{BoxFuture, Timer};
 use sio_core::engine::{ConnId, Io};
@@ -190,7 +191,13 @@ pub(crate) async fn exchange<L: Layer>(
     }
     let (conn, outputs) = shared.endpoint().open_conn();
     let guard = ConnGuard::new(shared.clone(), conn);
-    shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
+    let extra = shared.endpoint().hooks.response_headers(&request, peer);
+    // The tower future is dropped if its client goes away meanwhile.
+    let verdict = match verdict(shared.endpoint(), &request, peer) {
+        Some(check) => check.await,
+        None => Ok(()),
+    };
+    hand_over(&shared, conn, request, peer, verdict);
     match outputs.recv().await {
         // A refused POST: the core fails its session once this is written.
         Ok(Io::Respond { response, .. }) if response.status == 413 => HttpExchange::Refused(
@@ -199,9 +206,15 @@ pub(crate) async fn exchange<L: Layer>(
                 _guard: Box::new(guard),
             },
         ),
-        Ok(Io::Respond { response, .. }) => HttpExchange::Response(response),
-        Ok(Io::Upgrade { response, .. }) => HttpExchange::Upgrade(
-            response,
+        Ok(Io::Respond { mut response, .. }) => {
+            extra.apply(&mut response);
+            HttpExchange::Response(response)
+        }
+        Ok(Io::Upgrade { mut response, .. }) => HttpExchange::Upgrade(
+            {
+                extra.apply(&mut response);
+                response
+            },
             WebSocketUpgrade {
                 pending: Box::new(Upgrading {
                     shared,
@@ -267,7 +280,21 @@ pub(crate) async fn serve<L: Layer, S>(
         }
         let (conn, outputs) = endpoint.open_conn();
         let guard = ConnGuard::new(shared.clone(), conn);
-        shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
+        let extra = endpoint.hooks.response_headers(&request, peer);
+        let verdict = match verdict(endpoint, &request, peer) {
+            // Bounded (see `verdict`); a client gone meanwhile ends it.
+            Some(check) => match futures_lite::future::or(async { Some(check.await) }, async {
+                watch_for_close(&mut stream, &mut parser).await;
+                None
+            })
+            .await
+            {
+                Some(verdict) => verdict,
+                None => return,
+            },
+            None => Ok(()),
+        };
+        hand_over(&shared, conn, request, peer, verdict);
         // No request deadline while the core holds the request: it answers
         // a held poll within the ping interval.
         let answer = futures_lite::future::or(
@@ -276,7 +303,10 @@ pub(crate) async fn serve<L: Layer, S>(
         )
         .await;
         match answer {
-            Some(Io::Respond { response, .. }) => {
+            Some(Io::Respond { mut response, .. }) => {
+                extra.apply(&mut response);
+                // A refused upgrade request closes its connection, as `ws` does.
+                let keep_alive = keep_alive && response.header("connection") != Some("close");
                 // The core hears the request is gone once its answer is
                 // written (a refused POST's session fails only then).
                 let written =
@@ -286,7 +316,8 @@ pub(crate) async fn serve<L: Layer, S>(
                     return;
                 }
             }
-            Some(Io::Upgrade { response, .. }) => {
+            Some(Io::Upgrade { mut response, .. }) => {
+                extra.apply(&mut response);
                 // The 101 and what the core queued behind it (the open
                 // packet) leave in one write.
                 let mut out = BytesMut::with_capacity(512);
@@ -318,6 +349,43 @@ pub(crate) async fn serve<L: Layer, S>(
             _ => return,
         }
     }
+}
+
+/// The application's `allow_request` verdict on `request`, if it has a
+/// check and the request is a handshake that passed the engine's own
+/// checks (as Node asks it). Bounded: a verdict not given within the
+/// body timeout (`engine.body_timeout`) refuses the request.
+fn verdict<M: ServerMachine>(
+    endpoint: &Endpoint<M>,
+    request: &Request,
+    peer: Option<SocketAddr>,
+) -> Option<BoxFuture<Result<(), Forbidden>>> {
+    let check = endpoint.hooks.allow_request()?;
+    if !endpoint.read(|server| server.is_checked_handshake(request)) {
+        return None;
+    }
+    let pending = check(RequestInfo::of(request, peer));
+    let deadline = endpoint.host.clock().now_std() + endpoint.http_timeouts.body;
+    let runtime = endpoint.host.runtime().clone();
+    Some(Box::pin(futures_lite::future::or(pending, async move {
+        runtime.sleep_until(deadline).await;
+        tracing::warn!("allow_request gave no verdict within the body timeout; refusing");
+        Err(Forbidden::new())
+    })))
+}
+
+/// Gives the core `request`, or its refusal when the verdict refused it.
+fn hand_over<L: Layer>(
+    shared: &Arc<L>,
+    conn: ConnId,
+    request: Request,
+    peer: Option<SocketAddr>,
+    verdict: Result<(), Forbidden>,
+) {
+    shared.process(|server, now| match verdict {
+        Ok(()) => server.handle_request_from(now, conn, request, peer),
+        Err(refusal) => server.forbid(now, conn, &request, refusal.message()),
+    });
 }
 
 /// Reads and drops the rest of a body refused for its size, as Node reads

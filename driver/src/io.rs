@@ -356,6 +356,12 @@ impl SocketIo {
         }
     }
 
+    /// The engine's hooks (Node's `allowRequest` and `io.engine.on(...)`:
+    /// `initial_headers`, `headers`, `connection_error`).
+    pub fn engine(&self) -> crate::EngineHooks<'_> {
+        crate::EngineHooks(&self.shared.endpoint.hooks)
+    }
+
     /// Most bytes one HTTP request body may hold (`max_http_buffer_size`).
     pub fn config_max_body(&self) -> usize {
         self.shared.http_limits.max_body_bytes

@@ -44,7 +44,7 @@
 //! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
 //! `meter`, `observe`,
-//! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
+//! `handshake`, `hooks`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
 //! `message`, `runtime`, `error`, `sync`). The client stands beside the
 //! server floors, below `engine_io` (which re-exports its Engine.IO
 //! client): `client` > `client::socket` > `client::manager`,
@@ -74,6 +74,7 @@ pub mod engine_io;
 mod error;
 mod extensions;
 mod handshake;
+mod hooks;
 mod host;
 mod io;
 mod jobs;
@@ -113,6 +114,9 @@ pub use extensions::Extensions;
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
 pub use handshake::Handshake;
+pub use hooks::{
+    ConnectionError, EngineHooks, Forbidden, InvalidHeader, RequestInfo, ResponseHeaders,
+};
 pub use io::{RandomSourceError, SocketIo};
 pub use listener::ListenerId;
 pub use namespace::{ConnectContext, ConnectError, Namespace};
@@ -130,6 +134,8 @@ pub use bytes::Bytes;
 pub use sio_core::client::DisconnectReason as ClientDisconnectReason;
 /// A client transport (`ClientConfig::engine.transports`).
 pub use sio_core::client::Transport as ClientTransport;
+/// A session's transport ([`Socket::transport`], [`Socket::on_upgrade`]).
+pub use sio_core::engine::Transport;
 /// The packet parser of a server (`Config::parser`) or a client
 /// (`ClientConfig::engine.parser`): JSON (the default) or MessagePack
 /// (npm `socket.io-msgpack-parser`).

@@ -35,6 +35,7 @@ use crate::endpoint::{Endpoint, Layer};
 use crate::listener::Direction;
 use crate::meter;
 use crate::observe::{EngineView, Observed};
+use sio_core::engine::Transport;
 use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
 
@@ -64,6 +65,8 @@ pub(crate) enum Job {
         ack: Option<u64>,
     },
     Disconnect(DisconnectReason, Vec<String>),
+    /// Its connection moved to this transport.
+    Upgrade(Transport),
 }
 
 struct Inner {
@@ -84,6 +87,8 @@ struct Inner {
     data: Mutex<Option<serde_json::Value>>,
     /// It got a kept session back (connection state recovery).
     recovered: AtomicBool,
+    /// The transport last seen, for [`Socket::transport`] once it is gone.
+    last_transport: Mutex<Transport>,
 }
 
 /// One client connected to one namespace. Cloning shares it.
@@ -111,6 +116,7 @@ impl Socket {
         extensions: Extensions,
         connection: Arc<dyn ConnectionHandlers>,
     ) -> Self {
+        let handshake_transport = handshake.transport();
         Socket {
             inner: Arc::new(Inner {
                 id,
@@ -126,6 +132,7 @@ impl Socket {
                 rooms_at_disconnect: Mutex::new(Vec::new()),
                 data: Mutex::new(None),
                 recovered: AtomicBool::new(false),
+                last_transport: Mutex::new(handshake_transport),
             }),
         }
     }
@@ -319,6 +326,26 @@ impl Socket {
             .map_err(EmitError::from)
     }
 
+    /// The transport its connection uses now (Node's
+    /// `socket.conn.transport.name`): the handshake's, then WebSocket
+    /// once the connection upgraded ([`Socket::on_upgrade`]); once the
+    /// socket has disconnected, the last one.
+    pub fn transport(&self) -> Transport {
+        let id = self.inner.id;
+        let now = self.inner.shared.read(|server| {
+            let session = server.socket_session(id)?;
+            server.engine().transport(session)
+        });
+        let mut last = lock(&self.inner.last_transport);
+        match now {
+            Some(transport) => {
+                *last = transport;
+                transport
+            }
+            None => *last,
+        }
+    }
+
     /// The rooms the socket is in (its own id among them); once it has
     /// disconnected, the rooms it was in then.
     pub fn rooms(&self) -> Vec<String> {
@@ -480,11 +507,19 @@ impl Socket {
                 *lock(&self.inner.rooms_at_disconnect) = rooms;
                 // Handlers are dropped with the socket's last job: nothing can call them again.
                 let handlers = std::mem::take(&mut *lock(&self.inner.handlers));
+                // The "disconnecting" ones first: each runs to its first
+                // await before any "disconnect" one starts, as in Node.
                 let futures = handlers
-                    .disconnect
+                    .disconnecting
                     .iter()
+                    .chain(handlers.disconnect.iter())
                     .map(|h| h(self.clone(), reason))
                     .collect();
+                (futures, None)
+            }
+            Job::Upgrade(transport) => {
+                let upgrade = lock(&self.inner.handlers).upgrade.clone();
+                let futures = upgrade.iter().map(|h| h(self.clone(), transport)).collect();
                 (futures, None)
             }
         }
@@ -676,8 +711,27 @@ impl Shared {
                     );
                 }
             }
-            event
-            @ (Event::RoomJoined { .. } | Event::RoomLeft { .. } | Event::Upgraded { .. }) => {
+            Event::ConnectionError(error) => {
+                self.endpoint.hooks.report(&self.runtime, &error);
+            }
+            Event::NamespaceRemoved { nsp } => {
+                tracing::debug!(nsp = &*nsp, "empty child namespace removed");
+                self.namespaces.removed(&nsp);
+            }
+            Event::Upgraded { session } => {
+                {
+                    let sockets = lock(&self.sockets);
+                    for socket in server.session_sockets(session) {
+                        if let Some(s) = sockets.get(&socket) {
+                            Socket::push_entry_job(s, Job::Upgrade(Transport::WebSocket), ready);
+                        }
+                    }
+                }
+                if let Some(observer) = self.observer.get() {
+                    observer.core_event(server, Event::Upgraded { session });
+                }
+            }
+            event @ (Event::RoomJoined { .. } | Event::RoomLeft { .. }) => {
                 if let Some(observer) = self.observer.get() {
                     observer.core_event(server, event);
                 }
