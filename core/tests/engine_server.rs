@@ -2047,6 +2047,28 @@ fn permessage_deflate_is_negotiated_and_used_both_ways() {
         );
     }
     assert!(sizes[1] < sizes[0] && sizes[0] < big.len() / 4, "{sizes:?}");
+    // An uncompressed message (Node's `compress(false)`) goes out plain,
+    // however long, and the next compressed one still inflates.
+    h.server
+        .send(session, &OutMessage::text(&big).uncompressed())
+        .unwrap();
+    h.drain();
+    let (data, _) = h.transmitted(ws);
+    assert_eq!(data[0], 0x81, "FIN, no RSV1, text");
+    assert!(data.len() > big.len());
+    client.feed(&data);
+    assert_eq!(
+        client.poll_message(),
+        Ok(Some(Message::Text(format!("4{big}").into())))
+    );
+    h.send(session, &big);
+    let (data, _) = h.transmitted(ws);
+    assert_eq!(data[0], 0x80 | 0x40 | 0x1, "FIN, RSV1, text");
+    client.feed(&data);
+    assert_eq!(
+        client.poll_message(),
+        Ok(Some(Message::Text(format!("4{big}").into())))
+    );
     // The client's compressed messages are inflated.
     let mut sender = PerMessageDeflate::new(0, 6, false);
     for _ in 0..2 {

@@ -356,6 +356,21 @@ impl SocketIo {
         }
     }
 
+    /// The names of the namespaces that exist now: the main one, those
+    /// made with [`SocketIo::of`], and the children of dynamic ones
+    /// (Node's `io._nsps` keys).
+    pub fn namespace_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .shared
+            .namespaces
+            .names()
+            .iter()
+            .map(|name| name.to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// The engine's hooks (Node's `allowRequest` and `io.engine.on(...)`:
     /// `initial_headers`, `headers`, `connection_error`).
     pub fn engine(&self) -> crate::EngineHooks<'_> {

@@ -41,6 +41,14 @@ impl Queued {
         }
     }
 
+    /// Whether permessage-deflate may compress it.
+    pub(crate) fn compress(&self) -> bool {
+        match self {
+            Queued::Message(msg) => msg.compress(),
+            Queued::Control(_) => true,
+        }
+    }
+
     /// Its WebSocket frame.
     pub(crate) fn to_ws_frame(&self) -> Bytes {
         match self {

@@ -180,6 +180,7 @@ impl<P: Parser> Server<P> {
         };
         let mut messages = core::mem::take(&mut self.encode_scratch);
         broadcast::encode(&self.parser, &packet, &mut messages);
+        self.apply_compress(&mut messages);
         broadcast::send(&mut self.engine, session, &messages, false);
         self.reuse_messages(messages);
         if let (Some(id), Some(timeout)) = (id, ack_timeout) {

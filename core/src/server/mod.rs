@@ -87,6 +87,8 @@ pub struct Server<P: Parser = ParserKind> {
     dynamic_namespaces: bool,
     /// [`Config::cleanup_empty_child_namespaces`].
     cleanup_empty_child_namespaces: bool,
+    /// False within [`Server::without_compression`].
+    compress: bool,
     /// Whether joins, leaves and upgrades are reported ([`Event::RoomJoined`], ...).
     observer_events: bool,
     namespaces: BTreeMap<ByteString, Namespace>,
@@ -134,6 +136,7 @@ impl<P: Parser> Server<P> {
             now: Instant::ZERO,
             dynamic_namespaces: false,
             cleanup_empty_child_namespaces: config.cleanup_empty_child_namespaces,
+            compress: true,
             observer_events: false,
             namespaces,
             sockets: BTreeMap::new(),
@@ -191,6 +194,16 @@ impl<P: Parser> Server<P> {
     pub fn forbid(&mut self, now: Instant, conn: ConnId, req: &Request, message: Option<&str>) {
         self.run_due(now);
         self.engine.forbid(now, conn, req, message);
+    }
+
+    /// Runs `f` (an [`emit`](Server::emit), [`broadcast`](Server::broadcast)
+    /// or their ack forms) with its messages never compressed by
+    /// permessage-deflate, whatever their size (Node's `compress(false)`).
+    pub fn without_compression<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.compress = false;
+        let result = f(self);
+        self.compress = true;
+        result
     }
 
     /// Whether `req` is a handshake to put to the application's

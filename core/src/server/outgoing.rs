@@ -21,6 +21,16 @@ impl<P: Parser> Server<P> {
         self.encode_scratch = messages;
     }
 
+    /// Marks the messages of an emit or broadcast made within
+    /// [`Server::without_compression`](super::Server::without_compression).
+    pub(super) fn apply_compress(&self, messages: &mut [engine::OutMessage]) {
+        if !self.compress {
+            for message in messages.iter_mut() {
+                message.set_uncompressed();
+            }
+        }
+    }
+
     /// Encodes and queues one packet for a session (not a broadcast).
     pub(super) fn send_packet(&mut self, session: SessionId, packet: &Packet) {
         let mut messages = core::mem::take(&mut self.encode_scratch);

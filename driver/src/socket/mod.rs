@@ -237,23 +237,35 @@ impl Socket {
     /// Sends a packet whose data is `data` (the whole array, event name
     /// first) with `attachments` for its placeholders, unchanged.
     pub fn emit_raw(&self, data: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
+        self.emit_raw_compressed(data, attachments, true)
+    }
+
+    /// [`Socket::emit_raw`], with permessage-deflate allowed or not.
+    pub(crate) fn emit_raw_compressed(
+        &self,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        compress: bool,
+    ) -> Result<(), EmitError> {
         self.observe_out(&data, &attachments);
         let id = self.inner.id;
         let (sid, nsp) = (&self.inner.sid, &self.inner.nsp);
         self.inner
             .shared
             .process(|server, now| {
-                match server.emit(now, id, data.clone(), attachments.clone(), None) {
-                    Err(ServerError::UnknownSocket) if server.recovery().is_some() => {
-                        let opts = BroadcastOptions {
-                            rooms: vec![sid.as_str().into()],
-                            ..Default::default()
-                        };
-                        server.broadcast(now, nsp, &opts, data, attachments);
-                        Ok(None)
+                with_compress(server, compress, |server| {
+                    match server.emit(now, id, data.clone(), attachments.clone(), None) {
+                        Err(ServerError::UnknownSocket) if server.recovery().is_some() => {
+                            let opts = BroadcastOptions {
+                                rooms: vec![sid.as_str().into()],
+                                ..Default::default()
+                            };
+                            server.broadcast(now, nsp, &opts, data, attachments);
+                            Ok(None)
+                        }
+                        other => other,
                     }
-                    other => other,
-                }
+                })
             })
             .map(|_| ())
             .map_err(EmitError::from)
@@ -292,6 +304,15 @@ impl Socket {
         }
     }
 
+    /// Emits sent without permessage-deflate when `compress` is false,
+    /// whatever their size (Node's `socket.compress(false)`; on by default).
+    pub fn compress(&self, compress: bool) -> SocketEmitter {
+        SocketEmitter {
+            compress,
+            ..self.emitter()
+        }
+    }
+
     /// Emits that may be dropped when the transport cannot take them now.
     pub fn volatile(&self) -> SocketEmitter {
         SocketEmitter {
@@ -305,6 +326,7 @@ impl Socket {
             socket: self.clone(),
             timeout: None,
             volatile: false,
+            compress: true,
         }
     }
 
@@ -541,6 +563,19 @@ impl Socket {
         drop(handlers);
         let payload = Payload::scanned(data, attachments, rest_at);
         (any, handler, payload)
+    }
+}
+
+/// Runs `f` on `server`, its messages uncompressed unless `compress`.
+pub(crate) fn with_compress<T>(
+    server: &mut Server,
+    compress: bool,
+    f: impl FnOnce(&mut Server) -> T,
+) -> T {
+    if compress {
+        f(server)
+    } else {
+        server.without_compression(f)
     }
 }
 

@@ -89,6 +89,8 @@ pub struct OutMessage {
     text_at: Option<usize>,
     /// Where the data starts in `ws_frame`.
     data_at: usize,
+    /// Whether permessage-deflate may compress it (Node's `compress` flag).
+    compress: bool,
 }
 
 impl OutMessage {
@@ -121,12 +123,14 @@ impl OutMessage {
                 ws_frame: fixed.freeze(),
                 text_at: Some(text_at),
                 data_at: text_at + 1,
+                compress: true,
             };
         }
         OutMessage {
             ws_frame: frame.freeze(),
             text_at: Some(text_at),
             data_at,
+            compress: true,
         }
     }
 
@@ -140,7 +144,26 @@ impl OutMessage {
             ws_frame: frame.freeze(),
             text_at: None,
             data_at,
+            compress: true,
         }
+    }
+
+    /// The same message, never compressed with permessage-deflate, even
+    /// over the threshold (Node's `compress(false)`).
+    pub fn uncompressed(mut self) -> OutMessage {
+        self.compress = false;
+        self
+    }
+
+    /// [`OutMessage::uncompressed`] in place.
+    pub(crate) fn set_uncompressed(&mut self) {
+        self.compress = false;
+    }
+
+    /// Whether permessage-deflate may compress it (true unless
+    /// [`OutMessage::uncompressed`]).
+    pub fn compress(&self) -> bool {
+        self.compress
     }
 
     /// The WebSocket frame to transmit as is.
