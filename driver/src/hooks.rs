@@ -2,7 +2,7 @@
 //! the engine's `initial_headers`, `headers` and `connection_error`
 //! events): what they are given, what they answer, and where the
 //! connection code (`conn`) finds them. Set on [`SocketIo`](crate::SocketIo)
-//! or [`EngineIo`](crate::engine_io::EngineIo) at any time.
+//! or `engine_io::EngineIo` at any time.
 //!
 //! Floor: the bottom one; `endpoint` holds the hooks, `conn` runs them,
 //! the layers report refused requests through them.
@@ -317,7 +317,7 @@ impl Hooks {
 
 /// A server's engine hooks: `io.engine()` on [`SocketIo`](crate::SocketIo)
 /// (Node's `allowRequest` option and `io.engine.on(...)`), `server.hooks()`
-/// on [`EngineIo`](crate::engine_io::EngineIo). Each may be set at any
+/// on `engine_io::EngineIo`. Each may be set at any
 /// time; it applies to the requests that come after.
 #[derive(Clone, Copy)]
 pub struct EngineHooks<'a>(pub(crate) &'a Hooks);

@@ -127,8 +127,9 @@ impl EngineServer {
     }
 
     /// Whether `req` is a handshake the reference would put to the
-    /// application's allow-request check: it passes every check of
-    /// [`EngineServer::verify`] and names no session.
+    /// application's allow-request check: it passes every check the
+    /// engine makes of a request (transport, origin, method, protocol)
+    /// and names no session.
     pub fn is_checked_handshake(&self, req: &Request) -> bool {
         if req.method == Method::Options && self.config.cors.is_some() {
             return false;
