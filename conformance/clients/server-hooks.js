@@ -148,11 +148,11 @@ async function compression(socket) {
   const ws = socket.io.engine.transport.ws;
   t.check(ws && ws.extensions.includes("permessage-deflate"), "permessage-deflate not agreed");
   const tcp = ws._socket;
-  for (const compress of [true, false]) {
-    t.step(`compress(${compress})`);
+  for (const [compress, broadcast] of [[true, false], [false, false], [false, true]]) {
+    t.step(`compress(${compress})${broadcast ? " on a broadcast" : ""}`);
     const read = tcp.bytesRead;
     const got = t.once(socket, "big");
-    socket.emit("big", LONG, compress);
+    socket.emit("big", LONG, compress, broadcast);
     const [text] = await got;
     t.same(text.length, LONG, "the long message");
     const inbound = tcp.bytesRead - read;

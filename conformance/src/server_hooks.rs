@@ -97,11 +97,19 @@ fn setup(io: &SocketIo) {
                 }
             });
             record_stages(&socket, &stages);
+            // To the socket, or as a broadcast to its own room.
             socket.on(
                 "big",
-                |socket, (len, compress): (usize, bool), _| async move {
+                |socket, (len, compress, broadcast): (usize, bool, bool), _| async move {
                     let text = crate::compression::big_text(len.min(900_000));
-                    let _ = socket.compress(compress).emit("big", &text);
+                    let _ = match broadcast {
+                        false => socket.compress(compress).emit("big", &text),
+                        true => socket
+                            .namespace()
+                            .to(socket.id())
+                            .compress(compress)
+                            .emit("big", &text),
+                    };
                 },
             );
         }

@@ -206,6 +206,12 @@ impl SocketIo {
         self.main().volatile()
     }
 
+    /// Broadcasts to `/` sent without permessage-deflate when `compress`
+    /// is false (Node's `io.compress(false)`).
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.main().compress(compress)
+    }
+
     /// Only this server's sockets of `/`.
     pub fn local(&self) -> BroadcastOperator {
         self.main().local()

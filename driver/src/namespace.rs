@@ -439,6 +439,12 @@ impl Namespace {
         self.operator().volatile()
     }
 
+    /// Broadcasts sent without permessage-deflate when `compress` is
+    /// false (Node's `nsp.compress(false)`).
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.operator().compress(compress)
+    }
+
     /// Only this server's sockets.
     pub fn local(&self) -> BroadcastOperator {
         self.operator().local()
