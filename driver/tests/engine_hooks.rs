@@ -195,3 +195,56 @@ fn disconnecting_runs_before_disconnect_with_the_rooms() {
         ]
     );
 }
+
+#[test]
+fn engine_io_alone_has_the_same_hooks() {
+    use sio_driver::engine_io::{Config as EngineConfig, EngineIo};
+    use sio_driver::testing::pipe;
+    let rt = VirtualRuntime::new();
+    let mut config = EngineConfig::default();
+    config.path = "/engine.io/".into();
+    let server = EngineIo::with_runtime(rt.clone(), config);
+    server.hooks().allow_request(|request| {
+        let denied = request.query("deny").is_some();
+        async move {
+            match denied {
+                true => Err(Forbidden::new()),
+                false => Ok(()),
+            }
+        }
+    });
+    server.hooks().on_headers(|_, headers| {
+        headers.insert("X-Engine", "yes").unwrap();
+    });
+    let codes = Arc::new(Mutex::new(Vec::new()));
+    let log = codes.clone();
+    server
+        .hooks()
+        .on_connection_error(move |error| log.lock().unwrap().push(error.code));
+    let (mut end, served) = pipe(4096);
+    let serving = server.clone();
+    let _task = rt.spawn_task(async move { serving.serve_connection(served, None).await });
+    let mut ask = |query: &str| {
+        end.write_now(
+            format!("GET /engine.io/?EIO=4&transport={query} HTTP/1.1\r\nHost: x\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+        rt.run_until_idle();
+        String::from_utf8(end.read_now()).unwrap()
+    };
+    let answer = ask("polling&deny=1");
+    assert!(
+        answer.starts_with("HTTP/1.1 403") && !answer.contains("X-Engine"),
+        "{answer}"
+    );
+    let answer = ask("flash");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let answer = ask("polling");
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.contains("X-Engine: yes\r\n"),
+        "{answer}"
+    );
+    rt.run_until_idle();
+    assert_eq!(*codes.lock().unwrap(), [4, 0]);
+}
