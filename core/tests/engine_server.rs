@@ -1986,6 +1986,21 @@ fn polling_responses_are_compressed_past_the_threshold() {
         Some("gzip")
     );
 
+    // Uncompressed messages (Node's `compress(false)`): as they are,
+    // unless another packet of the payload may be compressed.
+    let plain = OutMessage::text(&"x".repeat(2000)).uncompressed();
+    let get = poll_accepting(&mut h, &sid, Some("gzip"));
+    h.server.send(session, &plain).unwrap();
+    h.drain();
+    assert_eq!(h.response(get).unwrap().header("content-encoding"), None);
+    h.server.send(session, &plain).unwrap();
+    h.server.send(session, &OutMessage::text("y")).unwrap();
+    let get = poll_accepting(&mut h, &sid, Some("gzip"));
+    assert_eq!(
+        h.response(get).unwrap().header("content-encoding"),
+        Some("gzip")
+    );
+
     // Turned off: never.
     let mut config = Config::default();
     config.http_compression = None;

@@ -223,9 +223,9 @@ impl EngineServer {
                     // As the reference: the queued packets drain first and
                     // `1` waits for the next GET, so a client reads its
                     // DISCONNECT before the transport closes.
-                    let body = session.take_poll_body();
+                    let (body, compress) = session.take_poll_body();
                     self.conns.remove(&get.conn);
-                    self.answer_poll(get, body);
+                    self.answer_poll(get.compressible(compress), body);
                     session.push(close);
                     session.timers.set(TimerKind::PongDeadline, pong_deadline);
                     self.linger(now, id, session, reason);
