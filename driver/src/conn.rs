@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::endpoint::{Endpoint, Layer, ServerMachine};
-use super::hooks::{Forbidden, RequestInfo};
+use super::hooks::{ExtraHeaders, Forbidden, RequestInfo};
 use super::outbox::OutboxReceiver;
 use super::runtime::{BoxFuture, Timer};
 use sio_core::engine::{ConnId, Io};
@@ -191,12 +191,12 @@ pub(crate) async fn exchange<L: Layer>(
     }
     let (conn, outputs) = shared.endpoint().open_conn();
     let guard = ConnGuard::new(shared.clone(), conn);
-    let extra = shared.endpoint().hooks.response_headers(&request, peer);
     // The tower future is dropped if its client goes away meanwhile.
     let verdict = match verdict(shared.endpoint(), &request, peer) {
         Some(check) => check.await,
         None => Ok(()),
     };
+    let extra = extra_headers(shared.endpoint(), &request, peer, &verdict);
     hand_over(&shared, conn, request, peer, verdict);
     match outputs.recv().await {
         // A refused POST: the core fails its session once this is written.
@@ -280,7 +280,6 @@ pub(crate) async fn serve<L: Layer, S>(
         }
         let (conn, outputs) = endpoint.open_conn();
         let guard = ConnGuard::new(shared.clone(), conn);
-        let extra = endpoint.hooks.response_headers(&request, peer);
         let verdict = match verdict(endpoint, &request, peer) {
             // Bounded (see `verdict`); a client gone meanwhile ends it.
             Some(check) => match futures_lite::future::or(async { Some(check.await) }, async {
@@ -294,6 +293,7 @@ pub(crate) async fn serve<L: Layer, S>(
             },
             None => Ok(()),
         };
+        let extra = extra_headers(endpoint, &request, peer, &verdict);
         hand_over(&shared, conn, request, peer, verdict);
         // No request deadline while the core holds the request: it answers
         // a held poll within the ping interval.
@@ -372,6 +372,20 @@ fn verdict<M: ServerMachine>(
         tracing::warn!("allow_request gave no verdict within the body timeout; refusing");
         Err(Forbidden::new())
     })))
+}
+
+/// What the headers hooks add to the answer to `request`: nothing for a
+/// request the application refused (its hooks are not asked).
+fn extra_headers<M: ServerMachine>(
+    endpoint: &Endpoint<M>,
+    request: &Request,
+    peer: Option<SocketAddr>,
+    verdict: &Result<(), Forbidden>,
+) -> ExtraHeaders {
+    match verdict {
+        Ok(()) => endpoint.hooks.response_headers(request, peer),
+        Err(_) => ExtraHeaders::default(),
+    }
 }
 
 /// Gives the core `request`, or its refusal when the verdict refused it.

@@ -359,7 +359,9 @@ impl EngineHooks<'_> {
 
     /// Node's `headers` event: `hook` adds headers to every answer of the
     /// transports (each polling 200, the handshake's included, and every
-    /// WebSocket 101, an upgrade's included); refusals get none.
+    /// WebSocket 101, an upgrade's included); refusals get none. The hooks
+    /// run as the request arrives, after `allow_request` allowed it: one
+    /// the engine then refuses (an unknown sid, say) ran them for nothing.
     pub fn on_headers<F>(self, hook: F)
     where
         F: Fn(&RequestInfo, &mut ResponseHeaders) + Send + Sync + 'static,
