@@ -12,8 +12,8 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
+use super::admission::{admit, hand_over};
 use super::endpoint::{Endpoint, Layer, ServerMachine};
-use super::hooks::{ExtraHeaders, Forbidden, RequestInfo};
 use super::outbox::OutboxReceiver;
 use super::runtime::{BoxFuture, Timer};
 use sio_core::engine::{ConnId, Io};
@@ -192,11 +192,10 @@ pub(crate) async fn exchange<L: Layer>(
     let (conn, outputs) = shared.endpoint().open_conn();
     let guard = ConnGuard::new(shared.clone(), conn);
     // The tower future is dropped if its client goes away meanwhile.
-    let verdict = match verdict(shared.endpoint(), &request, peer) {
-        Some(check) => check.await,
-        None => Ok(()),
+    let gone = std::future::pending();
+    let Some((verdict, extra)) = admit(shared.endpoint(), &request, peer, gone).await else {
+        return HttpExchange::Dropped;
     };
-    let extra = extra_headers(shared.endpoint(), &request, peer, &verdict);
     hand_over(&shared, conn, request, peer, verdict);
     match outputs.recv().await {
         // A refused POST: the core fails its session once this is written.
@@ -280,20 +279,12 @@ pub(crate) async fn serve<L: Layer, S>(
         }
         let (conn, outputs) = endpoint.open_conn();
         let guard = ConnGuard::new(shared.clone(), conn);
-        let verdict = match verdict(endpoint, &request, peer) {
-            // Bounded (see `verdict`); a client gone meanwhile ends it.
-            Some(check) => match futures_lite::future::or(async { Some(check.await) }, async {
-                watch_for_close(&mut stream, &mut parser).await;
-                None
-            })
-            .await
-            {
-                Some(verdict) => verdict,
-                None => return,
-            },
-            None => Ok(()),
+        let gone = async {
+            watch_for_close(&mut stream, &mut parser).await;
         };
-        let extra = extra_headers(endpoint, &request, peer, &verdict);
+        let Some((verdict, extra)) = admit(endpoint, &request, peer, gone).await else {
+            return;
+        };
         hand_over(&shared, conn, request, peer, verdict);
         // No request deadline while the core holds the request: it answers
         // a held poll within the ping interval.
@@ -349,57 +340,6 @@ pub(crate) async fn serve<L: Layer, S>(
             _ => return,
         }
     }
-}
-
-/// The application's `allow_request` verdict on `request`, if it has a
-/// check and the request is a handshake that passed the engine's own
-/// checks (as Node asks it). Bounded: a verdict not given within the
-/// body timeout (`engine.body_timeout`) refuses the request.
-fn verdict<M: ServerMachine>(
-    endpoint: &Endpoint<M>,
-    request: &Request,
-    peer: Option<SocketAddr>,
-) -> Option<BoxFuture<Result<(), Forbidden>>> {
-    let check = endpoint.hooks.allow_request()?;
-    if !endpoint.read(|server| server.is_checked_handshake(request)) {
-        return None;
-    }
-    let pending = check(RequestInfo::of(request, peer));
-    let deadline = endpoint.host.clock().now_std() + endpoint.http_timeouts.body;
-    let runtime = endpoint.host.runtime().clone();
-    Some(Box::pin(futures_lite::future::or(pending, async move {
-        runtime.sleep_until(deadline).await;
-        tracing::warn!("allow_request gave no verdict within the body timeout; refusing");
-        Err(Forbidden::new())
-    })))
-}
-
-/// What the headers hooks add to the answer to `request`: nothing for a
-/// request the application refused (its hooks are not asked).
-fn extra_headers<M: ServerMachine>(
-    endpoint: &Endpoint<M>,
-    request: &Request,
-    peer: Option<SocketAddr>,
-    verdict: &Result<(), Forbidden>,
-) -> ExtraHeaders {
-    match verdict {
-        Ok(()) => endpoint.hooks.response_headers(request, peer),
-        Err(_) => ExtraHeaders::default(),
-    }
-}
-
-/// Gives the core `request`, or its refusal when the verdict refused it.
-fn hand_over<L: Layer>(
-    shared: &Arc<L>,
-    conn: ConnId,
-    request: Request,
-    peer: Option<SocketAddr>,
-    verdict: Result<(), Forbidden>,
-) {
-    shared.process(|server, now| match verdict {
-        Ok(()) => server.handle_request_from(now, conn, request, peer),
-        Err(refusal) => server.forbid(now, conn, &request, refusal.message()),
-    });
 }
 
 /// Reads and drops the rest of a body refused for its size, as Node reads

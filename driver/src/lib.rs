@@ -44,7 +44,7 @@
 //! `namespace` > `operators`, `answer` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
 //! `meter`, `observe`,
-//! `handshake`, `hooks`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
+//! `handshake`, `admission`, `hooks`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
 //! `message`, `runtime`, `error`, `sync`). The client stands beside the
 //! server floors, below `engine_io` (which re-exports its Engine.IO
 //! client): `client` > `client::socket` > `client::manager`,
@@ -63,6 +63,7 @@
 mod accept;
 mod ack;
 pub mod admin;
+mod admission;
 mod answer;
 mod bus;
 mod client;
