@@ -21,6 +21,7 @@ pub mod hostile;
 pub mod msgpack;
 mod recovery_scenarios;
 pub mod scenarios;
+pub mod server_hooks;
 pub mod soak;
 pub mod socket_api;
 pub mod testclient;

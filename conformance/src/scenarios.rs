@@ -132,6 +132,7 @@ pub const ALL: &[Scenario] = &[
     },
     crate::msgpack::SCENARIO,
     crate::socket_api::SCENARIO,
+    crate::server_hooks::SCENARIO,
 ];
 
 fn no_change(_: &mut Config) {}

@@ -9,8 +9,8 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use rand_core::{RngCore, SeedableRng};
 use sio_core::engine::{
-    AllowedOrigins, CloseReason, Config, ConnId, Cookie, Cors, EngineEvent, EngineServer, Io,
-    OutMessage, Output, Packet, SessionId, Transport,
+    AllowedOrigins, CloseReason, Config, ConnId, ConnectionError, Cookie, Cors, EngineEvent,
+    EngineServer, Io, OutMessage, Output, Packet, RefusalContext, SessionId, Transport,
 };
 use sio_core::wire::http::{self, Header, HttpError, Method, Request, RequestParser, Response};
 use sio_core::wire::ws::frame::{
@@ -111,6 +111,8 @@ struct Harness {
     now: Instant,
     next_conn: u64,
     out: Vec<Output>,
+    /// Refused requests' reports, kept apart from the other outputs.
+    refused: Vec<ConnectionError>,
     timeout: Option<Instant>,
 }
 
@@ -121,6 +123,7 @@ impl Harness {
             now: Instant::ZERO,
             next_conn: 1,
             out: Vec::new(),
+            refused: Vec::new(),
             timeout: None,
         }
     }
@@ -141,6 +144,7 @@ impl Harness {
                     self.timeout = t;
                     return;
                 }
+                Output::Event(EngineEvent::ConnectionError(error)) => self.refused.push(*error),
                 other => self.out.push(other),
             }
         }
@@ -485,25 +489,95 @@ fn every_refusal_with_its_exact_body() {
     ];
     for (req, status, json) in cases {
         let what = req.target.clone();
+        let method = req.method.clone();
         let conn = h.request(req);
         let response = h
             .response(conn)
             .unwrap_or_else(|| panic!("{what} answered"));
         assert_refused(&response, status, json);
+        // Each is reported, as Node's `connection_error`, with its code.
+        let refused = std::mem::take(&mut h.refused);
+        let [error] = refused.as_slice() else {
+            panic!("{what}: {refused:?}");
+        };
+        assert!(
+            json.starts_with(&format!(r#"{{"code":{},"#, error.code)),
+            "{what}"
+        );
+        assert!(json.contains(error.message), "{what}");
+        assert_eq!((&*error.url, &error.method), (&*what, &method));
         assert!(h.out.is_empty(), "{what}: {:?}", h.out);
     }
     assert_eq!(h.server.session_count(), 0);
 
-    // forbid() answers 403.
+    // forbid() answers 403, with the application's message if it gave one.
     let conn = h.conn();
     let req = get("EIO=4&transport=polling");
-    h.server.forbid(conn, &req);
+    assert!(h.server.is_checked_handshake(&req));
+    h.server.forbid(h.now, conn, &req, None);
     h.drain();
     assert_refused(
         &h.response(conn).unwrap(),
         403,
         r#"{"code":4,"message":"Forbidden"}"#,
     );
+    let conn = h.conn();
+    h.server.forbid(h.now, conn, &req, Some("no \"guests\""));
+    h.drain();
+    assert_refused(
+        &h.response(conn).unwrap(),
+        403,
+        r#"{"code":4,"message":"no \"guests\""}"#,
+    );
+    let contexts: Vec<_> = std::mem::take(&mut h.refused)
+        .into_iter()
+        .map(|e| (e.code, e.message, e.context))
+        .collect();
+    assert_eq!(
+        contexts,
+        [
+            (4, "Forbidden", RefusalContext::Forbidden { message: None }),
+            (
+                4,
+                "Forbidden",
+                RefusalContext::Forbidden {
+                    message: Some("no \"guests\"".into())
+                }
+            ),
+        ]
+    );
+
+    // Only a handshake that passes every check goes to the application.
+    for query in [
+        "EIO=4&transport=flash",
+        "EIO=3&transport=polling",
+        "EIO=4&transport=websocket",
+    ] {
+        assert!(!h.server.is_checked_handshake(&get(query)), "{query}");
+    }
+    assert!(!h
+        .server
+        .is_checked_handshake(&get("EIO=4&transport=polling&sid=x")));
+    assert!(h
+        .server
+        .is_checked_handshake(&ws_request("EIO=4&transport=websocket")));
+    assert!(!h
+        .server
+        .is_checked_handshake(&ws_request("EIO=4&transport=polling")));
+
+    // A forbidden upgrade request: the plain 400 with the message, closed.
+    let conn = h.conn();
+    h.server.forbid(
+        h.now,
+        conn,
+        &ws_request("EIO=4&transport=websocket"),
+        Some("go away"),
+    );
+    h.drain();
+    let response = h.response(conn).unwrap();
+    assert_eq!((response.status, body(&response)), (400, "go away"));
+    h.refused.clear();
+    assert_eq!(h.take(), vec![Output::Io(Io::Close { conn })]);
 
     // An upgrade request with a bad query gets the reference's plain 400.
     let conn = h.request(ws_request("EIO=4&transport=flash"));
@@ -511,6 +585,11 @@ fn every_refusal_with_its_exact_body() {
     assert_eq!(response.status, 400);
     assert_eq!(body(&response), "Transport unknown");
     assert_eq!(response.header("connection"), Some("close"));
+    let refused = std::mem::take(&mut h.refused);
+    assert!(
+        matches!(&refused[..], [e] if e.context == RefusalContext::UnknownTransport { transport: Some("flash".into()) }),
+        "{refused:?}"
+    );
     assert_eq!(h.take(), vec![Output::Io(Io::Close { conn })]);
     let conn = h.request(ws_request("EIO=4&transport=websocket&sid=nope"));
     assert_eq!(body(&h.response(conn).unwrap()), "Session ID unknown");
@@ -1907,6 +1986,21 @@ fn polling_responses_are_compressed_past_the_threshold() {
         Some("gzip")
     );
 
+    // Uncompressed messages (Node's `compress(false)`): as they are,
+    // unless another packet of the payload may be compressed.
+    let plain = OutMessage::text(&"x".repeat(2000)).uncompressed();
+    let get = poll_accepting(&mut h, &sid, Some("gzip"));
+    h.server.send(session, &plain).unwrap();
+    h.drain();
+    assert_eq!(h.response(get).unwrap().header("content-encoding"), None);
+    h.server.send(session, &plain).unwrap();
+    h.server.send(session, &OutMessage::text("y")).unwrap();
+    let get = poll_accepting(&mut h, &sid, Some("gzip"));
+    assert_eq!(
+        h.response(get).unwrap().header("content-encoding"),
+        Some("gzip")
+    );
+
     // Turned off: never.
     let mut config = Config::default();
     config.http_compression = None;
@@ -1968,6 +2062,28 @@ fn permessage_deflate_is_negotiated_and_used_both_ways() {
         );
     }
     assert!(sizes[1] < sizes[0] && sizes[0] < big.len() / 4, "{sizes:?}");
+    // An uncompressed message (Node's `compress(false)`) goes out plain,
+    // however long, and the next compressed one still inflates.
+    h.server
+        .send(session, &OutMessage::text(&big).uncompressed())
+        .unwrap();
+    h.drain();
+    let (data, _) = h.transmitted(ws);
+    assert_eq!(data[0], 0x81, "FIN, no RSV1, text");
+    assert!(data.len() > big.len());
+    client.feed(&data);
+    assert_eq!(
+        client.poll_message(),
+        Ok(Some(Message::Text(format!("4{big}").into())))
+    );
+    h.send(session, &big);
+    let (data, _) = h.transmitted(ws);
+    assert_eq!(data[0], 0x80 | 0x40 | 0x1, "FIN, RSV1, text");
+    client.feed(&data);
+    assert_eq!(
+        client.poll_message(),
+        Ok(Some(Message::Text(format!("4{big}").into())))
+    );
     // The client's compressed messages are inflated.
     let mut sender = PerMessageDeflate::new(0, 6, false);
     for _ in 0..2 {

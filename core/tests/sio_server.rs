@@ -1555,3 +1555,55 @@ fn msgpack_events_acks_and_broadcasts_are_one_binary_message_each() {
         vec![(sb, DisconnectReason::ParseError)]
     );
 }
+
+#[test]
+fn an_emptied_child_namespace_is_removed_when_asked_and_made_again() {
+    for cleanup in [false, true] {
+        let mut config = config();
+        config.cleanup_empty_child_namespaces = cleanup;
+        let mut h = Harness::new(config);
+        h.server.set_dynamic_namespaces(true);
+        h.server.add_namespace("/fixed").unwrap();
+        let mut client = h.ws_client();
+        let mut other = h.ws_client();
+        let a = client.join(&mut h, "/room-1");
+        let b = other.join(&mut h, "/room-1");
+        let fixed = client.join(&mut h, "/fixed");
+        client.send(&mut h, "1/fixed,");
+        assert_eq!(
+            disconnects(&h.take_events()),
+            vec![(fixed, DisconnectReason::ClientNamespaceDisconnect)]
+        );
+        // A namespace the application added stays, empty or not.
+        assert!(h.server.has_namespace("/fixed"));
+        h.server.disconnect(h.now, a).unwrap();
+        h.drain();
+        assert_eq!(disconnects(&h.take_events()).len(), 1);
+        assert!(h.server.has_namespace("/room-1"), "one socket is left");
+        h.server.disconnect(h.now, b).unwrap();
+        h.drain();
+        let events = h.take_events();
+        assert_eq!(disconnects(&events).len(), 1);
+        let removed: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::NamespaceRemoved { nsp } => Some(nsp.to_string()),
+                _ => None,
+            })
+            .collect();
+        if cleanup {
+            assert_eq!(removed, ["/room-1"]);
+            assert!(!h.server.has_namespace("/room-1"));
+        } else {
+            assert!(removed.is_empty());
+            assert!(h.server.has_namespace("/room-1"));
+        }
+        client.packets(&mut h);
+        // The next client makes it again, as a dynamic namespace.
+        client.send(&mut h, "0/room-1,");
+        match h.take_events().as_slice() {
+            [Event::ConnectRequest { dynamic, .. }] => assert_eq!(*dynamic, cleanup),
+            other => panic!("{other:?}"),
+        }
+    }
+}

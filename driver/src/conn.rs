@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 use futures_lite::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
+use super::admission::{admit, hand_over};
 use super::endpoint::{Endpoint, Layer, ServerMachine};
 use super::group::Groups;
 use super::outbox::OutboxReceiver;
@@ -191,7 +192,12 @@ pub(crate) async fn exchange<L: Layer>(
     }
     let (conn, outputs) = shared.endpoint().open_conn();
     let guard = ConnGuard::new(shared.clone(), conn);
-    shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
+    // The tower future is dropped if its client goes away meanwhile.
+    let gone = std::future::pending();
+    let Some((verdict, extra)) = admit(shared.endpoint(), &request, peer, gone).await else {
+        return HttpExchange::Dropped;
+    };
+    hand_over(&shared, conn, request, peer, verdict);
     match outputs.recv().await {
         // A refused POST: the core fails its session once this is written.
         Ok(Io::Respond { response, .. }) if response.status == 413 => HttpExchange::Refused(
@@ -200,9 +206,15 @@ pub(crate) async fn exchange<L: Layer>(
                 _guard: Box::new(guard),
             },
         ),
-        Ok(Io::Respond { response, .. }) => HttpExchange::Response(response),
-        Ok(Io::Upgrade { response, .. }) => HttpExchange::Upgrade(
-            response,
+        Ok(Io::Respond { mut response, .. }) => {
+            extra.apply(&mut response);
+            HttpExchange::Response(response)
+        }
+        Ok(Io::Upgrade { mut response, .. }) => HttpExchange::Upgrade(
+            {
+                extra.apply(&mut response);
+                response
+            },
             WebSocketUpgrade {
                 pending: Box::new(Upgrading {
                     shared,
@@ -269,7 +281,13 @@ pub(crate) async fn serve<L: Layer, S>(
         }
         let (conn, outputs) = endpoint.open_conn();
         let guard = ConnGuard::new(shared.clone(), conn);
-        shared.process(|server, now| server.handle_request_from(now, conn, request, peer));
+        let gone = async {
+            watch_for_close(&mut stream, &mut parser).await;
+        };
+        let Some((verdict, extra)) = admit(endpoint, &request, peer, gone).await else {
+            return;
+        };
+        hand_over(&shared, conn, request, peer, verdict);
         // No request deadline while the core holds the request: it answers
         // a held poll within the ping interval.
         let answer = futures_lite::future::or(
@@ -278,7 +296,10 @@ pub(crate) async fn serve<L: Layer, S>(
         )
         .await;
         match answer {
-            Some(Io::Respond { response, .. }) => {
+            Some(Io::Respond { mut response, .. }) => {
+                extra.apply(&mut response);
+                // A refused upgrade request closes its connection, as `ws` does.
+                let keep_alive = keep_alive && response.header("connection") != Some("close");
                 // The core hears the request is gone once its answer is
                 // written (a refused POST's session fails only then).
                 let written =
@@ -288,7 +309,8 @@ pub(crate) async fn serve<L: Layer, S>(
                     return;
                 }
             }
-            Some(Io::Upgrade { response, .. }) => {
+            Some(Io::Upgrade { mut response, .. }) => {
+                extra.apply(&mut response);
                 // The 101 and what the core queued behind it (the open
                 // packet) leave in one write.
                 let mut out = BytesMut::with_capacity(512);

@@ -16,6 +16,7 @@ use std::task::Context;
 // default) instead of std's SipHash.
 use hashbrown::HashMap;
 
+use crate::hooks::Hooks;
 use crate::host::{Host, Machine, Next, Router};
 use crate::outbox::{OutboxReceiver, OutboxSender};
 use crate::runtime::Runtime;
@@ -43,6 +44,8 @@ pub(crate) trait ServerMachine: Machine<Output = ServerOutput<Self::Event>> {
         peer: Option<std::net::SocketAddr>,
     );
     fn handle_request_too_large(&mut self, now: Instant, conn: ConnId, req: Request);
+    fn is_checked_handshake(&self, req: &Request) -> bool;
+    fn forbid(&mut self, now: Instant, conn: ConnId, req: &Request, message: Option<&str>);
     fn handle_ws_data(&mut self, now: Instant, conn: ConnId, data: &[u8]);
     fn handle_flushed(&mut self, now: Instant, conn: ConnId);
     fn handle_written(&mut self, now: Instant, conn: ConnId, frames: usize, bytes: usize);
@@ -83,6 +86,12 @@ macro_rules! server_machine {
             }
             fn handle_request_too_large(&mut self, now: Instant, conn: ConnId, req: Request) {
                 <$machine>::handle_request_too_large(self, now, conn, req)
+            }
+            fn is_checked_handshake(&self, req: &Request) -> bool {
+                <$machine>::is_checked_handshake(self, req)
+            }
+            fn forbid(&mut self, now: Instant, conn: ConnId, req: &Request, message: Option<&str>) {
+                <$machine>::forbid(self, now, conn, req, message)
             }
             fn handle_ws_data(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
                 <$machine>::handle_ws_data(self, now, conn, data)
@@ -136,6 +145,8 @@ pub(crate) struct Endpoint<M> {
     /// The deadlines of a standalone server's HTTP connections.
     pub(crate) http_timeouts: Timeouts,
     shutting_down: AtomicBool,
+    /// The application's engine hooks (`allow_request`, headers, errors).
+    pub(crate) hooks: Hooks,
 }
 
 impl<M: ServerMachine> Endpoint<M> {
@@ -160,6 +171,7 @@ impl<M: ServerMachine> Endpoint<M> {
                 write: config.close_timeout,
             },
             shutting_down: AtomicBool::new(false),
+            hooks: Hooks::default(),
         }
     }
 

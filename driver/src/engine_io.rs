@@ -131,6 +131,12 @@ impl EngineIo {
         write(&self.shared.on_connection).push(handler);
     }
 
+    /// The engine's hooks (Node's `allowRequest` option and the
+    /// `initial_headers`, `headers` and `connection_error` events).
+    pub fn hooks(&self) -> crate::EngineHooks<'_> {
+        crate::EngineHooks(&self.shared.endpoint.hooks)
+    }
+
     /// How many sessions are open (`server.clientsCount`).
     pub fn session_count(&self) -> usize {
         self.shared.endpoint.read(EngineServer::session_count)
@@ -453,6 +459,10 @@ impl Layer for EngineShared {
                     socket.inner.closed.store(true, Ordering::Release);
                     socket.push_job(Job::Close(reason), ready);
                 }
+            }
+            EngineEvent::ConnectionError(error) => {
+                let endpoint = &self.endpoint;
+                endpoint.hooks.report(endpoint.host.runtime(), &error);
             }
             _ => {}
         }

@@ -227,6 +227,12 @@ impl SocketIo {
         self.main().volatile()
     }
 
+    /// Broadcasts to `/` sent without permessage-deflate when `compress`
+    /// is false (Node's `io.compress(false)`).
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.main().compress(compress)
+    }
+
     /// Only this server's sockets of `/`.
     pub fn local(&self) -> BroadcastOperator {
         self.main().local()
@@ -382,6 +388,27 @@ impl SocketIo {
             Ok(mut slot) => *slot = Some(fallback),
             Err(poisoned) => *poisoned.into_inner() = Some(fallback),
         }
+    }
+
+    /// The names of the namespaces that exist now: the main one, those
+    /// made with [`SocketIo::of`], and the children of dynamic ones
+    /// (Node's `io._nsps` keys).
+    pub fn namespace_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .shared
+            .namespaces
+            .names()
+            .iter()
+            .map(|name| name.to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The engine's hooks (Node's `allowRequest` and `io.engine.on(...)`:
+    /// `initial_headers`, `headers`, `connection_error`).
+    pub fn engine(&self) -> crate::EngineHooks<'_> {
+        crate::EngineHooks(&self.shared.endpoint.hooks)
     }
 
     /// Most bytes one HTTP request body may hold (`max_http_buffer_size`).

@@ -44,7 +44,7 @@
 //! `namespace` > `operators`, `answer`, `streams` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `group`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
 //! `meter`, `observe`,
-//! `handshake`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
+//! `handshake`, `admission`, `hooks`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
 //! `message`, `runtime`, `error`, `sync`). The client stands beside the
 //! server floors, below `engine_io` (which re-exports its Engine.IO
 //! client): `client` > `client::socket` > `client::manager`,
@@ -63,6 +63,7 @@
 mod accept;
 mod ack;
 pub mod admin;
+mod admission;
 mod answer;
 mod bus;
 mod client;
@@ -75,6 +76,7 @@ mod error;
 mod extensions;
 mod group;
 mod handshake;
+mod hooks;
 mod host;
 mod io;
 mod jobs;
@@ -118,6 +120,9 @@ pub use extensions::Extensions;
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
 pub use handshake::Handshake;
+pub use hooks::{
+    ConnectionError, EngineHooks, Forbidden, InvalidHeader, RequestInfo, ResponseHeaders,
+};
 pub use io::{RandomSourceError, SocketIo};
 pub use listener::ListenerId;
 pub use namespace::{ConnectContext, ConnectError, Namespace};
@@ -139,6 +144,8 @@ pub use sio_core::client::Transport as ClientTransport;
 /// is Node's `cookie: true`: `io`, `Path=/`, `HttpOnly`, `SameSite=Lax`),
 /// for load balancers that route by it.
 pub use sio_core::engine::Cookie;
+/// A session's transport ([`Socket::transport`], [`Socket::on_upgrade`]).
+pub use sio_core::engine::Transport;
 /// The packet parser of a server (`Config::parser`) or a client
 /// (`ClientConfig::engine.parser`): JSON (the default) or MessagePack
 /// (npm `socket.io-msgpack-parser`).

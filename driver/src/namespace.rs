@@ -222,6 +222,22 @@ impl Namespaces for Registry {
         Registry::names(self)
     }
 
+    fn removed(&self, nsp: &str) {
+        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        let Some(handlers) = inner.by_name.get(nsp).cloned() else {
+            return;
+        };
+        // Only a child: its entry is its parent's handlers.
+        let is_child = inner
+            .dynamic
+            .iter()
+            .any(|(_, parent)| Arc::ptr_eq(parent, &handlers));
+        if is_child {
+            inner.by_name.remove(nsp);
+            lock(&handlers.children).retain(|child| &**child != nsp);
+        }
+    }
+
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
@@ -254,10 +270,14 @@ fn start_connect(
         let shared = task_shared;
         let nsp: Arc<str> = Arc::from(&*nsp);
         // A dynamic namespace's predicate is user code: it runs here, off the lock.
-        let handlers = if dynamic {
-            shared.registry().matching_parent(&nsp)
+        let (handlers, dynamic) = if dynamic {
+            (shared.registry().matching_parent(&nsp), true)
         } else {
-            shared.registry().handlers(&nsp)
+            match shared.registry().handlers(&nsp) {
+                Some(handlers) => (Some(handlers), false),
+                // An emptied child removed since the request came: made again.
+                None => (shared.registry().matching_parent(&nsp), true),
+            }
         };
         let Some(handlers) = handlers else {
             shared.process(|server, now| {
@@ -447,6 +467,12 @@ impl Namespace {
     /// Emits that may be dropped for busy transports.
     pub fn volatile(&self) -> BroadcastOperator {
         self.operator().volatile()
+    }
+
+    /// Broadcasts sent without permessage-deflate when `compress` is
+    /// false (Node's `nsp.compress(false)`).
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.operator().compress(compress)
     }
 
     /// Only this server's sockets.

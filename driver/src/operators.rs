@@ -21,7 +21,7 @@ use super::cluster::{Cluster, ClusterError, Waiting};
 use super::error::EmitError;
 use super::remote::{args_value, decode_value, RemoteSocket};
 use super::shared::Shared;
-use super::socket::Socket;
+use super::socket::{with_compress, Socket};
 use sio_core::adapter::{Flag, Response, Targets};
 use sio_core::packet::encode_args;
 use sio_core::server::{BroadcastOptions, SocketId};
@@ -35,6 +35,8 @@ pub struct BroadcastOperator {
     timeout: Option<Duration>,
     /// `local()`: this node only.
     local: bool,
+    /// `compress(false)`: never permessage-deflate.
+    compress: bool,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
@@ -60,6 +62,7 @@ impl BroadcastOperator {
             opts,
             timeout: None,
             local: false,
+            compress: true,
         }
     }
 
@@ -83,6 +86,14 @@ impl BroadcastOperator {
     /// Drops the packet for sockets whose transport cannot take it now.
     pub fn volatile(mut self) -> Self {
         self.opts.volatile = true;
+        self
+    }
+
+    /// With `false`, the packet goes out without permessage-deflate on
+    /// every WebSocket, whatever its size (Node's `compress(false)`; on by
+    /// default). Other nodes of a cluster compress as they decide.
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
         self
     }
 
@@ -136,8 +147,11 @@ impl BroadcastOperator {
         }
         for nsp in &self.namespaces {
             let (data, attachments) = (data.clone(), attachments.clone());
-            self.shared
-                .process(|server, now| server.broadcast(now, nsp, &self.opts, data, attachments));
+            self.shared.process(|server, now| {
+                with_compress(server, self.compress, |server| {
+                    server.broadcast(now, nsp, &self.opts, data, attachments)
+                })
+            });
         }
         if let Some((cluster, value)) = remote {
             let targets = self.targets(Some(self.flags(None)));
@@ -268,9 +282,10 @@ impl BroadcastOperator {
             let (data, attachments) = (data.clone(), attachments.clone());
             let shared = &self.shared;
             self.shared.process(|server, now| {
-                for (socket, id) in
+                let sent = with_compress(server, self.compress, |server| {
                     server.broadcast_with_ack(now, nsp, &self.opts, data, attachments, timeout)
-                {
+                });
+                for (socket, id) in sent {
                     let (tx, rx) = async_channel::bounded(1);
                     shared.expect_ack(socket, id, tx);
                     waiting.push(rx);

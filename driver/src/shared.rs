@@ -99,6 +99,11 @@ pub(crate) trait Namespaces: Send + Sync + 'static {
     /// Every namespace's name.
     fn names(&self) -> Vec<Arc<str>>;
 
+    /// The core removed `nsp`, a dynamic parent's emptied child
+    /// (`cleanup_empty_child_namespaces`): forget it. Called while
+    /// routing: it only updates the registry.
+    fn removed(&self, nsp: &str);
+
     /// The registry itself, for the namespace floor.
     fn as_any(&self) -> &dyn Any;
 }

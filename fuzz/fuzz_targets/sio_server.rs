@@ -389,7 +389,8 @@ impl Driver {
                 if u.ratio(1, 4)? {
                     let conn = self.fresh_conn();
                     self.awaiting.insert(conn);
-                    self.server.forbid(conn, &req);
+                    let message = u.ratio(1, 2)?.then_some("no \"entry\"\r\n");
+                    self.server.forbid(self.now, conn, &req, message);
                 } else if self.server.matches(&req) {
                     self.handle_request(req);
                 }

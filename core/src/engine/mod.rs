@@ -18,8 +18,8 @@ pub use config::{AllowedOrigins, Config, Cookie, Cors};
 pub use open_packet::OpenPacket;
 pub use packet::{DecodeError, Packet, PacketType};
 pub use server::{
-    CloseReason, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo, Io, OutMessage,
-    Output, SessionId,
+    CloseReason, ConnectionError, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo,
+    Io, OutMessage, Output, RefusalContext, SessionId,
 };
 pub use stats::EngineStats;
 pub use transport::{ConnId, Transport};

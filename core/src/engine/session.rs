@@ -41,6 +41,14 @@ impl Queued {
         }
     }
 
+    /// Whether permessage-deflate may compress it.
+    pub(crate) fn compress(&self) -> bool {
+        match self {
+            Queued::Message(msg) => msg.compress(),
+            Queued::Control(_) => true,
+        }
+    }
+
     /// Its WebSocket frame.
     pub(crate) fn to_ws_frame(&self) -> Bytes {
         match self {
@@ -136,6 +144,16 @@ pub(crate) struct HeldGet {
     pub(crate) coding: Option<ContentCoding>,
 }
 
+impl HeldGet {
+    /// The same GET, its answer never compressed unless `compress`.
+    pub(crate) fn compressible(mut self, compress: bool) -> HeldGet {
+        if !compress {
+            self.coding = None;
+        }
+        self
+    }
+}
+
 /// A WebSocket on which a polling session is upgrading.
 #[derive(Debug)]
 pub(crate) struct Upgrade {
@@ -195,9 +213,13 @@ impl Session {
     }
 
     /// The body of a polling response holding everything queued.
-    pub(crate) fn take_poll_body(&mut self) -> Bytes {
+    /// The queued packets as one polling body, and whether it may be
+    /// HTTP-compressed: not when every packet is an uncompressed message
+    /// (Node compresses a payload when any of its packets may be).
+    pub(crate) fn take_poll_body(&mut self) -> (Bytes, bool) {
         self.queued_bytes = 0;
-        take_poll_body(&mut self.queue)
+        let compress = self.queue.iter().any(Queued::compress);
+        (take_poll_body(&mut self.queue), compress)
     }
 
     /// Whether polling is paused because the client probed a WebSocket.

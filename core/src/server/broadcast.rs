@@ -169,6 +169,7 @@ impl<P: Parser> Server<P> {
         };
         let mut messages = core::mem::take(&mut self.encode_scratch);
         encode(&self.parser, &packet, &mut messages);
+        self.apply_compress(&mut messages);
         for &socket in &recipients {
             let Some(state) = self.sockets.get(&socket) else {
                 continue;

@@ -64,7 +64,7 @@ impl<P: Parser> Server<P> {
         let namespace = self
             .namespaces
             .entry(pending.nsp.clone())
-            .or_insert_with(Namespace::new);
+            .or_insert_with(Namespace::child);
         namespace.add_socket(socket);
         let mut state = Socket {
             sid: sid.clone(),
@@ -181,6 +181,7 @@ impl<P: Parser> Server<P> {
         };
         let mut messages = core::mem::take(&mut self.encode_scratch);
         broadcast::encode(&self.parser, &packet, &mut messages);
+        self.apply_compress(&mut messages);
         broadcast::send(&mut self.engine, session, &messages, false);
         self.reuse_messages(messages);
         if let (Some(id), Some(timeout)) = (id, ack_timeout) {

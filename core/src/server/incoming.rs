@@ -31,9 +31,10 @@ impl<P: Parser> Server<P> {
                 self.drop_session(session, DisconnectReason::from_close(reason));
             }
             EngineEvent::Upgraded { session } => {
-                if self.observer_events {
-                    self.events.push_back(Event::Upgraded { session });
-                }
+                self.events.push_back(Event::Upgraded { session });
+            }
+            EngineEvent::ConnectionError(error) => {
+                self.events.push_back(Event::ConnectionError(error));
             }
         }
     }

@@ -89,6 +89,10 @@ pub struct Server<P: Parser = ParserKind> {
     /// handled while draining outputs, where no `now` is given.
     now: Instant,
     dynamic_namespaces: bool,
+    /// [`Config::cleanup_empty_child_namespaces`].
+    cleanup_empty_child_namespaces: bool,
+    /// False within [`Server::without_compression`].
+    compress: bool,
     /// Whether joins, leaves and upgrades are reported ([`Event::RoomJoined`], ...).
     observer_events: bool,
     namespaces: BTreeMap<ByteString, Namespace>,
@@ -139,6 +143,8 @@ impl<P: Parser> Server<P> {
             ids,
             now: Instant::ZERO,
             dynamic_namespaces: false,
+            cleanup_empty_child_namespaces: config.cleanup_empty_child_namespaces,
+            compress: true,
             observer_events: false,
             namespaces,
             sockets: BTreeMap::new(),
@@ -193,9 +199,27 @@ impl<P: Parser> Server<P> {
         self.engine.handle_request_too_large(now, conn, req);
     }
 
-    /// Answers `req` with 403 (the application's allow-request check refused).
-    pub fn forbid(&mut self, conn: ConnId, req: &Request) {
-        self.engine.forbid(conn, req);
+    /// Answers `req` with 403 (the application's allow-request check
+    /// refused; see [`EngineServer::forbid`]).
+    pub fn forbid(&mut self, now: Instant, conn: ConnId, req: &Request, message: Option<&str>) {
+        self.run_due(now);
+        self.engine.forbid(now, conn, req, message);
+    }
+
+    /// Runs `f` (an [`emit`](Server::emit), [`broadcast`](Server::broadcast)
+    /// or their ack forms) with its messages never compressed by
+    /// permessage-deflate, whatever their size (Node's `compress(false)`).
+    pub fn without_compression<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.compress = false;
+        let result = f(self);
+        self.compress = true;
+        result
+    }
+
+    /// Whether `req` is a handshake to put to the application's
+    /// allow-request check (see [`EngineServer::is_checked_handshake`]).
+    pub fn is_checked_handshake(&self, req: &Request) -> bool {
+        self.engine.is_checked_handshake(req)
     }
 
     /// Input: bytes read from the WebSocket connection `conn`.

@@ -18,6 +18,9 @@ pub(crate) struct Namespace {
     /// Next ack id for emits in this namespace (shared, as in the reference
     /// server, so a broadcast with ack carries one id for every recipient).
     next_ack_id: u64,
+    /// Made by accepting a client into a namespace that did not exist (a
+    /// dynamic parent's child), not added by the application.
+    pub(crate) child: bool,
 }
 
 impl Namespace {
@@ -26,7 +29,21 @@ impl Namespace {
             sockets: BTreeSet::new(),
             rooms: BTreeMap::new(),
             next_ack_id: 0,
+            child: false,
         }
+    }
+
+    /// A dynamic parent's child, made for the client accepted into it.
+    pub(crate) fn child() -> Self {
+        Namespace {
+            child: true,
+            ..Namespace::new()
+        }
+    }
+
+    /// Whether no socket is connected to it.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sockets.is_empty()
     }
 
     pub(crate) fn add_socket(&mut self, socket: SocketId) {

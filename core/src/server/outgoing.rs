@@ -21,6 +21,16 @@ impl<P: Parser> Server<P> {
         self.encode_scratch = messages;
     }
 
+    /// Marks the messages of an emit or broadcast made within
+    /// [`Server::without_compression`](super::Server::without_compression).
+    pub(super) fn apply_compress(&self, messages: &mut [engine::OutMessage]) {
+        if !self.compress {
+            for message in messages.iter_mut() {
+                message.set_uncompressed();
+            }
+        }
+    }
+
     /// Encodes and queues one packet for a session (not a broadcast).
     pub(super) fn send_packet(&mut self, session: SessionId, packet: &Packet) {
         let mut messages = core::mem::take(&mut self.encode_scratch);
@@ -52,8 +62,14 @@ impl<P: Parser> Server<P> {
         let Some(state) = self.sockets.remove(&socket) else {
             return;
         };
+        let mut emptied = false;
         if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
             namespace.remove_socket(socket, state.rooms.iter());
+            emptied =
+                self.cleanup_empty_child_namespaces && namespace.child && namespace.is_empty();
+        }
+        if emptied {
+            self.namespaces.remove(&state.nsp);
         }
         if let Some(sess) = self.sessions.get_mut(&state.session) {
             sess.remove_socket(socket);
@@ -78,10 +94,14 @@ impl<P: Parser> Server<P> {
         // Its ack timers become stale: their socket is gone.
         self.events.push_back(Event::Disconnect {
             socket,
-            nsp: state.nsp,
+            nsp: state.nsp.clone(),
             reason,
             rooms: state.rooms.into_iter().collect(),
         });
+        if emptied {
+            self.events
+                .push_back(Event::NamespaceRemoved { nsp: state.nsp });
+        }
     }
 
     /// Forgets `session`: its sockets leave with `reason`, its pending

@@ -1,6 +1,7 @@
 //! The server's public types: its config, connect request handles,
 //! disconnect reasons, events, outputs and errors.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
@@ -8,7 +9,7 @@ use core::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use crate::engine::{self, CloseReason, HandshakeInfo, Io, SessionId};
+use crate::engine::{self, CloseReason, ConnectionError, HandshakeInfo, Io, SessionId};
 use crate::packet::{self, RawJson};
 use crate::time::Instant;
 
@@ -37,6 +38,10 @@ pub struct Config {
     /// The packet parser every client must speak: JSON (the default, as
     /// in Node) or MessagePack (npm `socket.io-msgpack-parser`).
     pub parser: packet::ParserKind,
+    /// Remove a dynamic parent's child namespace once its last socket
+    /// leaves (Node's `cleanupEmptyChildNamespaces`; off by default, as
+    /// in Node).
+    pub cleanup_empty_child_namespaces: bool,
 }
 
 impl Default for Config {
@@ -49,6 +54,7 @@ impl Default for Config {
             packet_limits: packet::Limits::default(),
             connection_state_recovery: None,
             parser: packet::ParserKind::Json,
+            cleanup_empty_child_namespaces: false,
         }
     }
 }
@@ -245,12 +251,22 @@ pub enum Event {
         /// The room.
         room: ByteString,
     },
-    /// A session moved from polling to WebSocket (only with
-    /// [`Server::set_observer_events`](super::Server::set_observer_events)).
+    /// A session moved from polling to WebSocket (Node's
+    /// `socket.conn.on("upgrade")`).
     Upgraded {
         /// The session; its sockets are [`Server::session_sockets`](super::Server::session_sockets).
         session: SessionId,
     },
+    /// A dynamic parent's child namespace lost its last socket and is gone
+    /// (only with [`Config::cleanup_empty_child_namespaces`]); the next
+    /// client to connect to it makes it again (a `ConnectRequest` with
+    /// `dynamic: true`).
+    NamespaceRemoved {
+        /// Its name.
+        nsp: ByteString,
+    },
+    /// A request was refused (Node's `io.engine.on("connection_error")`).
+    ConnectionError(Box<ConnectionError>),
     /// A socket left a room it was in (only with
     /// [`Server::set_observer_events`](super::Server::set_observer_events); not
     /// reported for the rooms a disconnecting socket leaves).

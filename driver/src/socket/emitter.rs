@@ -9,7 +9,7 @@ use core::future::Future;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::Socket;
+use super::{with_compress, Socket};
 use crate::ack::{await_ack, AckError};
 use crate::error::EmitError;
 use sio_core::packet::{encode_args, RawJson};
@@ -21,12 +21,21 @@ pub struct SocketEmitter {
     pub(super) socket: Socket,
     pub(super) timeout: Option<Duration>,
     pub(super) volatile: bool,
+    /// False: never permessage-deflate (Node's `compress(false)`).
+    pub(super) compress: bool,
 }
 
 impl SocketEmitter {
     /// Sets the acknowledgement deadline.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// With `false`, sends without permessage-deflate, whatever the size
+    /// (Node's `compress(false)`).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.compress = compress;
         self
     }
 
@@ -38,11 +47,13 @@ impl SocketEmitter {
 
     /// Sends `event` with `args`.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        let (data, attachments) = encode_args(Some(event), args)?;
         if !self.volatile {
-            return self.socket.emit(event, args);
+            return self
+                .socket
+                .emit_raw_compressed(data, attachments, self.compress);
         }
         // A volatile emit to one socket is a volatile broadcast to its own room.
-        let (data, attachments) = encode_args(Some(event), args)?;
         let inner = &self.socket.inner;
         let opts = BroadcastOptions {
             rooms: vec![inner.sid.as_str().into()],
@@ -50,9 +61,12 @@ impl SocketEmitter {
             ..BroadcastOptions::default()
         };
         let nsp = inner.nsp.clone();
-        inner
-            .shared
-            .process(|server, now| server.broadcast(now, &nsp, &opts, data, attachments));
+        let compress = self.compress;
+        inner.shared.process(|server, now| {
+            with_compress(server, compress, |server| {
+                server.broadcast(now, &nsp, &opts, data, attachments)
+            })
+        });
         Ok(())
     }
 
@@ -82,7 +96,9 @@ impl SocketEmitter {
         inner
             .shared
             .process(|server, now| {
-                let ack = server.emit(now, id, data, attachments, Some(timeout))?;
+                let ack = with_compress(server, self.compress, |server| {
+                    server.emit(now, id, data, attachments, Some(timeout))
+                })?;
                 if let Some(ack) = ack {
                     shared.expect_ack(id, ack, tx);
                 }

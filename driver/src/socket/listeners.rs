@@ -17,6 +17,7 @@ use crate::listener::{CatchAll, Direction, ListenerId};
 use crate::payload::Payload;
 use crate::runtime::BoxFuture;
 use crate::sync::lock;
+use sio_core::engine::Transport;
 use sio_core::server::DisconnectReason;
 
 pub(super) type EventHandler =
@@ -24,6 +25,7 @@ pub(super) type EventHandler =
 pub(super) type AnyHandler = Arc<dyn Fn(Socket, Payload) -> BoxFuture<()> + Send + Sync>;
 pub(super) type DisconnectHandler =
     Arc<dyn Fn(Socket, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+pub(super) type UpgradeHandler = Arc<dyn Fn(Socket, Transport) -> BoxFuture<()> + Send + Sync>;
 pub(super) type PacketMiddleware =
     Arc<dyn Fn(Socket, Payload) -> BoxFuture<Result<(), PacketError>> + Send + Sync>;
 pub(super) type ErrorHandler = Arc<dyn Fn(Socket, PacketError) -> BoxFuture<()> + Send + Sync>;
@@ -63,6 +65,9 @@ pub(super) struct Handlers {
     /// The catch-all handlers, incoming and outgoing.
     pub(super) any: CatchAll<AnyHandler>,
     pub(super) disconnect: Vec<DisconnectHandler>,
+    /// Node's "disconnecting" handlers, run before the "disconnect" ones.
+    pub(super) disconnecting: Vec<DisconnectHandler>,
+    pub(super) upgrade: Vec<UpgradeHandler>,
     pub(super) middleware: Vec<PacketMiddleware>,
     pub(super) error: Vec<ErrorHandler>,
 }
@@ -272,6 +277,36 @@ impl Socket {
         lock(&self.inner.handlers)
             .disconnect
             .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Calls `handler` once when the socket disconnects, before every
+    /// [`Socket::on_disconnect`] handler (Node's `socket.on("disconnecting")`):
+    /// each starts, and runs to its first await, before any of those. In
+    /// it [`Socket::rooms`] lists the rooms the socket was in. Unlike in
+    /// Node, the socket has already left them: a broadcast to them from
+    /// here no longer reaches it, and emits to it fail.
+    pub fn on_disconnecting<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.inner.handlers)
+            .disconnecting
+            .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
+    }
+
+    /// Calls `handler` when the socket's connection moves to another
+    /// transport, with that transport: WebSocket, after an upgrade from
+    /// long-polling (Node's `socket.conn.on("upgrade", transport => ...)`).
+    /// [`Socket::transport`] tells the transport at any time.
+    pub fn on_upgrade<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, Transport) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        lock(&self.inner.handlers)
+            .upgrade
+            .push(Arc::new(move |s, t| Box::pin(handler(s, t))));
     }
 
     /// Adds a per-packet middleware (Node's `socket.use`): every event from

@@ -35,6 +35,7 @@ use crate::endpoint::{Endpoint, Layer};
 use crate::listener::Direction;
 use crate::meter;
 use crate::observe::{EngineView, Observed};
+use sio_core::engine::Transport;
 use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
 
@@ -64,6 +65,8 @@ pub(crate) enum Job {
         ack: Option<u64>,
     },
     Disconnect(DisconnectReason, Vec<String>),
+    /// Its connection moved to this transport.
+    Upgrade(Transport),
 }
 
 struct Inner {
@@ -84,6 +87,8 @@ struct Inner {
     data: Mutex<Option<serde_json::Value>>,
     /// It got a kept session back (connection state recovery).
     recovered: AtomicBool,
+    /// The transport last seen, for [`Socket::transport`] once it is gone.
+    last_transport: Mutex<Transport>,
 }
 
 /// One client connected to one namespace. Cloning shares it.
@@ -111,6 +116,7 @@ impl Socket {
         extensions: Extensions,
         connection: Arc<dyn ConnectionHandlers>,
     ) -> Self {
+        let handshake_transport = handshake.transport();
         Socket {
             inner: Arc::new(Inner {
                 id,
@@ -126,6 +132,7 @@ impl Socket {
                 rooms_at_disconnect: Mutex::new(Vec::new()),
                 data: Mutex::new(None),
                 recovered: AtomicBool::new(false),
+                last_transport: Mutex::new(handshake_transport),
             }),
         }
     }
@@ -230,23 +237,35 @@ impl Socket {
     /// Sends a packet whose data is `data` (the whole array, event name
     /// first) with `attachments` for its placeholders, unchanged.
     pub fn emit_raw(&self, data: RawJson, attachments: Vec<Bytes>) -> Result<(), EmitError> {
+        self.emit_raw_compressed(data, attachments, true)
+    }
+
+    /// [`Socket::emit_raw`], with permessage-deflate allowed or not.
+    pub(crate) fn emit_raw_compressed(
+        &self,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        compress: bool,
+    ) -> Result<(), EmitError> {
         self.observe_out(&data, &attachments);
         let id = self.inner.id;
         let (sid, nsp) = (&self.inner.sid, &self.inner.nsp);
         self.inner
             .shared
             .process(|server, now| {
-                match server.emit(now, id, data.clone(), attachments.clone(), None) {
-                    Err(ServerError::UnknownSocket) if server.recovery().is_some() => {
-                        let opts = BroadcastOptions {
-                            rooms: vec![sid.as_str().into()],
-                            ..Default::default()
-                        };
-                        server.broadcast(now, nsp, &opts, data, attachments);
-                        Ok(None)
+                with_compress(server, compress, |server| {
+                    match server.emit(now, id, data.clone(), attachments.clone(), None) {
+                        Err(ServerError::UnknownSocket) if server.recovery().is_some() => {
+                            let opts = BroadcastOptions {
+                                rooms: vec![sid.as_str().into()],
+                                ..Default::default()
+                            };
+                            server.broadcast(now, nsp, &opts, data, attachments);
+                            Ok(None)
+                        }
+                        other => other,
                     }
-                    other => other,
-                }
+                })
             })
             .map(|_| ())
             .map_err(EmitError::from)
@@ -285,6 +304,15 @@ impl Socket {
         }
     }
 
+    /// Emits sent without permessage-deflate when `compress` is false,
+    /// whatever their size (Node's `socket.compress(false)`; on by default).
+    pub fn compress(&self, compress: bool) -> SocketEmitter {
+        SocketEmitter {
+            compress,
+            ..self.emitter()
+        }
+    }
+
     /// Emits that may be dropped when the transport cannot take them now.
     pub fn volatile(&self) -> SocketEmitter {
         SocketEmitter {
@@ -298,6 +326,7 @@ impl Socket {
             socket: self.clone(),
             timeout: None,
             volatile: false,
+            compress: true,
         }
     }
 
@@ -317,6 +346,26 @@ impl Socket {
             .shared
             .process(|server, _| server.leave(id, room))
             .map_err(EmitError::from)
+    }
+
+    /// The transport its connection uses now (Node's
+    /// `socket.conn.transport.name`): the handshake's, then WebSocket
+    /// once the connection upgraded ([`Socket::on_upgrade`]); once the
+    /// socket has disconnected, the last one.
+    pub fn transport(&self) -> Transport {
+        let id = self.inner.id;
+        let now = self.inner.shared.read(|server| {
+            let session = server.socket_session(id)?;
+            server.engine().transport(session)
+        });
+        let mut last = lock(&self.inner.last_transport);
+        match now {
+            Some(transport) => {
+                *last = transport;
+                transport
+            }
+            None => *last,
+        }
     }
 
     /// The rooms the socket is in (its own id among them); once it has
@@ -480,11 +529,19 @@ impl Socket {
                 *lock(&self.inner.rooms_at_disconnect) = rooms;
                 // Handlers are dropped with the socket's last job: nothing can call them again.
                 let handlers = std::mem::take(&mut *lock(&self.inner.handlers));
+                // The "disconnecting" ones first: each runs to its first
+                // await before any "disconnect" one starts, as in Node.
                 let futures = handlers
-                    .disconnect
+                    .disconnecting
                     .iter()
+                    .chain(handlers.disconnect.iter())
                     .map(|h| h(self.clone(), reason))
                     .collect();
+                (futures, None)
+            }
+            Job::Upgrade(transport) => {
+                let upgrade = lock(&self.inner.handlers).upgrade.clone();
+                let futures = upgrade.iter().map(|h| h(self.clone(), transport)).collect();
                 (futures, None)
             }
         }
@@ -506,6 +563,19 @@ impl Socket {
         drop(handlers);
         let payload = Payload::scanned(data, attachments, rest_at);
         (any, handler, payload)
+    }
+}
+
+/// Runs `f` on `server`, its messages uncompressed unless `compress`.
+pub(crate) fn with_compress<T>(
+    server: &mut Server,
+    compress: bool,
+    f: impl FnOnce(&mut Server) -> T,
+) -> T {
+    if compress {
+        f(server)
+    } else {
+        server.without_compression(f)
     }
 }
 
@@ -690,8 +760,27 @@ impl Shared {
                     );
                 }
             }
-            event
-            @ (Event::RoomJoined { .. } | Event::RoomLeft { .. } | Event::Upgraded { .. }) => {
+            Event::ConnectionError(error) => {
+                self.endpoint.hooks.report(&self.runtime, &error);
+            }
+            Event::NamespaceRemoved { nsp } => {
+                tracing::debug!(nsp = &*nsp, "empty child namespace removed");
+                self.namespaces.removed(&nsp);
+            }
+            Event::Upgraded { session } => {
+                {
+                    let sockets = lock(&self.sockets);
+                    for socket in server.session_sockets(session) {
+                        if let Some(s) = sockets.get(&socket) {
+                            Socket::push_entry_job(s, Job::Upgrade(Transport::WebSocket), ready);
+                        }
+                    }
+                }
+                if let Some(observer) = self.observer.get() {
+                    observer.core_event(server, Event::Upgraded { session });
+                }
+            }
+            event @ (Event::RoomJoined { .. } | Event::RoomLeft { .. }) => {
                 if let Some(observer) = self.observer.get() {
                     observer.core_event(server, event);
                 }

@@ -97,7 +97,7 @@ impl EngineServer {
         let (id, sid) = self.new_session(now, req, Transport::WebSocket);
         let open = packet_frame(&self.open_packet(&sid, Transport::WebSocket));
         let mut link = link;
-        transmit(&mut self.outputs, &mut link, open);
+        transmit(&mut self.outputs, &mut link, open, true);
         if let Some(session) = self.sessions.get_mut(&id) {
             session.ws = Some(link);
         }
@@ -187,7 +187,7 @@ impl EngineServer {
                     return false;
                 };
                 upgrade.probed = true;
-                transmit(&mut self.outputs, &mut upgrade.link, pong);
+                transmit(&mut self.outputs, &mut upgrade.link, pong, true);
                 // Polling is paused from now on: release the held GET.
                 if let Some(get) = session.held_get.take() {
                     self.conns.remove(&get.conn);
@@ -232,7 +232,12 @@ impl EngineServer {
             session.queued_bytes = 0;
             if let Some(link) = session.ws.as_mut() {
                 for queued in queue {
-                    transmit(&mut self.outputs, link, queued.to_ws_frame());
+                    transmit(
+                        &mut self.outputs,
+                        link,
+                        queued.to_ws_frame(),
+                        queued.compress(),
+                    );
                 }
             }
             if session.lingering {

@@ -73,7 +73,12 @@ impl EngineServer {
             Message::Binary(data) => Packet::Binary(data),
             Message::Ping(data) => {
                 if let Some((link, _)) = self.sessions.get_mut(&id).and_then(|s| s.link_mut(conn)) {
-                    transmit(&mut self.outputs, link, server_frame(OpCode::Pong, &data));
+                    transmit(
+                        &mut self.outputs,
+                        link,
+                        server_frame(OpCode::Pong, &data),
+                        true,
+                    );
                 }
                 self.check_backpressure(id);
                 return self.sessions.contains_key(&id);
@@ -109,7 +114,12 @@ impl EngineServer {
         };
         match (session.transport, session.ws.as_mut()) {
             (Transport::WebSocket, Some(link)) => {
-                transmit(&mut self.outputs, link, queued.to_ws_frame());
+                transmit(
+                    &mut self.outputs,
+                    link,
+                    queued.to_ws_frame(),
+                    queued.compress(),
+                );
                 // The common case (a WebSocket, no upgrade under way) is
                 // checked with the session at hand: one lookup per send.
                 let over = link.is_over(&self.config);
@@ -213,9 +223,9 @@ impl EngineServer {
                     // As the reference: the queued packets drain first and
                     // `1` waits for the next GET, so a client reads its
                     // DISCONNECT before the transport closes.
-                    let body = session.take_poll_body();
+                    let (body, compress) = session.take_poll_body();
                     self.conns.remove(&get.conn);
-                    self.answer_poll(get, body);
+                    self.answer_poll(get.compressible(compress), body);
                     session.push(close);
                     session.timers.set(TimerKind::PongDeadline, pong_deadline);
                     self.linger(now, id, session, reason);
@@ -318,11 +328,17 @@ impl EngineServer {
 
 /// Writes `data` on a WebSocket, counting it until the driver reports it written.
 /// With permessage-deflate, a whole message of at least the threshold is
-/// compressed here, for this connection alone (its window is its own).
-pub(super) fn transmit(outputs: &mut VecDeque<Output>, link: &mut WsLink, data: Bytes) {
+/// compressed here, for this connection alone (its window is its own),
+/// unless `compress` is false (the application's `compress(false)`).
+pub(super) fn transmit(
+    outputs: &mut VecDeque<Output>,
+    link: &mut WsLink,
+    data: Bytes,
+    compress: bool,
+) {
     let data = match link.deflate.as_mut() {
-        Some(codec) => codec.server_frame(data),
-        None => data,
+        Some(codec) if compress => codec.server_frame(data),
+        _ => data,
     };
     link.unwritten_frames = link.unwritten_frames.saturating_add(1);
     link.unwritten_bytes = link.unwritten_bytes.saturating_add(data.len());

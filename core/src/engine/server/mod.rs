@@ -93,8 +93,8 @@ mod types;
 
 pub use super::transport::{ConnId, Transport};
 pub use types::{
-    CloseReason, EngineError, EngineEvent, Footprint, HandshakeInfo, Io, OutMessage, Output,
-    SessionId,
+    CloseReason, ConnectionError, EngineError, EngineEvent, Footprint, HandshakeInfo, Io,
+    OutMessage, Output, RefusalContext, SessionId,
 };
 
 /// What a closing session writes on its transport.
@@ -245,7 +245,7 @@ impl EngineServer {
         }
         let upgrade = self.config.websocket && ws_handshake::is_upgrade_request(&req);
         match self.verify(&req, upgrade) {
-            Err(refusal) => self.refuse(conn, &req, upgrade, refusal),
+            Err(refused) => self.refuse_reported(conn, &req, upgrade, refused),
             Ok((Transport::WebSocket, None)) => self.open_websocket(now, conn, &req),
             Ok((Transport::Polling, None)) if upgrade => {
                 self.refuse(conn, &req, upgrade, Refusal::BadRequest)
@@ -284,12 +284,19 @@ impl EngineServer {
         }
     }
 
-    /// Answers `req` with 403 `{"code":4,"message":"Forbidden"}`, as the
-    /// reference does when the application's allow-request check refuses
-    /// (a WebSocket upgrade request gets the reference's plain 400 instead).
-    pub fn forbid(&mut self, conn: ConnId, req: &Request) {
+    /// Answers `req` with 403 `{"code":4,"message":"Forbidden"}` (or
+    /// `message` for `"Forbidden"`), as the reference does when the
+    /// application's allow-request check refuses (a WebSocket upgrade
+    /// request gets the reference's plain 400 with the message, and its
+    /// connection is closed), and reports it
+    /// ([`EngineEvent::ConnectionError`], context `{ message }`).
+    pub fn forbid(&mut self, now: Instant, conn: ConnId, req: &Request, message: Option<&str>) {
+        self.begin_input(now);
         let upgrade = self.config.websocket && ws_handshake::is_upgrade_request(req);
-        self.refuse(conn, req, upgrade, Refusal::Forbidden);
+        let context = RefusalContext::Forbidden {
+            message: message.map(Into::into),
+        };
+        self.refuse_reported(conn, req, upgrade, (Refusal::Forbidden, context));
     }
 
     /// Input: bytes read from the WebSocket connection `conn`.

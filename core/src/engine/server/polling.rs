@@ -26,14 +26,14 @@ impl EngineServer {
             // next GET, as the reference drains before closing) `1`.
             if session.queue.len() > 1 {
                 let close = session.queue.pop_back();
-                let body = session.take_poll_body();
+                let (body, compress) = session.take_poll_body();
                 if let Some(close) = close {
                     session.push(close);
                 }
-                self.answer_poll(get, body);
+                self.answer_poll(get.compressible(compress), body);
             } else {
-                let body = session.take_poll_body();
-                self.answer_poll(get, body);
+                let (body, compress) = session.take_poll_body();
+                self.answer_poll(get.compressible(compress), body);
                 self.forget(id);
             }
             return;
@@ -197,8 +197,8 @@ impl EngineServer {
         let Some(get) = session.held_get.take() else {
             return;
         };
-        let body = session.take_poll_body();
+        let (body, compress) = session.take_poll_body();
         self.conns.remove(&get.conn);
-        self.answer_poll(get, body);
+        self.answer_poll(get.compressible(compress), body);
     }
 }

@@ -1,15 +1,19 @@
 //! Routing a request to its session, and refusing it with the reference's
 //! codes; the responses' headers.
 
+use alloc::boxed::Box;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use bytes::Bytes;
 
-use super::types::{EngineError, EngineEvent, Io, Output, SessionId};
+use super::types::{
+    ConnectionError, EngineError, EngineEvent, Io, Output, RefusalContext, SessionId,
+};
 use super::{ConnId, EngineServer, Transport};
 use crate::engine::config::Cookie;
 use crate::engine::cors::{self, Headers};
-use crate::wire::http::{Method, Request, Response};
+use crate::wire::http::{Method, PackedHeaders, Request, Response};
+use crate::wire::ws::handshake as ws_handshake;
 
 /// `Content-Type` of polling payloads.
 pub(super) const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
@@ -52,52 +56,138 @@ impl Refusal {
     }
 }
 
+/// A refused request: the refusal and what Node's `connection_error`
+/// reports with it.
+pub(super) type Refused = (Refusal, RefusalContext);
+
 /// Routing and refusals.
 impl EngineServer {
     /// The reference's checks, in its order: transport, origin header, then
     /// the sid, or for a handshake the method and protocol version. Gives
-    /// the transport asked for and the session, if the request names one.
+    /// the transport asked for and the session, if the request names one;
+    /// a refusal comes with the context Node reports for it.
     pub(super) fn verify(
         &self,
         req: &Request,
         upgrade: bool,
-    ) -> Result<(Transport, Option<u64>), Refusal> {
+    ) -> Result<(Transport, Option<u64>), Refused> {
         let transport = match req.query_param("transport").as_deref() {
             Some("polling") if self.config.polling => Transport::Polling,
             Some("websocket") if self.config.websocket => Transport::WebSocket,
-            _ => return Err(Refusal::UnknownTransport),
+            other => {
+                let transport = other.map(ToString::to_string);
+                return Err((
+                    Refusal::UnknownTransport,
+                    RefusalContext::UnknownTransport { transport },
+                ));
+            }
         };
-        if req.header("origin").is_some_and(has_invalid_header_char) {
-            return Err(Refusal::BadRequest);
+        if let Some(origin) = req.header("origin").filter(|o| has_invalid_header_char(o)) {
+            let origin = origin.to_string();
+            return Err((
+                Refusal::BadRequest,
+                RefusalContext::InvalidOrigin { origin },
+            ));
         }
         let sid = req.query_param("sid").filter(|sid| !sid.is_empty());
         if let Some(sid) = sid {
-            let id = *self.by_sid.get(sid.as_ref()).ok_or(Refusal::UnknownSid)?;
-            let session = self.sessions.get(&id).ok_or(Refusal::UnknownSid)?;
+            let unknown = || {
+                let sid = sid.to_string();
+                (Refusal::UnknownSid, RefusalContext::UnknownSid { sid })
+            };
+            let id = *self.by_sid.get(sid.as_ref()).ok_or_else(unknown)?;
+            let session = self.sessions.get(&id).ok_or_else(unknown)?;
             if !upgrade && session.transport != transport {
-                return Err(Refusal::BadRequest);
+                let context = RefusalContext::TransportMismatch {
+                    transport: transport.as_str(),
+                    previous_transport: session.transport.as_str(),
+                };
+                return Err((Refusal::BadRequest, context));
             }
             return Ok((transport, Some(id)));
         }
         if req.method != Method::Get {
-            return Err(Refusal::BadHandshakeMethod);
+            let method = req.method.as_str().to_string();
+            return Err((
+                Refusal::BadHandshakeMethod,
+                RefusalContext::BadHandshakeMethod { method },
+            ));
         }
         if transport == Transport::WebSocket && !upgrade {
-            return Err(Refusal::BadRequest);
+            return Err((Refusal::BadRequest, RefusalContext::TransportHandshakeError));
         }
         if req.query_param("EIO").as_deref() != Some("4") {
-            return Err(Refusal::UnsupportedProtocol);
+            // Node reads anything but "4" as protocol 3.
+            return Err((
+                Refusal::UnsupportedProtocol,
+                RefusalContext::UnsupportedProtocol { protocol: 3 },
+            ));
         }
         Ok((transport, None))
+    }
+
+    /// Whether `req` is a handshake the reference would put to the
+    /// application's allow-request check: it passes every check the
+    /// engine makes of a request (transport, origin, method, protocol)
+    /// and names no session.
+    pub fn is_checked_handshake(&self, req: &Request) -> bool {
+        if req.method == Method::Options && self.config.cors.is_some() {
+            return false;
+        }
+        let upgrade = self.config.websocket && ws_handshake::is_upgrade_request(req);
+        match self.verify(req, upgrade) {
+            Ok((Transport::Polling, None)) => !upgrade,
+            Ok((Transport::WebSocket, None)) => true,
+            _ => false,
+        }
+    }
+
+    /// Refuses `req` and reports it ([`EngineEvent::ConnectionError`]), as
+    /// the reference's `connection_error`.
+    pub(super) fn refuse_reported(
+        &mut self,
+        conn: ConnId,
+        req: &Request,
+        upgrade: bool,
+        (refusal, context): Refused,
+    ) {
+        let custom = match &context {
+            RefusalContext::Forbidden { message } => message.as_deref(),
+            _ => None,
+        };
+        self.refuse_with(conn, req, upgrade, refusal, custom);
+        self.push_event(EngineEvent::ConnectionError(Box::new(ConnectionError {
+            code: refusal as u8,
+            message: refusal.message(),
+            context,
+            method: req.method.clone(),
+            url: req.target.clone(),
+            headers: PackedHeaders::new(&req.headers),
+            peer: self.request_peer,
+        })));
     }
 
     /// Answers a refused request the reference's way: a JSON body for HTTP
     /// requests, a plain 400 and a closed connection for upgrade requests.
     pub(super) fn refuse(&mut self, conn: ConnId, req: &Request, upgrade: bool, refusal: Refusal) {
+        self.refuse_with(conn, req, upgrade, refusal, None);
+    }
+
+    /// [`EngineServer::refuse`], with `custom` (the application's message
+    /// for a forbidden handshake) instead of the reference's message.
+    fn refuse_with(
+        &mut self,
+        conn: ConnId,
+        req: &Request,
+        upgrade: bool,
+        refusal: Refusal,
+        custom: Option<&str>,
+    ) {
         if upgrade {
+            let message = custom.unwrap_or(refusal.message());
             let response = Response::new(400)
                 .with_header("Connection", "close")
-                .with_body("text/html", refusal.message().as_bytes());
+                .with_body("text/html", Bytes::copy_from_slice(message.as_bytes()));
             self.respond(conn, response);
             self.push_io(Io::Close { conn });
             return;
@@ -111,7 +201,17 @@ impl EngineServer {
         if let Some(cors) = &self.config.cors {
             cors::add_actual(cors, req, &mut headers);
         }
-        let body = Bytes::from_static(refusal.json().as_bytes());
+        let body = match custom {
+            None => Bytes::from_static(refusal.json().as_bytes()),
+            Some(message) => {
+                // serde_json escapes the application's text as JSON.
+                let message = serde_json::to_string(message).unwrap_or_default();
+                Bytes::from(format!(
+                    r#"{{"code":{},"message":{message}}}"#,
+                    refusal as u8
+                ))
+            }
+        };
         let response = build_response(status, Some("application/json"), body, headers);
         self.respond(conn, response);
     }

@@ -1,6 +1,7 @@
 //! The engine server's public types: connection and session ids, transports,
 //! close reasons, handshake details, prepared messages, outputs and errors.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
@@ -8,7 +9,7 @@ use bytestring::ByteString;
 use crate::engine::packet::{Packet, PacketType};
 use crate::engine::transport::{ConnId, Transport};
 use crate::time::Instant;
-use crate::wire::http::{PackedHeaders, Response};
+use crate::wire::http::{Method, PackedHeaders, Response};
 use crate::wire::ws::frame::{put_frame_header, OpCode, MAX_SERVER_HEADER_LEN};
 
 /// The server's handle for one session (not the `sid` string clients see).
@@ -88,6 +89,8 @@ pub struct OutMessage {
     text_at: Option<usize>,
     /// Where the data starts in `ws_frame`.
     data_at: usize,
+    /// Whether permessage-deflate may compress it (Node's `compress` flag).
+    compress: bool,
 }
 
 impl OutMessage {
@@ -120,12 +123,14 @@ impl OutMessage {
                 ws_frame: fixed.freeze(),
                 text_at: Some(text_at),
                 data_at: text_at + 1,
+                compress: true,
             };
         }
         OutMessage {
             ws_frame: frame.freeze(),
             text_at: Some(text_at),
             data_at,
+            compress: true,
         }
     }
 
@@ -139,7 +144,26 @@ impl OutMessage {
             ws_frame: frame.freeze(),
             text_at: None,
             data_at,
+            compress: true,
         }
+    }
+
+    /// The same message, never compressed with permessage-deflate, even
+    /// over the threshold (Node's `compress(false)`).
+    pub fn uncompressed(mut self) -> OutMessage {
+        self.compress = false;
+        self
+    }
+
+    /// [`OutMessage::uncompressed`] in place.
+    pub(crate) fn set_uncompressed(&mut self) {
+        self.compress = false;
+    }
+
+    /// Whether permessage-deflate may compress it (true unless
+    /// [`OutMessage::uncompressed`]).
+    pub fn compress(&self) -> bool {
+        self.compress
     }
 
     /// The WebSocket frame to transmit as is.
@@ -248,6 +272,77 @@ pub enum EngineEvent {
         session: SessionId,
         /// Why.
         reason: CloseReason,
+    },
+    /// A request was refused (Node's `connection_error`).
+    ConnectionError(Box<ConnectionError>),
+}
+
+/// A refused request, as Node's engine reports it in `connection_error`:
+/// the reference's code and message, the context it gives, and the
+/// request (Node's `err.req`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionError {
+    /// 0 unknown transport, 1 unknown sid, 2 bad handshake method, 3 bad
+    /// request, 4 forbidden, 5 unsupported protocol version.
+    pub code: u8,
+    /// The reference's message for `code` ("Transport unknown", "Session
+    /// ID unknown", ...), whatever the application's own message.
+    pub message: &'static str,
+    /// What Node's `err.context` holds.
+    pub context: RefusalContext,
+    /// The request's method.
+    pub method: Method,
+    /// The request target (path and query).
+    pub url: String,
+    /// The request's headers.
+    pub headers: PackedHeaders,
+    /// The client's address, when the driver gave it.
+    pub peer: Option<core::net::SocketAddr>,
+}
+
+/// Node's `err.context` of a `connection_error`, one variant per shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefusalContext {
+    /// Code 0: `{ transport }`, the `transport` query parameter (absent: `None`).
+    UnknownTransport {
+        /// The transport asked for.
+        transport: Option<String>,
+    },
+    /// Code 3: `{ name: "INVALID_ORIGIN", origin }`.
+    InvalidOrigin {
+        /// The `Origin` header as sent.
+        origin: String,
+    },
+    /// Code 1: `{ sid }`.
+    UnknownSid {
+        /// The sid asked for.
+        sid: String,
+    },
+    /// Code 3: `{ name: "TRANSPORT_MISMATCH", transport, previousTransport }`.
+    TransportMismatch {
+        /// The transport of the request.
+        transport: &'static str,
+        /// The session's transport.
+        previous_transport: &'static str,
+    },
+    /// Code 2: `{ method }`.
+    BadHandshakeMethod {
+        /// The request's method.
+        method: String,
+    },
+    /// Code 3: `{ name: "TRANSPORT_HANDSHAKE_ERROR" }` (a WebSocket
+    /// handshake that is not an upgrade request).
+    TransportHandshakeError,
+    /// Code 4: `{ message }`, the application's message, if it gave one.
+    Forbidden {
+        /// The application's message.
+        message: Option<String>,
+    },
+    /// Code 5: `{ protocol }` (Node reads every `EIO` but `4` as 3).
+    UnsupportedProtocol {
+        /// The protocol revision.
+        protocol: u8,
     },
 }
 
