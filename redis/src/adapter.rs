@@ -219,7 +219,7 @@ async fn single_link(
 }
 
 /// The client of a single Redis, trusting `ca` when given.
-fn single_client(url: &str, ca: Option<Vec<u8>>) -> Result<redis::Client, ConnectError> {
+pub(crate) fn single_client(url: &str, ca: Option<Vec<u8>>) -> Result<redis::Client, ConnectError> {
     let invalid = |err: redis::RedisError| ConnectError::InvalidUrl(err.to_string());
     match ca {
         #[cfg(feature = "tls")]

@@ -60,6 +60,8 @@ impl std::fmt::Debug for RedisStreamsAdapter {
 pub struct RedisStreamsAdapterBuilder {
     url: String,
     options: StreamOptions,
+    /// The private CA a `rediss://` server's certificate must chain to.
+    ca: Option<Vec<u8>>,
 }
 
 impl RedisStreamsAdapter {
@@ -83,11 +85,21 @@ impl RedisStreamsAdapter {
                 command_timeout: DEFAULT_COMMAND_TIMEOUT,
                 backoff: (DEFAULT_BACKOFF_FIRST, DEFAULT_BACKOFF_MAX),
             },
+            ca: None,
         }
     }
 }
 
 impl RedisStreamsAdapterBuilder {
+    /// Trusts only the CA certificates in `pem` (PEM) for a `rediss://`
+    /// URL, as [`RedisAdapterBuilder::tls_ca`](crate::RedisAdapterBuilder::tls_ca)
+    /// does. Needs the `tls` feature.
+    #[cfg(feature = "tls")]
+    pub fn tls_ca(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca = Some(pem.into());
+        self
+    }
+
     /// The stream's name (the reference's `streamName`, default
     /// `"socket.io"`). Every node of a cluster must use the same.
     pub fn stream_name(mut self, name: impl Into<String>) -> Self {
@@ -148,8 +160,9 @@ impl RedisStreamsAdapterBuilder {
     /// Redis is unreachable.
     pub async fn connect(self) -> Result<RedisStreamsAdapter, ConnectError> {
         let rt = Runtime::detect().ok_or(ConnectError::NoRuntime)?;
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|err| ConnectError::InvalidUrl(err.to_string()))?;
+        #[cfg(feature = "tls")]
+        crate::tls::install_provider();
+        let client = crate::adapter::single_client(&self.url, self.ca)?;
         let options = Arc::new(self.options);
         let writer = stream_tasks::open(&client, &options, rt, Duration::ZERO)
             .await

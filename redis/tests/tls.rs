@@ -7,7 +7,7 @@ use bytes::Bytes;
 use common::services::Services;
 use common::{started, tokio_block_on, within};
 use sio_driver::Bus;
-use sio_redis::{ConnectError, RedisAdapter};
+use sio_redis::{ConnectError, RedisAdapter, RedisStreamsAdapter};
 
 #[test]
 fn tls_with_the_private_ca_on_tokio() {
@@ -40,7 +40,7 @@ async fn tls() {
         ("socket.io#/#".to_string(), b"over tls".to_vec())
     );
     for refused in [
-        RedisAdapter::builder(&url).tls_ca(wrong),
+        RedisAdapter::builder(&url).tls_ca(wrong.clone()),
         RedisAdapter::builder(&url),
     ] {
         match within("a refused TLS connect", refused.connect()).await {
@@ -49,5 +49,18 @@ async fn tls() {
             }
             other => panic!("expected a certificate error, got {other:?}"),
         }
+    }
+    // The streams adapter on the same server: connects with the CA (it
+    // reads the stream's last id), refused with the wrong one.
+    let ca = std::fs::read(server.ca.as_ref().expect("CA")).expect("read the CA");
+    let streams = RedisStreamsAdapter::builder(&url).tls_ca(ca).connect();
+    within("a streams connect over TLS", streams)
+        .await
+        .expect("the streams adapter over TLS");
+    let refused = RedisStreamsAdapter::builder(&url).tls_ca(wrong).connect();
+    match within("a refused streams TLS connect", refused).await {
+        Err(ConnectError::Unreachable(why)) => assert!(why.contains("certificate"), "{why}"),
+        Err(other) => panic!("expected a certificate error, got {other:?}"),
+        Ok(_) => panic!("the wrong CA was accepted"),
     }
 }

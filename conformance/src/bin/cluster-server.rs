@@ -86,7 +86,11 @@ fn announce(port: u16) -> std::io::Result<()> {
 /// `rediss://` server's certificate must chain to.
 async fn join(io: SocketIo, args: &Args) -> std::io::Result<SocketIo> {
     if std::env::var("CLUSTER_ADAPTER").as_deref() == Ok("streams") {
-        let adapter = RedisStreamsAdapter::builder(args.redis_url.as_str())
+        let mut builder = RedisStreamsAdapter::builder(args.redis_url.as_str());
+        if let Some(ca) = std::env::var_os("REDIS_CA") {
+            builder = builder.tls_ca(std::fs::read(ca)?);
+        }
+        let adapter = builder
             .requests_timeout(REQUESTS_TIMEOUT)
             .heartbeat(Duration::from_millis(1000), Duration::from_millis(5000))
             .connect()
