@@ -10,15 +10,15 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use criterion::{black_box, BenchmarkId, Criterion, Throughput};
 use sio_core::engine::{ConnId, Io};
 use sio_core::packet::RawJson;
 use sio_core::server::{BroadcastOptions, Config, Event, Output, Server};
-use sio_core::wire::http::{Header, Method, Request};
-use sio_core::wire::ws::frame::{encode_frame, OpCode};
 use sio_core::Instant;
+
+mod common;
+use common::{client_text_frame, ws_handshake};
 
 // ----- counting allocator -----
 
@@ -83,42 +83,6 @@ fn config() -> Config {
     config.engine.max_buffered_packets = usize::MAX;
     config.engine.max_buffered_bytes = usize::MAX;
     config
-}
-
-fn header(name: &str, value: &str) -> Header {
-    Header {
-        name: name.into(),
-        value: value.into(),
-    }
-}
-
-fn ws_handshake() -> Request {
-    Request {
-        method: Method::Get,
-        target: "/socket.io/?EIO=4&transport=websocket".into(),
-        headers: vec![
-            header("host", "localhost"),
-            header("upgrade", "websocket"),
-            header("connection", "Upgrade"),
-            header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            header("sec-websocket-version", "13"),
-        ],
-        body: Bytes::new(),
-        keep_alive: true,
-    }
-}
-
-/// A masked client text frame, as a browser would send it.
-fn client_text_frame(text: &str) -> Vec<u8> {
-    let mut out = BytesMut::new();
-    encode_frame(
-        &mut out,
-        true,
-        OpCode::Text,
-        text.as_bytes(),
-        Some([0x11, 0x22, 0x33, 0x44]),
-    );
-    out.to_vec()
 }
 
 /// What one drain saw.

@@ -25,15 +25,15 @@
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant as StdInstant};
 
-use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use sio_core::engine::{ConnId, Io};
 use sio_core::packet::RawJson;
 use sio_core::server::{Config, Event, Output, Server, SocketId};
-use sio_core::wire::http::{Header, Method, Request};
-use sio_core::wire::ws::frame::{encode_frame, OpCode};
 use sio_core::Instant;
+
+mod common;
+use common::{client_text_frame, ws_handshake};
 
 /// Sessions in every layout, split evenly between the threads.
 const SESSIONS: usize = 1_000;
@@ -45,42 +45,6 @@ fn config() -> Config {
     config.engine.ping_interval = Duration::from_secs(1_000_000);
     config.engine.ping_timeout = Duration::from_secs(1_000_000);
     config
-}
-
-fn header(name: &str, value: &str) -> Header {
-    Header {
-        name: name.into(),
-        value: value.into(),
-    }
-}
-
-fn ws_handshake() -> Request {
-    Request {
-        method: Method::Get,
-        target: "/socket.io/?EIO=4&transport=websocket".into(),
-        headers: vec![
-            header("host", "localhost"),
-            header("upgrade", "websocket"),
-            header("connection", "Upgrade"),
-            header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            header("sec-websocket-version", "13"),
-        ],
-        body: Bytes::new(),
-        keep_alive: true,
-    }
-}
-
-/// A masked client text frame, as a browser would send it.
-fn client_text_frame(text: &str) -> Vec<u8> {
-    let mut out = BytesMut::new();
-    encode_frame(
-        &mut out,
-        true,
-        OpCode::Text,
-        text.as_bytes(),
-        Some([0x11, 0x22, 0x33, 0x44]),
-    );
-    out.to_vec()
 }
 
 /// Drains `server`: the bytes it transmitted and the events it raised
