@@ -377,6 +377,22 @@ mod tests {
         }
     }
 
+    /// A node's count of clients a broadcast `id` reached.
+    fn count(id: &str, n: i64) -> Response {
+        Response::BroadcastClientCount {
+            request_id: id.into(),
+            client_count: n,
+        }
+    }
+
+    /// A client's ack of broadcast `id`.
+    fn ack(id: &str, packet: Option<Value>) -> Response {
+        Response::BroadcastAck {
+            request_id: id.into(),
+            packet,
+        }
+    }
+
     #[test]
     fn completes_when_every_node_answered() {
         let mut requests = PendingRequests::new();
@@ -511,14 +527,8 @@ mod tests {
         requests
             .register("b", RequestType::Broadcast, 2, at(1000))
             .unwrap();
-        let count = |n| Response::BroadcastClientCount {
-            request_id: "b".into(),
-            client_count: n,
-        };
-        let ack = |n| Response::BroadcastAck {
-            request_id: "b".into(),
-            packet: Some(Value::Int(n)),
-        };
+        let count = |n| count("b", n);
+        let ack = |n| ack("b", Some(Value::Int(n)));
         assert_eq!(requests.feed(count(2)), Fed::Accepted);
         assert_eq!(requests.feed(ack(1)), Fed::Accepted);
         assert_eq!(requests.feed(ack(2)), Fed::Accepted);
@@ -537,14 +547,8 @@ mod tests {
         requests
             .register("b", RequestType::Broadcast, 2, at(1000))
             .unwrap();
-        let count = |n| Response::BroadcastClientCount {
-            request_id: "b".into(),
-            client_count: n,
-        };
-        let ack = |n| Response::BroadcastAck {
-            request_id: "b".into(),
-            packet: Some(Value::Int(n)),
-        };
+        let count = |n| count("b", n);
+        let ack = |n| ack("b", Some(Value::Int(n)));
         assert_eq!(requests.feed(count(1)), Fed::Accepted);
         assert_eq!(requests.feed(ack(1)), Fed::Accepted);
         // The second node's ack, then its count.
@@ -562,28 +566,19 @@ mod tests {
         requests
             .register("b", RequestType::Broadcast, 1, at(1000))
             .unwrap();
-        let ack = || Response::BroadcastAck {
-            request_id: "b".into(),
-            packet: None,
-        };
+        let early = || ack("b", None);
         for _ in 0..MAX_EARLY_ACKS {
-            assert_eq!(requests.feed(ack()), Fed::Accepted);
+            assert_eq!(requests.feed(early()), Fed::Accepted);
         }
-        assert_eq!(requests.feed(ack()), Fed::Surplus);
+        assert_eq!(requests.feed(early()), Fed::Surplus);
         let mut requests = PendingRequests::new();
         requests
             .register("c", RequestType::Broadcast, 1, at(1000))
             .unwrap();
-        let _ = requests.feed(Response::BroadcastClientCount {
-            request_id: "c".into(),
-            client_count: 1,
-        });
-        let ack = || Response::BroadcastAck {
-            request_id: "c".into(),
-            packet: None,
-        };
-        assert_eq!(requests.feed(ack()), Fed::Accepted);
-        assert_eq!(requests.feed(ack()), Fed::Surplus);
+        let _ = requests.feed(count("c", 1));
+        let late = || ack("c", None);
+        assert_eq!(requests.feed(late()), Fed::Accepted);
+        assert_eq!(requests.feed(late()), Fed::Surplus);
     }
 
     #[test]
@@ -592,14 +587,8 @@ mod tests {
         requests
             .register("b", RequestType::Broadcast, 1, at(1000))
             .unwrap();
-        let _ = requests.feed(Response::BroadcastClientCount {
-            request_id: "b".into(),
-            client_count: 2,
-        });
-        let _ = requests.feed(Response::BroadcastAck {
-            request_id: "b".into(),
-            packet: None,
-        });
+        let _ = requests.feed(count("b", 2));
+        let _ = requests.feed(ack("b", None));
         let done = requests.poll(at(1000)).unwrap();
         assert_eq!(
             done.outcome,
@@ -618,10 +607,7 @@ mod tests {
         requests
             .register("b", RequestType::Broadcast, usize::MAX, at(1000))
             .unwrap();
-        let _ = requests.feed(Response::BroadcastClientCount {
-            request_id: "b".into(),
-            client_count: 0,
-        });
+        let _ = requests.feed(count("b", 0));
         assert_eq!(requests.poll(at(0)), None);
         assert!(requests.set_other_nodes("b", 1));
         assert_eq!(requests.poll(at(0)).unwrap().outcome, Outcome::Complete);
