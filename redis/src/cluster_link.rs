@@ -163,14 +163,8 @@ impl ClusterLink {
         what: &str,
         future: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, BusError> {
-        match self.rt.timeout(self.options.command_timeout, future).await {
-            Some(Ok(value)) => Ok(value),
-            Some(Err(err)) => Err(bus_error(what, &err)),
-            None => Err(BusError(format!(
-                "{what}: no answer from the cluster in {:?}",
-                self.options.command_timeout
-            ))),
-        }
+        let limit = self.options.command_timeout;
+        crate::error::bounded(self.rt, limit, what, "the cluster", future).await
     }
 
     async fn ping_all(&self) -> Result<(), BusError> {

@@ -46,3 +46,21 @@ impl From<ConnectError> for BusError {
 pub(crate) fn bus_error(context: &str, err: &redis::RedisError) -> BusError {
     BusError(format!("{context}: {err}"))
 }
+
+/// `future`'s result as the driver sees it, or a timeout error naming
+/// `peer` after `limit`: one command of a link, bounded.
+pub(crate) async fn bounded<T>(
+    rt: crate::runtime::Runtime,
+    limit: std::time::Duration,
+    what: &str,
+    peer: &str,
+    future: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, BusError> {
+    match rt.timeout(limit, future).await {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(err)) => Err(bus_error(what, &err)),
+        None => Err(BusError(format!(
+            "{what}: no answer from {peer} in {limit:?}"
+        ))),
+    }
+}

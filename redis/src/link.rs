@@ -137,14 +137,8 @@ impl Link {
         what: &str,
         future: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, BusError> {
-        match self.rt.timeout(self.options.command_timeout, future).await {
-            Some(Ok(value)) => Ok(value),
-            Some(Err(err)) => Err(bus_error(what, &err)),
-            None => Err(BusError(format!(
-                "{what}: no answer from Redis in {:?}",
-                self.options.command_timeout
-            ))),
-        }
+        let limit = self.options.command_timeout;
+        crate::error::bounded(self.rt, limit, what, "Redis", future).await
     }
 
     /// Opens both connections, subscribes to everything remembered and
