@@ -232,4 +232,18 @@ mod tests {
         // Leaving does not re-arm the connect deadline.
         assert_eq!(sess.connect_deadline(), None);
     }
+
+    #[test]
+    fn socket_ids_stay_unique_up_to_the_bound() {
+        let session = engine::SessionId(4);
+        let mut sess = Session::new(Decoder::new(Limits::default()), Instant::from_millis(5));
+        let first = sess.next_socket_id(session);
+        sess.made = SOCKETS_PER_SESSION - 1;
+        assert!(sess.can_make_socket());
+        let last = sess.next_socket_id(session);
+        assert_ne!(last, first);
+        assert_eq!(last.session(), session);
+        // No more: a further id would repeat the first.
+        assert!(!sess.can_make_socket());
+    }
 }

@@ -25,7 +25,8 @@ pub(crate) const SOCKETS_PER_SESSION: u32 = 1 << SESSION_SHIFT;
 pub struct SocketId(pub(crate) u64);
 
 impl SocketId {
-    /// The number behind the handle, unique for the server's lifetime.
+    /// The number behind the handle, unique for the server's lifetime (its
+    /// high bits number the session, its low 20 bits the session's sockets).
     pub fn as_u64(self) -> u64 {
         self.0
     }
