@@ -8,6 +8,7 @@
 
 use alloc::collections::BinaryHeap;
 use core::cmp::Reverse;
+use core::time::Duration;
 
 use crate::time::Instant;
 
@@ -27,21 +28,43 @@ pub(crate) enum TimerKind {
 
 const KINDS: usize = 4;
 
-/// One session's deadlines, by kind.
-#[derive(Debug, Clone, Default)]
+/// One session's deadlines, by kind: nanoseconds since the epoch, `UNARMED`
+/// for none (8 bytes a deadline where `Option<Instant>` takes 16; every
+/// session carries this table).
+#[derive(Debug, Clone)]
 pub(crate) struct SessionTimers {
-    deadlines: [Option<Instant>; KINDS],
+    deadlines: [u64; KINDS],
+}
+
+/// A deadline not armed.
+const UNARMED: u64 = u64::MAX;
+
+impl Default for SessionTimers {
+    fn default() -> Self {
+        SessionTimers {
+            deadlines: [UNARMED; KINDS],
+        }
+    }
 }
 
 impl SessionTimers {
     /// The deadline of `kind`, if armed.
     pub(crate) fn get(&self, kind: TimerKind) -> Option<Instant> {
-        self.deadlines[kind as usize]
+        match self.deadlines[kind as usize] {
+            UNARMED => None,
+            nanos => Some(Instant::from_duration(Duration::from_nanos(nanos))),
+        }
     }
 
-    /// Arms (`Some`) or cancels (`None`) `kind`.
+    /// Arms (`Some`) or cancels (`None`) `kind`. A deadline over 584 years
+    /// from the epoch is kept as the latest one that fits.
     pub(crate) fn set(&mut self, kind: TimerKind, deadline: Option<Instant>) {
-        self.deadlines[kind as usize] = deadline;
+        self.deadlines[kind as usize] = match deadline {
+            Some(at) => u64::try_from(at.since_epoch().as_nanos())
+                .unwrap_or(UNARMED - 1)
+                .min(UNARMED - 1),
+            None => UNARMED,
+        };
     }
 }
 
@@ -99,6 +122,25 @@ impl TimerHeap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_deadlines_round_trip() {
+        let mut timers = SessionTimers::default();
+        assert_eq!(timers.get(TimerKind::Ping), None);
+        let at = Instant::from_duration(Duration::new(12, 345_678_901));
+        timers.set(TimerKind::Ping, Some(at));
+        timers.set(TimerKind::Linger, Some(Instant::ZERO));
+        assert_eq!(timers.get(TimerKind::Ping), Some(at));
+        assert_eq!(timers.get(TimerKind::Linger), Some(Instant::ZERO));
+        assert_eq!(timers.get(TimerKind::Upgrade), None);
+        timers.set(TimerKind::Ping, None);
+        assert_eq!(timers.get(TimerKind::Ping), None);
+        // Past 584 years: kept armed, at the latest instant that fits.
+        let far = Instant::ZERO + Duration::MAX;
+        timers.set(TimerKind::PongDeadline, Some(far));
+        let kept = timers.get(TimerKind::PongDeadline);
+        assert!(kept.is_some_and(|k| k < far && k > at));
+    }
 
     #[test]
     fn earliest_first_and_purge_bound() {

@@ -150,7 +150,7 @@ impl<P: Parser> Server<P> {
                 except.extend(
                     opts.except_sockets
                         .iter()
-                        .filter_map(|s| self.sockets.get(s).map(|s| s.sid.clone())),
+                        .filter_map(|s| self.sessions.socket(*s).map(|s| s.sid.clone())),
                 );
                 store.log(
                     self.now,
@@ -171,13 +171,13 @@ impl<P: Parser> Server<P> {
         encode(&self.parser, &packet, &mut messages);
         self.apply_compress(&mut messages);
         for &socket in &recipients {
-            let Some(state) = self.sockets.get(&socket) else {
+            let Some(state) = self.sessions.socket(socket) else {
                 continue;
             };
             if id.is_some() && state.acks.len() >= self.max_pending_acks {
                 continue;
             }
-            let session = state.session;
+            let session = state.session();
             if !send(&mut self.engine, session, &messages, opts.volatile) {
                 continue;
             }
@@ -200,8 +200,8 @@ impl<P: Parser> Server<P> {
     /// Puts `socket` in `room` (of its namespace).
     pub fn join(&mut self, socket: SocketId, room: &str) -> Result<(), ServerError> {
         let state = self
-            .sockets
-            .get_mut(&socket)
+            .sessions
+            .socket_mut(socket)
             .ok_or(ServerError::UnknownSocket)?;
         if state.rooms.contains(room) {
             return Ok(());
@@ -222,8 +222,8 @@ impl<P: Parser> Server<P> {
     /// Takes `socket` out of `room`; an empty room disappears.
     pub fn leave(&mut self, socket: SocketId, room: &str) -> Result<(), ServerError> {
         let state = self
-            .sockets
-            .get_mut(&socket)
+            .sessions
+            .socket_mut(socket)
             .ok_or(ServerError::UnknownSocket)?;
         if state.rooms.remove(room) {
             if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
@@ -241,8 +241,8 @@ impl<P: Parser> Server<P> {
     /// The rooms `socket` is in, its own id included, in name order.
     pub fn rooms(&self, socket: SocketId) -> Result<impl Iterator<Item = &str> + '_, ServerError> {
         let state = self
-            .sockets
-            .get(&socket)
+            .sessions
+            .socket(socket)
             .ok_or(ServerError::UnknownSocket)?;
         Ok(state.rooms.iter().map(|room| &**room))
     }
@@ -263,7 +263,7 @@ impl<P: Parser> Server<P> {
         self.namespaces
             .get(nsp)
             .and_then(|namespace| namespace.room(room))
-            .map(|members| members.iter().copied().collect())
+            .map(|members| members.iter().collect())
             .unwrap_or_default()
     }
 

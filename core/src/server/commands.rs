@@ -1,6 +1,5 @@
 //! The application's commands: connect verdicts, emits, acks, disconnects.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -9,7 +8,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::engine::ids::ID_BYTES;
-use crate::engine::{CloseReason, SessionId};
+use crate::engine::CloseReason;
 use crate::packet::{Packet, Parser, RawJson};
 use crate::time::Instant;
 
@@ -37,12 +36,11 @@ impl<P: Parser> Server<P> {
             .ok_or(ServerError::UnknownRequest)?;
         let sess = self
             .sessions
-            .get_mut(&pending.session)
+            .get_mut(pending.session)
             .ok_or(ServerError::UnknownRequest)?;
         sess.remove_pending(request);
-        let socket = SocketId(self.next_socket);
-        self.next_socket = self.next_socket.wrapping_add(1);
-        sess.add_socket(pending.nsp.clone(), socket);
+        // Checked when the CONNECT came (`on_connect`).
+        let socket = sess.next_socket_id(pending.session);
         // A kept session comes back whole, with every packet it missed up
         // to now, or not at all (its offset left the log meanwhile).
         let restored = match (pending.restoring, pending.supplied, self.recovery.as_ref()) {
@@ -66,22 +64,20 @@ impl<P: Parser> Server<P> {
             .entry(pending.nsp.clone())
             .or_insert_with(Namespace::child);
         namespace.add_socket(socket);
-        let mut state = Socket {
-            sid: sid.clone(),
-            nsp: pending.nsp.clone(),
-            session: pending.session,
-            auth: pending.auth,
-            rooms: Default::default(),
-            acks: BTreeMap::new(),
-            pid: pid.clone(),
+        let mut state = Socket::new(
+            socket,
+            sid.clone(),
+            pending.nsp.clone(),
+            pending.auth,
+            pid.clone(),
             data,
             recovered,
-        };
+        );
         for room in core::iter::once(sid.clone()).chain(rooms) {
             namespace.join(socket, room.clone());
             state.rooms.insert(room);
         }
-        self.sockets.insert(socket, state);
+        self.sessions.add_socket(state);
         // As the reference server does: the missed packets go out before
         // the CONNECT reply (the client holds them until it is connected).
         for (data, attachments) in missed {
@@ -126,7 +122,7 @@ impl<P: Parser> Server<P> {
             .requests
             .remove(&request)
             .ok_or(ServerError::UnknownRequest)?;
-        if let Some(sess) = self.sessions.get_mut(&pending.session) {
+        if let Some(sess) = self.sessions.get_mut(pending.session) {
             sess.remove_pending(request);
         }
         if let (Some(taken), Some(store)) = (pending.restoring, self.recovery.as_mut()) {
@@ -152,13 +148,13 @@ impl<P: Parser> Server<P> {
     ) -> Result<Option<u64>, ServerError> {
         self.advance(now);
         let state = self
-            .sockets
-            .get(&socket)
+            .sessions
+            .socket(socket)
             .ok_or(ServerError::UnknownSocket)?;
         if ack_timeout.is_some() && state.acks.len() >= self.max_pending_acks {
             return Err(ServerError::TooManyPendingAcks);
         }
-        let (session, nsp, sid) = (state.session, state.nsp.clone(), state.sid.clone());
+        let (session, nsp, sid) = (state.session(), state.nsp.clone(), state.sid.clone());
         let id = match ack_timeout {
             Some(_) => self.namespaces.get_mut(&nsp).map(Namespace::take_ack_id),
             None => None,
@@ -202,11 +198,11 @@ impl<P: Parser> Server<P> {
     ) -> Result<(), ServerError> {
         self.advance(now);
         let state = self
-            .sockets
-            .get(&socket)
+            .sessions
+            .socket(socket)
             .ok_or(ServerError::UnknownSocket)?;
         let packet = Packet::ack(state.nsp.clone(), id, args, attachments);
-        let session = state.session;
+        let session = state.session();
         let mut messages = core::mem::take(&mut self.encode_scratch);
         broadcast::encode(&self.parser, &packet, &mut messages);
         broadcast::send(&mut self.engine, session, &messages, false);
@@ -216,7 +212,7 @@ impl<P: Parser> Server<P> {
 
     /// How many acks `socket` still waits for (0 for an unknown socket).
     pub fn pending_ack_count(&self, socket: SocketId) -> usize {
-        self.sockets.get(&socket).map_or(0, |s| s.acks.len())
+        self.sessions.socket(socket).map_or(0, |s| s.acks.len())
     }
 
     // ----- disconnects -----
@@ -226,7 +222,7 @@ impl<P: Parser> Server<P> {
     /// stays open.
     pub fn disconnect(&mut self, now: Instant, socket: SocketId) -> Result<(), ServerError> {
         self.advance(now);
-        if !self.sockets.contains_key(&socket) {
+        if self.sessions.socket(socket).is_none() {
             return Err(ServerError::UnknownSocket);
         }
         self.send_disconnect_packet(socket);
@@ -243,9 +239,9 @@ impl<P: Parser> Server<P> {
     ) -> Result<(), ServerError> {
         self.advance(now);
         let session = self
-            .sockets
-            .get(&socket)
-            .map(|s| s.session)
+            .sessions
+            .socket(socket)
+            .map(|s| s.session())
             .ok_or(ServerError::UnknownSocket)?;
         for socket in self.session_sockets(session) {
             self.send_disconnect_packet(socket);
@@ -263,8 +259,7 @@ impl<P: Parser> Server<P> {
     /// session.
     pub fn shutdown(&mut self, now: Instant) {
         self.advance(now);
-        let sessions: Vec<SessionId> = self.sessions.keys().copied().collect();
-        for session in sessions {
+        for session in self.sessions.ids() {
             self.close_session(
                 session,
                 DisconnectReason::ServerShutdown,

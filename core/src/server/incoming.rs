@@ -52,7 +52,7 @@ impl<P: Parser> Server<P> {
     }
 
     pub(super) fn on_session_message(&mut self, session: SessionId, message: engine::Packet) {
-        let Some(sess) = self.sessions.get_mut(&session) else {
+        let Some(sess) = self.sessions.get_mut(session) else {
             return;
         };
         let packet = match sess.decode(message) {
@@ -79,10 +79,10 @@ impl<P: Parser> Server<P> {
     }
 
     pub(super) fn on_connect(&mut self, session: SessionId, packet: Packet) {
-        let Some(sess) = self.sessions.get_mut(&session) else {
+        let Some(sess) = self.sessions.get_mut(session) else {
             return;
         };
-        if sess.namespace_count() >= self.max_namespaces_per_session {
+        if sess.namespace_count() >= self.max_namespaces_per_session || !sess.can_make_socket() {
             self.send_connect_error(session, packet.nsp, "Too many namespaces", None);
             return;
         }
@@ -177,7 +177,7 @@ impl<P: Parser> Server<P> {
         let Some(id) = packet.id else {
             return;
         };
-        let Some(state) = self.sockets.get_mut(&socket) else {
+        let Some(state) = self.sessions.socket_mut(socket) else {
             return;
         };
         // An id never sent, already answered or timed out: ignored.

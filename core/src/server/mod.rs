@@ -32,6 +32,7 @@ mod namespace;
 mod outgoing;
 mod recovery;
 mod session;
+mod sessions;
 mod socket;
 mod timers;
 mod types;
@@ -56,8 +57,7 @@ use crate::time::Instant;
 use crate::wire::http::Request;
 
 use namespace::Namespace;
-use session::Session;
-use socket::Socket;
+use sessions::Sessions;
 use timers::{timer_is_live, Timers};
 
 /// A CONNECT waiting for a verdict.
@@ -96,8 +96,8 @@ pub struct Server<P: Parser = ParserKind> {
     /// Whether joins, leaves and upgrades are reported ([`Event::RoomJoined`], ...).
     observer_events: bool,
     namespaces: BTreeMap<ByteString, Namespace>,
-    sockets: BTreeMap<SocketId, Socket>,
-    sessions: BTreeMap<SessionId, Session<P::Decoder>>,
+    /// Sessions, each with its sockets.
+    sessions: Sessions<P::Decoder>,
     requests: BTreeMap<ConnectRequestId, PendingConnect>,
     timers: Timers,
     /// Kept sessions and the packet log, when recovery is on.
@@ -107,7 +107,6 @@ pub struct Server<P: Parser = ParserKind> {
     /// The offset the next broadcast carries (external store only).
     supplied_offset: Option<ByteString>,
     events: VecDeque<Event>,
-    next_socket: u64,
     next_request: u64,
     /// Reused buffers: the encoded messages of one packet, and broadcast recipients.
     encode_scratch: Vec<engine::OutMessage>,
@@ -147,15 +146,13 @@ impl<P: Parser> Server<P> {
             compress: true,
             observer_events: false,
             namespaces,
-            sockets: BTreeMap::new(),
-            sessions: BTreeMap::new(),
+            sessions: Sessions::new(),
             requests: BTreeMap::new(),
             timers: Timers::new(),
             recovery: config.connection_state_recovery.map(SessionStore::new),
             external_recovery: false,
             supplied_offset: None,
             events: VecDeque::new(),
-            next_socket: 0,
             next_request: 0,
             encode_scratch: Vec::new(),
             recipients_scratch: Vec::new(),
@@ -263,10 +260,10 @@ impl<P: Parser> Server<P> {
             store.prune(now);
         }
         loop {
-            let (sockets, sessions) = (&self.sockets, &self.sessions);
+            let sessions = &self.sessions;
             let due = self
                 .timers
-                .pop_due(now, |at, key| timer_is_live(sockets, sessions, at, key));
+                .pop_due(now, |at, key| timer_is_live(sessions, at, key));
             match due {
                 Some(key) => self.fire(key),
                 None => break,
@@ -333,42 +330,42 @@ impl<P: Parser> Server<P> {
 
     /// How many sockets exist, over all namespaces.
     pub fn socket_count(&self) -> usize {
-        self.sockets.len()
+        self.sessions.socket_count()
     }
 
     /// The id the client sees for `socket`.
     pub fn socket_sid(&self, socket: SocketId) -> Option<&str> {
-        self.sockets.get(&socket).map(|s| &*s.sid)
+        self.sessions.socket(socket).map(|s| &*s.sid)
     }
 
     /// The namespace of `socket`.
     pub fn socket_nsp(&self, socket: SocketId) -> Option<&str> {
-        self.sockets.get(&socket).map(|s| &*s.nsp)
+        self.sessions.socket(socket).map(|s| &*s.nsp)
     }
 
     /// The Engine.IO session carrying `socket`.
     pub fn socket_session(&self, socket: SocketId) -> Option<SessionId> {
-        self.sockets.get(&socket).map(|s| s.session)
+        self.sessions.socket(socket).map(|s| s.session())
     }
 
     /// The sockets of `session`, in the order they joined.
     pub fn session_sockets(&self, session: SessionId) -> Vec<SocketId> {
         self.sessions
-            .get(&session)
+            .get(session)
             .map(|sess| sess.sockets().collect())
             .unwrap_or_default()
     }
 
     /// Whether `socket` got a kept session back when it connected.
     pub fn socket_recovered(&self, socket: SocketId) -> bool {
-        self.sockets.get(&socket).is_some_and(|s| s.recovered)
+        self.sessions.socket(socket).is_some_and(|s| s.recovered)
     }
 
     /// `socket`'s data (Node's `socket.data`) as the core keeps it for
     /// recovery: what [`Server::set_socket_data`] set, or what a recovered
     /// socket brought back.
     pub fn socket_data(&self, socket: SocketId) -> Option<&RawJson> {
-        self.sockets.get(&socket)?.data.as_ref()
+        self.sessions.socket(socket)?.data()
     }
 
     /// Sets `socket`'s data, kept with its session when it leaves for a
@@ -379,10 +376,10 @@ impl<P: Parser> Server<P> {
         data: Option<RawJson>,
     ) -> Result<(), ServerError> {
         let state = self
-            .sockets
-            .get_mut(&socket)
+            .sessions
+            .socket_mut(socket)
             .ok_or(ServerError::UnknownSocket)?;
-        state.data = data;
+        state.set_data(data);
         Ok(())
     }
 
@@ -393,11 +390,11 @@ impl<P: Parser> Server<P> {
 
     /// What `socket`'s connection started with.
     pub fn handshake(&self, socket: SocketId) -> Option<SocketHandshake<'_>> {
-        let state = self.sockets.get(&socket)?;
-        let engine = self.engine.handshake(state.session)?;
+        let state = self.sessions.socket(socket)?;
+        let engine = self.engine.handshake(state.session())?;
         Some(SocketHandshake {
             engine,
-            auth: state.auth.as_ref(),
+            auth: state.auth(),
         })
     }
 }

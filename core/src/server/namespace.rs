@@ -1,7 +1,10 @@
 //! A namespace: its sockets and its room index (room -> sockets; each
-//! socket keeps the reverse set). Empty rooms are removed at once.
+//! socket keeps the reverse set). Empty rooms are removed at once, and a
+//! room of one socket (every socket's own room) holds it inline.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::boxed::Box;
+use alloc::collections::btree_map::Entry;
+use alloc::collections::{btree_set, BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use bytestring::ByteString;
 
@@ -13,8 +16,8 @@ use super::socket::SocketId;
 pub(crate) struct Namespace {
     /// Every socket connected to it.
     sockets: BTreeSet<SocketId>,
-    /// Room name -> members; never holds an empty set.
-    rooms: BTreeMap<ByteString, BTreeSet<SocketId>>,
+    /// Room name -> members; never holds an empty room.
+    rooms: BTreeMap<ByteString, Members>,
     /// Next ack id for emits in this namespace (shared, as in the reference
     /// server, so a broadcast with ack carries one id for every recipient).
     next_ack_id: u64,
@@ -63,13 +66,17 @@ impl Namespace {
     }
 
     pub(crate) fn join(&mut self, socket: SocketId, room: ByteString) {
-        self.rooms.entry(room).or_default().insert(socket);
+        match self.rooms.entry(room) {
+            Entry::Vacant(entry) => {
+                entry.insert(Members::One(socket));
+            }
+            Entry::Occupied(mut entry) => entry.get_mut().insert(socket),
+        }
     }
 
     pub(crate) fn leave(&mut self, socket: SocketId, room: &str) {
         if let Some(members) = self.rooms.get_mut(room) {
-            members.remove(&socket);
-            if members.is_empty() {
+            if members.remove(socket) {
                 self.rooms.remove(room);
             }
         }
@@ -79,7 +86,7 @@ impl Namespace {
         &self.sockets
     }
 
-    pub(crate) fn room(&self, room: &str) -> Option<&BTreeSet<SocketId>> {
+    pub(crate) fn room(&self, room: &str) -> Option<&Members> {
         self.rooms.get(room)
     }
 
@@ -104,7 +111,7 @@ impl Namespace {
         } else {
             for room in &opts.rooms {
                 if let Some(members) = self.rooms.get(&**room) {
-                    out.extend(members.iter().copied());
+                    out.extend(members.iter());
                 }
             }
             // One room's members come sorted and unique from their set.
@@ -121,9 +128,86 @@ impl Namespace {
                 && !opts.except.iter().any(|room| {
                     self.rooms
                         .get(&**room)
-                        .is_some_and(|members| members.contains(socket))
+                        .is_some_and(|members| members.contains(*socket))
                 })
         });
+    }
+}
+
+/// The members of a room. Most rooms hold one socket (each socket is alone
+/// in the room named by its id): that one is kept inline, not in a set
+/// whose first node alone has room for eleven.
+#[derive(Debug)]
+pub(crate) enum Members {
+    One(SocketId),
+    /// Two or more, in id order (boxed: an entry of the room index then
+    /// takes 16 bytes beside its name, not 32).
+    #[allow(clippy::box_collection)]
+    Many(Box<BTreeSet<SocketId>>),
+}
+
+impl Members {
+    fn insert(&mut self, socket: SocketId) {
+        match self {
+            Members::One(only) if *only == socket => {}
+            Members::One(only) => {
+                *self = Members::Many(Box::new(BTreeSet::from([*only, socket])));
+            }
+            Members::Many(set) => {
+                set.insert(socket);
+            }
+        }
+    }
+
+    /// Removes `socket`; true when no member is left.
+    fn remove(&mut self, socket: SocketId) -> bool {
+        match self {
+            Members::One(only) => *only == socket,
+            Members::Many(set) => {
+                set.remove(&socket);
+                let mut left = set.iter();
+                match (left.next().copied(), left.next()) {
+                    (None, _) => true,
+                    (Some(last), None) => {
+                        *self = Members::One(last);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    pub(crate) fn contains(&self, socket: SocketId) -> bool {
+        match self {
+            Members::One(only) => *only == socket,
+            Members::Many(set) => set.contains(&socket),
+        }
+    }
+
+    /// The members in id order.
+    pub(crate) fn iter(&self) -> MembersIter<'_> {
+        match self {
+            Members::One(only) => MembersIter::One(Some(*only)),
+            Members::Many(set) => MembersIter::Many(set.iter()),
+        }
+    }
+}
+
+/// [`Members::iter`].
+pub(crate) enum MembersIter<'a> {
+    One(Option<SocketId>),
+    Many(btree_set::Iter<'a, SocketId>),
+}
+
+impl Iterator for MembersIter<'_> {
+    type Item = SocketId;
+
+    fn next(&mut self) -> Option<SocketId> {
+        match self {
+            MembersIter::One(only) => only.take(),
+            MembersIter::Many(iter) => iter.next().copied(),
+        }
     }
 }
 
@@ -173,5 +257,29 @@ mod tests {
         ns.remove_socket(SocketId(2), rooms.iter());
         assert_eq!(ns.room_count(), 0);
         assert!(ns.sockets().contains(&SocketId(1)));
+    }
+
+    #[test]
+    fn members_go_from_one_to_many_and_back() {
+        let mut ns = ns_with(&[("a", &[2])]);
+        let members = |ns: &Namespace| {
+            ns.room("a")
+                .map(|m| m.iter().map(|s| s.0).collect::<Vec<_>>())
+        };
+        assert!(matches!(ns.room("a"), Some(Members::One(_))));
+        ns.join(SocketId(2), "a".into());
+        assert!(matches!(ns.room("a"), Some(Members::One(_))));
+        ns.join(SocketId(1), "a".into());
+        ns.join(SocketId(3), "a".into());
+        assert_eq!(members(&ns), Some(vec![1, 2, 3]));
+        assert!(ns.room("a").is_some_and(|m| m.contains(SocketId(3))));
+        ns.leave(SocketId(1), "a");
+        ns.leave(SocketId(3), "a");
+        assert!(matches!(ns.room("a"), Some(Members::One(SocketId(2)))));
+        ns.leave(SocketId(4), "a");
+        assert_eq!(members(&ns), Some(vec![2]));
+        ns.leave(SocketId(2), "a");
+        assert!(ns.room("a").is_none());
+        assert_eq!(ns.room_count(), 0);
     }
 }

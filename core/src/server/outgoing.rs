@@ -50,8 +50,8 @@ impl<P: Parser> Server<P> {
     }
 
     pub(super) fn send_disconnect_packet(&mut self, socket: SocketId) {
-        if let Some(state) = self.sockets.get(&socket) {
-            let (session, nsp) = (state.session, state.nsp.clone());
+        if let Some(state) = self.sessions.socket(socket) {
+            let (session, nsp) = (state.session(), state.nsp.clone());
             self.send_packet(session, &Packet::disconnect(nsp));
         }
     }
@@ -59,7 +59,7 @@ impl<P: Parser> Server<P> {
     /// Removes `socket` everywhere (namespace, rooms, session, acks) and
     /// reports it with the rooms it was in.
     pub(super) fn remove_socket(&mut self, socket: SocketId, reason: DisconnectReason) {
-        let Some(state) = self.sockets.remove(&socket) else {
+        let Some(state) = self.sessions.remove_socket(socket) else {
             return;
         };
         let mut emptied = false;
@@ -71,18 +71,15 @@ impl<P: Parser> Server<P> {
         if emptied {
             self.namespaces.remove(&state.nsp);
         }
-        if let Some(sess) = self.sessions.get_mut(&state.session) {
-            sess.remove_socket(socket);
-        }
         // Kept for the window when the client may come back for it.
-        if let (Some(store), Some(pid)) = (self.recovery.as_mut(), state.pid.clone()) {
+        if let (Some(store), Some(pid)) = (self.recovery.as_mut(), state.pid().cloned()) {
             if reason.is_recoverable() {
                 let session = PersistedSession {
                     sid: state.sid.clone(),
                     pid,
                     nsp: state.nsp.clone(),
                     rooms: state.rooms.iter().cloned().collect(),
-                    data: state.data.clone(),
+                    data: state.data().cloned(),
                 };
                 if self.external_recovery {
                     self.events.push_back(Event::PersistSession { session });
@@ -107,7 +104,7 @@ impl<P: Parser> Server<P> {
     /// Forgets `session`: its sockets leave with `reason`, its pending
     /// connect requests are dropped.
     pub(super) fn drop_session(&mut self, session: SessionId, reason: DisconnectReason) {
-        let Some(sess) = self.sessions.get(&session) else {
+        let Some(sess) = self.sessions.get(session) else {
             return;
         };
         let sockets: Vec<SocketId> = sess.sockets().collect();
@@ -125,7 +122,7 @@ impl<P: Parser> Server<P> {
                 store.put_back(taken);
             }
         }
-        self.sessions.remove(&session);
+        self.sessions.remove(session);
     }
 
     /// Closes `session` from our side: forgotten at once, then the engine

@@ -1,12 +1,14 @@
 //! Per-session state: everything one Engine.IO session needs that no other
-//! session touches (its packet decoder, the namespaces it joined or asked
-//! to join, its connect deadline). Kept apart from the shared namespace and
-//! room index so sessions can later run as separate state machines.
+//! session touches (its packet decoder, its sockets with their rooms and
+//! acks, the namespaces it asked to join, its connect deadline). Kept apart
+//! from the shared namespace and room index so sessions can later run as
+//! separate state machines; one record per connection also keeps an idle
+//! connection small (no node of a server-wide socket map per socket).
 
 use alloc::vec::Vec;
 use bytestring::ByteString;
 
-use super::socket::SocketId;
+use super::socket::{Socket, SocketId, SOCKETS_PER_SESSION};
 use super::ConnectRequestId;
 use crate::engine;
 use crate::packet::{Packet, PacketDecoder, PacketError, PacketType};
@@ -29,13 +31,15 @@ pub(crate) enum Route {
 #[derive(Debug)]
 pub(crate) struct Session<D> {
     decoder: D,
-    /// Joined namespaces, with the socket in each.
-    sockets: Vec<(ByteString, SocketId)>,
+    /// Its sockets, one per joined namespace, in the order they joined.
+    sockets: Vec<Socket>,
     /// CONNECTs waiting for the application's verdict.
     pending: Vec<(ByteString, ConnectRequestId)>,
     /// When the session is closed unless it has joined a namespace; `None`
     /// once it has (leaving every namespace later does not re-arm it).
     connect_deadline: Option<Instant>,
+    /// Sockets made so far (numbers the next one's id).
+    made: u32,
 }
 
 impl<D: PacketDecoder> Session<D> {
@@ -45,6 +49,7 @@ impl<D: PacketDecoder> Session<D> {
             sockets: Vec::new(),
             pending: Vec::new(),
             connect_deadline: Some(connect_deadline),
+            made: 0,
         }
     }
 
@@ -75,8 +80,30 @@ impl<D: PacketDecoder> Session<D> {
     pub(crate) fn socket_in(&self, nsp: &str) -> Option<SocketId> {
         self.sockets
             .iter()
-            .find(|(name, _)| name == nsp)
-            .map(|(_, socket)| *socket)
+            .find(|socket| socket.nsp == nsp)
+            .map(|socket| socket.id)
+    }
+
+    /// Whether it may make another socket: ids number a session's sockets
+    /// in a fixed number of bits, so a client that connects and leaves
+    /// namespaces over a million times is refused from then on.
+    pub(crate) fn can_make_socket(&self) -> bool {
+        self.made < SOCKETS_PER_SESSION
+    }
+
+    /// The id its next socket gets (see [`Session::can_make_socket`]).
+    pub(crate) fn next_socket_id(&mut self, session: engine::SessionId) -> SocketId {
+        let id = SocketId::new(session, self.made);
+        self.made = self.made.saturating_add(1);
+        id
+    }
+
+    pub(crate) fn socket(&self, id: SocketId) -> Option<&Socket> {
+        self.sockets.iter().find(|socket| socket.id == id)
+    }
+
+    pub(crate) fn socket_mut(&mut self, id: SocketId) -> Option<&mut Socket> {
+        self.sockets.iter_mut().find(|socket| socket.id == id)
     }
 
     fn is_pending(&self, nsp: &str) -> bool {
@@ -102,18 +129,29 @@ impl<D: PacketDecoder> Session<D> {
     }
 
     /// The socket joined its namespace: the session is connected for good.
-    pub(crate) fn add_socket(&mut self, nsp: ByteString, socket: SocketId) {
+    pub(crate) fn add_socket(&mut self, socket: Socket) {
+        // Most sessions join one namespace: room for one, not the default four.
         self.sockets.reserve_exact(1);
-        self.sockets.push((nsp, socket));
+        self.sockets.push(socket);
         self.connect_deadline = None;
     }
 
-    pub(crate) fn remove_socket(&mut self, socket: SocketId) {
-        self.sockets.retain(|(_, s)| *s != socket);
+    pub(crate) fn remove_socket(&mut self, id: SocketId) -> Option<Socket> {
+        let at = self.sockets.iter().position(|socket| socket.id == id)?;
+        // `remove`, not `swap_remove`: the others keep their joining order.
+        let socket = self.sockets.remove(at);
+        if self.sockets.is_empty() {
+            self.sockets = Vec::new();
+        }
+        Some(socket)
+    }
+
+    pub(crate) fn socket_count(&self) -> usize {
+        self.sockets.len()
     }
 
     pub(crate) fn sockets(&self) -> impl Iterator<Item = SocketId> + '_ {
-        self.sockets.iter().map(|(_, socket)| *socket)
+        self.sockets.iter().map(|socket| socket.id)
     }
 
     pub(crate) fn pending(&self) -> impl Iterator<Item = ConnectRequestId> + '_ {
@@ -155,7 +193,16 @@ mod tests {
             Route::Invalid
         );
         sess.remove_pending(ConnectRequestId(0));
-        sess.add_socket(ByteString::from("/"), SocketId(3));
+        let id = sess.next_socket_id(engine::SessionId(1));
+        sess.add_socket(Socket::new(
+            id,
+            "s".into(),
+            "/".into(),
+            None,
+            None,
+            None,
+            false,
+        ));
         assert_eq!(sess.connect_deadline(), None);
         for kind in [
             PacketType::Event,
@@ -164,7 +211,7 @@ mod tests {
             PacketType::BinaryEvent,
             PacketType::BinaryAck,
         ] {
-            assert_eq!(sess.route(&packet(kind, "/")), Route::Socket(SocketId(3)));
+            assert_eq!(sess.route(&packet(kind, "/")), Route::Socket(id));
         }
         assert_eq!(
             sess.route(&packet(PacketType::Connect, "/")),
@@ -175,12 +222,28 @@ mod tests {
             Route::Invalid
         );
         assert_eq!(sess.route(&packet(PacketType::Event, "/a")), Route::Invalid);
-        sess.remove_socket(SocketId(3));
+        assert!(sess.remove_socket(id).is_some());
+        assert!(sess.remove_socket(id).is_none());
+        assert_ne!(sess.next_socket_id(engine::SessionId(1)), id);
         assert_eq!(
             sess.route(&packet(PacketType::Connect, "/")),
             Route::Connect
         );
         // Leaving does not re-arm the connect deadline.
         assert_eq!(sess.connect_deadline(), None);
+    }
+
+    #[test]
+    fn socket_ids_stay_unique_up_to_the_bound() {
+        let session = engine::SessionId(4);
+        let mut sess = Session::new(Decoder::new(Limits::default()), Instant::from_millis(5));
+        let first = sess.next_socket_id(session);
+        sess.made = SOCKETS_PER_SESSION - 1;
+        assert!(sess.can_make_socket());
+        let last = sess.next_socket_id(session);
+        assert_ne!(last, first);
+        assert_eq!(last.session(), session);
+        // No more: a further id would repeat the first.
+        assert!(!sess.can_make_socket());
     }
 }

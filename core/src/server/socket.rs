@@ -1,6 +1,8 @@
 //! One socket: a session's membership in one namespace, with its rooms and
-//! the acks it still waits for.
+//! the acks it still waits for. Sockets live inside their session's record
+//! ([`Session`](super::session::Session)), so a socket id names its session.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use bytestring::ByteString;
@@ -9,42 +11,128 @@ use crate::engine::SessionId;
 use crate::packet::RawJson;
 use crate::time::Instant;
 
+/// Bits of a [`SocketId`] that number the sockets of one session; the bits
+/// above them are the session's number. A session makes at most
+/// [`SOCKETS_PER_SESSION`] sockets (more CONNECTs are refused).
+const SESSION_SHIFT: u32 = 20;
+
+/// How many sockets one session may make over its lifetime.
+pub(crate) const SOCKETS_PER_SESSION: u32 = 1 << SESSION_SHIFT;
+
 /// The server's handle for one socket (one session in one namespace). The
 /// id clients see is [`Server::socket_sid`](super::Server::socket_sid).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SocketId(pub(crate) u64);
 
 impl SocketId {
-    /// The number behind the handle, unique for the server's lifetime.
+    /// The number behind the handle, unique for the server's lifetime (its
+    /// high bits number the session, its low 20 bits the session's sockets).
     pub fn as_u64(self) -> u64 {
         self.0
+    }
+
+    /// The `n`th socket of `session` (`n` below [`SOCKETS_PER_SESSION`]).
+    /// Unique as long as session numbers stay below 2^44 (the engine
+    /// numbers sessions from 0, one per handshake).
+    pub(crate) fn new(session: SessionId, n: u32) -> SocketId {
+        SocketId(session.0 << SESSION_SHIFT | u64::from(n & (SOCKETS_PER_SESSION - 1)))
+    }
+
+    /// The session carrying it: its record holds the socket, so finding a
+    /// socket takes one session lookup and no table of its own.
+    pub(crate) fn session(self) -> SessionId {
+        SessionId(self.0 >> SESSION_SHIFT)
     }
 }
 
 /// Server-side state of one socket.
 #[derive(Debug)]
 pub(crate) struct Socket {
+    /// Its handle.
+    pub(crate) id: SocketId,
     /// The id the client sees (20 base64url characters), also its own room.
     pub(crate) sid: ByteString,
     /// The namespace it belongs to.
     pub(crate) nsp: ByteString,
-    /// The Engine.IO session carrying it.
-    pub(crate) session: SessionId,
-    /// The `auth` payload of its CONNECT.
-    pub(crate) auth: Option<RawJson>,
     /// Rooms it is in (its own id included).
     pub(crate) rooms: RoomSet,
     /// Ack ids it waits for, with their deadlines.
     pub(crate) acks: BTreeMap<u64, Instant>,
-    /// Its private session id, when recovery is on.
-    pub(crate) pid: Option<ByteString>,
-    /// Node's `socket.data`, kept with its session for recovery.
-    pub(crate) data: Option<RawJson>,
     /// It got a kept session back.
     pub(crate) recovered: bool,
+    /// What most sockets lack (an `auth` payload, recovery's pid, data):
+    /// boxed, so an idle socket without them carries one pointer.
+    extra: Option<Box<SocketExtra>>,
+}
+
+/// The rarely-set parts of a [`Socket`].
+#[derive(Debug, Default)]
+struct SocketExtra {
+    /// The `auth` payload of its CONNECT.
+    auth: Option<RawJson>,
+    /// Its private session id, when recovery is on.
+    pid: Option<ByteString>,
+    /// Node's `socket.data`, kept with its session for recovery.
+    data: Option<RawJson>,
 }
 
 impl Socket {
+    /// A socket with no rooms yet.
+    pub(crate) fn new(
+        id: SocketId,
+        sid: ByteString,
+        nsp: ByteString,
+        auth: Option<RawJson>,
+        pid: Option<ByteString>,
+        data: Option<RawJson>,
+        recovered: bool,
+    ) -> Socket {
+        let extra = (auth.is_some() || pid.is_some() || data.is_some())
+            .then(|| Box::new(SocketExtra { auth, pid, data }));
+        Socket {
+            id,
+            sid,
+            nsp,
+            rooms: RoomSet::default(),
+            acks: BTreeMap::new(),
+            recovered,
+            extra,
+        }
+    }
+
+    /// The Engine.IO session carrying it.
+    pub(crate) fn session(&self) -> SessionId {
+        self.id.session()
+    }
+
+    /// The `auth` payload of its CONNECT.
+    pub(crate) fn auth(&self) -> Option<&RawJson> {
+        self.extra.as_ref()?.auth.as_ref()
+    }
+
+    /// Its private session id, when recovery is on.
+    pub(crate) fn pid(&self) -> Option<&ByteString> {
+        self.extra.as_ref()?.pid.as_ref()
+    }
+
+    /// Node's `socket.data`, as kept for recovery.
+    pub(crate) fn data(&self) -> Option<&RawJson> {
+        self.extra.as_ref()?.data.as_ref()
+    }
+
+    pub(crate) fn set_data(&mut self, data: Option<RawJson>) {
+        match (&mut self.extra, data) {
+            (Some(extra), data) => extra.data = data,
+            (None, None) => {}
+            (None, Some(data)) => {
+                self.extra = Some(Box::new(SocketExtra {
+                    data: Some(data),
+                    ..SocketExtra::default()
+                }));
+            }
+        }
+    }
+
     /// Whether ack `id` is pending with exactly this deadline (timer check).
     pub(crate) fn ack_due_at(&self, id: u64, deadline: Instant) -> bool {
         self.acks.get(&id) == Some(&deadline)
@@ -117,5 +205,32 @@ mod tests {
         assert!(!rooms.contains("b"));
         let names: Vec<&str> = rooms.iter().map(|r| &**r).collect();
         assert_eq!(names, ["a", "c"]);
+    }
+
+    #[test]
+    fn ids_name_their_session() {
+        let session = SessionId(7);
+        let first = SocketId::new(session, 0);
+        let second = SocketId::new(session, 1);
+        assert_ne!(first, second);
+        assert_eq!(first.session(), session);
+        assert_eq!(second.session(), session);
+        assert!(first < second && second < SocketId::new(SessionId(8), 0));
+        let last = SocketId::new(session, SOCKETS_PER_SESSION - 1);
+        assert_eq!(last.session(), session);
+    }
+
+    #[test]
+    fn rare_parts_are_boxed_only_when_set() {
+        let id = SocketId::new(SessionId(1), 0);
+        let mut socket = Socket::new(id, "s".into(), "/".into(), None, None, None, false);
+        assert!(socket.extra.is_none());
+        socket.set_data(None);
+        assert!(socket.extra.is_none());
+        socket.set_data(Some(RawJson::from_trusted("1".into())));
+        assert_eq!(socket.data().map(RawJson::as_str), Some("1"));
+        assert_eq!(socket.auth(), None);
+        socket.set_data(None);
+        assert_eq!(socket.data(), None);
     }
 }

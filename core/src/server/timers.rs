@@ -4,14 +4,13 @@
 //! surface, and the heap is compacted when stale entries pile up, so its
 //! size stays proportional to the live timers.
 
-use super::session::Session;
-use super::socket::{Socket, SocketId};
+use super::sessions::Sessions;
+use super::socket::SocketId;
 use super::types::{DisconnectReason, Event};
 use super::Server;
 use crate::engine::{CloseReason, SessionId};
 use crate::packet::{self, Parser};
 use crate::time::Instant;
-use alloc::collections::BTreeMap;
 use alloc::collections::BinaryHeap;
 use core::cmp::Reverse;
 
@@ -102,7 +101,7 @@ impl<P: Parser> Server<P> {
                 );
             }
             TimerKey::Ack(socket, id) => {
-                if let Some(state) = self.sockets.get_mut(&socket) {
+                if let Some(state) = self.sessions.socket_mut(socket) {
                     if state.acks.remove(&id).is_some() {
                         self.events.push_back(Event::AckTimeout { socket, id });
                     }
@@ -112,24 +111,21 @@ impl<P: Parser> Server<P> {
     }
 
     pub(super) fn add_pending_ack(&mut self, socket: SocketId, id: u64, deadline: Instant) {
-        if let Some(state) = self.sockets.get_mut(&socket) {
+        if let Some(state) = self.sessions.socket_mut(socket) {
             state.acks.insert(id, deadline);
             self.push_timer(deadline, TimerKey::Ack(socket, id));
         }
     }
 
     pub(super) fn push_timer(&mut self, deadline: Instant, key: TimerKey) {
-        let (sockets, sessions) = (&self.sockets, &self.sessions);
-        self.timers.push(deadline, key, |at, key| {
-            timer_is_live(sockets, sessions, at, key)
-        });
+        let sessions = &self.sessions;
+        self.timers
+            .push(deadline, key, |at, key| timer_is_live(sessions, at, key));
     }
 
     pub(super) fn next_deadline(&mut self) -> Option<Instant> {
-        let (sockets, sessions) = (&self.sockets, &self.sessions);
-        let timer = self
-            .timers
-            .next(|at, key| timer_is_live(sockets, sessions, at, key));
+        let sessions = &self.sessions;
+        let timer = self.timers.next(|at, key| timer_is_live(sessions, at, key));
         let expiry = self.recovery.as_ref().and_then(|store| store.next_expiry());
         match (timer, expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -139,21 +135,16 @@ impl<P: Parser> Server<P> {
 }
 
 /// Whether a timer entry still stands for something.
-pub(super) fn timer_is_live<D>(
-    sockets: &BTreeMap<SocketId, Socket>,
-    sessions: &BTreeMap<SessionId, Session<D>>,
-    at: Instant,
-    key: TimerKey,
-) -> bool
+pub(super) fn timer_is_live<D>(sessions: &Sessions<D>, at: Instant, key: TimerKey) -> bool
 where
     D: packet::PacketDecoder,
 {
     match key {
         TimerKey::Connect(session) => sessions
-            .get(&session)
+            .get(session)
             .is_some_and(|sess| sess.connect_deadline() == Some(at)),
-        TimerKey::Ack(socket, id) => sockets
-            .get(&socket)
+        TimerKey::Ack(socket, id) => sessions
+            .socket(socket)
             .is_some_and(|state| state.ack_due_at(id, at)),
     }
 }

@@ -62,14 +62,46 @@ impl std::error::Error for PacketError {}
 #[derive(Default)]
 pub(super) struct Handlers {
     pub(super) events: EventHandlers,
+    pub(super) disconnect: Vec<DisconnectHandler>,
+    /// The kinds few sockets register, made on the first: an idle socket
+    /// without them carries one pointer instead of six empty vectors.
+    pub(super) rare: Option<Box<RareHandlers>>,
+}
+
+/// The handlers of [`Handlers::rare`].
+#[derive(Default)]
+pub(super) struct RareHandlers {
     /// The catch-all handlers, incoming and outgoing.
     pub(super) any: CatchAll<AnyHandler>,
-    pub(super) disconnect: Vec<DisconnectHandler>,
     /// Node's "disconnecting" handlers, run before the "disconnect" ones.
     pub(super) disconnecting: Vec<DisconnectHandler>,
     pub(super) upgrade: Vec<UpgradeHandler>,
     pub(super) middleware: Vec<PacketMiddleware>,
     pub(super) error: Vec<ErrorHandler>,
+}
+
+impl Handlers {
+    /// The rare handlers, made on first use (to register one).
+    pub(super) fn rare_mut(&mut self) -> &mut RareHandlers {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// A copy of the rare handlers `list` picks: empty, with nothing
+    /// allocated, when none was ever registered.
+    pub(super) fn rare_list<T: Clone>(
+        &self,
+        list: impl FnOnce(&RareHandlers) -> &Vec<T>,
+    ) -> Vec<T> {
+        self.rare.as_deref().map(list).cloned().unwrap_or_default()
+    }
+
+    /// The catch-all handlers of `direction`.
+    pub(super) fn any(&self, direction: Direction) -> Vec<AnyHandler> {
+        self.rare
+            .as_ref()
+            .map(|rare| rare.any.handlers(direction))
+            .unwrap_or_default()
+    }
 }
 
 /// Event name -> handler, and whether it runs once. A socket registers a
@@ -198,9 +230,11 @@ impl Socket {
         F: Fn(Socket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.inner.handlers)
-            .any
-            .add(Direction::Incoming, erase_any(handler), false)
+        lock(&self.inner.handlers).rare_mut().any.add(
+            Direction::Incoming,
+            erase_any(handler),
+            false,
+        )
     }
 
     /// Like [`Socket::on_any`], called before the catch-all handlers
@@ -211,6 +245,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         lock(&self.inner.handlers)
+            .rare_mut()
             .any
             .add(Direction::Incoming, erase_any(handler), true)
     }
@@ -219,13 +254,17 @@ impl Socket {
     /// whether it was there.
     pub fn off_any(&self, id: ListenerId) -> bool {
         lock(&self.inner.handlers)
+            .rare_mut()
             .any
             .remove(Direction::Incoming, id)
     }
 
     /// Removes every catch-all handler (Node's `offAny()`).
     pub fn off_all_any(&self) {
-        lock(&self.inner.handlers).any.clear(Direction::Incoming);
+        lock(&self.inner.handlers)
+            .rare_mut()
+            .any
+            .clear(Direction::Incoming);
     }
 
     /// Calls `handler` with every event this socket emits to its client
@@ -236,9 +275,11 @@ impl Socket {
         F: Fn(Socket, Payload) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        lock(&self.inner.handlers)
-            .any
-            .add(Direction::Outgoing, erase_any(handler), false)
+        lock(&self.inner.handlers).rare_mut().any.add(
+            Direction::Outgoing,
+            erase_any(handler),
+            false,
+        )
     }
 
     /// Like [`Socket::on_any_outgoing`], before those registered so far
@@ -249,6 +290,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         lock(&self.inner.handlers)
+            .rare_mut()
             .any
             .add(Direction::Outgoing, erase_any(handler), true)
     }
@@ -257,13 +299,17 @@ impl Socket {
     /// `offAnyOutgoing(listener)`); whether it was there.
     pub fn off_any_outgoing(&self, id: ListenerId) -> bool {
         lock(&self.inner.handlers)
+            .rare_mut()
             .any
             .remove(Direction::Outgoing, id)
     }
 
     /// Removes every outgoing catch-all handler (Node's `offAnyOutgoing()`).
     pub fn off_all_any_outgoing(&self) {
-        lock(&self.inner.handlers).any.clear(Direction::Outgoing);
+        lock(&self.inner.handlers)
+            .rare_mut()
+            .any
+            .clear(Direction::Outgoing);
     }
 
     /// Calls `handler` once when the socket disconnects, with the reason.
@@ -291,6 +337,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         lock(&self.inner.handlers)
+            .rare_mut()
             .disconnecting
             .push(Arc::new(move |s, r| Box::pin(handler(s, r))));
     }
@@ -305,6 +352,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         lock(&self.inner.handlers)
+            .rare_mut()
             .upgrade
             .push(Arc::new(move |s, t| Box::pin(handler(s, t))));
     }
@@ -320,6 +368,7 @@ impl Socket {
         Fut: Future<Output = Result<(), PacketError>> + Send + 'static,
     {
         lock(&self.inner.handlers)
+            .rare_mut()
             .middleware
             .push(Arc::new(move |s, p| Box::pin(middleware(s, p))));
     }
@@ -332,13 +381,14 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         lock(&self.inner.handlers)
+            .rare_mut()
             .error
             .push(Arc::new(move |s, e| Box::pin(handler(s, e))));
     }
 
     /// Starts the outgoing catch-all handlers with an event being sent.
     pub(super) fn notify_outgoing(&self, payload: impl FnOnce() -> Payload) {
-        let listeners = lock(&self.inner.handlers).any.handlers(Direction::Outgoing);
+        let listeners = lock(&self.inner.handlers).any(Direction::Outgoing);
         if listeners.is_empty() {
             return;
         }

@@ -25,7 +25,7 @@ impl Socket {
     ) {
         for each in middleware {
             if let Err(error) = each(self.clone(), payload.clone()).await {
-                let handlers = lock(&self.inner.handlers).error.clone();
+                let handlers = lock(&self.inner.handlers).rare_list(|rare| &rare.error);
                 if handlers.is_empty() {
                     tracing::warn!(socket = self.id(), %error, "packet refused by a middleware, and no error handler");
                 }

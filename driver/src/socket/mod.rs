@@ -509,7 +509,7 @@ impl Socket {
                 attachments,
                 ack,
             } => {
-                let middleware = lock(&self.inner.handlers).middleware.clone();
+                let middleware = lock(&self.inner.handlers).rare_list(|rare| &rare.middleware);
                 if !middleware.is_empty() {
                     let payload = Payload::new(data, attachments);
                     let future = self.clone().through_middleware(middleware, payload, ack);
@@ -532,15 +532,16 @@ impl Socket {
                 // The "disconnecting" ones first: each runs to its first
                 // await before any "disconnect" one starts, as in Node.
                 let futures = handlers
-                    .disconnecting
+                    .rare
                     .iter()
+                    .flat_map(|rare| rare.disconnecting.iter())
                     .chain(handlers.disconnect.iter())
                     .map(|h| h(self.clone(), reason))
                     .collect();
                 (futures, None)
             }
             Job::Upgrade(transport) => {
-                let upgrade = lock(&self.inner.handlers).upgrade.clone();
+                let upgrade = lock(&self.inner.handlers).rare_list(|rare| &rare.upgrade);
                 let futures = upgrade.iter().map(|h| h(self.clone(), transport)).collect();
                 (futures, None)
             }
@@ -559,7 +560,7 @@ impl Socket {
         let rest_at = split.map(|(_, rest_at)| rest_at);
         let mut handlers = lock(&self.inner.handlers);
         let handler = name.and_then(|name| handlers.events.take(name.as_ref()));
-        let any = handlers.any.handlers(Direction::Incoming);
+        let any = handlers.any(Direction::Incoming);
         drop(handlers);
         let payload = Payload::scanned(data, attachments, rest_at);
         (any, handler, payload)

@@ -32,7 +32,9 @@ impl EngineServer {
     ) -> (u64, ByteString) {
         let sid = loop {
             let sid = self.ids.next_id();
-            if !self.by_sid.contains_key(&sid) {
+            let sessions = &self.sessions;
+            let sid_of = |id| sessions.get(&id).map(|s| &*s.info.sid);
+            if self.by_sid.get(&sid, sid_of).is_none() {
                 break sid;
             }
         };
@@ -47,7 +49,7 @@ impl EngineServer {
             peer: self.request_peer,
         };
         self.sessions.insert(id, Box::new(Session::new(info, None)));
-        self.by_sid.insert(sid.clone(), id);
+        self.by_sid.insert(&sid, id);
         self.open_count += 1;
         self.stats.on_open(transport);
         // The first ping comes one interval after the open, never at once.

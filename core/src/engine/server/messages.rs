@@ -271,7 +271,7 @@ impl EngineServer {
                 self.push_io(Io::Close { conn });
             }
         }
-        self.by_sid.remove(&session.info.sid);
+        self.by_sid.remove(&session.info.sid, id);
         self.push_event(EngineEvent::Closed {
             session: SessionId(id),
             reason,
@@ -305,7 +305,7 @@ impl EngineServer {
     /// stay open (and in `conns`) for as long as the client keeps it.
     pub(super) fn forget(&mut self, id: u64) {
         if let Some(session) = self.sessions.remove(&id) {
-            self.by_sid.remove(&session.info.sid);
+            self.by_sid.remove(&session.info.sid, id);
             if let Some(get) = session.held_get {
                 self.conns.remove(&get.conn);
             }

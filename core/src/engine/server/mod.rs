@@ -69,7 +69,6 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use bytes::Bytes;
-use bytestring::ByteString;
 use hashbrown::HashMap;
 
 use super::config::Config;
@@ -88,6 +87,7 @@ mod handshake;
 mod messages;
 mod polling;
 mod requests;
+mod sids;
 mod timers;
 mod types;
 
@@ -140,7 +140,7 @@ pub struct EngineServer {
     /// Boxed: the table then holds a pointer per session, and its spare
     /// capacity costs 16 bytes a slot rather than a whole session.
     sessions: HashMap<u64, Box<Session>>,
-    by_sid: HashMap<ByteString, u64>,
+    by_sid: sids::SidIndex,
     conns: HashMap<ConnId, ConnRole>,
     outputs: VecDeque<Output>,
     /// Outputs taken since the queue was last empty, and in the drain before.
@@ -173,7 +173,7 @@ impl EngineServer {
             ids: IdGenerator::new(seed),
             next_session: 0,
             sessions: HashMap::new(),
-            by_sid: HashMap::new(),
+            by_sid: sids::SidIndex::default(),
             conns: HashMap::new(),
             outputs: VecDeque::new(),
             burst: 0,

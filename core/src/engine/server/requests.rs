@@ -95,7 +95,9 @@ impl EngineServer {
                 let sid = sid.to_string();
                 (Refusal::UnknownSid, RefusalContext::UnknownSid { sid })
             };
-            let id = *self.by_sid.get(sid.as_ref()).ok_or_else(unknown)?;
+            let sessions = &self.sessions;
+            let sid_of = |id| sessions.get(&id).map(|s| &*s.info.sid);
+            let id = self.by_sid.get(&sid, sid_of).ok_or_else(unknown)?;
             let session = self.sessions.get(&id).ok_or_else(unknown)?;
             if !upgrade && session.transport != transport {
                 let context = RefusalContext::TransportMismatch {
