@@ -208,7 +208,13 @@ impl<P: Parser> Server<P> {
         }
         let room = ByteString::from(room);
         if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
-            namespace.join(socket, room.clone());
+            if namespace.join(socket, room.clone()) && self.room_events {
+                self.events.push_back(Event::RoomCreated {
+                    nsp: state.nsp.clone(),
+                    private: room == state.sid,
+                    room: room.clone(),
+                });
+            }
         }
         state.rooms.insert(room.clone());
         if self.observer_events {
@@ -227,7 +233,12 @@ impl<P: Parser> Server<P> {
             .ok_or(ServerError::UnknownSocket)?;
         if state.rooms.remove(room) {
             if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
-                namespace.leave(socket, room);
+                if namespace.leave(socket, room) && self.room_events {
+                    self.events.push_back(Event::RoomDeleted {
+                        nsp: state.nsp.clone(),
+                        room: ByteString::from(room),
+                    });
+                }
             }
             if self.observer_events {
                 let nsp = state.nsp.clone();
