@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::runtime::BoxFuture;
+use sio_core::adapter::SubscriptionMode;
 
 /// The reference adapter's default `requestsTimeout`.
 pub const DEFAULT_REQUESTS_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -149,6 +150,28 @@ pub trait Bus: Send + Sync + 'static {
         channels: Vec<String>,
         patterns: Vec<String>,
     ) -> BoxFuture<Result<(), BusError>>;
+
+    /// Unsubscribes from the exact `channels` (`UNSUBSCRIBE`, or
+    /// `SUNSUBSCRIBE` on a sharded bus) and forgets them: a bus that
+    /// reconnects does not subscribe to them again. The sharded wire calls
+    /// it when a room is deleted; the default refuses.
+    fn unsubscribe(&self, channels: Vec<String>) -> BoxFuture<Result<(), BusError>> {
+        let _ = channels;
+        Box::pin(async { Err(BusError("this bus cannot unsubscribe".into())) })
+    }
+
+    /// `Some(mode)` for a bus on Redis sharded pub/sub (`SPUBLISH`,
+    /// `SSUBSCRIBE`, `PUBSUB SHARDNUMSUB` for [`publish`](Bus::publish),
+    /// [`subscribe`](Bus::subscribe) and
+    /// [`subscriber_count`](Bus::subscriber_count)): the driver then
+    /// speaks the protocol of `@socket.io/redis-adapter`'s
+    /// `createShardedAdapter` (socket.io-adapter's cluster messages on
+    /// [`ShardedChannels`](sio_core::adapter::ShardedChannels)), with a
+    /// channel per room as `mode` says. `None` (the default): the classic
+    /// adapter's protocol.
+    fn sharded(&self) -> Option<SubscriptionMode> {
+        None
+    }
 
     /// Publishes `payload` on `channel` (`PUBLISH`).
     ///
