@@ -193,12 +193,39 @@ impl ClusterLink {
         self.subscribe_now(&channels, &patterns).await
     }
 
+    /// Unsubscribes and forgets `channels` (a reconnection does not
+    /// subscribe to them again).
+    pub(crate) async fn unsubscribe(&self, channels: Vec<String>) -> Result<(), BusError> {
+        self.lock()
+            .channels
+            .retain(|known| !channels.contains(known));
+        let mut connection = self.connection.clone();
+        for channel in &channels {
+            if self.options.sharded.is_some() {
+                self.bounded("SUNSUBSCRIBE", connection.sunsubscribe(channel))
+                    .await?;
+            } else {
+                self.bounded("UNSUBSCRIBE", connection.unsubscribe(channel))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn subscribe_now(
         &self,
         channels: &[String],
         patterns: &[String],
     ) -> Result<(), BusError> {
         let mut connection = self.connection.clone();
+        if self.options.sharded.is_some() {
+            // One command per channel: each goes to its own slot's master.
+            for channel in channels {
+                self.bounded("SSUBSCRIBE", connection.ssubscribe(channel))
+                    .await?;
+            }
+            return Ok(());
+        }
         // Patterns first, as the reference adapter does: once a node is
         // counted on the request channel, it has its broadcast pattern.
         if !patterns.is_empty() {
