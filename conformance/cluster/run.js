@@ -2,7 +2,7 @@
 // loopback port, three cluster servers on it, then cluster-check.js.
 //
 // Usage: node run.js [--restart] [--servers node,node,node] [--sio-bin PATH]
-//                    [--adapter pubsub|streams]
+//                    [--adapter pubsub|streams|sharded]
 //   --servers  what each of the three nodes runs: `node` (node-server.js)
 //              or `sio-<runtime>` (the sio cluster server binary with that
 //              runtime: sio-tokio, sio-smol, sio-async-std).
@@ -15,7 +15,9 @@
 //              in REDIS_CA), all from scripts/redis-services.
 //   --adapter  `pubsub` (default: @socket.io/redis-adapter, sio-redis's
 //              RedisAdapter) or `streams` (@socket.io/redis-streams-adapter,
-//              RedisStreamsAdapter), passed to every node as CLUSTER_ADAPTER.
+//              RedisStreamsAdapter) or `sharded` (createShardedAdapter,
+//              RedisAdapter::sharded; needs --redis cluster), passed to
+//              every node as CLUSTER_ADAPTER.
 // Needs redis-server on PATH (scripts/install-redis) and `npm ci` in
 // conformance/. Prints `N passed, N failed`; exits 1 on failure.
 "use strict";
@@ -38,7 +40,8 @@ function args() {
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (opts.servers.length !== 3) throw new Error("--servers takes three nodes");
-  if (!["pubsub", "streams"].includes(opts.adapter)) throw new Error(`unknown adapter ${opts.adapter}`);
+  if (!["pubsub", "streams", "sharded"].includes(opts.adapter)) throw new Error(`unknown adapter ${opts.adapter}`);
+  if (opts.adapter === "sharded" && opts.redis !== "cluster") throw new Error("--adapter sharded needs --redis cluster");
   process.env.CLUSTER_ADAPTER = opts.adapter;
   if (!opts.sioBin) {
     const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
@@ -82,7 +85,8 @@ async function startRedis(opts) {
   const services = await startServices(kind);
   if (kind === "tls") process.env.REDIS_CA = services.ca;
   const redisUrl = kind === "cluster" ? `cluster:${services.urls.join(",")}` : services.urls[0];
-  const ready = kind === "cluster" ? (n) => waitForSubscriptions(services.urls, n) : async () => {};
+  const sharded = opts.adapter === "sharded";
+  const ready = kind === "cluster" ? (n) => waitForSubscriptions(services.urls, n, "socket.io", sharded) : async () => {};
   return { redis: { kill: services.stop }, redisUrl, ready };
 }
 
