@@ -56,4 +56,19 @@ async function waitForSubscriptions(urls, count, key = "socket.io", sharded = fa
   throw new Error(`the ${count} nodes did not all subscribe on the cluster`);
 }
 
-module.exports = { startServices, waitForSubscriptions };
+/// Waits until `count` clients subscribe to shard channel `channel` (summed
+/// over the masters: it lives on its slot's master).
+async function waitForShardChannel(urls, channel, count) {
+  const sum = () =>
+    urls
+      .map((url) => execFileSync("redis-cli", ["-u", url, "pubsub", "shardnumsub", channel], { encoding: "utf8" }))
+      .map((out) => Number(out.trim().split("\n").pop()))
+      .reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 200; i++) {
+    if (sum() >= count) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${channel} has not ${count} subscribers`);
+}
+
+module.exports = { startServices, waitForSubscriptions, waitForShardChannel };

@@ -26,7 +26,7 @@ const { spawn } = require("node:child_process");
 const path = require("node:path");
 const { runChecks } = require("./cluster-check");
 const { Redis, freePort } = require("./redis-server");
-const { startServices, waitForSubscriptions } = require("./redis-services");
+const { startServices, waitForSubscriptions, waitForShardChannel } = require("./redis-services");
 
 function args() {
   const argv = process.argv.slice(2);
@@ -87,12 +87,14 @@ async function startRedis(opts) {
   const redisUrl = kind === "cluster" ? `cluster:${services.urls.join(",")}` : services.urls[0];
   const sharded = opts.adapter === "sharded";
   const ready = kind === "cluster" ? (n) => waitForSubscriptions(services.urls, n, "socket.io", sharded) : async () => {};
-  return { redis: { kill: services.stop }, redisUrl, ready };
+  // The sharded adapter: a room's shard channel, subscribed by `n` nodes.
+  const roomSubscribed = sharded ? (room, n) => waitForShardChannel(services.urls, `socket.io#/#${room}#`, n) : undefined;
+  return { redis: { kill: services.stop }, redisUrl, ready, roomSubscribed };
 }
 
 async function main() {
   const opts = args();
-  const { redis, redisUrl, ready } = await startRedis(opts);
+  const { redis, redisUrl, ready, roomSubscribed } = await startRedis(opts);
   const procs = [];
   let failed = 1;
   try {
@@ -110,6 +112,7 @@ async function main() {
       // Nodes on the streams adapter know each other by heartbeats.
       waitFormed: opts.adapter === "streams",
       kinds: opts.servers,
+      roomSubscribed,
     });
     console.log(`${results.passed} passed, ${results.failed} failed`);
     failed = results.failed;
