@@ -139,8 +139,10 @@ pub trait Bus: Send + Sync + 'static {
     fn start(&self, sink: BusSink);
 
     /// Subscribes to the exact `channels` and the glob `patterns`
-    /// (`SUBSCRIBE`, `PSUBSCRIBE`). Called once per namespace; a bus keeps
-    /// its subscriptions across reconnects. Resolves when Redis confirmed.
+    /// (`SUBSCRIBE`, `PSUBSCRIBE`; `SSUBSCRIBE` on a sharded bus). Called
+    /// once per namespace, and on a sharded bus once per room channel as
+    /// rooms appear; a bus keeps its subscriptions across reconnects.
+    /// Resolves when Redis confirmed.
     ///
     /// While the bus is down, it remembers the subscription, makes it when
     /// it reconnects (before reporting [`BusEvent::Up`]), and returns an

@@ -5,7 +5,10 @@
 //!
 //! - Every namespace subscribes as `RedisAdapter` does: the pattern
 //!   `{key}#{nsp}#*`, the request channel, the response channel and this
-//!   node's specific response channel.
+//!   node's specific response channel. On a sharded bus
+//!   ([`Bus::sharded`](super::bus::Bus::sharded)) it speaks the cluster
+//!   messages of the streams wire on the sharded adapter's channels
+//!   instead (`sharded.rs`).
 //! - Bus events arrive through a bounded queue and are handled by one task,
 //!   in order; publishes leave through another queue and are handed to
 //!   the bus in the order this node made them, without waiting for each
