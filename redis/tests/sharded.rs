@@ -238,3 +238,76 @@ fn static_mode_subscribes_no_room_channel() {
         client.disconnect();
     });
 }
+
+/// `redis-cli -u url args...`, its output trimmed.
+fn cli(url: &str, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .arg("-u")
+        .arg(url)
+        .args(args)
+        .output()
+        .expect("run redis-cli");
+    assert!(out.status.success(), "redis-cli: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Resharding: the slot of a room's channel moves to another master (no
+/// key in it, so `CLUSTER SETSLOT ... NODE` on every master). Redis then
+/// drops that shard channel's subscribers on the old owner; the node
+/// subscribes again on the new one and the room's broadcasts still cross.
+#[test]
+fn a_room_channel_follows_its_slot_to_another_master() {
+    runtime().block_on(async {
+        let cluster = Services::start("cluster");
+        let urls = cluster.urls.clone();
+        let (a, a_url) = node(&urls[..1], SubscriptionMode::Dynamic, true).await;
+        let (b, _) = node(&urls[1..], SubscriptionMode::Dynamic, false).await;
+        a.on_connection(|socket| async move {
+            let _ = socket.join("blue");
+        });
+        let client = sio_tokio::client::socket(&a_url, ClientConfig::default()).expect("url");
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let seen = got.clone();
+        client.on("news", move |_, text: String, _| {
+            let seen = seen.clone();
+            async move { seen.lock().unwrap().push(text) }
+        });
+        client.connect();
+        let channel = "socket.io#/#blue#";
+        until_channels(&urls, "blue's channel", |channels| {
+            channels.contains(channel)
+        })
+        .await;
+        let owner = ask_masters(&urls, &["SHARDNUMSUB", channel])
+            .iter()
+            .position(|lines| lines.last().map(String::as_str) == Some("1"))
+            .expect("the owner of blue's slot");
+        let target = (owner + 1) % urls.len();
+        let slot = cli(&urls[0], &["CLUSTER", "KEYSLOT", channel]);
+        let target_id = cli(&urls[target], &["CLUSTER", "MYID"]);
+        for url in std::iter::once(&urls[target]).chain(urls.iter()) {
+            assert_eq!(
+                cli(url, &["CLUSTER", "SETSLOT", &slot, "NODE", &target_id]),
+                "OK"
+            );
+        }
+        within("blue's channel on its new master", async {
+            loop {
+                let counts = ask_masters(&urls, &["SHARDNUMSUB", channel]);
+                if counts[target].last().map(String::as_str) == Some("1") {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        b.to("blue").emit("news", "after the move").expect("emit");
+        within("the room broadcast after the move", async {
+            while got.lock().unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        client.disconnect();
+    });
+}
