@@ -1468,6 +1468,14 @@ fn room_index_reports_rooms_created_and_deleted_when_asked() {
     // A room named like another socket's id exists already: nothing.
     h.server.join(sa, &sid_b).unwrap();
     h.server.leave(sb, "news").unwrap();
+    // Once b left its own room, a makes it again: still private (it is
+    // b's id, as the reference's `sids.has(room)` says).
+    h.server.leave(sb, &sid_b).unwrap();
+    h.server.leave(sa, &sid_b).unwrap();
+    h.server.join(sa, &sid_b).unwrap();
+    // Same length, no socket's id: public.
+    let lookalike: String = sid_b.chars().rev().collect();
+    h.server.join(sa, &lookalike).unwrap();
     // A socket's own room, left and joined again: private.
     h.server.leave(sa, &sid_a).unwrap();
     h.server.join(sa, &sid_a).unwrap();
@@ -1486,6 +1494,9 @@ fn room_index_reports_rooms_created_and_deleted_when_asked() {
         vec![
             created("news", false),
             deleted("news"),
+            deleted(&sid_b),
+            created(&sid_b, true),
+            created(&lookalike, false),
             deleted(&sid_a),
             created(&sid_a, true),
         ]
@@ -1506,7 +1517,7 @@ fn room_index_reports_rooms_created_and_deleted_when_asked() {
     h.drain();
     let mut gone = rooms(h.take_events());
     gone.sort_by_key(|e| format!("{e:?}"));
-    let mut expected = vec![deleted(&sid_a), deleted(&sid_b)];
+    let mut expected = vec![deleted(&sid_a), deleted(&sid_b), deleted(&lookalike)];
     expected.sort_by_key(|e| format!("{e:?}"));
     assert_eq!(gone, expected);
 }

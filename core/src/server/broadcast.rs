@@ -201,17 +201,22 @@ impl<P: Parser> Server<P> {
     pub fn join(&mut self, socket: SocketId, room: &str) -> Result<(), ServerError> {
         let state = self
             .sockets
-            .get_mut(&socket)
+            .get(&socket)
             .ok_or(ServerError::UnknownSocket)?;
         if state.rooms.contains(room) {
             return Ok(());
         }
+        // Only asked when the room may be new and reported.
+        let private = self.room_events && self.is_socket_id(&state.nsp, &state.sid, room);
+        let Some(state) = self.sockets.get_mut(&socket) else {
+            return Err(ServerError::UnknownSocket);
+        };
         let room = ByteString::from(room);
         if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
             if namespace.join(socket, room.clone()) && self.room_events {
                 self.events.push_back(Event::RoomCreated {
                     nsp: state.nsp.clone(),
-                    private: room == state.sid,
+                    private,
                     room: room.clone(),
                 });
             }
@@ -223,6 +228,18 @@ impl<P: Parser> Server<P> {
                 .push_back(Event::RoomJoined { socket, nsp, room });
         }
         Ok(())
+    }
+
+    /// Whether `room` is the id of a socket of namespace `nsp` (the
+    /// reference adapter's `sids.has(room)`); `sid` is the asking socket's.
+    /// Ids all have one length: other rooms are not looked up.
+    fn is_socket_id(&self, nsp: &str, sid: &str, room: &str) -> bool {
+        room == sid
+            || (room.len() == sid.len()
+                && self
+                    .sockets
+                    .values()
+                    .any(|other| &*other.sid == room && &*other.nsp == nsp))
     }
 
     /// Takes `socket` out of `room`; an empty room disappears.

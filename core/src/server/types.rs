@@ -275,7 +275,8 @@ pub enum Event {
         nsp: ByteString,
         /// The room.
         room: ByteString,
-        /// Whether it is the id of the socket that made it (its own room).
+        /// Whether it is the id of one of the namespace's sockets (a
+        /// socket's own room, or a room named after another socket).
         private: bool,
     },
     /// A room's last socket left it (or disconnected), so it is gone
