@@ -13,7 +13,7 @@
 //! [`RoomChannels`] keeps which room channels a node wants, so that the
 //! room index's creations and deletions turn into subscriptions in order.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -173,16 +173,19 @@ impl ShardedChannels {
 /// do not arrive: a warning, not a leak).
 pub const MAX_ROOM_CHANNELS: usize = 100_000;
 
-/// Which room channels a namespace wants, and the changes not yet made:
+/// Which room channels a namespace wants, and what the bus was told:
 /// room creations and deletions come in (from the room index), channel
-/// subscriptions and unsubscriptions go out, each channel's last change
-/// only (a room created and deleted before the bus is told needs nothing).
+/// subscriptions and unsubscriptions go out, only where what is wanted
+/// differs from what the bus was last told (a room created and deleted
+/// before the bus is told needs nothing).
 #[derive(Debug, Default)]
 pub struct RoomChannels {
-    /// Channels subscribed (or being subscribed).
+    /// Channels wanted now.
     wanted: BTreeSet<String>,
-    /// Channel -> subscribe (`true`) or unsubscribe, not yet handed out.
-    pending: BTreeMap<String, bool>,
+    /// Channels the bus was last told to subscribe to.
+    told: BTreeSet<String>,
+    /// Channels changed since the last [`take`](Self::take).
+    dirty: BTreeSet<String>,
 }
 
 /// What [`RoomChannels::created`] did.
@@ -215,7 +218,7 @@ impl RoomChannels {
             return RoomChange::Full;
         }
         self.wanted.insert(channel.clone());
-        self.pending.insert(channel, true);
+        self.dirty.insert(channel);
         RoomChange::Pending
     }
 
@@ -225,13 +228,28 @@ impl RoomChannels {
         if !self.wanted.remove(&channel) {
             return RoomChange::None;
         }
-        self.pending.insert(channel, false);
+        self.dirty.insert(channel);
         RoomChange::Pending
     }
 
-    /// The pending changes (channel, subscribe?), each channel once.
+    /// What to tell the bus now: (channel, subscribe?) for each channel
+    /// whose wanted state differs from what the bus was told, which it
+    /// then is. The caller makes them in this order.
     pub fn take(&mut self) -> Vec<(String, bool)> {
-        core::mem::take(&mut self.pending).into_iter().collect()
+        let mut changes = Vec::new();
+        for channel in core::mem::take(&mut self.dirty) {
+            let want = self.wanted.contains(&channel);
+            if want == self.told.contains(&channel) {
+                continue;
+            }
+            if want {
+                self.told.insert(channel.clone());
+            } else {
+                self.told.remove(&channel);
+            }
+            changes.push((channel, want));
+        }
+        changes
     }
 
     /// The room channels wanted now (what a namespace closing unsubscribes).
