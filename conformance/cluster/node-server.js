@@ -11,7 +11,7 @@
 const { Server } = require("socket.io");
 const fs = require("node:fs");
 const { createClient, createCluster } = require("redis");
-const { createAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
 // CLUSTER_ADAPTER=streams: @socket.io/redis-streams-adapter 0.2 on the pub
 // client alone (its stream `socket.io`; heartbeats every second so that a
 // run does not wait 5 s for the nodes to know each other).
@@ -57,7 +57,11 @@ async function main() {
     adapter: streams
       ? require("@socket.io/redis-streams-adapter").createAdapter(pub, {
         heartbeatInterval: HEARTBEAT_INTERVAL, heartbeatTimeout: HEARTBEAT_TIMEOUT })
-      : createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT }),
+      : process.env.CLUSTER_ADAPTER === "sharded"
+        // CLUSTER_ADAPTER=sharded: sharded pub/sub (Redis 7 cluster), Node's
+        // default subscription mode ("dynamic").
+        ? createShardedAdapter(pub, sub)
+        : createAdapter(pub, sub, { requestsTimeout: REQUESTS_TIMEOUT }),
     // RECOVERY=1 (recovery-run.js): connection state recovery, defaults.
     ...(process.env.RECOVERY === "1" ? { connectionStateRecovery: {} } : {}),
     // The Admin UI's page (ADMIN_UI=1) comes from another origin.

@@ -41,17 +41,34 @@ function startServices(kind) {
 /// adapter's subscriptions are made, and on a cluster they take longer
 /// than a first broadcast. (PUBSUB NUMPAT counts distinct patterns, not
 /// subscribers: no use here.)
-async function waitForSubscriptions(urls, count, key = "socket.io") {
+async function waitForSubscriptions(urls, count, key = "socket.io", sharded = false) {
   const sum = (args) =>
     urls
       .map((url) => execFileSync("redis-cli", ["-u", url, ...args], { encoding: "utf8" }))
       .map((out) => Number(out.trim().split("\n").pop()))
       .reduce((a, b) => a + b, 0);
   for (let i = 0; i < 200; i++) {
-    if (sum(["pubsub", "numsub", `${key}-request#/#`]) >= count) return;
+    // The sharded adapter counts its nodes on the namespace's shard channel.
+    const counted = sharded ? ["pubsub", "shardnumsub", `${key}#/#`] : ["pubsub", "numsub", `${key}-request#/#`];
+    if (sum(counted) >= count) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`the ${count} nodes did not all subscribe on the cluster`);
 }
 
-module.exports = { startServices, waitForSubscriptions };
+/// Waits until `count` clients subscribe to shard channel `channel` (summed
+/// over the masters: it lives on its slot's master).
+async function waitForShardChannel(urls, channel, count) {
+  const sum = () =>
+    urls
+      .map((url) => execFileSync("redis-cli", ["-u", url, "pubsub", "shardnumsub", channel], { encoding: "utf8" }))
+      .map((out) => Number(out.trim().split("\n").pop()))
+      .reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 200; i++) {
+    if (sum() >= count) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${channel} has not ${count} subscribers`);
+}
+
+module.exports = { startServices, waitForSubscriptions, waitForShardChannel };

@@ -2,7 +2,7 @@
 // loopback port, three cluster servers on it, then cluster-check.js.
 //
 // Usage: node run.js [--restart] [--servers node,node,node] [--sio-bin PATH]
-//                    [--adapter pubsub|streams]
+//                    [--adapter pubsub|streams|sharded]
 //   --servers  what each of the three nodes runs: `node` (node-server.js)
 //              or `sio-<runtime>` (the sio cluster server binary with that
 //              runtime: sio-tokio, sio-smol, sio-async-std).
@@ -15,7 +15,9 @@
 //              in REDIS_CA), all from scripts/redis-services.
 //   --adapter  `pubsub` (default: @socket.io/redis-adapter, sio-redis's
 //              RedisAdapter) or `streams` (@socket.io/redis-streams-adapter,
-//              RedisStreamsAdapter), passed to every node as CLUSTER_ADAPTER.
+//              RedisStreamsAdapter) or `sharded` (createShardedAdapter,
+//              RedisAdapter::sharded; needs --redis cluster), passed to
+//              every node as CLUSTER_ADAPTER.
 // Needs redis-server on PATH (scripts/install-redis) and `npm ci` in
 // conformance/. Prints `N passed, N failed`; exits 1 on failure.
 "use strict";
@@ -24,7 +26,7 @@ const { spawn } = require("node:child_process");
 const path = require("node:path");
 const { runChecks } = require("./cluster-check");
 const { Redis, freePort } = require("./redis-server");
-const { startServices, waitForSubscriptions } = require("./redis-services");
+const { startServices, waitForSubscriptions, waitForShardChannel } = require("./redis-services");
 
 function args() {
   const argv = process.argv.slice(2);
@@ -38,7 +40,8 @@ function args() {
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (opts.servers.length !== 3) throw new Error("--servers takes three nodes");
-  if (!["pubsub", "streams"].includes(opts.adapter)) throw new Error(`unknown adapter ${opts.adapter}`);
+  if (!["pubsub", "streams", "sharded"].includes(opts.adapter)) throw new Error(`unknown adapter ${opts.adapter}`);
+  if (opts.adapter === "sharded" && opts.redis !== "cluster") throw new Error("--adapter sharded needs --redis cluster");
   process.env.CLUSTER_ADAPTER = opts.adapter;
   if (!opts.sioBin) {
     const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
@@ -82,13 +85,16 @@ async function startRedis(opts) {
   const services = await startServices(kind);
   if (kind === "tls") process.env.REDIS_CA = services.ca;
   const redisUrl = kind === "cluster" ? `cluster:${services.urls.join(",")}` : services.urls[0];
-  const ready = kind === "cluster" ? (n) => waitForSubscriptions(services.urls, n) : async () => {};
-  return { redis: { kill: services.stop }, redisUrl, ready };
+  const sharded = opts.adapter === "sharded";
+  const ready = kind === "cluster" ? (n) => waitForSubscriptions(services.urls, n, "socket.io", sharded) : async () => {};
+  // The sharded adapter: a room's shard channel, subscribed by `n` nodes.
+  const roomSubscribed = sharded ? (room, n) => waitForShardChannel(services.urls, `socket.io#/#${room}#`, n) : undefined;
+  return { redis: { kill: services.stop }, redisUrl, ready, roomSubscribed };
 }
 
 async function main() {
   const opts = args();
-  const { redis, redisUrl, ready } = await startRedis(opts);
+  const { redis, redisUrl, ready, roomSubscribed } = await startRedis(opts);
   const procs = [];
   let failed = 1;
   try {
@@ -106,6 +112,7 @@ async function main() {
       // Nodes on the streams adapter know each other by heartbeats.
       waitFormed: opts.adapter === "streams",
       kinds: opts.servers,
+      roomSubscribed,
     });
     console.log(`${results.passed} passed, ${results.failed} failed`);
     failed = results.failed;

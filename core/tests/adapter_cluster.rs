@@ -2,7 +2,10 @@
 //! 0.2 writes them into the stream: entries as Node writes them (the base64
 //! bodies are @msgpack/msgpack 2.8's output, made with the conformance
 //! suite's copy), the reference's choice between JSON and MessagePack,
-//! hostile fields, and round trips.
+//! hostile fields, and round trips; and the same messages as whole pub/sub
+//! payloads, as `createShardedAdapter` of `@socket.io/redis-adapter` 8.3
+//! publishes them (JSON, or notepack.io 3's MessagePack, made with the
+//! conformance suite's copy).
 
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -299,7 +302,101 @@ fn body_strategy() -> impl Strategy<Value = ClusterBody> {
     ]
 }
 
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn sharded_payloads_as_node_writes_them() {
+    // `JSON.stringify` of a broadcast to one room: keys type, data, uid, nsp.
+    let json = br#"{"type":3,"data":{"packet":{"type":2,"data":["news","to blue"],"nsp":"/"},"opts":{"rooms":["blue"],"except":[],"flags":{}}},"uid":"Xy12ab","nsp":"/"}"#;
+    let message = ClusterMessage::from_payload(json).unwrap();
+    assert_eq!(
+        (message.uid.as_str(), message.nsp.as_str()),
+        ("Xy12ab", "/")
+    );
+    let ClusterBody::Broadcast { packet, opts } = &message.body else {
+        panic!("not a broadcast: {message:?}");
+    };
+    let data = Value::Array(vec![s("news"), s("to blue")]);
+    assert_eq!(packet, &AdapterPacket::event("/", data));
+    assert_eq!(opts.rooms, vec!["blue".to_string()]);
+    assert_eq!(message.to_payload().unwrap(), json.to_vec());
+    // With a buffer: notepack's MessagePack of the whole message.
+    let packed = unhex("84a47479706503a46461746182a67061636b657483a47479706502a46461746192a362696ec4030001ffa36e7370a12fa46f70747383a5726f6f6d7390a665786365707491a172a5666c61677380a3756964a6587931326162a36e7370a12f");
+    let message = ClusterMessage::from_payload(&packed).unwrap();
+    let ClusterBody::Broadcast { packet, opts } = &message.body else {
+        panic!("not a broadcast: {message:?}");
+    };
+    let bin = Value::Bin(Bytes::from_static(&[0, 1, 255]));
+    assert_eq!(
+        packet,
+        &AdapterPacket::event("/", Value::Array(vec![s("bin"), bin]))
+    );
+    assert_eq!(opts.except, vec!["r".to_string()]);
+    assert_eq!(message.to_payload().unwrap(), packed);
+    // A response, as `publishResponse` sends it.
+    let json = br#"{"type":10,"data":{"requestId":"reqid1","packet":42},"uid":"Zz9","nsp":"/"}"#;
+    let message = ClusterMessage::from_payload(json).unwrap();
+    assert_eq!(
+        message.body,
+        ClusterBody::Response(Response::ServerSideEmit {
+            request_id: "reqid1".into(),
+            data: Some(Value::Int(42)),
+        })
+    );
+    assert_eq!(message.to_payload().unwrap(), json.to_vec());
+}
+
+#[test]
+fn hostile_sharded_payloads_are_errors() {
+    for payload in [
+        &b""[..],
+        b"{",
+        b"{}",
+        b"[]",
+        b"null",
+        br#"{"type":3,"uid":"u","nsp":"/"}"#,
+        br#"{"type":99,"data":{},"uid":"u","nsp":"/"}"#,
+        br#"{"type":"3","data":{},"uid":"u","nsp":"/"}"#,
+        br#"{"type":3,"data":{"packet":1,"opts":{}},"uid":"u","nsp":"/"}"#,
+        br#"{"type":7,"data":{"opts":{"rooms":[1]}},"uid":"u","nsp":"/"}"#,
+        br#"{"type":1,"uid":7,"nsp":"/"}"#,
+        b"\xc1\xc1",
+        b"\x84\xa4type",
+        b"{\xff}",
+    ] {
+        assert!(
+            ClusterMessage::from_payload(payload).is_err(),
+            "{payload:?}"
+        );
+    }
+    assert!(matches!(
+        ClusterMessage::from_payload(br#"{"type":42,"uid":"u","nsp":"/"}"#),
+        Err(MessageError::UnknownType(42))
+    ));
+}
+
 proptest! {
+    #[test]
+    fn sharded_payloads_round_trip(body in body_strategy(), nsp in "/[a-z]{0,6}") {
+        let message = ClusterMessage { uid: "u".into(), nsp, body };
+        let written = message.to_payload().unwrap();
+        let read = ClusterMessage::from_payload(&written).unwrap();
+        prop_assert_eq!(&read, &message);
+        prop_assert_eq!(read.to_payload().unwrap(), written);
+    }
+
+    #[test]
+    fn arbitrary_payloads_never_panic(payload in proptest::collection::vec(any::<u8>(), 0..128)) {
+        if let Ok(message) = ClusterMessage::from_payload(&payload) {
+            let _ = message.to_payload();
+        }
+    }
+
     #[test]
     fn entries_round_trip(body in body_strategy(), nsp in "/[a-z]{0,6}") {
         let message = ClusterMessage { uid: "u".into(), nsp, body };

@@ -1441,6 +1441,87 @@ fn room_events_only_when_asked_and_only_for_changes() {
     );
 }
 
+#[test]
+fn room_index_reports_rooms_created_and_deleted_when_asked() {
+    let mut h = Harness::new(config());
+    let (_q, sq) = h.connected("/");
+    h.server.join(sq, "quiet").unwrap();
+    h.drain();
+    let rooms = |events: Vec<Event>| -> Vec<Event> {
+        events
+            .into_iter()
+            .filter(|e| matches!(e, Event::RoomCreated { .. } | Event::RoomDeleted { .. }))
+            .collect()
+    };
+    assert!(rooms(h.take_events()).is_empty(), "off by default");
+    let (_a, sa) = h.connected("/");
+    let (_b, sb) = h.connected("/");
+    h.server.set_room_events(true);
+    let (sid_a, sid_b) = (
+        h.server.socket_sid(sa).unwrap().to_owned(),
+        h.server.socket_sid(sb).unwrap().to_owned(),
+    );
+    h.server.join(sa, "news").unwrap();
+    h.server.join(sb, "news").unwrap();
+    h.server.leave(sa, "news").unwrap();
+    h.server.leave(sa, "nowhere").unwrap();
+    // A room named like another socket's id exists already: nothing.
+    h.server.join(sa, &sid_b).unwrap();
+    h.server.leave(sb, "news").unwrap();
+    // Once b left its own room, a makes it again: still private (it is
+    // b's id, as the reference's `sids.has(room)` says).
+    h.server.leave(sb, &sid_b).unwrap();
+    h.server.leave(sa, &sid_b).unwrap();
+    h.server.join(sa, &sid_b).unwrap();
+    // Same length, no socket's id: public.
+    let lookalike: String = sid_b.chars().rev().collect();
+    h.server.join(sa, &lookalike).unwrap();
+    // A socket's own room, left and joined again: private.
+    h.server.leave(sa, &sid_a).unwrap();
+    h.server.join(sa, &sid_a).unwrap();
+    h.drain();
+    let created = |room: &str, private: bool| Event::RoomCreated {
+        nsp: "/".into(),
+        room: room.into(),
+        private,
+    };
+    let deleted = |room: &str| Event::RoomDeleted {
+        nsp: "/".into(),
+        room: room.into(),
+    };
+    assert_eq!(
+        rooms(h.take_events()),
+        vec![
+            created("news", false),
+            deleted("news"),
+            deleted(&sid_b),
+            created(&sid_b, true),
+            created(&lookalike, false),
+            deleted(&sid_a),
+            created(&sid_a, true),
+        ]
+    );
+    // A socket leaving takes its emptied rooms with it, its own included.
+    h.server.join(sb, "solo").unwrap();
+    h.server.disconnect(h.now, sb).unwrap();
+    h.drain();
+    let events = rooms(h.take_events());
+    assert_eq!(events[0], created("solo", false));
+    let mut gone = events[1..].to_vec();
+    gone.sort_by_key(|e| format!("{e:?}"));
+    let mut expected = vec![deleted("solo")];
+    // sid_b's room still holds a.
+    expected.sort_by_key(|e| format!("{e:?}"));
+    assert_eq!(gone, expected);
+    h.server.disconnect(h.now, sa).unwrap();
+    h.drain();
+    let mut gone = rooms(h.take_events());
+    gone.sort_by_key(|e| format!("{e:?}"));
+    let mut expected = vec![deleted(&sid_a), deleted(&sid_b), deleted(&lookalike)];
+    expected.sort_by_key(|e| format!("{e:?}"));
+    assert_eq!(gone, expected);
+}
+
 // ----- the MessagePack parser -----
 
 fn msgpack_config() -> Config {

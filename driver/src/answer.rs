@@ -22,6 +22,9 @@ use sio_core::server::BroadcastOptions;
 impl Cluster {
     /// Answers a request from another node as the reference adapter does.
     pub(super) fn answer(self: &Arc<Self>, shared: &Arc<Shared>, nsp: &str, request: Request) {
+        // Who asked: on the sharded wire, the answer goes to its channel.
+        let from = request.uid().to_owned();
+        let from = from.as_str();
         match request {
             Request::Sockets {
                 request_id, rooms, ..
@@ -33,6 +36,7 @@ impl Cluster {
                 let sockets = local_sids(shared, nsp, &opts);
                 self.respond(
                     nsp,
+                    from,
                     &Response::Sockets {
                         request_id,
                         sockets,
@@ -41,7 +45,7 @@ impl Cluster {
             }
             Request::AllRooms { request_id, .. } => {
                 let rooms = local_rooms(shared, nsp);
-                self.respond(nsp, &Response::AllRooms { request_id, rooms });
+                self.respond(nsp, from, &Response::AllRooms { request_id, rooms });
             }
             Request::RemoteJoin { opts, rooms, .. } => {
                 let selected = shared.read(|server| server.matching_sockets(nsp, &options(&opts)));
@@ -81,6 +85,7 @@ impl Cluster {
                 let sockets = remote::local_fetched(shared, nsp, &options(&opts));
                 self.respond(
                     nsp,
+                    from,
                     &Response::RemoteFetch {
                         request_id,
                         sockets,
@@ -89,13 +94,13 @@ impl Cluster {
             }
             Request::ServerSideEmit {
                 request_id, data, ..
-            } => self.dispatch_server_side(shared, nsp, request_id, data),
+            } => self.dispatch_server_side(shared, nsp, from, request_id, data),
             Request::Broadcast {
                 request_id,
                 packet,
                 opts,
                 ..
-            } => self.answer_broadcast(shared, nsp, request_id, packet, opts),
+            } => self.answer_broadcast(shared, nsp, from, request_id, packet, opts),
             // Requests this node does not know: the asker times out, as with Node.
             _ => {}
         }
@@ -105,6 +110,7 @@ impl Cluster {
         self: &Arc<Self>,
         shared: &Arc<Shared>,
         nsp: &str,
+        from: &str,
         request_id: String,
         packet: AdapterPacket,
         opts: Targets,
@@ -131,6 +137,7 @@ impl Cluster {
         });
         self.respond(
             nsp,
+            from,
             &Response::BroadcastClientCount {
                 request_id: request_id.clone(),
                 client_count: i64::try_from(waiting.len()).unwrap_or(i64::MAX),
@@ -138,12 +145,13 @@ impl Cluster {
         );
         for rx in waiting {
             let cluster = self.clone();
-            let nsp = nsp.to_owned();
+            let (nsp, from) = (nsp.to_owned(), from.to_owned());
             let request_id = request_id.clone();
             shared.spawn(async move {
                 if let Ok(AckReply::Data { data, attachments }) = rx.recv().await {
                     let packet = first_arg(&data, &attachments);
-                    cluster.respond(&nsp, &Response::BroadcastAck { request_id, packet });
+                    let ack = Response::BroadcastAck { request_id, packet };
+                    cluster.respond(&nsp, &from, &ack);
                 }
             });
         }
@@ -155,7 +163,8 @@ impl Cluster {
 /// unanswered sends nothing (that node then times out, as with Node).
 #[derive(Clone)]
 pub struct ServerSideAck {
-    pub(super) reply: Option<(Arc<Cluster>, Arc<str>, String)>,
+    /// The cluster, the namespace, the asking node and its request id.
+    pub(super) reply: Option<(Arc<Cluster>, Arc<str>, String, String)>,
 }
 
 impl std::fmt::Debug for ServerSideAck {
@@ -175,12 +184,12 @@ impl ServerSideAck {
     /// Answers with `arg` (one value: only the first argument crosses, as
     /// in the reference adapter). Without a request it does nothing.
     pub fn send<T: serde::Serialize + ?Sized>(self, arg: &T) -> Result<(), super::EmitError> {
-        let Some((cluster, nsp, request_id)) = self.reply else {
+        let Some((cluster, nsp, from, request_id)) = self.reply else {
             return Ok(());
         };
         let (data, attachments) = sio_core::packet::encode_args(None, &(arg,))?;
         let data = first_arg(&data, &attachments);
-        cluster.respond(&nsp, &Response::ServerSideEmit { request_id, data });
+        cluster.respond(&nsp, &from, &Response::ServerSideEmit { request_id, data });
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::runtime::BoxFuture;
+use sio_core::adapter::SubscriptionMode;
 
 /// The reference adapter's default `requestsTimeout`.
 pub const DEFAULT_REQUESTS_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -138,8 +139,10 @@ pub trait Bus: Send + Sync + 'static {
     fn start(&self, sink: BusSink);
 
     /// Subscribes to the exact `channels` and the glob `patterns`
-    /// (`SUBSCRIBE`, `PSUBSCRIBE`). Called once per namespace; a bus keeps
-    /// its subscriptions across reconnects. Resolves when Redis confirmed.
+    /// (`SUBSCRIBE`, `PSUBSCRIBE`; `SSUBSCRIBE` on a sharded bus). Called
+    /// once per namespace, and on a sharded bus once per room channel as
+    /// rooms appear; a bus keeps its subscriptions across reconnects.
+    /// Resolves when Redis confirmed.
     ///
     /// While the bus is down, it remembers the subscription, makes it when
     /// it reconnects (before reporting [`BusEvent::Up`]), and returns an
@@ -149,6 +152,28 @@ pub trait Bus: Send + Sync + 'static {
         channels: Vec<String>,
         patterns: Vec<String>,
     ) -> BoxFuture<Result<(), BusError>>;
+
+    /// Unsubscribes from the exact `channels` (`UNSUBSCRIBE`, or
+    /// `SUNSUBSCRIBE` on a sharded bus) and forgets them: a bus that
+    /// reconnects does not subscribe to them again. The sharded wire calls
+    /// it when a room is deleted; the default refuses.
+    fn unsubscribe(&self, channels: Vec<String>) -> BoxFuture<Result<(), BusError>> {
+        let _ = channels;
+        Box::pin(async { Err(BusError("this bus cannot unsubscribe".into())) })
+    }
+
+    /// `Some(mode)` for a bus on Redis sharded pub/sub (`SPUBLISH`,
+    /// `SSUBSCRIBE`, `PUBSUB SHARDNUMSUB` for [`publish`](Bus::publish),
+    /// [`subscribe`](Bus::subscribe) and
+    /// [`subscriber_count`](Bus::subscriber_count)): the driver then
+    /// speaks the protocol of `@socket.io/redis-adapter`'s
+    /// `createShardedAdapter` (socket.io-adapter's cluster messages on
+    /// [`ShardedChannels`](sio_core::adapter::ShardedChannels)), with a
+    /// channel per room as `mode` says. `None` (the default): the classic
+    /// adapter's protocol.
+    fn sharded(&self) -> Option<SubscriptionMode> {
+        None
+    }
 
     /// Publishes `payload` on `channel` (`PUBLISH`).
     ///

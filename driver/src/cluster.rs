@@ -5,7 +5,10 @@
 //!
 //! - Every namespace subscribes as `RedisAdapter` does: the pattern
 //!   `{key}#{nsp}#*`, the request channel, the response channel and this
-//!   node's specific response channel.
+//!   node's specific response channel. On a sharded bus
+//!   ([`Bus::sharded`](super::bus::Bus::sharded)) it speaks the cluster
+//!   messages of the streams wire on the sharded adapter's channels
+//!   instead (`sharded.rs`).
 //! - Bus events arrive through a bounded queue and are handled by one task,
 //!   in order; publishes leave through another queue and are handed to
 //!   the bus in the order this node made them, without waiting for each
@@ -21,23 +24,24 @@
 //! (`namespace.rs`) are `impl Cluster` blocks on the floors above.
 
 use crate::meter;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_channel::{Receiver, Sender};
 use bytes::Bytes;
-use futures_lite::FutureExt;
 
-use super::bus::{Bus, BusError, BusEvent, StreamBus};
-use super::runtime::BoxFuture;
+use super::bus::{BusError, BusEvent};
 use super::shared::Shared;
 use super::sync::lock;
+pub(crate) use super::wire::Wire;
+use super::wire::{publish_loop, Outgoing, Then};
 use sio_core::adapter::{
     read_incoming, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind, Channels,
     ClusterBody, ClusterMessage, FetchedSocket, Finished, Incoming, Nodes, PendingRequests,
-    Request, RequestType, Response, Targets, Value,
+    Request, RequestType, Response, RoomChannels, ShardedChannels, SubscriptionMode, Targets,
+    Value,
 };
 use sio_core::time::Instant;
 
@@ -46,9 +50,6 @@ use sio_core::time::Instant;
 const EVENT_QUEUE: usize = 65_536;
 /// Publishes waiting for the bus.
 const PUBLISH_QUEUE: usize = 65_536;
-/// Publishes handed to the bus and not yet answered; at this many the
-/// publish loop waits for the oldest answer before handing over more.
-const PUBLISHES_IN_FLIGHT: usize = 1024;
 
 /// Why a cluster-wide operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,48 +91,24 @@ pub(super) struct ClusterState {
     waiters: HashMap<String, Sender<Finished>>,
     /// The other nodes heard on the stream (the streams wire only).
     pub(super) nodes: Nodes,
-}
-
-/// How this node reaches the others.
-#[derive(Clone)]
-pub(crate) enum Wire {
-    /// `@socket.io/redis-adapter`'s channels over publish/subscribe.
-    PubSub(Arc<dyn Bus>),
-    /// socket.io-adapter's cluster messages on a shared stream
-    /// (`@socket.io/redis-streams-adapter`), nodes counted by heartbeats.
-    Stream(Arc<dyn StreamBus>),
-}
-
-/// What runs once an append is stored (with its id) or failed (`None`).
-pub(crate) type Then = Box<dyn FnOnce(Option<String>) + Send>;
-
-/// One message on its way to the bus.
-pub(super) enum Outgoing {
-    /// `PUBLISH channel payload`.
-    Publish(String, Bytes),
-    /// An entry appended to the stream, and what to do once it is stored.
-    Append(Vec<(String, String)>, Option<Then>),
-}
-
-impl Outgoing {
-    /// What to name in a log line.
-    fn name(&self) -> &str {
-        match self {
-            Outgoing::Publish(channel, _) => channel,
-            Outgoing::Append(..) => "the stream",
-        }
-    }
+    /// Each namespace's room channels (the sharded wire only).
+    pub(super) rooms: HashMap<Arc<str>, RoomChannels>,
 }
 
 /// One node of a cluster: its uid, its bus and its pending requests.
 pub(crate) struct Cluster {
     pub(super) wire: Wire,
+    /// On a sharded bus, its subscription mode: then the wire speaks
+    /// socket.io-adapter's cluster messages on the sharded channels.
+    sharded: Option<SubscriptionMode>,
     uid: String,
     key: String,
     pub(super) timeout: Duration,
     connected: AtomicBool,
     pub(super) state: Mutex<ClusterState>,
     outbox: Sender<Outgoing>,
+    /// Wakes the room subscription task (the sharded wire only).
+    pub(super) rooms_changed: Sender<()>,
     /// Request ids when the OS has no random source.
     fallback_ids: AtomicU64,
 }
@@ -157,19 +134,26 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
             log.heartbeat_timeout(),
         ),
     };
+    let (rooms_changed, room_changes) = async_channel::bounded(1);
     let cluster = Arc::new(Cluster {
         uid: random_uid(&fallback_ids),
         key,
         timeout,
         wire: wire.clone(),
+        sharded: match &wire {
+            Wire::PubSub(bus) => bus.sharded(),
+            Wire::Stream(_) => None,
+        },
         connected: AtomicBool::new(true),
         state: Mutex::new(ClusterState {
             namespaces: HashSet::new(),
             requests: PendingRequests::new(),
             waiters: HashMap::new(),
             nodes: Nodes::new(heartbeat_timeout),
+            rooms: HashMap::new(),
         }),
         outbox,
+        rooms_changed,
         fallback_ids,
     });
     if shared.cluster.set(Box::new(cluster.clone())).is_err() {
@@ -188,7 +172,21 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
         }
     });
     match &wire {
-        Wire::PubSub(bus) => bus.start(sink),
+        Wire::PubSub(bus) => {
+            bus.start(sink);
+            if cluster
+                .sharded
+                .is_some_and(|mode| mode != SubscriptionMode::Static)
+            {
+                // Rooms come and go with channels of their own.
+                shared.process(|server, _| server.set_room_events(true));
+                shared.spawn(Cluster::room_subscriptions(
+                    Arc::downgrade(shared),
+                    bus.clone(),
+                    room_changes,
+                ));
+            }
+        }
         Wire::Stream(log) => {
             log.start(sink);
             shared.spawn(Cluster::heartbeat_loop(
@@ -204,93 +202,6 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
     }
 }
 
-/// What the publish loop does next.
-enum Step {
-    /// A message to publish, or the outbox closed.
-    Queued(Result<Outgoing, async_channel::RecvError>),
-    /// The oldest publish in flight ended (with the entry id, on a stream).
-    Done(Result<Option<String>, BusError>),
-}
-
-/// One publish handed to the bus: what to log, its outcome, what to run then.
-type InFlight = (
-    String,
-    BoxFuture<Result<Option<String>, BusError>>,
-    Option<Then>,
-);
-
-/// Hands messages to the bus in outbox order without waiting for each
-/// answer ([`Bus::publish`] fixes the order at the call), with at most
-/// [`PUBLISHES_IN_FLIGHT`] unanswered; failures are logged. Outcomes are
-/// taken in order, so each one's follow-up runs in publish order.
-async fn publish_loop(wire: Wire, outgoing: Receiver<Outgoing>) {
-    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-    loop {
-        let full = in_flight.len() >= PUBLISHES_IN_FLIGHT;
-        let step = match in_flight.front_mut() {
-            None => Step::Queued(outgoing.recv().await),
-            Some((_, outcome, _)) if full => Step::Done(outcome.await),
-            Some((_, outcome, _)) => {
-                async { Step::Queued(outgoing.recv().await) }
-                    .or(async { Step::Done(outcome.await) })
-                    .await
-            }
-        };
-        match step {
-            Step::Queued(Ok(message)) => {
-                let name = message.name().to_owned();
-                let (outcome, then): (BoxFuture<_>, _) = match (&wire, message) {
-                    (Wire::PubSub(bus), Outgoing::Publish(channel, payload)) => {
-                        let published = bus.publish(channel, payload);
-                        (
-                            Box::pin(async move { published.await.map(|()| None) }),
-                            None,
-                        )
-                    }
-                    (Wire::Stream(log), Outgoing::Append(fields, then)) => {
-                        let appended = log.append(fields);
-                        (Box::pin(async move { appended.await.map(Some) }), then)
-                    }
-                    (_, Outgoing::Append(_, then)) => (
-                        Box::pin(async { Err(BusError("a message for another wire".into())) }),
-                        then,
-                    ),
-                    _ => (
-                        Box::pin(async { Err(BusError("a message for another wire".into())) }),
-                        None,
-                    ),
-                };
-                in_flight.push_back((name, outcome, then));
-            }
-            Step::Queued(Err(_)) => break,
-            Step::Done(result) => {
-                if let Some(flight) = in_flight.pop_front() {
-                    finish(flight, result);
-                }
-            }
-        }
-    }
-    // The server is gone: what was handed over still goes; report it.
-    for (channel, outcome, then) in in_flight {
-        let result = outcome.await;
-        finish((channel, Box::pin(async { Ok(None) }), then), result);
-    }
-}
-
-/// Logs a publish's outcome and runs its follow-up.
-fn finish((channel, _, then): InFlight, result: Result<Option<String>, BusError>) {
-    match &result {
-        Ok(_) => meter::adapter_published(),
-        Err(error) => {
-            meter::adapter_error("publish");
-            tracing::warn!(%channel, %error, "cluster publish failed; message lost");
-        }
-    }
-    if let Some(then) = then {
-        then(result.ok().flatten());
-    }
-}
-
 /// Handles bus events in arrival order until the server is dropped.
 async fn event_loop(shared: Weak<Shared>, incoming: Receiver<BusEvent>) {
     while let Ok(event) = incoming.recv().await {
@@ -303,7 +214,10 @@ async fn event_loop(shared: Weak<Shared>, incoming: Receiver<BusEvent>) {
         match event {
             BusEvent::Message { channel, payload } => {
                 meter::adapter_received();
-                cluster.handle_message(&shared, &channel, &payload)
+                match cluster.sharded {
+                    Some(_) => cluster.handle_sharded(&shared, &channel, &payload),
+                    None => cluster.handle_message(&shared, &channel, &payload),
+                }
             }
             BusEvent::Down(error) => {
                 meter::adapter_error("down");
@@ -354,6 +268,12 @@ impl Cluster {
         Channels::new(&self.key, nsp, &self.uid)
     }
 
+    /// `nsp`'s channels on the sharded wire (`None` on the others).
+    pub(super) fn sharded_channels(&self, nsp: &str) -> Option<ShardedChannels> {
+        self.sharded
+            .map(|mode| ShardedChannels::new(&self.key, nsp, &self.uid, mode))
+    }
+
     fn new_id(&self) -> String {
         random_uid(&self.fallback_ids)
     }
@@ -376,18 +296,26 @@ impl Cluster {
                 return;
             }
         };
-        let channels = self.channels(nsp);
+        // The sharded adapter's constructor: the namespace's channel and
+        // its own response channel; the classic one's: a pattern and three.
+        let (exact, patterns) = match self.sharded_channels(nsp) {
+            Some(sharded) => (
+                vec![sharded.namespace().into(), sharded.response().into()],
+                Vec::new(),
+            ),
+            None => {
+                let channels = self.channels(nsp);
+                let exact = vec![
+                    channels.request().to_owned(),
+                    channels.response().to_owned(),
+                    channels.specific_response().to_owned(),
+                ];
+                (exact, vec![channels.broadcast_pattern()])
+            }
+        };
         let nsp = nsp.to_owned();
         shared.spawn(async move {
-            let exact = vec![
-                channels.request().to_owned(),
-                channels.response().to_owned(),
-                channels.specific_response().to_owned(),
-            ];
-            if let Err(error) = bus
-                .subscribe(exact, vec![channels.broadcast_pattern()])
-                .await
-            {
+            if let Err(error) = bus.subscribe(exact, patterns).await {
                 tracing::warn!(%nsp, %error, "cluster subscribe failed");
             }
         });
@@ -409,6 +337,28 @@ impl Cluster {
     /// Queues `message` for the stream.
     pub(super) fn append(&self, message: &ClusterMessage) {
         self.append_then(message, None);
+    }
+
+    /// Whether this node speaks socket.io-adapter's cluster messages (on
+    /// the stream or on sharded channels).
+    fn cluster_messages(&self) -> bool {
+        self.sharded.is_some() || matches!(self.wire, Wire::Stream(_))
+    }
+
+    /// Queues a cluster message: on the stream, or on its sharded channel
+    /// (`to`: the node a response goes to).
+    fn send_cluster(&self, message: &ClusterMessage, to: Option<&str>) {
+        let Some(channels) = self.sharded_channels(&message.nsp) else {
+            return self.append(message);
+        };
+        let channel = match to {
+            Some(uid) => channels.response_to(uid),
+            None => channels.for_message(message),
+        };
+        match message.to_payload() {
+            Ok(payload) => self.publish(channel, payload),
+            Err(error) => tracing::warn!(%error, "cluster message too large; not sent"),
+        }
     }
 
     /// Queues `message` for the stream; `then` runs once it is stored
@@ -467,9 +417,9 @@ impl Cluster {
     }
 
     fn publish_request(&self, nsp: &str, request: &Request) {
-        if let Wire::Stream(_) = self.wire {
+        if self.cluster_messages() {
             match ClusterMessage::request(nsp, request.clone()) {
-                Ok(message) => self.append(&message),
+                Ok(message) => self.send_cluster(&message, None),
                 Err(_) => {
                     tracing::debug!(kind = ?request.kind(), "no such request on the streams adapter")
                 }
@@ -482,10 +432,11 @@ impl Cluster {
         }
     }
 
-    pub(super) fn respond(&self, nsp: &str, response: &Response) {
-        if let Wire::Stream(_) = self.wire {
+    /// Answers node `to`'s request.
+    pub(super) fn respond(&self, nsp: &str, to: &str, response: &Response) {
+        if self.cluster_messages() {
             if let Ok(message) = ClusterMessage::response(&self.uid, nsp, response.clone()) {
-                self.append(&message);
+                self.send_cluster(&message, Some(to));
             }
             return;
         }
@@ -500,16 +451,16 @@ impl Cluster {
     /// Publishes a broadcast of `data` (`["event", ...args]`) to the
     /// other nodes, on the room's channel when there is exactly one room.
     pub(crate) fn publish_broadcast(&self, nsp: &str, data: Value, opts: Targets) {
-        if let Wire::Stream(_) = self.wire {
-            self.append(&ClusterMessage {
+        if self.cluster_messages() {
+            let message = ClusterMessage {
                 uid: self.uid.clone(),
                 nsp: nsp.to_owned(),
                 body: ClusterBody::Broadcast {
                     packet: AdapterPacket::event(nsp, data),
                     opts,
                 },
-            });
-            return;
+            };
+            return self.send_cluster(&message, None);
         }
         let channel = self
             .channels(nsp)
@@ -558,13 +509,14 @@ impl Cluster {
     /// channel, minus this node). A bus that does not answer within the
     /// requests timeout is an error: requests never hang.
     async fn other_nodes(&self, shared: &Shared, nsp: &str) -> Result<usize, BusError> {
-        let bus = match &self.wire {
-            Wire::PubSub(bus) => bus,
-            Wire::Stream(_) => {
+        let (bus, channel) = match (&self.wire, self.sharded_channels(nsp)) {
+            // `PUBSUB SHARDNUMSUB` on the namespace's channel.
+            (Wire::PubSub(bus), Some(sharded)) => (bus, sharded.namespace().to_owned()),
+            (Wire::PubSub(bus), None) => (bus, self.channels(nsp).request().to_owned()),
+            (Wire::Stream(_), _) => {
                 return Ok(lock(&self.state).nodes.count(nsp, shared.clock.now()));
             }
         };
-        let channel = self.channels(nsp).request().to_owned();
         let deadline = shared.clock.to_std(shared.clock.now() + self.timeout);
         let sleep = shared.runtime.sleep_until(deadline);
         let count = futures_lite::future::or(bus.subscriber_count(channel), async {
@@ -612,9 +564,7 @@ impl Cluster {
         kind: RequestType,
         make: impl FnOnce(String, String) -> Request,
     ) -> Result<Vec<Response>, ClusterError> {
-        if matches!(self.wire, Wire::Stream(_))
-            && matches!(kind, RequestType::Sockets | RequestType::AllRooms)
-        {
+        if self.cluster_messages() && matches!(kind, RequestType::Sockets | RequestType::AllRooms) {
             // The cluster adapter has no such request: this node's answer only.
             return Ok(Vec::new());
         }

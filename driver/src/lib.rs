@@ -41,9 +41,9 @@
 //!
 //! Imports between modules run one way, down: no module imports its own
 //! importers. From the top: `admin` > `io` (and `engine_io`, `testing`) >
-//! `namespace` > `operators`, `answer`, `streams` > `remote` > `cluster` > `socket` >
+//! `namespace` > `operators`, `answer`, `streams`, `sharded` > `remote` > `cluster` > `socket` >
 //! `shared` > the bottom floor (`conn`, `group`, `endpoint`, `host`, `outbox`, `jobs`, `bus`,
-//! `meter`, `observe`,
+//! `meter`, `observe`, `wire`,
 //! `handshake`, `admission`, `hooks`, `ack`, `accept`, `extensions`, `clock`, `payload`, `listener`,
 //! `message`, `runtime`, `error`, `sync`). The client stands beside the
 //! server floors, below `engine_io` (which re-exports its Engine.IO
@@ -91,12 +91,14 @@ mod payload;
 mod remote;
 mod runtime;
 mod serve;
+mod sharded;
 mod shared;
 mod socket;
 mod streams;
 mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod wire;
 
 pub use accept::accept_loop;
 pub use ack::AckError;
@@ -136,6 +138,8 @@ pub use socket::{AckSender, PacketError, Socket, SocketEmitter};
 /// Binary data for typed arguments: a `Bytes` anywhere in a payload
 /// travels as a binary attachment.
 pub use bytes::Bytes;
+/// Which rooms get a channel of their own on a sharded bus ([`Bus::sharded`]).
+pub use sio_core::adapter::SubscriptionMode;
 /// Why a client socket disconnected (socket.io-client's reason strings).
 pub use sio_core::client::DisconnectReason as ClientDisconnectReason;
 /// A client transport (`ClientConfig::engine.transports`).

@@ -222,6 +222,19 @@ impl Namespaces for Registry {
         Registry::names(self)
     }
 
+    fn room_changed(
+        &self,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        room: &str,
+        created: bool,
+        private: bool,
+    ) {
+        if let Some(cluster) = shared.cluster() {
+            cluster.room_changed(nsp, room, created, private);
+        }
+    }
+
     fn removed(&self, nsp: &str) {
         let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
         let Some(handlers) = inner.by_name.get(nsp).cloned() else {
@@ -633,6 +646,7 @@ impl Cluster {
         self: &Arc<Self>,
         shared: &Arc<Shared>,
         nsp: &str,
+        from: &str,
         request_id: Option<String>,
         data: Vec<Value>,
     ) {
@@ -647,7 +661,8 @@ impl Cluster {
             return;
         };
         let ack = ServerSideAck {
-            reply: request_id.map(|request_id| (self.clone(), Arc::from(nsp), request_id)),
+            reply: request_id
+                .map(|request_id| (self.clone(), Arc::from(nsp), from.to_owned(), request_id)),
         };
         // User code: called here, with no lock held.
         if let Some(future) = handler(payload, ack) {

@@ -99,6 +99,18 @@ pub(crate) trait Namespaces: Send + Sync + 'static {
     /// Every namespace's name.
     fn names(&self) -> Vec<Arc<str>>;
 
+    /// The core's room index created (`created`) or deleted `room` of
+    /// `nsp` (`private`: a socket's own id). Called while routing: it only
+    /// queues (the sharded cluster wire subscribes a channel per room).
+    fn room_changed(
+        &self,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        room: &str,
+        created: bool,
+        private: bool,
+    );
+
     /// The core removed `nsp`, a dynamic parent's emptied child
     /// (`cleanup_empty_child_namespaces`): forget it. Called while
     /// routing: it only updates the registry.

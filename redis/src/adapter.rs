@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_lite::FutureExt;
-use sio_core::adapter::DEFAULT_KEY;
+use sio_core::adapter::{SubscriptionMode, DEFAULT_KEY};
 use sio_driver::{BoxFuture, Bus, BusError, BusSink, DEFAULT_REQUESTS_TIMEOUT};
 
 use crate::backend::Backend;
@@ -47,6 +47,7 @@ impl std::fmt::Debug for RedisAdapter {
         f.debug_struct("RedisAdapter")
             .field("key", &self.link.options().key)
             .field("cluster", &self.link.is_cluster())
+            .field("sharded", &self.link.options().sharded)
             .field("runtime", &self.link.rt())
             .finish_non_exhaustive()
     }
@@ -67,6 +68,8 @@ enum Target {
     Single(String),
     /// A Redis Cluster, found from these nodes.
     Cluster(Vec<String>),
+    /// The same, with sharded pub/sub.
+    Sharded(Vec<String>),
     /// The master named `master` by these Sentinels.
     Sentinel {
         sentinels: Vec<String>,
@@ -93,6 +96,24 @@ impl RedisAdapter {
     /// summed over the nodes.
     pub fn cluster<S: Into<String>>(nodes: impl IntoIterator<Item = S>) -> RedisAdapterBuilder {
         RedisAdapterBuilder::new(Target::Cluster(nodes.into_iter().map(Into::into).collect()))
+    }
+
+    /// The options for the sharded adapter on a Redis 7 Cluster found from
+    /// `nodes`, as `createShardedAdapter` of `@socket.io/redis-adapter`:
+    /// `SPUBLISH`/`SSUBSCRIBE` on `{key}#{nsp}#` (every message),
+    /// `{key}#{nsp}#{uid}#` (responses to node `uid`) and, as
+    /// [`subscription_mode`](RedisAdapterBuilder::subscription_mode) says,
+    /// `{key}#{nsp}#{room}#` per room; each channel lives on its slot's
+    /// master only, so a message costs one node instead of every node.
+    /// Nodes are counted with `PUBSUB SHARDNUMSUB` on the namespace's
+    /// channel. A single Redis has no use for it (and the redis crate's
+    /// single-server connections have no sharded subscription): use
+    /// [`builder`](Self::builder) there.
+    pub fn sharded<S: Into<String>>(nodes: impl IntoIterator<Item = S>) -> RedisAdapterBuilder {
+        let mut builder =
+            RedisAdapterBuilder::new(Target::Sharded(nodes.into_iter().map(Into::into).collect()));
+        builder.options.sharded = Some(SubscriptionMode::default());
+        builder
     }
 }
 
@@ -123,6 +144,7 @@ impl RedisAdapterBuilder {
                 requests_timeout: DEFAULT_REQUESTS_TIMEOUT,
                 command_timeout: DEFAULT_COMMAND_TIMEOUT,
                 backoff: (DEFAULT_BACKOFF_FIRST, DEFAULT_BACKOFF_MAX),
+                sharded: None,
             },
             ca: None,
         }
@@ -142,6 +164,19 @@ impl RedisAdapterBuilder {
     /// `"socket.io"`). Every node of a cluster must use the same.
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.options.key = key.into();
+        self
+    }
+
+    /// Which rooms get a channel of their own on the sharded adapter (the
+    /// reference's `subscriptionMode`, default
+    /// [`Dynamic`](SubscriptionMode::Dynamic): every room but the sockets'
+    /// own; `Static`: none; `DynamicPrivate`: every room). Every node of a
+    /// cluster should use the same. Only [`RedisAdapter::sharded`] has one:
+    /// the other adapters ignore it.
+    pub fn subscription_mode(mut self, mode: SubscriptionMode) -> Self {
+        if self.options.sharded.is_some() {
+            self.options.sharded = Some(mode);
+        }
         self
     }
 
@@ -185,7 +220,7 @@ impl RedisAdapterBuilder {
                 let source = sentinel_source(&sentinels, &master, self.ca)?;
                 Backend::Single(single_link(source, self.options, rt, stopped).await?)
             }
-            Target::Cluster(nodes) => {
+            Target::Cluster(nodes) | Target::Sharded(nodes) => {
                 let builder = cluster_client(&nodes, self.ca)?;
                 let (link, lost) = ClusterLink::connect(builder, self.options, rt)
                     .await
@@ -297,6 +332,15 @@ impl Bus for RedisAdapter {
         Box::pin(async move { link.subscribe(channels, patterns).await })
     }
 
+    fn unsubscribe(&self, channels: Vec<String>) -> BoxFuture<Result<(), BusError>> {
+        let link = self.link.clone();
+        Box::pin(async move { link.unsubscribe(channels).await })
+    }
+
+    fn sharded(&self) -> Option<SubscriptionMode> {
+        self.link.options().sharded
+    }
+
     /// Queues the message before returning (so call order is publish
     /// order); one task sends the queue as pipelines.
     fn publish(&self, channel: String, payload: Bytes) -> BoxFuture<Result<(), BusError>> {
@@ -306,11 +350,17 @@ impl Bus for RedisAdapter {
     fn subscriber_count(&self, channel: String) -> BoxFuture<Result<usize, BusError>> {
         let link = self.link.clone();
         Box::pin(async move {
+            // Summed over the nodes by the redis crate on a cluster (a
+            // shard channel's subscribers are all on its slot's master).
+            let which = match link.options().sharded {
+                Some(_) => "SHARDNUMSUB",
+                None => "NUMSUB",
+            };
             let mut command = redis::cmd("PUBSUB");
-            command.arg("NUMSUB").arg(&channel);
+            command.arg(which).arg(&channel);
             let reply = link.command("PUBSUB NUMSUB", command).await?;
             numsub_count(&reply)
-                .ok_or_else(|| BusError(format!("PUBSUB NUMSUB {channel}: odd reply {reply:?}")))
+                .ok_or_else(|| BusError(format!("PUBSUB {which} {channel}: odd reply {reply:?}")))
         })
     }
 

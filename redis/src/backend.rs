@@ -53,6 +53,17 @@ impl Backend {
         }
     }
 
+    /// Unsubscribes from `channels` (a cluster link only: the single
+    /// link never needs it, as only the sharded adapter unsubscribes).
+    pub(crate) async fn unsubscribe(&self, channels: Vec<String>) -> Result<(), BusError> {
+        match self {
+            Self::Single(_) => Err(BusError(
+                "unsubscribe: only the sharded adapter (on a cluster) unsubscribes".into(),
+            )),
+            Self::Cluster(link) => link.unsubscribe(channels).await,
+        }
+    }
+
     pub(crate) async fn command(
         &self,
         what: &str,

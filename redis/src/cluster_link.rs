@@ -11,6 +11,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use bytes::Bytes;
+use futures_lite::FutureExt;
 use redis::aio::{AsyncPushSender, SendError};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
@@ -25,12 +26,20 @@ use crate::error::bus_error;
 use crate::link::{add_new, Options};
 use crate::runtime::Runtime;
 
+/// Shard channels the server dropped, waiting to be subscribed again;
+/// beyond this many the task resubscribes everything instead.
+const DROPPED_QUEUE: usize = 1024;
+
 /// What the pushes and the adapter share: where messages go, and where a
 /// lost node connection is signalled.
 struct Pushes {
     sink: OnceLock<BusSink>,
     /// One pending loss is enough: the task reconnects everything.
     lost: async_channel::Sender<BusError>,
+    /// Shard channels a server unsubscribed this node from: when their
+    /// slot moves to another master (resharding), Redis drops the shard
+    /// channel's subscribers, and the redis crate forgets them.
+    dropped: async_channel::Sender<Vec<u8>>,
 }
 
 impl AsyncPushSender for Pushes {
@@ -40,6 +49,17 @@ impl AsyncPushSender for Pushes {
                 if let (Some(sink), Some(message)) = (self.sink.get(), Msg::from_push_info(info)) {
                     if let Some(event) = message_event(&message) {
                         sink(event);
+                    }
+                }
+            }
+            PushKind::SUnsubscribe => {
+                // Also the confirmation of this node's own SUNSUBSCRIBE: the
+                // task only subscribes again to what is still remembered.
+                if let Some(redis::Value::BulkString(channel)) = info.data.first() {
+                    if self.dropped.try_send(channel.clone()).is_err() {
+                        let _ = self
+                            .lost
+                            .try_send(BusError("many shard channels dropped at once".into()));
                     }
                 }
             }
@@ -89,6 +109,8 @@ struct Subscribed {
 pub(crate) struct ClusterLink {
     connection: ClusterConnection,
     pushes: Arc<Pushes>,
+    /// The shard channels servers dropped (see [`Pushes::dropped`]).
+    dropped: async_channel::Receiver<Vec<u8>>,
     pub(crate) options: Options,
     pub(crate) rt: Runtime,
     state: Mutex<Subscribed>,
@@ -103,9 +125,11 @@ impl ClusterLink {
         rt: Runtime,
     ) -> Result<(Arc<Self>, async_channel::Receiver<BusError>), BusError> {
         let (lost, lost_rx) = async_channel::bounded(1);
+        let (dropped, dropped_rx) = async_channel::bounded(DROPPED_QUEUE);
         let pushes = Arc::new(Pushes {
             sink: OnceLock::new(),
             lost,
+            dropped,
         });
         let client: ClusterClient = builder
             .use_protocol(redis::ProtocolVersion::RESP3)
@@ -130,6 +154,7 @@ impl ClusterLink {
         let link = Arc::new(Self {
             connection,
             pushes,
+            dropped: dropped_rx,
             options,
             rt,
             state: Mutex::new(Subscribed::default()),
@@ -193,12 +218,39 @@ impl ClusterLink {
         self.subscribe_now(&channels, &patterns).await
     }
 
+    /// Unsubscribes and forgets `channels` (a reconnection does not
+    /// subscribe to them again).
+    pub(crate) async fn unsubscribe(&self, channels: Vec<String>) -> Result<(), BusError> {
+        self.lock()
+            .channels
+            .retain(|known| !channels.contains(known));
+        let mut connection = self.connection.clone();
+        for channel in &channels {
+            if self.options.sharded.is_some() {
+                self.bounded("SUNSUBSCRIBE", connection.sunsubscribe(channel))
+                    .await?;
+            } else {
+                self.bounded("UNSUBSCRIBE", connection.unsubscribe(channel))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn subscribe_now(
         &self,
         channels: &[String],
         patterns: &[String],
     ) -> Result<(), BusError> {
         let mut connection = self.connection.clone();
+        if self.options.sharded.is_some() {
+            // One command per channel: each goes to its own slot's master.
+            for channel in channels {
+                self.bounded("SSUBSCRIBE", connection.ssubscribe(channel))
+                    .await?;
+            }
+            return Ok(());
+        }
         // Patterns first, as the reference adapter does: once a node is
         // counted on the request channel, it has its broadcast pattern.
         if !patterns.is_empty() {
@@ -245,9 +297,27 @@ impl ClusterLink {
 
     /// The background task: on a lost node connection reports `Down`,
     /// then waits (with backoff) until every master answers, subscribes
-    /// again and reports `Up`. Runs until dropped.
+    /// again and reports `Up`; subscribes again to each shard channel a
+    /// server dropped while this node still wants it (its slot moved to
+    /// another master). Runs until dropped.
     pub(crate) async fn run(self: Arc<Self>, lost: async_channel::Receiver<BusError>) {
-        while let Ok(why) = lost.recv().await {
+        loop {
+            let why = match async { lost.recv().await.map_or(Wake::Closed, Wake::Lost) }
+                .or(async {
+                    self.dropped
+                        .recv()
+                        .await
+                        .map_or(Wake::Closed, Wake::Dropped)
+                })
+                .await
+            {
+                Wake::Dropped(channel) => {
+                    self.subscribe_again(channel).await;
+                    continue;
+                }
+                Wake::Lost(why) => why,
+                Wake::Closed => return,
+            };
             {
                 let mut state = self.lock();
                 if !state.reported_down {
@@ -258,6 +328,26 @@ impl ClusterLink {
             }
             self.recover().await;
             while lost.try_recv().is_ok() {}
+        }
+    }
+
+    /// SSUBSCRIBEs `channel` again if this node still wants it; the redis
+    /// crate follows the slot to its new master (`MOVED`). A failure is
+    /// handled as a lost node: everything is subscribed again.
+    async fn subscribe_again(&self, channel: Vec<u8>) {
+        let Ok(channel) = String::from_utf8(channel) else {
+            return;
+        };
+        if self.options.sharded.is_none() || !self.lock().channels.contains(&channel) {
+            return;
+        }
+        tracing::info!(%channel, "sio-redis: a shard channel was dropped (resharding?); subscribing again");
+        let mut connection = self.connection.clone();
+        if let Err(error) = self
+            .bounded("SSUBSCRIBE", connection.ssubscribe(&channel))
+            .await
+        {
+            let _ = self.pushes.lost.try_send(error);
         }
     }
 
@@ -290,6 +380,13 @@ impl ClusterLink {
             delay = delay.saturating_mul(2).min(longest);
         }
     }
+}
+
+/// What woke the background task.
+enum Wake {
+    Lost(BusError),
+    Dropped(Vec<u8>),
+    Closed,
 }
 
 /// The push sender handed to the redis crate (it wants an owned sender).

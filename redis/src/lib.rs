@@ -24,7 +24,9 @@
 //!
 //! Deployments: a single Redis ([`RedisAdapter::builder`]), a Redis
 //! Cluster ([`RedisAdapter::cluster`]: the redis crate's cluster client,
-//! same channels and messages as Node's adapter on a cluster client), the
+//! same channels and messages as Node's adapter on a cluster client; or
+//! [`RedisAdapter::sharded`]: sharded pub/sub, as Node's
+//! `createShardedAdapter`), the
 //! master Redis Sentinel names ([`RedisAdapter::sentinel`], asked again on
 //! every reconnection), each over TLS with `rediss://` (feature `tls`,
 //! rustls on ring; `tls_ca` for a private CA).
@@ -61,6 +63,8 @@ pub use adapter::{
     DEFAULT_COMMAND_TIMEOUT,
 };
 pub use error::ConnectError;
+/// The sharded adapter's subscription mode ([`RedisAdapterBuilder::subscription_mode`]).
+pub use sio_core::adapter::SubscriptionMode;
 pub use streams::{
     RedisStreamsAdapter, RedisStreamsAdapterBuilder, DEFAULT_BLOCK_TIME, DEFAULT_MAX_LEN,
     DEFAULT_READ_COUNT, DEFAULT_STREAM_NAME,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures_lite::{FutureExt, StreamExt};
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use redis::{AsyncConnectionConfig, Msg};
+use sio_core::adapter::SubscriptionMode;
 use sio_driver::{BusError, BusEvent, BusSink};
 
 use crate::error::bus_error;
@@ -24,6 +25,9 @@ pub(crate) struct Options {
     pub(crate) command_timeout: Duration,
     /// The first and the longest wait between two reconnection attempts.
     pub(crate) backoff: (Duration, Duration),
+    /// On a cluster: sharded pub/sub (`SPUBLISH`, `SSUBSCRIBE`) with the
+    /// sharded adapter's protocol in this subscription mode.
+    pub(crate) sharded: Option<SubscriptionMode>,
 }
 
 /// What the adapter and its background task share.

@@ -1,5 +1,5 @@
-//! The publisher: `PUBLISH` commands queued in call order and written to
-//! Redis by one task, pipelined.
+//! The publisher: `PUBLISH` (the sharded adapter: `SPUBLISH`) commands
+//! queued in call order and written to Redis by one task, pipelined.
 //!
 //! [`Bus::publish`](sio_driver::Bus::publish) must fix the order when
 //! it is called. The redis crate's multiplexed connection only queues a
@@ -13,11 +13,13 @@
 use bytes::Bytes;
 use sio_driver::{BoxFuture, BusError};
 
+use redis::cluster_routing::Slot;
+
 use crate::backend::Backend;
 
 /// Messages queued and not yet sent; beyond this `publish` fails at once.
 const QUEUE: usize = 65_536;
-/// The most `PUBLISH` commands sent in one pipeline.
+/// The most `PUBLISH` (`SPUBLISH`) commands sent in one pipeline.
 const MAX_BATCH: usize = 512;
 
 /// One queued message and where its outcome goes.
@@ -81,32 +83,74 @@ async fn run(link: Backend, queued: async_channel::Receiver<Publish>) {
                 Err(_) => break,
             }
         }
-        let mut pipeline = redis::pipe();
-        for publish in &batch {
-            pipeline
-                .cmd("PUBLISH")
-                .arg(&publish.channel)
-                .arg(publish.payload.as_ref());
-        }
-        // On a cluster every PUBLISH goes to one node (the master of the
-        // key prefix's slot), so they stay in call order.
-        let outcome = link
-            .pipeline("PUBLISH", &link.options().key, pipeline)
-            .await
-            .and_then(|replies| {
-                if replies.len() == batch.len() {
-                    Ok(())
-                } else {
-                    Err(BusError(format!(
-                        "PUBLISH: {} replies to {} commands",
-                        replies.len(),
-                        batch.len()
-                    )))
-                }
-            });
-        for publish in batch.drain(..) {
+        let outcomes = match link.options().sharded {
+            None => {
+                // On a cluster every PUBLISH goes to one node (the master
+                // of the key prefix's slot), so they stay in call order.
+                let all: Vec<&Publish> = batch.iter().collect();
+                let outcome = send(&link, "PUBLISH", &link.options().key, &all).await;
+                vec![outcome; batch.len()]
+            }
+            Some(_) => send_sharded(&link, &batch).await,
+        };
+        for (publish, outcome) in batch.drain(..).zip(outcomes) {
             // The caller may have dropped its future: nobody to tell.
-            let _ = publish.done.try_send(outcome.clone());
+            let _ = publish.done.try_send(outcome);
         }
     }
+}
+
+/// Sends `batch` as one pipeline of `command`s to the node of `key`.
+async fn send(
+    link: &Backend,
+    command: &str,
+    key: &str,
+    batch: &[&Publish],
+) -> Result<(), BusError> {
+    let mut pipeline = redis::pipe();
+    for publish in batch {
+        pipeline
+            .cmd(command)
+            .arg(&publish.channel)
+            .arg(publish.payload.as_ref());
+    }
+    let replies = link.pipeline(command, key, pipeline).await?;
+    if replies.len() == batch.len() {
+        Ok(())
+    } else {
+        Err(BusError(format!(
+            "{command}: {} replies to {} commands",
+            replies.len(),
+            batch.len()
+        )))
+    }
+}
+
+/// `SPUBLISH`es `batch`: a shard channel lives on its slot's master, so
+/// the batch goes as one pipeline per slot, in call order within each (one
+/// channel's messages keep their order; the reference promises no order
+/// across channels either). The outcomes, in `batch` order.
+async fn send_sharded(link: &Backend, batch: &[Publish]) -> Vec<Result<(), BusError>> {
+    let slots: Vec<Slot> = batch
+        .iter()
+        .map(|publish| Slot::for_key(&publish.channel))
+        .collect();
+    let mut outcomes: Vec<Option<Result<(), BusError>>> = vec![None; batch.len()];
+    for first in 0..batch.len() {
+        if outcomes[first].is_some() {
+            continue;
+        }
+        let members: Vec<usize> = (first..batch.len())
+            .filter(|&i| slots[i] == slots[first] && outcomes[i].is_none())
+            .collect();
+        let group: Vec<&Publish> = members.iter().map(|&i| &batch[i]).collect();
+        let outcome = send(link, "SPUBLISH", &group[0].channel, &group).await;
+        for i in members {
+            outcomes[i] = Some(outcome.clone());
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.unwrap_or_else(|| Err(BusError("SPUBLISH: not sent".into()))))
+        .collect()
 }

@@ -82,7 +82,8 @@ fn announce(port: u16) -> std::io::Result<()> {
 /// `io` joined to the cluster: through the pub/sub adapter, or through the
 /// streams adapter when `CLUSTER_ADAPTER=streams` (as node-server.js).
 /// `redis-url` is one Redis URL, or `cluster:URL,URL,...` for a Redis
-/// Cluster (pub/sub adapter); `REDIS_CA` (a PEM file) is the CA a
+/// Cluster (pub/sub adapter, or the sharded one with
+/// `CLUSTER_ADAPTER=sharded`); `REDIS_CA` (a PEM file) is the CA a
 /// `rediss://` server's certificate must chain to.
 async fn join(io: SocketIo, args: &Args) -> std::io::Result<SocketIo> {
     if std::env::var("CLUSTER_ADAPTER").as_deref() == Ok("streams") {
@@ -98,7 +99,10 @@ async fn join(io: SocketIo, args: &Args) -> std::io::Result<SocketIo> {
             .map_err(std::io::Error::other)?;
         return Ok(io.with_stream_adapter(adapter));
     }
+    let sharded = std::env::var("CLUSTER_ADAPTER").as_deref() == Ok("sharded");
     let mut builder = match args.redis_url.strip_prefix("cluster:") {
+        // CLUSTER_ADAPTER=sharded: sharded pub/sub, the default mode.
+        Some(nodes) if sharded => RedisAdapter::sharded(nodes.split(',')),
         Some(nodes) => RedisAdapter::cluster(nodes.split(',')),
         None => RedisAdapter::builder(args.redis_url.as_str()),
     };

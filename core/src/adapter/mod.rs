@@ -22,6 +22,7 @@ mod incoming;
 mod message;
 mod nodes;
 mod requests;
+mod sharded;
 
 pub use channel::{uid_from_random, ChannelKind, Channels, DEFAULT_KEY};
 pub use incoming::{read_incoming, Ignored, Incoming};
@@ -35,6 +36,10 @@ pub use message::{
 };
 pub use nodes::{Nodes, MAX_NODES};
 pub use requests::{Fed, Finished, Outcome, PendingRequests, RegisterError};
+pub use sharded::{
+    looks_like_a_socket_id, RoomChange, RoomChannels, ShardedChannelKind, ShardedChannels,
+    SubscriptionMode, MAX_ROOM_CHANNELS,
+};
 // The values and their codecs live below both this module and `packet`
 // (the MessagePack parser speaks them too).
 pub use crate::msgpack::{

@@ -201,14 +201,25 @@ impl<P: Parser> Server<P> {
     pub fn join(&mut self, socket: SocketId, room: &str) -> Result<(), ServerError> {
         let state = self
             .sessions
-            .socket_mut(socket)
+            .socket(socket)
             .ok_or(ServerError::UnknownSocket)?;
         if state.rooms.contains(room) {
             return Ok(());
         }
+        // Only asked when the room may be new and reported.
+        let private = self.room_events && self.is_socket_id(&state.nsp, &state.sid, room);
+        let Some(state) = self.sessions.socket_mut(socket) else {
+            return Err(ServerError::UnknownSocket);
+        };
         let room = ByteString::from(room);
         if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
-            namespace.join(socket, room.clone());
+            if namespace.join(socket, room.clone()) && self.room_events {
+                self.events.push_back(Event::RoomCreated {
+                    nsp: state.nsp.clone(),
+                    private,
+                    room: room.clone(),
+                });
+            }
         }
         state.rooms.insert(room.clone());
         if self.observer_events {
@@ -219,6 +230,21 @@ impl<P: Parser> Server<P> {
         Ok(())
     }
 
+    /// Whether `room` is the id of a socket of namespace `nsp` (the
+    /// reference adapter's `sids.has(room)`); `sid` is the asking socket's.
+    /// Ids all have one length: other rooms are not looked up.
+    fn is_socket_id(&self, nsp: &str, sid: &str, room: &str) -> bool {
+        room == sid
+            || (room.len() == sid.len()
+                && self.namespaces.get(nsp).is_some_and(|namespace| {
+                    namespace.sockets().iter().any(|id| {
+                        self.sessions
+                            .socket(*id)
+                            .is_some_and(|other| &*other.sid == room)
+                    })
+                }))
+    }
+
     /// Takes `socket` out of `room`; an empty room disappears.
     pub fn leave(&mut self, socket: SocketId, room: &str) -> Result<(), ServerError> {
         let state = self
@@ -227,7 +253,12 @@ impl<P: Parser> Server<P> {
             .ok_or(ServerError::UnknownSocket)?;
         if state.rooms.remove(room) {
             if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
-                namespace.leave(socket, room);
+                if namespace.leave(socket, room) && self.room_events {
+                    self.events.push_back(Event::RoomDeleted {
+                        nsp: state.nsp.clone(),
+                        room: ByteString::from(room),
+                    });
+                }
             }
             if self.observer_events {
                 let nsp = state.nsp.clone();

@@ -74,7 +74,13 @@ impl<P: Parser> Server<P> {
             recovered,
         );
         for room in core::iter::once(sid.clone()).chain(rooms) {
-            namespace.join(socket, room.clone());
+            if namespace.join(socket, room.clone()) && self.room_events {
+                self.events.push_back(Event::RoomCreated {
+                    nsp: pending.nsp.clone(),
+                    private: room == sid,
+                    room: room.clone(),
+                });
+            }
             state.rooms.insert(room);
         }
         self.sessions.add_socket(state);

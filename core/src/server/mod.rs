@@ -95,6 +95,8 @@ pub struct Server<P: Parser = ParserKind> {
     compress: bool,
     /// Whether joins, leaves and upgrades are reported ([`Event::RoomJoined`], ...).
     observer_events: bool,
+    /// Whether rooms created and deleted are reported ([`Event::RoomCreated`]).
+    room_events: bool,
     namespaces: BTreeMap<ByteString, Namespace>,
     /// Sessions, each with its sockets.
     sessions: Sessions<P::Decoder>,
@@ -145,6 +147,7 @@ impl<P: Parser> Server<P> {
             cleanup_empty_child_namespaces: config.cleanup_empty_child_namespaces,
             compress: true,
             observer_events: false,
+            room_events: false,
             namespaces,
             sessions: Sessions::new(),
             requests: BTreeMap::new(),
@@ -319,6 +322,14 @@ impl<P: Parser> Server<P> {
     /// observers such as the Admin UI want them).
     pub fn set_observer_events(&mut self, enabled: bool) {
         self.observer_events = enabled;
+    }
+
+    /// Whether the room index reports each room it creates and deletes as
+    /// [`Event::RoomCreated`] and [`Event::RoomDeleted`] (off by default:
+    /// the sharded cluster adapter subscribes a channel per room with them,
+    /// as socket.io-adapter's `create-room` and `delete-room`).
+    pub fn set_room_events(&mut self, enabled: bool) {
+        self.room_events = enabled;
     }
 
     /// Whether the namespace `name` exists.

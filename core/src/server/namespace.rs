@@ -53,33 +53,45 @@ impl Namespace {
         self.sockets.insert(socket);
     }
 
-    /// Removes `socket` and its entries in `rooms` (the rooms it was in).
+    /// Removes `socket` and its entries in `rooms` (the rooms it was in);
+    /// `deleted` gets each room that is now empty, hence gone.
     pub(crate) fn remove_socket<'a>(
         &mut self,
         socket: SocketId,
         rooms: impl IntoIterator<Item = &'a ByteString>,
+        mut deleted: impl FnMut(&'a ByteString),
     ) {
         self.sockets.remove(&socket);
         for room in rooms {
-            self.leave(socket, room);
+            if self.leave(socket, room) {
+                deleted(room);
+            }
         }
     }
 
-    pub(crate) fn join(&mut self, socket: SocketId, room: ByteString) {
+    /// Puts `socket` in `room`; true when the room was created by it.
+    pub(crate) fn join(&mut self, socket: SocketId, room: ByteString) -> bool {
         match self.rooms.entry(room) {
             Entry::Vacant(entry) => {
                 entry.insert(Members::One(socket));
+                true
             }
-            Entry::Occupied(mut entry) => entry.get_mut().insert(socket),
+            Entry::Occupied(mut entry) => {
+                entry.get_mut().insert(socket);
+                false
+            }
         }
     }
 
-    pub(crate) fn leave(&mut self, socket: SocketId, room: &str) {
+    /// Takes `socket` out of `room`; true when that deleted the room.
+    pub(crate) fn leave(&mut self, socket: SocketId, room: &str) -> bool {
         if let Some(members) = self.rooms.get_mut(room) {
             if members.remove(socket) {
                 self.rooms.remove(room);
+                return true;
             }
         }
+        false
     }
 
     pub(crate) fn sockets(&self) -> &BTreeSet<SocketId> {
@@ -254,7 +266,7 @@ mod tests {
         ns.leave(SocketId(1), "a");
         assert_eq!(ns.room_count(), 1);
         let rooms = [ByteString::from("a")];
-        ns.remove_socket(SocketId(2), rooms.iter());
+        ns.remove_socket(SocketId(2), rooms.iter(), |_| {});
         assert_eq!(ns.room_count(), 0);
         assert!(ns.sockets().contains(&SocketId(1)));
     }

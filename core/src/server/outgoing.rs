@@ -64,7 +64,15 @@ impl<P: Parser> Server<P> {
         };
         let mut emptied = false;
         if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
-            namespace.remove_socket(socket, state.rooms.iter());
+            let (events, room_events) = (&mut self.events, self.room_events);
+            namespace.remove_socket(socket, state.rooms.iter(), |room| {
+                if room_events {
+                    events.push_back(Event::RoomDeleted {
+                        nsp: state.nsp.clone(),
+                        room: room.clone(),
+                    });
+                }
+            });
             emptied =
                 self.cleanup_empty_child_namespaces && namespace.child && namespace.is_empty();
         }

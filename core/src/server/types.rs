@@ -267,6 +267,26 @@ pub enum Event {
     },
     /// A request was refused (Node's `io.engine.on("connection_error")`).
     ConnectionError(Box<ConnectionError>),
+    /// A room appeared in a namespace's room index: its first socket
+    /// joined it (only with
+    /// [`Server::set_room_events`](super::Server::set_room_events)).
+    RoomCreated {
+        /// The namespace.
+        nsp: ByteString,
+        /// The room.
+        room: ByteString,
+        /// Whether it is the id of one of the namespace's sockets (a
+        /// socket's own room, or a room named after another socket).
+        private: bool,
+    },
+    /// A room's last socket left it (or disconnected), so it is gone
+    /// (only with [`Server::set_room_events`](super::Server::set_room_events)).
+    RoomDeleted {
+        /// The namespace.
+        nsp: ByteString,
+        /// The room.
+        room: ByteString,
+    },
     /// A socket left a room it was in (only with
     /// [`Server::set_observer_events`](super::Server::set_observer_events); not
     /// reported for the rooms a disconnecting socket leaves).

@@ -781,6 +781,12 @@ impl Shared {
                     observer.core_event(server, Event::Upgraded { session });
                 }
             }
+            Event::RoomCreated { nsp, room, private } => self
+                .namespaces
+                .room_changed(self, &nsp, &room, true, private),
+            Event::RoomDeleted { nsp, room } => self
+                .namespaces
+                .room_changed(self, &nsp, &room, false, false),
             event @ (Event::RoomJoined { .. } | Event::RoomLeft { .. }) => {
                 if let Some(observer) = self.observer.get() {
                     observer.core_event(server, event);

@@ -329,6 +329,59 @@ impl ClusterMessage {
     }
 }
 
+/// The whole message as one pub/sub payload, as `@socket.io/redis-adapter`'s
+/// sharded adapter (`createShardedAdapter`) publishes it: the object
+/// `{type, data, uid, nsp}` (socket.io-adapter sets `uid` and `nsp` after
+/// `type` and `data`) as `JSON.stringify`, or as notepack MessagePack when
+/// it holds a buffer and its type may carry one. Readers tell the two apart
+/// as the reference does: JSON when the first byte is `{`.
+impl ClusterMessage {
+    /// The payload, in the reference's key order.
+    pub fn to_payload(&self) -> Result<Vec<u8>, TooLarge> {
+        let kind = self.kind();
+        let data = self.data();
+        let binary = kind.may_contain_binary() && data.as_ref().is_some_and(has_binary);
+        let mut entries = vec![entry("type", Value::Int(kind as i64))];
+        entries.extend(data.map(|data| entry("data", data)));
+        entries.push(entry("uid", Value::str(self.uid.as_str())));
+        entries.push(entry("nsp", Value::str(self.nsp.as_str())));
+        let whole = Value::Map(entries);
+        if binary {
+            value::to_vec(&whole)
+        } else {
+            Ok(json::to_json(&whole).into_bytes())
+        }
+    }
+
+    /// Reads a payload (JSON or MessagePack); anything that is not a
+    /// message of a known type with its fields is an error.
+    pub fn from_payload(payload: &[u8]) -> Result<ClusterMessage, MessageError> {
+        if payload.len() > MAX_DATA_LEN {
+            return Err(MessageError::Field(""));
+        }
+        let whole = if payload.first() == Some(&b'{') {
+            let text = core::str::from_utf8(payload).map_err(|_| MessageError::Field(""))?;
+            json::from_json(text).map_err(MessageError::Json)?
+        } else {
+            value::decode(&Bytes::copy_from_slice(payload)).map_err(MessageError::MsgPack)?
+        };
+        whole.as_map().ok_or(MessageError::Field(""))?;
+        let uid = string(&whole, "uid")?;
+        let nsp = string(&whole, "nsp")?;
+        let number = whole
+            .get("type")
+            .and_then(Value::as_i64)
+            .ok_or(MessageError::Field("type"))?;
+        let kind = ClusterType::from_number(number).ok_or(MessageError::UnknownType(number))?;
+        let data = match whole.get("data") {
+            None | Some(Value::Nil) => None,
+            Some(data) => Some(data),
+        };
+        let body = body(kind, &uid, data)?;
+        Ok(ClusterMessage { uid, nsp, body })
+    }
+}
+
 /// `data` as the reference reads it: JSON when it starts with `{`, else
 /// base64 MessagePack.
 fn read_data(bytes: &[u8]) -> Result<Value, MessageError> {
