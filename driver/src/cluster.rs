@@ -34,10 +34,11 @@ use super::bus::{Bus, BusError, BusEvent, StreamBus};
 use super::runtime::BoxFuture;
 use super::shared::Shared;
 use super::sync::lock;
+use crate::clock::Clock;
 use sio_core::adapter::{
-    read_incoming, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind, Channels,
-    ClusterBody, ClusterMessage, FetchedSocket, Finished, Incoming, Nodes, PendingRequests,
-    Request, RequestType, Response, Targets, Value,
+    read_incoming, rearms_heartbeat, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind,
+    Channels, ClusterBody, ClusterMessage, FetchedSocket, Finished, Heartbeats, Incoming, Nodes,
+    PendingRequests, Request, RequestType, Response, Targets, Value,
 };
 use sio_core::time::Instant;
 
@@ -90,6 +91,8 @@ pub(super) struct ClusterState {
     waiters: HashMap<String, Sender<Finished>>,
     /// The other nodes heard on the stream (the streams wire only).
     pub(super) nodes: Nodes,
+    /// When each namespace heartbeats next (the streams wire only).
+    pub(super) heartbeats: Heartbeats,
 }
 
 /// How this node reaches the others.
@@ -130,6 +133,11 @@ pub(crate) struct Cluster {
     key: String,
     pub(super) timeout: Duration,
     connected: AtomicBool,
+    /// Left the cluster (ADAPTER_CLOSE sent): nothing more goes out or is
+    /// handled.
+    pub(super) closed: AtomicBool,
+    /// The server's clock (heartbeats are timed on it).
+    pub(super) clock: Clock,
     pub(super) state: Mutex<ClusterState>,
     outbox: Sender<Outgoing>,
     /// Request ids when the OS has no random source.
@@ -149,12 +157,18 @@ fn random_uid(fallback: &AtomicU64) -> String {
 pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
     let (outbox, outgoing) = async_channel::bounded(PUBLISH_QUEUE);
     let fallback_ids = AtomicU64::new(1);
-    let (key, timeout, heartbeat_timeout) = match &wire {
-        Wire::PubSub(bus) => (bus.key().to_owned(), bus.requests_timeout(), Duration::ZERO),
+    let (key, timeout, heartbeat_timeout, heartbeat_interval) = match &wire {
+        Wire::PubSub(bus) => (
+            bus.key().to_owned(),
+            bus.requests_timeout(),
+            Duration::ZERO,
+            Duration::ZERO,
+        ),
         Wire::Stream(log) => (
             String::from(sio_core::adapter::DEFAULT_KEY),
             log.requests_timeout(),
             log.heartbeat_timeout(),
+            log.heartbeat_interval(),
         ),
     };
     let cluster = Arc::new(Cluster {
@@ -163,11 +177,14 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
         timeout,
         wire: wire.clone(),
         connected: AtomicBool::new(true),
+        closed: AtomicBool::new(false),
+        clock: shared.clock.clone(),
         state: Mutex::new(ClusterState {
             namespaces: HashSet::new(),
             requests: PendingRequests::new(),
             waiters: HashMap::new(),
             nodes: Nodes::new(heartbeat_timeout),
+            heartbeats: Heartbeats::new(heartbeat_interval),
         }),
         outbox,
         fallback_ids,
@@ -179,6 +196,8 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
     if let Wire::Stream(_) = wire {
         // Sessions and offsets live in Redis, as with Node's cluster adapter.
         shared.process(|server, _| server.use_external_recovery_store());
+        // A socket's emits go through the stream too (`streams.rs`).
+        let _ = shared.logged_emits.set(cluster.clone());
     }
     tracing::info!(uid = %cluster.uid, key = %cluster.key, "joining the cluster");
     let (events, incoming) = async_channel::bounded(EVENT_QUEUE);
@@ -193,7 +212,7 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
             log.start(sink);
             shared.spawn(Cluster::heartbeat_loop(
                 Arc::downgrade(shared),
-                log.heartbeat_interval(),
+                heartbeat_interval,
             ));
         }
     }
@@ -414,6 +433,17 @@ impl Cluster {
     /// Queues `message` for the stream; `then` runs once it is stored
     /// (with its id), in append order, or at once if it cannot be queued.
     pub(super) fn append_then(&self, message: &ClusterMessage, then: Option<Then>) {
+        if self.closed.load(Ordering::Acquire) {
+            if let Some(then) = then {
+                then(None);
+            }
+            return;
+        }
+        if rearms_heartbeat(&message.body) {
+            lock(&self.state)
+                .heartbeats
+                .rearm(&message.nsp, self.clock.now());
+        }
         let fields = match message.to_fields() {
             Ok(fields) => fields
                 .into_iter()
