@@ -51,6 +51,7 @@ mod publisher;
 mod reply;
 mod runtime;
 mod source;
+mod stream_link;
 mod stream_tasks;
 mod streams;
 #[cfg(feature = "tls")]
