@@ -82,7 +82,9 @@ async function startRedis(opts) {
   const services = await startServices(kind);
   if (kind === "tls") process.env.REDIS_CA = services.ca;
   const redisUrl = kind === "cluster" ? `cluster:${services.urls.join(",")}` : services.urls[0];
-  const ready = kind === "cluster" ? (n) => waitForSubscriptions(services.urls, n) : async () => {};
+  // Streams nodes subscribe to nothing: they wait to count each other instead.
+  const subscribes = kind === "cluster" && opts.adapter !== "streams";
+  const ready = subscribes ? (n) => waitForSubscriptions(services.urls, n) : async () => {};
   return { redis: { kill: services.stop }, redisUrl, ready };
 }
 

@@ -121,11 +121,14 @@ fn announce(port: u16) -> std::io::Result<()> {
 /// `io` joined to the cluster: through the pub/sub adapter, or through the
 /// streams adapter when `CLUSTER_ADAPTER=streams` (as node-server.js).
 /// `redis-url` is one Redis URL, or `cluster:URL,URL,...` for a Redis
-/// Cluster (pub/sub adapter); `REDIS_CA` (a PEM file) is the CA a
+/// Cluster (either adapter); `REDIS_CA` (a PEM file) is the CA a
 /// `rediss://` server's certificate must chain to.
 async fn join(io: SocketIo, args: &Args) -> std::io::Result<SocketIo> {
     if std::env::var("CLUSTER_ADAPTER").as_deref() == Ok("streams") {
-        let mut builder = RedisStreamsAdapter::builder(args.redis_url.as_str());
+        let mut builder = match args.redis_url.strip_prefix("cluster:") {
+            Some(nodes) => RedisStreamsAdapter::cluster(nodes.split(',')),
+            None => RedisStreamsAdapter::builder(args.redis_url.as_str()),
+        };
         if let Some(ca) = std::env::var_os("REDIS_CA") {
             builder = builder.tls_ca(std::fs::read(ca)?);
         }
