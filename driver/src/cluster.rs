@@ -611,7 +611,7 @@ impl Cluster {
         shared: &Arc<Shared>,
         request_id: String,
         kind: RequestType,
-        other_nodes: usize,
+        other_nodes: Others,
         timeout: Duration,
     ) -> Waiting {
         let deadline = shared.clock.now() + timeout;
@@ -619,9 +619,14 @@ impl Cluster {
         {
             let mut state = lock(&self.state);
             // Ids are random; a clash only loses this request's responses.
-            let _ = state
-                .requests
-                .register(&request_id, kind, other_nodes, deadline);
+            let _ = match other_nodes {
+                Others::Count(count) => state.requests.register(&request_id, kind, count, deadline),
+                Others::Uids(uids) => {
+                    state
+                        .requests
+                        .register_nodes(&request_id, kind, uids, deadline)
+                }
+            };
             state.waiters.insert(request_id.clone(), tx);
         }
         Waiting {
@@ -648,11 +653,17 @@ impl Cluster {
             // The cluster adapter has no such request: this node's answer only.
             return Ok(Vec::new());
         }
-        let others = self
-            .other_nodes(shared, nsp)
-            .await
-            .map_err(ClusterError::Bus)?;
-        if others == 0 {
+        let others = match self.wire {
+            // Node's `missingUids`: a node that leaves meanwhile is not waited for.
+            Wire::Stream(_) => Others::Uids(lock(&self.state).nodes.uids(nsp, shared.clock.now())),
+            Wire::PubSub(_) => Others::Count(
+                self.other_nodes(shared, nsp)
+                    .await
+                    .map_err(ClusterError::Bus)?,
+            ),
+        };
+        if matches!(&others, Others::Count(0)) || matches!(&others, Others::Uids(u) if u.is_empty())
+        {
             return Ok(Vec::new());
         }
         let request_id = self.new_id();
@@ -735,7 +746,7 @@ impl Cluster {
             shared,
             request_id.clone(),
             RequestType::Broadcast,
-            usize::MAX,
+            Others::Count(usize::MAX),
             timeout,
         );
         let request = Request::Broadcast {
@@ -821,6 +832,14 @@ impl Cluster {
             }
         }
     }
+}
+
+/// The other nodes a request waits for.
+enum Others {
+    /// That many answers (the pub/sub wire counts subscribers).
+    Count(usize),
+    /// One from each of these nodes (the streams wire knows them).
+    Uids(std::collections::BTreeSet<String>),
 }
 
 /// A request's end, awaited; dropping it forgets the request.

@@ -65,7 +65,13 @@ impl Cluster {
         match message.body {
             ClusterBody::InitialHeartbeat => self.heartbeat(nsp),
             ClusterBody::Heartbeat => {}
-            ClusterBody::AdapterClose => lock(&self.state).nodes.remove(nsp, &message.uid),
+            ClusterBody::AdapterClose => {
+                // Node's `removeNode`: not counted, not waited for.
+                let mut state = lock(&self.state);
+                state.nodes.remove(nsp, &message.uid);
+                state.requests.node_left(&message.uid);
+                self.settle(&mut state, shared.clock.now());
+            }
             ClusterBody::Broadcast { packet, opts } => {
                 let broadcast = BroadcastMessage {
                     uid: message.uid.clone(),
@@ -77,7 +83,7 @@ impl Cluster {
             ClusterBody::Request(request) => self.answer(shared, nsp, request),
             ClusterBody::Response(response) => {
                 let mut state = lock(&self.state);
-                let _ = state.requests.feed(response);
+                let _ = state.requests.feed_from(&message.uid, response);
                 self.settle(&mut state, shared.clock.now());
             }
         }

@@ -158,6 +158,45 @@ fn heartbeats_wait_an_interval_after_the_last_request_and_shutdown_leaves() {
 }
 
 #[test]
+fn a_node_that_leaves_is_no_longer_waited_for() {
+    let rt = VirtualRuntime::new();
+    let log = MemoryLog::default();
+    let io = SocketIo::with_runtime(rt.clone(), Config::default()).with_stream_adapter(log.clone());
+    rt.run_until_idle();
+    from_other(&log, "2");
+    rt.run_until_idle();
+    // The other node never answers; then it leaves (ADAPTER_CLOSE): the
+    // request completes then, not at its timeout (time does not move).
+    let asking = io.clone();
+    let request = rt.spawn_task(async move {
+        asking
+            .server_side_emit_with_ack::<_, serde_json::Value>("ping", &1)
+            .await
+    });
+    rt.run_until_idle();
+    assert!(!request.is_finished());
+    assert_eq!(count(&log.types(), "9"), 1);
+    from_other(&log, "13");
+    rt.run_until_idle();
+    assert!(request.is_finished());
+    assert_eq!(
+        request.take().expect("no error"),
+        Vec::<serde_json::Value>::new()
+    );
+    // Nor counted for the next one: it does not even go out.
+    let asking = io.clone();
+    let next = rt.spawn_task(async move {
+        asking
+            .server_side_emit_with_ack::<_, serde_json::Value>("ping", &2)
+            .await
+    });
+    rt.run_until_idle();
+    assert!(next.is_finished());
+    assert_eq!(count(&log.types(), "9"), 1);
+    log.close(&rt);
+}
+
+#[test]
 fn socket_emit_with_recovery_is_a_broadcast_to_its_own_room_on_the_stream() {
     let rt = VirtualRuntime::new();
     let log = MemoryLog::default();
