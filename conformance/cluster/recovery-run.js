@@ -5,7 +5,9 @@
 // handler), keeps its session in Redis and is stopped (SIGKILL); node B
 // broadcasts to the room meanwhile; the client comes back through node B
 // and must get its old id and everything emitted to it meanwhile, A's
-// socket.emit among them, in order, with `recovered === true`. Nodes are sio cluster servers or node-server.js,
+// socket.emit among them, in order, with `recovered === true`. Then A is
+// shut down instead (sio: `shutdown` on stdin; Node: SIGTERM, io.close())
+// while the client is connected, and the client recovers through B. Nodes are sio cluster servers or node-server.js,
 // all with RECOVERY=1 and CLUSTER_ADAPTER=streams.
 //
 // Usage: node recovery-run.js [--pairs sio-tokio:node,node:sio-tokio] [--sio-bin PATH]
@@ -149,6 +151,50 @@ async function recoverAcross(redis, [kindA, kindB], sioBin, store) {
   }
 }
 
+/// A shut down instead (sio: `shutdown` on stdin, SocketIo::shutdown; Node:
+/// SIGTERM, io.close()) while the client is connected: the sessions it
+/// closes are kept before it leaves, and the client recovers through B.
+async function recoverAfterShutdown(redis, [kindA, kindB], sioBin) {
+  const procs = [];
+  const clients = [];
+  try {
+    const urls = [];
+    for (const [i, kind] of [kindA, kindB].entries()) {
+      const port = await freePort();
+      procs.push(await startServer(kind, port, redis.url, `${kind}-${"AB"[i]}`, sioBin));
+      urls.push(`http://127.0.0.1:${port}`);
+    }
+    const c = await client(urls[0], { name: "c", room: "r" });
+    const o = await client(urls[1], { name: "o" });
+    clients.push(c, o);
+    const before = await ask(c, "whoami");
+    await waitFor("the nodes to count each other", async () =>
+      (await ask(o, "sse", { formed: 1 })).replies.length === 1);
+    await ask(c, "self-emit", { seq: "s0" });
+    await waitFor("s0 on the client", () => c.msgs.some((m) => m.seq === "s0"));
+    const gone = new Promise((r) => c.socket.once("disconnect", r));
+    const exited = new Promise((r) => procs[0].once("exit", r));
+    if (kindA === "node") procs[0].kill("SIGTERM");
+    else procs[0].stdin.write("shutdown\n");
+    await Promise.all([gone, exited]);
+    await ask(o, "to-room", { room: "r", payload: { seq: "m1" } });
+    c.socket.io.uri = urls[1];
+    const back = new Promise((resolve, reject) => {
+      c.socket.once("connect", resolve);
+      c.socket.once("connect_error", reject);
+    });
+    c.socket.connect();
+    await back;
+    assert(c.socket.recovered === true, `recovered is ${c.socket.recovered}`);
+    assert(c.socket.id === before.id, `id ${c.socket.id}, was ${before.id}`);
+    const seqs = c.msgs.map((m) => m.seq);
+    assert(JSON.stringify(seqs) === JSON.stringify(["s0", "m1"]), `received ${JSON.stringify(seqs)}`);
+  } finally {
+    for (const x of clients) x.socket.close();
+    for (const p of procs) await kill(p);
+  }
+}
+
 async function main() {
   const opts = args();
   const redis = new Redis(await freePort());
@@ -167,6 +213,15 @@ async function main() {
       } catch (err) {
         failed++;
         console.log(`not ok - ${name}: ${err.message}`);
+      }
+      const shut = `recovery from ${pair[0]} shut down to ${pair[1]}: the session kept before it left`;
+      try {
+        await recoverAfterShutdown(redis, pair, opts.sioBin);
+        passed++;
+        console.log(`ok - ${shut}`);
+      } catch (err) {
+        failed++;
+        console.log(`not ok - ${shut}: ${err.message}`);
       }
     }
   } finally {

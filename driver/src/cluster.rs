@@ -22,7 +22,7 @@
 
 use crate::meter;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -138,6 +138,8 @@ pub(crate) struct Cluster {
     pub(super) closed: AtomicBool,
     /// The server's clock (heartbeats are timed on it).
     pub(super) clock: Clock,
+    /// Sessions being written to the store (leaving waits for them).
+    pub(super) persisting: Arc<AtomicUsize>,
     pub(super) state: Mutex<ClusterState>,
     outbox: Sender<Outgoing>,
     /// Request ids when the OS has no random source.
@@ -179,6 +181,7 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
         connected: AtomicBool::new(true),
         closed: AtomicBool::new(false),
         clock: shared.clock.clone(),
+        persisting: Arc::new(AtomicUsize::new(0)),
         state: Mutex::new(ClusterState {
             namespaces: HashSet::new(),
             requests: PendingRequests::new(),

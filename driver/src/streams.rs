@@ -140,11 +140,14 @@ impl Cluster {
         };
         let key = format!("{SESSION_KEY_PREFIX}{}", session.pid);
         let kept = log.persist_session(key, value, ttl);
+        let persisting = self.persisting.clone();
+        persisting.fetch_add(1, Ordering::AcqRel);
         shared.spawn(async move {
             if let Err(error) = kept.await {
                 meter::adapter_error("persist_session");
                 tracing::warn!(%error, "cannot keep a session for recovery");
             }
+            persisting.fetch_sub(1, Ordering::AcqRel);
         });
     }
 
@@ -201,7 +204,9 @@ impl Cluster {
     /// ADAPTER_CLOSE for every namespace, so the other nodes stop counting
     /// this one at once instead of after their heartbeat timeout; then no
     /// heartbeat, no message out, no entry handled. Returns once the last
-    /// one is stored, or after the requests timeout.
+    /// one is stored and the sessions of the sockets the shutdown closed
+    /// are kept (a process that exits next loses none), or after the
+    /// requests timeout.
     pub(crate) async fn leave(&self, shared: &Shared) {
         if !matches!(self.wire, Wire::Stream(_)) || self.closed.load(Ordering::Acquire) {
             return;
@@ -238,6 +243,10 @@ impl Cluster {
             }
         };
         futures_lite::future::or(all_stored, sleep).await;
+        while self.persisting.load(Ordering::Acquire) > 0 && shared.clock.now_std() < deadline {
+            let step = shared.clock.now_std() + Duration::from_millis(10);
+            shared.runtime.sleep_until(step.min(deadline)).await;
+        }
     }
 }
 
