@@ -43,9 +43,7 @@ fn fields(n: usize) -> Vec<(String, String)> {
 }
 
 async fn started(builder: RedisStreamsAdapterBuilder) -> (RedisStreamsAdapter, Events) {
-    let adapter = within("connect", builder.connect())
-        .await
-        .expect("connect");
+    let adapter = within("connect", builder.connect()).await.expect("connect");
     let (sink, events) = sink();
     adapter.start(sink);
     (adapter, events)
@@ -90,7 +88,10 @@ async fn on_a_cluster() {
     }
     a.append(fields(51)).await.expect("stored");
     assert_eq!(next_entry(&b_events).await.1, "51");
-    let range = a.range(ids[0].clone(), "+".into(), 10).await.expect("XRANGE");
+    let range = a
+        .range(ids[0].clone(), "+".into(), 10)
+        .await
+        .expect("XRANGE");
     assert_eq!(range.len(), 10);
     assert_eq!(range[0].0, ids[0]);
     // Session keys hash to other slots than the stream's.
