@@ -27,7 +27,8 @@
 //! same channels and messages as Node's adapter on a cluster client), the
 //! master Redis Sentinel names ([`RedisAdapter::sentinel`], asked again on
 //! every reconnection), each over TLS with `rediss://` (feature `tls`,
-//! rustls on ring; `tls_ca` for a private CA).
+//! rustls on ring; `tls_ca` for a private CA). [`RedisStreamsAdapter`]
+//! has the same three (`builder`, `cluster`, `sentinel`).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), sio_redis::ConnectError> {
