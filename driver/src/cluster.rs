@@ -170,7 +170,8 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
             String::from(sio_core::adapter::DEFAULT_KEY),
             log.requests_timeout(),
             log.heartbeat_timeout(),
-            log.heartbeat_interval(),
+            // Never a zero interval: the heartbeat loop would not wait.
+            log.heartbeat_interval().max(Duration::from_millis(1)),
         ),
     };
     let cluster = Arc::new(Cluster {
