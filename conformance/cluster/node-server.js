@@ -24,7 +24,9 @@ const nodeName = process.argv[4] || process.env.NODE_NAME || `node-${port}`;
 const REQUESTS_TIMEOUT = 3000;
 // The streams adapter's heartbeats (its defaults: 5000 and 10000 ms).
 const HEARTBEAT_INTERVAL = 1000;
-const HEARTBEAT_TIMEOUT = 5000;
+// HEARTBEAT_TIMEOUT_MS: close-run.js makes it long, so that only
+// ADAPTER_CLOSE drops a node in time.
+const HEARTBEAT_TIMEOUT = Number(process.env.HEARTBEAT_TIMEOUT_MS || 5000);
 
 async function main() {
   // `cluster:URL,URL,...`: a Redis Cluster (node-redis's cluster client);
@@ -83,8 +85,16 @@ async function main() {
   io.on("note", (payload) => io.local.emit("note", { node: nodeName, payload }));
 
   io.on("connection", (socket) => {
-    const { room } = socket.handshake.auth || {};
+    const { room, farewell } = socket.handshake.auth || {};
     if (typeof room === "string" && room) socket.join(room);
+    // Emitted to the socket once it disconnected (kept for it with recovery on).
+    if (farewell) socket.on("disconnect", () => socket.emit("msg", { seq: "bye" }));
+
+    // An emit to this socket alone (socket.emit).
+    socket.on("self-emit", (payload, ack) => {
+      socket.emit("msg", payload);
+      ack();
+    });
 
     socket.on("whoami", (ack) =>
       ack({ id: socket.id, node: nodeName, rooms: [...socket.rooms].sort() }));

@@ -86,7 +86,9 @@ async function startRedis(opts) {
   if (kind === "tls") process.env.REDIS_CA = services.ca;
   const redisUrl = kind === "cluster" ? `cluster:${services.urls.join(",")}` : services.urls[0];
   const sharded = opts.adapter === "sharded";
-  const ready = kind === "cluster" ? (n) => waitForSubscriptions(services.urls, n, "socket.io", sharded) : async () => {};
+  // Streams nodes subscribe to nothing: they wait to count each other instead.
+  const subscribes = kind === "cluster" && opts.adapter !== "streams";
+  const ready = subscribes ? (n) => waitForSubscriptions(services.urls, n, "socket.io", sharded) : async () => {};
   // The sharded adapter: a room's shard channel, subscribed by `n` nodes.
   const roomSubscribed = sharded ? (room, n) => waitForShardChannel(services.urls, `socket.io#/#${room}#`, n) : undefined;
   return { redis: { kill: services.stop }, redisUrl, ready, roomSubscribed };

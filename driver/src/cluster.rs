@@ -25,7 +25,7 @@
 
 use crate::meter;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -37,11 +37,12 @@ use super::shared::Shared;
 use super::sync::lock;
 pub(crate) use super::wire::Wire;
 use super::wire::{publish_loop, Outgoing, Then};
+use crate::clock::Clock;
 use sio_core::adapter::{
-    read_incoming, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind, Channels,
-    ClusterBody, ClusterMessage, FetchedSocket, Finished, Incoming, Nodes, PendingRequests,
-    Request, RequestType, Response, RoomChannels, ShardedChannels, SubscriptionMode, Targets,
-    Value,
+    read_incoming, rearms_heartbeat, uid_from_random, AdapterPacket, BroadcastMessage, ChannelKind,
+    Channels, ClusterBody, ClusterMessage, FetchedSocket, Finished, Heartbeats, Incoming, Nodes,
+    PendingRequests, Request, RequestType, Response, RoomChannels, ShardedChannels,
+    SubscriptionMode, Targets, Value,
 };
 use sio_core::time::Instant;
 
@@ -93,6 +94,8 @@ pub(super) struct ClusterState {
     pub(super) nodes: Nodes,
     /// Each namespace's room channels (the sharded wire only).
     pub(super) rooms: HashMap<Arc<str>, RoomChannels>,
+    /// When each namespace heartbeats next (the streams wire only).
+    pub(super) heartbeats: Heartbeats,
 }
 
 /// One node of a cluster: its uid, its bus and its pending requests.
@@ -105,6 +108,13 @@ pub(crate) struct Cluster {
     key: String,
     pub(super) timeout: Duration,
     connected: AtomicBool,
+    /// Left the cluster (ADAPTER_CLOSE sent): nothing more goes out or is
+    /// handled.
+    pub(super) closed: AtomicBool,
+    /// The server's clock (heartbeats are timed on it).
+    pub(super) clock: Clock,
+    /// Sessions being written to the store (leaving waits for them).
+    pub(super) persisting: Arc<AtomicUsize>,
     pub(super) state: Mutex<ClusterState>,
     outbox: Sender<Outgoing>,
     /// Wakes the room subscription task (the sharded wire only).
@@ -126,12 +136,19 @@ fn random_uid(fallback: &AtomicU64) -> String {
 pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
     let (outbox, outgoing) = async_channel::bounded(PUBLISH_QUEUE);
     let fallback_ids = AtomicU64::new(1);
-    let (key, timeout, heartbeat_timeout) = match &wire {
-        Wire::PubSub(bus) => (bus.key().to_owned(), bus.requests_timeout(), Duration::ZERO),
+    let (key, timeout, heartbeat_timeout, heartbeat_interval) = match &wire {
+        Wire::PubSub(bus) => (
+            bus.key().to_owned(),
+            bus.requests_timeout(),
+            Duration::ZERO,
+            Duration::ZERO,
+        ),
         Wire::Stream(log) => (
             String::from(sio_core::adapter::DEFAULT_KEY),
             log.requests_timeout(),
             log.heartbeat_timeout(),
+            // Never a zero interval: the heartbeat loop would not wait.
+            log.heartbeat_interval().max(Duration::from_millis(1)),
         ),
     };
     let (rooms_changed, room_changes) = async_channel::bounded(1);
@@ -145,12 +162,16 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
             Wire::Stream(_) => None,
         },
         connected: AtomicBool::new(true),
+        closed: AtomicBool::new(false),
+        clock: shared.clock.clone(),
+        persisting: Arc::new(AtomicUsize::new(0)),
         state: Mutex::new(ClusterState {
             namespaces: HashSet::new(),
             requests: PendingRequests::new(),
             waiters: HashMap::new(),
             nodes: Nodes::new(heartbeat_timeout),
             rooms: HashMap::new(),
+            heartbeats: Heartbeats::new(heartbeat_interval),
         }),
         outbox,
         rooms_changed,
@@ -163,6 +184,8 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
     if let Wire::Stream(_) = wire {
         // Sessions and offsets live in Redis, as with Node's cluster adapter.
         shared.process(|server, _| server.use_external_recovery_store());
+        // A socket's emits go through the stream too (`streams.rs`).
+        let _ = shared.logged_emits.set(cluster.clone());
     }
     tracing::info!(uid = %cluster.uid, key = %cluster.key, "joining the cluster");
     let (events, incoming) = async_channel::bounded(EVENT_QUEUE);
@@ -191,7 +214,7 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
             log.start(sink);
             shared.spawn(Cluster::heartbeat_loop(
                 Arc::downgrade(shared),
-                log.heartbeat_interval(),
+                heartbeat_interval,
             ));
         }
     }
@@ -364,6 +387,17 @@ impl Cluster {
     /// Queues `message` for the stream; `then` runs once it is stored
     /// (with its id), in append order, or at once if it cannot be queued.
     pub(super) fn append_then(&self, message: &ClusterMessage, then: Option<Then>) {
+        if self.closed.load(Ordering::Acquire) {
+            if let Some(then) = then {
+                then(None);
+            }
+            return;
+        }
+        if rearms_heartbeat(&message.body) {
+            lock(&self.state)
+                .heartbeats
+                .rearm(&message.nsp, self.clock.now());
+        }
         let fields = match message.to_fields() {
             Ok(fields) => fields
                 .into_iter()
@@ -533,7 +567,7 @@ impl Cluster {
         shared: &Arc<Shared>,
         request_id: String,
         kind: RequestType,
-        other_nodes: usize,
+        other_nodes: Others,
         timeout: Duration,
     ) -> Waiting {
         let deadline = shared.clock.now() + timeout;
@@ -541,9 +575,14 @@ impl Cluster {
         {
             let mut state = lock(&self.state);
             // Ids are random; a clash only loses this request's responses.
-            let _ = state
-                .requests
-                .register(&request_id, kind, other_nodes, deadline);
+            let _ = match other_nodes {
+                Others::Count(count) => state.requests.register(&request_id, kind, count, deadline),
+                Others::Uids(uids) => {
+                    state
+                        .requests
+                        .register_nodes(&request_id, kind, uids, deadline)
+                }
+            };
             state.waiters.insert(request_id.clone(), tx);
         }
         Waiting {
@@ -568,11 +607,17 @@ impl Cluster {
             // The cluster adapter has no such request: this node's answer only.
             return Ok(Vec::new());
         }
-        let others = self
-            .other_nodes(shared, nsp)
-            .await
-            .map_err(ClusterError::Bus)?;
-        if others == 0 {
+        let others = match self.wire {
+            // Node's `missingUids`: a node that leaves meanwhile is not waited for.
+            Wire::Stream(_) => Others::Uids(lock(&self.state).nodes.uids(nsp, shared.clock.now())),
+            Wire::PubSub(_) => Others::Count(
+                self.other_nodes(shared, nsp)
+                    .await
+                    .map_err(ClusterError::Bus)?,
+            ),
+        };
+        if matches!(&others, Others::Count(0)) || matches!(&others, Others::Uids(u) if u.is_empty())
+        {
             return Ok(Vec::new());
         }
         let request_id = self.new_id();
@@ -655,7 +700,7 @@ impl Cluster {
             shared,
             request_id.clone(),
             RequestType::Broadcast,
-            usize::MAX,
+            Others::Count(usize::MAX),
             timeout,
         );
         let request = Request::Broadcast {
@@ -741,6 +786,14 @@ impl Cluster {
             }
         }
     }
+}
+
+/// The other nodes a request waits for.
+enum Others {
+    /// That many answers (the pub/sub wire counts subscribers).
+    Count(usize),
+    /// One from each of these nodes (the streams wire knows them).
+    Uids(std::collections::BTreeSet<String>),
 }
 
 /// A request's end, awaited; dropping it forgets the request.

@@ -317,10 +317,16 @@ impl SocketIo {
     }
 
     /// Disconnects everyone with "server shutting down" and stops taking
-    /// new sessions; returns once every connection has been told.
+    /// new sessions; returns once every connection has been told. On the
+    /// streams adapter the node then leaves the cluster as Node's
+    /// `io.close()` does (ADAPTER_CLOSE: the other nodes stop counting it
+    /// at once) and sends nothing more to it.
     pub async fn shutdown(&self) {
         self.shared.begin_shutdown();
         self.shared.process(|server, now| server.shutdown(now));
+        if let Some(cluster) = self.shared.cluster().cloned() {
+            cluster.leave(&self.shared).await;
+        }
         // Let connection tasks write the close packets they were handed.
         for _ in 0..100 {
             if self.shared.open_conn_count() == 0 {

@@ -22,6 +22,7 @@ use super::error::EmitError;
 use super::remote::{args_value, decode_value, RemoteSocket};
 use super::shared::Shared;
 use super::socket::{with_compress, Socket};
+use super::streams::LoggedBroadcast;
 use sio_core::adapter::{Flag, Response, Targets};
 use sio_core::packet::encode_args;
 use sio_core::server::{BroadcastOptions, SocketId};
@@ -121,26 +122,19 @@ impl BroadcastOperator {
                 // Delivered here once stored, with the stream id as offset.
                 let targets = self.targets(Some(self.flags(None)));
                 for nsp in &self.namespaces {
-                    let (shared, nsp_name, opts) =
-                        (Arc::downgrade(&self.shared), nsp.clone(), self.opts.clone());
-                    let (data, attachments) = (data.clone(), attachments.clone());
-                    let deliver = Box::new(move |offset: Option<String>| {
-                        let Some(shared) = shared.upgrade() else {
-                            return;
-                        };
-                        shared.process(|server, now| match offset {
-                            Some(offset) => server.broadcast_at_offset(
-                                now,
-                                &nsp_name,
-                                &opts,
-                                data,
-                                attachments,
-                                &offset,
-                            ),
-                            None => server.broadcast(now, &nsp_name, &opts, data, attachments),
-                        });
-                    });
-                    cluster.publish_broadcast_then(nsp, value.clone(), targets.clone(), deliver);
+                    let broadcast = LoggedBroadcast {
+                        nsp: nsp.to_string(),
+                        opts: self.opts.clone(),
+                        data: data.clone(),
+                        attachments: attachments.clone(),
+                        compress: self.compress,
+                    };
+                    cluster.log_then_deliver(
+                        &self.shared,
+                        value.clone(),
+                        targets.clone(),
+                        broadcast,
+                    );
                 }
                 return Ok(());
             }

@@ -14,12 +14,14 @@
 //! host, outbox, ...). It names nothing above it: the socket map holds each
 //! socket's state erased (read back in `socket.rs`), the registry is a
 //! [`Namespaces`] trait object the namespace floor implements, and the
-//! cluster is kept erased (`Shared::cluster` lives in `cluster.rs`).
+//! cluster is kept erased (`Shared::cluster` lives in `cluster.rs`), its
+//! part in a socket's emit a [`LoggedEmits`] trait object (`streams.rs`).
 
 use std::any::Any;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_channel::Sender;
+use bytes::Bytes;
 use bytestring::ByteString;
 // Keyed by our own ids, looked up for every input and output: foldhash
 // (hashbrown's default) instead of std's SipHash.
@@ -34,6 +36,7 @@ use crate::host::{start_timers, Hosted};
 use crate::meter::{self, EngineMeter};
 use crate::observe::{Observed, Observer};
 use crate::sync::lock;
+use sio_core::packet::RawJson;
 use sio_core::server::{ConnectRequestId, Server, SocketId};
 use sio_core::time::Instant;
 
@@ -54,6 +57,8 @@ pub(crate) struct Shared {
     /// The cluster this server joined, if an adapter is attached: an
     /// `Arc<Cluster>`, erased here (`Shared::cluster` in `cluster.rs`).
     pub(crate) cluster: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// How a socket's emits go through that cluster, when they do.
+    pub(crate) logged_emits: OnceLock<Arc<dyn LoggedEmits>>,
     /// The engine totals last given to the metrics recorder.
     pub(crate) meter: EngineMeter,
     /// The Admin UI's instrumentation, once attached.
@@ -120,6 +125,26 @@ pub(crate) trait Namespaces: Send + Sync + 'static {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// The cluster floor's part in a socket's emit. With connection state
+/// recovery on the streams adapter, Node's `socket.emit` is a broadcast
+/// to the socket's own room through the adapter: stored on the stream
+/// first, so that it gets an offset (the entry id) and a client that comes
+/// back through another node gets it too.
+pub(crate) trait LoggedEmits: Send + Sync + 'static {
+    /// Takes the emit of `data` (with `attachments`) to socket `sid` of
+    /// `nsp` when the cluster logs it: the socket gets it once stored,
+    /// with its offset. `false`: not logged, the caller emits it.
+    fn emit_logged(
+        &self,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        sid: &str,
+        data: &RawJson,
+        attachments: &[Bytes],
+        compress: bool,
+    ) -> bool;
+}
+
 impl Shared {
     pub(crate) fn new(
         runtime: Arc<dyn Runtime>,
@@ -137,6 +162,7 @@ impl Shared {
             acks: Mutex::new(HashMap::new()),
             namespaces,
             cluster: OnceLock::new(),
+            logged_emits: OnceLock::new(),
             meter: EngineMeter::default(),
             observer: OnceLock::new(),
         });

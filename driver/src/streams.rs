@@ -1,10 +1,12 @@
 //! The streams wire of the cluster: what this node does with each entry of
 //! the shared stream (socket.io-adapter's `ClusterAdapterWithHeartbeat`
-//! `onMessage`), and its heartbeats.
+//! `onMessage`), its heartbeats, and the broadcasts (a socket's emits
+//! among them) stored on the stream before they reach this node's sockets.
 //!
 //! Floor: streams, beside answer (above cluster, shared and bus; below
 //! namespace). `impl Cluster` blocks that the cluster's event loop calls.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -14,13 +16,16 @@ use bytestring::ByteString;
 use super::bus::StreamBus;
 use super::cluster::{Cluster, Wire};
 use super::meter;
-use super::shared::Shared;
+use super::remote::args_value;
+use super::shared::{LoggedEmits, Shared};
+use super::socket::with_compress;
 use super::sync::lock;
 use sio_core::adapter::{
     decode_session, encode_session, is_stream_id, missed_packet, next_stream_id, BroadcastMessage,
-    ClusterBody, ClusterMessage, SESSION_KEY_PREFIX,
+    ClusterBody, ClusterMessage, Targets, Value, SESSION_KEY_PREFIX,
 };
-use sio_core::server::{ConnectRequestId, PersistedSession, RestoredSession};
+use sio_core::packet::RawJson;
+use sio_core::server::{BroadcastOptions, ConnectRequestId, PersistedSession, RestoredSession};
 
 /// Entries read per `XRANGE` while restoring a session.
 const RANGE_COUNT: usize = 1000;
@@ -46,7 +51,7 @@ impl Cluster {
                 return;
             }
         };
-        if message.uid == self.uid() {
+        if message.uid == self.uid() || self.closed.load(Ordering::Acquire) {
             return;
         }
         let nsp = message.nsp.as_str();
@@ -60,7 +65,13 @@ impl Cluster {
         match message.body {
             ClusterBody::InitialHeartbeat => self.heartbeat(nsp),
             ClusterBody::Heartbeat => {}
-            ClusterBody::AdapterClose => lock(&self.state).nodes.remove(nsp, &message.uid),
+            ClusterBody::AdapterClose => {
+                // Node's `removeNode`: not counted, not waited for.
+                let mut state = lock(&self.state);
+                state.nodes.remove(nsp, &message.uid);
+                state.requests.node_left(&message.uid);
+                self.settle(&mut state, shared.clock.now());
+            }
             ClusterBody::Broadcast { packet, opts } => {
                 let broadcast = BroadcastMessage {
                     uid: message.uid.clone(),
@@ -72,7 +83,7 @@ impl Cluster {
             ClusterBody::Request(request) => self.answer(shared, nsp, request),
             ClusterBody::Response(response) => {
                 let mut state = lock(&self.state);
-                let _ = state.requests.feed(response);
+                let _ = state.requests.feed_from(&message.uid, response);
                 self.settle(&mut state, shared.clock.now());
             }
         }
@@ -129,11 +140,14 @@ impl Cluster {
         };
         let key = format!("{SESSION_KEY_PREFIX}{}", session.pid);
         let kept = log.persist_session(key, value, ttl);
+        let persisting = self.persisting.clone();
+        persisting.fetch_add(1, Ordering::AcqRel);
         shared.spawn(async move {
             if let Err(error) = kept.await {
                 meter::adapter_error("persist_session");
                 tracing::warn!(%error, "cannot keep a session for recovery");
             }
+            persisting.fetch_sub(1, Ordering::AcqRel);
         });
     }
 
@@ -146,16 +160,28 @@ impl Cluster {
         });
     }
 
-    /// Heartbeats every namespace each `interval` until the server is
-    /// dropped.
+    /// Heartbeats each namespace once `interval` passed without a message
+    /// that rearms its timer (Node's `scheduleHeartbeat`), until the
+    /// server is dropped or leaves the cluster.
     pub(super) async fn heartbeat_loop(shared: Weak<Shared>, interval: Duration) {
         loop {
             let sleep = {
                 let Some(shared) = shared.upgrade() else {
                     return;
                 };
-                let deadline = shared.clock.to_std(shared.clock.now() + interval);
-                shared.runtime.sleep_until(deadline)
+                let Some(cluster) = shared.cluster() else {
+                    return;
+                };
+                let now = shared.clock.now();
+                // No namespace yet: look again an interval later (a new
+                // one's INITIAL_HEARTBEAT arms it for then at the soonest).
+                let due = lock(&cluster.state)
+                    .heartbeats
+                    .next_due()
+                    .unwrap_or(now + interval);
+                shared
+                    .runtime
+                    .sleep_until(shared.clock.to_std(due.max(now)))
             };
             sleep.await;
             let Some(shared) = shared.upgrade() else {
@@ -164,12 +190,152 @@ impl Cluster {
             let Some(cluster) = shared.cluster().cloned() else {
                 return;
             };
-            let namespaces: Vec<Arc<str>> =
-                lock(&cluster.state).namespaces.iter().cloned().collect();
-            for nsp in namespaces {
+            if cluster.closed.load(Ordering::Acquire) {
+                return;
+            }
+            let due = lock(&cluster.state).heartbeats.due(shared.clock.now());
+            for nsp in due {
                 cluster.heartbeat(&nsp);
             }
         }
+    }
+
+    /// Leaves the cluster, as Node's `adapter.close()` on `io.close()`:
+    /// ADAPTER_CLOSE for every namespace, so the other nodes stop counting
+    /// this one at once instead of after their heartbeat timeout; then no
+    /// heartbeat, no message out, no entry handled. Returns once the last
+    /// one is stored and the sessions of the sockets the shutdown closed
+    /// are kept (a process that exits next loses none), or after the
+    /// requests timeout.
+    pub(crate) async fn leave(&self, shared: &Shared) {
+        if !matches!(self.wire, Wire::Stream(_)) || self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let namespaces: Vec<Arc<str>> = lock(&self.state).namespaces.iter().cloned().collect();
+        let (stored, done) = async_channel::bounded::<()>(namespaces.len().max(1));
+        for nsp in &namespaces {
+            let stored = stored.clone();
+            let message = ClusterMessage {
+                uid: self.uid().to_owned(),
+                nsp: nsp.to_string(),
+                body: ClusterBody::AdapterClose,
+            };
+            let tell = move |_| {
+                let _ = stored.try_send(());
+            };
+            self.append_then(&message, Some(Box::new(tell)));
+        }
+        drop(stored);
+        self.closed.store(true, Ordering::Release);
+        {
+            let mut state = lock(&self.state);
+            for nsp in &namespaces {
+                state.heartbeats.stop(nsp);
+            }
+        }
+        let deadline = shared.clock.to_std(shared.clock.now() + self.timeout);
+        let sleep = shared.runtime.sleep_until(deadline);
+        let all_stored = async {
+            for _ in &namespaces {
+                if done.recv().await.is_err() {
+                    break;
+                }
+            }
+        };
+        futures_lite::future::or(all_stored, sleep).await;
+        while self.persisting.load(Ordering::Acquire) > 0 && shared.clock.now_std() < deadline {
+            let step = shared.clock.now_std() + Duration::from_millis(10);
+            shared.runtime.sleep_until(step.min(deadline)).await;
+        }
+    }
+}
+
+/// A broadcast this node stores on the stream before its own sockets get
+/// it, with the entry id as offset (Node's `ClusterAdapter.broadcast`).
+pub(crate) struct LoggedBroadcast {
+    pub(crate) nsp: String,
+    pub(crate) opts: BroadcastOptions,
+    pub(crate) data: RawJson,
+    pub(crate) attachments: Vec<Bytes>,
+    /// False: never permessage-deflate.
+    pub(crate) compress: bool,
+}
+
+impl Cluster {
+    /// Appends `broadcast` (as `value` to `targets`, what the other nodes
+    /// read), then delivers it here with the entry id as offset; without
+    /// one when the append failed (Node delivers after a failed publish
+    /// too). Deliveries run in append order.
+    pub(crate) fn log_then_deliver(
+        &self,
+        shared: &Arc<Shared>,
+        value: Value,
+        targets: Targets,
+        broadcast: LoggedBroadcast,
+    ) {
+        let weak = Arc::downgrade(shared);
+        let nsp = broadcast.nsp.clone();
+        let deliver = Box::new(move |offset: Option<String>| {
+            let Some(shared) = weak.upgrade() else {
+                return;
+            };
+            let LoggedBroadcast {
+                nsp,
+                opts,
+                data,
+                attachments,
+                compress,
+            } = broadcast;
+            shared.process(|server, now| {
+                with_compress(server, compress, |server| match offset {
+                    Some(offset) => {
+                        server.broadcast_at_offset(now, &nsp, &opts, data, attachments, &offset)
+                    }
+                    None => server.broadcast(now, &nsp, &opts, data, attachments),
+                })
+            });
+        });
+        self.publish_broadcast_then(&nsp, value, targets, deliver);
+    }
+}
+
+/// Node's `socket.emit` with recovery on: `adapter.broadcast` to the
+/// socket's own room (`{rooms: [id], except: [], flags: {}}`), so it is on
+/// the stream with an offset. Emits with an ack or volatile stay local:
+/// Node gives neither an offset.
+impl LoggedEmits for Cluster {
+    fn emit_logged(
+        &self,
+        shared: &Arc<Shared>,
+        nsp: &str,
+        sid: &str,
+        data: &RawJson,
+        attachments: &[Bytes],
+        compress: bool,
+    ) -> bool {
+        if !self.offsets_from_stream(shared) {
+            return false;
+        }
+        let Some(value) = args_value(data, attachments) else {
+            return false;
+        };
+        let targets = Targets {
+            rooms: vec![sid.to_owned()],
+            except: Vec::new(),
+            flags: Some(Vec::new()),
+        };
+        let broadcast = LoggedBroadcast {
+            nsp: nsp.to_owned(),
+            opts: BroadcastOptions {
+                rooms: vec![sid.into()],
+                ..BroadcastOptions::default()
+            },
+            data: data.clone(),
+            attachments: attachments.to_vec(),
+            compress,
+        };
+        self.log_then_deliver(shared, value, targets, broadcast);
+        true
     }
 }
 

@@ -62,9 +62,9 @@ pub struct RedisAdapterBuilder {
     ca: Option<Vec<u8>>,
 }
 
-/// Where the adapter connects.
+/// Where the adapter connects (the streams adapter's builder too).
 #[derive(Debug, Clone)]
-enum Target {
+pub(crate) enum Target {
     Single(String),
     /// A Redis Cluster, found from these nodes.
     Cluster(Vec<String>),
@@ -266,7 +266,7 @@ pub(crate) fn single_client(url: &str, ca: Option<Vec<u8>>) -> Result<redis::Cli
 }
 
 /// The Sentinels that name the master, whose certificate `ca` checks.
-fn sentinel_source(
+pub(crate) fn sentinel_source(
     sentinels: &[String],
     master: &str,
     ca: Option<Vec<u8>>,
@@ -299,7 +299,7 @@ fn sentinel_source(
 }
 
 /// The client builder of a cluster, trusting `ca` when given.
-fn cluster_client(
+pub(crate) fn cluster_client(
     nodes: &[String],
     ca: Option<Vec<u8>>,
 ) -> Result<redis::cluster::ClusterClientBuilder, ConnectError> {

@@ -29,7 +29,8 @@
 //! `createShardedAdapter`), the
 //! master Redis Sentinel names ([`RedisAdapter::sentinel`], asked again on
 //! every reconnection), each over TLS with `rediss://` (feature `tls`,
-//! rustls on ring; `tls_ca` for a private CA).
+//! rustls on ring; `tls_ca` for a private CA). [`RedisStreamsAdapter`]
+//! has the same three (`builder`, `cluster`, `sentinel`).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), sio_redis::ConnectError> {
@@ -53,6 +54,7 @@ mod publisher;
 mod reply;
 mod runtime;
 mod source;
+mod stream_link;
 mod stream_tasks;
 mod streams;
 #[cfg(feature = "tls")]

@@ -1,18 +1,19 @@
 //! The streams adapter's two tasks: the appender (`XADD`s queued in call
 //! order, sent as pipelines, retried in order across an outage) and the
 //! reader (`XREAD BLOCK` from the last id seen, which is what lets a node
-//! catch up after losing Redis for a while).
+//! catch up after losing Redis for a while), each on a connection of its
+//! own to the [`StreamTarget`] (a reopened one asks Sentinel again).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, RedisError, Value};
+use redis::{RedisError, Value};
 use sio_driver::{BusError, BusEvent, BusSink};
 
 use crate::error::bus_error;
 use crate::reply::{range_entries, xread_entries};
 use crate::runtime::Runtime;
+use crate::stream_link::{StreamConn, StreamTarget};
 
 /// Entries queued and not yet stored; beyond this `append` fails at once.
 pub(crate) const APPEND_QUEUE: usize = 65_536;
@@ -48,44 +49,28 @@ fn connection_lost(err: &RedisError) -> bool {
         || err.is_timeout()
 }
 
-/// Opens one connection whose replies may take `extra` longer than a
-/// command (the reader's `XREAD` blocks).
+/// Opens one connection to `target` whose replies may take `extra`
+/// longer than a command (the reader's `XREAD` blocks).
 pub(crate) async fn open(
-    client: &redis::Client,
+    target: &StreamTarget,
     options: &StreamOptions,
     rt: Runtime,
     extra: Duration,
-) -> Result<MultiplexedConnection, BusError> {
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(options.command_timeout))
-        .set_response_timeout(Some(options.command_timeout + extra));
-    match rt
-        .timeout(
-            options.command_timeout,
-            client.get_multiplexed_async_connection_with_config(&config),
-        )
-        .await
-    {
-        Some(Ok(connection)) => Ok(connection),
-        Some(Err(err)) => Err(bus_error("connecting", &err)),
-        None => Err(BusError(format!(
-            "connecting: no answer from Redis in {:?}",
-            options.command_timeout
-        ))),
-    }
+) -> Result<StreamConn, BusError> {
+    target.open(options.command_timeout, rt, extra).await
 }
 
 /// Opens a connection again and again, with backoff, until one opens.
 async fn reopen(
-    client: &redis::Client,
+    target: &StreamTarget,
     options: &StreamOptions,
     rt: Runtime,
     extra: Duration,
-) -> MultiplexedConnection {
+) -> StreamConn {
     let (first, longest) = options.backoff;
     let mut delay = first;
     loop {
-        match open(client, options, rt, extra).await {
+        match open(target, options, rt, extra).await {
             Ok(connection) => return connection,
             Err(error) => {
                 tracing::info!(%error, retry_in = ?delay, "sio-redis: Redis still unreachable");
@@ -99,10 +84,10 @@ async fn reopen(
 /// The stream's newest id (`XREVRANGE <stream> + - COUNT 1`), `0-0` when
 /// it is empty or missing: reading starts after it.
 pub(crate) async fn last_id(
-    mut connection: MultiplexedConnection,
+    mut connection: StreamConn,
     options: &StreamOptions,
     rt: Runtime,
-) -> Result<(MultiplexedConnection, String), BusError> {
+) -> Result<(StreamConn, String), BusError> {
     let mut command = redis::cmd("XREVRANGE");
     command
         .arg(&options.stream_name)
@@ -130,10 +115,10 @@ pub(crate) async fn last_id(
 /// Stores what is queued, in order, one pipeline at a time; a lost
 /// connection is reopened and the same pipeline sent again.
 pub(crate) async fn append_loop(
-    client: redis::Client,
+    target: Arc<StreamTarget>,
     options: Arc<StreamOptions>,
     rt: Runtime,
-    mut connection: MultiplexedConnection,
+    mut connection: StreamConn,
     queued: async_channel::Receiver<Append>,
 ) {
     let mut batch: Vec<Append> = Vec::with_capacity(MAX_BATCH);
@@ -173,7 +158,7 @@ pub(crate) async fn append_loop(
                 }
                 None => tracing::warn!("sio-redis: XADD not answered; retrying once reconnected"),
             }
-            connection = reopen(&client, &options, rt, Duration::ZERO).await;
+            connection = reopen(&target, &options, rt, Duration::ZERO).await;
         };
         match outcome {
             Ok(replies) => {
@@ -208,7 +193,7 @@ const EARLY_EVENTS: usize = 10_000;
 
 /// What the reader task shares with the adapter.
 pub(crate) struct Reader {
-    pub(crate) client: redis::Client,
+    pub(crate) target: Arc<StreamTarget>,
     pub(crate) options: Arc<StreamOptions>,
     pub(crate) rt: Runtime,
     pub(crate) sink: OnceLock<BusSink>,
@@ -258,11 +243,7 @@ impl Reader {
     /// Reads the stream after `last_id` forever: every entry goes to the
     /// driver in order; a lost connection is reported (`Down`), reopened
     /// with backoff, and reading goes on after the last id seen (`Up`).
-    pub(crate) async fn run(
-        self: Arc<Self>,
-        mut connection: MultiplexedConnection,
-        last_id: String,
-    ) {
+    pub(crate) async fn run(self: Arc<Self>, mut connection: StreamConn, last_id: String) {
         let options = &self.options;
         let mut last_id = last_id;
         let block_ms = u64::try_from(options.block_time.as_millis()).unwrap_or(u64::MAX);
@@ -308,7 +289,7 @@ impl Reader {
             };
             tracing::warn!(error = %why, %last_id, "sio-redis: lost Redis; reading on from the last id once reconnected");
             self.emit(BusEvent::Down(why));
-            connection = reopen(&self.client, options, self.rt, options.block_time).await;
+            connection = reopen(&self.target, options, self.rt, options.block_time).await;
             tracing::info!(%last_id, "sio-redis: reconnected to Redis; reading the stream on");
             self.emit(BusEvent::Up);
         }
@@ -318,21 +299,21 @@ impl Reader {
 /// The connection for one-off commands (sessions, ranges), opened again
 /// on the next command after it is lost.
 pub(crate) struct Commands {
-    pub(crate) client: redis::Client,
+    pub(crate) target: Arc<StreamTarget>,
     pub(crate) options: Arc<StreamOptions>,
     pub(crate) rt: Runtime,
-    pub(crate) connection: std::sync::Mutex<Option<MultiplexedConnection>>,
+    pub(crate) connection: std::sync::Mutex<Option<StreamConn>>,
 }
 
 impl Commands {
-    fn take(&self) -> Option<MultiplexedConnection> {
+    fn take(&self) -> Option<StreamConn> {
         self.connection
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    fn put(&self, connection: Option<MultiplexedConnection>) {
+    fn put(&self, connection: Option<StreamConn>) {
         *self
             .connection
             .lock()
@@ -348,7 +329,7 @@ impl Commands {
         let mut connection = match self.take() {
             Some(connection) => connection,
             None => {
-                let connection = open(&self.client, &self.options, self.rt, Duration::ZERO).await?;
+                let connection = open(&self.target, &self.options, self.rt, Duration::ZERO).await?;
                 self.put(Some(connection.clone()));
                 connection
             }

@@ -11,10 +11,15 @@ use sio_driver::{
     DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_REQUESTS_TIMEOUT,
 };
 
-use crate::adapter::{DEFAULT_BACKOFF_FIRST, DEFAULT_BACKOFF_MAX, DEFAULT_COMMAND_TIMEOUT};
+use crate::adapter::{
+    cluster_client, sentinel_source, single_client, Target, DEFAULT_BACKOFF_FIRST,
+    DEFAULT_BACKOFF_MAX, DEFAULT_COMMAND_TIMEOUT,
+};
 use crate::error::ConnectError;
 use crate::reply::range_entries;
 use crate::runtime::Runtime;
+use crate::source::Source;
+use crate::stream_link::StreamTarget;
 use crate::stream_tasks::{self, Append, Commands, Reader, StreamOptions};
 
 /// The reference's default stream name.
@@ -58,7 +63,7 @@ impl std::fmt::Debug for RedisStreamsAdapter {
 /// The options of a [`RedisStreamsAdapter`], then [`connect`](Self::connect).
 #[derive(Debug, Clone)]
 pub struct RedisStreamsAdapterBuilder {
-    url: String,
+    target: Target,
     options: StreamOptions,
     /// The private CA a `rediss://` server's certificate must chain to.
     ca: Option<Vec<u8>>,
@@ -72,8 +77,43 @@ impl RedisStreamsAdapter {
 
     /// The options, starting from the reference adapter's defaults.
     pub fn builder(url: impl Into<String>) -> RedisStreamsAdapterBuilder {
+        RedisStreamsAdapterBuilder::new(Target::Single(url.into()))
+    }
+
+    /// The options for a Redis Cluster found from `nodes` (URLs of some of
+    /// its masters), as the reference adapter on a cluster client: the
+    /// stream is one key, on the master of its slot, and every node of the
+    /// socket.io cluster reads and appends there; sessions go to their
+    /// own keys' masters.
+    pub fn cluster<S: Into<String>>(
+        nodes: impl IntoIterator<Item = S>,
+    ) -> RedisStreamsAdapterBuilder {
+        RedisStreamsAdapterBuilder::new(Target::Cluster(
+            nodes.into_iter().map(Into::into).collect(),
+        ))
+    }
+
+    /// The options for the master that Redis Sentinel names (`sentinels`:
+    /// URLs of some Sentinels; `master`: the name they monitor it under),
+    /// asked on every connection and reconnection: after a failover the
+    /// reader goes on from the last id it saw on the new master, and the
+    /// appends waiting meanwhile go there. A `tls_ca` applies to the
+    /// master, not to the Sentinels.
+    pub fn sentinel<S: Into<String>>(
+        sentinels: impl IntoIterator<Item = S>,
+        master: impl Into<String>,
+    ) -> RedisStreamsAdapterBuilder {
+        RedisStreamsAdapterBuilder::new(Target::Sentinel {
+            sentinels: sentinels.into_iter().map(Into::into).collect(),
+            master: master.into(),
+        })
+    }
+}
+
+impl RedisStreamsAdapterBuilder {
+    fn new(target: Target) -> Self {
         RedisStreamsAdapterBuilder {
-            url: url.into(),
+            target,
             options: StreamOptions {
                 stream_name: DEFAULT_STREAM_NAME.into(),
                 max_len: DEFAULT_MAX_LEN,
@@ -162,25 +202,39 @@ impl RedisStreamsAdapterBuilder {
         let rt = Runtime::detect().ok_or(ConnectError::NoRuntime)?;
         #[cfg(feature = "tls")]
         crate::tls::install_provider();
-        let client = crate::adapter::single_client(&self.url, self.ca)?;
+        let target = Arc::new(match self.target {
+            Target::Single(url) => {
+                StreamTarget::Single(Source::Fixed(single_client(&url, self.ca)?))
+            }
+            Target::Sentinel { sentinels, master } => {
+                StreamTarget::Single(sentinel_source(&sentinels, &master, self.ca)?)
+            }
+            // The streams builder never makes `Sharded` (a pub/sub mode);
+            // its nodes would name a cluster all the same.
+            Target::Cluster(nodes) | Target::Sharded(nodes) => StreamTarget::Cluster(
+                cluster_client(&nodes, self.ca)?
+                    .build()
+                    .map_err(|err| ConnectError::InvalidUrl(err.to_string()))?,
+            ),
+        });
         let options = Arc::new(self.options);
-        let writer = stream_tasks::open(&client, &options, rt, Duration::ZERO)
+        let writer = stream_tasks::open(&target, &options, rt, Duration::ZERO)
             .await
             .map_err(|err| ConnectError::Unreachable(err.0))?;
-        let reading = stream_tasks::open(&client, &options, rt, options.block_time)
+        let reading = stream_tasks::open(&target, &options, rt, options.block_time)
             .await
             .map_err(|err| ConnectError::Unreachable(err.0))?;
         let (reading, last_id) = stream_tasks::last_id(reading, &options, rt)
             .await
             .map_err(|err| ConnectError::Unreachable(err.0))?;
         let commands = Arc::new(Commands {
-            client: client.clone(),
+            target: target.clone(),
             options: options.clone(),
             rt,
             connection: std::sync::Mutex::new(None),
         });
         let reader = Arc::new(Reader {
-            client: client.clone(),
+            target: target.clone(),
             options: options.clone(),
             rt,
             sink: OnceLock::new(),
@@ -193,7 +247,7 @@ impl RedisStreamsAdapterBuilder {
         }));
         let (appends, queued) = async_channel::bounded(stream_tasks::APPEND_QUEUE);
         rt.spawn(stream_tasks::append_loop(
-            client,
+            target,
             options.clone(),
             rt,
             writer,

@@ -2,7 +2,9 @@
 //! the mixed cluster (conformance/cluster/README.md says what it does; the
 //! Node side is conformance/cluster/node-server.js). Joins the cluster
 //! through sio-redis, prints `LISTENING <port>`, serves until killed (or
-//! until its stdin closes).
+//! until its stdin closes). A line `shutdown` on stdin shuts it down as
+//! `io.close()` does (`SocketIo::shutdown`: clients told, the cluster
+//! left), then it prints `SHUT DOWN` and exits.
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
@@ -45,7 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    sio_conformance::exit_when_stdin_closes();
+    let shutdown = shutdown_on_stdin();
     let listener = match TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
     {
@@ -56,9 +58,9 @@ fn main() -> ExitCode {
         }
     };
     let served = match args.runtime.as_str() {
-        "tokio" => serve_tokio(&args, listener),
-        "smol" => serve_smol(&args, listener),
-        "async-std" => serve_async_std(&args, listener),
+        "tokio" => serve_tokio(&args, listener, shutdown),
+        "smol" => serve_smol(&args, listener, shutdown),
+        "async-std" => serve_async_std(&args, listener, shutdown),
         other => {
             eprintln!("unknown runtime {other:?}; known: tokio, smol, async-std");
             return ExitCode::from(2);
@@ -73,27 +75,67 @@ fn main() -> ExitCode {
     }
 }
 
-fn announce(port: u16) -> std::io::Result<()> {
+/// Reads stdin: a `shutdown` line is handed on, the end of stdin exits
+/// (a server whose runner crashed leaves nothing behind).
+fn shutdown_on_stdin() -> async_channel::Receiver<()> {
+    let (tx, rx) = async_channel::bounded(1);
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while matches!(std::io::stdin().read_line(&mut line), Ok(n) if n > 0) {
+            if line.trim() == "shutdown" {
+                let _ = tx.try_send(());
+            }
+            line.clear();
+        }
+        std::process::exit(0);
+    });
+    rx
+}
+
+/// Serves `io` until a shutdown is asked for, then shuts it down.
+async fn serve_until_shutdown(
+    io: SocketIo,
+    serve: impl std::future::Future<Output = std::io::Result<()>>,
+    shutdown: async_channel::Receiver<()>,
+) -> std::io::Result<()> {
+    let asked = async {
+        let _ = shutdown.recv().await;
+        Ok(())
+    };
+    futures_lite::future::or(serve, asked).await?;
+    io.shutdown().await;
+    announce_line("SHUT DOWN")?;
+    std::process::exit(0);
+}
+
+fn announce_line(line: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "LISTENING {port}")?;
+    writeln!(out, "{line}")?;
     out.flush()
+}
+
+fn announce(port: u16) -> std::io::Result<()> {
+    announce_line(&format!("LISTENING {port}"))
 }
 
 /// `io` joined to the cluster: through the pub/sub adapter, or through the
 /// streams adapter when `CLUSTER_ADAPTER=streams` (as node-server.js).
 /// `redis-url` is one Redis URL, or `cluster:URL,URL,...` for a Redis
-/// Cluster (pub/sub adapter, or the sharded one with
+/// Cluster (either adapter, or the sharded pub/sub one with
 /// `CLUSTER_ADAPTER=sharded`); `REDIS_CA` (a PEM file) is the CA a
 /// `rediss://` server's certificate must chain to.
 async fn join(io: SocketIo, args: &Args) -> std::io::Result<SocketIo> {
     if std::env::var("CLUSTER_ADAPTER").as_deref() == Ok("streams") {
-        let mut builder = RedisStreamsAdapter::builder(args.redis_url.as_str());
+        let mut builder = match args.redis_url.strip_prefix("cluster:") {
+            Some(nodes) => RedisStreamsAdapter::cluster(nodes.split(',')),
+            None => RedisStreamsAdapter::builder(args.redis_url.as_str()),
+        };
         if let Some(ca) = std::env::var_os("REDIS_CA") {
             builder = builder.tls_ca(std::fs::read(ca)?);
         }
         let adapter = builder
             .requests_timeout(REQUESTS_TIMEOUT)
-            .heartbeat(Duration::from_millis(1000), Duration::from_millis(5000))
+            .heartbeat(Duration::from_millis(1000), heartbeat_timeout())
             .connect()
             .await
             .map_err(std::io::Error::other)?;
@@ -117,7 +159,22 @@ async fn join(io: SocketIo, args: &Args) -> std::io::Result<SocketIo> {
     Ok(io.with_adapter(adapter))
 }
 
-fn serve_tokio(args: &Args, listener: TcpListener) -> std::io::Result<()> {
+/// The streams adapter's heartbeat timeout: 5 s, or `HEARTBEAT_TIMEOUT_MS`
+/// (cluster/close-run.js makes it long, so only ADAPTER_CLOSE drops a node
+/// in time).
+fn heartbeat_timeout() -> Duration {
+    let ms = std::env::var("HEARTBEAT_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    Duration::from_millis(ms)
+}
+
+fn serve_tokio(
+    args: &Args,
+    listener: TcpListener,
+    shutdown: async_channel::Receiver<()>,
+) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -127,27 +184,35 @@ fn serve_tokio(args: &Args, listener: TcpListener) -> std::io::Result<()> {
         app(&io, args.node.clone());
         let listener = tokio::net::TcpListener::from_std(listener)?;
         announce(args.port)?;
-        sio_tokio::serve(listener, io).await
+        serve_until_shutdown(io.clone(), sio_tokio::serve(listener, io), shutdown).await
     })
 }
 
-fn serve_smol(args: &Args, listener: TcpListener) -> std::io::Result<()> {
+fn serve_smol(
+    args: &Args,
+    listener: TcpListener,
+    shutdown: async_channel::Receiver<()>,
+) -> std::io::Result<()> {
     smol::block_on(async {
         let io = join(sio_smol::new(config()), args).await?;
         app(&io, args.node.clone());
         let listener = smol::net::TcpListener::try_from(listener)?;
         announce(args.port)?;
-        sio_smol::serve(listener, io).await
+        serve_until_shutdown(io.clone(), sio_smol::serve(listener, io), shutdown).await
     })
 }
 
-fn serve_async_std(args: &Args, listener: TcpListener) -> std::io::Result<()> {
+fn serve_async_std(
+    args: &Args,
+    listener: TcpListener,
+    shutdown: async_channel::Receiver<()>,
+) -> std::io::Result<()> {
     async_std::task::block_on(async {
         let io = join(sio_async_std::new(config()), args).await?;
         app(&io, args.node.clone());
         let listener = async_std::net::TcpListener::from(listener);
         announce(args.port)?;
-        sio_async_std::serve(listener, io).await
+        serve_until_shutdown(io.clone(), sio_async_std::serve(listener, io), shutdown).await
     })
 }
 
@@ -192,6 +257,10 @@ struct Auth {
     name: Option<String>,
     #[serde(default)]
     room: Option<String>,
+    /// Emit `{seq: "bye"}` to the socket once it disconnected (kept for
+    /// it with recovery on).
+    #[serde(default)]
+    farewell: bool,
 }
 
 /// The application of conformance/cluster/README.md.
@@ -270,6 +339,15 @@ fn app_events(io: &SocketIo, node: Arc<str>) {
             if let Some(room) = auth.room.filter(|room| !room.is_empty()) {
                 let _ = socket.join(&room);
             }
+            if auth.farewell {
+                socket.on_disconnect(|socket, _reason| async move {
+                    let _ = socket.emit("msg", &json!({ "seq": "bye" }));
+                });
+            }
+            socket.on("self-emit", |socket, payload: Msg, ack| async move {
+                let _ = socket.emit("msg", &payload);
+                let _ = ack.send(&());
+            });
             {
                 let node = node.clone();
                 socket.on("whoami", move |socket, (): (), ack| {

@@ -18,6 +18,7 @@
 //! [`AdapterPacket::to_packet`] turns them into sio attachments.
 
 mod channel;
+mod heartbeat;
 mod incoming;
 mod message;
 mod nodes;
@@ -25,6 +26,7 @@ mod requests;
 mod sharded;
 
 pub use channel::{uid_from_random, ChannelKind, Channels, DEFAULT_KEY};
+pub use heartbeat::{rearms_heartbeat, Heartbeats};
 pub use incoming::{read_incoming, Ignored, Incoming};
 pub use message::{
     decode_session, encode_session, is_stream_id, missed_packet, next_stream_id, SESSION_KEY_PREFIX,

@@ -6,7 +6,7 @@
 //! Sans-IO: the caller brings `now`; nothing expires on its own, a count
 //! only sees the nodes heard from recently enough.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use core::time::Duration;
 
@@ -65,6 +65,15 @@ impl Nodes {
             .remove(&(String::from(nsp), String::from(uid)));
     }
 
+    /// The other nodes (uids) that serve `nsp` at `now`.
+    pub fn uids(&self, nsp: &str, now: Instant) -> BTreeSet<String> {
+        self.last_seen
+            .iter()
+            .filter(|((name, _), seen)| name == nsp && self.alive(**seen, now))
+            .map(|((_, uid), _)| uid.clone())
+            .collect()
+    }
+
     /// How many other nodes serve `nsp` at `now`.
     pub fn count(&self, nsp: &str, now: Instant) -> usize {
         self.last_seen
@@ -92,6 +101,8 @@ mod tests {
         nodes.heard("/chat", "a", at(5_000));
         assert_eq!(nodes.count("/", at(5_000)), 2);
         assert_eq!(nodes.count("/chat", at(5_000)), 1);
+        let alive: alloc::vec::Vec<String> = nodes.uids("/", at(5_000)).into_iter().collect();
+        assert_eq!(alive, ["a", "b"]);
         // a is silent on "/" past the timeout; b is not.
         assert_eq!(nodes.count("/", at(10_001)), 1);
         nodes.heard("/", "a", at(10_002));

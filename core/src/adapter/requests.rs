@@ -6,7 +6,7 @@
 //! Sans-IO: the caller counts the nodes (`PUBSUB NUMSUB`, minus itself),
 //! brings `now`, and sleeps until [`PendingRequests::next_deadline`].
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -157,6 +157,9 @@ struct Pending {
     kind: RequestType,
     deadline: Instant,
     tally: Tally,
+    /// The nodes (uids) that have not answered yet, when known (the
+    /// streams wire): one that leaves is no longer waited for.
+    waiting_on: Option<BTreeSet<String>>,
 }
 
 /// The requests this node waits on, by request id.
@@ -206,9 +209,57 @@ impl PendingRequests {
                 kind,
                 deadline,
                 tally,
+                waiting_on: None,
             },
         );
         Ok(())
+    }
+
+    /// [`PendingRequests::register`] waiting for one answer from each of
+    /// the nodes `uids` (socket.io-adapter's `missingUids`): feed their
+    /// answers with [`PendingRequests::feed_from`]; a node that leaves
+    /// ([`PendingRequests::node_left`]) is no longer waited for. Not for a
+    /// broadcast with acks (whose clients' acks Node waits for anyway).
+    pub fn register_nodes(
+        &mut self,
+        request_id: &str,
+        kind: RequestType,
+        uids: BTreeSet<String>,
+        deadline: Instant,
+    ) -> Result<(), RegisterError> {
+        self.register(request_id, kind, uids.len(), deadline)?;
+        if let Some(pending) = self.pending.get_mut(request_id) {
+            if let Tally::PerNode { .. } = pending.tally {
+                pending.waiting_on = Some(uids);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`PendingRequests::feed`] of a response from node `uid`.
+    pub fn feed_from(&mut self, uid: &str, response: Response) -> Fed {
+        if let Some(waiting_on) = self
+            .pending
+            .get_mut(response.request_id())
+            .and_then(|pending| pending.waiting_on.as_mut())
+        {
+            waiting_on.remove(uid);
+        }
+        self.feed(response)
+    }
+
+    /// Node `uid` left the cluster (ADAPTER_CLOSE): the requests still
+    /// waiting for its answer expect one fewer, and may complete now.
+    pub fn node_left(&mut self, uid: &str) {
+        for pending in self.pending.values_mut() {
+            let left = pending
+                .waiting_on
+                .as_mut()
+                .is_some_and(|waiting_on| waiting_on.remove(uid));
+            if let (true, Tally::PerNode { expected, .. }) = (left, &mut pending.tally) {
+                *expected = expected.saturating_sub(1);
+            }
+        }
     }
 
     /// Sets how many other nodes request `request_id` waits for, when the
@@ -612,5 +663,30 @@ mod tests {
         assert!(requests.set_other_nodes("b", 1));
         assert_eq!(requests.poll(at(0)).unwrap().outcome, Outcome::Complete);
         assert!(!requests.set_other_nodes("b", 1));
+    }
+
+    #[test]
+    fn a_node_that_leaves_is_no_longer_waited_for() {
+        let mut requests = PendingRequests::new();
+        let uids = ["a", "b", "c"].map(String::from).into_iter().collect();
+        let deadline = Instant::from_millis(5_000);
+        requests
+            .register_nodes("r1", RequestType::ServerSideEmit, uids, deadline)
+            .unwrap();
+        let answer = || Response::ServerSideEmit {
+            request_id: "r1".into(),
+            data: None,
+        };
+        assert_eq!(requests.feed_from("a", answer()), Fed::Accepted);
+        // b answered before it left: its answer stays counted.
+        assert_eq!(requests.feed_from("b", answer()), Fed::Accepted);
+        requests.node_left("b");
+        // A node the request never waited for changes nothing.
+        requests.node_left("z");
+        assert!(requests.poll(Instant::from_millis(0)).is_none());
+        requests.node_left("c");
+        let finished = requests.poll(Instant::from_millis(0)).expect("complete");
+        assert_eq!(finished.outcome, Outcome::Complete);
+        assert_eq!(finished.responses.len(), 2);
     }
 }

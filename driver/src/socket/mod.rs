@@ -228,7 +228,10 @@ impl Socket {
     /// Sends `event` with `args` (a tuple for several arguments, `()` for
     /// none). With connection state recovery on, an emit to a socket that
     /// has disconnected is kept for it (to its own room, as Node does), in
-    /// case it comes back.
+    /// case it comes back. On the streams adapter it is stored on the
+    /// stream first (a broadcast to its own room, as Node's): the socket
+    /// gets it once stored, and a client that comes back through another
+    /// node gets it too.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         let (data, attachments) = encode_args(Some(event), args)?;
         self.emit_raw(data, attachments)
@@ -250,6 +253,12 @@ impl Socket {
         self.observe_out(&data, &attachments);
         let id = self.inner.id;
         let (sid, nsp) = (&self.inner.sid, &self.inner.nsp);
+        let shared = &self.inner.shared;
+        if let Some(logged) = shared.logged_emits.get() {
+            if logged.emit_logged(shared, nsp, sid, &data, &attachments, compress) {
+                return Ok(());
+            }
+        }
         self.inner
             .shared
             .process(|server, now| {
