@@ -71,7 +71,9 @@ impl Extensions {
 
 impl std::fmt::Debug for Extensions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Extensions").field("len", &self.len()).finish()
+        f.debug_struct("Extensions")
+            .field("len", &self.len())
+            .finish()
     }
 }
 

@@ -639,7 +639,7 @@ impl Shared {
                         .is_some_and(|store| store.config().skip_middlewares);
                 let handshake = server
                     .engine()
-                    .handshake(session)
+                    .handshake_shared(session)
                     .map(|info| Handshake::new(info, auth.clone(), &self.clock));
                 // No handshake: the session closed under the request; the core drops it.
                 if let Some(handshake) = handshake {
