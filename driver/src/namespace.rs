@@ -323,7 +323,7 @@ fn start_connect(
                 // The client left while middleware ran.
                 return;
             };
-            let sid = server.socket_sid(id).unwrap_or_default().to_owned();
+            let sid = server.socket_sid_shared(id).cloned().unwrap_or_default();
             // A recovered socket brings its `socket.data` back.
             let recovered = server.socket_recovered(id);
             let data = server

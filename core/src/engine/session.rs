@@ -166,8 +166,9 @@ pub(crate) struct Upgrade {
 /// One session.
 #[derive(Debug)]
 pub(crate) struct Session {
-    /// What the handshake carried.
-    pub(crate) info: HandshakeInfo,
+    /// What the handshake carried; shared with the driver's sockets of the
+    /// session rather than copied into each.
+    pub(crate) info: alloc::sync::Arc<HandshakeInfo>,
     /// The transport packets travel on now.
     pub(crate) transport: Transport,
     /// Closed by the server, waiting for a GET to take the close packet.
@@ -194,7 +195,7 @@ impl Session {
     pub(crate) fn new(info: HandshakeInfo, ws: Option<WsLink>) -> Self {
         Session {
             transport: info.transport,
-            info,
+            info: alloc::sync::Arc::new(info),
             lingering: false,
             queue: VecDeque::new(),
             queued_bytes: 0,

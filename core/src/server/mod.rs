@@ -349,6 +349,11 @@ impl<P: Parser> Server<P> {
         self.sessions.socket(socket).map(|s| &*s.sid)
     }
 
+    /// The id of `socket`, to keep: a clone shares the core's text.
+    pub fn socket_sid_shared(&self, socket: SocketId) -> Option<&ByteString> {
+        self.sessions.socket(socket).map(|s| &s.sid)
+    }
+
     /// The namespace of `socket`.
     pub fn socket_nsp(&self, socket: SocketId) -> Option<&str> {
         self.sessions.socket(socket).map(|s| &*s.nsp)

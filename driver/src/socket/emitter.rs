@@ -56,7 +56,7 @@ impl SocketEmitter {
         // A volatile emit to one socket is a volatile broadcast to its own room.
         let inner = &self.socket.inner;
         let opts = BroadcastOptions {
-            rooms: vec![inner.sid.as_str().into()],
+            rooms: vec![inner.sid.clone()],
             volatile: true,
             ..BroadcastOptions::default()
         };

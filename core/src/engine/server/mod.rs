@@ -536,6 +536,12 @@ impl EngineServer {
 
     /// The handshake of `session`.
     pub fn handshake(&self, session: SessionId) -> Option<&HandshakeInfo> {
+        self.handshake_shared(session).map(|info| &**info)
+    }
+
+    /// The handshake of `session`, to keep: a clone is one more reference
+    /// to the session's record, not a copy of its url and headers.
+    pub fn handshake_shared(&self, session: SessionId) -> Option<&alloc::sync::Arc<HandshakeInfo>> {
         self.sessions
             .get(&session.0)
             .filter(|s| !s.lingering)
