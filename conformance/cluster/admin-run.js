@@ -14,10 +14,13 @@
 // Needs redis-server (scripts/install-redis) and `npm ci` in conformance/.
 "use strict";
 
-const { spawn } = require("node:child_process");
 const path = require("node:path");
 const { io } = require("socket.io-client");
 const { Redis, freePort } = require("./redis-server");
+const { defaultSioBin, startServer } = require("./nodes");
+
+/// What the nodes of this run are started with.
+const ADMIN_ENV = { ADMIN_UI: "1" };
 
 const WAIT_MS = 10000;
 
@@ -30,28 +33,8 @@ function args() {
     else if (argv[i] === "--browser") opts.browser = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
-  if (!opts.sioBin) {
-    const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
-    opts.sioBin = path.join(target, "debug/cluster-server");
-  }
+  if (!opts.sioBin) opts.sioBin = defaultSioBin();
   return opts;
-}
-
-function startServer(kind, port, redisUrl, name, sioBin) {
-  const env = { ...process.env, ADMIN_UI: "1" };
-  const proc = kind === "node"
-    ? spawn(process.execPath, [path.join(__dirname, "node-server.js"), String(port), redisUrl, name], { env })
-    : spawn(sioBin, [kind.slice(4), String(port), redisUrl, name], { env });
-  proc.stderr.on("data", (d) => process.stderr.write(`[${name}] ${d}`));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    proc.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes(`LISTENING ${port}`)) resolve(proc);
-    });
-    proc.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
-    proc.once("error", (error) => reject(new Error(`${name}: ${error.message}`)));
-  });
 }
 
 // Resolves once `test()` holds, checked whenever `socket` gets `event`.
@@ -109,7 +92,7 @@ async function main() {
     for (const [i, kind] of opts.servers.entries()) {
       const port = await freePort();
       const name = `${kind}-${i}`;
-      procs.push(await startServer(kind, port, redis.url, name, opts.sioBin));
+      procs.push(await startServer(kind, port, redis.url, name, opts.sioBin, ADMIN_ENV));
       urls.push(`http://127.0.0.1:${port}`);
       names.push(name);
     }

@@ -13,10 +13,12 @@
 // `N passed, N failed`; exits 1 on failure.
 "use strict";
 
-const { spawn } = require("node:child_process");
-const path = require("node:path");
 const { io: connect } = require("socket.io-client");
 const { Redis, freePort } = require("./redis-server");
+const { defaultSioBin, startServer } = require("./nodes");
+
+/// What the nodes of this run are started with.
+const CLOSE_ENV = { CLUSTER_ADAPTER: "streams", HEARTBEAT_TIMEOUT_MS: "60000" };
 
 const PATIENCE_MS = 15000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -30,28 +32,8 @@ function args() {
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (opts.servers.length !== 3) throw new Error("--servers takes three nodes");
-  if (!opts.sioBin) {
-    const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
-    opts.sioBin = path.join(target, "debug/cluster-server");
-  }
+  if (!opts.sioBin) opts.sioBin = defaultSioBin();
   return opts;
-}
-
-function startServer(kind, port, redisUrl, name, sioBin) {
-  const env = { ...process.env, CLUSTER_ADAPTER: "streams", HEARTBEAT_TIMEOUT_MS: "60000" };
-  const proc = kind === "node"
-    ? spawn(process.execPath, [path.join(__dirname, "node-server.js"), String(port), redisUrl, name], { env })
-    : spawn(sioBin, [kind.slice(4), String(port), redisUrl, name], { env });
-  proc.stderr.on("data", (d) => process.stderr.write(`[${name}] ${d}`));
-  proc.kind = kind;
-  return new Promise((resolve, reject) => {
-    let out = "";
-    proc.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes(`LISTENING ${port}`)) resolve(proc);
-    });
-    proc.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
 }
 
 /// Shuts a node down the way its server does it, and waits for its exit.
@@ -116,7 +98,7 @@ async function main() {
   try {
     for (const [i, kind] of opts.servers.entries()) {
       const port = await freePort();
-      procs.push(await startServer(kind, port, redis.url, `${kind}-${"ABC"[i]}`, opts.sioBin));
+      procs.push(await startServer(kind, port, redis.url, `${kind}-${"ABC"[i]}`, opts.sioBin, CLOSE_ENV));
       sockets.push(await client(`http://127.0.0.1:${port}`));
     }
     console.log(`close: ${opts.servers.join(", ")} on ${redis.url} (streams adapter)`);

@@ -15,11 +15,13 @@
 // `N passed, N failed`; exits 1 on failure.
 "use strict";
 
-const { spawn } = require("node:child_process");
-const path = require("node:path");
 const { io: connect } = require("socket.io-client");
 const { createClient } = require("redis");
 const { Redis, freePort } = require("./redis-server");
+const { defaultSioBin, startServer } = require("./nodes");
+
+/// What the nodes of this run are started with.
+const RECOVERY_ENV = { CLUSTER_ADAPTER: "streams", RECOVERY: "1" };
 
 const PATIENCE_MS = 15000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -45,27 +47,8 @@ function args() {
     else if (argv[i] === "--sio-bin") opts.sioBin = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}`);
   }
-  if (!opts.sioBin) {
-    const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
-    opts.sioBin = path.join(target, "debug/cluster-server");
-  }
+  if (!opts.sioBin) opts.sioBin = defaultSioBin();
   return opts;
-}
-
-function startServer(kind, port, redisUrl, name, sioBin) {
-  const env = { ...process.env, CLUSTER_ADAPTER: "streams", RECOVERY: "1" };
-  const proc = kind === "node"
-    ? spawn(process.execPath, [path.join(__dirname, "node-server.js"), String(port), redisUrl, name], { env })
-    : spawn(sioBin, [kind.slice(4), String(port), redisUrl, name], { env });
-  proc.stderr.on("data", (d) => process.stderr.write(`[${name}] ${d}`));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    proc.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes(`LISTENING ${port}`)) resolve(proc);
-    });
-    proc.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
 }
 
 async function kill(proc) {
@@ -95,7 +78,7 @@ async function recoverAcross(redis, [kindA, kindB], sioBin, store) {
     const urls = [];
     for (const [i, kind] of [kindA, kindB].entries()) {
       const port = await freePort();
-      procs.push(await startServer(kind, port, redis.url, `${kind}-${"AB"[i]}`, sioBin));
+      procs.push(await startServer(kind, port, redis.url, `${kind}-${"AB"[i]}`, sioBin, RECOVERY_ENV));
       urls.push(`http://127.0.0.1:${port}`);
     }
     const c = await client(urls[0], { name: "c", room: "r", farewell: true });
@@ -161,7 +144,7 @@ async function recoverAfterShutdown(redis, [kindA, kindB], sioBin) {
     const urls = [];
     for (const [i, kind] of [kindA, kindB].entries()) {
       const port = await freePort();
-      procs.push(await startServer(kind, port, redis.url, `${kind}-${"AB"[i]}`, sioBin));
+      procs.push(await startServer(kind, port, redis.url, `${kind}-${"AB"[i]}`, sioBin, RECOVERY_ENV));
       urls.push(`http://127.0.0.1:${port}`);
     }
     const c = await client(urls[0], { name: "c", room: "r" });

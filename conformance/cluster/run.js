@@ -22,10 +22,9 @@
 // conformance/. Prints `N passed, N failed`; exits 1 on failure.
 "use strict";
 
-const { spawn } = require("node:child_process");
-const path = require("node:path");
 const { runChecks } = require("./cluster-check");
 const { Redis, freePort } = require("./redis-server");
+const { defaultSioBin, startServer } = require("./nodes");
 const { startServices, waitForSubscriptions, waitForShardChannel } = require("./redis-services");
 
 function args() {
@@ -43,32 +42,8 @@ function args() {
   if (!["pubsub", "streams", "sharded"].includes(opts.adapter)) throw new Error(`unknown adapter ${opts.adapter}`);
   if (opts.adapter === "sharded" && opts.redis !== "cluster") throw new Error("--adapter sharded needs --redis cluster");
   process.env.CLUSTER_ADAPTER = opts.adapter;
-  if (!opts.sioBin) {
-    const target = process.env.CARGO_TARGET_DIR || path.join(__dirname, "../../target");
-    opts.sioBin = path.join(target, "debug/cluster-server");
-  }
+  if (!opts.sioBin) opts.sioBin = defaultSioBin();
   return opts;
-}
-
-/// Starts one cluster server and waits for its `LISTENING <port>` line.
-function startServer(kind, port, redisUrl, name, sioBin) {
-  let proc;
-  if (kind === "node") {
-    proc = spawn(process.execPath, [path.join(__dirname, "node-server.js"), String(port), redisUrl, name]);
-  } else if (kind.startsWith("sio-")) {
-    proc = spawn(sioBin, [kind.slice(4), String(port), redisUrl, name]);
-  } else {
-    throw new Error(`unknown server kind ${kind}`);
-  }
-  proc.stderr.on("data", (d) => process.stderr.write(`[${name}] ${d}`));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    proc.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes(`LISTENING ${port}`)) resolve(proc);
-    });
-    proc.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
 }
 
 /// The Redis the nodes share: `redis` (single only, for --restart) and the
