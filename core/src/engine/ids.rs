@@ -9,6 +9,8 @@ use bytestring::ByteString;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use super::shard::Shard;
+
 /// Random bytes per id (the reference's `base64id` uses 15).
 pub(crate) const ID_BYTES: usize = 15;
 
@@ -35,8 +37,14 @@ impl IdGenerator {
 
     /// The next id.
     pub(crate) fn next_id(&mut self) -> ByteString {
+        self.next_id_in(Shard::ONE)
+    }
+
+    /// The next id, its first character naming `shard` (session ids).
+    pub(crate) fn next_id_in(&mut self, shard: Shard) -> ByteString {
         let mut raw = [0u8; ID_BYTES];
         self.rng.fill_bytes(&mut raw);
+        shard.stamp(&mut raw);
         ByteString::from(URL_SAFE_NO_PAD.encode(raw))
     }
 }

@@ -10,6 +10,7 @@ pub mod server;
 mod cors;
 pub(crate) mod ids;
 mod session;
+pub mod shard;
 pub mod stats;
 mod timer;
 mod transport;
@@ -21,5 +22,6 @@ pub use server::{
     CloseReason, ConnectionError, EngineError, EngineEvent, EngineServer, Footprint, HandshakeInfo,
     Io, OutMessage, Output, RefusalContext, SessionId,
 };
+pub use shard::{shard_of_number, shard_of_sid, Shard, MAX_SHARDS};
 pub use stats::EngineStats;
 pub use transport::{ConnId, Transport};

@@ -52,6 +52,33 @@ impl<P: Parser> Server<P> {
         sent
     }
 
+    /// Sharded, with the local store: takes the kept session `pid` of `nsp`
+    /// out of this shard's store, with the packets it missed here after
+    /// `offset` (for [`Server::answer_restore`] in the shard its client
+    /// came back to). `None` when this shard does not keep it; no miss is
+    /// counted (the asking shard counts it once all have answered).
+    pub fn take_kept_session(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        pid: &str,
+        offset: &str,
+    ) -> Option<RestoredSession> {
+        self.advance(now);
+        let store = self.recovery.as_mut()?;
+        let taken = store.take_or_miss(now, nsp, pid, offset, false)?;
+        match store.missed(taken.since, &taken.session) {
+            Some(missed) => Some(RestoredSession {
+                session: taken.session,
+                missed,
+            }),
+            None => {
+                store.put_back(taken);
+                None
+            }
+        }
+    }
+
     /// Answers [`Event::RestoreRequest`] `request`: the session found (its
     /// `nsp` is taken from the request) with the packets it missed, or
     /// `None`. Then comes [`Event::ConnectRequest`], `recovering` when a
@@ -72,6 +99,13 @@ impl<P: Parser> Server<P> {
             return Err(ServerError::UnknownRequest);
         }
         let recovering = restored.is_some();
+        if let (false, Some(store)) = (self.external_recovery, self.recovery.as_mut()) {
+            // Sharded: another shard supplied it (or none had it).
+            match recovering {
+                true => pending.supplied_since = Some(store.next_seq()),
+                false => store.count_miss(),
+            }
+        }
         pending.supplied = restored.map(|mut restored| {
             restored.session.nsp = pending.nsp.clone();
             restored

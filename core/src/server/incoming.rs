@@ -91,14 +91,23 @@ impl<P: Parser> Server<P> {
             self.send_connect_error(session, packet.nsp, "Invalid namespace", None);
             return;
         }
-        let request = ConnectRequestId(self.next_request);
+        let request = ConnectRequestId(self.engine.shard().number(self.next_request));
         self.next_request = self.next_request.wrapping_add(1);
         sess.add_pending(packet.nsp.clone(), request);
         let fields = match (self.recovery.is_some(), packet.data.as_ref()) {
             (true, Some(auth)) => recovery_fields(auth),
             _ => None,
         };
-        if let (true, Some((pid, offset))) = (self.external_recovery, fields.clone()) {
+        let restoring = match (self.external_recovery, self.recovery.as_mut(), &fields) {
+            (false, Some(store), Some((pid, offset))) => {
+                // Sharded: a miss here may be another shard's session.
+                let sharded = self.engine.shard().count() > 1;
+                store.take_or_miss(self.now, &packet.nsp, pid, offset, !sharded)
+            }
+            _ => None,
+        };
+        let ask_driver = self.external_recovery || self.engine.shard().count() > 1;
+        if let (true, None, Some((pid, offset))) = (ask_driver, &restoring, fields) {
             // The driver looks the session up, then answers (`answer_restore`).
             self.requests.insert(
                 request,
@@ -108,6 +117,7 @@ impl<P: Parser> Server<P> {
                     auth: packet.data,
                     restoring: None,
                     supplied: None,
+                    supplied_since: None,
                 },
             );
             self.events.push_back(Event::RestoreRequest {
@@ -118,10 +128,6 @@ impl<P: Parser> Server<P> {
             });
             return;
         }
-        let restoring = match (self.recovery.as_mut(), fields) {
-            (Some(store), Some((pid, offset))) => store.take(self.now, &packet.nsp, &pid, &offset),
-            _ => None,
-        };
         let recovering = restoring.is_some();
         self.requests.insert(
             request,
@@ -131,6 +137,7 @@ impl<P: Parser> Server<P> {
                 auth: packet.data.clone(),
                 restoring,
                 supplied: None,
+                supplied_since: None,
             },
         );
         self.events.push_back(Event::ConnectRequest {

@@ -71,6 +71,10 @@ struct PendingConnect {
     /// With an external store: the session the driver found for it, with
     /// its missed packets ([`Server::answer_restore`]).
     supplied: Option<recovery::RestoredSession>,
+    /// Sharded, with the local store: the sequence this shard's log had
+    /// reached when another shard's session was supplied; what it logged
+    /// after that is missed too.
+    supplied_since: Option<u64>,
 }
 
 /// The Socket.IO server. [`Server::new`] speaks the parser its config
@@ -160,6 +164,22 @@ impl<P: Parser> Server<P> {
             encode_scratch: Vec::new(),
             recipients_scratch: Vec::new(),
         }
+    }
+
+    /// Makes this server shard `shard` of its process (see
+    /// [`Shard`](crate::engine::Shard)): its sessions, socket ids and
+    /// connect requests name the shard. With more than one shard and
+    /// connection state recovery on, a CONNECT whose kept session is not in
+    /// this shard's store raises [`Event::RestoreRequest`]: the driver takes
+    /// it from the other shards ([`Server::take_kept_session`]) and answers
+    /// ([`Server::answer_restore`]). Call it before the first input.
+    pub fn set_shard(&mut self, shard: engine::Shard) {
+        self.engine.set_shard(shard);
+    }
+
+    /// Its place among the process's shards.
+    pub fn shard(&self) -> engine::Shard {
+        self.engine.shard()
     }
 
     /// The Engine.IO layer (read-only: session count, transports, config).

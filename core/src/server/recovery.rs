@@ -259,11 +259,52 @@ impl SessionStore {
         pid: &str,
         offset: &str,
     ) -> Option<TakenSession> {
+        self.take_or_miss(now, nsp, pid, offset, true)
+    }
+
+    /// [`SessionStore::take`], counting a miss only when `count_miss`
+    /// (a sharded server's miss is counted by the shard that looks last).
+    pub(crate) fn take_or_miss(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        pid: &str,
+        offset: &str,
+        count_miss: bool,
+    ) -> Option<TakenSession> {
         let taken = self.take_kept(now, nsp, pid, offset);
-        if taken.is_none() {
+        if taken.is_none() && count_miss {
             self.misses += 1;
         }
         taken
+    }
+
+    /// Counts a recovery attempt that found nothing in any shard.
+    pub fn count_miss(&mut self) {
+        self.misses += 1;
+    }
+
+    /// The sequence the next logged packet gets.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The packets logged from sequence `from` on that reach `session`
+    /// (those logged after another shard supplied it).
+    pub(crate) fn logged_from(
+        &self,
+        from: u64,
+        session: &PersistedSession,
+    ) -> impl Iterator<Item = (RawJson, Vec<Bytes>)> + '_ {
+        let nsp = session.nsp.clone();
+        let rooms = session.rooms.clone();
+        let at = self.log.partition_point(|(seq, _)| *seq < from);
+        self.log
+            .iter()
+            .skip(at)
+            .map(|(_, packet)| packet)
+            .filter(move |packet| packet.nsp == nsp && packet.reaches(&rooms))
+            .map(|packet| (packet.data.clone(), packet.attachments.clone()))
     }
 
     fn take_kept(

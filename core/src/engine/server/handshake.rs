@@ -31,14 +31,14 @@ impl EngineServer {
         transport: Transport,
     ) -> (u64, ByteString) {
         let sid = loop {
-            let sid = self.ids.next_id();
+            let sid = self.ids.next_id_in(self.shard);
             let sessions = &self.sessions;
             let sid_of = |id| sessions.get(&id).map(|s| &*s.info.sid);
             if self.by_sid.get(&sid, sid_of).is_none() {
                 break sid;
             }
         };
-        let id = self.next_session;
+        let id = self.shard.number(self.next_session);
         self.next_session += 1;
         let info = HandshakeInfo {
             sid: sid.clone(),

@@ -75,6 +75,7 @@ use super::config::Config;
 use super::cors;
 use super::ids::IdGenerator;
 use super::session::{Queued, Session, WsLink};
+use super::shard::Shard;
 use super::stats::EngineStats;
 use super::timer::TimerHeap;
 use crate::time::Instant;
@@ -136,6 +137,8 @@ enum ConnRole {
 pub struct EngineServer {
     config: Config,
     ids: IdGenerator,
+    /// Its place among the process's shards: session numbers and ids name it.
+    shard: Shard,
     next_session: u64,
     /// Boxed: the table then holds a pointer per session, and its spare
     /// capacity costs 16 bytes a slot rather than a whole session.
@@ -171,6 +174,7 @@ impl EngineServer {
         EngineServer {
             config,
             ids: IdGenerator::new(seed),
+            shard: Shard::ONE,
             next_session: 0,
             sessions: HashMap::new(),
             by_sid: sids::SidIndex::default(),
@@ -187,6 +191,18 @@ impl EngineServer {
             closing_at: HashMap::new(),
             stats: EngineStats::default(),
         }
+    }
+
+    /// Makes this server shard `shard` of its process: every session it
+    /// opens from now on is numbered, and its id marked, as that shard's
+    /// ([`Shard`]). Call it before the first input.
+    pub fn set_shard(&mut self, shard: Shard) {
+        self.shard = shard;
+    }
+
+    /// Its place among the process's shards.
+    pub fn shard(&self) -> Shard {
+        self.shard
     }
 
     /// Running totals: sessions by transport, upgrades, closes by reason,
