@@ -116,7 +116,7 @@ mod tests {
             for index in 0..count {
                 let shard = Shard::new(index, count).unwrap();
                 let mut firsts = alloc::collections::BTreeSet::new();
-                for _ in 0..200 {
+                for _ in 0..2_000 {
                     let sid = ids.next_id_in(shard);
                     assert_eq!(sid.len(), 20);
                     assert_eq!(shard_of_sid(&sid, count), index, "{sid} in {count}");
