@@ -53,8 +53,8 @@ fn verdict<M: ServerMachine>(
         return None;
     }
     let pending = check(RequestInfo::of(request, peer));
-    let deadline = endpoint.host.clock().now_std() + endpoint.http_timeouts.body;
-    let runtime = endpoint.host.runtime().clone();
+    let deadline = endpoint.host().clock().now_std() + endpoint.http_timeouts.body;
+    let runtime = endpoint.host().runtime().clone();
     Some(Box::pin(futures_lite::future::or(pending, async move {
         runtime.sleep_until(deadline).await;
         tracing::warn!("allow_request gave no verdict within the body timeout; refusing");
@@ -84,7 +84,7 @@ pub(crate) fn hand_over<L: Layer>(
     peer: Option<SocketAddr>,
     verdict: Result<(), Forbidden>,
 ) {
-    shared.process(|server, now| match verdict {
+    shared.process_conn(conn, |server, now| match verdict {
         Ok(()) => server.handle_request_from(now, conn, request, peer),
         Err(refusal) => server.forbid(now, conn, &request, refusal.message()),
     });

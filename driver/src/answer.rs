@@ -48,9 +48,8 @@ impl Cluster {
                 self.respond(nsp, from, &Response::AllRooms { request_id, rooms });
             }
             Request::RemoteJoin { opts, rooms, .. } => {
-                let selected = shared.read(|server| server.matching_sockets(nsp, &options(&opts)));
-                shared.process(|server, _| {
-                    for id in selected {
+                shared.process_all(|server, _| {
+                    for id in server.matching_sockets(nsp, &options(&opts)) {
                         for room in &rooms {
                             let _ = server.join(id, room);
                         }
@@ -58,9 +57,8 @@ impl Cluster {
                 });
             }
             Request::RemoteLeave { opts, rooms, .. } => {
-                let selected = shared.read(|server| server.matching_sockets(nsp, &options(&opts)));
-                shared.process(|server, _| {
-                    for id in selected {
+                shared.process_all(|server, _| {
+                    for id in server.matching_sockets(nsp, &options(&opts)) {
                         for room in &rooms {
                             let _ = server.leave(id, room);
                         }
@@ -68,9 +66,8 @@ impl Cluster {
                 });
             }
             Request::RemoteDisconnect { opts, close, .. } => {
-                let selected = shared.read(|server| server.matching_sockets(nsp, &options(&opts)));
-                shared.process(|server, now| {
-                    for id in selected {
+                shared.process_all(|server, now| {
+                    for id in server.matching_sockets(nsp, &options(&opts)) {
                         let _ = if close {
                             server.disconnect_session(now, id)
                         } else {
@@ -126,9 +123,10 @@ impl Cluster {
             .map_or(self.timeout, Duration::from_millis);
         let broadcast_opts = options(&opts);
         let mut waiting = Vec::new();
-        shared.process(|server, now| {
+        shared.broadcast_all(|server, now| {
+            let (data, attachments) = (data.clone(), sio.attachments.clone());
             for (socket, id) in
-                server.broadcast_with_ack(now, nsp, &broadcast_opts, data, sio.attachments, timeout)
+                server.broadcast_with_ack(now, nsp, &broadcast_opts, data, attachments, timeout)
             {
                 let (tx, rx) = async_channel::bounded(1);
                 shared.expect_ack(socket, id, tx);
@@ -231,37 +229,45 @@ impl Cluster {
             return;
         };
         let opts = options(&message.opts);
-        shared.process(|server, now| match offset {
-            Some(offset) => {
-                server.broadcast_at_offset(now, nsp, &opts, data, packet.attachments, offset)
+        shared.broadcast_all(|server, now| {
+            let (data, attachments) = (data.clone(), packet.attachments.clone());
+            match offset {
+                Some(offset) => {
+                    server.broadcast_at_offset(now, nsp, &opts, data, attachments, offset)
+                }
+                None => server.broadcast(now, nsp, &opts, data, attachments),
             }
-            None => server.broadcast(now, nsp, &opts, data, packet.attachments),
         });
     }
 }
 
 fn local_sids(shared: &Shared, nsp: &str, opts: &Targets) -> Vec<String> {
-    shared.read(|server| {
-        server
-            .matching_sockets(nsp, &options(opts))
-            .into_iter()
-            .filter_map(|id| server.socket_sid(id).map(str::to_owned))
-            .collect()
-    })
+    let options = options(opts);
+    shared
+        .read_all(|server| {
+            server
+                .matching_sockets(nsp, &options)
+                .into_iter()
+                .filter_map(|id| server.socket_sid(id).map(str::to_owned))
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Every room of `nsp` on this node (socket ids included, as Node's).
 fn local_rooms(shared: &Shared, nsp: &str) -> Vec<String> {
-    shared.read(|server| {
-        let mut seen = HashSet::new();
-        let mut rooms = Vec::new();
+    let mut seen = HashSet::new();
+    let mut rooms = Vec::new();
+    shared.read_all(|server| {
         for id in server.namespace_sockets(nsp) {
             for room in server.rooms(id).into_iter().flatten() {
-                if seen.insert(room) {
+                if seen.insert(room.to_owned()) {
                     rooms.push(room.to_owned());
                 }
             }
         }
-        rooms
-    })
+    });
+    rooms
 }

@@ -94,6 +94,10 @@ pub(super) struct ClusterState {
     pub(super) nodes: Nodes,
     /// Each namespace's room channels (the sharded wire only).
     pub(super) rooms: HashMap<Arc<str>, RoomChannels>,
+    /// How many of this server's shards have each room, by namespace then
+    /// room (the sharded wire only): its channel is wanted from the first
+    /// shard's create to the last shard's delete.
+    pub(super) room_shards: HashMap<Arc<str>, HashMap<Box<str>, usize>>,
     /// When each namespace heartbeats next (the streams wire only).
     pub(super) heartbeats: Heartbeats,
 }
@@ -171,6 +175,7 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
             waiters: HashMap::new(),
             nodes: Nodes::new(heartbeat_timeout),
             rooms: HashMap::new(),
+            room_shards: HashMap::new(),
             heartbeats: Heartbeats::new(heartbeat_interval),
         }),
         outbox,
@@ -183,7 +188,7 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
     }
     if let Wire::Stream(_) = wire {
         // Sessions and offsets live in Redis, as with Node's cluster adapter.
-        shared.process(|server, _| server.use_external_recovery_store());
+        shared.process_all(|server, _| server.use_external_recovery_store());
         // A socket's emits go through the stream too (`streams.rs`).
         let _ = shared.logged_emits.set(cluster.clone());
     }
@@ -202,7 +207,7 @@ pub(crate) fn attach(shared: &Arc<Shared>, wire: Wire) {
                 .is_some_and(|mode| mode != SubscriptionMode::Static)
             {
                 // Rooms come and go with channels of their own.
-                shared.process(|server, _| server.set_room_events(true));
+                shared.process_all(|server, _| server.set_room_events(true));
                 shared.spawn(Cluster::room_subscriptions(
                     Arc::downgrade(shared),
                     bus.clone(),

@@ -152,7 +152,9 @@ impl<L: Layer> PendingUpgrade for Upgrading<L> {
         } = *self;
         if !initial.is_empty() {
             // Bytes that came with the upgrade request (rare).
-            shared.process(|server, now| server.handle_ws_data(now, conn, initial));
+            shared.process_conn(conn, |server, now| {
+                server.handle_ws_data(now, conn, initial)
+            });
         }
         Box::pin(websocket(shared, conn, outputs, stream, guard))
     }
@@ -193,7 +195,9 @@ pub(crate) async fn exchange<L: Layer>(
     if refused_at_shutdown(shared.endpoint(), &request) {
         return HttpExchange::Response(shutting_down());
     }
-    let (conn, outputs) = shared.endpoint().open_conn();
+    let (conn, outputs) = shared
+        .endpoint()
+        .open_conn(shared.endpoint().shard_for(&request));
     let guard = ConnGuard::new(shared.clone(), conn);
     // The tower future is dropped if its client goes away meanwhile.
     let gone = std::future::pending();
@@ -282,7 +286,7 @@ pub(crate) async fn serve<L: Layer, S>(
             write_response(endpoint, &mut stream, &mut timer, &shutting_down(), false).await;
             return;
         }
-        let (conn, outputs) = endpoint.open_conn();
+        let (conn, outputs) = endpoint.open_conn(endpoint.shard_for(&request));
         let guard = ConnGuard::new(shared.clone(), conn);
         let gone = async {
             watch_for_close(&mut stream, &mut parser).await;
@@ -324,7 +328,7 @@ pub(crate) async fn serve<L: Layer, S>(
                 }
                 drop(out);
                 if sent > 0 {
-                    shared.process(|server, now| server.handle_flushed(now, conn));
+                    shared.process_conn(conn, |server, now| server.handle_flushed(now, conn));
                 }
                 // Nothing of the HTTP side stays with the WebSocket: it
                 // runs on a task of its own, sized for it alone (this
@@ -334,12 +338,14 @@ pub(crate) async fn serve<L: Layer, S>(
                 if !initial.is_empty() {
                     // Bytes that came with the upgrade request (rare):
                     // their handlers run on tasks of their own.
-                    shared.process(|server, now| server.handle_ws_data(now, conn, &initial));
+                    shared.process_conn(conn, |server, now| {
+                        server.handle_ws_data(now, conn, &initial)
+                    });
                 }
                 drop(initial);
                 // In a connection group, not a task of its own: sio's
                 // run queue decides which ready WebSocket goes next.
-                let runtime = endpoint.host.runtime().clone();
+                let runtime = endpoint.host().runtime().clone();
                 let socket = websocket(shared, conn, outputs, stream, guard);
                 groups.spawn(runtime.as_ref(), Box::pin(socket));
                 return;
@@ -383,8 +389,8 @@ async fn drain_refused_body<M: ServerMachine, S>(
             }
         }
     };
-    let deadline = endpoint.host.clock().now_std() + endpoint.http_timeouts.body;
-    futures_lite::future::or(drain, endpoint.host.runtime().sleep_until(deadline)).await;
+    let deadline = endpoint.host().clock().now_std() + endpoint.http_timeouts.body;
+    futures_lite::future::or(drain, endpoint.host().runtime().sleep_until(deadline)).await;
 }
 
 /// The core's answer to a request whose body was refused for its size;
@@ -393,9 +399,13 @@ async fn answer_too_large<L: Layer>(
     shared: &Arc<L>,
     head: Request,
 ) -> Option<(Response, ConnGuard<L>)> {
-    let (conn, outputs) = shared.endpoint().open_conn();
+    let (conn, outputs) = shared
+        .endpoint()
+        .open_conn(shared.endpoint().shard_for(&head));
     let guard = ConnGuard::new(shared.clone(), conn);
-    shared.process(|server, now| server.handle_request_too_large(now, conn, head));
+    shared.process_conn(conn, |server, now| {
+        server.handle_request_too_large(now, conn, head)
+    });
     match outputs.recv().await {
         Ok(Io::Respond { response, .. }) => Some((response, guard)),
         _ => None,
@@ -439,7 +449,7 @@ struct HttpTimer {
 impl HttpTimer {
     fn new<M: ServerMachine>(shared: &Endpoint<M>) -> Self {
         HttpTimer {
-            deadline: ConnDeadline::new(shared.http_timeouts, shared.host.clock().now()),
+            deadline: ConnDeadline::new(shared.http_timeouts, shared.host().clock().now()),
             alarm: None,
         }
     }
@@ -455,7 +465,7 @@ impl HttpTimer {
         cx: &mut Context<'_>,
         shared: &Endpoint<M>,
     ) -> Poll<Expiry> {
-        let clock = shared.host.clock();
+        let clock = shared.host().clock();
         loop {
             let Some(at) = self.deadline.deadline() else {
                 return Poll::Pending;
@@ -469,7 +479,7 @@ impl HttpTimer {
                     alarm
                 }
                 slot => {
-                    let timer = shared.host.runtime().timer(clock.to_std(at));
+                    let timer = shared.host().runtime().timer(clock.to_std(at));
                     &mut slot.insert((Some(at), timer)).1
                 }
             };
@@ -514,7 +524,7 @@ where
         }
         timer
             .deadline
-            .parsed(shared.host.clock().now(), parser.stage());
+            .parsed(shared.host().clock().now(), parser.stage());
         if parser.take_expect_continue() {
             let mut write = core::pin::pin!(stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n"));
             let written = std::future::poll_fn(|cx| match write.as_mut().poll(cx) {
@@ -644,7 +654,7 @@ async fn write_within<M: ServerMachine, S>(
 where
     S: AsyncWrite + Unpin,
 {
-    timer.deadline.response_started(shared.host.clock().now());
+    timer.deadline.response_started(shared.host().clock().now());
     let mut write = core::pin::pin!(async {
         stream.write_all(bytes).await?;
         stream.flush().await
@@ -658,7 +668,7 @@ where
     })
     .await;
     if written {
-        timer.deadline.response_written(shared.host.clock().now());
+        timer.deadline.response_written(shared.host().clock().now());
     }
     written
 }

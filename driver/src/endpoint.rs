@@ -8,7 +8,7 @@
 //! A layer plugs in through [`Layer`]: it routes its machine's events and
 //! runs the handlers they made ready.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Context;
 
@@ -16,12 +16,13 @@ use std::task::Context;
 // default) instead of std's SipHash.
 use hashbrown::HashMap;
 
+use crate::clock::Clock;
 use crate::hooks::Hooks;
 use crate::host::{Host, Machine, Next, Router};
 use crate::outbox::{OutboxReceiver, OutboxSender};
 use crate::runtime::Runtime;
 use crate::sync::lock;
-use sio_core::engine::{ConnId, EngineEvent, EngineServer, Io};
+use sio_core::engine::{shard_of_number, shard_of_sid, ConnId, EngineEvent, EngineServer, Io};
 use sio_core::server::{Event, Output, Server};
 use sio_core::time::Instant;
 use sio_core::wire::http::{Limits, Request, Timeouts};
@@ -125,8 +126,9 @@ std::thread_local! {
     static SPARE_WRITTEN: std::cell::Cell<Vec<Written>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// A server machine's host with what its connections share.
-pub(crate) struct Endpoint<M> {
+/// One shard of an endpoint: a machine on its host, with what the
+/// connections of its sessions share.
+pub(crate) struct ShardHost<M> {
     pub(crate) host: Host<M>,
     /// What WebSockets wrote since they last told the machine (one report
     /// per poll of a connection's task, not per frame); applied at the
@@ -140,7 +142,32 @@ pub(crate) struct Endpoint<M> {
     /// Where each connection's outputs go. Looked up once per output (a
     /// broadcast's every recipient).
     conns: Mutex<HashMap<ConnId, OutboxSender>>,
+}
+
+impl<M: ServerMachine> ShardHost<M> {
+    fn apply_written(&self, machine: &mut M, now: Instant) {
+        // One lock per input, as when the list lived under the state lock:
+        // the reports are swapped with the thread's spare list.
+        let mut taken = SPARE_WRITTEN.take();
+        core::mem::swap(&mut *lock(&self.written), &mut taken);
+        for w in taken.drain(..) {
+            machine.handle_written(now, w.conn, w.frames, w.bytes);
+        }
+        SPARE_WRITTEN.set(taken);
+    }
+}
+
+/// A server's shards (machines each behind their own lock, so inputs of
+/// sessions in different shards proceed in parallel) with what all its
+/// connections share: limits, hooks, the shutdown flag. A connection
+/// belongs to one shard, the one of the session its request is for; its
+/// id names it (ids are congruent to the shard index, as the core's
+/// session, socket and request numbers are).
+pub(crate) struct Endpoint<M> {
+    shards: Box<[ShardHost<M>]>,
     next_conn: AtomicU64,
+    /// The shard the next new session goes to (round robin).
+    next_shard: AtomicUsize,
     pub(crate) http_limits: Limits,
     /// The deadlines of a standalone server's HTTP connections.
     pub(crate) http_timeouts: Timeouts,
@@ -150,16 +177,27 @@ pub(crate) struct Endpoint<M> {
 }
 
 impl<M: ServerMachine> Endpoint<M> {
+    /// An endpoint over `machines`, one per shard (at least one), each
+    /// already told its shard.
     pub(crate) fn new(
         runtime: Arc<dyn Runtime>,
-        machine: M,
+        machines: Vec<M>,
         config: &sio_core::engine::Config,
     ) -> Self {
+        assert!(!machines.is_empty(), "an endpoint has at least one shard");
+        let clock = Clock::new(runtime.clone());
+        let shards = machines
+            .into_iter()
+            .map(|machine| ShardHost {
+                host: Host::with_clock(clock.clone(), runtime.clone(), machine),
+                written: Mutex::new(Vec::new()),
+                conns: Mutex::new(HashMap::new()),
+            })
+            .collect();
         Endpoint {
-            host: Host::new(runtime, machine),
-            written: Mutex::new(Vec::new()),
-            conns: Mutex::new(HashMap::new()),
+            shards,
             next_conn: AtomicU64::new(1),
+            next_shard: AtomicUsize::new(0),
             http_limits: Limits {
                 max_body_bytes: config.max_http_buffer_size,
                 ..Limits::default()
@@ -175,10 +213,43 @@ impl<M: ServerMachine> Endpoint<M> {
         }
     }
 
+    /// How many shards it runs.
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Shard `shard` (an index below [`Endpoint::shard_count`]).
+    pub(crate) fn shard(&self, shard: usize) -> &ShardHost<M> {
+        &self.shards[shard % self.shards.len()]
+    }
+
+    /// The first shard's host: the runtime and clock every shard shares.
+    pub(crate) fn host(&self) -> &Host<M> {
+        &self.shards[0].host
+    }
+
+    /// The shard a request goes to: its session's, named by its `sid`; a
+    /// handshake (no `sid`) opens its session in the next shard in turn.
+    pub(crate) fn shard_for(&self, request: &Request) -> usize {
+        let count = self.shards.len();
+        if count == 1 {
+            return 0;
+        }
+        match request.query_param("sid").filter(|sid| !sid.is_empty()) {
+            Some(sid) => shard_of_sid(&sid, count),
+            None => self.next_shard.fetch_add(1, Ordering::Relaxed) % count,
+        }
+    }
+
+    /// The shard of connection `conn`.
+    pub(crate) fn shard_of_conn(&self, conn: ConnId) -> usize {
+        shard_of_number(conn.0, self.shards.len())
+    }
+
     /// Tells the machine, at its next input, that WebSocket `conn` wrote
     /// `frames` more of its transmits, `bytes` bytes in all.
     pub(crate) fn report_written(&self, conn: ConnId, frames: usize, bytes: usize) {
-        let mut written = lock(&self.written);
+        let mut written = lock(&self.shard(self.shard_of_conn(conn)).written);
         match written.last_mut() {
             Some(last) if last.conn == conn => {
                 last.frames = last.frames.saturating_add(frames);
@@ -192,28 +263,21 @@ impl<M: ServerMachine> Endpoint<M> {
         }
     }
 
-    fn apply_written(&self, machine: &mut M, now: Instant) {
-        // One lock per input, as when the list lived under the state lock:
-        // the reports are swapped with the thread's spare list.
-        let mut taken = SPARE_WRITTEN.take();
-        core::mem::swap(&mut *lock(&self.written), &mut taken);
-        for w in taken.drain(..) {
-            machine.handle_written(now, w.conn, w.frames, w.bytes);
-        }
-        SPARE_WRITTEN.set(taken);
-    }
-
-    /// A fresh connection id with the outbox its outputs arrive in.
-    pub(crate) fn open_conn(&self) -> (ConnId, OutboxReceiver) {
-        let id = ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed));
+    /// A fresh connection id in `shard`, with the outbox its outputs
+    /// arrive in.
+    pub(crate) fn open_conn(&self, shard: usize) -> (ConnId, OutboxReceiver) {
+        let count = self.shards.len() as u64;
+        let shard = shard % self.shards.len();
+        let n = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let id = ConnId(n * count + shard as u64);
         let (tx, rx) = crate::outbox::outbox();
-        lock(&self.conns).insert(id, tx);
+        lock(&self.shards[shard].conns).insert(id, tx);
         (id, rx)
     }
 
     /// How many connections are registered.
     pub(crate) fn open_conn_count(&self) -> usize {
-        lock(&self.conns).len()
+        self.shards.iter().map(|s| lock(&s.conns).len()).sum()
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {
@@ -222,12 +286,26 @@ impl<M: ServerMachine> Endpoint<M> {
 
     pub(crate) fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
-        self.host.wake_timer();
+        for shard in self.shards.iter() {
+            shard.host.wake_timer();
+        }
     }
 
-    /// Reads the machine under the lock.
+    /// Reads shard `shard`'s machine under its lock.
+    pub(crate) fn read_on<T>(&self, shard: usize, f: impl FnOnce(&M) -> T) -> T {
+        self.shard(shard).host.read(f)
+    }
+
+    /// Reads the first shard's machine (what every shard has alike: the
+    /// config, the path).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&M) -> T) -> T {
-        self.host.read(f)
+        self.read_on(0, f)
+    }
+
+    /// Folds `f` over every shard's machine, each read under its own lock
+    /// (one at a time).
+    pub(crate) fn read_all<T>(&self, mut f: impl FnMut(&M) -> T) -> Vec<T> {
+        self.shards.iter().map(|s| s.host.read(&mut f)).collect()
     }
 }
 
@@ -268,37 +346,67 @@ pub(crate) trait Layer: Send + Sync + Sized + 'static {
     /// (a connection's reader runs them itself, with no task hop).
     fn process_into<T>(
         self: &Arc<Self>,
+        shard: usize,
         ready: &mut Vec<Self::Ready>,
         f: impl FnOnce(&mut Self::Machine, Instant) -> T,
     ) -> T {
         let mut routes = Routes {
             layer: self,
+            shard: self.endpoint().shard(shard),
             conns: None,
             ready,
         };
-        self.endpoint().host.process(&mut routes, f)
+        self.endpoint().shard(shard).host.process(&mut routes, f)
     }
 
-    /// [`Layer::process_into`], with the handlers run on tasks of their own.
-    fn process<T>(self: &Arc<Self>, f: impl FnOnce(&mut Self::Machine, Instant) -> T) -> T {
+    /// [`Layer::process_into`] on shard `shard`, with the handlers run on
+    /// tasks of their own.
+    fn process_on<T>(
+        self: &Arc<Self>,
+        shard: usize,
+        f: impl FnOnce(&mut Self::Machine, Instant) -> T,
+    ) -> T {
         let mut ready = Vec::new();
-        let result = self.process_into(&mut ready, f);
+        let result = self.process_into(shard, &mut ready, f);
         for ready in ready {
             Self::spawn_ready(ready);
         }
         result
     }
 
+    /// [`Layer::process_on`] for connection `conn`'s shard.
+    fn process_conn<T>(
+        self: &Arc<Self>,
+        conn: ConnId,
+        f: impl FnOnce(&mut Self::Machine, Instant) -> T,
+    ) -> T {
+        self.process_on(self.endpoint().shard_of_conn(conn), f)
+    }
+
+    /// [`Layer::process_on`] on every shard in turn (one lock at a time):
+    /// what concerns every session (a broadcast, a namespace added).
+    fn process_all<T>(
+        self: &Arc<Self>,
+        mut f: impl FnMut(&mut Self::Machine, Instant) -> T,
+    ) -> Vec<T> {
+        (0..self.endpoint().shard_count())
+            .map(|shard| self.process_on(shard, &mut f))
+            .collect()
+    }
+
     /// Forgets `conn` and tells the machine it is gone.
     fn close_conn(self: &Arc<Self>, conn: ConnId) {
-        lock(&self.endpoint().conns).remove(&conn);
-        self.process(|machine, now| machine.handle_conn_closed(now, conn));
+        let shard = self.endpoint().shard_of_conn(conn);
+        lock(&self.endpoint().shard(shard).conns).remove(&conn);
+        self.process_on(shard, |machine, now| machine.handle_conn_closed(now, conn));
     }
 }
 
 /// One drain of a layer's endpoint.
 struct Routes<'a, L: Layer> {
     layer: &'a Arc<L>,
+    /// The shard being drained.
+    shard: &'a ShardHost<L::Machine>,
     /// Held across a run of I/O outputs (a broadcast's recipients), let go
     /// before an event is routed (routing one may open a connection).
     conns: Option<MutexGuard<'a, HashMap<ConnId, OutboxSender>>>,
@@ -307,7 +415,7 @@ struct Routes<'a, L: Layer> {
 
 impl<'a, L: Layer> Router<L::Machine> for Routes<'a, L> {
     fn before_input(&mut self, machine: &mut L::Machine, now: Instant) {
-        self.layer.endpoint().apply_written(machine, now);
+        self.shard.apply_written(machine, now);
     }
 
     fn route(
@@ -317,9 +425,8 @@ impl<'a, L: Layer> Router<L::Machine> for Routes<'a, L> {
     ) {
         match output {
             ServerOutput::Io(io) => {
-                let layer: &'a Arc<L> = self.layer;
-                let endpoint = layer.endpoint();
-                let conns = self.conns.get_or_insert_with(|| lock(&endpoint.conns));
+                let shard: &'a ShardHost<L::Machine> = self.shard;
+                let conns = self.conns.get_or_insert_with(|| lock(&shard.conns));
                 if let Some(tx) = conns.get(&io.conn()) {
                     // Unbounded: the core bounds what it queues per session.
                     let _ = tx.try_send(io);

@@ -104,7 +104,8 @@ impl EngineIo {
         let seed = crate::io::seed_from(getrandom::fill)?;
         let endpoint = Endpoint::new(
             Arc::new(runtime),
-            EngineServer::new(config.clone(), seed),
+            // One shard: the bare Engine.IO API stays on one lock.
+            vec![EngineServer::new(config.clone(), seed)],
             &config,
         );
         let shared = Arc::new(EngineShared {
@@ -216,18 +217,18 @@ impl EngineIo {
         let endpoint = &self.shared.endpoint;
         endpoint.begin_shutdown();
         let sessions: Vec<SessionId> = lock(&self.shared.sessions).keys().copied().collect();
-        self.shared.process(|server, now| {
+        self.shared.process_on(0, |server, now| {
             for session in sessions {
                 let _ = server.close(now, session, CloseReason::ServerShutdown);
             }
         });
-        let clock = endpoint.host.clock();
+        let clock = endpoint.host().clock();
         for _ in 0..100 {
             if endpoint.open_conn_count() == 0 {
                 return;
             }
             let until = clock.now_std() + Duration::from_millis(10);
-            endpoint.host.runtime().sleep_until(until).await;
+            endpoint.host().runtime().sleep_until(until).await;
         }
     }
 }
@@ -330,14 +331,14 @@ impl EngineSocket {
         let session = self.inner.session;
         self.inner
             .shared
-            .process(|server, _| server.send(session, message))
+            .process_on(0, |server, _| server.send(session, message))
     }
 
     /// Closes the session from the server ("forced close"): what is queued
     /// is sent first (`socket.close()`).
     pub fn close(&self) {
         let session = self.inner.session;
-        self.inner.shared.process(|server, now| {
+        self.inner.shared.process_on(0, |server, now| {
             let _ = server.close(now, session, CloseReason::ForcedClose);
         });
     }
@@ -353,7 +354,7 @@ impl EngineSocket {
 
     /// Runs `first`, then the queued jobs, within the caller's poll.
     fn run_jobs_now(&self, first: Job, cx: &mut Context<'_>) {
-        let runtime = self.inner.shared.endpoint.host.runtime().clone();
+        let runtime = self.inner.shared.endpoint.host().runtime().clone();
         let mut job = Some(first);
         while let Some(current) = job.take().or_else(|| self.inner.jobs.next()) {
             start_now(&*runtime, cx, self.futures_of(current));
@@ -462,7 +463,7 @@ impl Layer for EngineShared {
             }
             EngineEvent::ConnectionError(error) => {
                 let endpoint = &self.endpoint;
-                endpoint.hooks.report(endpoint.host.runtime(), &error);
+                endpoint.hooks.report(endpoint.host().runtime(), &error);
             }
             _ => {}
         }
@@ -473,7 +474,7 @@ impl Layer for EngineShared {
     }
 
     fn spawn_ready(ready: Ready) {
-        let runtime = ready.socket.inner.shared.endpoint.host.runtime().clone();
+        let runtime = ready.socket.inner.shared.endpoint.host().runtime().clone();
         let mut ready = Some(ready);
         runtime.spawn(Box::pin(std::future::poll_fn(move |cx| {
             if let Some(Ready { socket, first }) = ready.take() {
@@ -500,12 +501,12 @@ std::thread_local! {
 impl Hosted for EngineShared {
     type Machine = EngineServer;
 
-    fn host(&self) -> &Host<EngineServer> {
-        &self.endpoint.host
+    fn host(&self, _shard: usize) -> &Host<EngineServer> {
+        self.endpoint.host()
     }
 
-    fn on_timeout(self: &Arc<Self>) {
-        self.process(|server, now| server.handle_timeout(now));
+    fn on_timeout(self: &Arc<Self>, _shard: usize) {
+        self.process_on(0, |server, now| server.handle_timeout(now));
     }
 
     fn timers_done(&self) -> bool {

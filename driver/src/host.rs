@@ -63,8 +63,14 @@ pub(crate) struct Host<M> {
 
 impl<M: Machine> Host<M> {
     pub(crate) fn new(runtime: Arc<dyn Runtime>, machine: M) -> Self {
+        Host::with_clock(Clock::new(runtime.clone()), runtime, machine)
+    }
+
+    /// A host reading `clock` (the shards of one server share theirs, so
+    /// their instants compare).
+    pub(crate) fn with_clock(clock: Clock, runtime: Arc<dyn Runtime>, machine: M) -> Self {
         Host {
-            clock: Clock::new(runtime.clone()),
+            clock,
             runtime,
             slot: Mutex::new(Slot {
                 machine,
@@ -131,27 +137,37 @@ impl<M> Drop for Host<M> {
     }
 }
 
-/// The owner of a host: what the timer task needs of it.
+/// The owner of one host per shard: what their timer tasks need of it.
 pub(crate) trait Hosted: Send + Sync + 'static {
     type Machine: Machine;
-    fn host(&self) -> &Host<Self::Machine>;
-    /// Feeds `handle_timeout` through the owner's router.
-    fn on_timeout(self: &Arc<Self>);
+    /// How many hosts (shards) it has.
+    fn shard_count(&self) -> usize {
+        1
+    }
+    fn host(&self, shard: usize) -> &Host<Self::Machine>;
+    /// Feeds `handle_timeout` to shard `shard` through the owner's router.
+    fn on_timeout(self: &Arc<Self>, shard: usize);
     /// Whether the timer task may end (a server shut down with nothing left).
     fn timers_done(&self) -> bool {
         false
     }
 }
 
-/// Starts the one timer task of `owner`'s host: it sleeps until the
+/// Starts the timer task of each of `owner`'s hosts: it sleeps until the
 /// machine's next deadline (or until it changes) and feeds the timeout. It
-/// holds the owner weakly and ends with it. No timer per session.
+/// holds the owner weakly and ends with it. No timer per session: one per
+/// shard.
 pub(crate) fn start_timers<O: Hosted>(owner: &Arc<O>) {
-    let weak = Arc::downgrade(owner);
-    owner.host().runtime.spawn(Box::pin(timer_loop(weak)));
+    for shard in 0..owner.shard_count() {
+        let weak = Arc::downgrade(owner);
+        owner
+            .host(shard)
+            .runtime
+            .spawn(Box::pin(timer_loop(weak, shard)));
+    }
 }
 
-async fn timer_loop<O: Hosted>(owner: Weak<O>) {
+async fn timer_loop<O: Hosted>(owner: Weak<O>, shard: usize) {
     // One timer, moved to each new deadline.
     let mut timer: Option<Box<dyn Timer>> = None;
     loop {
@@ -159,7 +175,7 @@ async fn timer_loop<O: Hosted>(owner: Weak<O>) {
         if o.timers_done() {
             return;
         }
-        let host = o.host();
+        let host = o.host(shard);
         // Listen first, then read the deadline: a change in between still wakes us.
         let changed = host.deadline_changed.listen();
         let armed = host.deadline().map(|at| {
@@ -181,9 +197,9 @@ async fn timer_loop<O: Hosted>(owner: Weak<O>) {
             }
         }
         let Some(o) = owner.upgrade() else { return };
-        let host = o.host();
+        let host = o.host(shard);
         if host.deadline().is_some_and(|at| at <= host.clock.now()) {
-            o.on_timeout();
+            o.on_timeout(shard);
         }
     }
 }

@@ -22,6 +22,7 @@ use super::remote::RemoteSocket;
 use super::runtime::Runtime;
 use super::shared::Shared;
 use super::socket::Socket;
+use sio_core::engine::{Shard, MAX_SHARDS};
 use sio_core::server::{Config, Server};
 use sio_core::wire::http;
 
@@ -45,6 +46,16 @@ pub(crate) fn seed_from(
     let mut seed = [0u8; 32];
     fill(&mut seed).map_err(RandomSourceError)?;
     Ok(seed)
+}
+
+/// How many shards a server runs for `Config::shards` (0: one per CPU
+/// this process may use).
+fn shard_count(configured: usize) -> usize {
+    let count = match configured {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    count.clamp(1, MAX_SHARDS)
 }
 
 /// The seed, or a panic at construction (startup, never a peer's input).
@@ -101,8 +112,21 @@ impl SocketIo {
     }
 
     fn with_seed<R: Runtime>(runtime: R, config: Config, seed: [u8; 32]) -> SocketIo {
-        let server = Server::new(config, seed);
-        let shared = Shared::new(Arc::new(runtime), server, Box::new(Registry::default()));
+        let count = shard_count(config.shards);
+        let servers = (0..count)
+            .map(|index| {
+                // Each shard its own key: ChaCha streams under different
+                // keys are independent (shard 0 keeps the seed as given).
+                let mut seed = seed;
+                seed[31] ^= index as u8;
+                let mut server = Server::new(config.clone(), seed);
+                if let Some(shard) = Shard::new(index, count) {
+                    server.set_shard(shard);
+                }
+                server
+            })
+            .collect();
+        let shared = Shared::new(Arc::new(runtime), servers, Box::new(Registry::default()));
         // The main namespace always exists, as in Node.
         let main = Namespace::existing(&shared, "/");
         SocketIo {
@@ -313,7 +337,10 @@ impl SocketIo {
 
     /// How many sockets are connected, over every namespace.
     pub fn socket_count(&self) -> usize {
-        self.shared.read(|server| server.socket_count())
+        self.shared
+            .read_all(|server| server.socket_count())
+            .into_iter()
+            .sum()
     }
 
     /// Disconnects everyone with "server shutting down" and stops taking
@@ -323,7 +350,7 @@ impl SocketIo {
     /// at once) and sends nothing more to it.
     pub async fn shutdown(&self) {
         self.shared.begin_shutdown();
-        self.shared.process(|server, now| server.shutdown(now));
+        self.shared.process_all(|server, now| server.shutdown(now));
         if let Some(cluster) = self.shared.cluster().cloned() {
             cluster.leave(&self.shared).await;
         }

@@ -198,10 +198,12 @@ impl Namespaces for Registry {
     ) {
         match shared.cluster() {
             Some(cluster) => cluster.restore_session(shared, request, nsp, pid, offset),
+            // Sharded, with the local store: the session is in another
+            // shard's store, if anywhere.
             None => {
                 let shared = shared.clone();
                 shared.clone().spawn(async move {
-                    let _ = shared.process(|server, now| server.answer_restore(now, request, None));
+                    shared.restore_across_shards(request, &nsp, &pid, &offset);
                 });
             }
         }
@@ -293,7 +295,7 @@ fn start_connect(
             }
         };
         let Some(handlers) = handlers else {
-            shared.process(|server, now| {
+            shared.process_request(request, |server, now| {
                 let _ = server.reject(now, request, "Invalid namespace", None);
             });
             return;
@@ -311,14 +313,14 @@ fn start_connect(
         for step in middleware {
             if let Err(refusal) = step(context.clone()).await {
                 tracing::debug!(nsp = %nsp, reason = %refusal.message, "connection refused by middleware");
-                shared.process(|server, now| {
+                shared.process_request(request, |server, now| {
                     let _ = server.reject(now, request, &refusal.message, refusal.data);
                 });
                 return;
             }
         }
         let registry_shared = shared.clone();
-        shared.process(|server, now| {
+        shared.process_request(request, |server, now| {
             let Ok(id) = server.accept(now, request) else {
                 // The client left while middleware ran.
                 return;
@@ -381,7 +383,9 @@ impl std::fmt::Debug for Namespace {
 
 impl Namespace {
     pub(crate) fn get_or_create(shared: &Arc<Shared>, name: &str) -> Result<Namespace, EmitError> {
-        shared.process(|server, _| server.add_namespace(name))?;
+        for added in shared.process_all(|server, _| server.add_namespace(name)) {
+            added?;
+        }
         if let Some(cluster) = shared.cluster() {
             cluster.add_namespace(shared, name);
         }
@@ -412,7 +416,7 @@ impl Namespace {
             .unwrap_or_else(|p| p.into_inner())
             .dynamic
             .push((predicate, handlers.clone()));
-        shared.process(|server, _| server.set_dynamic_namespaces(true));
+        shared.process_all(|server, _| server.set_dynamic_namespaces(true));
         Namespace {
             shared: shared.clone(),
             name: Arc::from("(dynamic)"),

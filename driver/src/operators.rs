@@ -25,7 +25,8 @@ use super::socket::{with_compress, Socket};
 use super::streams::LoggedBroadcast;
 use sio_core::adapter::{Flag, Response, Targets};
 use sio_core::packet::encode_args;
-use sio_core::server::{BroadcastOptions, SocketId};
+use sio_core::server::{BroadcastOptions, Server, SocketId};
+use sio_core::time::Instant;
 
 /// Selects sockets of one namespace (or of every child of a dynamic one).
 #[derive(Clone)]
@@ -140,8 +141,8 @@ impl BroadcastOperator {
             }
         }
         for nsp in &self.namespaces {
-            let (data, attachments) = (data.clone(), attachments.clone());
-            self.shared.process(|server, now| {
+            self.shared.broadcast_all(|server, now| {
+                let (data, attachments) = (data.clone(), attachments.clone());
                 with_compress(server, self.compress, |server| {
                     server.broadcast(now, nsp, &self.opts, data, attachments)
                 })
@@ -183,13 +184,15 @@ impl BroadcastOperator {
     /// excepted socket (the sender of `socket.broadcast`) as the room named
     /// by its id.
     fn targets(&self, flags: Option<Vec<Flag>>) -> Targets {
-        let sids: Vec<String> = self.shared.read(|server| {
-            self.opts
-                .except_sockets
-                .iter()
-                .filter_map(|id| server.socket_sid(*id).map(str::to_owned))
-                .collect()
-        });
+        let sids: Vec<String> = self
+            .opts
+            .except_sockets
+            .iter()
+            .filter_map(|&id| {
+                self.shared
+                    .read_socket(id, |server| server.socket_sid(id).map(str::to_owned))
+            })
+            .collect();
         let except = self.opts.except.iter().map(|r| r.to_string()).chain(sids);
         Targets {
             rooms: distinct(self.opts.rooms.iter().map(|r| r.to_string())),
@@ -273,9 +276,9 @@ impl BroadcastOperator {
         let timeout = self.timeout.unwrap_or(Duration::MAX);
         let mut waiting = Vec::new();
         for nsp in &self.namespaces {
-            let (data, attachments) = (data.clone(), attachments.clone());
             let shared = &self.shared;
-            self.shared.process(|server, now| {
+            self.shared.broadcast_all(|server, now| {
+                let (data, attachments) = (data.clone(), attachments.clone());
                 let sent = with_compress(server, self.compress, |server| {
                     server.broadcast_with_ack(now, nsp, &self.opts, data, attachments, timeout)
                 });
@@ -294,18 +297,35 @@ impl BroadcastOperator {
         &self.namespaces
     }
 
+    /// The selected sockets, namespace by namespace, each namespace's in
+    /// id order over every shard (session order, then join order).
     fn selected(&self) -> Vec<(Arc<str>, SocketId)> {
-        self.shared.read(|server| {
-            self.namespaces
-                .iter()
-                .flat_map(|nsp| {
-                    server
-                        .matching_sockets(nsp, &self.opts)
-                        .into_iter()
-                        .map(move |id| (nsp.clone(), id))
-                })
-                .collect()
-        })
+        let mut selected = Vec::new();
+        for nsp in &self.namespaces {
+            let mut ids: Vec<SocketId> = self
+                .shared
+                .read_all(|server| server.matching_sockets(nsp, &self.opts))
+                .into_iter()
+                .flatten()
+                .collect();
+            ids.sort_unstable();
+            selected.extend(ids.into_iter().map(|id| (nsp.clone(), id)));
+        }
+        selected
+    }
+
+    /// Runs `f` on each selected socket, in its shard (one lock per shard).
+    fn on_selected(&self, mut f: impl FnMut(&mut Server, Instant, SocketId)) {
+        let selected = self.selected();
+        self.shared.process_all(|server, now| {
+            let shard = server.shard().index();
+            for &(_, id) in &selected {
+                if self.shared.shard_of_socket(id) == shard {
+                    // A socket gone since the selection is skipped by the core.
+                    f(server, now, id);
+                }
+            }
+        });
     }
 
     /// The selected sockets of the whole cluster (Node's `fetchSockets`):
@@ -351,12 +371,8 @@ impl BroadcastOperator {
     /// Makes every selected socket join `room`; with a cluster adapter, on
     /// every node (REMOTE_JOIN, which no node answers).
     pub fn sockets_join(&self, room: &str) {
-        let selected = self.selected();
-        self.shared.process(|server, _| {
-            for (_, id) in selected {
-                // A socket gone since the selection has nothing to join.
-                let _ = server.join(id, room);
-            }
+        self.on_selected(|server, _, id| {
+            let _ = server.join(id, room);
         });
         if let Some(cluster) = self.cluster() {
             for nsp in &self.namespaces {
@@ -368,11 +384,8 @@ impl BroadcastOperator {
     /// Makes every selected socket leave `room`; with a cluster adapter, on
     /// every node (REMOTE_LEAVE).
     pub fn sockets_leave(&self, room: &str) {
-        let selected = self.selected();
-        self.shared.process(|server, _| {
-            for (_, id) in selected {
-                let _ = server.leave(id, room);
-            }
+        self.on_selected(|server, _, id| {
+            let _ = server.leave(id, room);
         });
         if let Some(cluster) = self.cluster() {
             for nsp in &self.namespaces {
@@ -390,15 +403,12 @@ impl BroadcastOperator {
                 cluster.remote_disconnect(nsp, self.targets(None), close);
             }
         }
-        let selected = self.selected();
-        self.shared.process(|server, now| {
-            for (_, id) in selected {
-                let _ = if close {
-                    server.disconnect_session(now, id)
-                } else {
-                    server.disconnect(now, id)
-                };
-            }
+        self.on_selected(|server, now, id| {
+            let _ = if close {
+                server.disconnect_session(now, id)
+            } else {
+                server.disconnect(now, id)
+            };
         });
     }
 }

@@ -130,7 +130,12 @@ pub(crate) fn local_fetched(
     nsp: &str,
     opts: &BroadcastOptions,
 ) -> Vec<FetchedSocket> {
-    let selected = shared.read(|server| server.matching_sockets(nsp, opts));
+    let mut selected: Vec<_> = shared
+        .read_all(|server| server.matching_sockets(nsp, opts))
+        .into_iter()
+        .flatten()
+        .collect();
+    selected.sort_unstable();
     selected
         .into_iter()
         .filter_map(|id| shared.socket(id))

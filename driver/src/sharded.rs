@@ -12,7 +12,7 @@ use std::sync::{Arc, Weak};
 use bytes::Bytes;
 
 use super::bus::Bus;
-use super::cluster::Cluster;
+use super::cluster::{Cluster, ClusterState};
 use super::meter;
 use super::shared::Shared;
 use super::sync::lock;
@@ -80,6 +80,10 @@ impl Cluster {
         };
         let change = {
             let mut state = lock(&self.state);
+            if !state.count_room_shards(nsp, room, created) {
+                // Another shard still has it, or had it already.
+                return;
+            }
             let rooms = state.rooms.entry(Arc::from(nsp)).or_default();
             if created {
                 rooms.created(&channels, room, private)
@@ -134,6 +138,34 @@ impl Cluster {
                     tracing::warn!(%channel, subscribe, %error, "room channel change failed");
                 }
             }
+        }
+    }
+}
+
+impl ClusterState {
+    /// Counts a shard's create (`created`) or delete of `room`: whether
+    /// it is the first create or the last delete, which the bus must hear.
+    fn count_room_shards(&mut self, nsp: &str, room: &str, created: bool) -> bool {
+        let rooms = match self.room_shards.get_mut(nsp) {
+            Some(rooms) => rooms,
+            None => self.room_shards.entry(Arc::from(nsp)).or_default(),
+        };
+        if created {
+            let count = rooms.entry(Box::from(room)).or_insert(0);
+            *count += 1;
+            return *count == 1;
+        }
+        match rooms.get_mut(room) {
+            Some(count) if *count > 1 => {
+                *count -= 1;
+                false
+            }
+            Some(_) => {
+                rooms.remove(room);
+                true
+            }
+            // A delete never counted (should not happen): pass it on.
+            None => true,
         }
     }
 }

@@ -18,7 +18,7 @@
 //! part in a socket's emit a [`LoggedEmits`] trait object (`streams.rs`).
 
 use std::any::Any;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use async_channel::Sender;
 use bytes::Bytes;
@@ -36,6 +36,7 @@ use crate::host::{start_timers, Hosted};
 use crate::meter::{self, EngineMeter};
 use crate::observe::{Observed, Observer};
 use crate::sync::lock;
+use sio_core::engine::{shard_of_number, EngineStats};
 use sio_core::packet::RawJson;
 use sio_core::server::{ConnectRequestId, Server, SocketId};
 use sio_core::time::Instant;
@@ -46,11 +47,15 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     /// The core server on its host, with the connection table.
     pub(crate) endpoint: Endpoint<Server>,
-    /// Sockets known to the application, by core id: the socket floor's
-    /// state of each, erased here (see `socket.rs`, which reads it back).
-    pub(crate) sockets: Mutex<HashMap<SocketId, Arc<dyn Any + Send + Sync>>>,
-    /// Senders waiting for acks, per socket then ack id.
-    pub(crate) acks: Mutex<HashMap<SocketId, HashMap<u64, Sender<AckReply>>>>,
+    /// Per shard: its sockets and the acks they wait for.
+    books: Box<[Books]>,
+    /// Taken shared by every broadcast's pass over the shards, and alone
+    /// by a kept session moving between shards, so that each broadcast is
+    /// wholly before or wholly after the move (it is then logged in the
+    /// old shard's store, or in the new one's after the move, never in
+    /// neither nor both). One uncontended read lock per broadcast, none
+    /// per message.
+    broadcast_gate: RwLock<()>,
     /// The namespace floor's registry, seen from here.
     pub(crate) namespaces: Box<dyn Namespaces>,
     pub(crate) http_limits: sio_core::wire::http::Limits,
@@ -59,10 +64,21 @@ pub(crate) struct Shared {
     pub(crate) cluster: OnceLock<Box<dyn Any + Send + Sync>>,
     /// How a socket's emits go through that cluster, when they do.
     pub(crate) logged_emits: OnceLock<Arc<dyn LoggedEmits>>,
-    /// The engine totals last given to the metrics recorder.
-    pub(crate) meter: EngineMeter,
     /// The Admin UI's instrumentation, once attached.
     pub(crate) observer: OnceLock<Observer>,
+}
+
+/// What the driver keeps of one shard's sockets, beside the shard: only
+/// inputs of that shard's sessions touch it.
+#[derive(Default)]
+pub(crate) struct Books {
+    /// Sockets known to the application, by core id: the socket floor's
+    /// state of each, erased here (see `socket.rs`, which reads it back).
+    pub(crate) sockets: Mutex<HashMap<SocketId, Arc<dyn Any + Send + Sync>>>,
+    /// Senders waiting for acks, per socket then ack id.
+    acks: Mutex<HashMap<SocketId, HashMap<u64, Sender<AckReply>>>>,
+    /// The shard's engine totals last given to the metrics recorder.
+    pub(crate) meter: EngineMeter,
 }
 
 /// The namespaces' registry (namespace floor), as the floors below it use
@@ -146,44 +162,186 @@ pub(crate) trait LoggedEmits: Send + Sync + 'static {
 }
 
 impl Shared {
+    /// A server over `servers`, one per shard, each already told its
+    /// shard ([`Server::set_shard`]).
     pub(crate) fn new(
         runtime: Arc<dyn Runtime>,
-        server: Server,
+        servers: Vec<Server>,
         namespaces: Box<dyn Namespaces>,
     ) -> Arc<Self> {
-        let config = server.engine().config().clone();
-        let endpoint = Endpoint::new(runtime.clone(), server, &config);
+        let config = servers[0].engine().config().clone();
+        let books = servers.iter().map(|_| Books::default()).collect();
+        let endpoint = Endpoint::new(runtime.clone(), servers, &config);
         let shared = Arc::new(Shared {
-            clock: endpoint.host.clock().clone(),
+            clock: endpoint.host().clock().clone(),
             runtime,
             http_limits: endpoint.http_limits,
             endpoint,
-            sockets: Mutex::new(HashMap::new()),
-            acks: Mutex::new(HashMap::new()),
+            books,
+            broadcast_gate: RwLock::new(()),
             namespaces,
             cluster: OnceLock::new(),
             logged_emits: OnceLock::new(),
-            meter: EngineMeter::default(),
             observer: OnceLock::new(),
         });
         start_timers(&shared);
         shared
     }
 
-    /// Feeds one input (or command) to the core and routes everything it
-    /// produced. `f` gets the server and the current time. Handlers it
-    /// woke run on tasks of their own.
-    pub(crate) fn process<R>(self: &Arc<Self>, f: impl FnOnce(&mut Server, Instant) -> R) -> R {
-        Layer::process(self, f)
+    /// How many shards the server runs.
+    pub(crate) fn shard_count(&self) -> usize {
+        self.books.len()
     }
 
-    /// Reads the server under the lock: no input, nothing to route.
+    /// The shard of `socket`.
+    pub(crate) fn shard_of_socket(&self, socket: SocketId) -> usize {
+        shard_of_number(socket.session_number(), self.books.len())
+    }
+
+    /// The shard of connect request `request`.
+    pub(crate) fn shard_of_request(&self, request: ConnectRequestId) -> usize {
+        shard_of_number(request.as_u64(), self.books.len())
+    }
+
+    /// The books of shard `shard`.
+    pub(crate) fn books(&self, shard: usize) -> &Books {
+        &self.books[shard % self.books.len()]
+    }
+
+    /// The books of `socket`'s shard.
+    pub(crate) fn books_of(&self, socket: SocketId) -> &Books {
+        self.books(self.shard_of_socket(socket))
+    }
+
+    /// Feeds one input (or command) to shard `shard` and routes everything
+    /// it produced. `f` gets the server and the current time. Handlers it
+    /// woke run on tasks of their own.
+    pub(crate) fn process_on<R>(
+        self: &Arc<Self>,
+        shard: usize,
+        f: impl FnOnce(&mut Server, Instant) -> R,
+    ) -> R {
+        Layer::process_on(self, shard, f)
+    }
+
+    /// [`Shared::process_on`] for the shard of `socket`.
+    pub(crate) fn process_socket<R>(
+        self: &Arc<Self>,
+        socket: SocketId,
+        f: impl FnOnce(&mut Server, Instant) -> R,
+    ) -> R {
+        self.process_on(self.shard_of_socket(socket), f)
+    }
+
+    /// [`Shared::process_on`] for the shard of connect request `request`.
+    pub(crate) fn process_request<R>(
+        self: &Arc<Self>,
+        request: ConnectRequestId,
+        f: impl FnOnce(&mut Server, Instant) -> R,
+    ) -> R {
+        self.process_on(self.shard_of_request(request), f)
+    }
+
+    /// [`Shared::process_on`] on every shard in turn, one lock at a time:
+    /// what concerns every session (a broadcast, a namespace added).
+    pub(crate) fn process_all<R>(
+        self: &Arc<Self>,
+        f: impl FnMut(&mut Server, Instant) -> R,
+    ) -> Vec<R> {
+        Layer::process_all(self, f)
+    }
+
+    /// A broadcast (or any operation on every socket that may log a
+    /// packet): [`Shared::process_all`] under the broadcast gate.
+    pub(crate) fn broadcast_all<R>(
+        self: &Arc<Self>,
+        f: impl FnMut(&mut Server, Instant) -> R,
+    ) -> Vec<R> {
+        let _gate = self
+            .broadcast_gate
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        self.process_all(f)
+    }
+
+    /// With recovery on the local store and more than one shard: finds the
+    /// kept session `pid` in another shard than the one connect request
+    /// `request` waits in, and answers the request with it (or with
+    /// nothing). Runs on a task: it takes shard locks one at a time, with
+    /// broadcasts held off meanwhile.
+    pub(crate) fn restore_across_shards(
+        self: &Arc<Self>,
+        request: ConnectRequestId,
+        nsp: &str,
+        pid: &str,
+        offset: &str,
+    ) {
+        let home = self.shard_of_request(request);
+        let _gate = self
+            .broadcast_gate
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let found = (0..self.shard_count())
+            .filter(|&shard| shard != home)
+            .find_map(|shard| {
+                self.process_on(shard, |server, now| {
+                    server.take_kept_session(now, nsp, pid, offset)
+                })
+            });
+        let _ = self.process_on(home, |server, now| {
+            server.answer_restore(now, request, found)
+        });
+    }
+
+    /// A shard removed `nsp`, an emptied dynamic child: the registry
+    /// forgets it once no shard has it (checked on a task: routing holds
+    /// a shard's lock and takes no other).
+    pub(crate) fn child_namespace_removed(self: &Arc<Self>, nsp: ByteString) {
+        if self.shard_count() == 1 {
+            self.namespaces.removed(&nsp);
+            return;
+        }
+        let shared = self.clone();
+        self.spawn(async move {
+            let kept = shared.read_all(|server| server.has_namespace(&nsp));
+            if !kept.into_iter().any(|has| has) {
+                shared.namespaces.removed(&nsp);
+            }
+        });
+    }
+
+    /// Reads the first shard under its lock: what every shard has alike
+    /// (config, namespaces' names, recovery mode).
     pub(crate) fn read<R>(&self, f: impl FnOnce(&Server) -> R) -> R {
         self.endpoint.read(f)
     }
 
+    /// Reads the shard of `socket` under its lock.
+    pub(crate) fn read_socket<R>(&self, socket: SocketId, f: impl FnOnce(&Server) -> R) -> R {
+        self.endpoint.read_on(self.shard_of_socket(socket), f)
+    }
+
+    /// The engine's totals over every shard, and how many sessions are open.
+    pub(crate) fn engine_stats(&self) -> (EngineStats, usize) {
+        let mut total = EngineStats::default();
+        let mut sessions = 0;
+        for (stats, open) in self.read_all(|server| {
+            let engine = server.engine();
+            (*engine.stats(), engine.session_count())
+        }) {
+            total.add(&stats);
+            sessions += open;
+        }
+        (total, sessions)
+    }
+
+    /// Reads every shard in turn, one lock at a time.
+    pub(crate) fn read_all<R>(&self, f: impl FnMut(&Server) -> R) -> Vec<R> {
+        self.endpoint.read_all(f)
+    }
+
     pub(crate) fn settle_ack(&self, socket: SocketId, id: u64, reply: AckReply) {
-        let mut acks = lock(&self.acks);
+        let mut acks = lock(&self.books_of(socket).acks);
         if let Some(waiting) = acks.get_mut(&socket) {
             if let Some(tx) = waiting.remove(&id) {
                 meter::acks_pending(-1.0);
@@ -198,13 +356,16 @@ impl Shared {
     /// Registers a waiter for ack `id` of `socket`. Call it inside the
     /// [`Shared::process`] closure that emitted, before outputs are routed.
     pub(crate) fn expect_ack(&self, socket: SocketId, id: u64, tx: Sender<AckReply>) {
-        lock(&self.acks).entry(socket).or_default().insert(id, tx);
+        lock(&self.books_of(socket).acks)
+            .entry(socket)
+            .or_default()
+            .insert(id, tx);
         meter::acks_pending(1.0);
     }
 
     /// Drops every ack waiter of `socket` (it left): they learn it is gone.
     pub(crate) fn drop_acks(&self, socket: SocketId) {
-        if let Some(waiting) = lock(&self.acks).remove(&socket) {
+        if let Some(waiting) = lock(&self.books_of(socket).acks).remove(&socket) {
             meter::acks_pending(-(waiting.len() as f64));
         }
     }
@@ -239,18 +400,22 @@ impl Shared {
 impl Hosted for Shared {
     type Machine = Server;
 
-    fn host(&self) -> &crate::host::Host<Server> {
-        &self.endpoint.host
+    fn shard_count(&self) -> usize {
+        self.endpoint.shard_count()
     }
 
-    fn on_timeout(self: &Arc<Self>) {
-        self.process(|server, now| server.handle_timeout(now));
+    fn host(&self, shard: usize) -> &crate::host::Host<Server> {
+        &self.endpoint.shard(shard).host
+    }
+
+    fn on_timeout(self: &Arc<Self>, shard: usize) {
+        self.process_on(shard, |server, now| server.handle_timeout(now));
     }
 
     /// After shutdown, once every socket and connection is gone.
     fn timers_done(&self) -> bool {
         self.endpoint.is_shutting_down()
-            && lock(&self.sockets).is_empty()
+            && self.books.iter().all(|b| lock(&b.sockets).is_empty())
             && self.endpoint.open_conn_count() == 0
     }
 }

@@ -116,7 +116,9 @@ impl Cluster {
             }
             if let Some(shared) = weak.upgrade() {
                 // Unknown when the client left meanwhile: nothing to answer.
-                let _ = shared.process(|server, now| server.answer_restore(now, request, restored));
+                let _ = shared.process_request(request, |server, now| {
+                    server.answer_restore(now, request, restored)
+                });
             }
         });
     }
@@ -286,10 +288,11 @@ impl Cluster {
                 attachments,
                 compress,
             } = broadcast;
-            shared.process(|server, now| {
-                with_compress(server, compress, |server| match offset {
+            shared.broadcast_all(|server, now| {
+                let (data, attachments) = (data.clone(), attachments.clone());
+                with_compress(server, compress, |server| match &offset {
                     Some(offset) => {
-                        server.broadcast_at_offset(now, &nsp, &opts, data, attachments, &offset)
+                        server.broadcast_at_offset(now, &nsp, &opts, data, attachments, offset)
                     }
                     None => server.broadcast(now, &nsp, &opts, data, attachments),
                 })

@@ -790,9 +790,11 @@ fn the_client_detects_a_stalled_server_at_ping_interval_plus_ping_timeout_and_re
 #[test]
 fn a_dropped_server_ends_its_timer_task() {
     let rt = VirtualRuntime::new();
-    let io = SocketIo::with_runtime(rt.clone(), Config::default());
+    let mut config = Config::default();
+    config.shards = 3;
+    let io = SocketIo::with_runtime(rt.clone(), config);
     rt.run_until_idle();
-    assert_eq!(rt.live_tasks(), 1, "the server's timer task");
+    assert_eq!(rt.live_tasks(), 3, "the timer task of each shard");
     drop(io);
     rt.run_until_idle();
     // The timer task holds the server weakly; dropping the host wakes it

@@ -46,6 +46,23 @@ pub struct EngineStats {
 }
 
 impl EngineStats {
+    /// Adds `other`'s totals (and level) to these: the totals of a server
+    /// run as shards.
+    pub fn add(&mut self, other: &EngineStats) {
+        self.opened_polling += other.opened_polling;
+        self.opened_websocket += other.opened_websocket;
+        self.upgrades += other.upgrades;
+        for (mine, theirs) in self.closed.iter_mut().zip(other.closed) {
+            *mine += theirs;
+        }
+        self.backlog_drops += other.backlog_drops;
+        self.packets_in += other.packets_in;
+        self.bytes_in += other.bytes_in;
+        self.packets_out += other.packets_out;
+        self.bytes_out += other.bytes_out;
+        self.polling_sessions += other.polling_sessions;
+    }
+
     /// Sessions closed with `reason`.
     pub fn closed_with(&self, reason: CloseReason) -> u64 {
         self.closed[reason_index(reason)]

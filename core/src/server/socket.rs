@@ -31,6 +31,12 @@ impl SocketId {
         self.0
     }
 
+    /// The number of its session ([`SessionId::as_u64`]): a sharded
+    /// driver finds the socket's shard from it.
+    pub fn session_number(self) -> u64 {
+        self.0 >> SESSION_SHIFT
+    }
+
     /// The `n`th socket of `session` (`n` below [`SOCKETS_PER_SESSION`]).
     /// Unique as long as session numbers stay below 2^44 (the engine
     /// numbers sessions from 0, one per handshake).

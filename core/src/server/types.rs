@@ -42,6 +42,12 @@ pub struct Config {
     /// leaves (Node's `cleanupEmptyChildNamespaces`; off by default, as
     /// in Node).
     pub cleanup_empty_child_namespaces: bool,
+    /// How many shards a driver runs this server as, each behind its own
+    /// lock, so that inputs of sessions in different shards proceed in
+    /// parallel (0, the default: one per CPU the driver may use, at most
+    /// [`MAX_SHARDS`](crate::engine::MAX_SHARDS)). The core itself runs one
+    /// shard per [`Server`](super::Server) ([`Server::set_shard`](super::Server::set_shard)).
+    pub shards: usize,
 }
 
 impl Default for Config {
@@ -55,6 +61,7 @@ impl Default for Config {
             connection_state_recovery: None,
             parser: packet::ParserKind::Json,
             cleanup_empty_child_namespaces: false,
+            shards: 0,
         }
     }
 }

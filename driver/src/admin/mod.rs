@@ -156,7 +156,7 @@ impl SocketIo {
             return Err(AdminError::AlreadyInstrumented);
         }
         self.shared
-            .process(|server, _| server.set_observer_events(true));
+            .process_all(|server, _| server.set_observer_events(true));
         let admin = self
             .of(&options.namespace_name)
             .map_err(|_| AdminError::InvalidNamespace)?;

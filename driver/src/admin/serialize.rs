@@ -53,7 +53,9 @@ fn remote_socket(remote: &RemoteSocket) -> Value {
 /// One socket of this node, as it is now.
 fn socket(socket: &Socket) -> Value {
     let id = socket.core_id();
-    let now = socket.shared().read(|server| EngineView::of(server, id));
+    let now = socket
+        .shared()
+        .read_socket(id, |server| EngineView::of(server, id));
     socket_as(socket, &now)
 }
 

@@ -30,7 +30,7 @@ pub(super) async fn run(shared: Weak<Shared>, admin_nsp: Arc<str>, server_id: Op
     });
     let started = first.clock.now_std();
     let runtime = first.runtime.clone();
-    let mut last = first.read(|server| *server.engine().stats());
+    let mut last = first.engine_stats().0;
     let mut events: Vec<Value> = Vec::new();
     emit(&first, &admin_nsp, &identity, started, &mut events);
     drop(first);
@@ -45,7 +45,7 @@ pub(super) async fn run(shared: Weak<Shared>, admin_nsp: Arc<str>, server_id: Op
         if shared.endpoint.is_shutting_down() {
             return;
         }
-        let now = shared.read(|server| *server.engine().stats());
+        let now = shared.engine_stats().0;
         let second = shared
             .clock
             .wall_clock()
@@ -67,10 +67,8 @@ fn emit(
     started: std::time::Instant,
     events: &mut Vec<Value>,
 ) {
-    let (clients, polling) = shared.read(|server| {
-        let engine = server.engine();
-        (engine.session_count(), engine.stats().polling_sessions)
-    });
+    let (stats, clients) = shared.engine_stats();
+    let polling = stats.polling_sessions;
     let counts = shared.sockets_per_namespace();
     let namespaces: Vec<Value> = shared
         .namespaces

@@ -272,11 +272,11 @@ impl Router<CoreClient> for Routes<'_> {
 impl Hosted for Inner {
     type Machine = CoreClient;
 
-    fn host(&self) -> &Host<CoreClient> {
+    fn host(&self, _shard: usize) -> &Host<CoreClient> {
         &self.host
     }
 
-    fn on_timeout(self: &Arc<Self>) {
+    fn on_timeout(self: &Arc<Self>, _shard: usize) {
         self.process(|client, now| client.handle_timeout(now));
     }
 }

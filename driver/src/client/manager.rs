@@ -382,11 +382,11 @@ impl Router<Client> for Routes<'_> {
 impl Hosted for ManagerInner {
     type Machine = Client;
 
-    fn host(&self) -> &Host<Client> {
+    fn host(&self, _shard: usize) -> &Host<Client> {
         &self.host
     }
 
-    fn on_timeout(self: &Arc<Self>) {
+    fn on_timeout(self: &Arc<Self>, _shard: usize) {
         self.process(|client, now| client.handle_timeout(now));
     }
 }

@@ -243,7 +243,8 @@ where
             *feed.looking = true;
         }
         let conn = feed.conn;
-        feed.shared.process_into(feed.ready, |server, now| {
+        let shard = feed.shared.endpoint().shard_of_conn(conn);
+        feed.shared.process_into(shard, feed.ready, |server, now| {
             server.handle_ws_data(now, conn, data)
         });
     })

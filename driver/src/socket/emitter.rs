@@ -62,7 +62,8 @@ impl SocketEmitter {
         };
         let nsp = inner.nsp.clone();
         let compress = self.compress;
-        inner.shared.process(|server, now| {
+        // The socket lives in its session's shard only.
+        inner.shared.process_socket(inner.id, |server, now| {
             with_compress(server, compress, |server| {
                 server.broadcast(now, &nsp, &opts, data, attachments)
             })
@@ -95,7 +96,7 @@ impl SocketEmitter {
         let id = inner.id;
         inner
             .shared
-            .process(|server, now| {
+            .process_socket(id, |server, now| {
                 let ack = with_compress(server, self.compress, |server| {
                     server.emit(now, id, data, attachments, Some(timeout))
                 })?;

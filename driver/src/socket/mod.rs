@@ -36,7 +36,7 @@ use crate::endpoint::{Endpoint, Layer};
 use crate::listener::Direction;
 use crate::meter;
 use crate::observe::{EngineView, Observed};
-use sio_core::engine::Transport;
+use sio_core::engine::{shard_of_number, Transport};
 use sio_core::packet::{element_name, encode_args, RawJson};
 use sio_core::server::{BroadcastOptions, DisconnectReason, Event, Server, ServerError, SocketId};
 
@@ -186,7 +186,7 @@ impl Socket {
         *lock(&self.inner.data) = Some(Box::new(value));
         let id = self.inner.id;
         // The core keeps a copy only for recovery.
-        self.inner.shared.process(|server, _| {
+        self.inner.shared.process_socket(id, |server, _| {
             if server.recovery().is_some() {
                 let _ = server.set_socket_data(id, Some(raw));
             }
@@ -265,7 +265,7 @@ impl Socket {
         }
         self.inner
             .shared
-            .process(|server, now| {
+            .process_socket(id, |server, now| {
                 with_compress(server, compress, |server| {
                     match server.emit(now, id, data.clone(), attachments.clone(), None) {
                         Err(ServerError::UnknownSocket) if server.recovery().is_some() => {
@@ -348,7 +348,7 @@ impl Socket {
         let id = self.inner.id;
         self.inner
             .shared
-            .process(|server, _| server.join(id, room))
+            .process_socket(id, |server, _| server.join(id, room))
             .map_err(EmitError::from)
     }
 
@@ -357,7 +357,7 @@ impl Socket {
         let id = self.inner.id;
         self.inner
             .shared
-            .process(|server, _| server.leave(id, room))
+            .process_socket(id, |server, _| server.leave(id, room))
             .map_err(EmitError::from)
     }
 
@@ -367,7 +367,7 @@ impl Socket {
     /// socket has disconnected, the last one.
     pub fn transport(&self) -> Transport {
         let id = self.inner.id;
-        let now = self.inner.shared.read(|server| {
+        let now = self.inner.shared.read_socket(id, |server| {
             let session = server.socket_session(id)?;
             server.engine().transport(session)
         });
@@ -388,7 +388,7 @@ impl Socket {
             return lock(&self.inner.rooms_at_disconnect).to_vec();
         }
         let id = self.inner.id;
-        self.inner.shared.read(|server| {
+        self.inner.shared.read_socket(id, |server| {
             server
                 .rooms(id)
                 .map(|rooms| rooms.map(str::to_owned).collect())
@@ -401,7 +401,7 @@ impl Socket {
         let id = self.inner.id;
         self.inner
             .shared
-            .process(|server, now| server.disconnect(now, id))
+            .process_socket(id, |server, now| server.disconnect(now, id))
             .map_err(EmitError::from)
     }
 
@@ -411,7 +411,7 @@ impl Socket {
         let id = self.inner.id;
         self.inner
             .shared
-            .process(|server, now| server.disconnect_session(now, id))
+            .process_socket(id, |server, now| server.disconnect_session(now, id))
             .map_err(EmitError::from)
     }
 
@@ -433,7 +433,9 @@ impl Socket {
         let id = self.inner.id;
         self.inner
             .shared
-            .process(|server, now| server.ack(now, id, ack_id, data, attachments))
+            .process_socket(id, |server, now| {
+                server.ack(now, id, ack_id, data, attachments)
+            })
             .map_err(EmitError::from)
     }
 
@@ -683,7 +685,7 @@ impl Shared {
             Event::Connected {
                 socket, recovered, ..
             } => {
-                if let Some(s) = lock(&self.sockets).get(&socket) {
+                if let Some(s) = lock(&self.books_of(socket).sockets).get(&socket) {
                     let inner = Socket::inner_of(s);
                     tracing::debug!(socket = &*inner.sid, nsp = &*inner.nsp, "socket connected");
                     meter::socket_connected(&inner.nsp);
@@ -703,7 +705,7 @@ impl Shared {
                 attachments,
                 ack,
             } => {
-                if let Some(s) = lock(&self.sockets).get(&socket) {
+                if let Some(s) = lock(&self.books_of(socket).sockets).get(&socket) {
                     if self.observes_events() {
                         let inner = Socket::inner_of(s);
                         self.observe(|| Observed::EventIn {
@@ -742,7 +744,7 @@ impl Shared {
             } => {
                 // Dropping the senders tells every waiter the socket is gone.
                 self.drop_acks(socket);
-                if let Some(s) = lock(&self.sockets).remove(&socket) {
+                if let Some(s) = lock(&self.books_of(socket).sockets).remove(&socket) {
                     let s = Socket::of_owned_entry(s);
                     meter::socket_disconnected(&nsp, reason.as_str());
                     if let Some(observer) = self.observer.get() {
@@ -779,11 +781,12 @@ impl Shared {
             }
             Event::NamespaceRemoved { nsp } => {
                 tracing::debug!(nsp = &*nsp, "empty child namespace removed");
-                self.namespaces.removed(&nsp);
+                self.child_namespace_removed(nsp);
             }
             Event::Upgraded { session } => {
                 {
-                    let sockets = lock(&self.sockets);
+                    let shard = shard_of_number(session.as_u64(), self.shard_count());
+                    let sockets = lock(&self.books(shard).sockets);
                     for socket in server.session_sockets(session) {
                         if let Some(s) = sockets.get(&socket) {
                             Socket::push_entry_job(s, Job::Upgrade(Transport::WebSocket), ready);
@@ -811,23 +814,26 @@ impl Shared {
 
     /// Makes `socket` known before its `Connected` event is routed.
     pub(crate) fn insert_socket(&self, socket: Socket) {
-        lock(&self.sockets).insert(socket.core_id(), socket.inner);
+        let id = socket.core_id();
+        lock(&self.books_of(id).sockets).insert(id, socket.inner);
     }
 
     /// How many sockets each namespace has (those with none are absent).
     pub(crate) fn sockets_per_namespace(&self) -> hashbrown::HashMap<Arc<str>, usize> {
         let mut counts = hashbrown::HashMap::new();
-        for entry in lock(&self.sockets).values() {
-            *counts
-                .entry(Socket::inner_of(entry).nsp.clone())
-                .or_insert(0) += 1;
+        for shard in 0..self.shard_count() {
+            for entry in lock(&self.books(shard).sockets).values() {
+                *counts
+                    .entry(Socket::inner_of(entry).nsp.clone())
+                    .or_insert(0) += 1;
+            }
         }
         counts
     }
 
     /// The application's handle of a core socket, if it is still connected.
     pub(crate) fn socket(&self, id: SocketId) -> Option<Socket> {
-        lock(&self.sockets)
+        lock(&self.books_of(id).sockets)
             .get(&id)
             .map(|entry| Socket::of_owned_entry(entry.clone()))
     }
@@ -846,9 +852,10 @@ impl Layer for Shared {
     }
 
     fn drained(&self, server: &Server) {
-        self.meter.report(server.engine().stats());
+        let meter = &self.books(server.shard().index()).meter;
+        meter.report(server.engine().stats());
         if let Some(store) = server.recovery() {
-            self.meter.report_recovery_misses(store.misses());
+            meter.report_recovery_misses(store.misses());
         }
     }
 
