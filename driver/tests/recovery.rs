@@ -42,9 +42,17 @@ struct Setup {
     received: Log<u32>,
 }
 
+/// Two shards: sessions open in them in turn, so the client's first
+/// session is in shard 0 and the one it comes back with in shard 1, and
+/// its kept session moves across.
 fn setup(skip_middlewares: bool) -> Setup {
+    setup_sharded(skip_middlewares, 2)
+}
+
+fn setup_sharded(skip_middlewares: bool, shards: usize) -> Setup {
     let rt = VirtualRuntime::new();
     let mut config = Config::default();
+    config.shards = shards;
     let mut recovery = RecoveryConfig::default();
     recovery.max_disconnection_duration = WINDOW;
     recovery.skip_middlewares = skip_middlewares;
@@ -147,6 +155,20 @@ fn recovers_with_every_missed_event_in_order_and_skips_the_middleware() {
     assert!(s.client.recovered());
     assert_eq!(s.received.take(), vec![1, 2, 3, 4]);
     assert_eq!(s.sockets.take().pop().unwrap().id(), old.id());
+}
+
+#[test]
+fn recovers_within_one_shard_and_across_three() {
+    for shards in [1, 3] {
+        let s = setup_sharded(true, shards);
+        let old = cut_send_and_return(&s, 20, Duration::ZERO);
+        assert!(s.client.recovered(), "{shards} shards");
+        assert_eq!(s.received.take(), (1..=20).collect::<Vec<_>>());
+        let new = s.sockets.take().pop().expect("reconnected");
+        assert!(new.recovered());
+        assert_eq!(new.id(), old.id());
+        assert_eq!(new.rooms().len(), 2);
+    }
 }
 
 #[test]
