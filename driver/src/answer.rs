@@ -17,7 +17,7 @@ use super::remote::{self, first_arg};
 use super::shared::Shared;
 use sio_core::adapter::{AdapterPacket, BroadcastMessage, Request, Response, Targets};
 use sio_core::packet::PacketType;
-use sio_core::server::BroadcastOptions;
+use sio_core::server::{BroadcastOptions, SharedEncoding};
 
 impl Cluster {
     /// Answers a request from another node as the reference adapter does.
@@ -229,13 +229,14 @@ impl Cluster {
             return;
         };
         let opts = options(&message.opts);
+        let mut encoding = SharedEncoding::default();
         shared.broadcast_all(|server, now| {
             let (data, attachments) = (data.clone(), packet.attachments.clone());
             match offset {
                 Some(offset) => {
                     server.broadcast_at_offset(now, nsp, &opts, data, attachments, offset)
                 }
-                None => server.broadcast(now, nsp, &opts, data, attachments),
+                None => server.broadcast_shared(now, nsp, &opts, data, attachments, &mut encoding),
             }
         });
     }

@@ -25,7 +25,7 @@ use super::socket::{with_compress, Socket};
 use super::streams::LoggedBroadcast;
 use sio_core::adapter::{Flag, Response, Targets};
 use sio_core::packet::encode_args;
-use sio_core::server::{BroadcastOptions, Server, SocketId};
+use sio_core::server::{BroadcastOptions, Server, SharedEncoding, SocketId};
 use sio_core::time::Instant;
 
 /// Selects sockets of one namespace (or of every child of a dynamic one).
@@ -141,10 +141,12 @@ impl BroadcastOperator {
             }
         }
         for nsp in &self.namespaces {
+            // Encoded once, by the first shard with recipients.
+            let mut encoding = SharedEncoding::default();
             self.shared.broadcast_all(|server, now| {
                 let (data, attachments) = (data.clone(), attachments.clone());
                 with_compress(server, self.compress, |server| {
-                    server.broadcast(now, nsp, &self.opts, data, attachments)
+                    server.broadcast_shared(now, nsp, &self.opts, data, attachments, &mut encoding)
                 })
             });
         }

@@ -31,6 +31,22 @@ pub struct BroadcastOptions {
     pub volatile: bool,
 }
 
+/// One broadcast's encoding, kept for the other shards of a sharded
+/// server ([`Server::broadcast_shared`]): the first shard with recipients
+/// encodes, the others send the same bytes. Cloning the messages shares
+/// their buffers.
+#[derive(Debug, Default)]
+pub struct SharedEncoding {
+    messages: Option<Vec<OutMessage>>,
+}
+
+impl SharedEncoding {
+    /// Whether a shard has encoded it already.
+    pub fn is_encoded(&self) -> bool {
+        self.messages.is_some()
+    }
+}
+
 /// Encodes `packet` into ready-to-send messages in `out` (cleared first;
 /// the caller keeps it to reuse its allocation).
 pub(crate) fn encode<P: Parser>(parser: &P, packet: &Packet, out: &mut Vec<OutMessage>) {
@@ -80,7 +96,27 @@ impl<P: Parser> Server<P> {
         attachments: Vec<Bytes>,
     ) -> usize {
         self.advance(now);
-        self.broadcast_inner(nsp, opts, data, attachments, None, None)
+        self.broadcast_inner(nsp, opts, data, attachments, None, None, None)
+            .0
+    }
+
+    /// [`Server::broadcast`] by one shard of several, each given the same
+    /// `encoding`: the packet is encoded by the first shard that has
+    /// recipients and sent as is by the others (unless this shard's
+    /// recovery log gives it an offset of its own, which makes its bytes
+    /// differ: then it encodes its own).
+    #[allow(clippy::too_many_arguments)]
+    pub fn broadcast_shared(
+        &mut self,
+        now: Instant,
+        nsp: &str,
+        opts: &BroadcastOptions,
+        data: RawJson,
+        attachments: Vec<Bytes>,
+        encoding: &mut SharedEncoding,
+    ) -> usize {
+        self.advance(now);
+        self.broadcast_inner(nsp, opts, data, attachments, None, None, Some(encoding))
             .0
     }
 
@@ -107,6 +143,7 @@ impl<P: Parser> Server<P> {
             attachments,
             Some(deadline),
             Some(&mut sent),
+            None,
         );
         match id {
             Some(id) => sent.into_iter().map(|socket| (socket, id)).collect(),
@@ -114,6 +151,7 @@ impl<P: Parser> Server<P> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn broadcast_inner(
         &mut self,
         nsp: &str,
@@ -122,6 +160,7 @@ impl<P: Parser> Server<P> {
         attachments: Vec<Bytes>,
         ack_deadline: Option<Instant>,
         mut sent: Option<&mut Vec<SocketId>>,
+        encoding: Option<&mut SharedEncoding>,
     ) -> (usize, Option<u64>) {
         let Some(nsp) = self.namespaces.get_key_value(nsp).map(|(k, _)| k.clone()) else {
             return (0, None);
@@ -138,6 +177,8 @@ impl<P: Parser> Server<P> {
         let mut count = 0;
         // Logged for recovery unless volatile or waiting for acks, as in Node.
         let supplied = self.supplied_offset.take();
+        // Whether this shard's bytes are its own (an offset of its log).
+        let mut own_bytes = id.is_some();
         let data = match self.recovery.as_mut() {
             Some(_) if self.external_recovery => match supplied {
                 Some(offset) if id.is_none() && !opts.volatile => {
@@ -146,6 +187,7 @@ impl<P: Parser> Server<P> {
                 _ => data,
             },
             Some(store) if id.is_none() && !opts.volatile => {
+                own_bytes = true;
                 let mut except = opts.except.clone();
                 except.extend(
                     opts.except_sockets
@@ -163,13 +205,28 @@ impl<P: Parser> Server<P> {
             }
             _ => data,
         };
-        let packet = Packet {
-            id,
-            ..Packet::event(nsp, data, attachments)
-        };
+        if recipients.is_empty() {
+            // Logged (above) but sent to no one here: nothing to encode.
+            self.recipients_scratch = recipients;
+            return (0, id);
+        }
         let mut messages = core::mem::take(&mut self.encode_scratch);
-        encode(&self.parser, &packet, &mut messages);
-        self.apply_compress(&mut messages);
+        match encoding {
+            Some(SharedEncoding {
+                messages: Some(shared),
+            }) if !own_bytes => messages.extend(shared.iter().cloned()),
+            encoding => {
+                let packet = Packet {
+                    id,
+                    ..Packet::event(nsp, data, attachments)
+                };
+                encode(&self.parser, &packet, &mut messages);
+                self.apply_compress(&mut messages);
+                if let (Some(encoding), false) = (encoding, own_bytes) {
+                    encoding.messages = Some(messages.clone());
+                }
+            }
+        }
         for &socket in &recipients {
             let Some(state) = self.sessions.socket(socket) else {
                 continue;

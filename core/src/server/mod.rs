@@ -37,7 +37,7 @@ mod socket;
 mod timers;
 mod types;
 
-pub use broadcast::BroadcastOptions;
+pub use broadcast::{BroadcastOptions, SharedEncoding};
 pub use recovery::{LoggedPacket, PersistedSession, RecoveryConfig, RestoredSession, SessionStore};
 pub use socket::SocketId;
 pub use types::{
