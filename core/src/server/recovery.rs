@@ -284,27 +284,57 @@ impl SessionStore {
         self.misses += 1;
     }
 
-    /// The sequence the next logged packet gets.
-    pub(crate) fn next_seq(&self) -> u64 {
-        self.next_seq
+    /// Sharded: logs the packets another shard's log gave a session it
+    /// handed over (`missed`, each ending with that shard's offset) again
+    /// here, for that session alone (its own room), with this log's
+    /// offsets. The client then only ever holds offsets of the shard that
+    /// keeps its session; another shard's offset would name some other
+    /// packet of this log. Returns the sequence of the first: the session
+    /// misses everything logged from there on ([`SessionStore::logged_from`]).
+    pub(crate) fn relog(
+        &mut self,
+        now: Instant,
+        session: &PersistedSession,
+        missed: Vec<(RawJson, Vec<Bytes>)>,
+    ) -> u64 {
+        let from = self.next_seq;
+        let own_room = alloc::vec![session.sid.clone()];
+        for (data, attachments) in missed {
+            let data = data.split_last_string().map_or(data, |(data, _)| data);
+            let _ = self.log(
+                now,
+                session.nsp.clone(),
+                own_room.clone(),
+                Vec::new(),
+                &data,
+                attachments,
+            );
+        }
+        from
     }
 
-    /// The packets logged from sequence `from` on that reach `session`
-    /// (those logged after another shard supplied it).
+    /// The packets logged from sequence `from` on that reach `session`, in
+    /// order; `None` when one of them has left the log already (the
+    /// window or the byte cap): the recovery then fails whole.
     pub(crate) fn logged_from(
         &self,
         from: u64,
         session: &PersistedSession,
-    ) -> impl Iterator<Item = (RawJson, Vec<Bytes>)> + '_ {
-        let nsp = session.nsp.clone();
-        let rooms = session.rooms.clone();
+    ) -> Option<Vec<(RawJson, Vec<Bytes>)>> {
+        let oldest = self.log.front().map_or(self.next_seq, |(seq, _)| *seq);
+        if oldest > from {
+            return None;
+        }
         let at = self.log.partition_point(|(seq, _)| *seq < from);
-        self.log
-            .iter()
-            .skip(at)
-            .map(|(_, packet)| packet)
-            .filter(move |packet| packet.nsp == nsp && packet.reaches(&rooms))
-            .map(|packet| (packet.data.clone(), packet.attachments.clone()))
+        Some(
+            self.log
+                .iter()
+                .skip(at)
+                .map(|(_, packet)| packet)
+                .filter(|packet| packet.nsp == session.nsp && packet.reaches(&session.rooms))
+                .map(|packet| (packet.data.clone(), packet.attachments.clone()))
+                .collect(),
+        )
     }
 
     fn take_kept(
