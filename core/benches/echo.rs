@@ -426,6 +426,9 @@ fn report<L: Layout>(name: &str, one: &L, two: &L, rounds: u64) -> f64 {
     // Time other processes took from the threads, against their CPU time.
     let stolen = |r: &Run| 100.0 * r.waiting.as_secs_f64() / r.on_cpu.as_secs_f64();
     let ratio = per_sec(&double) / per_sec(&single);
+    // CPU time per echo: what two threads add to each echo's work (lock
+    // hand-offs, cache lines moving between cores), whatever the load.
+    let cpu_ns = |r: &Run| 1e9 * r.on_cpu.as_secs_f64() / echoes;
     // Uncontended, the 1-thread share is the serial fraction.
     let serial = share(&single);
     let amdahl = match L::SHARED_BY_ALL {
@@ -440,6 +443,7 @@ fn report<L: Layout>(name: &str, one: &L, two: &L, rounds: u64) -> f64 {
         "{name}: 1 thread {:.0} echoes/s, 2 threads {:.0} echoes/s, ratio {ratio:.2}; \
          time holding {}: {:.1}% (1 thread), {:.1}% (2 threads); \
          locks found taken (2 threads): {taken}; \
+         CPU per echo: {:.0} ns (1 thread), {:.0} ns (2 threads); \
          Amdahl with a shared lock's 1-thread share: {amdahl} at 2 threads; \
          waiting for a CPU: {:.0}% (1 thread), {:.0}% (2 threads) of the time on one",
         per_sec(&single),
@@ -447,6 +451,8 @@ fn report<L: Layout>(name: &str, one: &L, two: &L, rounds: u64) -> f64 {
         L::TIMED_LOCKS,
         100.0 * serial,
         100.0 * share(&double),
+        cpu_ns(&single),
+        cpu_ns(&double),
         stolen(&single),
         stolen(&double),
     );
