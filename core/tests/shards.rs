@@ -344,6 +344,13 @@ fn a_session_kept_in_one_shard_comes_back_through_another() {
     let seen = client.packets(&mut all[0]);
     assert_eq!(events(&seen), [json_value(r#"["direct"]"#), m(0)]);
     let (_, offset) = event(&seen[1]);
+    // Offsets name their shard too.
+    for (i, h) in all.iter().enumerate() {
+        for packet in h.server.recovery().unwrap().packets() {
+            let seq: u64 = packet.offset.parse().unwrap();
+            assert_eq!(shard_of_number(seq, 3), i);
+        }
+    }
     cut(&mut all[0], &client);
     assert_eq!(kept(&all[0]), 1);
     // While away: to all, to its room, to a room it is not in.
@@ -450,6 +457,55 @@ fn recovered_through_another_shard_then_again_where_it_now_lives() {
     assert_eq!(third.sid, joined.sid);
     assert_eq!(events(&third.missed), (3..6).map(m).collect::<Vec<_>>());
     assert_eq!(all.iter().map(misses).sum::<u64>(), 0);
+}
+
+#[test]
+fn an_offset_of_another_shard_is_never_read_as_ones_own() {
+    // Handed over with nothing missed, the client still holds shard 0's
+    // offset when it leaves shard 1: shard 1 must not read it as one of
+    // its own packets. Not recovered (a miss) rather than wrong packets;
+    // recovering it would take shard 1 remembering that offset as the
+    // point it took the session over at (not built).
+    let mut all = shards(2, recovery_config());
+    let (mut client, joined) = join(&mut all[0]);
+    let pid = joined.pid.clone().unwrap();
+    // Shard 0 logs one packet more than shard 1.
+    let now = all[0].now;
+    all[0]
+        .server
+        .emit(now, joined.socket, json(r#"["direct"]"#), vec![], None)
+        .unwrap();
+    for _ in 0..3 {
+        broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",0]"#);
+    }
+    let (_, offset) = event(client.packets(&mut all[0]).last().unwrap());
+    cut(&mut all[0], &client);
+    let (mut back, _) = open_ws(&mut all[1]);
+    back.send(&mut all[1], &recovery_auth(&pid, &offset));
+    assert!(restore_across(&mut all, 1));
+    let (request, _, _) = connect_request(&mut all[1]);
+    let rejoined = accept(&mut all[1], &mut back, request);
+    assert!(rejoined.recovered);
+    assert!(rejoined.missed.is_empty());
+    cut(&mut all[1], &back);
+    for n in 1..4 {
+        broadcast_all(
+            &mut all,
+            &BroadcastOptions::default(),
+            &format!(r#"["m",{n}]"#),
+        );
+    }
+    let (mut again, _) = open_ws(&mut all[1]);
+    again.send(&mut all[1], &recovery_auth(&pid, &offset));
+    // Shard 1 keeps the pid but not the offset: it asks the others, and
+    // shard 0, which made the offset, no longer keeps the pid.
+    assert!(!restore_across(&mut all, 1));
+    let (request, _, recovering) = connect_request(&mut all[1]);
+    assert!(!recovering);
+    let fresh = accept(&mut all[1], &mut again, request);
+    assert!(fresh.missed.is_empty());
+    assert_ne!(fresh.sid, joined.sid);
+    assert_eq!(misses(&all[1]), 1);
 }
 
 #[test]

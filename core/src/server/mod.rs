@@ -167,14 +167,18 @@ impl<P: Parser> Server<P> {
     }
 
     /// Makes this server shard `shard` of its process (see
-    /// [`Shard`](crate::engine::Shard)): its sessions, socket ids and
-    /// connect requests name the shard. With more than one shard and
+    /// [`Shard`](crate::engine::Shard)): its sessions, socket ids,
+    /// connect requests and recovery offsets name the shard. With more
+    /// than one shard and
     /// connection state recovery on, a CONNECT whose kept session is not in
     /// this shard's store raises [`Event::RestoreRequest`]: the driver takes
     /// it from the other shards ([`Server::take_kept_session`]) and answers
     /// ([`Server::answer_restore`]). Call it before the first input.
     pub fn set_shard(&mut self, shard: engine::Shard) {
         self.engine.set_shard(shard);
+        if let Some(store) = self.recovery.as_mut() {
+            store.set_shard(shard);
+        }
     }
 
     /// Its place among the process's shards.

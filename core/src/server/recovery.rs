@@ -155,7 +155,12 @@ pub struct SessionStore {
     /// `(sequence, packet)`, sequences increasing.
     log: VecDeque<(u64, LoggedPacket)>,
     bytes: usize,
+    /// The sequence the next logged packet gets (its offset).
     next_seq: u64,
+    /// What sequences step by: the shard count, so that a sharded store's
+    /// offsets are its shard's index modulo the count and never read as
+    /// another shard's.
+    seq_step: u64,
     /// CONNECTs that came with a pid and offset but found nothing to
     /// restore (expired, unknown, another namespace): the metric of misses.
     misses: u64,
@@ -171,6 +176,7 @@ impl SessionStore {
             log: VecDeque::new(),
             bytes: 0,
             next_seq: 0,
+            seq_step: 1,
             misses: 0,
         }
     }
@@ -217,7 +223,7 @@ impl SessionStore {
         attachments: Vec<Bytes>,
     ) -> RawJson {
         let seq = self.next_seq;
-        self.next_seq = self.next_seq.wrapping_add(1);
+        self.next_seq = self.next_seq.wrapping_add(self.seq_step);
         let mut offset = String::new();
         let _ = write!(offset, "{seq}");
         let offset = ByteString::from(offset);
@@ -235,6 +241,17 @@ impl SessionStore {
         self.log.push_back((seq, packet));
         self.enforce_cap();
         data
+    }
+
+    /// Numbers this store's packets as `shard`'s (see
+    /// [`Shard`](crate::engine::Shard)): an offset another shard gave is
+    /// then never found here (a miss) rather than read as one of this
+    /// log's packets. Before the first packet only.
+    pub(crate) fn set_shard(&mut self, shard: crate::engine::Shard) {
+        if self.log.is_empty() && self.next_seq < self.seq_step {
+            self.next_seq = shard.index() as u64;
+            self.seq_step = shard.count() as u64;
+        }
     }
 
     /// Keeps `session` for the window, from `now` (Node's `persistSession`).
