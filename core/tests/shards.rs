@@ -460,52 +460,65 @@ fn recovered_through_another_shard_then_again_where_it_now_lives() {
 }
 
 #[test]
-fn an_offset_of_another_shard_is_never_read_as_ones_own() {
+fn handed_over_with_nothing_missed_then_back_with_the_old_offset() {
     // Handed over with nothing missed, the client still holds shard 0's
-    // offset when it leaves shard 1: shard 1 must not read it as one of
-    // its own packets. Not recovered (a miss) rather than wrong packets;
-    // recovering it would take shard 1 remembering that offset as the
-    // point it took the session over at (not built).
-    let mut all = shards(2, recovery_config());
-    let (mut client, joined) = join(&mut all[0]);
-    let pid = joined.pid.clone().unwrap();
-    // Shard 0 logs one packet more than shard 1.
-    let now = all[0].now;
-    all[0]
-        .server
-        .emit(now, joined.socket, json(r#"["direct"]"#), vec![], None)
-        .unwrap();
-    for _ in 0..3 {
-        broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",0]"#);
+    // offset when it leaves shard 1. Shard 1 must neither read it as one
+    // of its own packets (its log numbers them apart: shard 0 logged one
+    // more) nor lose what came since: it remembers the offset as the
+    // point it took the session over at. Back through shard 1 (which
+    // keeps it) and through shard 0 (which made the offset).
+    for back_to in [1, 0] {
+        let mut all = shards(2, recovery_config());
+        let (mut client, joined) = join(&mut all[0]);
+        let pid = joined.pid.clone().unwrap();
+        let now = all[0].now;
+        all[0]
+            .server
+            .emit(now, joined.socket, json(r#"["direct"]"#), vec![], None)
+            .unwrap();
+        for _ in 0..3 {
+            broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",0]"#);
+        }
+        let (_, offset) = event(client.packets(&mut all[0]).last().unwrap());
+        cut(&mut all[0], &client);
+        let (mut back, _) = open_ws(&mut all[1]);
+        back.send(&mut all[1], &recovery_auth(&pid, &offset));
+        assert!(restore_across(&mut all, 1));
+        let (request, _, _) = connect_request(&mut all[1]);
+        let rejoined = accept(&mut all[1], &mut back, request);
+        assert!(rejoined.recovered);
+        assert!(rejoined.missed.is_empty());
+        cut(&mut all[1], &back);
+        for n in 1..4 {
+            broadcast_all(
+                &mut all,
+                &BroadcastOptions::default(),
+                &format!(r#"["m",{n}]"#),
+            );
+        }
+        let (mut again, _) = open_ws(&mut all[back_to]);
+        again.send(&mut all[back_to], &recovery_auth(&pid, &offset));
+        if back_to == 0 {
+            assert!(restore_across(&mut all, 0));
+        }
+        let (request, _, recovering) = connect_request(&mut all[back_to]);
+        assert!(recovering);
+        let third = accept(&mut all[back_to], &mut again, request);
+        assert!(third.recovered);
+        assert_eq!(third.sid, joined.sid);
+        assert_eq!(events(&third.missed), (1..4).map(m).collect::<Vec<_>>());
+        for packet in &third.missed {
+            let seq: u64 = event(packet).1.parse().unwrap();
+            assert_eq!(shard_of_number(seq, 2), back_to);
+        }
+        assert_eq!(all.iter().map(misses).sum::<u64>(), 0);
+        // Only the client that holds that very offset: another is a miss.
+        let (other, _) = open_ws(&mut all[1]);
+        other.send(&mut all[1], &recovery_auth(&pid, "999"));
+        assert!(!restore_across(&mut all, 1));
+        connect_request(&mut all[1]);
+        assert_eq!(all.iter().map(misses).sum::<u64>(), 1);
     }
-    let (_, offset) = event(client.packets(&mut all[0]).last().unwrap());
-    cut(&mut all[0], &client);
-    let (mut back, _) = open_ws(&mut all[1]);
-    back.send(&mut all[1], &recovery_auth(&pid, &offset));
-    assert!(restore_across(&mut all, 1));
-    let (request, _, _) = connect_request(&mut all[1]);
-    let rejoined = accept(&mut all[1], &mut back, request);
-    assert!(rejoined.recovered);
-    assert!(rejoined.missed.is_empty());
-    cut(&mut all[1], &back);
-    for n in 1..4 {
-        broadcast_all(
-            &mut all,
-            &BroadcastOptions::default(),
-            &format!(r#"["m",{n}]"#),
-        );
-    }
-    let (mut again, _) = open_ws(&mut all[1]);
-    again.send(&mut all[1], &recovery_auth(&pid, &offset));
-    // Shard 1 keeps the pid but not the offset: it asks the others, and
-    // shard 0, which made the offset, no longer keeps the pid.
-    assert!(!restore_across(&mut all, 1));
-    let (request, _, recovering) = connect_request(&mut all[1]);
-    assert!(!recovering);
-    let fresh = accept(&mut all[1], &mut again, request);
-    assert!(fresh.missed.is_empty());
-    assert_ne!(fresh.sid, joined.sid);
-    assert_eq!(misses(&all[1]), 1);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::broadcast::BroadcastOptions;
-use super::recovery::RestoredSession;
+use super::recovery::{recovery_fields, RestoredSession};
 use super::types::{ConnectRequestId, Event, ServerError};
 use super::Server;
 use crate::packet::{Parser, RawJson};
@@ -110,7 +110,9 @@ impl<P: Parser> Server<P> {
             match restored.as_mut() {
                 Some(restored) => {
                     let missed = core::mem::take(&mut restored.missed);
-                    let from = store.relog(now, &restored.session, missed);
+                    let fields = pending.auth.as_ref().and_then(recovery_fields);
+                    let offset = fields.as_ref().map(|(_, offset)| offset.as_str());
+                    let from = store.relog(now, &restored.session, offset, missed);
                     pending.supplied_since = Some(from);
                 }
                 None => store.count_miss(),

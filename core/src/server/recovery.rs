@@ -118,10 +118,31 @@ pub struct RestoredSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TakenSession {
     pub(crate) session: PersistedSession,
-    /// The sequence number of the client's offset.
-    pub(crate) since: u64,
+    /// Where in the log its missed packets start.
+    pub(crate) since: Since,
     /// When it was kept (its window still runs from then).
     pub(crate) kept_at: Instant,
+}
+
+/// Where a taken session's missed packets start in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Since {
+    /// After the packet with this sequence: the client's offset.
+    After(u64),
+    /// From this sequence on: the point this shard took the session over
+    /// from another, whose offset the client still holds.
+    From(u64),
+}
+
+/// Sharded: a session this shard took over from another shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Handover {
+    /// The offset the client held then (the other shard's).
+    offset: ByteString,
+    /// The first sequence of this log the session had not got.
+    from: u64,
+    /// When: kept for the window, as the packet at that offset would be.
+    at: Instant,
 }
 
 /// The longest `pid` or `offset` a CONNECT may carry to be looked up.
@@ -161,6 +182,11 @@ pub struct SessionStore {
     /// offsets are its shard's index modulo the count and never read as
     /// another shard's.
     seq_step: u64,
+    /// Sharded: sessions taken over from another shard, by pid, for a
+    /// client that comes back still holding that shard's offset.
+    handovers: BTreeMap<ByteString, Handover>,
+    /// `(taken over at, pid)`, oldest first; stale entries are skipped.
+    handover_expiry: VecDeque<(Instant, ByteString)>,
     /// CONNECTs that came with a pid and offset but found nothing to
     /// restore (expired, unknown, another namespace): the metric of misses.
     misses: u64,
@@ -177,6 +203,8 @@ impl SessionStore {
             bytes: 0,
             next_seq: 0,
             seq_step: 1,
+            handovers: BTreeMap::new(),
+            handover_expiry: VecDeque::new(),
             misses: 0,
         }
     }
@@ -304,17 +332,29 @@ impl SessionStore {
     /// Sharded: logs the packets another shard's log gave a session it
     /// handed over (`missed`, each ending with that shard's offset) again
     /// here, for that session alone (its own room), with this log's
-    /// offsets. The client then only ever holds offsets of the shard that
-    /// keeps its session; another shard's offset would name some other
-    /// packet of this log. Returns the sequence of the first: the session
-    /// misses everything logged from there on ([`SessionStore::logged_from`]).
+    /// offsets, so the client holds this shard's offsets from then on.
+    /// Until it gets one, it holds `offset`, the other shard's: that
+    /// offset is remembered, for the window, as the point the session was
+    /// taken over at. Returns the sequence of the first packet: the
+    /// session misses everything logged from there on
+    /// ([`SessionStore::logged_from`]).
     pub(crate) fn relog(
         &mut self,
         now: Instant,
         session: &PersistedSession,
+        offset: Option<&str>,
         missed: Vec<(RawJson, Vec<Bytes>)>,
     ) -> u64 {
         let from = self.next_seq;
+        if let Some(offset) = offset {
+            let handover = Handover {
+                offset: ByteString::from(offset),
+                from,
+                at: now,
+            };
+            self.handovers.insert(session.pid.clone(), handover);
+            self.handover_expiry.push_back((now, session.pid.clone()));
+        }
         let own_room = alloc::vec![session.sid.clone()];
         for (data, attachments) in missed {
             let data = data.split_last_string().map_or(data, |(data, _)| data);
@@ -366,11 +406,14 @@ impl SessionStore {
         if &*session.nsp != nsp {
             return None;
         }
-        let since = self.find(offset)?;
-        if &*self.log[since].1.nsp != nsp {
-            return None;
-        }
-        let since = self.log[since].0;
+        let since = match (self.find(offset), self.handovers.get(pid)) {
+            (Some(at), _) if &*self.log[at].1.nsp == nsp => Since::After(self.log[at].0),
+            (Some(_), _) => return None,
+            // Taken over from another shard, and nothing here reached the
+            // client since: it still holds that shard's offset.
+            (None, Some(handover)) if &*handover.offset == offset => Since::From(handover.from),
+            (None, _) => return None,
+        };
         let (session, kept_at) = self.sessions.remove(pid)?;
         self.bytes -= session_cost(&session);
         Some(TakenSession {
@@ -398,9 +441,22 @@ impl SessionStore {
         self.enforce_cap();
     }
 
-    /// The packets after sequence `since` that reach `session`, in order;
-    /// `None` when `since` is no longer logged (the recovery fails whole).
+    /// The packets a taken session missed, in order; `None` when some of
+    /// them are no longer logged (the recovery fails whole).
     pub(crate) fn missed(
+        &self,
+        since: Since,
+        session: &PersistedSession,
+    ) -> Option<Vec<(RawJson, Vec<Bytes>)>> {
+        match since {
+            Since::After(seq) => self.missed_after(seq, session),
+            Since::From(seq) => self.logged_from(seq, session),
+        }
+    }
+
+    /// The packets after sequence `since` that reach `session`, in order;
+    /// `None` when `since` is no longer logged.
+    fn missed_after(
         &self,
         since: u64,
         session: &PersistedSession,
@@ -462,16 +518,28 @@ impl SessionStore {
             self.pop_session();
         }
         self.skip_stale_expiry();
+        while let Some((at, _)) = self.handover_expiry.front() {
+            if !expired(*at) {
+                break;
+            }
+            if let Some((at, pid)) = self.handover_expiry.pop_front() {
+                if self.handovers.get(&pid).is_some_and(|h| h.at == at) {
+                    self.handovers.remove(&pid);
+                }
+            }
+        }
     }
 
     /// When the next entry expires (just past its window), if any.
     pub fn next_expiry(&self) -> Option<Instant> {
-        let oldest = match (self.log.front(), self.expiry.front()) {
-            (Some((_, p)), Some((s, _))) => Some(p.emitted_at.min(*s)),
-            (Some((_, p)), None) => Some(p.emitted_at),
-            (None, Some((s, _))) => Some(*s),
-            (None, None) => None,
-        }?;
+        let oldest = [
+            self.log.front().map(|(_, p)| p.emitted_at),
+            self.expiry.front().map(|(s, _)| *s),
+            self.handover_expiry.front().map(|(h, _)| *h),
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
         oldest
             .checked_add(self.config.max_disconnection_duration)?
             .checked_add(Duration::from_nanos(1))
