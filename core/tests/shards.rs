@@ -522,6 +522,45 @@ fn handed_over_with_nothing_missed_then_back_with_the_old_offset() {
 }
 
 #[test]
+fn a_handed_over_session_refused_or_abandoned_stays_for_a_retry() {
+    for refuse in [true, false] {
+        let mut all = shards(2, recovery_config());
+        let (mut client, joined) = join(&mut all[0]);
+        let pid = joined.pid.clone().unwrap();
+        broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",0]"#);
+        let (_, offset) = event(&client.packets(&mut all[0])[0]);
+        cut(&mut all[0], &client);
+        broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",1]"#);
+        let (mut back, _) = open_ws(&mut all[1]);
+        back.send(&mut all[1], &recovery_auth(&pid, &offset));
+        assert!(restore_across(&mut all, 1));
+        let (request, _, recovering) = connect_request(&mut all[1]);
+        assert!(recovering);
+        let now = all[1].now;
+        match refuse {
+            true => {
+                all[1].server.reject(now, request, "not now", None).unwrap();
+                all[1].drain();
+                assert_eq!(back.packets(&mut all[1]), [r#"4{"message":"not now"}"#]);
+            }
+            false => cut(&mut all[1], &back),
+        }
+        assert_eq!(kept(&all[1]), 1, "kept for a retry");
+        broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",2]"#);
+        // The retry, still with shard 0's offset, finds it in shard 1.
+        let (mut retry, _) = open_ws(&mut all[1]);
+        retry.send(&mut all[1], &recovery_auth(&pid, &offset));
+        let (request, _, recovering) = connect_request(&mut all[1]);
+        assert!(recovering);
+        let rejoined = accept(&mut all[1], &mut retry, request);
+        assert!(rejoined.recovered);
+        assert_eq!(rejoined.sid, joined.sid);
+        assert_eq!(events(&rejoined.missed), [m(1), m(2)]);
+        assert_eq!(all.iter().map(misses).sum::<u64>(), 0);
+    }
+}
+
+#[test]
 fn a_pid_no_shard_keeps_gives_a_new_session_and_one_miss() {
     let mut all = shards(3, recovery_config());
     let (client, joined) = join(&mut all[0]);

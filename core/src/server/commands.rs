@@ -138,10 +138,9 @@ impl<P: Parser> Server<P> {
         if let Some(sess) = self.sessions.get_mut(pending.session) {
             sess.remove_pending(request);
         }
-        if let (Some(taken), Some(store)) = (pending.restoring, self.recovery.as_mut()) {
-            store.put_back(taken);
-        }
-        self.send_connect_error(pending.session, pending.nsp, message, data);
+        let (session, nsp) = (pending.session, pending.nsp.clone());
+        self.keep_for_retry(pending);
+        self.send_connect_error(session, nsp, message, data);
         Ok(())
     }
 

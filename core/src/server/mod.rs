@@ -186,6 +186,26 @@ impl<P: Parser> Server<P> {
         self.engine.shard()
     }
 
+    /// A CONNECT dropped without being accepted (refused, or its
+    /// connection closed first): the session taken for it, from this
+    /// store or handed over by another shard, goes back to the store for
+    /// the client's next try, as Node's store keeps it.
+    fn keep_for_retry(&mut self, pending: PendingConnect) {
+        let Some(store) = self.recovery.as_mut() else {
+            return;
+        };
+        if let Some(taken) = pending.restoring {
+            store.put_back(taken);
+        }
+        if let (Some(supplied), Some(_), false) = (
+            pending.supplied,
+            pending.supplied_since,
+            self.external_recovery,
+        ) {
+            store.put_back_handed_over(supplied.session);
+        }
+    }
+
     /// The Engine.IO layer (read-only: session count, transports, config).
     pub fn engine(&self) -> &EngineServer {
         &self.engine

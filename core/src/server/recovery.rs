@@ -441,6 +441,22 @@ impl SessionStore {
         self.enforce_cap();
     }
 
+    /// Sharded: puts back a session another shard handed over for a
+    /// CONNECT that was refused or whose connection closed first, as
+    /// kept from the handover on: the client's retry, with the other
+    /// shard's offset still, finds it here.
+    pub(crate) fn put_back_handed_over(&mut self, session: PersistedSession) {
+        let Some(handover) = self.handovers.get(&session.pid) else {
+            return;
+        };
+        let taken = TakenSession {
+            since: Since::From(handover.from),
+            kept_at: handover.at,
+            session,
+        };
+        self.put_back(taken);
+    }
+
     /// The packets a taken session missed, in order; `None` when some of
     /// them are no longer logged (the recovery fails whole).
     pub(crate) fn missed(
