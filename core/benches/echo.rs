@@ -21,13 +21,20 @@
 //!   shared: what this machine's two cores give when no state is shared,
 //!   the ceiling any split can reach here (other engineers' builds share
 //!   these cores, so the ratio of this row calibrates the others).
+//! - `shards`: the way the driver holds the core once sharded: [`SHARDS`]
+//!   servers (each `set_shard(i, SHARDS)`) behind a mutex each, session `k`
+//!   in shard `k % SHARDS`, so each thread's sessions interleave across
+//!   every shard (as a work-stealing runtime spreads connections); each
+//!   critical section locks its session's shard only. No lock is shared
+//!   by all sessions; the row reports the time under the shard locks and
+//!   how often a shard lock was found taken (`try_lock` first).
 
-use std::sync::{Barrier, Mutex};
+use std::sync::{Barrier, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant as StdInstant};
 
 use bytestring::ByteString;
 use criterion::{BenchmarkId, Criterion, Throughput};
-use sio_core::engine::{ConnId, Io};
+use sio_core::engine::{ConnId, Io, Shard};
 use sio_core::packet::RawJson;
 use sio_core::server::{Config, Event, Output, Server, SocketId};
 use sio_core::Instant;
@@ -37,6 +44,9 @@ use common::{client_text_frame, ws_handshake};
 
 /// Sessions in every layout, split evenly between the threads.
 const SESSIONS: usize = 1_000;
+/// Servers in the `shards` layout (the driver's default is one per core;
+/// eight is what a mid-size machine has).
+const SHARDS: usize = 8;
 /// Time never moves in this bench: no ping, connect or ack deadline fires.
 const NOW: Instant = Instant::from_millis(1_000);
 
@@ -66,7 +76,13 @@ fn drain(server: &mut Server, events: &mut Vec<Event>) -> usize {
 /// A server with `sessions` WebSocket sessions, each with a socket on `/`;
 /// the connection ids are `first..first + sessions`.
 fn server_with(first: u64, sessions: usize) -> (Server, Vec<ConnId>) {
-    let mut server = Server::new(config(), [7; 32]);
+    sharded_server_with(Shard::ONE, first, sessions)
+}
+
+/// [`server_with`] for shard `shard` of a process.
+fn sharded_server_with(shard: Shard, first: u64, sessions: usize) -> (Server, Vec<ConnId>) {
+    let mut server = Server::new(config(), [7 + shard.index() as u8; 32]);
+    server.set_shard(shard);
     let connect = client_text_frame("40");
     let mut events = Vec::new();
     let conns: Vec<ConnId> = (0..sessions).map(|i| ConnId(first + i as u64)).collect();
@@ -93,8 +109,12 @@ struct Caller {
     frame: Vec<u8>,
     reply: RawJson,
     events: Vec<Event>,
-    /// Time spent holding a lock every session shares (when timed).
+    /// Time spent holding the layout's timed locks (when timed).
     held: Duration,
+    /// Critical sections entered through [`Caller::lock`].
+    sections: u64,
+    /// Of those, how many found the lock taken.
+    taken: u64,
 }
 
 impl Caller {
@@ -104,7 +124,37 @@ impl Caller {
             reply: RawJson::parse(ByteString::from_static(r#"["hi"]"#)).expect("JSON"),
             events: Vec::new(),
             held: Duration::ZERO,
+            sections: 0,
+            taken: 0,
         }
+    }
+
+    /// Locks `server`, counting whether another thread held it.
+    fn lock<'a>(&mut self, server: &'a Mutex<Server>) -> MutexGuard<'a, Server> {
+        self.sections += 1;
+        match server.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::WouldBlock) => {
+                self.taken += 1;
+                server.lock().expect("not poisoned")
+            }
+            Err(TryLockError::Poisoned(_)) => panic!("poisoned"),
+        }
+    }
+
+    /// Runs `body` on `server` under its lock, timed when `TIMED`.
+    fn locked<const TIMED: bool>(
+        &mut self,
+        server: &Mutex<Server>,
+        body: &mut dyn FnMut(&mut Server, &mut Caller) -> usize,
+    ) -> usize {
+        let mut server = self.lock(server);
+        let start = TIMED.then(StdInstant::now);
+        let out = body(&mut server, self);
+        if let Some(start) = start {
+            self.held += start.elapsed();
+        }
+        out
     }
 
     /// The event the frame raised: its socket and ack id.
@@ -154,6 +204,12 @@ const ACK_FRAME_LEN: usize = 2 + 9;
 
 /// How the sessions are held.
 trait Layout: Sync {
+    /// What the timed locks are, for the report.
+    const TIMED_LOCKS: &'static str;
+    /// Whether every session goes through that one lock (its time is
+    /// then the serial fraction Amdahl's law reads).
+    const SHARED_BY_ALL: bool;
+
     /// One echo of session `index`; `TIMED` adds the held time to `caller`.
     fn echo<const TIMED: bool>(&self, thread: usize, index: usize, caller: &mut Caller) -> usize;
 }
@@ -175,15 +231,12 @@ impl OneLock {
 }
 
 impl Layout for OneLock {
+    const TIMED_LOCKS: &'static str = "the lock all sessions share";
+    const SHARED_BY_ALL: bool = true;
+
     fn echo<const TIMED: bool>(&self, _thread: usize, index: usize, caller: &mut Caller) -> usize {
         echo_on(caller, self.conns[index], |caller, body| {
-            let mut server = self.server.lock().expect("not poisoned");
-            let start = TIMED.then(StdInstant::now);
-            let out = body(&mut server, caller);
-            if let Some(start) = start {
-                caller.held += start.elapsed();
-            }
-            out
+            caller.locked::<TIMED>(&self.server, body)
         })
     }
 }
@@ -214,6 +267,9 @@ impl ShardPerThread {
 }
 
 impl Layout for ShardPerThread {
+    const TIMED_LOCKS: &'static str = "a lock all sessions share (none)";
+    const SHARED_BY_ALL: bool = true;
+
     fn echo<const TIMED: bool>(&self, thread: usize, index: usize, caller: &mut Caller) -> usize {
         debug_assert_eq!(index / self.per_shard, thread);
         // This lock is the thread's own: never contended, never counted.
@@ -222,6 +278,45 @@ impl Layout for ShardPerThread {
                 &mut self.shards[thread].lock().expect("not poisoned"),
                 caller,
             )
+        })
+    }
+}
+
+/// The driver's sharded core: [`SHARDS`] servers, a lock each, the
+/// sessions dealt round-robin over them.
+struct Shards {
+    shards: Vec<Mutex<Server>>,
+    /// Session `k`: its shard and connection.
+    routes: Vec<(usize, ConnId)>,
+}
+
+impl Shards {
+    fn new() -> Self {
+        let per_shard = SESSIONS.div_ceil(SHARDS);
+        let mut shards = Vec::new();
+        let mut conns = Vec::new();
+        for i in 0..SHARDS {
+            let shard = Shard::new(i, SHARDS).expect("a shard");
+            let count = (i..SESSIONS).step_by(SHARDS).count();
+            let (server, ids) = sharded_server_with(shard, 1 + (i * per_shard) as u64, count);
+            shards.push(Mutex::new(server));
+            conns.push(ids);
+        }
+        let routes = (0..SESSIONS)
+            .map(|k| (k % SHARDS, conns[k % SHARDS][k / SHARDS]))
+            .collect();
+        Shards { shards, routes }
+    }
+}
+
+impl Layout for Shards {
+    const TIMED_LOCKS: &'static str = "the shard locks (none is shared by all sessions)";
+    const SHARED_BY_ALL: bool = false;
+
+    fn echo<const TIMED: bool>(&self, _thread: usize, index: usize, caller: &mut Caller) -> usize {
+        let (shard, conn) = self.routes[index];
+        echo_on(caller, conn, |caller, body| {
+            caller.locked::<TIMED>(&self.shards[shard], body)
         })
     }
 }
@@ -237,6 +332,8 @@ struct Run {
     /// Every thread's time runnable but waiting for a CPU, summed.
     waiting: Duration,
     held: Duration,
+    sections: u64,
+    taken: u64,
 }
 
 /// The calling thread's time on a CPU and waiting for one, when the
@@ -255,6 +352,8 @@ struct ThreadRun {
     on_cpu: Duration,
     waiting: Duration,
     held: Duration,
+    sections: u64,
+    taken: u64,
 }
 
 /// `rounds` echoes of every session, the sessions split evenly between
@@ -289,6 +388,8 @@ fn run<L: Layout, const TIMED: bool>(layout: &L, threads: usize, rounds: u64) ->
                         on_cpu,
                         waiting,
                         held: caller.held,
+                        sections: caller.sections,
+                        taken: caller.taken,
                     }
                 })
             })
@@ -304,11 +405,15 @@ fn run<L: Layout, const TIMED: bool>(layout: &L, threads: usize, rounds: u64) ->
         on_cpu: results.iter().map(|r| r.on_cpu).sum(),
         waiting: results.iter().map(|r| r.waiting).sum(),
         held: results.iter().map(|r| r.held).sum(),
+        sections: results.iter().map(|r| r.sections).sum(),
+        taken: results.iter().map(|r| r.taken).sum(),
     }
 }
 
-/// The 2-thread/1-thread throughput ratio of one layout, printed with its
-/// shared-lock share and the ratio Amdahl's law allows with that share.
+/// The 2-thread/1-thread throughput ratio of one layout, printed with the
+/// share of time under its locks, how often a lock was found taken, and
+/// (for a lock all sessions share) the ratio Amdahl's law allows with
+/// that share.
 fn report<L: Layout>(name: &str, one: &L, two: &L, rounds: u64) -> f64 {
     // Warm-up: every reused buffer at its steady size.
     run::<L, false>(one, 1, rounds.min(5));
@@ -321,18 +426,33 @@ fn report<L: Layout>(name: &str, one: &L, two: &L, rounds: u64) -> f64 {
     // Time other processes took from the threads, against their CPU time.
     let stolen = |r: &Run| 100.0 * r.waiting.as_secs_f64() / r.on_cpu.as_secs_f64();
     let ratio = per_sec(&double) / per_sec(&single);
+    // CPU time per echo: what two threads add to each echo's work (lock
+    // hand-offs, cache lines moving between cores), whatever the load.
+    let cpu_ns = |r: &Run| 1e9 * r.on_cpu.as_secs_f64() / echoes;
     // Uncontended, the 1-thread share is the serial fraction.
     let serial = share(&single);
+    let amdahl = match L::SHARED_BY_ALL {
+        true => format!("{:.2}", 1.0 / (serial + (1.0 - serial) / 2.0)),
+        false => "2 (nothing serial)".into(),
+    };
+    let taken = match double.sections {
+        0 => "-".into(),
+        n => format!("{:.2}% of {n}", 100.0 * double.taken as f64 / n as f64),
+    };
     println!(
         "{name}: 1 thread {:.0} echoes/s, 2 threads {:.0} echoes/s, ratio {ratio:.2}; \
-         time holding a lock all sessions share: {:.1}% (1 thread), {:.1}% (2 threads); \
-         Amdahl with the 1-thread share: {:.2} at 2 threads; \
+         time holding {}: {:.1}% (1 thread), {:.1}% (2 threads); \
+         locks found taken (2 threads): {taken}; \
+         CPU per echo: {:.0} ns (1 thread), {:.0} ns (2 threads); \
+         Amdahl with a shared lock's 1-thread share: {amdahl} at 2 threads; \
          waiting for a CPU: {:.0}% (1 thread), {:.0}% (2 threads) of the time on one",
         per_sec(&single),
         per_sec(&double),
+        L::TIMED_LOCKS,
         100.0 * serial,
         100.0 * share(&double),
-        1.0 / (serial + (1.0 - serial) / 2.0),
+        cpu_ns(&single),
+        cpu_ns(&double),
         stolen(&single),
         stolen(&double),
     );
@@ -361,16 +481,20 @@ fn main() {
     };
     let one_lock = OneLock::new();
     let (shard_one, shard_two) = (ShardPerThread::new(1), ShardPerThread::new(2));
+    let shards = Shards::new();
     let one_lock_ratio = report("one_lock", &one_lock, &one_lock, rounds);
     let ceiling = report("shard_per_thread", &shard_one, &shard_two, rounds);
+    let shards_ratio = report("shards", &shards, &shards, rounds);
     // On a machine whose cores are busy with other work, even nothing
-    // shared does not scale: this is the layout's ratio against that.
+    // shared does not scale: these are the layouts' ratios against that.
     println!(
-        "one_lock against this machine's ceiling: {:.2}",
-        one_lock_ratio / ceiling
+        "against this machine's ceiling: one_lock {:.2}, shards {:.2}",
+        one_lock_ratio / ceiling,
+        shards_ratio / ceiling
     );
     let mut criterion = Criterion::default().configure_from_args();
     bench(&mut criterion, "one_lock", &one_lock, &one_lock);
     bench(&mut criterion, "shard_per_thread", &shard_one, &shard_two);
+    bench(&mut criterion, "shards", &shards, &shards);
     criterion.final_summary();
 }

@@ -23,7 +23,7 @@ impl Shard {
 
     /// Shard `index` of `count`; `None` unless `index < count <= MAX_SHARDS`.
     pub fn new(index: usize, count: usize) -> Option<Shard> {
-        (index < count && count <= MAX_SHARDS).then(|| Shard {
+        (index < count && count <= MAX_SHARDS).then_some(Shard {
             index: index as u8,
             count: count as u8,
         })

@@ -44,14 +44,14 @@ impl<P: Parser> Server<P> {
         // A kept session comes back whole, with every packet it missed up
         // to now, or not at all (its offset left the log meanwhile).
         let restored = match (pending.restoring, pending.supplied, self.recovery.as_ref()) {
-            (_, Some(supplied), Some(store)) => {
-                let mut missed = supplied.missed;
-                if let Some(from) = pending.supplied_since {
-                    // Sharded: what this shard logged since it was supplied.
-                    missed.extend(store.logged_from(from, &supplied.session));
-                }
-                Some((supplied.session, missed))
-            }
+            (_, Some(supplied), Some(store)) => match pending.supplied_since {
+                // Sharded: all this shard logged for it since it was
+                // supplied (what it missed elsewhere first).
+                Some(from) => store
+                    .logged_from(from, &supplied.session)
+                    .map(|missed| (supplied.session, missed)),
+                None => Some((supplied.session, supplied.missed)),
+            },
             (Some(taken), None, Some(store)) => store
                 .missed(taken.since, &taken.session)
                 .map(|missed| (taken.session, missed)),
@@ -138,10 +138,9 @@ impl<P: Parser> Server<P> {
         if let Some(sess) = self.sessions.get_mut(pending.session) {
             sess.remove_pending(request);
         }
-        if let (Some(taken), Some(store)) = (pending.restoring, self.recovery.as_mut()) {
-            store.put_back(taken);
-        }
-        self.send_connect_error(pending.session, pending.nsp, message, data);
+        let (session, nsp) = (pending.session, pending.nsp.clone());
+        self.keep_for_retry(pending);
+        self.send_connect_error(session, nsp, message, data);
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::broadcast::BroadcastOptions;
-use super::recovery::RestoredSession;
+use super::recovery::{recovery_fields, RestoredSession};
 use super::types::{ConnectRequestId, Event, ServerError};
 use super::Server;
 use crate::packet::{Parser, RawJson};
@@ -99,17 +99,26 @@ impl<P: Parser> Server<P> {
             return Err(ServerError::UnknownRequest);
         }
         let recovering = restored.is_some();
-        if let (false, Some(store)) = (self.external_recovery, self.recovery.as_mut()) {
-            // Sharded: another shard supplied it (or none had it).
-            match recovering {
-                true => pending.supplied_since = Some(store.next_seq()),
-                false => store.count_miss(),
-            }
-        }
-        pending.supplied = restored.map(|mut restored| {
+        let mut restored = restored.map(|mut restored| {
             restored.session.nsp = pending.nsp.clone();
             restored
         });
+        if let (false, Some(store)) = (self.external_recovery, self.recovery.as_mut()) {
+            // Sharded: another shard handed it over (or none had it). What
+            // it missed there is logged again here, with this shard's
+            // offsets; at accept it gets all this shard logged since.
+            match restored.as_mut() {
+                Some(restored) => {
+                    let missed = core::mem::take(&mut restored.missed);
+                    let fields = pending.auth.as_ref().and_then(recovery_fields);
+                    let offset = fields.as_ref().map(|(_, offset)| offset.as_str());
+                    let from = store.relog(now, &restored.session, offset, missed);
+                    pending.supplied_since = Some(from);
+                }
+                None => store.count_miss(),
+            }
+        }
+        pending.supplied = restored;
         let session = pending.session;
         let nsp = pending.nsp.clone();
         let auth = pending.auth.clone();

@@ -167,19 +167,43 @@ impl<P: Parser> Server<P> {
     }
 
     /// Makes this server shard `shard` of its process (see
-    /// [`Shard`](crate::engine::Shard)): its sessions, socket ids and
-    /// connect requests name the shard. With more than one shard and
+    /// [`Shard`](crate::engine::Shard)): its sessions, socket ids,
+    /// connect requests and recovery offsets name the shard. With more
+    /// than one shard and
     /// connection state recovery on, a CONNECT whose kept session is not in
     /// this shard's store raises [`Event::RestoreRequest`]: the driver takes
     /// it from the other shards ([`Server::take_kept_session`]) and answers
     /// ([`Server::answer_restore`]). Call it before the first input.
     pub fn set_shard(&mut self, shard: engine::Shard) {
         self.engine.set_shard(shard);
+        if let Some(store) = self.recovery.as_mut() {
+            store.set_shard(shard);
+        }
     }
 
     /// Its place among the process's shards.
     pub fn shard(&self) -> engine::Shard {
         self.engine.shard()
+    }
+
+    /// A CONNECT dropped without being accepted (refused, or its
+    /// connection closed first): the session taken for it, from this
+    /// store or handed over by another shard, goes back to the store for
+    /// the client's next try, as Node's store keeps it.
+    fn keep_for_retry(&mut self, pending: PendingConnect) {
+        let Some(store) = self.recovery.as_mut() else {
+            return;
+        };
+        if let Some(taken) = pending.restoring {
+            store.put_back(taken);
+        }
+        if let (Some(supplied), Some(_), false) = (
+            pending.supplied,
+            pending.supplied_since,
+            self.external_recovery,
+        ) {
+            store.put_back_handed_over(supplied.session);
+        }
     }
 
     /// The Engine.IO layer (read-only: session count, transports, config).

@@ -121,13 +121,10 @@ impl<P: Parser> Server<P> {
             self.remove_socket(socket, reason);
         }
         for request in requests {
-            let pending = self.requests.remove(&request);
             // A session taken for a CONNECT that never got its verdict
             // stays for the client's next try.
-            if let (Some(taken), Some(store)) =
-                (pending.and_then(|p| p.restoring), self.recovery.as_mut())
-            {
-                store.put_back(taken);
+            if let Some(pending) = self.requests.remove(&request) {
+                self.keep_for_retry(pending);
             }
         }
         self.sessions.remove(session);

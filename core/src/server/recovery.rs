@@ -118,10 +118,31 @@ pub struct RestoredSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TakenSession {
     pub(crate) session: PersistedSession,
-    /// The sequence number of the client's offset.
-    pub(crate) since: u64,
+    /// Where in the log its missed packets start.
+    pub(crate) since: Since,
     /// When it was kept (its window still runs from then).
     pub(crate) kept_at: Instant,
+}
+
+/// Where a taken session's missed packets start in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Since {
+    /// After the packet with this sequence: the client's offset.
+    After(u64),
+    /// From this sequence on: the point this shard took the session over
+    /// from another, whose offset the client still holds.
+    From(u64),
+}
+
+/// Sharded: a session this shard took over from another shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Handover {
+    /// The offset the client held then (the other shard's).
+    offset: ByteString,
+    /// The first sequence of this log the session had not got.
+    from: u64,
+    /// When: kept for the window, as the packet at that offset would be.
+    at: Instant,
 }
 
 /// The longest `pid` or `offset` a CONNECT may carry to be looked up.
@@ -155,7 +176,17 @@ pub struct SessionStore {
     /// `(sequence, packet)`, sequences increasing.
     log: VecDeque<(u64, LoggedPacket)>,
     bytes: usize,
+    /// The sequence the next logged packet gets (its offset).
     next_seq: u64,
+    /// What sequences step by: the shard count, so that a sharded store's
+    /// offsets are its shard's index modulo the count and never read as
+    /// another shard's.
+    seq_step: u64,
+    /// Sharded: sessions taken over from another shard, by pid, for a
+    /// client that comes back still holding that shard's offset.
+    handovers: BTreeMap<ByteString, Handover>,
+    /// `(taken over at, pid)`, oldest first; stale entries are skipped.
+    handover_expiry: VecDeque<(Instant, ByteString)>,
     /// CONNECTs that came with a pid and offset but found nothing to
     /// restore (expired, unknown, another namespace): the metric of misses.
     misses: u64,
@@ -171,6 +202,9 @@ impl SessionStore {
             log: VecDeque::new(),
             bytes: 0,
             next_seq: 0,
+            seq_step: 1,
+            handovers: BTreeMap::new(),
+            handover_expiry: VecDeque::new(),
             misses: 0,
         }
     }
@@ -217,7 +251,7 @@ impl SessionStore {
         attachments: Vec<Bytes>,
     ) -> RawJson {
         let seq = self.next_seq;
-        self.next_seq = self.next_seq.wrapping_add(1);
+        self.next_seq = self.next_seq.wrapping_add(self.seq_step);
         let mut offset = String::new();
         let _ = write!(offset, "{seq}");
         let offset = ByteString::from(offset);
@@ -235,6 +269,17 @@ impl SessionStore {
         self.log.push_back((seq, packet));
         self.enforce_cap();
         data
+    }
+
+    /// Numbers this store's packets as `shard`'s (see
+    /// [`Shard`](crate::engine::Shard)): an offset another shard gave is
+    /// then never found here (a miss) rather than read as one of this
+    /// log's packets. Before the first packet only.
+    pub(crate) fn set_shard(&mut self, shard: crate::engine::Shard) {
+        if self.log.is_empty() && self.next_seq < self.seq_step {
+            self.next_seq = shard.index() as u64;
+            self.seq_step = shard.count() as u64;
+        }
     }
 
     /// Keeps `session` for the window, from `now` (Node's `persistSession`).
@@ -284,27 +329,69 @@ impl SessionStore {
         self.misses += 1;
     }
 
-    /// The sequence the next logged packet gets.
-    pub(crate) fn next_seq(&self) -> u64 {
-        self.next_seq
+    /// Sharded: logs the packets another shard's log gave a session it
+    /// handed over (`missed`, each ending with that shard's offset) again
+    /// here, for that session alone (its own room), with this log's
+    /// offsets, so the client holds this shard's offsets from then on.
+    /// Until it gets one, it holds `offset`, the other shard's: that
+    /// offset is remembered, for the window, as the point the session was
+    /// taken over at. Returns the sequence of the first packet: the
+    /// session misses everything logged from there on
+    /// ([`SessionStore::logged_from`]).
+    pub(crate) fn relog(
+        &mut self,
+        now: Instant,
+        session: &PersistedSession,
+        offset: Option<&str>,
+        missed: Vec<(RawJson, Vec<Bytes>)>,
+    ) -> u64 {
+        let from = self.next_seq;
+        if let Some(offset) = offset {
+            let handover = Handover {
+                offset: ByteString::from(offset),
+                from,
+                at: now,
+            };
+            self.handovers.insert(session.pid.clone(), handover);
+            self.handover_expiry.push_back((now, session.pid.clone()));
+        }
+        let own_room = alloc::vec![session.sid.clone()];
+        for (data, attachments) in missed {
+            let data = data.split_last_string().map_or(data, |(data, _)| data);
+            let _ = self.log(
+                now,
+                session.nsp.clone(),
+                own_room.clone(),
+                Vec::new(),
+                &data,
+                attachments,
+            );
+        }
+        from
     }
 
-    /// The packets logged from sequence `from` on that reach `session`
-    /// (those logged after another shard supplied it).
+    /// The packets logged from sequence `from` on that reach `session`, in
+    /// order; `None` when one of them has left the log already (the
+    /// window or the byte cap): the recovery then fails whole.
     pub(crate) fn logged_from(
         &self,
         from: u64,
         session: &PersistedSession,
-    ) -> impl Iterator<Item = (RawJson, Vec<Bytes>)> + '_ {
-        let nsp = session.nsp.clone();
-        let rooms = session.rooms.clone();
+    ) -> Option<Vec<(RawJson, Vec<Bytes>)>> {
+        let oldest = self.log.front().map_or(self.next_seq, |(seq, _)| *seq);
+        if oldest > from {
+            return None;
+        }
         let at = self.log.partition_point(|(seq, _)| *seq < from);
-        self.log
-            .iter()
-            .skip(at)
-            .map(|(_, packet)| packet)
-            .filter(move |packet| packet.nsp == nsp && packet.reaches(&rooms))
-            .map(|packet| (packet.data.clone(), packet.attachments.clone()))
+        Some(
+            self.log
+                .iter()
+                .skip(at)
+                .map(|(_, packet)| packet)
+                .filter(|packet| packet.nsp == session.nsp && packet.reaches(&session.rooms))
+                .map(|packet| (packet.data.clone(), packet.attachments.clone()))
+                .collect(),
+        )
     }
 
     fn take_kept(
@@ -319,11 +406,14 @@ impl SessionStore {
         if &*session.nsp != nsp {
             return None;
         }
-        let since = self.find(offset)?;
-        if &*self.log[since].1.nsp != nsp {
-            return None;
-        }
-        let since = self.log[since].0;
+        let since = match (self.find(offset), self.handovers.get(pid)) {
+            (Some(at), _) if &*self.log[at].1.nsp == nsp => Since::After(self.log[at].0),
+            (Some(_), _) => return None,
+            // Taken over from another shard, and nothing here reached the
+            // client since: it still holds that shard's offset.
+            (None, Some(handover)) if &*handover.offset == offset => Since::From(handover.from),
+            (None, _) => return None,
+        };
         let (session, kept_at) = self.sessions.remove(pid)?;
         self.bytes -= session_cost(&session);
         Some(TakenSession {
@@ -351,9 +441,38 @@ impl SessionStore {
         self.enforce_cap();
     }
 
-    /// The packets after sequence `since` that reach `session`, in order;
-    /// `None` when `since` is no longer logged (the recovery fails whole).
+    /// Sharded: puts back a session another shard handed over for a
+    /// CONNECT that was refused or whose connection closed first, as
+    /// kept from the handover on: the client's retry, with the other
+    /// shard's offset still, finds it here.
+    pub(crate) fn put_back_handed_over(&mut self, session: PersistedSession) {
+        let Some(handover) = self.handovers.get(&session.pid) else {
+            return;
+        };
+        let taken = TakenSession {
+            since: Since::From(handover.from),
+            kept_at: handover.at,
+            session,
+        };
+        self.put_back(taken);
+    }
+
+    /// The packets a taken session missed, in order; `None` when some of
+    /// them are no longer logged (the recovery fails whole).
     pub(crate) fn missed(
+        &self,
+        since: Since,
+        session: &PersistedSession,
+    ) -> Option<Vec<(RawJson, Vec<Bytes>)>> {
+        match since {
+            Since::After(seq) => self.missed_after(seq, session),
+            Since::From(seq) => self.logged_from(seq, session),
+        }
+    }
+
+    /// The packets after sequence `since` that reach `session`, in order;
+    /// `None` when `since` is no longer logged.
+    fn missed_after(
         &self,
         since: u64,
         session: &PersistedSession,
@@ -415,16 +534,28 @@ impl SessionStore {
             self.pop_session();
         }
         self.skip_stale_expiry();
+        while let Some((at, _)) = self.handover_expiry.front() {
+            if !expired(*at) {
+                break;
+            }
+            if let Some((at, pid)) = self.handover_expiry.pop_front() {
+                if self.handovers.get(&pid).is_some_and(|h| h.at == at) {
+                    self.handovers.remove(&pid);
+                }
+            }
+        }
     }
 
     /// When the next entry expires (just past its window), if any.
     pub fn next_expiry(&self) -> Option<Instant> {
-        let oldest = match (self.log.front(), self.expiry.front()) {
-            (Some((_, p)), Some((s, _))) => Some(p.emitted_at.min(*s)),
-            (Some((_, p)), None) => Some(p.emitted_at),
-            (None, Some((s, _))) => Some(*s),
-            (None, None) => None,
-        }?;
+        let oldest = [
+            self.log.front().map(|(_, p)| p.emitted_at),
+            self.expiry.front().map(|(s, _)| *s),
+            self.handover_expiry.front().map(|(h, _)| *h),
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
         oldest
             .checked_add(self.config.max_disconnection_duration)?
             .checked_add(Duration::from_nanos(1))
