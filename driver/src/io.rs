@@ -48,11 +48,13 @@ pub(crate) fn seed_from(
     Ok(seed)
 }
 
-/// How many shards a server runs for `Config::shards` (0: one per CPU
-/// this process may use).
+/// How many shards a server runs for `Config::shards` (0: four per CPU
+/// this process may use, so that workers of a work-stealing runtime
+/// seldom find their session's shard taken: conformance/bench/NOTES.md,
+/// "Scaling model for shards").
 fn shard_count(configured: usize) -> usize {
     let count = match configured {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => 4 * std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
     count.clamp(1, MAX_SHARDS)
