@@ -15,11 +15,10 @@ use sio_core::server::{
     BroadcastOptions, Config, ConnectRequestId, Event, RecoveryConfig, Server, SocketId,
 };
 use sio_core::wire::http::{Method, Response};
-use sio_core::wire::ws::frame::{Decoder, Role};
 
 mod harness;
 
-use harness::{config, header, json, request, Client, Harness, Recv};
+use harness::{config, json, request, Client, Harness};
 
 const UNKNOWN_SID: &str = r#"{"code":1,"message":"Session ID unknown"}"#;
 
@@ -44,35 +43,6 @@ fn recovery_config() -> Config {
     let mut config = config();
     config.connection_state_recovery = Some(RecoveryConfig::default());
     config
-}
-
-/// Opens a WebSocket session: the client and its Engine.IO session id.
-fn open_ws(h: &mut Harness) -> (Client, String) {
-    let conn = h.conn();
-    let req = request(
-        Method::Get,
-        "/socket.io/?EIO=4&transport=websocket",
-        vec![
-            header("host", "localhost"),
-            header("upgrade", "websocket"),
-            header("connection", "Upgrade"),
-            header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            header("sec-websocket-version", "13"),
-        ],
-        b"",
-    );
-    h.server.handle_request(h.now, conn, req);
-    h.drain();
-    assert_eq!(h.responses.remove(&conn).expect("upgrade").status, 101);
-    let mut client = Client {
-        conn,
-        decoder: Decoder::new(Role::Client, Default::default()),
-    };
-    let sid = match client.recv(h).as_slice() {
-        [Recv::Text(open)] => engine_sid(open.strip_prefix('0').expect("open")),
-        other => panic!("expected the open packet, got {other:?}"),
-    };
-    (client, sid)
 }
 
 fn engine_sid(open: &str) -> String {
@@ -160,7 +130,7 @@ fn accept(h: &mut Harness, client: &mut Client, request: ConnectRequestId) -> Jo
 
 /// A socket on "/" of shard `h`, with no recovery fields.
 fn join(h: &mut Harness) -> (Client, Joined) {
-    let (mut client, _) = open_ws(h);
+    let (mut client, _) = h.ws_client_with_sid();
     client.send(h, "0");
     let (request, _, recovering) = connect_request(h);
     assert!(!recovering);
@@ -269,7 +239,7 @@ fn every_number_and_session_id_names_its_shard() {
         let mut all = shards(count, config());
         for (index, h) in all.iter_mut().enumerate() {
             for _ in 0..20 {
-                let (mut client, sid) = open_ws(h);
+                let (mut client, sid) = h.ws_client_with_sid();
                 assert_eq!(shard_of_sid(&sid, count), index, "{sid}");
                 client.send(h, "0");
                 let (request, session, _) = connect_request(h);
@@ -360,7 +330,7 @@ fn a_session_kept_in_one_shard_comes_back_through_another() {
     advance_all(&mut all, Duration::from_secs(30));
 
     // Back through shard 1, which does not keep it.
-    let (mut back, _) = open_ws(&mut all[1]);
+    let (mut back, _) = all[1].ws_client_with_sid();
     back.send(&mut all[1], &recovery_auth(&pid, &offset));
     assert!(restore_across(&mut all, 1));
     assert_eq!(kept(&all[0]), 0, "taken out of shard 0");
@@ -428,7 +398,7 @@ fn recovered_through_another_shard_then_again_where_it_now_lives() {
     cut(&mut all[0], &client);
     broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",1]"#);
     broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",2]"#);
-    let (mut back, _) = open_ws(&mut all[1]);
+    let (mut back, _) = all[1].ws_client_with_sid();
     back.send(&mut all[1], &recovery_auth(&pid, &offset));
     assert!(restore_across(&mut all, 1));
     let (request, _, _) = connect_request(&mut all[1]);
@@ -448,7 +418,7 @@ fn recovered_through_another_shard_then_again_where_it_now_lives() {
         );
     }
     // Back to shard 1, which keeps it: no request to the driver.
-    let (mut again, _) = open_ws(&mut all[1]);
+    let (mut again, _) = all[1].ws_client_with_sid();
     again.send(&mut all[1], &recovery_auth(&pid, &offset));
     let (request, _, recovering) = connect_request(&mut all[1]);
     assert!(recovering);
@@ -481,7 +451,7 @@ fn handed_over_with_nothing_missed_then_back_with_the_old_offset() {
         }
         let (_, offset) = event(client.packets(&mut all[0]).last().unwrap());
         cut(&mut all[0], &client);
-        let (mut back, _) = open_ws(&mut all[1]);
+        let (mut back, _) = all[1].ws_client_with_sid();
         back.send(&mut all[1], &recovery_auth(&pid, &offset));
         assert!(restore_across(&mut all, 1));
         let (request, _, _) = connect_request(&mut all[1]);
@@ -496,7 +466,7 @@ fn handed_over_with_nothing_missed_then_back_with_the_old_offset() {
                 &format!(r#"["m",{n}]"#),
             );
         }
-        let (mut again, _) = open_ws(&mut all[back_to]);
+        let (mut again, _) = all[back_to].ws_client_with_sid();
         again.send(&mut all[back_to], &recovery_auth(&pid, &offset));
         if back_to == 0 {
             assert!(restore_across(&mut all, 0));
@@ -513,7 +483,7 @@ fn handed_over_with_nothing_missed_then_back_with_the_old_offset() {
         }
         assert_eq!(all.iter().map(misses).sum::<u64>(), 0);
         // Only the client that holds that very offset: another is a miss.
-        let (other, _) = open_ws(&mut all[1]);
+        let (other, _) = all[1].ws_client_with_sid();
         other.send(&mut all[1], &recovery_auth(&pid, "999"));
         assert!(!restore_across(&mut all, 1));
         connect_request(&mut all[1]);
@@ -531,7 +501,7 @@ fn a_handed_over_session_refused_or_abandoned_stays_for_a_retry() {
         let (_, offset) = event(&client.packets(&mut all[0])[0]);
         cut(&mut all[0], &client);
         broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",1]"#);
-        let (mut back, _) = open_ws(&mut all[1]);
+        let (mut back, _) = all[1].ws_client_with_sid();
         back.send(&mut all[1], &recovery_auth(&pid, &offset));
         assert!(restore_across(&mut all, 1));
         let (request, _, recovering) = connect_request(&mut all[1]);
@@ -548,7 +518,7 @@ fn a_handed_over_session_refused_or_abandoned_stays_for_a_retry() {
         assert_eq!(kept(&all[1]), 1, "kept for a retry");
         broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",2]"#);
         // The retry, still with shard 0's offset, finds it in shard 1.
-        let (mut retry, _) = open_ws(&mut all[1]);
+        let (mut retry, _) = all[1].ws_client_with_sid();
         retry.send(&mut all[1], &recovery_auth(&pid, &offset));
         let (request, _, recovering) = connect_request(&mut all[1]);
         assert!(recovering);
@@ -572,7 +542,7 @@ fn a_pid_no_shard_keeps_gives_a_new_session_and_one_miss() {
         .into_iter()
         .enumerate()
     {
-        let (mut back, _) = open_ws(&mut all[2]);
+        let (mut back, _) = all[2].ws_client_with_sid();
         back.send(&mut all[2], &auth);
         assert!(!restore_across(&mut all, 2));
         let (request, _, recovering) = connect_request(&mut all[2]);
@@ -598,7 +568,7 @@ fn a_session_kept_where_the_client_comes_back_needs_no_other_shard() {
     let (_, offset) = event(&client.packets(&mut all[1])[0]);
     cut(&mut all[1], &client);
     broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",1]"#);
-    let (mut back, _) = open_ws(&mut all[1]);
+    let (mut back, _) = all[1].ws_client_with_sid();
     back.send(
         &mut all[1],
         &recovery_auth(joined.pid.as_deref().unwrap(), &offset),
@@ -623,7 +593,7 @@ fn one_shard_is_an_unsharded_server() {
     // The same seed, the same inputs: the same ids, offsets and bytes.
     let mut sids = Vec::new();
     for h in [&mut plain, &mut one] {
-        let (mut client, engine_sid) = open_ws(h);
+        let (mut client, engine_sid) = h.ws_client_with_sid();
         let joined = {
             client.send(h, "0");
             let (request, _, _) = connect_request(h);
@@ -635,7 +605,7 @@ fn one_shard_is_an_unsharded_server() {
         h.drain();
         let seen = client.packets(h);
         // An unknown pid: no RestoreRequest, a new session, one miss.
-        let (mut other, _) = open_ws(h);
+        let (mut other, _) = h.ws_client_with_sid();
         other.send(h, &recovery_auth("nope", "0"));
         let (request, _, recovering) = connect_request(h);
         assert!(!recovering);

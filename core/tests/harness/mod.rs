@@ -156,6 +156,13 @@ impl Harness {
 
     /// Opens a session directly over WebSocket.
     pub fn ws_client(&mut self) -> Client {
+        self.ws_client_with_sid().0
+    }
+
+    /// Opens a session directly over WebSocket: the client and the
+    /// session id its open packet named.
+    #[allow(dead_code)]
+    pub fn ws_client_with_sid(&mut self) -> (Client, String) {
         let conn = self.conn();
         let req = request(
             Method::Get,
@@ -178,11 +185,14 @@ impl Harness {
             decoder: Decoder::new(Role::Client, Default::default()),
         };
         let open = client.recv(self);
-        match open.as_slice() {
-            [Recv::Text(open)] => assert!(open.starts_with("0{\"sid\":"), "{open}"),
+        let sid = match open.as_slice() {
+            [Recv::Text(open)] => {
+                let rest = open.strip_prefix("0{\"sid\":\"").expect("an open packet");
+                rest[..rest.find('"').expect("the sid's end")].to_owned()
+            }
             other => panic!("expected the open packet, got {other:?}"),
-        }
-        client
+        };
+        (client, sid)
     }
 }
 
