@@ -12,7 +12,7 @@
 //! waited for a CPU that other processes held (Linux schedstat): on a
 //! loaded machine the ratio means little, the uncontended share does.
 //!
-//! Layouts:
+//! Layouts (`shard_groups` is the one the driver runs by default):
 //! - `one_lock`: the whole [`Server`] behind one mutex, as the driver holds
 //!   it (`driver/src/shared.rs`): per echo, one critical section feeds the
 //!   frame and routes its event (the connection's reader), a second one
@@ -21,13 +21,17 @@
 //!   shared: what this machine's two cores give when no state is shared,
 //!   the ceiling any split can reach here (other engineers' builds share
 //!   these cores, so the ratio of this row calibrates the others).
-//! - `shards`: the way the driver holds the core once sharded: [`SHARDS`]
-//!   servers (each `set_shard(i, SHARDS)`) behind a mutex each, session `k`
-//!   in shard `k % SHARDS`, so each thread's sessions interleave across
-//!   every shard (as a work-stealing runtime spreads connections); each
-//!   critical section locks its session's shard only. No lock is shared
-//!   by all sessions; the row reports the time under the shard locks and
-//!   how often a shard lock was found taken (`try_lock` first).
+//! - `shards`: [`SHARDS`] servers (each `set_shard(i, SHARDS)`) behind a
+//!   mutex each, session `k` in shard `k % SHARDS`, so each thread's
+//!   sessions interleave across every shard (as a work-stealing runtime
+//!   spreads connections that run as tasks of their own: WebSockets
+//!   mounted through the tower layer); each critical section locks its
+//!   session's shard only. No lock is shared by all sessions; the row
+//!   reports the time under the shard locks and how often a shard lock
+//!   was found taken (`try_lock` first).
+//! - `shard_groups`: the same shards fed as the driver's connection groups
+//!   feed them (each shard's WebSockets in one group, a task one worker
+//!   polls at a time): each thread owns its shards.
 
 use std::sync::{Barrier, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant as StdInstant};
@@ -44,8 +48,8 @@ use common::{client_text_frame, ws_handshake};
 
 /// Sessions in every layout, split evenly between the threads.
 const SESSIONS: usize = 1_000;
-/// Servers in the `shards` layout (the driver's default is one per core;
-/// eight is what a mid-size machine has).
+/// Servers in the `shards` and `shard_groups` layouts (the driver's
+/// default is 16 per CPU, at most 64).
 const SHARDS: usize = 8;
 /// Time never moves in this bench: no ping, connect or ack deadline fires.
 const NOW: Instant = Instant::from_millis(1_000);
@@ -321,6 +325,53 @@ impl Layout for Shards {
     }
 }
 
+/// The driver's sharded core as its connection groups feed it: each
+/// shard's WebSockets run in one group, a task that one worker polls at a
+/// time, so a shard's inputs come from one thread. Here each thread owns
+/// half the shards (at 2 threads, the first half of the sessions is dealt
+/// over the even shards, the second over the odd ones; at 1 thread one
+/// thread feeds them all).
+struct ShardGroups {
+    shards: Vec<Mutex<Server>>,
+    routes: Vec<(usize, ConnId)>,
+}
+
+impl ShardGroups {
+    fn new() -> Self {
+        let half = SESSIONS / 2;
+        let shard_of = |k: usize| 2 * (k % (SHARDS / 2)) + k / half;
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); SHARDS];
+        for k in 0..SESSIONS {
+            members[shard_of(k)].push(k);
+        }
+        let mut shards = Vec::new();
+        let mut routes = vec![(0, ConnId(0)); SESSIONS];
+        let mut first = 1;
+        for (i, sessions) in members.iter().enumerate() {
+            let shard = Shard::new(i, SHARDS).expect("a shard");
+            let (server, ids) = sharded_server_with(shard, first, sessions.len());
+            first += sessions.len() as u64;
+            for (&k, conn) in sessions.iter().zip(ids) {
+                routes[k] = (i, conn);
+            }
+            shards.push(Mutex::new(server));
+        }
+        ShardGroups { shards, routes }
+    }
+}
+
+impl Layout for ShardGroups {
+    const TIMED_LOCKS: &'static str = "the shard locks (none is shared by all sessions)";
+    const SHARED_BY_ALL: bool = false;
+
+    fn echo<const TIMED: bool>(&self, _thread: usize, index: usize, caller: &mut Caller) -> usize {
+        let (shard, conn) = self.routes[index];
+        echo_on(caller, conn, |caller, body| {
+            caller.locked::<TIMED>(&self.shards[shard], body)
+        })
+    }
+}
+
 /// What one run measured.
 struct Run {
     /// The slowest thread's elapsed time: the run's wall time.
@@ -475,7 +526,7 @@ fn main() {
     // that each echo writes its ack from both threads; the figures are
     // only worth reading from `cargo bench`.
     let rounds = if std::env::args().any(|a| a == "--bench") {
-        200
+        1_000
     } else {
         1
     };
@@ -485,16 +536,20 @@ fn main() {
     let one_lock_ratio = report("one_lock", &one_lock, &one_lock, rounds);
     let ceiling = report("shard_per_thread", &shard_one, &shard_two, rounds);
     let shards_ratio = report("shards", &shards, &shards, rounds);
+    let groups = ShardGroups::new();
+    let groups_ratio = report("shard_groups", &groups, &groups, rounds);
     // On a machine whose cores are busy with other work, even nothing
     // shared does not scale: these are the layouts' ratios against that.
     println!(
-        "against this machine's ceiling: one_lock {:.2}, shards {:.2}",
+        "against this machine's ceiling: one_lock {:.2}, shards {:.2}, shard_groups {:.2}",
         one_lock_ratio / ceiling,
-        shards_ratio / ceiling
+        shards_ratio / ceiling,
+        groups_ratio / ceiling
     );
     let mut criterion = Criterion::default().configure_from_args();
     bench(&mut criterion, "one_lock", &one_lock, &one_lock);
     bench(&mut criterion, "shard_per_thread", &shard_one, &shard_two);
     bench(&mut criterion, "shards", &shards, &shards);
+    bench(&mut criterion, "shard_groups", &groups, &groups);
     criterion.final_summary();
 }

@@ -346,8 +346,15 @@ pub(crate) async fn serve<L: Layer, S>(
                 // In a connection group, not a task of its own: sio's
                 // run queue decides which ready WebSocket goes next.
                 let runtime = endpoint.host().runtime().clone();
-                let socket = websocket(shared, conn, outputs, stream, guard);
-                groups.spawn(runtime.as_ref(), Box::pin(socket));
+                let shards = endpoint.shard_count();
+                let shard = endpoint.shard_of_conn(conn);
+                let socket = Box::pin(websocket(shared, conn, outputs, stream, guard));
+                match shards {
+                    1 => groups.spawn(runtime.as_ref(), socket),
+                    // A shard's WebSockets in one group: its inputs come
+                    // from one task, so no other group contends for its lock.
+                    _ => groups.spawn_in(runtime.as_ref(), shard, socket),
+                }
                 return;
             }
             // The client went away (or the server dropped the request).

@@ -35,7 +35,7 @@ use super::sync::lock;
 pub(crate) const BUDGET: usize = 32;
 
 /// Groups per available CPU (see [`Groups::new`]).
-const GROUPS_PER_CPU: usize = 16;
+pub(crate) const GROUPS_PER_CPU: usize = 16;
 
 /// The most groups whatever the CPU count: tokio's local run queue holds
 /// 256 tasks, and every group may be woken by one poll of the I/O driver,
@@ -72,17 +72,37 @@ impl Groups {
     /// while there are fewer than `max_groups`, else the one with the
     /// fewest members.
     pub(crate) fn spawn(&self, runtime: &dyn Runtime, member: BoxFuture<()>) {
+        self.spawn_keyed(runtime, None, member)
+    }
+
+    /// Runs `member` in the group of `key` (a server shard's: the
+    /// connections of one shard then feed it from one task, so its state
+    /// stays in one worker's cache and no other group contends for its
+    /// lock), made when it has none. Keys are not bounded by `max_groups`.
+    pub(crate) fn spawn_in(&self, runtime: &dyn Runtime, key: usize, member: BoxFuture<()>) {
+        self.spawn_keyed(runtime, Some(key), member)
+    }
+
+    fn spawn_keyed(&self, runtime: &dyn Runtime, key: Option<usize>, member: BoxFuture<()>) {
         // Joins happen under the registry's lock, and a group leaves it
         // under the same lock only when it has no member: no member joins
         // a group whose task has ended.
         let mut live = lock(&self.live);
-        let least = live
-            .iter()
-            .min_by_key(|group| group.members.load(Ordering::Relaxed));
-        match least {
-            Some(group) if live.len() >= self.max_groups => group.join(member),
-            _ => {
-                let group = Arc::new(Group::default());
+        let chosen = match key {
+            Some(_) => live.iter().find(|group| group.key == key),
+            None if live.len() >= self.max_groups => live
+                .iter()
+                .filter(|group| group.key.is_none())
+                .min_by_key(|group| group.members.load(Ordering::Relaxed)),
+            None => None,
+        };
+        match chosen {
+            Some(group) => group.join(member),
+            None => {
+                let group = Arc::new(Group {
+                    key,
+                    ..Group::default()
+                });
                 group.join(member);
                 live.push(group.clone());
                 drop(live);
@@ -108,6 +128,8 @@ impl Groups {
 /// taken yet.
 #[derive(Default)]
 struct Group {
+    /// The key it serves ([`Groups::spawn_in`]), if any.
+    key: Option<usize>,
     queue: Mutex<Queue>,
     /// Members, arrivals included: the least-loaded choice reads it, and
     /// the task ends when it falls to zero.
@@ -504,6 +526,23 @@ mod tests {
         assert!(!bench.poll_group(0));
         assert_eq!(bench.take_log(), [2]);
         assert_eq!(lock(&groups.live)[0].members.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn keyed_members_share_their_keys_group_whatever_the_count() {
+        let bench = Bench::new();
+        let groups = Groups::new(1);
+        for (name, key) in [(0, 5), (1, 7), (2, 5), (3, 7), (4, 5)] {
+            let member = member(name, &bench.log, &bench.wakers, &bench.done);
+            groups.spawn_in(&bench.runtime, key, member);
+        }
+        assert_eq!(lock(&bench.runtime.0).len(), 2, "one task per key");
+        let mut by_key: Vec<(Option<usize>, usize)> = lock(&groups.live)
+            .iter()
+            .map(|group| (group.key, group.members.load(Ordering::SeqCst)))
+            .collect();
+        by_key.sort();
+        assert_eq!(by_key, [(Some(5), 3), (Some(7), 2)]);
     }
 
     #[test]

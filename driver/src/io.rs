@@ -15,7 +15,7 @@ use super::bus::Bus;
 use super::cluster::ClusterError;
 use super::conn::{FallbackSlot, HttpExchange};
 use super::error::EmitError;
-use super::group::Groups;
+use super::group::{Groups, GROUPS_PER_CPU};
 use super::namespace::{ConnectContext, ConnectError, Namespace, Registry};
 use super::operators::BroadcastOperator;
 use super::remote::RemoteSocket;
@@ -48,13 +48,13 @@ pub(crate) fn seed_from(
     Ok(seed)
 }
 
-/// How many shards a server runs for `Config::shards` (0: four per CPU
-/// this process may use, so that workers of a work-stealing runtime
-/// seldom find their session's shard taken: conformance/bench/NOTES.md,
-/// "Scaling model for shards").
+/// How many shards a server runs for `Config::shards` (0: as many as the
+/// connection groups its WebSockets run in, 16 per CPU this process may
+/// use, at most 64). Each shard's WebSockets run in a group of their own
+/// (`group.rs`), so a shard is fed by one task at a time.
 fn shard_count(configured: usize) -> usize {
     let count = match configured {
-        0 => 4 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => GROUPS_PER_CPU * std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
     count.clamp(1, MAX_SHARDS)

@@ -44,7 +44,7 @@ pub struct Config {
     pub cleanup_empty_child_namespaces: bool,
     /// How many shards a driver runs this server as, each behind its own
     /// lock, so that inputs of sessions in different shards proceed in
-    /// parallel (0, the default: four per CPU the driver may use, at most
+    /// parallel (0, the default: 16 per CPU the driver may use, at most
     /// [`MAX_SHARDS`](crate::engine::MAX_SHARDS)). The core itself runs one
     /// shard per [`Server`](super::Server) ([`Server::set_shard`](super::Server::set_shard)).
     pub shards: usize,
