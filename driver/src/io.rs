@@ -115,6 +115,12 @@ impl SocketIo {
 
     fn with_seed<R: Runtime>(runtime: R, config: Config, seed: [u8; 32]) -> SocketIo {
         let count = shard_count(config.shards);
+        let mut config = config;
+        if let Some(recovery) = config.connection_state_recovery.as_mut() {
+            // Every shard logs every broadcast: the bound is the server's,
+            // shared out, so shards hold no more than one server would.
+            recovery.max_bytes /= count;
+        }
         let servers = (0..count)
             .map(|index| {
                 // Each shard its own key: ChaCha streams under different
