@@ -177,8 +177,9 @@ pub(crate) struct Session {
     pub(crate) queue: VecDeque<Queued>,
     /// About how many bytes `queue` holds.
     pub(crate) queued_bytes: usize,
-    /// The polling GET waiting for data.
-    pub(crate) held_get: Option<HeldGet>,
+    /// The polling GET waiting for data (boxed: a WebSocket session never
+    /// has one).
+    pub(crate) held_get: Option<Box<HeldGet>>,
     /// Listed for a flush to the held GET.
     pub(crate) dirty: bool,
     /// The WebSocket when `transport` is WebSocket.

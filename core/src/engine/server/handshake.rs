@@ -193,7 +193,7 @@ impl EngineServer {
                 // Polling is paused from now on: release the held GET.
                 if let Some(get) = session.held_get.take() {
                     self.conns.remove(&get.conn);
-                    self.answer_poll(get, Bytes::from_static(b"6"));
+                    self.answer_poll(*get, Bytes::from_static(b"6"));
                 }
                 self.check_backpressure(id);
                 true
@@ -224,7 +224,7 @@ impl EngineServer {
         self.stats.on_upgrade();
         if let Some(get) = session.held_get.take() {
             self.conns.remove(&get.conn);
-            self.answer_poll(get, Bytes::from_static(b"6"));
+            self.answer_poll(*get, Bytes::from_static(b"6"));
         }
         self.push_event(EngineEvent::Upgraded {
             session: SessionId(id),

@@ -217,7 +217,7 @@ impl EngineServer {
             match (session.held_get.take(), farewell) {
                 (Some(get), Farewell::Forced) if session.queue.is_empty() => {
                     self.conns.remove(&get.conn);
-                    self.answer_poll(get, Bytes::from_static(b"1"));
+                    self.answer_poll(*get, Bytes::from_static(b"1"));
                 }
                 (Some(get), Farewell::Forced) => {
                     // As the reference: the queued packets drain first and
@@ -237,7 +237,7 @@ impl EngineServer {
                         _ => Bytes::from_static(b"1"),
                     };
                     self.conns.remove(&get.conn);
-                    self.answer_poll(get, body);
+                    self.answer_poll(*get, body);
                 }
                 (None, Farewell::Forced) => {
                     // Keep the packets and `1` for the next GETs.
