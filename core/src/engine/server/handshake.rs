@@ -95,7 +95,10 @@ impl EngineServer {
             Some(accepted) => accepted,
             None => return self.refuse_bad_websocket(conn),
         };
-        self.push_io(Io::Upgrade { conn, response });
+        self.push_io(Io::Upgrade {
+            conn,
+            response: Box::new(response),
+        });
         let (id, sid) = self.new_session(now, req, Transport::WebSocket);
         let open = packet_frame(&self.open_packet(&sid, Transport::WebSocket));
         let mut link = link;
@@ -132,7 +135,10 @@ impl EngineServer {
             Some(accepted) => accepted,
             None => return self.refuse_bad_websocket(conn),
         };
-        self.push_io(Io::Upgrade { conn, response });
+        self.push_io(Io::Upgrade {
+            conn,
+            response: Box::new(response),
+        });
         if busy {
             // As the reference: accepted, then closed at once; the session's
             // own transport carries on.
