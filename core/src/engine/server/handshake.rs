@@ -236,8 +236,7 @@ impl EngineServer {
             session: SessionId(id),
         });
         if let Some(session) = self.sessions.get_mut(&id) {
-            let queue = core::mem::take(&mut session.queue);
-            session.queued_bytes = 0;
+            let queue = session.queue.take();
             if let Some(link) = session.ws.as_mut() {
                 for queued in queue {
                     transmit(

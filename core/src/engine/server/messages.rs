@@ -157,7 +157,8 @@ impl EngineServer {
             Transport::Polling if session.held_get.is_some() && !session.polling_paused() => false,
             Transport::Polling => {
                 session.queue.len() > config.max_buffered_packets
-                    || (session.queued_bytes > config.max_buffered_bytes && session.queue.len() > 1)
+                    || (session.queue.bytes() > config.max_buffered_bytes
+                        && session.queue.len() > 1)
             }
         };
         let upgrade_over = session
