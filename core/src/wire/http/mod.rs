@@ -103,57 +103,85 @@ pub struct Header {
     pub value: String,
 }
 
-/// Header lines kept for a long time (a session's handshake), packed: the
-/// names and values back to back in one string, and where each ends. Two
-/// allocations whatever the count, instead of two per line. Cloning shares
-/// them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Header lines kept for a long time (a session's handshake), packed in
+/// one shared allocation whatever the count, instead of two per line:
+/// the number of lines, where each name and each value ends (`u32`s,
+/// little-endian), then the names and values back to back. Cloning
+/// shares it.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct PackedHeaders {
-    text: alloc::sync::Arc<str>,
-    /// End of each name, then of its value, in `text`.
-    ends: alloc::sync::Arc<[u32]>,
+    packed: alloc::sync::Arc<[u8]>,
+}
+
+impl core::fmt::Debug for PackedHeaders {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 impl PackedHeaders {
     /// Packs `headers`, in order. Lines past 4 GiB in all are left out (a
     /// request head is bounded far below that).
     pub fn new(headers: &[Header]) -> Self {
-        let mut text = String::new();
         let mut ends = Vec::with_capacity(headers.len() * 2);
+        let mut text_len = 0usize;
         for header in headers {
             let (Ok(name_end), Ok(value_end)) = (
-                u32::try_from(text.len() + header.name.len()),
-                u32::try_from(text.len() + header.name.len() + header.value.len()),
+                u32::try_from(text_len + header.name.len()),
+                u32::try_from(text_len + header.name.len() + header.value.len()),
             ) else {
                 break;
             };
-            text.push_str(&header.name);
-            text.push_str(&header.value);
+            text_len = value_end as usize;
             ends.push(name_end);
             ends.push(value_end);
         }
+        let lines = ends.len() / 2;
+        let mut packed = Vec::with_capacity(4 + ends.len() * 4 + text_len);
+        // No more lines than bytes of text, so the count fits as well.
+        packed.extend_from_slice(&u32::try_from(lines).unwrap_or(u32::MAX).to_le_bytes());
+        for end in &ends {
+            packed.extend_from_slice(&end.to_le_bytes());
+        }
+        for header in &headers[..lines] {
+            packed.extend_from_slice(header.name.as_bytes());
+            packed.extend_from_slice(header.value.as_bytes());
+        }
         PackedHeaders {
-            text: text.into(),
-            ends: ends.into(),
+            packed: packed.into(),
         }
     }
 
     /// How many lines.
     pub fn len(&self) -> usize {
-        self.ends.len() / 2
+        self.packed
+            .first_chunk::<4>()
+            .map_or(0, |count| u32::from_le_bytes(*count) as usize)
     }
 
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len() == 0
     }
 
     /// Each line as (lower-cased name, value), in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.ends.chunks_exact(2).scan(0usize, move |start, pair| {
-            let (name_end, value_end) = (pair[0] as usize, pair[1] as usize);
-            let name = self.text.get(*start..name_end).unwrap_or("");
-            let value = self.text.get(name_end..value_end).unwrap_or("");
+        let ends_len = self.len() * 8;
+        let ends = self.packed.get(4..4 + ends_len).unwrap_or(&[]);
+        let text = self
+            .packed
+            .get(4 + ends_len..)
+            .and_then(|text| core::str::from_utf8(text).ok())
+            .unwrap_or("");
+        ends.chunks_exact(8).scan(0usize, move |start, pair| {
+            let end = |at: usize| {
+                pair.get(at..at + 4)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, |b| u32::from_le_bytes(b) as usize)
+            };
+            let (name_end, value_end) = (end(0), end(4));
+            let name = text.get(*start..name_end).unwrap_or("");
+            let value = text.get(name_end..value_end).unwrap_or("");
             *start = value_end;
             Some((name, value))
         })

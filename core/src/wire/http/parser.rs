@@ -839,9 +839,13 @@ mod tests {
             header("x-empty", ""),
             header("cookie", "k=v"),
             header("host", "second"),
+            header("x-utf8", "caf\u{e9} \u{1f600}"),
         ];
         let packed = PackedHeaders::new(&lines);
-        assert_eq!(packed.len(), 4);
+        assert_eq!(packed.len(), 5);
+        assert_eq!(packed.get("x-utf8"), Some("caf\u{e9} \u{1f600}"));
+        assert_eq!(packed.clone(), packed);
+        assert_eq!(PackedHeaders::default().iter().count(), 0);
         assert_eq!(packed.to_headers(), lines);
         assert_eq!(packed.get("HOST"), Some("a:1"));
         assert_eq!(packed.get("x-empty"), Some(""));
