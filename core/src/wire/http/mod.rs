@@ -105,9 +105,9 @@ pub struct Header {
 
 /// Header lines kept for a long time (a session's handshake), packed in
 /// one shared allocation whatever the count, instead of two per line:
-/// the number of lines, where each name and each value ends (`u32`s,
-/// little-endian), then the names and values back to back. Cloning
-/// shares it.
+/// the number of lines, then each name and value after its length (LEB128
+/// varints: one byte for anything under 128, where `u32` ends took eight
+/// a line). Cloning shares it.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct PackedHeaders {
     packed: alloc::sync::Arc<[u8]>,
@@ -119,32 +119,50 @@ impl core::fmt::Debug for PackedHeaders {
     }
 }
 
+/// Appends `n` as a LEB128 varint.
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Takes a LEB128 varint off the front of `data`.
+fn take_varint(data: &mut &[u8]) -> Option<usize> {
+    let mut n = 0usize;
+    for shift in (0..usize::BITS).step_by(7) {
+        let (&byte, rest) = data.split_first()?;
+        *data = rest;
+        n |= usize::from(byte & 0x7f).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+/// Takes a length-prefixed string off the front of `data`.
+fn take_str<'a>(data: &mut &'a [u8]) -> Option<&'a str> {
+    let len = take_varint(data)?;
+    let (text, rest) = data.split_at_checked(len)?;
+    *data = rest;
+    core::str::from_utf8(text).ok()
+}
+
 impl PackedHeaders {
-    /// Packs `headers`, in order. Lines past 4 GiB in all are left out (a
-    /// request head is bounded far below that).
+    /// Packs `headers`, in order.
     pub fn new(headers: &[Header]) -> Self {
-        let mut ends = Vec::with_capacity(headers.len() * 2);
-        let mut text_len = 0usize;
+        let size = headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len() + 2)
+            .sum::<usize>();
+        let mut packed = Vec::with_capacity(size + 2);
+        put_varint(&mut packed, headers.len());
         for header in headers {
-            let (Ok(name_end), Ok(value_end)) = (
-                u32::try_from(text_len + header.name.len()),
-                u32::try_from(text_len + header.name.len() + header.value.len()),
-            ) else {
-                break;
-            };
-            text_len = value_end as usize;
-            ends.push(name_end);
-            ends.push(value_end);
-        }
-        let lines = ends.len() / 2;
-        let mut packed = Vec::with_capacity(4 + ends.len() * 4 + text_len);
-        // No more lines than bytes of text, so the count fits as well.
-        packed.extend_from_slice(&u32::try_from(lines).unwrap_or(u32::MAX).to_le_bytes());
-        for end in &ends {
-            packed.extend_from_slice(&end.to_le_bytes());
-        }
-        for header in &headers[..lines] {
+            put_varint(&mut packed, header.name.len());
             packed.extend_from_slice(header.name.as_bytes());
+            put_varint(&mut packed, header.value.len());
             packed.extend_from_slice(header.value.as_bytes());
         }
         PackedHeaders {
@@ -154,9 +172,7 @@ impl PackedHeaders {
 
     /// How many lines.
     pub fn len(&self) -> usize {
-        self.packed
-            .first_chunk::<4>()
-            .map_or(0, |count| u32::from_le_bytes(*count) as usize)
+        take_varint(&mut &self.packed[..]).unwrap_or(0)
     }
 
     /// Whether there is none.
@@ -166,25 +182,9 @@ impl PackedHeaders {
 
     /// Each line as (lower-cased name, value), in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let ends_len = self.len() * 8;
-        let ends = self.packed.get(4..4 + ends_len).unwrap_or(&[]);
-        let text = self
-            .packed
-            .get(4 + ends_len..)
-            .and_then(|text| core::str::from_utf8(text).ok())
-            .unwrap_or("");
-        ends.chunks_exact(8).scan(0usize, move |start, pair| {
-            let end = |at: usize| {
-                pair.get(at..at + 4)
-                    .and_then(|b| b.try_into().ok())
-                    .map_or(0, |b| u32::from_le_bytes(b) as usize)
-            };
-            let (name_end, value_end) = (end(0), end(4));
-            let name = text.get(*start..name_end).unwrap_or("");
-            let value = text.get(name_end..value_end).unwrap_or("");
-            *start = value_end;
-            Some((name, value))
-        })
+        let mut data = &self.packed[..];
+        let count = take_varint(&mut data).unwrap_or(0);
+        (0..count).map_while(move |_| Some((take_str(&mut data)?, take_str(&mut data)?)))
     }
 
     /// The first value of header `name` (case-insensitive).
