@@ -15,12 +15,14 @@ use super::sync::lock;
 use sio_core::engine::Io;
 
 /// Outputs in order: the first inline (the usual single output needs no
-/// allocation), the rest in a deque that is released when drained.
+/// allocation), the rest in a deque made by a burst and released when
+/// drained (boxed: an idle outbox then takes one word for it, not four).
 #[derive(Default)]
 struct Queue {
     /// `None` only when the queue is empty.
     head: Option<Io>,
-    rest: VecDeque<Io>,
+    #[allow(clippy::box_collection)]
+    rest: Option<Box<VecDeque<Io>>>,
 }
 
 impl Queue {
@@ -28,16 +30,18 @@ impl Queue {
         if self.head.is_none() {
             self.head = Some(io);
         } else {
-            self.rest.push_back(io);
+            self.rest.get_or_insert_with(Box::default).push_back(io);
         }
     }
 
     fn pop_front(&mut self) -> Option<Io> {
         let io = self.head.take();
-        self.head = self.rest.pop_front();
-        if self.rest.is_empty() && self.rest.capacity() > 0 {
-            // A burst is over: an idle connection keeps no slots.
-            self.rest = VecDeque::new();
+        if let Some(rest) = &mut self.rest {
+            self.head = rest.pop_front();
+            if rest.is_empty() {
+                // A burst is over: an idle connection keeps no slots.
+                self.rest = None;
+            }
         }
         io
     }
@@ -376,7 +380,7 @@ mod tests {
             tx.try_send(transmit(n)).unwrap();
         }
         while rx.try_recv().is_some() {}
-        assert_eq!(lock(&rx.state).queue.rest.capacity(), 0);
+        assert!(lock(&rx.state).queue.rest.is_none());
     }
 
     #[test]
