@@ -197,7 +197,7 @@ impl Harness {
             .iter()
             .position(|o| matches!(o, Output::Io(Io::Respond { conn: c, .. }) if *c == conn))?;
         match self.out.remove(pos) {
-            Output::Io(Io::Respond { response, .. }) => Some(response),
+            Output::Io(Io::Respond { response, .. }) => Some(*response),
             _ => unreachable!(),
         }
     }
@@ -2020,7 +2020,7 @@ fn websocket_offering(h: &mut Harness, offer: &str) -> (Response, ConnId) {
     });
     let conn = h.request(req);
     match h.out.remove(0) {
-        Output::Io(Io::Upgrade { response, .. }) => (response, conn),
+        Output::Io(Io::Upgrade { response, .. }) => (*response, conn),
         other => panic!("{other:?}"),
     }
 }

@@ -208,19 +208,19 @@ pub(crate) async fn exchange<L: Layer>(
     match outputs.recv().await {
         // A refused POST: the core fails its session once this is written.
         Ok(Io::Respond { response, .. }) if response.status == 413 => HttpExchange::Refused(
-            response,
+            *response,
             ResponseWritten {
                 _guard: Box::new(guard),
             },
         ),
         Ok(Io::Respond { mut response, .. }) => {
             extra.apply(&mut response);
-            HttpExchange::Response(response)
+            HttpExchange::Response(*response)
         }
         Ok(Io::Upgrade { mut response, .. }) => HttpExchange::Upgrade(
             {
                 extra.apply(&mut response);
-                response
+                *response
             },
             WebSocketUpgrade {
                 pending: Box::new(Upgrading {
@@ -414,7 +414,7 @@ async fn answer_too_large<L: Layer>(
         server.handle_request_too_large(now, conn, head)
     });
     match outputs.recv().await {
-        Ok(Io::Respond { response, .. }) => Some((response, guard)),
+        Ok(Io::Respond { response, .. }) => Some((*response, guard)),
         _ => None,
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! An unbounded async channel would do, but it costs every idle connection
 //! a lock-free queue block of 31 slots and three cache-padded heads; this
-//! is a deque behind a mutex that shrinks back when drained, and one waker.
+//! is one inline slot and a deque for bursts behind a mutex, and one waker.
+//! An idle connection's outbox is a single allocation.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -13,14 +14,54 @@ use std::task::{Poll, Waker};
 use super::sync::lock;
 use sio_core::engine::Io;
 
-/// Slots kept when the outbox is drained: enough for the usual single
-/// output, small enough for an idle connection.
-const KEPT_SLOTS: usize = 1;
+/// Outputs in order: the first inline (the usual single output needs no
+/// allocation), the rest in a deque made by a burst and released when
+/// drained (boxed: an idle outbox then takes one word for it, not four).
+#[derive(Default)]
+struct Queue {
+    /// `None` only when the queue is empty.
+    head: Option<Io>,
+    #[allow(clippy::box_collection)]
+    rest: Option<Box<VecDeque<Io>>>,
+}
+
+impl Queue {
+    fn push_back(&mut self, io: Io) {
+        if self.head.is_none() {
+            self.head = Some(io);
+        } else {
+            self.rest.get_or_insert_with(Box::default).push_back(io);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Io> {
+        let io = self.head.take();
+        if let Some(rest) = &mut self.rest {
+            self.head = rest.pop_front();
+            if rest.is_empty() {
+                // A burst is over: an idle connection keeps no slots.
+                self.rest = None;
+            }
+        }
+        io
+    }
+
+    fn front(&self) -> Option<&Io> {
+        self.head.as_ref()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+}
 
 struct State {
-    queue: VecDeque<Io>,
-    /// The receiver waiting for an output.
+    queue: Queue,
+    /// The receiver's task: woken by an abort, and by a send when
+    /// `wake_on_send` (it waits for an output). One slot for both: it is
+    /// one task, which re-registers whatever it still waits for.
     waker: Option<Waker>,
+    wake_on_send: bool,
     sender_gone: bool,
     receiver_gone: bool,
     /// The receiver's task is in a poll that takes from the queue before
@@ -29,21 +70,18 @@ struct State {
     /// An [`Io::Abort`] came: what was queued is dropped, and so is
     /// anything sent after it.
     aborted: bool,
-    /// The receiver blocked on a write, woken by an abort only (not by
-    /// every send, which it could not write anyway).
-    abort_waker: Option<Waker>,
 }
 
 /// Creates an outbox.
 pub(crate) fn outbox() -> (OutboxSender, OutboxReceiver) {
     let state = Arc::new(Mutex::new(State {
-        queue: VecDeque::new(),
+        queue: Queue::default(),
         waker: None,
+        wake_on_send: false,
         sender_gone: false,
         receiver_gone: false,
         receiver_looking: false,
         aborted: false,
-        abort_waker: None,
     }));
     (
         OutboxSender {
@@ -62,7 +100,7 @@ pub(crate) struct OutboxSender {
 impl OutboxSender {
     /// Queues `io`; gives it back when the receiver is gone.
     pub(crate) fn try_send(&self, io: Io) -> Result<(), Io> {
-        let (waker, blocked) = {
+        let waker = {
             let mut state = lock(&self.state);
             if state.receiver_gone {
                 return Err(io);
@@ -74,20 +112,22 @@ impl OutboxSender {
                 // The receiver may be blocked writing what is queued: it
                 // is woken whatever it is doing, and finds only this.
                 state.aborted = true;
-                state.queue = VecDeque::new();
+                state.queue = Queue::default();
                 state.queue.push_back(io);
-                (state.waker.take(), state.abort_waker.take())
+                state.wake_on_send = false;
+                state.waker.take()
             } else {
                 state.queue.push_back(io);
-                if state.receiver_looking {
-                    (None, None)
+                if state.receiver_looking || !state.wake_on_send {
+                    None
                 } else {
-                    (state.waker.take(), None)
+                    state.wake_on_send = false;
+                    state.waker.take()
                 }
             }
         };
         // Woken outside the lock: the receiver may run at once on another thread.
-        for waker in [waker, blocked].into_iter().flatten() {
+        if let Some(waker) = waker {
             waker.wake();
         }
         Ok(())
@@ -99,6 +139,7 @@ impl Drop for OutboxSender {
         let waker = {
             let mut state = lock(&self.state);
             state.sender_gone = true;
+            state.wake_on_send = false;
             state.waker.take()
         };
         if let Some(waker) = waker {
@@ -178,10 +219,9 @@ impl OutboxReceiver {
     pub(crate) fn poll_aborted(&self, cx: &std::task::Context<'_>) -> bool {
         let mut state = lock(&self.state);
         if !state.aborted {
-            match &mut state.abort_waker {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
-            }
+            // Keeps `wake_on_send` as it is: a send still wakes a receiver
+            // that was also waiting for one.
+            set_waker(&mut state, cx);
         }
         state.aborted
     }
@@ -210,14 +250,19 @@ impl Drop for OutboxReceiver {
     fn drop(&mut self) {
         let mut state = lock(&self.state);
         state.receiver_gone = true;
-        state.queue = VecDeque::new();
+        state.queue = Queue::default();
         state.waker = None;
-        state.abort_waker = None;
+        state.wake_on_send = false;
     }
 }
 
 /// Makes the task of `cx` the one the next send wakes.
 fn register(state: &mut State, cx: &std::task::Context<'_>) {
+    set_waker(state, cx);
+    state.wake_on_send = true;
+}
+
+fn set_waker(state: &mut State, cx: &std::task::Context<'_>) {
     match &mut state.waker {
         Some(waker) if waker.will_wake(cx.waker()) => {}
         slot => *slot = Some(cx.waker().clone()),
@@ -226,11 +271,7 @@ fn register(state: &mut State, cx: &std::task::Context<'_>) {
 
 /// Pops the oldest output; a drained queue gives back what a burst grew.
 fn take(state: &mut State) -> Option<Io> {
-    let io = state.queue.pop_front();
-    if state.queue.is_empty() && state.queue.capacity() > KEPT_SLOTS {
-        state.queue.shrink_to(KEPT_SLOTS);
-    }
-    io
+    state.queue.pop_front()
 }
 
 #[cfg(test)]
@@ -339,7 +380,7 @@ mod tests {
             tx.try_send(transmit(n)).unwrap();
         }
         while rx.try_recv().is_some() {}
-        assert!(lock(&rx.state).queue.capacity() <= KEPT_SLOTS);
+        assert!(lock(&rx.state).queue.rest.is_none());
     }
 
     #[test]

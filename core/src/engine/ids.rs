@@ -14,6 +14,9 @@ use super::shard::Shard;
 /// Random bytes per id (the reference's `base64id` uses 15).
 pub(crate) const ID_BYTES: usize = 15;
 
+/// Characters per id: 15 bytes in unpadded base64.
+const ID_CHARS: usize = 20;
+
 /// Draws ids from a seeded stream.
 pub(crate) struct IdGenerator {
     rng: ChaCha20Rng,
@@ -35,7 +38,10 @@ impl IdGenerator {
         seed
     }
 
-    /// The next id.
+    /// The next id. Its text and the count of its clones share one
+    /// allocation: an id is always cloned (a session's into its handshake,
+    /// a socket's into its own room), and text made as a `String` would
+    /// take a second allocation at the first clone.
     pub(crate) fn next_id(&mut self) -> ByteString {
         self.next_id_in(Shard::ONE)
     }
@@ -45,7 +51,12 @@ impl IdGenerator {
         let mut raw = [0u8; ID_BYTES];
         self.rng.fill_bytes(&mut raw);
         shard.stamp(&mut raw);
-        ByteString::from(URL_SAFE_NO_PAD.encode(raw))
+        let mut text = [0u8; ID_CHARS];
+        match URL_SAFE_NO_PAD.encode_slice(raw, &mut text) {
+            Ok(ID_CHARS) => ByteString::try_from(bytes::Bytes::from_owner(text))
+                .unwrap_or_else(|_| ByteString::from(URL_SAFE_NO_PAD.encode(raw))),
+            _ => ByteString::from(URL_SAFE_NO_PAD.encode(raw)),
+        }
     }
 }
 

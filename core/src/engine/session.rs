@@ -84,6 +84,48 @@ pub(crate) fn take_poll_body(queue: &mut VecDeque<Queued>) -> Bytes {
     body.freeze()
 }
 
+/// Packets waiting for a polling GET (or for an upgrade to finish), and
+/// about how many bytes they take. Boxed, made by the first packet and
+/// dropped once drained: a WebSocket session queues nothing, and every
+/// session carries the field.
+#[derive(Debug, Default)]
+pub(crate) struct PollQueue(Option<Box<(VecDeque<Queued>, usize)>>);
+
+impl PollQueue {
+    pub(crate) fn push(&mut self, queued: Queued) {
+        let (queue, bytes) = &mut **self.0.get_or_insert_with(Box::default);
+        *bytes = bytes.saturating_add(queued.size());
+        queue.push_back(queued);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |q| q.0.len())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// About how many bytes the packets take.
+    pub(crate) fn bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |q| q.1)
+    }
+
+    /// Takes the last packet out (its bytes stay counted until drained).
+    pub(crate) fn pop_back(&mut self) -> Option<Queued> {
+        let queued = self.0.as_mut()?.0.pop_back();
+        if self.is_empty() {
+            self.0 = None;
+        }
+        queued
+    }
+
+    /// Takes every packet out.
+    pub(crate) fn take(&mut self) -> VecDeque<Queued> {
+        self.0.take().map(|q| q.0).unwrap_or_default()
+    }
+}
+
 /// One WebSocket connection of a session.
 #[derive(Debug)]
 pub(crate) struct WsLink {
@@ -174,11 +216,10 @@ pub(crate) struct Session {
     /// Closed by the server, waiting for a GET to take the close packet.
     pub(crate) lingering: bool,
     /// Packets waiting for a polling GET (or for the upgrade to finish).
-    pub(crate) queue: VecDeque<Queued>,
-    /// About how many bytes `queue` holds.
-    pub(crate) queued_bytes: usize,
-    /// The polling GET waiting for data.
-    pub(crate) held_get: Option<HeldGet>,
+    pub(crate) queue: PollQueue,
+    /// The polling GET waiting for data (boxed: a WebSocket session never
+    /// has one).
+    pub(crate) held_get: Option<Box<HeldGet>>,
     /// Listed for a flush to the held GET.
     pub(crate) dirty: bool,
     /// The WebSocket when `transport` is WebSocket.
@@ -197,8 +238,7 @@ impl Session {
             transport: info.transport,
             info: alloc::sync::Arc::new(info),
             lingering: false,
-            queue: VecDeque::new(),
-            queued_bytes: 0,
+            queue: PollQueue::default(),
             held_get: None,
             dirty: false,
             ws,
@@ -209,8 +249,7 @@ impl Session {
 
     /// Queues `queued` for polling (or for the upgrade to finish).
     pub(crate) fn push(&mut self, queued: Queued) {
-        self.queued_bytes = self.queued_bytes.saturating_add(queued.size());
-        self.queue.push_back(queued);
+        self.queue.push(queued);
     }
 
     /// The body of a polling response holding everything queued.
@@ -218,9 +257,9 @@ impl Session {
     /// HTTP-compressed: not when every packet is an uncompressed message
     /// (Node compresses a payload when any of its packets may be).
     pub(crate) fn take_poll_body(&mut self) -> (Bytes, bool) {
-        self.queued_bytes = 0;
-        let compress = self.queue.iter().any(Queued::compress);
-        (take_poll_body(&mut self.queue), compress)
+        let mut queue = self.queue.take();
+        let compress = queue.iter().any(Queued::compress);
+        (take_poll_body(&mut queue), compress)
     }
 
     /// Whether polling is paused because the client probed a WebSocket.

@@ -52,7 +52,7 @@ impl SessionTimers {
     pub(crate) fn get(&self, kind: TimerKind) -> Option<Instant> {
         match self.deadlines[kind as usize] {
             UNARMED => None,
-            nanos => Some(Instant::from_duration(Duration::from_nanos(nanos))),
+            nanos => Some(instant(nanos)),
         }
     }
 
@@ -60,9 +60,7 @@ impl SessionTimers {
     /// from the epoch is kept as the latest one that fits.
     pub(crate) fn set(&mut self, kind: TimerKind, deadline: Option<Instant>) {
         self.deadlines[kind as usize] = match deadline {
-            Some(at) => u64::try_from(at.since_epoch().as_nanos())
-                .unwrap_or(UNARMED - 1)
-                .min(UNARMED - 1),
+            Some(at) => nanos(at),
             None => UNARMED,
         };
     }
@@ -79,26 +77,79 @@ pub(crate) struct TimerEntry {
     pub(crate) kind: TimerKind,
 }
 
+/// `at` as kept: nanoseconds since the epoch, the latest that fits for an
+/// instant over 584 years from it (`UNARMED` is never one).
+fn nanos(at: Instant) -> u64 {
+    u64::try_from(at.since_epoch().as_nanos())
+        .unwrap_or(UNARMED - 1)
+        .min(UNARMED - 1)
+}
+
+fn instant(nanos: u64) -> Instant {
+    Instant::from_duration(Duration::from_nanos(nanos))
+}
+
+/// Bits of a packed heap entry's key that hold the session number (the
+/// other two hold the kind). Session numbers count handshakes from zero:
+/// 2^62 of them is out of reach.
+const SESSION_BITS: u32 = 62;
+const SESSION_MASK: u64 = (1 << SESSION_BITS) - 1;
+
+/// A [`TimerEntry`] as the heap keeps it, 16 bytes rather than 32 (every
+/// session has one or two, and the heap's spare capacity as many again):
+/// the deadline in nanoseconds, then the session number and kind in one
+/// word. Ordered as the entry is: by deadline, session, kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct PackedEntry {
+    at: u64,
+    key: u64,
+}
+
+impl PackedEntry {
+    fn pack(entry: TimerEntry) -> Self {
+        debug_assert!(entry.session <= SESSION_MASK);
+        PackedEntry {
+            at: nanos(entry.at),
+            key: ((entry.session & SESSION_MASK) << 2) | entry.kind as u64,
+        }
+    }
+
+    fn unpack(self) -> TimerEntry {
+        let kind = match self.key & 3 {
+            0 => TimerKind::Ping,
+            1 => TimerKind::PongDeadline,
+            2 => TimerKind::Upgrade,
+            _ => TimerKind::Linger,
+        };
+        TimerEntry {
+            at: instant(self.at),
+            session: self.key >> 2,
+            kind,
+        }
+    }
+}
+
 /// The server-wide heap, earliest deadline on top.
 #[derive(Debug, Default)]
 pub(crate) struct TimerHeap {
-    heap: BinaryHeap<Reverse<TimerEntry>>,
+    heap: BinaryHeap<Reverse<PackedEntry>>,
 }
 
 impl TimerHeap {
-    /// Adds an entry.
+    /// Adds an entry. Its deadline is kept as a session's table keeps it
+    /// (see [`SessionTimers::set`]), so the two still agree.
     pub(crate) fn push(&mut self, entry: TimerEntry) {
-        self.heap.push(Reverse(entry));
+        self.heap.push(Reverse(PackedEntry::pack(entry)));
     }
 
     /// The earliest entry, live or stale.
     pub(crate) fn peek(&self) -> Option<TimerEntry> {
-        self.heap.peek().map(|entry| entry.0)
+        self.heap.peek().map(|entry| entry.0.unpack())
     }
 
     /// Removes the earliest entry.
     pub(crate) fn pop(&mut self) -> Option<TimerEntry> {
-        self.heap.pop().map(|entry| entry.0)
+        self.heap.pop().map(|entry| entry.0.unpack())
     }
 
     /// How many entries, stale ones included.
@@ -115,7 +166,7 @@ impl TimerHeap {
 
     /// Keeps only the entries `is_live` accepts.
     pub(crate) fn retain(&mut self, mut is_live: impl FnMut(&TimerEntry) -> bool) {
-        self.heap.retain(|entry| is_live(&entry.0));
+        self.heap.retain(|entry| is_live(&entry.0.unpack()));
     }
 }
 
@@ -165,6 +216,40 @@ mod tests {
         assert!(heap.needs_purge(0));
         heap.retain(|e| e.session == 1);
         assert_eq!(heap.len(), 1);
+    }
+
+    #[test]
+    fn packed_entries_keep_their_fields_and_order() {
+        let mut heap = TimerHeap::default();
+        let far = Instant::ZERO + Duration::MAX;
+        let entries = [
+            (Instant::from_millis(5), SESSION_MASK, TimerKind::Linger),
+            (Instant::from_millis(5), 3, TimerKind::Upgrade),
+            (Instant::from_millis(5), 3, TimerKind::Ping),
+            (Instant::from_millis(1), 9, TimerKind::PongDeadline),
+            (far, 0, TimerKind::Ping),
+        ];
+        for (at, session, kind) in entries {
+            heap.push(TimerEntry { at, session, kind });
+        }
+        let popped: alloc::vec::Vec<_> = core::iter::from_fn(|| heap.pop())
+            .map(|e| (e.at, e.session, e.kind))
+            .collect();
+        // A deadline past what fits comes back as the session's table keeps it.
+        let mut kept = SessionTimers::default();
+        kept.set(TimerKind::Ping, Some(far));
+        let far_kept = kept.get(TimerKind::Ping).unwrap();
+        assert_eq!(
+            popped,
+            [
+                (Instant::from_millis(1), 9, TimerKind::PongDeadline),
+                (Instant::from_millis(5), 3, TimerKind::Ping),
+                (Instant::from_millis(5), 3, TimerKind::Upgrade),
+                (Instant::from_millis(5), SESSION_MASK, TimerKind::Linger),
+                (far_kept, 0, TimerKind::Ping),
+            ]
+        );
+        assert_eq!(core::mem::size_of::<PackedEntry>(), 16);
     }
 
     #[test]

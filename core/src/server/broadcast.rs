@@ -268,9 +268,11 @@ impl<P: Parser> Server<P> {
         let Some(state) = self.sessions.socket_mut(socket) else {
             return Err(ServerError::UnknownSocket);
         };
-        let room = ByteString::from(room);
+        let mut room = ByteString::from(room);
         if let Some(namespace) = self.namespaces.get_mut(&state.nsp) {
-            if namespace.join(socket, room.clone()) && self.room_events {
+            let (created, shared) = namespace.join_shared(socket, room);
+            room = shared;
+            if created && self.room_events {
                 self.events.push_back(Event::RoomCreated {
                     nsp: state.nsp.clone(),
                     private,

@@ -81,7 +81,8 @@ impl<P: Parser> Server<P> {
             recovered,
         );
         for room in core::iter::once(sid.clone()).chain(rooms) {
-            if namespace.join(socket, room.clone()) && self.room_events {
+            let (created, room) = namespace.join_shared(socket, room);
+            if created && self.room_events {
                 self.events.push_back(Event::RoomCreated {
                     nsp: pending.nsp.clone(),
                     private: room == sid,

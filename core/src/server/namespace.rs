@@ -70,15 +70,25 @@ impl Namespace {
     }
 
     /// Puts `socket` in `room`; true when the room was created by it.
+    #[cfg(test)]
     pub(crate) fn join(&mut self, socket: SocketId, room: ByteString) -> bool {
+        self.join_shared(socket, room).0
+    }
+
+    /// Puts `socket` in `room`: whether the room was created by it, and
+    /// the room's name as the index holds it, for the socket to share (a
+    /// name made for this join is dropped: a thousand sockets in one room
+    /// hold one copy of its name, not a thousand).
+    pub(crate) fn join_shared(&mut self, socket: SocketId, room: ByteString) -> (bool, ByteString) {
         match self.rooms.entry(room) {
             Entry::Vacant(entry) => {
+                let room = entry.key().clone();
                 entry.insert(Members::One(socket));
-                true
+                (true, room)
             }
             Entry::Occupied(mut entry) => {
                 entry.get_mut().insert(socket);
-                false
+                (false, entry.key().clone())
             }
         }
     }
@@ -227,6 +237,16 @@ impl Iterator for MembersIter<'_> {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn members_of_a_room_share_its_name() {
+        let mut ns = Namespace::new();
+        let (created, first) = ns.join_shared(SocketId(1), ByteString::from("lobby"));
+        let (again, second) = ns.join_shared(SocketId(2), ByteString::from("lobby"));
+        assert!(created && !again);
+        assert_eq!(first, second);
+        assert_eq!(first.as_ptr(), second.as_ptr());
+    }
 
     fn ns_with(rooms: &[(&str, &[u64])]) -> Namespace {
         let mut ns = Namespace::new();

@@ -5,8 +5,10 @@
 //! separate state machines; one record per connection also keeps an idle
 //! connection small (no node of a server-wide socket map per socket).
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use bytestring::ByteString;
+use core::time::Duration;
 
 use super::socket::{Socket, SocketId, SOCKETS_PER_SESSION};
 use super::ConnectRequestId;
@@ -27,17 +29,23 @@ pub(crate) enum Route {
     Invalid,
 }
 
+/// A session's connect deadline once it has joined a namespace.
+const NO_DEADLINE: u64 = u64::MAX;
+
 /// One Engine.IO session as Socket.IO sees it.
 #[derive(Debug)]
 pub(crate) struct Session<D> {
     decoder: D,
     /// Its sockets, one per joined namespace, in the order they joined.
     sockets: Vec<Socket>,
-    /// CONNECTs waiting for the application's verdict.
-    pending: Vec<(ByteString, ConnectRequestId)>,
-    /// When the session is closed unless it has joined a namespace; `None`
-    /// once it has (leaving every namespace later does not re-arm it).
-    connect_deadline: Option<Instant>,
+    /// CONNECTs waiting for the application's verdict (boxed: a connected
+    /// session has none, and every session carries the field).
+    #[allow(clippy::box_collection)]
+    pending: Option<Box<Vec<(ByteString, ConnectRequestId)>>>,
+    /// When the session is closed unless it has joined a namespace, in
+    /// nanoseconds since the epoch; `NO_DEADLINE` once it has (leaving
+    /// every namespace later does not re-arm it).
+    connect_deadline: u64,
     /// Sockets made so far (numbers the next one's id).
     made: u32,
 }
@@ -47,8 +55,10 @@ impl<D: PacketDecoder> Session<D> {
         Session {
             decoder,
             sockets: Vec::new(),
-            pending: Vec::new(),
-            connect_deadline: Some(connect_deadline),
+            pending: None,
+            connect_deadline: u64::try_from(connect_deadline.since_epoch().as_nanos())
+                .unwrap_or(NO_DEADLINE - 1)
+                .min(NO_DEADLINE - 1),
             made: 0,
         }
     }
@@ -106,25 +116,34 @@ impl<D: PacketDecoder> Session<D> {
         self.sockets.iter_mut().find(|socket| socket.id == id)
     }
 
+    fn pending_list(&self) -> &[(ByteString, ConnectRequestId)] {
+        self.pending
+            .as_deref()
+            .map_or(&[], |pending| pending.as_slice())
+    }
+
     fn is_pending(&self, nsp: &str) -> bool {
-        self.pending.iter().any(|(name, _)| name == nsp)
+        self.pending_list().iter().any(|(name, _)| name == nsp)
     }
 
     /// Namespaces joined or asked for: what a session may hold at most.
     pub(crate) fn namespace_count(&self) -> usize {
-        self.sockets.len() + self.pending.len()
+        self.sockets.len() + self.pending_list().len()
     }
 
     pub(crate) fn add_pending(&mut self, nsp: ByteString, request: ConnectRequestId) {
+        let pending = self.pending.get_or_insert_with(Box::default);
         // Most sessions join one namespace: room for one, not the default four.
-        self.pending.reserve_exact(1);
-        self.pending.push((nsp, request));
+        pending.reserve_exact(1);
+        pending.push((nsp, request));
     }
 
     pub(crate) fn remove_pending(&mut self, request: ConnectRequestId) {
-        self.pending.retain(|(_, r)| *r != request);
-        if self.pending.is_empty() {
-            self.pending = Vec::new();
+        if let Some(pending) = &mut self.pending {
+            pending.retain(|(_, r)| *r != request);
+            if pending.is_empty() {
+                self.pending = None;
+            }
         }
     }
 
@@ -133,7 +152,7 @@ impl<D: PacketDecoder> Session<D> {
         // Most sessions join one namespace: room for one, not the default four.
         self.sockets.reserve_exact(1);
         self.sockets.push(socket);
-        self.connect_deadline = None;
+        self.connect_deadline = NO_DEADLINE;
     }
 
     pub(crate) fn remove_socket(&mut self, id: SocketId) -> Option<Socket> {
@@ -155,11 +174,12 @@ impl<D: PacketDecoder> Session<D> {
     }
 
     pub(crate) fn pending(&self) -> impl Iterator<Item = ConnectRequestId> + '_ {
-        self.pending.iter().map(|(_, request)| *request)
+        self.pending_list().iter().map(|(_, request)| *request)
     }
 
     pub(crate) fn connect_deadline(&self) -> Option<Instant> {
-        self.connect_deadline
+        (self.connect_deadline != NO_DEADLINE)
+            .then(|| Instant::from_duration(Duration::from_nanos(self.connect_deadline)))
     }
 }
 

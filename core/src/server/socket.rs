@@ -63,7 +63,7 @@ pub(crate) struct Socket {
     /// Rooms it is in (its own id included).
     pub(crate) rooms: RoomSet,
     /// Ack ids it waits for, with their deadlines.
-    pub(crate) acks: BTreeMap<u64, Instant>,
+    pub(crate) acks: Acks,
     /// It got a kept session back.
     pub(crate) recovered: bool,
     /// What most sockets lack (an `auth` payload, recovery's pid, data):
@@ -100,7 +100,7 @@ impl Socket {
             sid,
             nsp,
             rooms: RoomSet::default(),
-            acks: BTreeMap::new(),
+            acks: Acks::default(),
             recovered,
             extra,
         }
@@ -142,6 +142,36 @@ impl Socket {
     /// Whether ack `id` is pending with exactly this deadline (timer check).
     pub(crate) fn ack_due_at(&self, id: u64, deadline: Instant) -> bool {
         self.acks.get(&id) == Some(&deadline)
+    }
+}
+
+/// The acks a socket waits for, by id with their deadlines: boxed and
+/// made on the first, dropped with the last (most sockets wait for none,
+/// and an empty map would still take three words in every socket).
+#[derive(Debug, Default)]
+#[allow(clippy::box_collection)]
+pub(crate) struct Acks(Option<Box<BTreeMap<u64, Instant>>>);
+
+impl Acks {
+    pub(crate) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |acks| acks.len())
+    }
+
+    pub(crate) fn get(&self, id: &u64) -> Option<&Instant> {
+        self.0.as_ref()?.get(id)
+    }
+
+    pub(crate) fn insert(&mut self, id: u64, deadline: Instant) -> Option<Instant> {
+        self.0.get_or_insert_with(Box::default).insert(id, deadline)
+    }
+
+    pub(crate) fn remove(&mut self, id: &u64) -> Option<Instant> {
+        let acks = self.0.as_mut()?;
+        let removed = acks.remove(id);
+        if acks.is_empty() {
+            self.0 = None;
+        }
+        removed
     }
 }
 
@@ -197,6 +227,21 @@ impl IntoIterator for RoomSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acks_are_made_on_the_first_and_dropped_with_the_last() {
+        let mut acks = Acks::default();
+        assert_eq!(acks.len(), 0);
+        assert_eq!(acks.remove(&1), None);
+        acks.insert(1, Instant::from_millis(10));
+        acks.insert(2, Instant::from_millis(20));
+        assert_eq!(acks.get(&2), Some(&Instant::from_millis(20)));
+        assert_eq!(acks.remove(&1), Some(Instant::from_millis(10)));
+        assert_eq!(acks.len(), 1);
+        assert_eq!(acks.remove(&2), Some(Instant::from_millis(20)));
+        assert!(acks.0.is_none());
+        assert_eq!(acks.get(&2), None);
+    }
 
     #[test]
     fn rooms_stay_sorted_and_unique() {

@@ -109,7 +109,7 @@ impl Harness {
                     }
                     Output::Io(Io::Respond { conn, response })
                     | Output::Io(Io::Upgrade { conn, response }) => {
-                        self.responses.insert(conn, response);
+                        self.responses.insert(conn, *response);
                     }
                     Output::Io(Io::Close { conn }) | Output::Io(Io::Abort { conn }) => {
                         self.closed.push(conn)

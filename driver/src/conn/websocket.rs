@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Buf;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 
 use super::{poll_read_shared, ConnGuard, READS_PER_POLL};
@@ -27,14 +28,14 @@ pub(super) fn websocket<L: Layer, S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    debug_assert!(Arc::ptr_eq(&shared, &guard.shared) && conn == guard.conn);
+    drop(shared);
     let mut pump = WsPump {
         stream,
         // Dropped after the stream, before the outbox: the core hears the
         // connection is gone once it is closed.
-        _guard: guard,
+        guard,
         outputs,
-        shared,
-        conn,
         writing: None,
         unflushed: false,
         written: (0, 0),
@@ -43,15 +44,14 @@ where
     std::future::poll_fn(move |cx| pump.poll(cx))
 }
 
-/// The state of a running WebSocket.
+/// The state of a running WebSocket: every idle connection holds one, so
+/// nothing twice (the guard's server and connection id serve it too).
 struct WsPump<L: Layer, S> {
     stream: S,
-    _guard: ConnGuard<L>,
+    guard: ConnGuard<L>,
     outputs: OutboxReceiver,
-    shared: Arc<L>,
-    conn: ConnId,
-    /// The frame being written and how much of it is.
-    writing: Option<(bytes::Bytes, usize)>,
+    /// What is left to write of the frame being written.
+    writing: Option<bytes::Bytes>,
     /// Written since the last flush.
     unflushed: bool,
     /// Frames and bytes written since the core was last told.
@@ -70,9 +70,10 @@ impl<L: Layer, S: AsyncRead + AsyncWrite + Unpin> WsPump<L, S> {
         // One report per poll, however many frames it wrote.
         if self.written != (0, 0) {
             let (frames, bytes) = core::mem::take(&mut self.written);
-            self.shared
+            self.guard
+                .shared
                 .endpoint()
-                .report_written(self.conn, frames, bytes);
+                .report_written(self.guard.conn, frames, bytes);
         }
         poll
     }
@@ -110,8 +111,8 @@ impl<L: Layer, S: AsyncRead + AsyncWrite + Unpin> WsPump<L, S> {
             }
             reads += 1;
             let feed = Feed {
-                shared: &self.shared,
-                conn: self.conn,
+                shared: &self.guard.shared,
+                conn: self.guard.conn,
                 outputs: &self.outputs,
                 looking: &mut looking,
                 ready: &mut ready,
@@ -150,16 +151,16 @@ impl<L: Layer, S: AsyncRead + AsyncWrite + Unpin> WsPump<L, S> {
                     Poll::Ready(_) => Poll::Ready(()),
                 };
             }
-            if let Some((data, written)) = &mut self.writing {
-                let rest = data.get(*written..).unwrap_or(&[]);
+            if let Some(rest) = &mut self.writing {
                 match Pin::new(&mut self.stream).poll_write(cx, rest) {
                     Poll::Pending => return self.blocked(cx),
                     Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
                     Poll::Ready(Ok(n)) => {
-                        *written += n;
-                        if *written >= data.len() {
+                        let n = n.min(rest.len());
+                        rest.advance(n);
+                        self.written.1 += n;
+                        if rest.is_empty() {
                             self.written.0 += 1;
-                            self.written.1 += data.len();
                             self.writing = None;
                             self.unflushed = true;
                         }
@@ -176,7 +177,7 @@ impl<L: Layer, S: AsyncRead + AsyncWrite + Unpin> WsPump<L, S> {
                 Poll::Ready(Ok((io, last))) => {
                     emptied = last;
                     match frame_of(io) {
-                        Frame::Data(data) => self.writing = Some((data, 0)),
+                        Frame::Data(data) => self.writing = Some(data),
                         Frame::Close => self.closing = true,
                         Frame::Abort => return Poll::Ready(()),
                         Frame::Nothing => {}

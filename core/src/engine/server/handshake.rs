@@ -95,7 +95,10 @@ impl EngineServer {
             Some(accepted) => accepted,
             None => return self.refuse_bad_websocket(conn),
         };
-        self.push_io(Io::Upgrade { conn, response });
+        self.push_io(Io::Upgrade {
+            conn,
+            response: Box::new(response),
+        });
         let (id, sid) = self.new_session(now, req, Transport::WebSocket);
         let open = packet_frame(&self.open_packet(&sid, Transport::WebSocket));
         let mut link = link;
@@ -132,7 +135,10 @@ impl EngineServer {
             Some(accepted) => accepted,
             None => return self.refuse_bad_websocket(conn),
         };
-        self.push_io(Io::Upgrade { conn, response });
+        self.push_io(Io::Upgrade {
+            conn,
+            response: Box::new(response),
+        });
         if busy {
             // As the reference: accepted, then closed at once; the session's
             // own transport carries on.
@@ -193,7 +199,7 @@ impl EngineServer {
                 // Polling is paused from now on: release the held GET.
                 if let Some(get) = session.held_get.take() {
                     self.conns.remove(&get.conn);
-                    self.answer_poll(get, Bytes::from_static(b"6"));
+                    self.answer_poll(*get, Bytes::from_static(b"6"));
                 }
                 self.check_backpressure(id);
                 true
@@ -224,14 +230,13 @@ impl EngineServer {
         self.stats.on_upgrade();
         if let Some(get) = session.held_get.take() {
             self.conns.remove(&get.conn);
-            self.answer_poll(get, Bytes::from_static(b"6"));
+            self.answer_poll(*get, Bytes::from_static(b"6"));
         }
         self.push_event(EngineEvent::Upgraded {
             session: SessionId(id),
         });
         if let Some(session) = self.sessions.get_mut(&id) {
-            let queue = core::mem::take(&mut session.queue);
-            session.queued_bytes = 0;
+            let queue = session.queue.take();
             if let Some(link) = session.ws.as_mut() {
                 for queued in queue {
                     transmit(

@@ -157,7 +157,8 @@ impl EngineServer {
             Transport::Polling if session.held_get.is_some() && !session.polling_paused() => false,
             Transport::Polling => {
                 session.queue.len() > config.max_buffered_packets
-                    || (session.queued_bytes > config.max_buffered_bytes && session.queue.len() > 1)
+                    || (session.queue.bytes() > config.max_buffered_bytes
+                        && session.queue.len() > 1)
             }
         };
         let upgrade_over = session
@@ -217,7 +218,7 @@ impl EngineServer {
             match (session.held_get.take(), farewell) {
                 (Some(get), Farewell::Forced) if session.queue.is_empty() => {
                     self.conns.remove(&get.conn);
-                    self.answer_poll(get, Bytes::from_static(b"1"));
+                    self.answer_poll(*get, Bytes::from_static(b"1"));
                 }
                 (Some(get), Farewell::Forced) => {
                     // As the reference: the queued packets drain first and
@@ -237,7 +238,7 @@ impl EngineServer {
                         _ => Bytes::from_static(b"1"),
                     };
                     self.conns.remove(&get.conn);
-                    self.answer_poll(get, body);
+                    self.answer_poll(*get, body);
                 }
                 (None, Farewell::Forced) => {
                     // Keep the packets and `1` for the next GETs.

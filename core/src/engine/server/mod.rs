@@ -81,9 +81,11 @@ use super::timer::TimerHeap;
 use crate::time::Instant;
 use crate::wire::http::{Method, Request};
 use crate::wire::ws::handshake as ws_handshake;
+use conns::ConnRole;
 use messages::close_frame;
 use requests::{build_response, Refusal};
 
+mod conns;
 mod handshake;
 mod messages;
 mod polling;
@@ -119,20 +121,6 @@ enum Farewell {
     Abort,
 }
 
-/// What the server knows a connection to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ConnRole {
-    /// A polling GET held for this session.
-    HeldGet(u64),
-    /// A WebSocket of this session (active or upgrading).
-    WebSocket(u64),
-    /// A POST of this session refused for its size: the session fails once
-    /// the driver reports the request gone (its 413 written), so that the
-    /// client reads the 413 before the held GET's `1`, as from the
-    /// reference, whatever order two connections are written in.
-    Refused(u64),
-}
-
 /// The Engine.IO server.
 pub struct EngineServer {
     config: Config,
@@ -144,7 +132,7 @@ pub struct EngineServer {
     /// capacity costs 16 bytes a slot rather than a whole session.
     sessions: HashMap<u64, Box<Session>>,
     by_sid: sids::SidIndex,
-    conns: HashMap<ConnId, ConnRole>,
+    conns: conns::ConnRoles,
     outputs: VecDeque<Output>,
     /// Outputs taken since the queue was last empty, and in the drain before.
     burst: usize,
@@ -178,7 +166,7 @@ impl EngineServer {
             next_session: 0,
             sessions: HashMap::new(),
             by_sid: sids::SidIndex::default(),
-            conns: HashMap::new(),
+            conns: conns::ConnRoles::default(),
             outputs: VecDeque::new(),
             burst: 0,
             previous_burst: 0,
@@ -318,7 +306,7 @@ impl EngineServer {
     /// Input: bytes read from the WebSocket connection `conn`.
     pub fn handle_ws_data(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
         self.begin_input(now);
-        let Some(ConnRole::WebSocket(id)) = self.conns.get(&conn).copied() else {
+        let Some(ConnRole::WebSocket(id)) = self.conns.get(&conn) else {
             return;
         };
         match self.sessions.get_mut(&id).and_then(|s| s.link_mut(conn)) {
@@ -378,7 +366,7 @@ impl EngineServer {
     }
 
     fn ws_link_mut(&mut self, conn: ConnId) -> Option<&mut WsLink> {
-        let Some(ConnRole::WebSocket(id)) = self.conns.get(&conn).copied() else {
+        let Some(ConnRole::WebSocket(id)) = self.conns.get(&conn) else {
             return None;
         };
         self.sessions

@@ -12,6 +12,7 @@ use crate::engine::payload::SEPARATOR;
 use crate::engine::session::HeldGet;
 use crate::time::Instant;
 use crate::wire::http::{compression, Request};
+use alloc::boxed::Box;
 use alloc::string::String;
 
 /// Polling.
@@ -48,7 +49,7 @@ impl EngineServer {
             self.answer_poll(get, Bytes::from_static(b"6"));
             return;
         }
-        session.held_get = Some(get);
+        session.held_get = Some(Box::new(get));
         let has_data = !session.queue.is_empty();
         self.conns.insert(conn, ConnRole::HeldGet(id));
         if has_data {

@@ -247,7 +247,10 @@ impl EngineServer {
     }
 
     pub(super) fn respond(&mut self, conn: ConnId, response: Response) {
-        self.push_io(Io::Respond { conn, response });
+        self.push_io(Io::Respond {
+            conn,
+            response: Box::new(response),
+        });
     }
 
     pub(super) fn push_io(&mut self, io: Io) {

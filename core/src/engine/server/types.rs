@@ -205,8 +205,9 @@ pub enum Io {
     Respond {
         /// The request.
         conn: ConnId,
-        /// The response.
-        response: Response,
+        /// The response (boxed: outputs are mostly transmits, and every
+        /// queue of outputs is sized for its largest kind).
+        response: Box<Response>,
     },
     /// Answer the request `conn` with this `101` response; from now on the
     /// connection carries WebSocket frames: feed them to
@@ -215,7 +216,7 @@ pub enum Io {
         /// The request, now the WebSocket's id.
         conn: ConnId,
         /// The `101 Switching Protocols` response.
-        response: Response,
+        response: Box<Response>,
     },
     /// Close the connection `conn` once what was transmitted is written.
     /// If it is still open [`Config::close_timeout`](crate::engine::Config::close_timeout) later, an

@@ -103,60 +103,88 @@ pub struct Header {
     pub value: String,
 }
 
-/// Header lines kept for a long time (a session's handshake), packed: the
-/// names and values back to back in one string, and where each ends. Two
-/// allocations whatever the count, instead of two per line. Cloning shares
-/// them.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Header lines kept for a long time (a session's handshake), packed in
+/// one shared allocation whatever the count, instead of two per line:
+/// the number of lines, then each name and value after its length (LEB128
+/// varints: one byte for anything under 128, where `u32` ends took eight
+/// a line). Cloning shares it.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct PackedHeaders {
-    text: alloc::sync::Arc<str>,
-    /// End of each name, then of its value, in `text`.
-    ends: alloc::sync::Arc<[u32]>,
+    packed: alloc::sync::Arc<[u8]>,
+}
+
+impl core::fmt::Debug for PackedHeaders {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Appends `n` as a LEB128 varint.
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Takes a LEB128 varint off the front of `data`.
+fn take_varint(data: &mut &[u8]) -> Option<usize> {
+    let mut n = 0usize;
+    for shift in (0..usize::BITS).step_by(7) {
+        let (&byte, rest) = data.split_first()?;
+        *data = rest;
+        n |= usize::from(byte & 0x7f).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+/// Takes a length-prefixed string off the front of `data`.
+fn take_str<'a>(data: &mut &'a [u8]) -> Option<&'a str> {
+    let len = take_varint(data)?;
+    let (text, rest) = data.split_at_checked(len)?;
+    *data = rest;
+    core::str::from_utf8(text).ok()
 }
 
 impl PackedHeaders {
-    /// Packs `headers`, in order. Lines past 4 GiB in all are left out (a
-    /// request head is bounded far below that).
+    /// Packs `headers`, in order.
     pub fn new(headers: &[Header]) -> Self {
-        let mut text = String::new();
-        let mut ends = Vec::with_capacity(headers.len() * 2);
+        let size = headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len() + 2)
+            .sum::<usize>();
+        let mut packed = Vec::with_capacity(size + 2);
+        put_varint(&mut packed, headers.len());
         for header in headers {
-            let (Ok(name_end), Ok(value_end)) = (
-                u32::try_from(text.len() + header.name.len()),
-                u32::try_from(text.len() + header.name.len() + header.value.len()),
-            ) else {
-                break;
-            };
-            text.push_str(&header.name);
-            text.push_str(&header.value);
-            ends.push(name_end);
-            ends.push(value_end);
+            put_varint(&mut packed, header.name.len());
+            packed.extend_from_slice(header.name.as_bytes());
+            put_varint(&mut packed, header.value.len());
+            packed.extend_from_slice(header.value.as_bytes());
         }
         PackedHeaders {
-            text: text.into(),
-            ends: ends.into(),
+            packed: packed.into(),
         }
     }
 
     /// How many lines.
     pub fn len(&self) -> usize {
-        self.ends.len() / 2
+        take_varint(&mut &self.packed[..]).unwrap_or(0)
     }
 
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len() == 0
     }
 
     /// Each line as (lower-cased name, value), in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.ends.chunks_exact(2).scan(0usize, move |start, pair| {
-            let (name_end, value_end) = (pair[0] as usize, pair[1] as usize);
-            let name = self.text.get(*start..name_end).unwrap_or("");
-            let value = self.text.get(name_end..value_end).unwrap_or("");
-            *start = value_end;
-            Some((name, value))
-        })
+        let mut data = &self.packed[..];
+        let count = take_varint(&mut data).unwrap_or(0);
+        (0..count).map_while(move |_| Some((take_str(&mut data)?, take_str(&mut data)?)))
     }
 
     /// The first value of header `name` (case-insensitive).

@@ -839,9 +839,19 @@ mod tests {
             header("x-empty", ""),
             header("cookie", "k=v"),
             header("host", "second"),
+            header("x-utf8", "caf\u{e9} \u{1f600}"),
         ];
         let packed = PackedHeaders::new(&lines);
-        assert_eq!(packed.len(), 4);
+        assert_eq!(packed.len(), 5);
+        assert_eq!(packed.get("x-utf8"), Some("caf\u{e9} \u{1f600}"));
+        assert_eq!(packed.clone(), packed);
+        assert_eq!(PackedHeaders::default().iter().count(), 0);
+        // Lengths over one varint byte (128) and over two (16,384).
+        let long = vec![
+            header("a", &"x".repeat(300)),
+            header(&"n".repeat(20_000), "v"),
+        ];
+        assert_eq!(PackedHeaders::new(&long).to_headers(), long);
         assert_eq!(packed.to_headers(), lines);
         assert_eq!(packed.get("HOST"), Some("a:1"));
         assert_eq!(packed.get("x-empty"), Some(""));

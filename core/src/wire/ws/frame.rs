@@ -180,7 +180,9 @@ pub struct Decoder {
     role: Role,
     limits: Limits,
     buf: BytesMut,
-    partial: Option<PartialMessage>,
+    /// Boxed: only a fragmented or compressed message has one, and every
+    /// WebSocket of a server carries the field.
+    partial: Option<Box<PartialMessage>>,
     /// The error that ended the stream; repeated by every later poll.
     failed: Option<WsError>,
     /// With permessage-deflate negotiated: inflates compressed messages
@@ -405,7 +407,7 @@ impl Decoder {
         };
         let max = self.limits.max_message_bytes;
         partial.append(payload, self.inflater.as_deref_mut(), max)?;
-        self.partial = Some(partial);
+        self.partial = Some(Box::new(partial));
         Ok(())
     }
 
@@ -424,7 +426,7 @@ impl Decoder {
                 utf8.feed(&partial.data[before..])?;
             }
         }
-        partial.finish().map(Some)
+        (*partial).finish().map(Some)
     }
 
     /// A continuation fragment; the message when it is the last.
