@@ -286,8 +286,8 @@ impl Layout for ShardPerThread {
     }
 }
 
-/// The driver's sharded core: [`SHARDS`] servers, a lock each, the
-/// sessions dealt round-robin over them.
+/// The sharded core: [`SHARDS`] servers, a lock each, the sessions dealt
+/// over them (spread, or by thread: see the constructors).
 struct Shards {
     shards: Vec<Mutex<Server>>,
     /// Session `k`: its shard and connection.
@@ -295,51 +295,25 @@ struct Shards {
 }
 
 impl Shards {
+    /// Session `k` in shard `k % SHARDS`: each thread's sessions spread
+    /// over every shard.
     fn new() -> Self {
-        let per_shard = SESSIONS.div_ceil(SHARDS);
-        let mut shards = Vec::new();
-        let mut conns = Vec::new();
-        for i in 0..SHARDS {
-            let shard = Shard::new(i, SHARDS).expect("a shard");
-            let count = (i..SESSIONS).step_by(SHARDS).count();
-            let (server, ids) = sharded_server_with(shard, 1 + (i * per_shard) as u64, count);
-            shards.push(Mutex::new(server));
-            conns.push(ids);
-        }
-        let routes = (0..SESSIONS)
-            .map(|k| (k % SHARDS, conns[k % SHARDS][k / SHARDS]))
-            .collect();
-        Shards { shards, routes }
+        Shards::dealt(|k| k % SHARDS)
     }
-}
 
-impl Layout for Shards {
-    const TIMED_LOCKS: &'static str = "the shard locks (none is shared by all sessions)";
-    const SHARED_BY_ALL: bool = false;
-
-    fn echo<const TIMED: bool>(&self, _thread: usize, index: usize, caller: &mut Caller) -> usize {
-        let (shard, conn) = self.routes[index];
-        echo_on(caller, conn, |caller, body| {
-            caller.locked::<TIMED>(&self.shards[shard], body)
-        })
-    }
-}
-
-/// The driver's sharded core as its connection groups feed it: each
-/// shard's WebSockets run in one group, a task that one worker polls at a
-/// time, so a shard's inputs come from one thread. Here each thread owns
-/// half the shards (at 2 threads, the first half of the sessions is dealt
-/// over the even shards, the second over the odd ones; at 1 thread one
-/// thread feeds them all).
-struct ShardGroups {
-    shards: Vec<Mutex<Server>>,
-    routes: Vec<(usize, ConnId)>,
-}
-
-impl ShardGroups {
-    fn new() -> Self {
+    /// The driver's sharded core as its connection groups feed it: each
+    /// shard's WebSockets run in one group, a task that one worker polls
+    /// at a time, so a shard's inputs come from one thread. Here each
+    /// thread owns half the shards (at 2 threads, the first half of the
+    /// sessions is dealt over the even shards, the second over the odd
+    /// ones; at 1 thread one thread feeds them all).
+    fn by_thread() -> Self {
         let half = SESSIONS / 2;
-        let shard_of = |k: usize| 2 * (k % (SHARDS / 2)) + k / half;
+        Shards::dealt(|k| 2 * (k % (SHARDS / 2)) + k / half)
+    }
+
+    /// [`SHARDS`] servers, session `k` in shard `shard_of(k)`.
+    fn dealt(shard_of: impl Fn(usize) -> usize) -> Self {
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); SHARDS];
         for k in 0..SESSIONS {
             members[shard_of(k)].push(k);
@@ -356,11 +330,11 @@ impl ShardGroups {
             }
             shards.push(Mutex::new(server));
         }
-        ShardGroups { shards, routes }
+        Shards { shards, routes }
     }
 }
 
-impl Layout for ShardGroups {
+impl Layout for Shards {
     const TIMED_LOCKS: &'static str = "the shard locks (none is shared by all sessions)";
     const SHARED_BY_ALL: bool = false;
 
@@ -536,7 +510,7 @@ fn main() {
     let one_lock_ratio = report("one_lock", &one_lock, &one_lock, rounds);
     let ceiling = report("shard_per_thread", &shard_one, &shard_two, rounds);
     let shards_ratio = report("shards", &shards, &shards, rounds);
-    let groups = ShardGroups::new();
+    let groups = Shards::by_thread();
     let groups_ratio = report("shard_groups", &groups, &groups, rounds);
     // On a machine whose cores are busy with other work, even nothing
     // shared does not scale: these are the layouts' ratios against that.
