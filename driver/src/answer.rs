@@ -48,32 +48,26 @@ impl Cluster {
                 self.respond(nsp, from, &Response::AllRooms { request_id, rooms });
             }
             Request::RemoteJoin { opts, rooms, .. } => {
-                shared.process_all(|server, _| {
-                    for id in server.matching_sockets(nsp, &options(&opts)) {
-                        for room in &rooms {
-                            let _ = server.join(id, room);
-                        }
+                shared.on_matching(nsp, &options(&opts), |server, _, id| {
+                    for room in &rooms {
+                        let _ = server.join(id, room);
                     }
                 });
             }
             Request::RemoteLeave { opts, rooms, .. } => {
-                shared.process_all(|server, _| {
-                    for id in server.matching_sockets(nsp, &options(&opts)) {
-                        for room in &rooms {
-                            let _ = server.leave(id, room);
-                        }
+                shared.on_matching(nsp, &options(&opts), |server, _, id| {
+                    for room in &rooms {
+                        let _ = server.leave(id, room);
                     }
                 });
             }
             Request::RemoteDisconnect { opts, close, .. } => {
-                shared.process_all(|server, now| {
-                    for id in server.matching_sockets(nsp, &options(&opts)) {
-                        let _ = if close {
-                            server.disconnect_session(now, id)
-                        } else {
-                            server.disconnect(now, id)
-                        };
-                    }
+                shared.on_matching(nsp, &options(&opts), |server, now, id| {
+                    let _ = if close {
+                        server.disconnect_session(now, id)
+                    } else {
+                        server.disconnect(now, id)
+                    };
                 });
             }
             Request::RemoteFetch {

@@ -350,13 +350,14 @@ pub(crate) trait Layer: Send + Sync + Sized + 'static {
         ready: &mut Vec<Self::Ready>,
         f: impl FnOnce(&mut Self::Machine, Instant) -> T,
     ) -> T {
+        let shard = self.endpoint().shard(shard);
         let mut routes = Routes {
             layer: self,
-            shard: self.endpoint().shard(shard),
+            shard,
             conns: None,
             ready,
         };
-        self.endpoint().shard(shard).host.process(&mut routes, f)
+        shard.host.process(&mut routes, f)
     }
 
     /// [`Layer::process_into`] on shard `shard`, with the handlers run on

@@ -316,18 +316,12 @@ impl BroadcastOperator {
         selected
     }
 
-    /// Runs `f` on each selected socket, in its shard (one lock per shard).
+    /// Runs `f` on each selected socket, in its shard (each shard selects
+    /// its own and acts on them under one lock).
     fn on_selected(&self, mut f: impl FnMut(&mut Server, Instant, SocketId)) {
-        let selected = self.selected();
-        self.shared.process_all(|server, now| {
-            let shard = server.shard().index();
-            for &(_, id) in &selected {
-                if self.shared.shard_of_socket(id) == shard {
-                    // A socket gone since the selection is skipped by the core.
-                    f(server, now, id);
-                }
-            }
-        });
+        for nsp in &self.namespaces {
+            self.shared.on_matching(nsp, &self.opts, &mut f);
+        }
     }
 
     /// The selected sockets of the whole cluster (Node's `fetchSockets`):

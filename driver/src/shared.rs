@@ -38,7 +38,7 @@ use crate::observe::{Observed, Observer};
 use crate::sync::lock;
 use sio_core::engine::{shard_of_number, EngineStats};
 use sio_core::packet::RawJson;
-use sio_core::server::{ConnectRequestId, Server, SocketId};
+use sio_core::server::{BroadcastOptions, ConnectRequestId, Server, SocketId};
 use sio_core::time::Instant;
 
 /// Shared by every handle of one server.
@@ -249,6 +249,21 @@ impl Shared {
         f: impl FnMut(&mut Server, Instant) -> R,
     ) -> Vec<R> {
         Layer::process_all(self, f)
+    }
+
+    /// Runs `f` on each socket of `nsp` that `opts` selects, in its shard:
+    /// each shard selects its own and acts on them under one lock.
+    pub(crate) fn on_matching(
+        self: &Arc<Self>,
+        nsp: &str,
+        opts: &BroadcastOptions,
+        mut f: impl FnMut(&mut Server, Instant, SocketId),
+    ) {
+        self.process_all(|server, now| {
+            for id in server.matching_sockets(nsp, opts) {
+                f(server, now, id);
+            }
+        });
     }
 
     /// A broadcast (or any operation on every socket that may log a
