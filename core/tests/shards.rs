@@ -176,6 +176,15 @@ fn recovery_auth(pid: &str, offset: &str) -> String {
     format!(r#"0{{"pid":"{pid}","offset":"{offset}"}}"#)
 }
 
+/// A direct emit of `["direct"]` to `socket` (logged only in its own shard).
+fn emit_direct(h: &mut Harness, socket: SocketId) {
+    let now = h.now;
+    h.server
+        .emit(now, socket, json(r#"["direct"]"#), vec![], None)
+        .unwrap();
+    h.drain();
+}
+
 /// Cuts the client's transport ("transport close": the session is kept).
 fn cut(h: &mut Harness, client: &Client) {
     let now = h.now;
@@ -304,12 +313,7 @@ fn a_session_kept_in_one_shard_comes_back_through_another() {
     let pid = joined.pid.clone().expect("a pid");
     all[0].server.join(joined.socket, "room").unwrap();
     // A direct emit logs in shard 0 only: the shards' logs differ.
-    let now = all[0].now;
-    all[0]
-        .server
-        .emit(now, joined.socket, json(r#"["direct"]"#), vec![], None)
-        .unwrap();
-    all[0].drain();
+    emit_direct(&mut all[0], joined.socket);
     broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",0]"#);
     let seen = client.packets(&mut all[0]);
     assert_eq!(events(&seen), [json_value(r#"["direct"]"#), m(0)]);
@@ -386,12 +390,7 @@ fn recovered_through_another_shard_then_again_where_it_now_lives() {
     let (mut client, joined) = join(&mut all[0]);
     let pid = joined.pid.clone().unwrap();
     for _ in 0..3 {
-        let now = all[0].now;
-        all[0]
-            .server
-            .emit(now, joined.socket, json(r#"["direct"]"#), vec![], None)
-            .unwrap();
-        all[0].drain();
+        emit_direct(&mut all[0], joined.socket);
     }
     broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",0]"#);
     let (_, offset) = event(client.packets(&mut all[0]).last().unwrap());
@@ -441,11 +440,7 @@ fn handed_over_with_nothing_missed_then_back_with_the_old_offset() {
         let mut all = shards(2, recovery_config());
         let (mut client, joined) = join(&mut all[0]);
         let pid = joined.pid.clone().unwrap();
-        let now = all[0].now;
-        all[0]
-            .server
-            .emit(now, joined.socket, json(r#"["direct"]"#), vec![], None)
-            .unwrap();
+        emit_direct(&mut all[0], joined.socket);
         for _ in 0..3 {
             broadcast_all(&mut all, &BroadcastOptions::default(), r#"["m",0]"#);
         }
